@@ -1,0 +1,199 @@
+package policy
+
+import (
+	"crypto"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+)
+
+// Identity is a named signer: either keyless (an OIDC issuer plus Fulcio
+// certificate extensions) or a key.
+type Identity struct {
+	Name    string
+	Keyless *Keyless
+	Key     *Key
+}
+
+// CI names the CI system whose Fulcio extension conventions apply.
+type CI string
+
+const (
+	CIGitHub CI = "github"
+	CIGitLab CI = "gitlab"
+	CIOther  CI = "other"
+)
+
+// Well-known issuers, used to infer CI when the trust file does not say.
+const (
+	GitHubIssuer = "https://token.actions.githubusercontent.com"
+	GitLabIssuer = "https://gitlab.com"
+)
+
+// Keyless matches a Fulcio certificate by structured fields, never by a
+// free-form pattern over the whole SAN: repository, workflow and refs are
+// compared against the certificate extensions Fulcio derives from the CI's
+// OIDC token.
+type Keyless struct {
+	Issuer string
+	CI     CI
+	// ServerURL is the CI's web origin used in certificate URIs
+	// (https://github.com, https://gitlab.com, or a self-hosted instance).
+	ServerURL string
+	// Repository matches the Source Repository URI's path ("acme/app").
+	Repository *Glob
+	// SignerRepository and Workflow pin the Build Signer URI: the workflow
+	// file that ran the signing job ({server}/{signerRepository}/{workflow}@ref
+	// on GitHub, with "//" before the file on GitLab). SignerRepository
+	// defaults to Repository; it differs for a reusable workflow.
+	SignerRepository string
+	Workflow         string
+	// SignerRefs constrain the ref of the signer workflow (reusable workflows).
+	SignerRefs []Glob
+	// Refs match the Source Repository Ref ("refs/heads/main", "refs/tags/v*").
+	Refs []Glob
+	// RunnerEnvironment matches exactly ("github-hosted", "gitlab-hosted", "self-hosted").
+	RunnerEnvironment string
+	// Triggers match the Build Trigger (event_name / pipeline_source).
+	Triggers []string
+	// Subject is an exact SAN; SubjectRegexp an anchored SAN pattern. Escape
+	// hatches for issuers without structured extensions.
+	Subject       string
+	SubjectRegexp *regexp.Regexp
+}
+
+// Key is a public key identity. Exactly one of PublicKey (from inline PEM or
+// a file) or KMS is set.
+type Key struct {
+	PublicKey crypto.PublicKey
+	// KeyID is the sha256 of the PKIX DER public key, hex, for decisions.
+	KeyID string
+	// KMS is a cosign-style KMS URI (awskms://, gcpkms://, azurekms://,
+	// hashivault://); the key is fetched by verify.
+	KMS string
+	// TransparencyLog: whether a Rekor entry is required. Default optional:
+	// a key's trust does not depend on a signing time.
+	TransparencyLog Requirement
+}
+
+// Mismatch explains why a certificate did not satisfy an identity: the
+// field, what the trust file expected and what the certificate carried.
+type Mismatch struct {
+	Identity string
+	Field    string
+	Expected string
+	Actual   string
+}
+
+func (m *Mismatch) Error() string {
+	return fmt.Sprintf("identity %q: %s: expected %s, certificate has %q", m.Identity, m.Field, m.Expected, m.Actual)
+}
+
+// MatchCertificate checks a verified certificate's summary against the
+// identity. It returns nil on a match and a *Mismatch naming the first
+// differing field otherwise.
+func (id *Identity) MatchCertificate(s certificate.Summary) *Mismatch {
+	k := id.Keyless
+	if k == nil {
+		return &Mismatch{Identity: id.Name, Field: "kind", Expected: "a key signature", Actual: "a certificate"}
+	}
+	miss := func(field, expected, actual string) *Mismatch {
+		return &Mismatch{Identity: id.Name, Field: field, Expected: expected, Actual: actual}
+	}
+	if s.Issuer != k.Issuer {
+		return miss("issuer", quote(k.Issuer), s.Issuer)
+	}
+	if k.Subject != "" && s.SubjectAlternativeName != k.Subject {
+		return miss("subject", quote(k.Subject), s.SubjectAlternativeName)
+	}
+	if k.SubjectRegexp != nil && !k.SubjectRegexp.MatchString(s.SubjectAlternativeName) {
+		return miss("subjectRegExp", k.SubjectRegexp.String(), s.SubjectAlternativeName)
+	}
+	if k.Repository != nil {
+		path, ok := strings.CutPrefix(s.SourceRepositoryURI, k.ServerURL+"/")
+		if !ok || !k.Repository.Match(path) {
+			return miss("repository", quote(k.ServerURL+"/"+k.Repository.String()), s.SourceRepositoryURI)
+		}
+	}
+	if k.Workflow != "" {
+		prefix := k.signerPrefix()
+		signerRef, ok := strings.CutPrefix(s.BuildSignerURI, prefix)
+		if !ok || signerRef == "" {
+			return miss("workflow", quote(prefix+"<ref>"), s.BuildSignerURI)
+		}
+		if len(k.SignerRefs) > 0 && !anyGlob(k.SignerRefs, signerRef) {
+			return miss("signerRefs", globList(k.SignerRefs), signerRef)
+		}
+	}
+	if len(k.Refs) > 0 && !anyGlob(k.Refs, s.SourceRepositoryRef) {
+		return miss("refs", globList(k.Refs), s.SourceRepositoryRef)
+	}
+	if k.RunnerEnvironment != "" && s.RunnerEnvironment != k.RunnerEnvironment {
+		return miss("runnerEnvironment", quote(k.RunnerEnvironment), s.RunnerEnvironment)
+	}
+	if len(k.Triggers) > 0 && !slices.Contains(k.Triggers, s.BuildTrigger) {
+		return miss("triggers", "one of "+strings.Join(k.Triggers, ", "), s.BuildTrigger)
+	}
+	return nil
+}
+
+// signerPrefix is the Build Signer URI up to and including the "@" before
+// the signer's ref.
+func (k *Keyless) signerPrefix() string {
+	sep := "/"
+	if k.CI == CIGitLab {
+		sep = "//"
+	}
+	return k.ServerURL + "/" + k.SignerRepository + sep + k.Workflow + "@"
+}
+
+// ExpectedSAN describes the SAN this identity accepts, for messages and for
+// `sign policy explain`.
+func (k *Keyless) ExpectedSAN() string {
+	switch {
+	case k.Subject != "":
+		return k.Subject
+	case k.SubjectRegexp != nil:
+		return k.SubjectRegexp.String()
+	case k.Workflow != "":
+		return k.signerPrefix() + refDescription(k)
+	case k.Repository != nil:
+		return k.ServerURL + "/" + k.Repository.String() + "/<any workflow>@" + refDescription(k)
+	}
+	return "<any>"
+}
+
+func refDescription(k *Keyless) string {
+	if len(k.SignerRefs) > 0 {
+		return globList(k.SignerRefs)
+	}
+	if len(k.Refs) > 0 {
+		return globList(k.Refs)
+	}
+	return "<any ref>"
+}
+
+func anyGlob(gs []Glob, s string) bool {
+	for _, g := range gs {
+		if g.Match(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func globList(gs []Glob) string {
+	parts := make([]string, len(gs))
+	for i, g := range gs {
+		parts[i] = g.String()
+	}
+	if len(parts) == 1 {
+		return quote(parts[0])
+	}
+	return "one of " + strings.Join(parts, ", ")
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }

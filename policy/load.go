@@ -1,0 +1,233 @@
+package policy
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// LoadFile reads and compiles a trust file. Relative paths inside it (a
+// trusted_root.json, a public key file) resolve against the file's directory.
+func LoadFile(path string) (*Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading trust policy: %w", err)
+	}
+	return Parse(data, WithSource(path), WithBaseDir(filepath.Dir(path)))
+}
+
+// Option configures Parse.
+type Option func(*parseConfig)
+
+type parseConfig struct {
+	source   string
+	baseDir  string
+	readFile func(string) ([]byte, error)
+}
+
+// WithSource names the file in error messages and in Policy.Source.
+func WithSource(name string) Option { return func(c *parseConfig) { c.source = name } }
+
+// WithBaseDir sets the directory relative paths resolve against.
+func WithBaseDir(dir string) Option { return func(c *parseConfig) { c.baseDir = dir } }
+
+// WithReadFile replaces os.ReadFile for referenced files (tests, fuzzing,
+// or a ConfigMap-backed file set).
+func WithReadFile(f func(string) ([]byte, error)) Option {
+	return func(c *parseConfig) { c.readFile = f }
+}
+
+// Parse compiles a trust file from bytes. All problems are reported at once
+// in a *LoadError.
+func Parse(data []byte, opts ...Option) (*Policy, error) {
+	cfg := parseConfig{baseDir: ".", readFile: os.ReadFile}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	l := &loader{cfg: cfg, d: &decoder{file: cfg.source}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, &LoadError{Errors: []FieldError{yamlError(cfg.source, err)}}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		l.d.errorf(&extra, "", "a trust file holds one YAML document; found a second one")
+	}
+	if len(doc.Content) == 0 {
+		return nil, &LoadError{Errors: []FieldError{{File: cfg.source, Msg: "empty trust file"}}}
+	}
+	l.document(doc.Content[0])
+	if len(l.d.errs) > 0 {
+		slices.SortStableFunc(l.d.errs, func(a, b FieldError) int {
+			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+		})
+		return nil, &LoadError{Errors: l.d.errs}
+	}
+	l.p.Hash = hashPolicy(l.p)
+	l.p.index = buildIndex(l.p.Rules)
+	return l.p, nil
+}
+
+// yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into a FieldError.
+func yamlError(file string, err error) FieldError {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	var line int
+	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
+		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
+	}
+	return FieldError{File: file, Line: line, Column: 1, Msg: "invalid YAML: " + msg}
+}
+
+type loader struct {
+	cfg parseConfig
+	d   *decoder
+	p   *Policy
+}
+
+func (l *loader) document(n *yaml.Node) {
+	o := l.d.object(n, "")
+	if v, vn := o.str("apiVersion"); v != APIVersion {
+		l.d.errorf(nodeOr(vn, n), "apiVersion", "must be %q, got %q", APIVersion, v)
+	}
+	if v, vn := o.str("kind"); v != Kind {
+		l.d.errorf(nodeOr(vn, n), "kind", "must be %q, got %q", Kind, v)
+	}
+	l.sigstore(o.get("sigstore"))
+	for i, in := range o.list("identities") {
+		l.identity(in, fmt.Sprintf("identities[%d]", i))
+	}
+	rules := o.list("images")
+	if !o.has("images") || len(rules) == 0 {
+		l.d.errorf(n, "images", "at least one image rule is required")
+	}
+	for i, rn := range rules {
+		l.rule(rn, i)
+	}
+	l.enforcement(o.get("enforcement"))
+	o.done()
+}
+
+func nodeOr(n, fallback *yaml.Node) *yaml.Node {
+	if n != nil {
+		return n
+	}
+	return fallback
+}
+
+func (l *loader) requirement(o *object, key string, def Requirement) Requirement {
+	v, n := o.str(key)
+	switch Requirement(v) {
+	case "":
+		return def
+	case Required, Optional:
+		return Requirement(v)
+	}
+	l.d.errorf(n, o.field(key), "must be %q or %q, got %q", Required, Optional, v)
+	return def
+}
+
+func (l *loader) sigstore(n *yaml.Node) {
+	o := l.d.object(n, "sigstore")
+	s := &l.p.Sigstore
+	s.TrustedRoot = PublicGood
+	if v, vn := o.str("trustedRoot"); v != "" && v != PublicGood {
+		path := l.resolve(v)
+		data, err := l.cfg.readFile(path)
+		if err != nil {
+			l.d.errorf(vn, "sigstore.trustedRoot", "reading trusted root: %v", err)
+		} else {
+			sum := sha256.Sum256(data)
+			s.TrustedRoot, s.TrustedRootDigest = path, "sha256:"+hex.EncodeToString(sum[:])
+		}
+	}
+	s.TransparencyLog = l.requirement(o, "transparencyLog", Required)
+	s.SignedTimestamps = l.requirement(o, "signedTimestamps", Optional)
+	s.CertificateTransparency = l.requirement(o, "certificateTransparency", Required)
+	if s.TransparencyLog == Optional && s.SignedTimestamps == Optional {
+		// Not an error: a keyless signature still needs one trusted time, from
+		// whichever is present. verify enforces that.
+	}
+	o.done()
+}
+
+func (l *loader) resolve(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(l.cfg.baseDir, p)
+}
+
+func (l *loader) identity(n *yaml.Node, path string) {
+	o := l.d.object(n, path)
+	id := &Identity{}
+	nameV, nameN := o.str("name")
+	switch {
+	case nameV == "":
+		l.d.errorf(nodeOr(nameN, n), path+".name", "every identity needs a name")
+	case l.p.byName[nameV] != nil:
+		l.d.errorf(nameN, path+".name", "duplicate identity name %q", nameV)
+	default:
+		id.Name = nameV
+		l.p.byName[nameV] = id
+	}
+	hasKeyless, hasKey := o.has("keyless"), o.has("key")
+	if hasKeyless == hasKey {
+		l.d.errorf(n, path, "an identity has exactly one of keyless or key")
+	}
+	if hasKeyless {
+		id.Keyless = l.keyless(o.get("keyless"), path+".keyless")
+	}
+	if hasKey {
+		id.Key = l.key(o.get("key"), path+".key")
+	}
+	l.p.Identities = append(l.p.Identities, id)
+	o.done()
+}
+
+func (l *loader) enforcement(n *yaml.Node) {
+	o := l.d.object(n, "enforcement")
+	e := &l.p.Enforcement
+	e.Mode = ModeEnforce
+	if v, vn := o.str("mode"); v != "" {
+		if m := Mode(v); m == ModeEnforce || m == ModeAudit {
+			e.Mode = m
+		} else {
+			l.d.errorf(vn, "enforcement.mode", "must be %q or %q, got %q", ModeEnforce, ModeAudit, v)
+		}
+	}
+	ns := l.d.object(o.get("namespaces"), "enforcement.namespaces")
+	e.AuditNamespaces, _ = ns.strs("audit")
+	e.ExemptNamespaces, _ = ns.strs("exempt")
+	for _, a := range e.AuditNamespaces {
+		if slices.Contains(e.ExemptNamespaces, a) {
+			l.d.errorf(ns.get("audit"), "enforcement.namespaces", "namespace %q is both audit and exempt", a)
+		}
+	}
+	ns.done()
+	o.done()
+}
+
+// httpsURL validates an issuer or server URL.
+func httpsURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("must be an https URL, got %q", s)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("must not carry a query or fragment, got %q", s)
+	}
+	return nil
+}

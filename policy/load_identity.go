@@ -1,0 +1,235 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"gopkg.in/yaml.v3"
+)
+
+func (l *loader) keyless(n *yaml.Node, path string) *Keyless {
+	o := l.d.object(n, path)
+	defer o.done()
+	k := &Keyless{}
+	var issuerN *yaml.Node
+	k.Issuer, issuerN = o.str("issuer")
+	if k.Issuer == "" {
+		l.d.errorf(nodeOr(issuerN, n), path+".issuer", "a keyless identity needs the OIDC issuer")
+	} else if err := httpsURL(k.Issuer); err != nil {
+		l.d.errorf(issuerN, path+".issuer", "%v", err)
+	}
+
+	ci, ciN := o.str("ci")
+	switch CI(ci) {
+	case CIGitHub, CIGitLab, CIOther:
+		k.CI = CI(ci)
+	case "":
+		switch k.Issuer {
+		case GitHubIssuer:
+			k.CI = CIGitHub
+		case GitLabIssuer:
+			k.CI = CIGitLab
+		default:
+			k.CI = CIOther
+		}
+	default:
+		l.d.errorf(ciN, path+".ci", "must be github, gitlab or other, got %q", ci)
+	}
+
+	server, serverN := o.str("serverURL")
+	switch {
+	case server != "":
+		if err := httpsURL(server); err != nil {
+			l.d.errorf(serverN, path+".serverURL", "%v", err)
+		}
+		k.ServerURL = strings.TrimSuffix(server, "/")
+	case k.CI == CIGitHub:
+		k.ServerURL = "https://github.com"
+	case k.CI == CIGitLab:
+		k.ServerURL = "https://gitlab.com"
+	}
+
+	repo, repoN := o.str("repository")
+	if project, projectN := o.str("project"); project != "" {
+		if repo != "" {
+			l.d.errorf(projectN, path+".project", "set repository or project (GitLab's name for it), not both")
+		}
+		repo, repoN = project, projectN
+	}
+	if repo != "" {
+		if k.ServerURL == "" {
+			l.d.errorf(repoN, path+".repository", "needs serverURL (or ci: github|gitlab) to know the repository's host")
+		}
+		if g, err := CompileGlob(strings.Trim(repo, "/")); err != nil {
+			l.d.errorf(repoN, path+".repository", "%v", err)
+		} else {
+			k.Repository = &g
+		}
+	}
+
+	var wfN *yaml.Node
+	k.Workflow, wfN = o.str("workflow")
+	k.Workflow = strings.TrimPrefix(k.Workflow, "/")
+	signerRepo, signerN := o.str("signerRepository")
+	switch {
+	case signerRepo != "":
+		k.SignerRepository = strings.Trim(signerRepo, "/")
+		if strings.ContainsAny(k.SignerRepository, "*?") {
+			l.d.errorf(signerN, path+".signerRepository", "must be a literal repository")
+		}
+	case repo != "":
+		k.SignerRepository = strings.Trim(repo, "/")
+	}
+	if k.Workflow != "" {
+		switch {
+		case strings.ContainsAny(k.Workflow, "*?@"):
+			l.d.errorf(wfN, path+".workflow", "must be a literal workflow path (pin refs with refs or signerRefs)")
+		case k.SignerRepository == "" || strings.ContainsAny(k.SignerRepository, "*?"):
+			l.d.errorf(wfN, path+".workflow", "needs a literal repository or signerRepository")
+		case k.ServerURL == "":
+			l.d.errorf(wfN, path+".workflow", "needs serverURL (or ci: github|gitlab)")
+		}
+	}
+	k.SignerRefs = l.globs(o, "signerRefs", false)
+	if len(k.SignerRefs) > 0 && k.Workflow == "" {
+		l.d.errorf(o.get("signerRefs"), path+".signerRefs", "only meaningful with workflow")
+	}
+	k.Refs = l.globs(o, "refs", false)
+	k.RunnerEnvironment, _ = o.str("runnerEnvironment")
+	k.Triggers, _ = o.strs("triggers")
+
+	var subjN *yaml.Node
+	k.Subject, subjN = o.str("subject")
+	if re, reN := o.str("subjectRegExp"); re != "" {
+		k.SubjectRegexp = l.anchoredRegexp(re, reN, path+".subjectRegExp")
+		if k.Subject != "" {
+			l.d.errorf(reN, path+".subjectRegExp", "set subject or subjectRegExp, not both")
+		}
+	}
+	if k.Issuer != "" && k.Repository == nil && k.Subject == "" && k.SubjectRegexp == nil {
+		l.d.errorf(nodeOr(subjN, n), path, "accepts every identity of issuer %s; pin repository (or project), subject or subjectRegExp", k.Issuer)
+	}
+	return k
+}
+
+// anchoredRegexp compiles a SAN pattern that must be anchored at both ends,
+// so "https://github.com/acme/" cannot silently match "https://github.com/acme-evil/".
+func (l *loader) anchoredRegexp(expr string, n *yaml.Node, field string) *regexp.Regexp {
+	if !strings.HasPrefix(expr, "^") || !strings.HasSuffix(expr, "$") || strings.HasSuffix(expr, `\$`) {
+		l.d.errorf(n, field, "regular expression %q must be anchored with ^ and $", expr)
+		return nil
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		l.d.errorf(n, field, "invalid regular expression: %v", err)
+		return nil
+	}
+	// A top-level alternation like ^a$|^b$ is anchored per branch, but ^a|b$
+	// is not: require the whole expression to be one anchored unit.
+	if strings.Contains(expr, "|") && !wrappedAlternation(expr) {
+		l.d.errorf(n, field, "regular expression %q: put alternations inside a group, as ^(?:a|b)$", expr)
+		return nil
+	}
+	return re
+}
+
+// wrappedAlternation reports whether every top-level "|" is inside a group.
+func wrappedAlternation(expr string) bool {
+	depth := 0
+	for i := 0; i < len(expr); i++ {
+		switch expr[i] {
+		case '\\':
+			i++
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case '|':
+			if depth == 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (l *loader) globs(o *object, key string, uri bool) []Glob {
+	vals, nodes := o.strs(key)
+	out := make([]Glob, 0, len(vals))
+	for i, v := range vals {
+		compile := CompileGlob
+		if uri {
+			compile = CompileURIGlob
+		}
+		g, err := compile(v)
+		if err != nil {
+			l.d.errorf(nodes[i], fmt.Sprintf("%s[%d]", o.field(key), i), "%v", err)
+			continue
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// kmsSchemes are the KMS URI schemes cosign's signature loading understands.
+var kmsSchemes = []string{"awskms://", "gcpkms://", "azurekms://", "hashivault://"}
+
+func (l *loader) key(n *yaml.Node, path string) *Key {
+	o := l.d.object(n, path)
+	defer o.done()
+	k := &Key{}
+	pemV, pemN := o.str("publicKey")
+	file, fileN := o.str("path")
+	kms, kmsN := o.str("kms")
+	set := 0
+	for _, v := range []string{pemV, file, kms} {
+		if v != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		l.d.errorf(n, path, "a key identity has exactly one of publicKey, path or kms")
+	}
+	k.TransparencyLog = l.requirement(o, "transparencyLog", Optional)
+	switch {
+	case pemV != "":
+		k.PublicKey, k.KeyID = l.parsePEM([]byte(pemV), pemN, path+".publicKey")
+	case file != "":
+		data, err := l.cfg.readFile(l.resolve(file))
+		if err != nil {
+			l.d.errorf(fileN, path+".path", "reading public key: %v", err)
+			return k
+		}
+		k.PublicKey, k.KeyID = l.parsePEM(data, fileN, path+".path")
+	case kms != "":
+		ok := false
+		for _, s := range kmsSchemes {
+			ok = ok || strings.HasPrefix(kms, s)
+		}
+		if !ok {
+			l.d.errorf(kmsN, path+".kms", "unsupported KMS URI %q (want one of %s)", kms, strings.Join(kmsSchemes, ", "))
+		}
+		k.KMS = kms
+	}
+	return k
+}
+
+func (l *loader) parsePEM(data []byte, n *yaml.Node, field string) (any, string) {
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(data)
+	if err != nil {
+		l.d.errorf(n, field, "not a PEM public key: %v", err)
+		return nil, ""
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		l.d.errorf(n, field, "unsupported public key: %v", err)
+		return nil, ""
+	}
+	sum := sha256.Sum256(der)
+	return pub, hex.EncodeToString(sum[:])
+}

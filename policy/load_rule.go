@@ -1,0 +1,149 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+
+	"gopkg.in/yaml.v3"
+)
+
+func (l *loader) rule(n *yaml.Node, index int) {
+	path := fmt.Sprintf("images[%d]", index)
+	o := l.d.object(n, path)
+	defer o.done()
+	r := &Rule{Index: index, Name: path, Signature: Required, Threshold: 1, Platforms: PlatformsNamed}
+	if v, _ := o.str("name"); v != "" {
+		r.Name = v
+	}
+	pats, patNodes := o.strs("match")
+	if len(pats) == 0 {
+		l.d.errorf(nodeOr(o.get("match"), n), path+".match", "a rule needs at least one match pattern")
+	}
+	for i, p := range pats {
+		g, err := CompileGlob(normalizePattern(p))
+		if err != nil {
+			l.d.errorf(patNodes[i], fmt.Sprintf("%s.match[%d]", path, i), "%v", err)
+			continue
+		}
+		r.Match = append(r.Match, g)
+	}
+
+	var denyN *yaml.Node
+	r.Deny, denyN = o.str("deny")
+	r.Signature = l.requirement(o, "signature", Required)
+	r.SignedBy = l.identityRefs(o, "signedBy", path)
+	threshold, thN := o.integer("threshold")
+	if thN != nil {
+		r.Threshold = threshold
+	}
+	if o.has("provenance") {
+		r.Provenance = l.provenance(o.get("provenance"), path+".provenance", r)
+	}
+	if v, vn := o.str("platforms"); v != "" {
+		if p := Platforms(v); p == PlatformsNamed || p == PlatformsAll {
+			r.Platforms = p
+		} else {
+			l.d.errorf(vn, path+".platforms", "must be %q or %q, got %q", PlatformsNamed, PlatformsAll, v)
+		}
+	}
+	if v, vn := o.str("mode"); v != "" {
+		if m := Mode(v); m == ModeEnforce || m == ModeAudit {
+			r.Mode = m
+		} else {
+			l.d.errorf(vn, path+".mode", "must be %q or %q, got %q", ModeEnforce, ModeAudit, v)
+		}
+	}
+
+	switch {
+	case o.has("deny"):
+		if r.Deny == "" {
+			l.d.errorf(denyN, path+".deny", "a deny rule needs a message telling the developer what to do")
+		}
+		for _, k := range []string{"signedBy", "signature", "threshold", "provenance", "platforms"} {
+			if o.has(k) {
+				l.d.errorf(o.get(k), path+"."+k, "has no effect in a deny rule")
+			}
+		}
+	case r.Signature == Optional:
+		for _, k := range []string{"signedBy", "threshold", "provenance", "platforms"} {
+			if o.has(k) {
+				l.d.errorf(o.get(k), path+"."+k, "has no effect with signature: optional (use mode: audit to observe signatures without enforcing them)")
+			}
+		}
+	default:
+		if len(r.SignedBy) == 0 && !o.has("signedBy") {
+			l.d.errorf(n, path, "a rule needs signedBy, signature: optional, or deny")
+		}
+		if thN != nil && (r.Threshold < 1 || r.Threshold > len(r.SignedBy)) {
+			l.d.errorf(thN, path+".threshold", "must be between 1 and the number of signedBy identities (%d)", len(r.SignedBy))
+		}
+	}
+	l.p.Rules = append(l.p.Rules, r)
+}
+
+// identityRefs resolves identity names. Identities are declared before
+// images in every sensible file, but order is not required: references are
+// resolved against the identities section as a whole.
+func (l *loader) identityRefs(o *object, key, path string) []*Identity {
+	names, nodes := o.strs(key)
+	out := make([]*Identity, 0, len(names))
+	for i, nm := range names {
+		id := l.p.byName[nm]
+		if id == nil {
+			l.d.errorf(nodes[i], fmt.Sprintf("%s.%s[%d]", path, key, i), "undefined identity %q%s", nm, suggest(nm, l.identityNames()))
+			continue
+		}
+		if slices.Contains(out, id) {
+			l.d.errorf(nodes[i], fmt.Sprintf("%s.%s[%d]", path, key, i), "identity %q listed twice", nm)
+			continue
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
+func (l *loader) identityNames() []string {
+	out := make([]string, 0, len(l.p.byName))
+	for n := range l.p.byName {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (l *loader) provenance(n *yaml.Node, path string, r *Rule) *Provenance {
+	o := l.d.object(n, path)
+	defer o.done()
+	pv := &Provenance{Required: true, PredicateTypes: []string{SLSAProvenanceV1}}
+	if req, rn := o.boolean("required"); rn != nil {
+		pv.Required = req
+	}
+	if v02, _ := o.boolean("allowSLSAv02"); v02 {
+		pv.PredicateTypes = append(pv.PredicateTypes, SLSAProvenanceV02)
+	}
+	if types, tn := o.strs("predicateTypes"); len(types) > 0 {
+		for i, t := range types {
+			if t == SLSAProvenanceV02 && !slices.Contains(pv.PredicateTypes, t) {
+				l.d.errorf(tn[i], path+".predicateTypes", "SLSA v0.2 needs allowSLSAv02: true (it lacks v1's source fields)")
+			}
+		}
+		pv.PredicateTypes = types
+	}
+	pv.SignedBy = l.identityRefs(o, "signedBy", path)
+	if len(pv.SignedBy) == 0 {
+		pv.SignedBy = r.SignedBy
+	}
+	pv.BuilderIDs = l.globs(o, "builderIDs", true)
+	pv.BuildTypes, _ = o.strs("buildTypes")
+	pv.SourceRepositories = l.globs(o, "sourceRepositories", true)
+	pv.SourceRefs = l.globs(o, "sourceRefs", false)
+	pv.SourceMatchesSigner, _ = o.boolean("sourceMatchesSigner")
+	if pv.SourceMatchesSigner {
+		for _, id := range pv.SignedBy {
+			if id.Keyless == nil {
+				l.d.errorf(o.get("sourceMatchesSigner"), path+".sourceMatchesSigner", "identity %q is a key: it has no source repository to compare", id.Name)
+			}
+		}
+	}
+	return pv
+}

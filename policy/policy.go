@@ -1,0 +1,84 @@
+// Package policy is signet's trust file: which workflow identities may ship
+// which images. It parses trust.yaml strictly (every error names
+// file:line:column and the field), compiles every matcher once at load time,
+// hashes the policy's meaning, and answers two pure questions: which rule
+// governs an image, and does a certificate or key satisfy an identity.
+//
+// It never touches the network: verify does the fetching and the
+// cryptography, and asks this package what must hold.
+package policy
+
+// APIVersion and Kind identify a trust file.
+const (
+	APIVersion = "signet.dev/v1alpha1"
+	Kind       = "TrustPolicy"
+)
+
+// Policy is a loaded, validated trust file. It is immutable and safe for
+// concurrent use.
+type Policy struct {
+	// Source is the file it was loaded from, for messages.
+	Source string
+	// Hash is the content hash of the normalized policy ("sha256:<hex>"):
+	// two files that mean the same thing have the same hash.
+	Hash string
+
+	Sigstore    Sigstore
+	Identities  []*Identity // in file order
+	Rules       []*Rule     // in file order; the first match wins
+	Enforcement Enforcement
+
+	byName map[string]*Identity
+	index  ruleIndex
+}
+
+// Identity looks an identity up by name.
+func (p *Policy) Identity(name string) (*Identity, bool) {
+	id, ok := p.byName[name]
+	return id, ok
+}
+
+// Requirement is "required" or "optional".
+type Requirement string
+
+const (
+	Required Requirement = "required"
+	Optional Requirement = "optional"
+)
+
+// Sigstore says which Sigstore instance to trust and which of its proofs a
+// keyless signature must carry.
+type Sigstore struct {
+	// TrustedRoot is "public-good" (the embedded public-good TUF root) or the
+	// path of a trusted_root.json, resolved relative to the trust file.
+	TrustedRoot string
+	// TrustedRootDigest is the sha256 of that file's content, or empty for
+	// public-good. It is part of the policy hash.
+	TrustedRootDigest string
+	// TransparencyLog: a Rekor entry (v1 SET or inclusion proof, v2
+	// inclusion proof). Default required.
+	TransparencyLog Requirement
+	// SignedTimestamps: an RFC 3161 timestamp. Default optional. A keyless
+	// signature always needs at least one trusted time (log or timestamp).
+	SignedTimestamps Requirement
+	// CertificateTransparency: an SCT in the Fulcio certificate. Default required.
+	CertificateTransparency Requirement
+}
+
+// PublicGood names the embedded public-good Sigstore trusted root.
+const PublicGood = "public-good"
+
+// Mode is enforce or audit.
+type Mode string
+
+const (
+	ModeEnforce Mode = "enforce"
+	ModeAudit   Mode = "audit"
+)
+
+// Enforcement configures the admission webhook.
+type Enforcement struct {
+	Mode             Mode
+	AuditNamespaces  []string
+	ExemptNamespaces []string
+}

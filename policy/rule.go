@@ -1,0 +1,163 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// Rule governs the images its patterns match. Exactly one of three shapes:
+// a deny rule (Deny set), a pin-only rule (Signature optional), or a
+// signature rule (SignedBy non-empty).
+type Rule struct {
+	// Index is the rule's position in the file (0-based); Name defaults to
+	// "images[Index]".
+	Index int
+	Name  string
+	Match []Glob
+
+	Deny string
+
+	Signature Requirement
+	SignedBy  []*Identity
+	// Threshold is how many distinct identities of SignedBy must have signed.
+	Threshold int
+
+	Provenance *Provenance
+
+	// Platforms says what a multi-arch image needs: PlatformsNamed (default)
+	// verifies the digest the workload names; PlatformsAll additionally
+	// requires every child manifest of an index to be signed.
+	Platforms Platforms
+
+	// Mode overrides the enforcement mode for this rule (audit: report but admit).
+	Mode Mode
+}
+
+// Platforms is the multi-arch requirement of a rule.
+type Platforms string
+
+const (
+	PlatformsNamed Platforms = "named"
+	PlatformsAll   Platforms = "all"
+)
+
+// Provenance says which attestation an image must carry.
+type Provenance struct {
+	Required bool
+	// PredicateTypes accepted (default: SLSA v1 only).
+	PredicateTypes []string
+	// SignedBy defaults to the rule's SignedBy.
+	SignedBy []*Identity
+	// BuilderIDs match runDetails.builder.id (v1) / builder.id (v0.2).
+	BuilderIDs []Glob
+	// BuildTypes match buildDefinition.buildType exactly.
+	BuildTypes []string
+	// SourceRepositories match the provenance source repository URI, e.g.
+	// "https://github.com/acme/**".
+	SourceRepositories []Glob
+	// SourceRefs match the source ref ("refs/heads/main").
+	SourceRefs []Glob
+	// SourceMatchesSigner requires the provenance's source repository to
+	// equal the attestation certificate's Source Repository URI.
+	SourceMatchesSigner bool
+}
+
+// SLSA predicate types.
+const (
+	SLSAProvenanceV1  = "https://slsa.dev/provenance/v1"
+	SLSAProvenanceV02 = "https://slsa.dev/provenance/v0.2"
+)
+
+// Kind describes the rule's shape for messages.
+func (r *Rule) Kind() string {
+	switch {
+	case r.Deny != "":
+		return "deny"
+	case r.Signature == Optional:
+		return "pin-only"
+	default:
+		return "signature"
+	}
+}
+
+func (r *Rule) String() string {
+	pats := make([]string, len(r.Match))
+	for i, g := range r.Match {
+		pats[i] = g.String()
+	}
+	return fmt.Sprintf("%s (match %s)", r.Name, strings.Join(pats, ", "))
+}
+
+// IdentityNames lists the names of the rule's signers.
+func IdentityNames(ids []*Identity) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.Name
+	}
+	return out
+}
+
+// Match is the outcome of matching an image against the policy.
+type Match struct {
+	// Repository is the normalized repository ("index.docker.io/library/nginx").
+	Repository string
+	Rule       *Rule
+	// Pattern is the glob of Rule that matched.
+	Pattern string
+}
+
+// Match finds the first rule whose patterns match the image's normalized
+// repository. A reference that names no rule is an error: an image that
+// no rule mentions must never be admitted by omission.
+func (p *Policy) Match(image string) (Match, error) {
+	repo, err := NormalizeRepository(image)
+	if err != nil {
+		return Match{}, err
+	}
+	return p.MatchRepository(repo)
+}
+
+// MatchRepository is Match for an already normalized repository.
+func (p *Policy) MatchRepository(repo string) (Match, error) {
+	if r, pattern := p.index.lookup(repo); r != nil {
+		return Match{Repository: repo, Rule: r, Pattern: pattern}, nil
+	}
+	return Match{Repository: repo}, fmt.Errorf("no rule in %s matches %s; add a rule (or a final catch-all rule with match: [\"**\"])", p.sourceName(), repo)
+}
+
+func (p *Policy) sourceName() string {
+	if p.Source == "" {
+		return "the trust policy"
+	}
+	return p.Source
+}
+
+// NormalizeRepository returns the fully qualified repository of an image
+// reference, the way the container runtime resolves it: "nginx" is
+// "index.docker.io/library/nginx", "docker.io/x/y" is "index.docker.io/x/y".
+// Tags and digests are dropped; they do not select rules.
+func NormalizeRepository(image string) (string, error) {
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		return "", fmt.Errorf("parsing image reference %q: %w", image, err)
+	}
+	return ref.Context().Name(), nil
+}
+
+// normalizePattern applies the runtime's defaulting to a match pattern, so
+// "docker.io/bitnami/**" and "nginx" mean what a user expects.
+func normalizePattern(p string) string {
+	first, rest, hasRest := strings.Cut(p, "/")
+	switch {
+	case first == "docker.io":
+		return "index.docker.io/" + rest
+	case strings.ContainsAny(first, ".:") || first == "localhost" || strings.ContainsAny(first, "*?"):
+		return p
+	case !hasRest:
+		return "index.docker.io/library/" + p
+	default:
+		return "index.docker.io/" + p
+	}
+}
