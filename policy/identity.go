@@ -166,14 +166,17 @@ func (k *Keyless) ExpectedSAN() string {
 	return "<any>"
 }
 
+// refDescription is the ref part of an expected SAN: the ref itself when
+// exactly one literal ref is allowed, a placeholder otherwise.
 func refDescription(k *Keyless) string {
-	if len(k.SignerRefs) > 0 {
-		return globList(k.SignerRefs)
+	refs := k.SignerRefs
+	if len(refs) == 0 {
+		refs = k.Refs
 	}
-	if len(k.Refs) > 0 {
-		return globList(k.Refs)
+	if len(refs) == 1 && refs[0].literal {
+		return refs[0].String()
 	}
-	return "<any ref>"
+	return "<ref>"
 }
 
 func anyGlob(gs []Glob, s string) bool {

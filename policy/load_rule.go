@@ -20,7 +20,11 @@ func (l *loader) rule(n *yaml.Node, index int) {
 		l.d.errorf(nodeOr(o.get("match"), n), path+".match", "a rule needs at least one match pattern")
 	}
 	for i, p := range pats {
-		g, err := CompileGlob(normalizePattern(p))
+		_, err := CompileGlob(p) // report problems in the pattern as written
+		g, nerr := CompileGlob(normalizePattern(p))
+		if err == nil {
+			err = nerr
+		}
 		if err != nil {
 			l.d.errorf(patNodes[i], fmt.Sprintf("%s.match[%d]", path, i), "%v", err)
 			continue

@@ -1,0 +1,41 @@
+# signet: two commands do all set-up on a fresh machine: `make demo` and `make test`.
+GO        ?= go
+BIN       := bin
+PKGS      := ./...
+FUZZTIME  ?= 10s
+BENCHTIME ?= 2s
+
+.PHONY: all build test unit e2e bench fuzz vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+## test: everything CI runs — vet, unit and end-to-end tests (the e2e stack builds itself on first use).
+test: vet
+	$(GO) test -count=1 -timeout 45m $(PKGS)
+
+## unit: tests without the end-to-end stack.
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/)
+
+## e2e: only the end-to-end tests against real servers.
+e2e:
+	$(GO) test -count=1 -timeout 45m ./test/...
+
+vet:
+	$(GO) vet $(PKGS)
+
+## bench: the benchmarks the issues name, with medians.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 ./policy ./verify | tee bench.out
+	@$(GO) run ./internal/benchfmt < bench.out 2>/dev/null || true
+
+## fuzz: a short run of every fuzz target.
+fuzz:
+	@for t in FuzzParse FuzzNormalizeRepository FuzzGlob; do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./policy || exit 1; done
+
+clean:
+	rm -rf $(BIN) bench.out

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/urfave/cli/v2"
+
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/verify"
+)
+
+var policyFlag = &cli.StringFlag{
+	Name:    "policy",
+	Aliases: []string{"p"},
+	Usage:   "trust policy file (trust.yaml)",
+	EnvVars: []string{"SIGNET_POLICY"},
+	Value:   "trust.yaml",
+}
+
+func verifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "verify",
+		Usage:     "decide images exactly as the enforce webhook would",
+		ArgsUsage: "IMAGE...",
+		Description: `Resolves each image to its digest, finds its signatures and attestations
+(cosign .sig/.att tags and Sigstore bundle referrers), verifies them against
+the trust policy and prints the decision with its reasons.
+
+Exit status: 0 every image is allowed, 1 at least one is denied,
+2 usage or configuration error (unreadable or invalid trust policy).
+
+Example:
+   sign verify --policy trust.yaml ghcr.io/acme/app:1.4.2
+   sign verify -p trust.yaml -o json ghcr.io/acme/app@sha256:... > decision.json
+
+Environment: SIGNET_POLICY, SIGNET_OUTPUT, SIGNET_OFFLINE, and the Docker
+config ($DOCKER_CONFIG/config.json) for registry credentials.`,
+		Flags: []cli.Flag{
+			policyFlag,
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text or json", Value: "text", EnvVars: []string{"SIGNET_OUTPUT"}},
+			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of refreshing it over TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
+		},
+		Action: func(c *cli.Context) error {
+			images := c.Args().Slice()
+			if len(images) == 0 {
+				return usageError("verify needs at least one IMAGE")
+			}
+			output := c.String("output")
+			if output != "text" && output != "json" {
+				return usageError("--output must be text or json, got %q", output)
+			}
+			p, err := policy.LoadFile(c.String("policy"))
+			if err != nil {
+				return usageError("%v", err)
+			}
+			opts := []verify.Option{verify.WithRemoteOptions(remote.WithAuthFromKeychain(authn.DefaultKeychain))}
+			if c.Bool("offline") {
+				opts = append(opts, verify.WithOffline())
+			}
+			v := verify.New(opts...)
+			var decisions []*verify.Decision
+			for _, img := range images {
+				decisions = append(decisions, v.Verify(c.Context, img, p))
+			}
+			if err := writeDecisions(c.App.Writer, output, p, decisions); err != nil {
+				return err
+			}
+			for _, d := range decisions {
+				if !d.Allowed {
+					return cli.Exit("", exitDenied)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// Result is the JSON document `sign verify -o json` prints (docs/verify-json.md).
+type Result struct {
+	APIVersion string             `json:"apiVersion"`
+	Kind       string             `json:"kind"`
+	Policy     string             `json:"policy"`
+	PolicyHash string             `json:"policyHash"`
+	Allowed    bool               `json:"allowed"`
+	Decisions  []*verify.Decision `json:"decisions"`
+}
+
+func writeDecisions(w io.Writer, output string, p *policy.Policy, ds []*verify.Decision) error {
+	if output == "json" {
+		res := Result{APIVersion: policy.APIVersion, Kind: "VerifyResult", Policy: p.Source, PolicyHash: p.Hash, Allowed: true, Decisions: ds}
+		for _, d := range ds {
+			res.Allowed = res.Allowed && d.Allowed
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	for i, d := range ds {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if err := d.WriteText(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package verify
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/signet-dev/signet/ocisig"
+)
+
+// Decision is the engine's answer for one image: the verdict and everything
+// that produced it. Its JSON form is a stable, documented interface (see
+// docs/verify-json.md): fields are only ever added.
+type Decision struct {
+	// Image is the reference as given.
+	Image string `json:"image"`
+	// Digest is the manifest digest that was verified ("sha256:...");
+	// empty only when the image could not be resolved or a deny rule
+	// refused it before resolution.
+	Digest string `json:"digest,omitempty"`
+	// Pinned is the reference that must run: the given name (and tag) plus
+	// the verified digest.
+	Pinned string `json:"pinned,omitempty"`
+	// Allowed is the verdict. An audit-mode rule can be Allowed with
+	// Violations: the image would have been denied under enforce.
+	Allowed bool `json:"allowed"`
+	Mode    string `json:"mode"`
+	// PolicyHash identifies the exact policy that decided.
+	PolicyHash string `json:"policyHash"`
+	Rule       *RuleRef `json:"rule,omitempty"`
+	// Signatures that verified and satisfied an identity of the rule.
+	Signatures []SignatureResult `json:"signatures,omitempty"`
+	// Attestations that verified and satisfied the rule's provenance.
+	Attestations []AttestationResult `json:"attestations,omitempty"`
+	// Platforms lists child manifests checked when the rule requires
+	// every platform of an index to be signed.
+	Platforms []PlatformResult `json:"platforms,omitempty"`
+	// Reasons explain a denial (or, in audit mode, what would have denied),
+	// one actionable sentence each.
+	Reasons []string `json:"reasons,omitempty"`
+	// Rejected lists material that was found but did not count, and why:
+	// the first place to look when a signature "is there" but is not accepted.
+	Rejected []Rejection `json:"rejected,omitempty"`
+	// TrustedRoot is the version of the Sigstore trusted root used, if any.
+	TrustedRoot string `json:"trustedRoot,omitempty"`
+	// Elapsed is how long the decision took.
+	Elapsed Duration `json:"elapsedMs"`
+}
+
+// RuleRef names the rule that governed the image.
+type RuleRef struct {
+	Index   int    `json:"index"`
+	Name    string `json:"name"`
+	Kind    string `json:"kind"` // deny, pin-only, signature
+	Pattern string `json:"pattern"`
+}
+
+// SignatureResult is one verified signature and the identity it satisfied.
+type SignatureResult struct {
+	Identity string        `json:"identity"`
+	Layout   ocisig.Layout `json:"layout"`
+	// Subject and Issuer are set for keyless signatures (certificate SAN and
+	// OIDC issuer); KeyID for key signatures.
+	Subject string `json:"subject,omitempty"`
+	Issuer  string `json:"issuer,omitempty"`
+	KeyID   string `json:"keyID,omitempty"`
+	// LogIndex is the Rekor log index, when the signature has a log entry.
+	LogIndex   *int64      `json:"logIndex,omitempty"`
+	Timestamps []Timestamp `json:"timestamps,omitempty"`
+}
+
+// Timestamp is a verified time for a signature.
+type Timestamp struct {
+	Kind string    `json:"kind"` // tlog or tsa
+	URI  string    `json:"uri,omitempty"`
+	Time time.Time `json:"time"`
+}
+
+// AttestationResult summarizes an accepted provenance attestation.
+type AttestationResult struct {
+	Identity         string        `json:"identity"`
+	Layout           ocisig.Layout `json:"layout"`
+	PredicateType    string        `json:"predicateType"`
+	BuilderID        string        `json:"builderID,omitempty"`
+	BuildType        string        `json:"buildType,omitempty"`
+	SourceRepository string        `json:"sourceRepository,omitempty"`
+	SourceRef        string        `json:"sourceRef,omitempty"`
+	SourceDigest     string        `json:"sourceDigest,omitempty"`
+	Subject          string        `json:"subject,omitempty"`
+	LogIndex         *int64        `json:"logIndex,omitempty"`
+}
+
+// PlatformResult is the signature check of one child of an index.
+type PlatformResult struct {
+	Platform string `json:"platform"`
+	Digest   string `json:"digest"`
+	Signed   bool   `json:"signed"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// Rejection is attached material that did not count.
+type Rejection struct {
+	Layout ocisig.Layout `json:"layout"`
+	Kind   ocisig.Kind   `json:"kind"`
+	Reason string        `json:"reason"`
+}
+
+// Duration marshals as milliseconds with microsecond precision.
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) {
+	ms := float64(time.Duration(d).Microseconds()) / 1000
+	return []byte(strconv.FormatFloat(ms, 'f', -1, 64)), nil
+}

@@ -1,0 +1,219 @@
+// Package verify is signet's verification engine: from an image reference
+// and a trust policy to a Decision. `sign verify`, `sign`'s post-check and the
+// `enforce` webhook all call it, so the CI and the cluster cannot disagree.
+//
+// The flow is one way: the policy picks the rule (no network), the
+// reference is resolved to a digest (a digest reference is never
+// re-resolved), signatures and attestations are read in both OCI layouts
+// (ocisig), each is verified with sigstore-go against the trusted root or
+// the rule's keys, and the certificate is matched against the rule's
+// identities (policy). The Decision records what held and why.
+package verify
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore/pkg/signature/kms"
+
+	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/trustroot"
+)
+
+// Verifier decides images. It is safe for concurrent use; it holds no
+// per-image state.
+type Verifier struct {
+	remote   []remote.Option
+	loadRoot func(ctx context.Context, spec string) (*trustroot.Root, error)
+	loadKMS  func(ctx context.Context, uri string) (crypto.PublicKey, error)
+
+	mu    sync.Mutex
+	roots   map[string]*trustroot.Root
+	kmsKeys map[string]crypto.PublicKey
+}
+
+// Option configures a Verifier.
+type Option func(*Verifier)
+
+// WithRemoteOptions passes go-containerregistry options (auth, transport)
+// to every registry call.
+func WithRemoteOptions(opts ...remote.Option) Option {
+	return func(v *Verifier) { v.remote = append(v.remote, opts...) }
+}
+
+// WithTrustedRootLoader replaces how a policy's sigstore.trustedRoot is
+// loaded (default: trustroot.Load, cached per spec for the Verifier's life).
+func WithTrustedRootLoader(f func(ctx context.Context, spec string) (*trustroot.Root, error)) Option {
+	return func(v *Verifier) { v.loadRoot = f }
+}
+
+// WithOffline uses the embedded public-good snapshot instead of TUF.
+func WithOffline() Option {
+	return func(v *Verifier) {
+		v.loadRoot = func(ctx context.Context, spec string) (*trustroot.Root, error) {
+			return trustroot.Load(ctx, spec, trustroot.Options{Offline: true})
+		}
+	}
+}
+
+// WithKMSLoader replaces how KMS key URIs are resolved to public keys.
+func WithKMSLoader(f func(ctx context.Context, uri string) (crypto.PublicKey, error)) Option {
+	return func(v *Verifier) { v.loadKMS = f }
+}
+
+// New returns a Verifier.
+func New(opts ...Option) *Verifier {
+	v := &Verifier{
+		roots: map[string]*trustroot.Root{},
+		loadRoot: func(ctx context.Context, spec string) (*trustroot.Root, error) {
+			return trustroot.Load(ctx, spec, trustroot.Options{})
+		},
+		loadKMS: loadKMSKey,
+	}
+	for _, o := range opts {
+		o(v)
+	}
+	return v
+}
+
+// loadKMSKey resolves a KMS URI through sigstore's KMS registry. Providers
+// register themselves when imported (cmd/sign and cmd/enforce import them).
+func loadKMSKey(ctx context.Context, uri string) (crypto.PublicKey, error) {
+	sv, err := kms.Get(ctx, uri, crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("loading KMS key %s: %w", uri, err)
+	}
+	return sv.PublicKey()
+}
+
+// trustedRoot loads (once) the trusted root the policy names.
+func (v *Verifier) trustedRoot(ctx context.Context, p *policy.Policy) (*trustroot.Root, error) {
+	spec := p.Sigstore.TrustedRoot
+	key := spec + "\x00" + p.Sigstore.TrustedRootDigest
+	v.mu.Lock()
+	r := v.roots[key]
+	v.mu.Unlock()
+	if r != nil {
+		return r, nil
+	}
+	r, err := v.loadRoot(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("loading Sigstore trusted root %q: %w", spec, err)
+	}
+	v.mu.Lock()
+	v.roots[key] = r
+	v.mu.Unlock()
+	return r, nil
+}
+
+// Verify decides one image under a policy. It always returns a Decision:
+// registry and trust-root failures become denials with the failure as the
+// reason (fail closed), never an error the caller could mistake for "allow".
+func (v *Verifier) Verify(ctx context.Context, image string, p *policy.Policy) *Decision {
+	start := time.Now()
+	d := &Decision{Image: image, PolicyHash: p.Hash, Mode: string(p.Enforcement.Mode)}
+	v.decide(ctx, d, image, p)
+	if d.Mode == string(policy.ModeAudit) && len(d.Reasons) > 0 {
+		d.Allowed = true // audit: admit, report the violations
+	} else {
+		d.Allowed = len(d.Reasons) == 0
+	}
+	d.Elapsed = Duration(time.Since(start))
+	return d
+}
+
+func (v *Verifier) decide(ctx context.Context, d *Decision, image string, p *policy.Policy) {
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		d.denyf("%q is not a valid image reference: %v", image, err)
+		return
+	}
+	m, err := p.MatchRepository(ref.Context().Name())
+	if err != nil {
+		d.denyf("%v", err)
+		return
+	}
+	r := m.Rule
+	d.Rule = &RuleRef{Index: r.Index, Name: r.Name, Kind: r.Kind(), Pattern: m.Pattern}
+	if r.Mode != "" {
+		d.Mode = string(r.Mode)
+	}
+	if r.Deny != "" {
+		d.denyf("rule %q denies %s: %s", r.Name, m.Repository, r.Deny)
+		return
+	}
+	digest, err := v.resolve(ctx, ref)
+	if err != nil {
+		d.denyf("could not resolve %s to a digest: %v", image, err)
+		return
+	}
+	d.Digest = digest.DigestStr()
+	d.Pinned = pin(image, ref, digest)
+	if r.Signature == policy.Optional {
+		return // pin-only: the digest is what runs, no signature needed
+	}
+	v.checkDigest(ctx, d, digest, p, r)
+}
+
+// checkDigest verifies signatures (and provenance) of one digest.
+func (v *Verifier) checkDigest(ctx context.Context, d *Decision, digest name.Digest, p *policy.Policy, r *policy.Rule) {
+	found, err := ocisig.Fetch(ctx, digest, v.remote...)
+	if err != nil {
+		d.denyf("could not read signatures of %s: %v", digest, err)
+		return
+	}
+	ev := &evaluation{v: v, p: p, rule: r, digest: digest, d: d}
+	if err := ev.classify(found); err != nil {
+		d.denyf("%v", err)
+		return
+	}
+	ev.signatures(ctx)
+	if r.Provenance != nil {
+		ev.provenance(ctx)
+	}
+	if r.Platforms == policy.PlatformsAll {
+		v.checkPlatforms(ctx, d, digest, p, r)
+	}
+}
+
+// resolve returns the digest the reference names. A digest reference is
+// returned as is: the digest the workload names is the digest verified.
+func (v *Verifier) resolve(ctx context.Context, ref name.Reference) (name.Digest, error) {
+	if dg, ok := ref.(name.Digest); ok {
+		return dg, nil
+	}
+	opts := append([]remote.Option{remote.WithContext(ctx)}, v.remote...)
+	desc, err := remote.Head(ref, opts...)
+	if err != nil {
+		// Some registries refuse HEAD on manifests; GET is authoritative.
+		gd, gerr := remote.Get(ref, opts...)
+		if gerr != nil {
+			return name.Digest{}, gerr
+		}
+		return ref.Context().Digest(gd.Digest.String()), nil
+	}
+	return ref.Context().Digest(desc.Digest.String()), nil
+}
+
+// pin returns the image as written plus the verified digest:
+// "ghcr.io/acme/app:1.0" -> "ghcr.io/acme/app:1.0@sha256:...".
+func pin(image string, ref name.Reference, digest name.Digest) string {
+	if _, ok := ref.(name.Digest); ok {
+		return image
+	}
+	return image + "@" + digest.DigestStr()
+}
+
+func (d *Decision) denyf(format string, args ...any) {
+	d.Reasons = append(d.Reasons, fmt.Sprintf(format, args...))
+}
+
+func (d *Decision) reject(layout ocisig.Layout, kind ocisig.Kind, format string, args ...any) {
+	d.Rejected = append(d.Rejected, Rejection{Layout: layout, Kind: kind, Reason: fmt.Sprintf(format, args...)})
+}
