@@ -102,7 +102,7 @@ func fetchBundles(subject name.Digest, opts []remote.Option) ([]Bundle, error) {
 	}
 	var out []Bundle
 	for _, desc := range im.Manifests {
-		if !IsBundleMediaType(desc.ArtifactType) {
+		if !maybeBundle(desc) {
 			continue
 		}
 		if len(out) == MaxItems {
@@ -165,6 +165,19 @@ func readBlob(img v1.Image, desc v1.Descriptor) ([]byte, error) {
 		return nil, fmt.Errorf("blob exceeds %d bytes", MaxBlobBytes)
 	}
 	return data, nil
+}
+
+// maybeBundle filters referrers cheaply before reading them. Registries
+// disagree on what a referrer's artifactType is (some report the config media
+// type), so an empty-config artifact or a bundle annotation also qualifies;
+// the layer media type decides in readBundle.
+func maybeBundle(desc v1.Descriptor) bool {
+	switch {
+	case IsBundleMediaType(desc.ArtifactType), desc.ArtifactType == "", desc.ArtifactType == emptyConfigMediaType:
+		return true
+	}
+	_, ok := desc.Annotations[AnnotationBundleContent]
+	return ok
 }
 
 func isNotFound(err error) bool {

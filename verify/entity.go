@@ -117,11 +117,26 @@ func rekorEntry(data []byte) (*protorekor.TransparencyLogEntry, error) {
 	if len(rb.SignedEntryTimestamp) == 0 {
 		return nil, errors.New("no signed entry timestamp")
 	}
-	e, err := tlog.NewEntry(body, rb.Payload.IntegratedTime, rb.Payload.LogIndex, logID, rb.SignedEntryTimestamp, nil)
-	if err != nil {
+	var kv struct {
+		Kind       string `json:"kind"`
+		APIVersion string `json:"apiVersion"`
+	}
+	if err := json.Unmarshal(body, &kv); err != nil || kv.Kind == "" || kv.APIVersion == "" {
+		return nil, fmt.Errorf("entry body has no kind/apiVersion: %v", err)
+	}
+	tle := &protorekor.TransparencyLogEntry{
+		LogIndex:          rb.Payload.LogIndex,
+		LogId:             &protocommon.LogId{KeyId: logID},
+		KindVersion:       &protorekor.KindVersion{Kind: kv.Kind, Version: kv.APIVersion},
+		IntegratedTime:    rb.Payload.IntegratedTime,
+		InclusionPromise:  &protorekor.InclusionPromise{SignedEntryTimestamp: rb.SignedEntryTimestamp},
+		CanonicalizedBody: body,
+	}
+	// Parse it once here so a malformed entry is reported as such.
+	if _, err := tlog.ParseTransparencyLogEntry(tle); err != nil {
 		return nil, err
 	}
-	return e.TransparencyLogEntry(), nil
+	return tle, nil
 }
 
 func parseEnvelope(data []byte) (*protodsse.Envelope, error) {

@@ -50,11 +50,13 @@ func (ev *evaluation) signatures(ctx context.Context) {
 	}
 	need := fmt.Sprintf("%s of [%s]", plural(r.Threshold, "signature"), strings.Join(policy.IdentityNames(r.SignedBy), ", "))
 	switch {
-	case len(ev.sigs) == 0:
+	case len(ev.sigs) == 0 && len(ev.d.Rejected) == 0:
 		ev.d.denyf("%s has no signatures (looked for the cosign %s tag and Sigstore bundle referrers); rule %q needs %s: sign the digest in CI with `sign image`",
 			ev.digest.DigestStr(), ocisig.LegacyTag(mustHash(ev.digest), ocisig.KindSignature), r.Name, need)
 	case len(seen) > 0:
 		ev.d.denyf("rule %q needs %s, only %d distinct identities signed %s", r.Name, need, len(seen), ev.digest.DigestStr())
+	case len(ev.sigs) == 0:
+		ev.d.denyf("no usable signature on %s: %s", ev.digest.DigestStr(), rejectionList(ev.d.Rejected))
 	default:
 		ev.d.denyf("none of the %d signatures on %s satisfies rule %q (needs %s): %s",
 			len(ev.sigs), ev.digest.DigestStr(), r.Name, need, strings.Join(dedupe(why), "; "))
@@ -87,16 +89,16 @@ func (ev *evaluation) verifyKeyless(ctx context.Context, c *candidate, ids []*po
 	if len(keyless) == 0 {
 		return nil, []string{fmt.Sprintf("%s %s by certificate %q, but the rule accepts only keys", c.layout, c.kind, san)}
 	}
+	if reason := ev.checkPayload(c); reason != "" {
+		return nil, []string{reason}
+	}
 	tr, err := ev.trustedRoot(ctx)
 	if err != nil {
 		return nil, []string{err.Error()}
 	}
 	res, err := ev.sigstoreVerify(c, tr.Material, ev.keylessOptions(c))
 	if err != nil {
-		return nil, []string{fmt.Sprintf("%s %s by %q does not verify: %v", c.layout, c.kind, san, err)}
-	}
-	if reason := ev.checkPayload(c); reason != "" {
-		return nil, []string{reason}
+		return nil, []string{fmt.Sprintf("%s %s by %q does not verify: %s", c.layout, c.kind, san, explainSigstoreError(err, vc.Certificate()))}
 	}
 	cert := *res.Signature.Certificate
 	var out []match
@@ -115,6 +117,9 @@ func (ev *evaluation) verifyKeyless(ctx context.Context, c *candidate, ids []*po
 }
 
 func (ev *evaluation) verifyKeys(ctx context.Context, c *candidate, ids []*policy.Identity) ([]match, []string) {
+	if reason := ev.checkPayload(c); reason != "" {
+		return nil, []string{reason}
+	}
 	var out []match
 	var tried []string
 	var lastErr error
@@ -137,9 +142,6 @@ func (ev *evaluation) verifyKeys(ctx context.Context, c *candidate, ids []*polic
 		if err != nil {
 			lastErr = err
 			continue
-		}
-		if reason := ev.checkPayload(c); reason != "" {
-			return nil, []string{reason}
 		}
 		out = append(out, match{identity: id, result: res, sig: SignatureResult{
 			Identity: id.Name, Layout: c.layout, KeyID: keyID, LogIndex: logIndex(c), Timestamps: timestamps(res),
@@ -181,9 +183,10 @@ func (ev *evaluation) sigstoreVerify(c *candidate, tm root.TrustedMaterial, opts
 	return sv.Verify(c.entity, sgverify.NewPolicy(artifact, sgverify.WithoutIdentitiesUnsafe()))
 }
 
-// checkPayload makes sure a verified signature vouches for this digest and
-// not another one: a signature copied from another image verifies
-// cryptographically and must still be refused.
+// checkPayload makes sure a signature vouches for this digest and not
+// another one: a signature copied from another image verifies
+// cryptographically and must still be refused. It runs before the crypto
+// (it can only refuse, never accept), so the reason names the real problem.
 func (ev *evaluation) checkPayload(c *candidate) string {
 	want := ev.digest.DigestStr()
 	switch {
@@ -251,4 +254,12 @@ func (ev *evaluation) trustedRoot(ctx context.Context) (*trustroot.Root, error) 
 		}
 	}
 	return ev.root, ev.rootErr
+}
+
+func rejectionList(rs []Rejection) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = r.Reason
+	}
+	return strings.Join(dedupe(parts), "; ")
 }

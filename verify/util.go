@@ -115,3 +115,20 @@ func dedupe(in []string) []string {
 	}
 	return out
 }
+
+// explainSigstoreError rewrites sigstore-go's errors where a developer would
+// not know what to do with them; others pass through unchanged.
+func explainSigstoreError(err error, cert *x509.Certificate) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "threshold not met for verified signed & log entry integrated timestamps"):
+		window := ""
+		if cert != nil {
+			window = fmt.Sprintf(" (valid %s to %s)", cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
+		}
+		return "no trusted time for the signature: it has neither a verifiable transparency log entry nor an RFC 3161 timestamp, so its short-lived certificate" + window + " cannot be checked"
+	case strings.Contains(msg, "certificate signed by unknown authority"), strings.Contains(msg, "leaf certificate verification failed"):
+		return "certificate does not chain to a Fulcio CA of the trusted root, valid at the signing time (" + msg + ")"
+	}
+	return msg
+}

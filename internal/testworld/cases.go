@@ -1,0 +1,195 @@
+package testworld
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/signet-dev/signet/internal/sigstoretest"
+	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/policy"
+)
+
+// Case is one row of the allow/deny specification that both the verify
+// package and the `sign verify` binary must satisfy, in both layouts.
+type Case struct {
+	Name string
+	// Setup builds the situation in w with signatures written in layout and
+	// returns the image reference to verify.
+	Setup func(w *World, layout ocisig.Layout) string
+	Allow bool
+	// Reason must appear in the denial.
+	Reason string
+}
+
+// Cases is the specification. A case's name says the security property.
+var Cases = []Case{
+	{Name: "keyless signature from the trusted GitHub workflow is allowed", Allow: true,
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/app:1.0")
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
+			return w.Ref("acme/app:1.0")
+		}},
+	{Name: "keyless signature from the trusted GitLab project is allowed", Allow: true,
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/app:gl")
+			w.Sign(d, d, w.GitLab("acme/platform", "refs/heads/main"), l)
+			return w.Ref("acme/app:gl")
+		}},
+	{Name: "signature by the trusted key is allowed", Allow: true,
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/app:key")
+			w.Sign(d, d, w.KeySigner(nil), l)
+			return d.String()
+		}},
+	{Name: "unsigned image is denied", Reason: "has no signatures",
+		Setup: func(w *World, l ocisig.Layout) string {
+			w.Push("acme/app:unsigned")
+			return w.Ref("acme/app:unsigned")
+		}},
+	{Name: "signature by another key is denied", Reason: "is not signed by key release-key",
+		Setup: func(w *World, l ocisig.Layout) string {
+			other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			d := w.Push("acme/app:otherkey")
+			w.Sign(d, d, w.KeySigner(other), l)
+			return w.Ref("acme/app:otherkey")
+		}},
+	{Name: "trusted repository on an untrusted ref is denied", Reason: `refs: expected one of refs/heads/main, refs/tags/v*, certificate has "refs/heads/feature"`,
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/app:feature")
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/feature"), l)
+			return w.Ref("acme/app:feature")
+		}},
+	{Name: "acme-evil is denied where acme is trusted", Reason: `repository: expected "https://github.com/acme/app", certificate has "https://github.com/acme-evil/app"`,
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/app:evil")
+			w.Sign(d, d, w.GitHub("acme-evil/app", "refs/heads/main"), l)
+			return w.Ref("acme/app:evil")
+		}},
+	{Name: "signature for another digest copied onto this one is denied", Reason: "copied from another image",
+		Setup: func(w *World, l ocisig.Layout) string {
+			signed := w.Push("acme/app:original")
+			victim := w.Push("acme/app:victim")
+			// A valid signature whose payload names the original digest,
+			// attached to the victim's digest.
+			w.Sign(victim, signed, w.GitHub("acme/app", "refs/heads/main"), l)
+			return w.Ref("acme/app:victim")
+		}},
+	{Name: "tag moved after signing is denied", Reason: "has no signatures",
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/app:moving")
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
+			w.Push("acme/app:moving") // the tag now names an unsigned digest
+			return w.Ref("acme/app:moving")
+		}},
+	{Name: "expired certificate without log entry or timestamp is denied", Reason: "no trusted time for the signature",
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/app:expired")
+			past := time.Now().Add(-2 * time.Hour)
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main", sigstoretest.WithValidity(past, past.Add(10*time.Minute)), sigstoretest.WithoutTlog()), l)
+			return w.Ref("acme/app:expired")
+		}},
+	{Name: "expired certificate with a timestamp from its validity is allowed", Allow: true,
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/app:expired-ts")
+			past := time.Now().Add(-2 * time.Hour)
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main", sigstoretest.WithSigningTime(past.Add(time.Minute)),
+				sigstoretest.WithValidity(past, past.Add(10*time.Minute)), sigstoretest.WithoutTlog(), sigstoretest.WithTimestamp()), l)
+			return w.Ref("acme/app:expired-ts")
+		}},
+	{Name: "certificate from an untrusted Fulcio root is denied", Reason: "does not chain to a Fulcio CA of the trusted root",
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/app:untrusted")
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main", sigstoretest.WithUntrustedCA()), l)
+			return w.Ref("acme/app:untrusted")
+		}},
+	{Name: "certificate without SCT is denied when certificate transparency is required", Reason: "signed certificate timestamp",
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/app:nosct")
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main", sigstoretest.WithoutSCT()), l)
+			return w.Ref("acme/app:nosct")
+		}},
+	{Name: "signed image with valid SLSA v1 provenance is allowed", Allow: true,
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/prov/app:1")
+			s := w.GitHub("acme/app", "refs/heads/main")
+			w.Sign(d, d, s, l)
+			w.Attest(d, d, s, l, policy.SLSAProvenanceV1, sigstoretest.SLSAv1GitHub(s.Identity()))
+			return w.Ref("acme/prov/app:1")
+		}},
+	{Name: "attestation of the wrong predicate type does not satisfy provenance", Reason: "has no https://slsa.dev/provenance/v1 attestation",
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/prov/app:wrongtype")
+			s := w.GitHub("acme/app", "refs/heads/main")
+			w.Sign(d, d, s, l)
+			w.Attest(d, d, s, l, "https://cyclonedx.org/bom", map[string]any{"bomFormat": "CycloneDX"})
+			return w.Ref("acme/prov/app:wrongtype")
+		}},
+	{Name: "attestation about another digest is denied", Reason: "subject is not",
+		Setup: func(w *World, l ocisig.Layout) string {
+			other := w.Push("acme/prov/app:other")
+			d := w.Push("acme/prov/app:subject")
+			s := w.GitHub("acme/app", "refs/heads/main")
+			w.Sign(d, d, s, l)
+			w.Attest(d, other, s, l, policy.SLSAProvenanceV1, sigstoretest.SLSAv1GitHub(s.Identity()))
+			return w.Ref("acme/prov/app:subject")
+		}},
+	{Name: "provenance from another repository than the signer is denied", Reason: "sourceMatchesSigner",
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/prov/app:source")
+			s := w.GitHub("acme/app", "refs/heads/main")
+			w.Sign(d, d, s, l)
+			pred := sigstoretest.SLSAv1GitHub(sigstoretest.GitHub("acme/fork", ".github/workflows/release.yml", "refs/heads/main"))
+			w.Attest(d, d, s, l, policy.SLSAProvenanceV1, pred)
+			return w.Ref("acme/prov/app:source")
+		}},
+	{Name: "threshold of two identities is not met by one", Reason: "only 1 distinct identities",
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/dual/app:1")
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
+			return w.Ref("acme/dual/app:1")
+		}},
+	{Name: "threshold of two identities is met by a keyless and a key signature", Allow: true,
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/dual/app:2")
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
+			w.Sign(d, d, w.KeySigner(nil), l)
+			return w.Ref("acme/dual/app:2")
+		}},
+	{Name: "index with an unsigned platform is denied under platforms: all", Reason: "is not signed as rule",
+		Setup: func(w *World, l ocisig.Layout) string {
+			idx, children := w.PushIndex("acme/multi/app:1")
+			s := w.GitHub("acme/app", "refs/heads/main")
+			w.Sign(idx, idx, s, l)
+			w.Sign(children[0], children[0], s, l)
+			return w.Ref("acme/multi/app:1")
+		}},
+	{Name: "index with every platform signed is allowed under platforms: all", Allow: true,
+		Setup: func(w *World, l ocisig.Layout) string {
+			idx, children := w.PushIndex("acme/multi/app:2")
+			s := w.GitHub("acme/app", "refs/heads/main")
+			for _, d := range append([]name.Digest{idx}, children...) {
+				w.Sign(d, d, s, l)
+			}
+			return w.Ref("acme/multi/app:2")
+		}},
+	{Name: "digest reference is verified at that digest even when the tag moved", Allow: true,
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/app:pinned")
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
+			w.Push("acme/app:pinned")
+			return d.String()
+		}},
+	{Name: "third-party image is allowed without signature and pinned", Allow: true,
+		Setup: func(w *World, l ocisig.Layout) string {
+			w.Push("vendor/db:7")
+			return w.Ref("vendor/db:7")
+		}},
+	{Name: "image outside approved registries is denied by the deny rule", Reason: "only images from approved registries may run",
+		Setup: func(w *World, l ocisig.Layout) string {
+			return "docker.io/library/nginx:latest"
+		}},
+}

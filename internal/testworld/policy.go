@@ -1,0 +1,46 @@
+package testworld
+
+// DefaultPolicy is the world's trust policy. Rules are ordered from most to
+// least specific; REGISTRY is replaced by the world's registry host.
+const DefaultPolicy = `apiVersion: signet.dev/v1alpha1
+kind: TrustPolicy
+sigstore:
+  trustedRoot: trusted_root.json
+  transparencyLog: optional          # present entries are still verified
+  certificateTransparency: required
+identities:
+  - name: app-release
+    keyless:
+      issuer: https://token.actions.githubusercontent.com
+      repository: acme/app
+      workflow: .github/workflows/release.yml
+      refs: [refs/heads/main, refs/tags/v*]
+  - name: platform-gitlab
+    keyless: {issuer: https://gitlab.com, project: acme/platform, refs: [refs/heads/main]}
+  - name: release-key
+    key: {path: cosign.pub}
+images:
+  - name: provenance-required
+    match: [REGISTRY/acme/prov/**]
+    signedBy: [app-release]
+    provenance:
+      sourceMatchesSigner: true
+      sourceRefs: [refs/heads/main]
+  - name: two-signers
+    match: [REGISTRY/acme/dual/**]
+    signedBy: [app-release, release-key]
+    threshold: 2
+  - name: every-platform
+    match: [REGISTRY/acme/multi/**]
+    signedBy: [app-release]
+    platforms: all
+  - name: acme
+    match: [REGISTRY/acme/**]
+    signedBy: [app-release, platform-gitlab, release-key]
+  - name: third-party
+    match: [REGISTRY/vendor/**]
+    signature: optional
+  - name: default-deny
+    match: ["**"]
+    deny: only images from approved registries may run
+`

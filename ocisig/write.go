@@ -1,0 +1,248 @@
+package ocisig
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Media types of the OCI 1.1 empty config that bundle referrers carry.
+const (
+	emptyConfigMediaType = "application/vnd.oci.empty.v1+json"
+	annotationCreated    = "org.opencontainers.image.created"
+	bundleContentDSSE    = "dsse-envelope"
+)
+
+// WriteLegacy appends items to the subject's cosign .sig / .att images (by
+// item Kind), creating them if absent. The image is built like cosign v2
+// builds it (an empty OCI image with one layer per item and the material in
+// layer annotations), so cosign v2 verify reads what this writes. An item
+// whose layer and annotations already exist is not added again, so
+// re-signing an image is idempotent.
+func WriteLegacy(ctx context.Context, subject name.Digest, items []Legacy, opts ...remote.Option) error {
+	h, err := v1.NewHash(subject.DigestStr())
+	if err != nil {
+		return fmt.Errorf("writing signature for %s: %w", subject, err)
+	}
+	byKind := map[Kind][]Legacy{}
+	for _, it := range items {
+		if it.Kind != KindSignature && it.Kind != KindAttestation {
+			return fmt.Errorf("writing signature for %s: unknown kind %q", subject, it.Kind)
+		}
+		byKind[it.Kind] = append(byKind[it.Kind], it)
+	}
+	opts = append(opts, remote.WithContext(ctx))
+	for _, k := range []Kind{KindSignature, KindAttestation} {
+		if len(byKind[k]) == 0 {
+			continue
+		}
+		tag := subject.Context().Tag(LegacyTag(h, k))
+		if err := appendLegacy(tag, byKind[k], opts); err != nil {
+			return fmt.Errorf("writing %s for %s to %s: %w", k, subject, tag, err)
+		}
+	}
+	return nil
+}
+
+func appendLegacy(tag name.Tag, items []Legacy, opts []remote.Option) error {
+	base, err := legacyBase(tag, opts)
+	if err != nil {
+		return err
+	}
+	have, err := existingLayers(base)
+	if err != nil {
+		return err
+	}
+	var adds []mutate.Addendum
+	for _, it := range items {
+		layer := static.NewLayer(it.Payload, types.MediaType(it.MediaType))
+		ann := it.annotations()
+		d, err := layer.Digest()
+		if err != nil {
+			return err
+		}
+		key := layerKey(d, ann)
+		if have[key] {
+			continue
+		}
+		have[key] = true
+		adds = append(adds, mutate.Addendum{Layer: layer, Annotations: ann})
+	}
+	if len(adds) == 0 {
+		return nil
+	}
+	img, err := mutate.Append(base, adds...)
+	if err != nil {
+		return fmt.Errorf("appending layers: %w", err)
+	}
+	return remote.Write(tag, img, opts...)
+}
+
+// legacyBase is the current image at tag, or cosign's empty signatures
+// image (OCI manifest, OCI config) when there is none yet.
+func legacyBase(tag name.Tag, opts []remote.Option) (v1.Image, error) {
+	img, err := remote.Image(tag, opts...)
+	if err == nil {
+		return img, nil
+	}
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+		return mutate.ConfigMediaType(base, types.OCIConfigJSON), nil
+	}
+	return nil, fmt.Errorf("reading %s: %w", tag, err)
+}
+
+func existingLayers(img v1.Image) (map[string]bool, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	have := map[string]bool{}
+	for _, l := range m.Layers {
+		have[layerKey(l.Digest, l.Annotations)] = true
+	}
+	return have, nil
+}
+
+// layerKey identifies a layer by content and annotations: the same payload
+// with another certificate or log entry is another signature.
+func layerKey(d v1.Hash, ann map[string]string) string {
+	var b bytes.Buffer
+	b.WriteString(d.String())
+	for _, k := range []string{AnnotationSignature, AnnotationCertificate, AnnotationChain,
+		AnnotationRekorBundle, AnnotationRFC3161Timestamp, AnnotationPredicateType} {
+		fmt.Fprintf(&b, "\x00%s=%s", k, ann[k])
+	}
+	return b.String()
+}
+
+// annotations are the layer annotations cosign v2 writes. The signature
+// annotation is always present (empty for attestations) because cosign's
+// reader rejects a layer without it; certificate and chain go together;
+// the others only when set.
+func (l Legacy) annotations() map[string]string {
+	ann := map[string]string{AnnotationSignature: l.Signature}
+	if len(l.Certificate) > 0 {
+		ann[AnnotationCertificate] = string(l.Certificate)
+		ann[AnnotationChain] = string(l.Chain)
+	}
+	if len(l.RekorBundle) > 0 {
+		ann[AnnotationRekorBundle] = string(l.RekorBundle)
+	}
+	if len(l.RFC3161) > 0 {
+		ann[AnnotationRFC3161Timestamp] = string(l.RFC3161)
+	}
+	if l.Kind == KindAttestation && l.PredicateType != "" {
+		ann[AnnotationPredicateType] = l.PredicateType
+	}
+	return ann
+}
+
+// WriteBundle stores bundleJSON as an OCI 1.1 referrer of subject, exactly
+// like cosign's WriteAttestationNewBundleFormat: artifactType and layer
+// media type the bundle v0.3 type, the empty config, the subject descriptor
+// as the registry reports it, and the content/predicateType annotations.
+// go-containerregistry maintains the sha256-<hex> referrers tag itself when
+// the registry's referrers endpoint is missing (remote.WithReferrersTagFallback
+// is on by default). It returns the referrer manifest's digest.
+func WriteBundle(ctx context.Context, subject name.Digest, bundleJSON []byte, predicateType string, opts ...remote.Option) (v1.Hash, error) {
+	opts = append(opts, remote.WithContext(ctx))
+	h, err := writeBundle(subject, bundleJSON, predicateType, opts)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("writing bundle for %s: %w", subject, err)
+	}
+	return h, nil
+}
+
+func writeBundle(subject name.Digest, bundleJSON []byte, predicateType string, opts []remote.Option) (v1.Hash, error) {
+	desc, err := remote.Head(subject, opts...)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("resolving subject: %w", err)
+	}
+	repo := subject.Context()
+	config := static.NewLayer([]byte("{}"), emptyConfigMediaType)
+	layer := static.NewLayer(bundleJSON, BundleMediaType)
+	var descs [2]v1.Descriptor
+	for i, l := range []v1.Layer{config, layer} {
+		if err := remote.WriteLayer(repo, l, opts...); err != nil {
+			return v1.Hash{}, fmt.Errorf("uploading blob: %w", err)
+		}
+		if descs[i], err = partial(l); err != nil {
+			return v1.Hash{}, err
+		}
+	}
+	descs[0].ArtifactType = BundleMediaType // cosign sets it on the config too
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		ArtifactType:  BundleMediaType,
+		Config:        descs[0],
+		Layers:        []v1.Descriptor{descs[1]},
+		Subject:       &v1.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size},
+		Annotations: map[string]string{
+			annotationCreated:         time.Now().UTC().Format(time.RFC3339),
+			AnnotationBundleContent:   bundleContentDSSE,
+			AnnotationBundlePredicate: predicateType,
+		},
+	}
+	raw, err := jsonManifest(m)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(raw.b))
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	if err := remote.Put(repo.Digest(h.String()), raw, opts...); err != nil {
+		return v1.Hash{}, fmt.Errorf("uploading referrer manifest: %w", err)
+	}
+	return h, nil
+}
+
+func partial(l v1.Layer) (v1.Descriptor, error) {
+	mt, err := l.MediaType()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	d, err := l.Digest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	sz, err := l.Size()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	return v1.Descriptor{MediaType: mt, Digest: d, Size: sz}, nil
+}
+
+// rawManifest is a serialized manifest that remote.Put can upload as is, so
+// the digest we compute is the digest the registry stores.
+type rawManifest struct {
+	b  []byte
+	mt types.MediaType
+}
+
+func (r rawManifest) RawManifest() ([]byte, error)        { return r.b, nil }
+func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
+
+func jsonManifest(m v1.Manifest) (rawManifest, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return rawManifest{}, fmt.Errorf("encoding manifest: %w", err)
+	}
+	return rawManifest{b: b, mt: m.MediaType}, nil
+}
