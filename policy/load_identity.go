@@ -29,10 +29,11 @@ func (l *loader) keyless(n *yaml.Node, path string) *Keyless {
 	case CIGitHub, CIGitLab, CIOther:
 		k.CI = CI(ci)
 	case "":
-		switch k.Issuer {
-		case GitHubIssuer:
+		// Compare hosts so a wrong scheme is reported once, as a scheme error.
+		switch issuerHost(k.Issuer) {
+		case issuerHost(GitHubIssuer):
 			k.CI = CIGitHub
-		case GitLabIssuer:
+		case issuerHost(GitLabIssuer):
 			k.CI = CIGitLab
 		default:
 			k.CI = CIOther
@@ -105,13 +106,14 @@ func (l *loader) keyless(n *yaml.Node, path string) *Keyless {
 
 	var subjN *yaml.Node
 	k.Subject, subjN = o.str("subject")
-	if re, reN := o.str("subjectRegExp"); re != "" {
+	re, reN := o.str("subjectRegExp")
+	if re != "" {
 		k.SubjectRegexp = l.anchoredRegexp(re, reN, path+".subjectRegExp")
 		if k.Subject != "" {
 			l.d.errorf(reN, path+".subjectRegExp", "set subject or subjectRegExp, not both")
 		}
 	}
-	if k.Issuer != "" && k.Repository == nil && k.Subject == "" && k.SubjectRegexp == nil {
+	if k.Issuer != "" && k.Repository == nil && k.Subject == "" && re == "" {
 		l.d.errorf(nodeOr(subjN, n), path, "accepts every identity of issuer %s; pin repository (or project), subject or subjectRegExp", k.Issuer)
 	}
 	return k
@@ -232,4 +234,13 @@ func (l *loader) parsePEM(data []byte, n *yaml.Node, field string) (any, string)
 	}
 	sum := sha256.Sum256(der)
 	return pub, hex.EncodeToString(sum[:])
+}
+
+func issuerHost(issuer string) string {
+	_, rest, ok := strings.Cut(issuer, "://")
+	if !ok {
+		return issuer
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	return host
 }

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -22,10 +23,10 @@ type Decision struct {
 	Pinned string `json:"pinned,omitempty"`
 	// Allowed is the verdict. An audit-mode rule can be Allowed with
 	// Violations: the image would have been denied under enforce.
-	Allowed bool `json:"allowed"`
+	Allowed bool   `json:"allowed"`
 	Mode    string `json:"mode"`
 	// PolicyHash identifies the exact policy that decided.
-	PolicyHash string `json:"policyHash"`
+	PolicyHash string   `json:"policyHash"`
 	Rule       *RuleRef `json:"rule,omitempty"`
 	// Signatures that verified and satisfied an identity of the rule.
 	Signatures []SignatureResult `json:"signatures,omitempty"`
@@ -110,4 +111,15 @@ type Duration time.Duration
 func (d Duration) MarshalJSON() ([]byte, error) {
 	ms := float64(time.Duration(d).Microseconds()) / 1000
 	return []byte(strconv.FormatFloat(ms, 'f', -1, 64)), nil
+}
+
+// UnmarshalJSON reads the millisecond form back, so the documented JSON
+// round-trips through this type.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	ms, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("elapsedMs: %w", err)
+	}
+	*d = Duration(ms * float64(time.Millisecond))
+	return nil
 }

@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/signet-dev/signet/policy"
 )

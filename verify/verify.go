@@ -33,7 +33,7 @@ type Verifier struct {
 	loadRoot func(ctx context.Context, spec string) (*trustroot.Root, error)
 	loadKMS  func(ctx context.Context, uri string) (crypto.PublicKey, error)
 
-	mu    sync.Mutex
+	mu      sync.Mutex
 	roots   map[string]*trustroot.Root
 	kmsKeys map[string]crypto.PublicKey
 }
