@@ -30,12 +30,14 @@ vet:
 ## bench: the benchmarks the issues name, with medians.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 ./policy ./verify | tee bench.out
-	@$(GO) run ./internal/benchfmt < bench.out 2>/dev/null || true
+	$(GO) run ./internal/benchfmt < bench.out
 
 ## fuzz: a short run of every fuzz target.
 fuzz:
 	@for t in FuzzParse FuzzNormalizeRepository FuzzGlob; do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./policy || exit 1; done
+	@for t in FuzzFromLegacy FuzzParseBundle FuzzProvenance; do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./verify || exit 1; done
 
 clean:
 	rm -rf $(BIN) bench.out

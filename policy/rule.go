@@ -143,8 +143,18 @@ func NormalizeRepository(image string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("parsing image reference %q: %w", image, err)
 	}
-	return ref.Context().Name(), nil
+	repo := ref.Context()
+	// ggcr validates the repository before Docker Hub's implicit "library/"
+	// is added; the runtime's grammar limits the full path. A reference
+	// whose normalized form is not itself a valid reference is refused.
+	if n := len(repo.RepositoryStr()); n > maxRepositoryLength {
+		return "", fmt.Errorf("parsing image reference %q: repository path is %d characters, the limit is %d", image, n, maxRepositoryLength)
+	}
+	return repo.Name(), nil
 }
+
+// maxRepositoryLength is the reference grammar's limit on a repository path.
+const maxRepositoryLength = 255
 
 // normalizePattern applies the runtime's defaulting to a match pattern, so
 // "docker.io/bitnami/**" and "nginx" mean what a user expects.
