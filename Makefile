@@ -5,12 +5,16 @@ PKGS      := ./...
 FUZZTIME  ?= 10s
 BENCHTIME ?= 2s
 
-.PHONY: all build test unit e2e bench fuzz vet clean
+.PHONY: all build demo test unit e2e bench fuzz vet clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
+
+## demo: the whole story on this machine, no cluster, cloud account or Docker needed.
+demo:
+	$(GO) run ./internal/demo
 
 ## test: everything CI runs — vet, unit and end-to-end tests (the e2e stack builds itself on first use).
 test: vet

@@ -20,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -35,10 +34,20 @@ import (
 	"github.com/signet-dev/signet/ocisig"
 )
 
+// TB is the part of testing.TB the world needs, so the demo can build a
+// world outside a test.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+	TempDir() string
+}
+
 // World is one registry, one private Sigstore, one trusted key and one
 // trust policy.
 type World struct {
-	t        testing.TB
+	t        TB
 	Registry string // host:port of the registry
 	Server   *httptest.Server
 	Sigstore *sigstoretest.Sigstore
@@ -60,7 +69,7 @@ type Options struct {
 }
 
 // New starts a world; everything is torn down by t.Cleanup.
-func New(t testing.TB, o Options) *World {
+func New(t TB, o Options) *World {
 	t.Helper()
 	regOpts := []registry.Option{registry.Logger(log.New(io.Discard, "", 0))}
 	if !o.NoReferrers {
