@@ -5,7 +5,7 @@ PKGS      := ./...
 FUZZTIME  ?= 10s
 BENCHTIME ?= 2s
 
-.PHONY: all build demo test unit e2e bench fuzz vet clean
+.PHONY: all build demo stack test unit e2e bench fuzz vet clean
 
 all: build
 
@@ -16,8 +16,13 @@ build:
 demo:
 	$(GO) run ./internal/demo
 
-## test: everything CI runs — vet, unit and end-to-end tests (the e2e stack builds itself on first use).
-test: vet
+## stack: build (once, cached by version in the user cache dir) the real servers the
+## end-to-end tests start: registry, Fulcio, TSA, Rekor v2, etcd, kube-apiserver, cosign v2/v3.
+stack:
+	$(GO) run ./test/stack/cmd/stackbuild
+
+## test: everything CI runs — vet, unit, specification and end-to-end tests.
+test: vet stack
 	$(GO) test -count=1 -timeout 45m $(PKGS)
 
 ## unit: tests without the end-to-end stack.
@@ -25,7 +30,7 @@ unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/)
 
 ## e2e: only the end-to-end tests against real servers.
-e2e:
+e2e: stack
 	$(GO) test -count=1 -timeout 45m ./test/...
 
 vet:

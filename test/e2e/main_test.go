@@ -1,0 +1,84 @@
+// Package e2e runs signet against real servers: the distribution registry,
+// Fulcio, the timestamp authority, Rekor v2, kube-apiserver and the cosign
+// v2/v3 CLIs, all built and started by test/stack.
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var signBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "signet-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	signBin = filepath.Join(dir, "sign")
+	build := exec.Command("go", "build", "-o", signBin, "github.com/signet-dev/signet/cmd/sign")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic("building sign: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// decision is the part of `sign verify -o json` these tests read.
+type decision struct {
+	Allowed    bool     `json:"allowed"`
+	Reasons    []string `json:"reasons"`
+	Signatures []struct {
+		Identity   string `json:"identity"`
+		Layout     string `json:"layout"`
+		Subject    string `json:"subject"`
+		LogIndex   *int64 `json:"logIndex"`
+		Timestamps []struct {
+			Kind string `json:"kind"`
+		} `json:"timestamps"`
+	} `json:"signatures"`
+}
+
+// signVerify runs `sign verify -o json` and returns the single decision and
+// the exit code.
+func signVerify(t *testing.T, policyPath, image string) (decision, int) {
+	t.Helper()
+	cmd := exec.Command(signBin, "verify", "--policy", policyPath, "-o", "json", image)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Decisions []decision `json:"decisions"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Decisions) != 1 {
+		t.Fatalf("sign verify output (%v):\n%s\n%s", err, out.String(), errb.String())
+	}
+	return res.Decisions[0], code
+}
+
+func writePolicy(t *testing.T, dir, tmpl string, repl map[string]string) string {
+	t.Helper()
+	for k, v := range repl {
+		tmpl = strings.ReplaceAll(tmpl, k, v)
+	}
+	p := filepath.Join(dir, "trust.yaml")
+	if err := os.WriteFile(p, []byte(tmpl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -1,0 +1,208 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Tool is a pinned server or CLI built from the Go module proxy.
+type Tool struct {
+	Name    string // cache file name prefix
+	Module  string
+	Version string
+	Package string // import path of the main package
+	// throwawayModule builds via a temporary module (for modules with replace directives).
+	throwawayModule func(dir string) error
+}
+
+// The pinned tools. Versions are known to build with Go 1.26.
+var (
+	ToolRegistry  = Tool{Name: "registry", Module: "github.com/distribution/distribution/v3", Version: "v3.1.2", Package: "github.com/distribution/distribution/v3/cmd/registry"}
+	ToolFulcio    = Tool{Name: "fulcio", Module: "github.com/sigstore/fulcio", Version: "v1.8.8", Package: "github.com/sigstore/fulcio"}
+	ToolTSA       = Tool{Name: "timestamp-server", Module: "github.com/sigstore/timestamp-authority/v2", Version: "v2.1.3", Package: "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server"}
+	ToolRekor     = Tool{Name: "rekor-server-posix", Module: "github.com/sigstore/rekor-tiles/v2", Version: "v2.3.0", Package: "github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix"}
+	ToolCosignV2  = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v2", Version: "v2.6.5", Package: "github.com/sigstore/cosign/v2/cmd/cosign"}
+	ToolCosignV3  = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v3", Version: "v3.1.3", Package: "github.com/sigstore/cosign/v3/cmd/cosign"}
+	ToolEtcd      = Tool{Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: "v3.6.16", Package: "go.etcd.io/etcd/server/v3", throwawayModule: requireModule("go.etcd.io/etcd/server/v3", "v3.6.16")}
+	ToolAPIServer = Tool{Name: "kube-apiserver", Module: "k8s.io/kubernetes", Version: "v1.37.2", Package: "k8s.io/kubernetes/cmd/kube-apiserver", throwawayModule: kubeModule}
+)
+
+// Tools lists every tool, in the order stackbuild builds them.
+func Tools() []Tool {
+	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolRekor, ToolEtcd, ToolAPIServer}
+}
+
+// CacheDir is where built binaries live: $SIGNET_STACK_CACHE or os.UserCacheDir()/signet/bin.
+func CacheDir() (string, error) {
+	if d := os.Getenv("SIGNET_STACK_CACHE"); d != "" {
+		return d, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "signet", "bin"), nil
+}
+
+// Path is where the tool's binary is cached (it may not exist yet).
+func (tl Tool) Path() (string, error) {
+	d, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, tl.Name+"-"+tl.Version), nil
+}
+
+// Logf receives build progress; testing.TB.Logf fits.
+type Logf func(format string, args ...any)
+
+// Ensure returns the cached binary, building it first if needed. Builds are
+// serialised across processes by a file lock, and a binary only appears in the
+// cache through an atomic rename, so concurrent test packages never see a partial file.
+func (tl Tool) Ensure(ctx context.Context, logf Logf) (string, error) {
+	bin, err := tl.Path()
+	if err != nil {
+		return "", err
+	}
+	if isExecutable(bin) {
+		return bin, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		return "", err
+	}
+	// Stop waiting as soon as another process has published the binary.
+	built := func() bool { return isExecutable(bin) }
+	unlock, err := lockFile(ctx, filepath.Join(filepath.Dir(bin), ".build.lock"), built)
+	if err != nil {
+		return "", fmt.Errorf("locking build cache: %w", err)
+	}
+	defer unlock()
+	if built() { // another process built it while we waited
+		return bin, nil
+	}
+	start := time.Now()
+	if err := tl.build(ctx, bin); err != nil {
+		return "", fmt.Errorf("building %s@%s: %w", tl.Package, tl.Version, err)
+	}
+	if logf != nil {
+		logf("stack: built %s %s in %s", tl.Name, tl.Version, time.Since(start).Round(time.Second))
+	}
+	return bin, nil
+}
+
+func (tl Tool) build(ctx context.Context, bin string) error {
+	work, err := os.MkdirTemp(filepath.Dir(bin), ".build-"+tl.Name+"-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	out := filepath.Join(work, "out")
+	if tl.throwawayModule != nil {
+		if err := tl.throwawayModule(work); err != nil {
+			return err
+		}
+		// -mod=mod lets the throwaway module fill in go.sum; our own go.mod is never involved.
+		if err := goCmd(ctx, work, nil, "build", "-mod=mod", "-o", out, tl.Package); err != nil {
+			return err
+		}
+	} else {
+		// go install pkg@version ignores any enclosing module, so this never touches ours.
+		gobin := filepath.Join(work, "gobin")
+		if err := goCmd(ctx, work, []string{"GOBIN=" + gobin}, "install", tl.Package+"@"+tl.Version); err != nil {
+			return err
+		}
+		ents, err := os.ReadDir(gobin)
+		if err != nil || len(ents) != 1 {
+			return fmt.Errorf("expected one binary in %s: %v", gobin, err)
+		}
+		out = filepath.Join(gobin, ents[0].Name())
+	}
+	return os.Rename(out, bin)
+}
+
+func goCmd(ctx context.Context, dir string, extraEnv []string, args ...string) error {
+	cmd := exec.CommandContext(ctx, goBinary(), args...)
+	cmd.Dir = dir
+	cmd.Env = append(buildEnv(), extraEnv...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // don't outlive a killed test
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, tail(out, 4000))
+	}
+	return nil
+}
+
+// buildEnv drops settings of the calling module (GOFLAGS=-mod=..., GOWORK) that would
+// leak into the throwaway build.
+func buildEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "GOFLAGS", "GOWORK", "CGO_ENABLED", "GO111MODULE", "GOBIN", "GOOS", "GOARCH":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false", "GOWORK=off", "GO111MODULE=on")
+}
+
+func goBinary() string {
+	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); isExecutable(p) {
+		return p
+	}
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return "go"
+}
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
+}
+
+// lockFile takes an exclusive flock, polling so ctx can cancel the wait. If stop
+// reports true while waiting, it returns a no-op unlock without the lock.
+func lockFile(ctx context.Context, path string, stop func() bool) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+		}
+		if err != syscall.EWOULDBLOCK {
+			f.Close()
+			return nil, err
+		}
+		if stop != nil && stop() {
+			f.Close()
+			return func() {}, nil
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("waiting for lock %s: %w", path, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}

@@ -1,0 +1,57 @@
+// Command stackbuild builds and caches every server and CLI of test/stack, so the
+// first end-to-end test run doesn't pay for it.
+//
+//	go run ./test/stack/cmd/stackbuild          # build everything (make stack)
+//	go run ./test/stack/cmd/stackbuild -up      # also start the whole stack, print
+//	                                            # its endpoints, stop on Ctrl-C
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/signet-dev/signet/test/stack"
+)
+
+func main() {
+	up := flag.Bool("up", false, "start the whole stack after building, until interrupted")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for _, tl := range stack.Tools() {
+		t0 := time.Now()
+		path, err := tl.Ensure(ctx, log.Printf)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%-20s %-8s %s (%s)\n", tl.Name, tl.Version, path, time.Since(t0).Round(time.Millisecond))
+	}
+	if !*up {
+		return
+	}
+	opts := stack.All
+	opts.Logf = log.Printf
+	t0 := time.Now()
+	s, err := stack.Start(ctx, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	log.Printf("stack up in %s", time.Since(t0).Round(time.Millisecond))
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(map[string]any{
+		"dir": s.Dir, "registry": s.Registry.Host, "fulcio": s.Fulcio.URL, "tsa": s.TSA.URL,
+		"rekor": s.Rekor.URL, "githubIssuer": s.OIDC.GitHubIssuer, "gitlabIssuer": s.OIDC.GitLabIssuer,
+		"oidcCA": s.OIDC.CAFile, "kubeconfig": s.Kube.Kubeconfig, "trustedRoot": s.TrustedRootPath,
+		"signingConfig": s.SigningConfigPath,
+	})
+	<-ctx.Done()
+}

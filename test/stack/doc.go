@@ -1,0 +1,50 @@
+// Package stack runs a real, local Sigstore + OCI registry + Kubernetes stack for
+// end-to-end tests, so signet is tested against the servers it meets in production
+// rather than hand-written fakes.
+//
+// # Binaries
+//
+// Servers and CLIs are built from pinned module versions (see Tools) on first use,
+// with CGO_ENABLED=0 in throwaway module dirs (never touching signet's go.mod), and
+// cached as <CacheDir>/<name>-<version>: os.UserCacheDir()/signet/bin, or
+// $SIGNET_STACK_CACHE. Builds are serialised across processes by a file lock and
+// published by atomic rename. `go run ./test/stack/cmd/stackbuild` pre-builds all.
+//
+// # Servers
+//
+// Start (or New in a test, or Shared from TestMain) launches what Options asks for.
+// Every child listens on 127.0.0.1 with a free port, keeps its data, config and log
+// (<name>.log) under Stack.Dir, runs in its own process group with
+// Pdeathsig=SIGKILL, and is stopped by Close with SIGTERM, then SIGKILL after 5s,
+// then Wait. Readiness is polled on a real endpoint; a failure quotes the log tail.
+//
+//   - OIDC: in-process HTTPS issuer (test CA in OIDC.CAFile) with two issuers,
+//     OIDC.GitHubIssuer and OIDC.GitLabIssuer, minting GitHub Actions and GitLab CI
+//     claim sets (MintGitHub, MintGitLab) and mimicking the Actions token endpoint
+//     (ActionsTokenEndpoint, ActionsEnv).
+//   - Registry: distribution/v3 v3.1.2. It has no OCI 1.1 referrers API
+//     (Registry.ReferrersAPI is false); clients use the sha256-<hex> tag fallback.
+//     NewRegistry gives go-containerregistry's in-process registry, which has it.
+//   - Fulcio v1.8.8: ephemeral CA; the two issuers map to the github-workflow and
+//     gitlab-pipeline CI providers with fulcio's own templates, so certificates
+//     carry the SANs and extensions real tokens produce. No CT log: no SCTs.
+//   - TSA: timestamp-authority v2.1.3, in-memory signer. Its metrics port is
+//     hard-coded to :2112, so only one runs per machine (stacks wait on a lock).
+//   - Rekor: rekor-tiles v2.3.0 (Rekor v2), POSIX storage.
+//   - Kube: etcd v3.6.16 + kube-apiserver v1.37.2, token auth (Kube.Token is in
+//     system:masters), RBAC; Kube.Config, Kube.Kubeconfig, Kube.CAFile. No
+//     controllers run: default/default ServiceAccount is pre-created so Pods admit.
+//
+// Stack.TrustedRootPath and Stack.SigningConfigPath hold a trusted_root.json and a
+// v0.2 signing_config.json built with sigstore-go from the running servers.
+//
+// # cosign
+//
+// CosignV2 and CosignV3 return the cosign v2.6.5 and v3.1.3 binaries. The Cosign*
+// helpers sign and verify images in the registry against this stack only, with a
+// hermetic environment (CosignEnv) that cannot reach beyond loopback.
+//
+//	s := stack.New(t, stack.Options{Registry: true, Fulcio: true, TSA: true, Rekor: true})
+//	tok, _ := s.OIDC.MintGitHub(stack.GitHubClaims{})
+//	stack.CosignSignKeyless(t, stack.CosignV3(t), s, image, tok)
+package stack

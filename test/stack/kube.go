@@ -1,0 +1,186 @@
+package stack
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// Kube is a kube-apiserver (RBAC, static token auth) backed by its own etcd. There
+// is no controller-manager, scheduler or kubelet: objects are stored and admitted
+// (webhooks included) but pods never run.
+type Kube struct {
+	URL        string // https://127.0.0.1:port
+	Token      string // bearer token of user "admin" in group system:masters
+	CAFile     string // CA of the serving certificate
+	Kubeconfig string // kubeconfig file for the admin user
+	Config     *rest.Config
+	EtcdURL    string
+}
+
+// Client returns a clientset for the admin user.
+func (k *Kube) Client() (*kubernetes.Clientset, error) { return kubernetes.NewForConfig(k.Config) }
+
+func (s *Stack) startKube(ctx context.Context) (*Kube, error) {
+	dir := filepath.Join(s.Dir, "kube")
+	if err := mkdir(dir); err != nil {
+		return nil, err
+	}
+	etcdURL, err := s.startEtcd(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := newTestCA("signet test kube CA")
+	if err != nil {
+		return nil, err
+	}
+	k := &Kube{EtcdURL: etcdURL, Token: randomHex(16), CAFile: filepath.Join(dir, "ca.crt")}
+	files, err := writeKubeFiles(dir, ca, k.Token)
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	k.URL = fmt.Sprintf("https://127.0.0.1:%d", port)
+	p, err := s.run(ctx, "kube-apiserver", ToolAPIServer, dir, nil,
+		"--etcd-servers="+etcdURL,
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
+		"--tls-cert-file="+files["serving.crt"], "--tls-private-key-file="+files["serving.key"],
+		"--token-auth-file="+files["tokens.csv"], "--authorization-mode=RBAC",
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-account-key-file="+files["sa.pub"], "--service-account-signing-key-file="+files["sa.key"],
+		"--service-cluster-ip-range=10.0.0.0/24", "--cert-dir="+filepath.Join(dir, "certs"),
+		// Loopback may not be advertised through the kubernetes Service endpoints.
+		"--endpoint-reconciler-type=none", "--profiling=false", "--v=1")
+	if err != nil {
+		return nil, err
+	}
+	k.Config = &rest.Config{Host: k.URL, BearerToken: k.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: k.CAFile}}
+	if err := p.waitReady(ctx, s.readyTimeout(), readyz(k.URL+"/readyz", k.Token, ca.CertPool())); err != nil {
+		return nil, err
+	}
+	if k.Kubeconfig, err = writeKubeconfig(dir, k); err != nil {
+		return nil, err
+	}
+	return k, ensureDefaultServiceAccount(ctx, k)
+}
+
+// startEtcd runs a single-member etcd on loopback and returns its client URL.
+func (s *Stack) startEtcd(ctx context.Context) (string, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(s.Dir, "etcd")
+	client := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	peer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+	p, err := s.run(ctx, "etcd", ToolEtcd, dir, nil,
+		"--name=default", "--data-dir="+filepath.Join(dir, "data"),
+		"--listen-client-urls="+client, "--advertise-client-urls="+client,
+		"--listen-peer-urls="+peer, "--initial-advertise-peer-urls="+peer,
+		"--initial-cluster=default="+peer, "--log-level=warn")
+	if err != nil {
+		return "", err
+	}
+	return client, p.waitReady(ctx, s.readyTimeout(), httpOK(http.DefaultClient, client+"/health"))
+}
+
+// writeKubeFiles writes serving cert, service-account keys and the token file.
+func writeKubeFiles(dir string, ca *testCA, token string) (map[string]string, error) {
+	certPEM, keyPEM, err := ca.issue("kube-apiserver",
+		[]string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
+		[]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth})
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]string{}
+	put := func(name string, b []byte) error {
+		files[name] = filepath.Join(dir, name)
+		return os.WriteFile(files[name], b, 0o600)
+	}
+	saKey, err := writeECKey(filepath.Join(dir, "sa.key"))
+	if err != nil {
+		return nil, err
+	}
+	files["sa.key"] = filepath.Join(dir, "sa.key")
+	saPub, err := x509.MarshalPKIXPublicKey(saKey.Public())
+	if err != nil {
+		return nil, err
+	}
+	var tokens strings.Builder
+	w := csv.NewWriter(&tokens) // token,user,uid,"group1,group2"
+	if err := w.Write([]string{token, "admin", "admin", "system:masters"}); err != nil {
+		return nil, err
+	}
+	w.Flush()
+	for name, b := range map[string][]byte{
+		"ca.crt": ca.PEM, "serving.crt": certPEM, "serving.key": keyPEM,
+		"sa.pub": pemBlock("PUBLIC KEY", saPub), "tokens.csv": []byte(tokens.String()),
+	} {
+		if err := put(name, b); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+func writeKubeconfig(dir string, k *Kube) (string, error) {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["signet"] = &clientcmdapi.Cluster{Server: k.URL, CertificateAuthority: k.CAFile}
+	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: k.Token}
+	cfg.Contexts["signet"] = &clientcmdapi.Context{Cluster: "signet", AuthInfo: "admin", Namespace: "default"}
+	cfg.CurrentContext = "signet"
+	path := filepath.Join(dir, "kubeconfig")
+	return path, clientcmd.WriteToFile(*cfg, path)
+}
+
+// readyz polls /readyz as the admin user.
+func readyz(url, token string, pool *x509.CertPool) func(context.Context) error {
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+		return nil
+	}
+}
+
+// ensureDefaultServiceAccount creates default/default, which the ServiceAccount
+// admission plugin requires for every pod and which no controller-manager creates here.
+func ensureDefaultServiceAccount(ctx context.Context, k *Kube) error {
+	cs, err := k.Client()
+	if err != nil {
+		return err
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: "default"}}
+	if _, err := cs.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating default service account: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package stack
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// kubeModule writes a throwaway module that can build kube-apiserver: k8s.io/kubernetes
+// carries `replace k8s.io/X => ./staging/...` directives, which `go install` refuses, so
+// we require it and replace each staging module with its published v0.<minor> release.
+// The list is read from kubernetes' own go.mod so it never drifts from the pinned version.
+func kubeModule(dir string) error {
+	const kver = "v1.37.2"
+	stagingVer := "v0" + strings.TrimPrefix(kver, "v1")
+	cmd := exec.Command(goBinary(), "mod", "download", "-json", "k8s.io/kubernetes@"+kver)
+	cmd.Dir = dir
+	cmd.Env = buildEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("downloading k8s.io/kubernetes: %w", err)
+	}
+	var info struct{ GoMod string }
+	if err := json.Unmarshal(out, &info); err != nil {
+		return err
+	}
+	gomod, err := os.ReadFile(info.GoMod)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "module signet.local/kubebuild\n\ngo 1.26\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n", kver)
+	n := 0
+	sc := bufio.NewScanner(bytes.NewReader(gomod))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 3 && f[1] == "=>" && strings.HasPrefix(f[2], "./staging/") {
+			fmt.Fprintf(&b, "\t%s => %s %s\n", f[0], f[0], stagingVer)
+			n++
+		}
+	}
+	b.WriteString(")\n")
+	if n == 0 {
+		return fmt.Errorf("no staging replaces found in %s", info.GoMod)
+	}
+	return os.WriteFile(filepath.Join(dir, "go.mod"), b.Bytes(), 0o644)
+}
+
+// requireModule writes a throwaway module requiring mod@ver, for modules whose own
+// go.mod has replace directives (so `go install mod@ver` refuses them) but whose
+// requirements resolve without those replaces.
+func requireModule(mod, ver string) func(dir string) error {
+	return func(dir string) error {
+		gomod := fmt.Sprintf("module signet.local/build\n\ngo 1.26\n\nrequire %s %s\n", mod, ver)
+		return os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644)
+	}
+}

@@ -1,0 +1,50 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+)
+
+// TSA is a real RFC 3161 timestamp authority with an in-memory signer.
+type TSA struct {
+	URL      string // base URL; timestamps are POSTed to URL + "/api/v1/timestamp"
+	ChainPEM []byte // leaf first, root last
+}
+
+// TimestampURL is the endpoint cosign's --timestamp-server-url wants.
+func (t *TSA) TimestampURL() string { return t.URL + "/api/v1/timestamp" }
+
+// startTSA runs timestamp-server. v2.1.3 always binds its Prometheus server to
+// the hard-coded ":2112" and exits if that fails, so two TSAs cannot run on one
+// machine: a machine-wide file lock, held for the TSA's lifetime, serialises stacks
+// that need one (concurrent test packages wait instead of failing).
+func (s *Stack) startTSA(ctx context.Context) (*TSA, error) {
+	cache, err := CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := lockFile(ctx, filepath.Join(cache, ".tsa-metrics-2112.lock"), nil)
+	if err != nil {
+		return nil, err
+	}
+	s.afterStop = append(s.afterStop, unlock)
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(s.Dir, "tsa")
+	p, err := s.run(ctx, "timestamp-server", ToolTSA, dir, nil,
+		"serve", "--host=127.0.0.1", fmt.Sprintf("--port=%d", port),
+		"--timestamp-signer=memory", "--disable-ntp-monitoring", "--cleanup-timeout=1s")
+	if err != nil {
+		return nil, err
+	}
+	t := &TSA{URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	if err := p.waitReady(ctx, s.readyTimeout(), httpOK(http.DefaultClient, t.URL+"/api/v1/timestamp/certchain")); err != nil {
+		return nil, err
+	}
+	t.ChainPEM, err = httpGet(ctx, t.URL+"/api/v1/timestamp/certchain")
+	return t, err
+}
