@@ -42,6 +42,7 @@ func main() {
 }
 
 func run(env *env) error {
+	defer env.close()
 	start := time.Now()
 	step := func(n int, format string, args ...any) { fmt.Printf("\n[%d] %s\n", n, fmt.Sprintf(format, args...)) }
 

@@ -1,0 +1,61 @@
+package verify_test
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/signet-dev/signet/internal/testworld"
+	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/verify"
+)
+
+const kmsPolicy = `apiVersion: signet.dev/v1alpha1
+kind: TrustPolicy
+identities:
+  - name: kms-key
+    key: {kms: "awskms:///alias/release"}
+images:
+  - match: [REGISTRY/**]
+    signedBy: [kms-key]
+`
+
+// TestKMSKeyIdentity: a kms: identity is resolved through the KMS loader
+// (once) and then verifies like any key; a KMS failure denies with the
+// KMS's error, never allows.
+func TestKMSKeyIdentity(t *testing.T) {
+	w := testworld.New(t, testworld.Options{Policy: kmsPolicy})
+	d := w.Push("acme/app:1")
+	w.Sign(d, d, w.KeySigner(nil), ocisig.LayoutBundle)
+	p, err := policy.LoadFile(w.PolicyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	v := verify.New(verify.WithKMSLoader(func(_ context.Context, uri string) (crypto.PublicKey, error) {
+		calls++
+		if uri != "awskms:///alias/release" {
+			t.Errorf("loader asked for %q", uri)
+		}
+		return &w.Key.PublicKey, nil
+	}))
+	for range 2 {
+		if dec := v.Verify(context.Background(), d.String(), p); !dec.Allowed || dec.Signatures[0].KeyID == "" {
+			t.Fatalf("KMS-signed image denied: %v", dec.Reasons)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("KMS key loaded %d times, want once per verifier", calls)
+	}
+
+	broken := verify.New(verify.WithKMSLoader(func(context.Context, string) (crypto.PublicKey, error) {
+		return nil, errors.New("AccessDeniedException: no kms:GetPublicKey")
+	}))
+	dec := broken.Verify(context.Background(), d.String(), p)
+	if dec.Allowed || !strings.Contains(strings.Join(dec.Reasons, " "), "AccessDeniedException") {
+		t.Fatalf("KMS failure must deny with its error: %v", dec.Reasons)
+	}
+}
