@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -148,13 +149,13 @@ func (v *Verifier) decide(ctx context.Context, d *Decision, image string, p *pol
 		d.denyf("rule %q denies %s: %s", r.Name, m.Repository, r.Deny)
 		return
 	}
-	digest, err := v.resolve(ctx, ref)
+	digest, err := v.Resolve(ctx, ref)
 	if err != nil {
 		d.denyf("could not resolve %s to a digest: %v", image, err)
 		return
 	}
 	d.Digest = digest.DigestStr()
-	d.Pinned = pin(image, ref, digest)
+	d.Pinned = Pin(image, digest)
 	if r.Signature == policy.Optional {
 		return // pin-only: the digest is what runs, no signature needed
 	}
@@ -182,9 +183,9 @@ func (v *Verifier) checkDigest(ctx context.Context, d *Decision, digest name.Dig
 	}
 }
 
-// resolve returns the digest the reference names. A digest reference is
+// Resolve returns the digest the reference names. A digest reference is
 // returned as is: the digest the workload names is the digest verified.
-func (v *Verifier) resolve(ctx context.Context, ref name.Reference) (name.Digest, error) {
+func (v *Verifier) Resolve(ctx context.Context, ref name.Reference) (name.Digest, error) {
 	if dg, ok := ref.(name.Digest); ok {
 		return dg, nil
 	}
@@ -201,13 +202,25 @@ func (v *Verifier) resolve(ctx context.Context, ref name.Reference) (name.Digest
 	return ref.Context().Digest(desc.Digest.String()), nil
 }
 
-// pin returns the image as written plus the verified digest:
-// "ghcr.io/acme/app:1.0" -> "ghcr.io/acme/app:1.0@sha256:...".
-func pin(image string, ref name.Reference, digest name.Digest) string {
-	if _, ok := ref.(name.Digest); ok {
+// Pin returns the image as written plus the verified digest:
+// "ghcr.io/acme/app:1.0" -> "ghcr.io/acme/app:1.0@sha256:...". An image that
+// already names a digest is returned unchanged (it is what was verified).
+func Pin(image string, digest name.Digest) string {
+	if strings.Contains(image, "@") {
 		return image
 	}
 	return image + "@" + digest.DigestStr()
+}
+
+// TrustedRootVersion is the version of the trusted root this verifier
+// loaded for p, or "" if none has been needed yet. Caches key on it.
+func (v *Verifier) TrustedRootVersion(p *policy.Policy) string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if r := v.roots[p.Sigstore.TrustedRoot+"\x00"+p.Sigstore.TrustedRootDigest]; r != nil {
+		return r.Version
+	}
+	return ""
 }
 
 func (d *Decision) denyf(format string, args ...any) {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -66,6 +67,8 @@ type Options struct {
 	// Policy replaces the default trust policy template (REGISTRY is
 	// replaced by the registry host).
 	Policy string
+	// Wrap, if set, wraps the registry handler (to count or fail requests).
+	Wrap func(http.Handler) http.Handler
 }
 
 // New starts a world; everything is torn down by t.Cleanup.
@@ -75,7 +78,11 @@ func New(t TB, o Options) *World {
 	if !o.NoReferrers {
 		regOpts = append(regOpts, registry.WithReferrersSupport(true))
 	}
-	srv := httptest.NewServer(registry.New(regOpts...))
+	var h http.Handler = registry.New(regOpts...)
+	if o.Wrap != nil {
+		h = o.Wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	ss, err := sigstoretest.New()
 	if err != nil {

@@ -1,0 +1,144 @@
+package enforce
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+
+	"github.com/signet-dev/signet/internal/testworld"
+	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/verify"
+)
+
+// sigCounter counts reads of the signature tag: one per verification.
+type sigCounter struct{ n atomic.Int64 }
+
+func (c *sigCounter) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/manifests/sha256-") && strings.HasSuffix(r.URL.Path, ".sig") {
+			c.n.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// TestConcurrentAdmissionsShareOneVerification: 200 concurrent admissions
+// of pods naming one new image cause exactly one verification, counted at
+// the registry.
+func TestConcurrentAdmissionsShareOneVerification(t *testing.T) {
+	var count sigCounter
+	w := testworld.New(t, testworld.Options{Policy: enforcePolicy, Wrap: count.wrap})
+	d := w.Push("acme/app:1.0")
+	w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), ocisig.LayoutBundle)
+	p, err := policy.LoadFile(w.PolicyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := NewCache(verify.New(), CacheConfig{})
+	h := &Handler{Decider: cache, Policy: func() *policy.Policy { return p }}
+	req := request(t, "Pod", "prod", pod(podSpec(nil, []string{w.Ref("acme/app:1.0")})), admissionv1.Create, "")
+	var wg sync.WaitGroup
+	var denied atomic.Int64
+	for range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if !h.Handle(context.Background(), req, true).Allowed {
+				denied.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if denied.Load() != 0 {
+		t.Fatalf("%d admissions denied", denied.Load())
+	}
+	if got := count.n.Load(); got != 1 {
+		t.Fatalf("registry served the signature tag %d times, want exactly 1", got)
+	}
+	if v := cache.Stats.Verifications.Load(); v != 1 {
+		t.Fatalf("%d verifications, want 1", v)
+	}
+}
+
+// TestCacheKeysByDigestNotTag: when a tag moves to an unsigned digest, the
+// cached allow for the old digest is not reused once the tag entry expires.
+func TestCacheKeysByDigestNotTag(t *testing.T) {
+	w := testworld.New(t, testworld.Options{Policy: enforcePolicy})
+	d := w.Push("acme/app:moving")
+	w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), ocisig.LayoutBundle)
+	p, _ := policy.LoadFile(w.PolicyPath)
+	now := time.Now()
+	clock := func() time.Time { return now }
+	cache := NewCache(verify.New(), CacheConfig{TagTTL: time.Second, Now: clock})
+	img := w.Ref("acme/app:moving")
+	if dec := cache.Verify(context.Background(), img, p); !dec.Allowed {
+		t.Fatalf("signed tag denied: %v", dec.Reasons)
+	}
+	w.Push("acme/app:moving")
+	now = now.Add(2 * time.Second) // the tag resolution expires; the decision for the old digest does not
+	dec := cache.Verify(context.Background(), img, p)
+	if dec.Allowed || dec.Digest == d.DigestStr() {
+		t.Fatalf("moved tag must be re-resolved and denied, got allowed=%v digest=%s", dec.Allowed, dec.Digest)
+	}
+}
+
+// TestPolicyChangeMissesTheCache: a new policy hash never reuses decisions
+// made under the old one.
+func TestPolicyChangeMissesTheCache(t *testing.T) {
+	w := testworld.New(t, testworld.Options{Policy: enforcePolicy})
+	d := w.Push("acme/app:1")
+	w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), ocisig.LayoutBundle)
+	p1, _ := policy.LoadFile(w.PolicyPath)
+	w.SetPolicy(strings.Replace(enforcePolicy, "refs: [refs/heads/main]", "refs: [refs/tags/v*]", 1))
+	p2, _ := policy.LoadFile(w.PolicyPath)
+	cache := NewCache(verify.New(), CacheConfig{})
+	if !cache.Verify(context.Background(), d.String(), p1).Allowed {
+		t.Fatal("allowed under p1 expected")
+	}
+	if cache.Verify(context.Background(), d.String(), p2).Allowed {
+		t.Fatal("p2 requires a tag ref: the cached p1 allow must not be reused")
+	}
+}
+
+// TestHangingRegistryDeniesWithinDeadline: a registry that never answers
+// yields a deny with a reason inside the admission deadline.
+func TestHangingRegistryDeniesWithinDeadline(t *testing.T) {
+	release := make(chan struct{})
+	hang := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/manifests/") && hangOn.Load() {
+				<-release
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	w := testworld.New(t, testworld.Options{Policy: enforcePolicy, Wrap: hang})
+	// Registered after the world, so it runs first: hung handlers return
+	// before the registry server waits for them to finish.
+	t.Cleanup(func() { close(release) })
+	w.Push("acme/app:1")
+	p, _ := policy.LoadFile(w.PolicyPath)
+	hangOn.Store(true)
+	t.Cleanup(func() { hangOn.Store(false) })
+	h := &Handler{Decider: NewCache(verify.New(), CacheConfig{}), Policy: func() *policy.Policy { return p }}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	resp := h.Handle(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{w.Ref("acme/app:1")})), admissionv1.Create, ""), true)
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "within the admission deadline") {
+		t.Fatalf("want a deadline denial, got %+v", resp.Result)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("answered after %s, past the deadline", el)
+	}
+}
+
+var hangOn atomic.Bool

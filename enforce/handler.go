@@ -1,0 +1,210 @@
+package enforce
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/verify"
+)
+
+// Decider decides one image under a policy. verify.Verifier satisfies it;
+// Cache wraps one. The handler needs nothing else from verification.
+type Decider interface {
+	Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision
+}
+
+// PolicySource returns the current trust policy (it may be reloaded).
+type PolicySource func() *policy.Policy
+
+// Handler maps an admission request to a response. It is pure apart from
+// the Decider: no HTTP, no encoding.
+type Handler struct {
+	Decider Decider
+	Policy  PolicySource
+	// Observe, if set, is told about every image decision (metrics, events).
+	Observe func(req *admissionv1.AdmissionRequest, img Image, d *verify.Decision)
+}
+
+// Annotation keys the webhook sets on admitted objects' audit events.
+const (
+	AuditPolicyHash = "signet.dev/policy-hash"
+	AuditDecisions  = "signet.dev/decisions"
+)
+
+// Handle decides a request. mutate selects the mutating endpoint (which
+// returns the digest-pinning patch); the validating endpoint re-checks the
+// final object, so a later mutating webhook cannot swap an image in.
+func (h *Handler) Handle(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool) *admissionv1.AdmissionResponse {
+	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
+	p := h.Policy()
+	if skip, why := h.skip(req, p); skip {
+		if why != "" {
+			resp.AuditAnnotations = map[string]string{AuditPolicyHash: p.Hash, AuditDecisions: why}
+		}
+		return resp
+	}
+	images, err := ExtractImages(req.Kind.Kind, req.Object.Raw, req.SubResource == "ephemeralcontainers")
+	if err != nil {
+		return deny(resp, fmt.Sprintf("signet could not read the images of %s: %v", describe(req), err))
+	}
+	audit := slices.Contains(p.Enforcement.AuditNamespaces, req.Namespace)
+	decisions := h.decideAll(ctx, req, p, images)
+
+	var failures, notes []string
+	for i, img := range images {
+		d := decisions[i]
+		notes = append(notes, fmt.Sprintf("%s=%s", img.Where, shortOutcome(d)))
+		if img.Image == "" {
+			failures = append(failures, fmt.Sprintf("%s has no image", img.Where))
+			continue
+		}
+		if len(d.Reasons) == 0 {
+			continue
+		}
+		msg := fmt.Sprintf("%s (%s): %s", img.Where, img.Image, strings.Join(d.Reasons, "; "))
+		if d.Allowed || audit {
+			resp.Warnings = append(resp.Warnings, "signet audit: "+msg)
+			continue
+		}
+		failures = append(failures, msg)
+	}
+	resp.AuditAnnotations = map[string]string{AuditPolicyHash: p.Hash, AuditDecisions: strings.Join(notes, "; ")}
+	if len(failures) > 0 {
+		return deny(resp, fmt.Sprintf("signet denied %s under policy %s:\n- %s", describe(req), shortHash(p.Hash), strings.Join(failures, "\n- ")))
+	}
+	if mutate {
+		if err := pinPatch(resp, images, decisions); err != nil {
+			return deny(resp, fmt.Sprintf("signet could not build the digest patch for %s: %v", describe(req), err))
+		}
+	}
+	return resp
+}
+
+// skip says whether a request needs no verification, and why (for audit).
+func (h *Handler) skip(req *admissionv1.AdmissionRequest, p *policy.Policy) (bool, string) {
+	switch {
+	case req.Operation != admissionv1.Create && req.Operation != admissionv1.Update:
+		return true, ""
+	case req.SubResource != "" && req.SubResource != "ephemeralcontainers":
+		return true, "" // status, scale, binding...: no image can change
+	case slices.Contains(p.Enforcement.ExemptNamespaces, req.Namespace):
+		return true, "namespace exempt by policy"
+	case !SupportedKind(req.Kind.Kind):
+		return true, ""
+	}
+	return false, ""
+}
+
+// decideAll decides the images concurrently: a pod's latency is its slowest
+// image, not the sum. Identical references are decided once.
+func (h *Handler) decideAll(ctx context.Context, req *admissionv1.AdmissionRequest, p *policy.Policy, images []Image) []*verify.Decision {
+	out := make([]*verify.Decision, len(images))
+	byRef := map[string]*verify.Decision{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, img := range images {
+		if img.Image == "" || byRef[img.Image] != nil {
+			continue
+		}
+		byRef[img.Image] = &verify.Decision{}
+		wg.Add(1)
+		go func(image string) {
+			defer wg.Done()
+			d := h.Decider.Verify(ctx, image, p)
+			mu.Lock()
+			byRef[image] = d
+			mu.Unlock()
+		}(img.Image)
+	}
+	wg.Wait()
+	for i, img := range images {
+		if d := byRef[img.Image]; d != nil {
+			out[i] = d
+		} else {
+			out[i] = &verify.Decision{Image: img.Image}
+		}
+		if h.Observe != nil && img.Image != "" {
+			h.Observe(req, img, out[i])
+		}
+	}
+	return out
+}
+
+type patchOp struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value string `json:"value"`
+}
+
+// pinPatch replaces each image with the reference pinned to the digest that
+// was verified. Images already carrying that digest produce no operation,
+// so applying the webhook twice changes nothing the second time.
+func pinPatch(resp *admissionv1.AdmissionResponse, images []Image, decisions []*verify.Decision) error {
+	var ops []patchOp
+	for i, img := range images {
+		d := decisions[i]
+		if d == nil || d.Pinned == "" || d.Pinned == img.Image {
+			continue
+		}
+		ops = append(ops, patchOp{Op: "replace", Path: img.Pointer, Value: d.Pinned})
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	patch, err := json.Marshal(ops)
+	if err != nil {
+		return err
+	}
+	pt := admissionv1.PatchTypeJSONPatch
+	resp.Patch, resp.PatchType = patch, &pt
+	return nil
+}
+
+func deny(resp *admissionv1.AdmissionResponse, msg string) *admissionv1.AdmissionResponse {
+	resp.Allowed = false
+	resp.Patch, resp.PatchType = nil, nil
+	resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: 403, Reason: metav1.StatusReasonForbidden, Message: msg}
+	return resp
+}
+
+func describe(req *admissionv1.AdmissionRequest) string {
+	name := req.Name
+	if name == "" {
+		name = "(generated name)"
+	}
+	kind := strings.ToLower(req.Kind.Kind)
+	if req.SubResource != "" {
+		kind += "/" + req.SubResource
+	}
+	return fmt.Sprintf("%s %s/%s", kind, req.Namespace, name)
+}
+
+func shortOutcome(d *verify.Decision) string {
+	switch {
+	case d == nil || d.Rule == nil && len(d.Reasons) == 0:
+		return "undecided"
+	case len(d.Reasons) > 0 && !d.Allowed:
+		return "denied"
+	case len(d.Reasons) > 0:
+		return "audit-violation"
+	case len(d.Signatures) > 0:
+		return "signed-by:" + d.Signatures[0].Identity + "@" + d.Digest
+	default:
+		return d.Rule.Kind + "@" + d.Digest
+	}
+}
+
+func shortHash(h string) string {
+	if len(h) > 19 {
+		return h[:19]
+	}
+	return h
+}

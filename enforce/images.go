@@ -1,0 +1,99 @@
+package enforce
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Image is one image reference in a workload, with the JSON pointer of the
+// field that holds it (for the digest patch) and a name for messages.
+type Image struct {
+	// Pointer is the RFC 6901 path of the field, e.g.
+	// "/spec/template/spec/initContainers/0/image".
+	Pointer string
+	// Where names it for a human: "initContainer migrate".
+	Where string
+	Image string
+}
+
+// podSpecPaths is where each workload kind keeps its pod spec.
+var podSpecPaths = map[string][]string{
+	"Pod":                   {"spec"},
+	"Deployment":            {"spec", "template", "spec"},
+	"ReplicaSet":            {"spec", "template", "spec"},
+	"StatefulSet":           {"spec", "template", "spec"},
+	"DaemonSet":             {"spec", "template", "spec"},
+	"Job":                   {"spec", "template", "spec"},
+	"ReplicationController": {"spec", "template", "spec"},
+	"CronJob":               {"spec", "jobTemplate", "spec", "template", "spec"},
+}
+
+// SupportedKind reports whether kind carries a pod spec signet checks.
+func SupportedKind(kind string) bool { _, ok := podSpecPaths[kind]; return ok }
+
+// ExtractImages returns every image of a workload object: containers, init
+// containers, ephemeral containers and image volumes. With
+// ephemeralOnly (the pods/ephemeralcontainers subresource) only ephemeral
+// containers are returned: nothing else can change through it.
+func ExtractImages(kind string, raw []byte, ephemeralOnly bool) ([]Image, error) {
+	path, ok := podSpecPaths[kind]
+	if !ok {
+		return nil, fmt.Errorf("kind %q carries no pod spec signet knows", kind)
+	}
+	specJSON, err := dig(raw, path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", kind, err)
+	}
+	if specJSON == nil {
+		return nil, nil // no pod spec (e.g. a template left empty): nothing runs
+	}
+	var spec corev1.PodSpec
+	if err := json.Unmarshal(specJSON, &spec); err != nil {
+		return nil, fmt.Errorf("decoding the pod spec of %s: %w", kind, err)
+	}
+	base := "/" + strings.Join(path, "/")
+	var out []Image
+	add := func(field, what string, i int, name, image string) {
+		out = append(out, Image{Pointer: fmt.Sprintf("%s/%s/%d/image", base, field, i), Where: what + " " + name, Image: image})
+	}
+	if !ephemeralOnly {
+		for i, c := range spec.InitContainers {
+			add("initContainers", "initContainer", i, c.Name, c.Image)
+		}
+		for i, c := range spec.Containers {
+			add("containers", "container", i, c.Name, c.Image)
+		}
+	}
+	for i, c := range spec.EphemeralContainers {
+		add("ephemeralContainers", "ephemeralContainer", i, c.Name, c.Image)
+	}
+	if !ephemeralOnly {
+		for i, v := range spec.Volumes {
+			if v.Image != nil {
+				out = append(out, Image{Pointer: base + "/volumes/" + strconv.Itoa(i) + "/image/reference", Where: "image volume " + v.Name, Image: v.Image.Reference})
+			}
+		}
+	}
+	return out, nil
+}
+
+// dig walks object keys and returns the raw value at path, nil if absent.
+func dig(raw []byte, path []string) (json.RawMessage, error) {
+	cur := json.RawMessage(raw)
+	for _, key := range path {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(cur, &m); err != nil {
+			return nil, fmt.Errorf("%s is not an object: %w", key, err)
+		}
+		next, ok := m[key]
+		if !ok || string(next) == "null" {
+			return nil, nil
+		}
+		cur = next
+	}
+	return cur, nil
+}
