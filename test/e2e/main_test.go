@@ -14,18 +14,18 @@ import (
 	"testing"
 )
 
-var signBin string
+var signBin, enforceBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "signet-e2e-")
 	if err != nil {
 		panic(err)
 	}
-	signBin = filepath.Join(dir, "sign")
-	build := exec.Command("go", "build", "-o", signBin, "github.com/signet-dev/signet/cmd/sign")
+	signBin, enforceBin = filepath.Join(dir, "sign"), filepath.Join(dir, "enforce")
+	build := exec.Command("go", "build", "-o", dir+"/", "github.com/signet-dev/signet/cmd/sign", "github.com/signet-dev/signet/cmd/enforce")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
-		panic("building sign: " + err.Error())
+		panic("building sign and enforce: " + err.Error())
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -1,0 +1,108 @@
+// Command enforce is signet's Kubernetes admission webhook. It decides every
+// image of every workload with the same engine and trust file as `sign
+// verify`, and pins each image to the digest it verified.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/urfave/cli/v2"
+
+	"github.com/signet-dev/signet/enforce"
+	"github.com/signet-dev/signet/verify"
+)
+
+var version = "dev"
+
+func main() {
+	if err := newApp().Run(os.Args); err != nil {
+		fmt.Fprintf(os.Stderr, "enforce: %v\n", err)
+		os.Exit(2)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:            "enforce",
+		Usage:           "admission webhook: only images your trust policy accepts may run, pinned to the verified digest",
+		Version:         version,
+		HideHelpCommand: true,
+		Commands:        []*cli.Command{serveCommand()},
+	}
+}
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve /mutate and /validate over TLS, health and metrics over plain HTTP",
+		Description: `The trust file and the TLS certificate are reloaded when their content
+changes; an invalid new trust file is logged and the last good one stays in force.
+
+Example:
+   enforce serve --policy /etc/signet/trust.yaml \
+     --tls-cert /tls/tls.crt --tls-key /tls/tls.key --listen :8443 --ops-listen :9090
+
+Environment: every flag has a SIGNET_ variable (shown below); registry
+credentials for the webhook's own identity come from the Docker config.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "policy", Usage: "trust policy file", Value: "trust.yaml", EnvVars: []string{"SIGNET_POLICY"}},
+			&cli.StringFlag{Name: "tls-cert", Usage: "serving certificate (PEM)", Required: true, EnvVars: []string{"SIGNET_TLS_CERT"}},
+			&cli.StringFlag{Name: "tls-key", Usage: "serving key (PEM)", Required: true, EnvVars: []string{"SIGNET_TLS_KEY"}},
+			&cli.StringFlag{Name: "listen", Usage: "webhook address (TLS)", Value: ":8443", EnvVars: []string{"SIGNET_LISTEN"}},
+			&cli.StringFlag{Name: "ops-listen", Usage: "health and metrics address (plain HTTP)", Value: ":9090", EnvVars: []string{"SIGNET_OPS_LISTEN"}},
+			&cli.DurationFlag{Name: "deadline", Usage: "time budget per admission request (kept below the webhook timeout)", Value: enforceDefaults.Deadline, EnvVars: []string{"SIGNET_DEADLINE"}},
+			&cli.DurationFlag{Name: "reload-interval", Usage: "how often the trust file and certificate are checked for changes", Value: enforceDefaults.Reload, EnvVars: []string{"SIGNET_RELOAD_INTERVAL"}},
+			&cli.DurationFlag{Name: "cache-ttl", Usage: "how long an allowed decision is cached (per digest and policy hash)", Value: enforceDefaults.PositiveTTL, EnvVars: []string{"SIGNET_CACHE_TTL"}},
+			&cli.DurationFlag{Name: "negative-cache-ttl", Usage: "how long a denial is cached", Value: enforceDefaults.NegativeTTL, EnvVars: []string{"SIGNET_NEGATIVE_CACHE_TTL"}},
+			&cli.IntFlag{Name: "cache-size", Usage: "maximum cached decisions", Value: 10000, EnvVars: []string{"SIGNET_CACHE_SIZE"}},
+			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
+		},
+		Action: serve,
+	}
+}
+
+// Defaults: the deadline stays below the 10s webhook timeout the Helm chart
+// configures, leaving the apiserver time to receive the answer.
+var enforceDefaults = struct {
+	Deadline, Reload, PositiveTTL, NegativeTTL time.Duration
+}{Deadline: 8 * time.Second, Reload: 2 * time.Second, PositiveTTL: 10 * time.Minute, NegativeTTL: 30 * time.Second}
+
+func serve(c *cli.Context) error {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	rl := &enforce.Reloader{PolicyPath: c.String("policy"), CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), Log: log}
+	if err := rl.Load(); err != nil {
+		return err
+	}
+	opts := []verify.Option{verify.WithRemoteOptions(remote.WithAuthFromKeychain(authn.DefaultKeychain))}
+	if c.Bool("offline") {
+		opts = append(opts, verify.WithOffline())
+	}
+	cache := enforce.NewCache(verify.New(opts...), enforce.CacheConfig{
+		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
+		VerifyTimeout: c.Duration("deadline") * 3,
+	})
+	handler := &enforce.Handler{Decider: cache, Policy: rl.Policy, Observe: logDecision(log)}
+	ln, err := net.Listen("tcp", c.String("listen"))
+	if err != nil {
+		return err
+	}
+	ops, err := net.Listen("tcp", c.String("ops-listen"))
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return enforce.Serve(ctx, enforce.ServerConfig{
+		Listener: ln, OpsListener: ops, Reloader: rl, ReloadInterval: c.Duration("reload-interval"), Log: log,
+		Webhook: &enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log},
+	})
+}

@@ -1,0 +1,300 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	admissionregv1 "k8s.io/api/admissionregistration/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/signet-dev/signet/internal/sigstoretest"
+	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/test/stack"
+)
+
+const webhookPolicy = `apiVersion: signet.dev/v1alpha1
+kind: TrustPolicy
+identities:
+  - name: release-key
+    key: {path: KEY_PUB}
+images:
+  - {name: acme, match: [REGISTRY/acme/**], signedBy: [release-key]}
+  - {name: vendor, match: [REGISTRY/vendor/**], signature: optional}
+  - {name: default-deny, match: ["**"], deny: only approved registries may run}
+enforcement:
+  namespaces: {audit: [dev], exempt: [exempt-ns]}
+`
+
+// warnings collects apiserver warnings (audit-mode violations arrive so).
+type warnings struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warnings) HandleWarningHeader(_ int, _ string, msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, msg)
+}
+
+func (w *warnings) joined() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.msgs, "\n")
+}
+
+// TestWebhookOnRealAPIServer registers `enforce serve` (a real process, TLS)
+// with the real kube-apiserver by URL and CA bundle and checks that workloads
+// are admitted, pinned or denied exactly as the trust file says.
+func TestWebhookOnRealAPIServer(t *testing.T) {
+	s := stack.New(t, stack.Options{Registry: true, Kube: true})
+	dir := t.TempDir()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pub := filepath.Join(dir, "cosign.pub")
+	write(t, pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	policyPath := writePolicy(t, dir, webhookPolicy, map[string]string{"KEY_PUB": pub, "REGISTRY": s.Registry.Host})
+
+	ss, err := sigstoretest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ss.KeySigner(key, sigstoretest.WithoutTlog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(d name.Digest) {
+		b, err := signer.SignBundle(sigstoretest.Statement(mustHash(t, d), ocisig.CosignSignPredicateType, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ocisig.WriteBundle(context.Background(), d, b, ocisig.CosignSignPredicateType); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signed := push(t, s.Registry.Host+"/acme/app:1.0")
+	sign(signed)
+	push(t, s.Registry.Host+"/acme/app:unsigned")
+	vendor := push(t, s.Registry.Host+"/vendor/db:7")
+	signedTag, unsignedTag, vendorTag := s.Registry.Host+"/acme/app:1.0", s.Registry.Host+"/acme/app:unsigned", s.Registry.Host+"/vendor/db:7"
+
+	cert, certKey, caPEM := servingCert(t, dir)
+	port := startEnforce(t, policyPath, cert, certKey)
+	var warn warnings
+	cfg := rest.CopyConfig(s.Kube.Config)
+	cfg.WarningHandler = &warn
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, ns := range []string{"prod", "dev", "exempt-ns"} {
+		createNamespace(t, kc, ns)
+	}
+	registerWebhooks(t, kc, port, caPEM)
+
+	// The apiserver picks webhook configurations up asynchronously: wait
+	// until an unsigned pod is refused.
+	waitFor(t, 30*time.Second, "the webhook to be active", func() error {
+		_, err := kc.CoreV1().Pods("prod").Create(ctx, testPod("probe-"+randSuffix(), nil, []string{unsignedTag}), metav1.CreateOptions{})
+		if err == nil {
+			return fmt.Errorf("unsigned probe pod admitted")
+		}
+		if !strings.Contains(err.Error(), "signet denied") {
+			return err
+		}
+		return nil
+	})
+
+	t.Run("signed pod is admitted and stored with the verified digest", func(t *testing.T) {
+		p, err := kc.CoreV1().Pods("prod").Create(ctx, testPod("signed", nil, []string{signedTag}), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := kc.CoreV1().Pods("prod").Get(ctx, p.Name, metav1.GetOptions{})
+		if want := signedTag + "@" + signed.DigestStr(); got.Spec.Containers[0].Image != want {
+			t.Fatalf("stored image %q, want %q", got.Spec.Containers[0].Image, want)
+		}
+	})
+	denyCases := []struct {
+		name   string
+		create func() error
+		reason string
+	}{
+		{"unsigned pod is denied", func() error {
+			_, err := kc.CoreV1().Pods("prod").Create(ctx, testPod("unsigned", nil, []string{unsignedTag}), metav1.CreateOptions{})
+			return err
+		}, "has no signatures"},
+		{"unsigned init container is denied", func() error {
+			_, err := kc.CoreV1().Pods("prod").Create(ctx, testPod("badinit", []string{unsignedTag}, []string{signedTag}), metav1.CreateOptions{})
+			return err
+		}, "initContainer init0"},
+		{"image from an unapproved registry is denied", func() error {
+			_, err := kc.CoreV1().Pods("prod").Create(ctx, testPod("nginx", nil, []string{"nginx:latest"}), metav1.CreateOptions{})
+			return err
+		}, "only approved registries may run"},
+		{"cronjob with an unsigned image is denied", func() error {
+			_, err := kc.BatchV1().CronJobs("prod").Create(ctx, testCronJob("nightly", unsignedTag), metav1.CreateOptions{})
+			return err
+		}, "has no signatures"},
+	}
+	for _, c := range denyCases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.create()
+			if err == nil || !strings.Contains(err.Error(), c.reason) {
+				t.Fatalf("want a denial saying %q, got %v", c.reason, err)
+			}
+		})
+	}
+	t.Run("signed cronjob is admitted and pinned", func(t *testing.T) {
+		cj, err := kc.BatchV1().CronJobs("prod").Create(ctx, testCronJob("signed", signedTag), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Image; !strings.HasSuffix(img, "@"+signed.DigestStr()) {
+			t.Fatalf("cronjob image %q not pinned", img)
+		}
+	})
+	t.Run("third-party image is admitted pinned without signature", func(t *testing.T) {
+		p, err := kc.CoreV1().Pods("prod").Create(ctx, testPod("vendor", nil, []string{vendorTag}), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Spec.Containers[0].Image != vendorTag+"@"+vendor.DigestStr() {
+			t.Fatalf("vendor image %q not pinned", p.Spec.Containers[0].Image)
+		}
+	})
+	t.Run("unsigned ephemeral container is denied", func(t *testing.T) {
+		p, err := kc.CoreV1().Pods("prod").Get(ctx, "signed", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Image: unsignedTag}})
+		_, err = kc.CoreV1().Pods("prod").UpdateEphemeralContainers(ctx, "signed", p, metav1.UpdateOptions{})
+		if err == nil || !strings.Contains(err.Error(), "ephemeralContainer debug") {
+			t.Fatalf("want the ephemeral container denied, got %v", err)
+		}
+	})
+	t.Run("exempt namespace admits an unsigned pod", func(t *testing.T) {
+		if _, err := kc.CoreV1().Pods("exempt-ns").Create(ctx, testPod("unsigned", nil, []string{unsignedTag}), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("audit namespace admits an unsigned pod with a warning", func(t *testing.T) {
+		if _, err := kc.CoreV1().Pods("dev").Create(ctx, testPod("unsigned", nil, []string{unsignedTag}), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(warn.joined(), "signet audit") {
+			t.Fatalf("no audit warning: %q", warn.joined())
+		}
+	})
+	t.Run("a trust-file edit changes the decision without restart", func(t *testing.T) {
+		data, _ := os.ReadFile(policyPath)
+		edited := strings.Replace(string(data), "{name: acme, match: [", "{name: acme, match: [nowhere.example/x, ", 1)
+		edited = strings.Replace(edited, "signedBy: [release-key]}", "deny: acme images are frozen for the release}", 1)
+		write(t, policyPath, []byte(edited))
+		waitFor(t, 20*time.Second, "the edited policy to deny", func() error {
+			_, err := kc.CoreV1().Pods("prod").Create(ctx, testPod("after-edit-"+randSuffix(), nil, []string{signedTag}), metav1.CreateOptions{})
+			if err == nil {
+				return fmt.Errorf("still admitted")
+			}
+			if !strings.Contains(err.Error(), "frozen for the release") {
+				return err
+			}
+			return nil
+		})
+		write(t, policyPath, data)
+	})
+}
+
+func testPod(name string, init, containers []string) *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	for i, img := range init {
+		p.Spec.InitContainers = append(p.Spec.InitContainers, corev1.Container{Name: fmt.Sprintf("init%d", i), Image: img})
+	}
+	for i, img := range containers {
+		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: fmt.Sprintf("c%d", i), Image: img})
+	}
+	return p
+}
+
+func testCronJob(name, image string) *batchv1.CronJob {
+	return &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: batchv1.CronJobSpec{Schedule: "0 3 * * *",
+		JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyOnFailure, Containers: []corev1.Container{{Name: "job", Image: image}}}}}}}}
+}
+
+func createNamespace(t *testing.T, kc kubernetes.Interface, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// No controller manager runs: create the service account pods need.
+	if _, err := kc.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func registerWebhooks(t *testing.T, kc kubernetes.Interface, port int, caPEM []byte) {
+	t.Helper()
+	fail, none := admissionregv1.Fail, admissionregv1.SideEffectClassNone
+	timeout := int32(10)
+	rules := []admissionregv1.RuleWithOperations{
+		{Operations: []admissionregv1.OperationType{admissionregv1.Create, admissionregv1.Update},
+			Rule: admissionregv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods", "pods/ephemeralcontainers", "replicationcontrollers"}}},
+		{Operations: []admissionregv1.OperationType{admissionregv1.Create, admissionregv1.Update},
+			Rule: admissionregv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments", "replicasets", "statefulsets", "daemonsets"}}},
+		{Operations: []admissionregv1.OperationType{admissionregv1.Create, admissionregv1.Update},
+			Rule: admissionregv1.Rule{APIGroups: []string{"batch"}, APIVersions: []string{"v1"}, Resources: []string{"jobs", "cronjobs"}}},
+	}
+	nsSel := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"kube-system", "exempt-ns"}}}}
+	client := func(path string) admissionregv1.WebhookClientConfig {
+		u := fmt.Sprintf("https://127.0.0.1:%d%s", port, path)
+		return admissionregv1.WebhookClientConfig{URL: &u, CABundle: caPEM}
+	}
+	ctx := context.Background()
+	_, err := kc.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, &admissionregv1.MutatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "signet"},
+		Webhooks: []admissionregv1.MutatingWebhook{{Name: "pin.signet.dev", ClientConfig: client("/mutate"), Rules: rules, FailurePolicy: &fail,
+			SideEffects: &none, TimeoutSeconds: &timeout, NamespaceSelector: nsSel, AdmissionReviewVersions: []string{"v1"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = kc.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, &admissionregv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "signet"},
+		Webhooks: []admissionregv1.ValidatingWebhook{{Name: "verify.signet.dev", ClientConfig: client("/validate"), Rules: rules, FailurePolicy: &fail,
+			SideEffects: &none, TimeoutSeconds: &timeout, NamespaceSelector: nsSel, AdmissionReviewVersions: []string{"v1"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustHash(t *testing.T, d name.Digest) v1Hash {
+	t.Helper()
+	h, err := newHash(d.DigestStr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func randSuffix() string { return fmt.Sprintf("%d", time.Now().UnixNano()%1_000_000) }
