@@ -38,7 +38,7 @@ vet:
 
 ## bench: the benchmarks the issues name, with medians.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 ./policy ./verify | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 ./policy ./verify ./enforce | tee bench.out
 	$(GO) run ./internal/benchfmt < bench.out
 
 ## fuzz: a short run of every fuzz target.

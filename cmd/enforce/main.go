@@ -64,6 +64,7 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.DurationFlag{Name: "cache-ttl", Usage: "how long an allowed decision is cached (per digest and policy hash)", Value: enforceDefaults.PositiveTTL, EnvVars: []string{"SIGNET_CACHE_TTL"}},
 			&cli.DurationFlag{Name: "negative-cache-ttl", Usage: "how long a denial is cached", Value: enforceDefaults.NegativeTTL, EnvVars: []string{"SIGNET_NEGATIVE_CACHE_TTL"}},
 			&cli.IntFlag{Name: "cache-size", Usage: "maximum cached decisions", Value: 10000, EnvVars: []string{"SIGNET_CACHE_SIZE"}},
+			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: 8, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
 		},
 		Action: serve,
@@ -82,7 +83,10 @@ func serve(c *cli.Context) error {
 	if err := rl.Load(); err != nil {
 		return err
 	}
-	opts := []verify.Option{verify.WithRemoteOptions(remote.WithAuthFromKeychain(authn.DefaultKeychain))}
+	opts := []verify.Option{verify.WithRemoteOptions(
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithTransport(enforce.LimitTransport(remote.DefaultTransport, c.Int("registry-concurrency"))),
+	)}
 	if c.Bool("offline") {
 		opts = append(opts, verify.WithOffline())
 	}

@@ -1,5 +1,6 @@
-// Command benchfmt reads `go test -bench` output on stdin and prints the
-// median of each benchmark's ns/op over its -count runs, the figure the
+// Command benchfmt reads `go test -bench` output on stdin and prints, for
+// each benchmark, the median over its -count runs of every reported metric
+// (ns/op and custom ones such as p99-ms or admissions/s): the figures the
 // issues quote. Medians, not means: these machines are shared and noisy.
 package main
 
@@ -14,8 +15,9 @@ import (
 )
 
 func main() {
-	runs := map[string][]float64{}
-	var order []string
+	type key struct{ bench, unit string }
+	runs := map[key][]float64{}
+	var order []key
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -23,27 +25,29 @@ func main() {
 			continue
 		}
 		for i := 2; i+1 < len(f); i += 2 {
-			if f[i+1] != "ns/op" {
-				continue
-			}
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
 				continue
 			}
-			if _, seen := runs[f[0]]; !seen {
-				order = append(order, f[0])
+			k := key{f[0], f[i+1]}
+			if _, seen := runs[k]; !seen {
+				order = append(order, k)
 			}
-			runs[f[0]] = append(runs[f[0]], v)
+			runs[k] = append(runs[k], v)
 		}
 	}
-	fmt.Printf("%-60s %6s %14s\n", "benchmark", "runs", "median")
-	for _, name := range order {
-		v := runs[name]
+	fmt.Printf("%-48s %-14s %5s %14s\n", "benchmark", "metric", "runs", "median")
+	for _, k := range order {
+		v := runs[k]
 		slices.Sort(v)
 		med := v[len(v)/2]
 		if len(v)%2 == 0 {
 			med = (v[len(v)/2-1] + v[len(v)/2]) / 2
 		}
-		fmt.Printf("%-60s %6d %14s\n", name, len(v), time.Duration(med).String())
+		val := strconv.FormatFloat(med, 'f', -1, 64)
+		if k.unit == "ns/op" {
+			val = time.Duration(med).String()
+		}
+		fmt.Printf("%-48s %-14s %5d %14s\n", k.bench, k.unit, len(v), val)
 	}
 }

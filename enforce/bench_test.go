@@ -1,0 +1,165 @@
+package enforce
+
+import (
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+
+	"github.com/signet-dev/signet/internal/sigstoretest"
+	"github.com/signet-dev/signet/internal/testworld"
+	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/verify"
+)
+
+const benchPolicy = `apiVersion: signet.dev/v1alpha1
+kind: TrustPolicy
+identities:
+  - {name: release-key, key: {path: cosign.pub}}
+images:
+  - {match: [REGISTRY/**], signedBy: [release-key], provenance: {required: true}}
+`
+
+// benchServer is the real HTTPS webhook handler on loopback, with the
+// production cache in front of the verifier.
+func benchServer(b *testing.B, w *testworld.World) (*httptest.Server, *http.Client, *Cache) {
+	p, err := policy.LoadFile(w.PolicyPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cache := NewCache(verify.New(), CacheConfig{})
+	srv := httptest.NewUnstartedServer(&Webhook{Handler: &Handler{Decider: cache, Policy: func() *policy.Policy { return p }}})
+	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	srv.StartTLS()
+	b.Cleanup(srv.Close)
+	client := srv.Client()
+	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 256
+	return srv, client, cache
+}
+
+// signedImage pushes an image signed by the world's key with one SLSA v1
+// attestation, in the bundle layout.
+func signedImage(w *testworld.World, repoTag string) string {
+	d := w.Push(repoTag)
+	s := w.KeySigner(nil)
+	w.Sign(d, d, s, ocisig.LayoutBundle)
+	w.Attest(d, d, s, ocisig.LayoutBundle, policy.SLSAProvenanceV1, sigstoretest.SLSAv1GitHub(sigstoretest.GitHub("acme/app", ".github/workflows/release.yml", "refs/heads/main")))
+	return w.Ref(repoTag)
+}
+
+func admit(b *testing.B, client *http.Client, url string, body []byte) {
+	resp, err := client.Post(url+"/mutate", "application/json", bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Contains(data, []byte(`"allowed":true`)) {
+		b.Fatalf("admission failed: %d %s", resp.StatusCode, data)
+	}
+}
+
+func podReview(b *testing.B, images ...string) []byte {
+	var t testing.T
+	return review(b, request(&t, "Pod", "prod", pod(podSpec(nil, images)), admissionv1.Create, ""))
+}
+
+// BenchmarkAdmissionCached: a pod of 3 containers through HTTPS, every
+// decision a cache hit, 8 concurrent clients per core. Reports p50/p99
+// latency and admissions per second.
+func BenchmarkAdmissionCached(b *testing.B) {
+	w := testworld.New(b, testworld.Options{Policy: benchPolicy})
+	imgs := []string{signedImage(w, "acme/a:1"), signedImage(w, "acme/b:1"), signedImage(w, "acme/c:1")}
+	srv, client, cache := benchServer(b, w)
+	body := podReview(b, imgs...)
+	admit(b, client, srv.URL, body) // warm the cache
+	verifications := cache.Stats.Verifications.Load()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var start atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	start.Store(time.Now().UnixNano())
+	b.RunParallel(func(pb *testing.PB) {
+		var local []time.Duration
+		for pb.Next() {
+			t0 := time.Now()
+			admit(b, client, srv.URL, body)
+			local = append(local, time.Since(t0))
+		}
+		mu.Lock()
+		lat = append(lat, local...)
+		mu.Unlock()
+	})
+	wall := time.Since(time.Unix(0, start.Load()))
+	if cache.Stats.Verifications.Load() != verifications {
+		b.Fatal("a cached benchmark verified again")
+	}
+	reportLatency(b, lat, wall)
+}
+
+// BenchmarkAdmissionCachedLatency: the same cached pod admitted by one
+// client at a time, so latency is the handler's, not the queue's.
+func BenchmarkAdmissionCachedLatency(b *testing.B) {
+	w := testworld.New(b, testworld.Options{Policy: benchPolicy})
+	imgs := []string{signedImage(w, "acme/a:1"), signedImage(w, "acme/b:1"), signedImage(w, "acme/c:1")}
+	srv, client, _ := benchServer(b, w)
+	body := podReview(b, imgs...)
+	admit(b, client, srv.URL, body)
+	var lat []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		admit(b, client, srv.URL, body)
+		lat = append(lat, time.Since(t0))
+	}
+	reportLatency(b, lat, 0)
+}
+
+// BenchmarkAdmissionCold: every iteration admits a pod of 3 images never
+// seen before, each with a signature and an SLSA attestation to verify from
+// the loopback registry. Setup (push, sign) is outside the timer.
+func BenchmarkAdmissionCold(b *testing.B) {
+	w := testworld.New(b, testworld.Options{Policy: benchPolicy})
+	srv, client, _ := benchServer(b, w)
+	var lat []time.Duration
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		var imgs []string
+		for c := range 3 {
+			imgs = append(imgs, signedImage(w, fmt.Sprintf("acme/cold%d:%d", c, i)))
+		}
+		body := podReview(b, imgs...)
+		i++
+		b.StartTimer()
+		t0 := time.Now()
+		admit(b, client, srv.URL, body)
+		lat = append(lat, time.Since(t0))
+	}
+	reportLatency(b, lat, 0)
+}
+
+func reportLatency(b *testing.B, lat []time.Duration, wall time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	q := func(f float64) float64 {
+		return float64(lat[min(len(lat)-1, int(f*float64(len(lat))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+	if wall > 0 {
+		b.ReportMetric(float64(len(lat))/wall.Seconds(), "admissions/s")
+	}
+}
