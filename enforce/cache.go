@@ -36,7 +36,8 @@ type CacheStats struct {
 }
 
 // Cache decides images through a Verifier, caching decisions by digest +
-// policy hash + trusted root version (never by tag), sharing one
+// policy hash + trusted root version (never by tag; the root version is
+// settled before the lookup, so a key never changes under a verification), sharing one
 // verification among concurrent requests for the same key, and caching
 // tag resolutions separately and briefly.
 type Cache struct {
@@ -85,7 +86,11 @@ func (c *Cache) Verify(ctx context.Context, image string, p *policy.Policy) *ver
 	if err != nil {
 		return failure(image, p, m, fmt.Sprintf("could not resolve %s to a digest: %v", image, err))
 	}
-	key := digest.String() + "|" + p.Hash + "|" + c.v.TrustedRootVersion(p)
+	rootVersion, err := c.v.RootVersion(ctx, p)
+	if err != nil {
+		return failure(image, p, m, err.Error())
+	}
+	key := digest.String() + "|" + p.Hash + "|" + rootVersion
 	d, ok := c.dec.get(key)
 	if ok {
 		c.Stats.Hits.Add(1)

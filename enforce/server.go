@@ -16,9 +16,10 @@ type ServerConfig struct {
 	// Listener for the webhook (TLS is added here) and for health/metrics
 	// (plain HTTP, meant for the kubelet and Prometheus only).
 	Listener, OpsListener net.Listener
-	Webhook               *Webhook
-	Reloader              *Reloader
-	ReloadInterval        time.Duration
+	// Webhook is the webhook handler (a *Webhook, possibly wrapped).
+	Webhook        http.Handler
+	Reloader       *Reloader
+	ReloadInterval time.Duration
 	// Metrics, if set, is served at /metrics on the ops listener.
 	Metrics http.Handler
 	Log     *slog.Logger

@@ -212,15 +212,28 @@ func Pin(image string, digest name.Digest) string {
 	return image + "@" + digest.DigestStr()
 }
 
-// TrustedRootVersion is the version of the trusted root this verifier
-// loaded for p, or "" if none has been needed yet. Caches key on it.
-func (v *Verifier) TrustedRootVersion(p *policy.Policy) string {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if r := v.roots[p.Sigstore.TrustedRoot+"\x00"+p.Sigstore.TrustedRootDigest]; r != nil {
-		return r.Version
+// RootVersion returns the version of the trusted root p's identities need,
+// loading it if necessary, or "" when they need none (keys without a
+// transparency-log requirement). Caches key on it, so it must not change
+// between a lookup and a store: it is settled before verification starts.
+func (v *Verifier) RootVersion(ctx context.Context, p *policy.Policy) (string, error) {
+	if !needsTrustedRoot(p) {
+		return "", nil
 	}
-	return ""
+	r, err := v.trustedRoot(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	return r.Version, nil
+}
+
+func needsTrustedRoot(p *policy.Policy) bool {
+	for _, id := range p.Identities {
+		if id.Keyless != nil || id.Key != nil && id.Key.TransparencyLog == policy.Required {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *Decision) denyf(format string, args ...any) {

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/urfave/cli/v2"
+	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/signet-dev/signet/enforce"
 	"github.com/signet-dev/signet/verify"
@@ -94,7 +95,12 @@ func serve(c *cli.Context) error {
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
 		VerifyTimeout: c.Duration("deadline") * 3,
 	})
-	handler := &enforce.Handler{Decider: cache, Policy: rl.Policy, Observe: logDecision(log)}
+	metrics := enforce.NewMetrics(cache, rl)
+	logIt := logDecision(log)
+	handler := &enforce.Handler{Decider: cache, Policy: rl.Policy, Observe: func(req *admissionv1.AdmissionRequest, img enforce.Image, d *verify.Decision) {
+		logIt(req, img, d)
+		metrics.Observe(req, img, d)
+	}}
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {
 		return err
@@ -107,6 +113,7 @@ func serve(c *cli.Context) error {
 	defer stop()
 	return enforce.Serve(ctx, enforce.ServerConfig{
 		Listener: ln, OpsListener: ops, Reloader: rl, ReloadInterval: c.Duration("reload-interval"), Log: log,
-		Webhook: &enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log},
+		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log}),
+		Metrics: metrics.Handler(),
 	})
 }

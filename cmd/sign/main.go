@@ -61,6 +61,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			verifyCommand(),
 			policyCommand(),
+			imageCommand(),
+			attestCommand(),
+			preflightCommand(),
+			generateKeyPairCommand(),
 		},
 	}
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/urfave/cli/v2"
+
+	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/ci"
+	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/verify"
+)
+
+func imageCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "image",
+		Usage:     "sign an image by digest (and attest its provenance with --attest)",
+		ArgsUsage: "REF",
+		Description: `Checks the trust policy first (preflight: fails before touching the
+registry if the cluster would refuse this signer), resolves REF to its
+digest, signs the digest (an index and every child manifest), writes the
+Sigstore bundle referrer and the cosign .sig tag, then verifies the result
+with the same engine the cluster uses (post-check).
+
+Examples:
+   sign image --policy trust.yaml --attest ghcr.io/acme/app:1.4.2
+   COSIGN_PASSWORD=... sign image --key cosign.key registry.example/app@sha256:...
+
+Environment: SIGNET_POLICY, SIGNET_KEY, COSIGN_PASSWORD, SIGNET_IDENTITY_TOKEN,
+SIGNET_IDENTITY_TOKEN_FILE, SIGNET_FULCIO_URL, SIGNET_REKOR_URL,
+SIGNET_TLOG_UPLOAD, SIGNET_TIMESTAMP_URL, SIGNET_SIGNING_CONFIG, SIGNET_FORMAT,
+SIGNET_NO_POST_CHECK, SIGNET_INDEX_ONLY, SIGNET_OFFLINE, SIGNET_RETRIES,
+SIGNET_OUTPUT, SIGNET_DOTENV, SIGNET_ATTEST; ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN
+(GitHub), SIGSTORE_ID_TOKEN (GitLab); $DOCKER_CONFIG for registry credentials.`,
+		Flags: append(signingFlags(),
+			&cli.BoolFlag{Name: "attest", Usage: "also attach SLSA v1 provenance built from the CI environment", EnvVars: []string{"SIGNET_ATTEST"}},
+		),
+		Action: func(c *cli.Context) error {
+			return signRun(c, true, c.Bool("attest"))
+		},
+	}
+}
+
+// signRun is the shared body of `sign image` and `sign attest`.
+func signRun(c *cli.Context, doSign, doAttest bool) error {
+	if c.NArg() != 1 {
+		return usageError("%s needs exactly one REF", c.Command.Name)
+	}
+	image := c.Args().First()
+	format, err := sign.ParseFormat(c.String("format"))
+	if err != nil {
+		return usageError("%v", err)
+	}
+	if o := c.String("output"); o != "text" && o != "json" {
+		return usageError("--output must be text or json, got %q", o)
+	}
+	p, err := loadSignPolicy(c)
+	if err != nil {
+		return err
+	}
+	id, err := resolveIdentity(c, true)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	req := sign.Request{Image: image, Format: format, Sign: doSign, Policy: p, Signer: id.signer,
+		SkipChildren: c.Bool("index-only"), Log: stderrLog(c),
+		Remote: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}}
+	if doAttest {
+		if req.Attest, err = predicate(c, id); err != nil {
+			return usageError("%v", err)
+		}
+	}
+	switch {
+	case p == nil:
+		req.Log("warning: no trust policy (--policy or ./trust.yaml): preflight and post-check are SKIPPED")
+	case c.Bool("no-post-check"):
+		req.Log("warning: --no-post-check: the pushed signatures are NOT verified against %s", p.Source)
+	default:
+		opts := []verify.Option{verify.WithRemoteOptions(req.Remote...)}
+		if c.Bool("offline") {
+			opts = append(opts, verify.WithOffline())
+		}
+		req.PostCheck = verify.New(opts...)
+	}
+	cfg, err := sessionConfig(c, id)
+	if err != nil {
+		return err
+	}
+	s, err := sign.NewSession(cfg)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	res, runErr := sign.Run(c.Context, s, req)
+	if err := report(c, res, runErr); err != nil {
+		return err
+	}
+	if runErr != nil {
+		if errors.Is(runErr, sign.ErrPreflight) || errors.Is(runErr, sign.ErrPostCheck) {
+			return cli.Exit("sign: "+runErr.Error(), exitDenied)
+		}
+		return fmt.Errorf("%w", runErr)
+	}
+	return nil
+}
+
+// predicate is the attestation to attach: --predicate/--type, else SLSA
+// provenance from the CI environment and the token's claims.
+func predicate(c *cli.Context, id *identity) (*sign.Predicate, error) {
+	if path := c.String("predicate"); path != "" {
+		typ := c.String("type")
+		if typ == "" {
+			return nil, errors.New("--predicate needs --type (the predicate type URI)")
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading predicate: %w", err)
+		}
+		if !json.Valid(raw) {
+			return nil, fmt.Errorf("predicate %s is not JSON", path)
+		}
+		return &sign.Predicate{Type: typ, JSON: raw}, nil
+	}
+	prov, err := attest.FromCI(ci.OSEnv, id.claims)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(prov)
+	if err != nil {
+		return nil, err
+	}
+	return &sign.Predicate{Type: attest.PredicateSLSAv1, JSON: raw, Provenance: prov}, nil
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/urfave/cli/v2"
+
+	"github.com/signet-dev/signet/ci"
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/sign"
+)
+
+// Public-good Sigstore endpoints, the defaults when neither flags nor a
+// signing config name a private instance.
+const (
+	publicFulcio = "https://fulcio.sigstore.dev"
+	publicRekor  = "https://rekor.sigstore.dev"
+)
+
+// signingFlags are shared by image, attest and preflight.
+func signingFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "policy", Aliases: []string{"p"}, Usage: "trust policy for preflight and post-check (default ./trust.yaml when present)", EnvVars: []string{"SIGNET_POLICY"}},
+		&cli.StringFlag{Name: "key", Usage: "cosign private key file or KMS URI (password in COSIGN_PASSWORD); omit for keyless", EnvVars: []string{"SIGNET_KEY"}},
+		&cli.StringFlag{Name: "identity-token", Usage: "OIDC token for Fulcio (default: from GitHub Actions or GitLab's SIGSTORE_ID_TOKEN)", EnvVars: []string{"SIGNET_IDENTITY_TOKEN"}},
+		&cli.StringFlag{Name: "identity-token-file", Usage: "file holding the OIDC token", EnvVars: []string{"SIGNET_IDENTITY_TOKEN_FILE"}},
+		&cli.StringFlag{Name: "fulcio-url", Usage: "Fulcio URL (default public-good)", EnvVars: []string{"SIGNET_FULCIO_URL"}},
+		&cli.StringFlag{Name: "rekor-url", Usage: "Rekor v1 URL (default public-good)", EnvVars: []string{"SIGNET_REKOR_URL"}},
+		&cli.BoolFlag{Name: "tlog-upload", Value: true, Usage: "upload signatures to the Rekor transparency log", EnvVars: []string{"SIGNET_TLOG_UPLOAD"}},
+		&cli.StringSliceFlag{Name: "timestamp-url", Usage: "RFC 3161 timestamp authority URL (repeatable)", EnvVars: []string{"SIGNET_TIMESTAMP_URL"}},
+		&cli.StringFlag{Name: "signing-config", Usage: "Sigstore signing_config.json naming Fulcio, Rekor and TSA URLs (flags override it)", EnvVars: []string{"SIGNET_SIGNING_CONFIG"}},
+		&cli.StringFlag{Name: "format", Value: "both", Usage: "layouts to write: both, bundle (cosign v3 referrer) or legacy (cosign v2 .sig/.att)", EnvVars: []string{"SIGNET_FORMAT"}},
+		&cli.BoolFlag{Name: "no-post-check", Usage: "UNSAFE: skip verifying the pushed signatures with the trust policy", EnvVars: []string{"SIGNET_NO_POST_CHECK"}},
+		&cli.BoolFlag{Name: "index-only", Usage: "sign an image index but not its child manifests", EnvVars: []string{"SIGNET_INDEX_ONLY"}},
+		&cli.BoolFlag{Name: "offline", Usage: "post-check with the embedded public-good trusted root", EnvVars: []string{"SIGNET_OFFLINE"}},
+		&cli.IntFlag{Name: "retries", Value: 4, Usage: "attempts per Fulcio/Rekor/TSA call on 429/5xx", EnvVars: []string{"SIGNET_RETRIES"}},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json", EnvVars: []string{"SIGNET_OUTPUT"}},
+		&cli.StringFlag{Name: "dotenv", Value: "signet.env", Usage: "GitLab dotenv report to write (artifacts:reports:dotenv)", EnvVars: []string{"SIGNET_DOTENV"}},
+	}
+}
+
+// loadSignPolicy loads --policy, or ./trust.yaml when it exists; nil when
+// neither (preflight and post-check are then skipped, loudly).
+func loadSignPolicy(c *cli.Context) (*policy.Policy, error) {
+	path := c.String("policy")
+	if path == "" {
+		if _, err := os.Stat("trust.yaml"); err != nil {
+			return nil, nil
+		}
+		path = "trust.yaml"
+	}
+	p, err := policy.LoadFile(path)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	return p, nil
+}
+
+// identity is everything known about who this run signs as.
+type identity struct {
+	key    *sign.Keypair
+	token  string
+	claims ci.Claims
+	signer sign.Signer
+}
+
+func resolveIdentity(c *cli.Context, needToken bool) (*identity, error) {
+	ctx := c.Context
+	if ref := c.String("key"); ref != "" {
+		kp, err := loadKey(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		return &identity{key: kp, signer: sign.Signer{Key: kp}}, nil
+	}
+	explicit := c.String("identity-token")
+	if f := c.String("identity-token-file"); f != "" && explicit == "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading identity token: %w", err)
+		}
+		explicit = string(b)
+	}
+	tok, src, err := ci.IDToken(ctx, ci.OSEnv, explicit, nil)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := ci.ParseToken(tok)
+	if err != nil {
+		return nil, fmt.Errorf("OIDC token from %s: %w", src, err)
+	}
+	sum, err := claims.ExpectedCertificate(ci.ServerURL(ci.OSEnv, claims.System()))
+	if err != nil {
+		return nil, err
+	}
+	return &identity{token: tok, claims: claims, signer: sign.Signer{Certificate: &sum}}, nil
+}
+
+func loadKey(ctx context.Context, ref string) (*sign.Keypair, error) {
+	if sign.IsKMS(ref) {
+		return sign.LoadKMS(ctx, ref)
+	}
+	pass, ok := os.LookupEnv("COSIGN_PASSWORD")
+	if !ok {
+		return nil, errors.New("set COSIGN_PASSWORD to decrypt " + ref)
+	}
+	return sign.LoadKeyFile(ref, []byte(pass))
+}
+
+// sessionConfig merges the signing config file, flags and defaults.
+func sessionConfig(c *cli.Context, id *identity) (sign.Config, error) {
+	cfg := sign.Config{Key: id.key, IDToken: id.token, Retries: c.Int("retries"), Log: stderrLog(c)}
+	fulcio, rekor, tsas := publicFulcio, []sign.Rekor{{URL: publicRekor, Version: 1}}, []string(nil)
+	if path := c.String("signing-config"); path != "" {
+		sc, err := root.NewSigningConfigFromPath(path)
+		if err != nil {
+			return cfg, usageError("reading signing config %s: %v", path, err)
+		}
+		if s := sc.FulcioCertificateAuthorityURLs(); len(s) > 0 {
+			fulcio = s[0].URL
+		}
+		if s := sc.RekorLogURLs(); len(s) > 0 {
+			rekor = []sign.Rekor{{URL: s[0].URL, Version: s[0].MajorAPIVersion}}
+		}
+		for _, s := range sc.TimestampAuthorityURLs() {
+			tsas = append(tsas, s.URL)
+		}
+	}
+	if u := c.String("fulcio-url"); u != "" {
+		fulcio = u
+	}
+	if u := c.String("rekor-url"); u != "" {
+		rekor = []sign.Rekor{{URL: u, Version: 1}}
+	}
+	if u := c.StringSlice("timestamp-url"); len(u) > 0 {
+		tsas = u
+	}
+	if !c.Bool("tlog-upload") {
+		rekor = nil
+	}
+	if id.key == nil {
+		cfg.FulcioURL = fulcio
+	}
+	cfg.Rekor, cfg.TSAURLs = rekor, tsas
+	return cfg, nil
+}
+
+func stderrLog(c *cli.Context) sign.Logf {
+	return func(format string, args ...any) {
+		fmt.Fprintf(c.App.ErrWriter, "sign: "+strings.TrimSuffix(format, "\n")+"\n", args...)
+	}
+}
