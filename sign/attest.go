@@ -1,0 +1,74 @@
+package sign
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/signet-dev/signet/ocisig"
+)
+
+// AttestDigest signs an in-toto statement {subject: d, predicateType,
+// predicate} as DSSE and attaches it in the requested layouts: a bundle
+// referrer (cosign v3) and a layer of the .att image (cosign v2). Both
+// carry the same envelope, signature and Rekor entry.
+func (s *Session) AttestDigest(ctx context.Context, d name.Digest, predicateType string, predicate json.RawMessage, f Format, opts ...remote.Option) (Attached, error) {
+	out := Attached{Digest: d.DigestStr()}
+	h, err := v1.NewHash(d.DigestStr())
+	if err != nil {
+		return out, fmt.Errorf("attesting %s: %w", d, err)
+	}
+	st, err := statement(d, h, predicateType, predicate)
+	if err != nil {
+		return out, err
+	}
+	b, err := s.bundle(ctx, &sgsign.DSSEData{Data: st, PayloadType: ocisig.InTotoPayloadType})
+	if err != nil {
+		return out, fmt.Errorf("attesting %s: %w", d, err)
+	}
+	out.LogIndex = firstLogIndex(b)
+	if f.bundle() {
+		raw, err := protojson.Marshal(b)
+		if err != nil {
+			return out, fmt.Errorf("encoding attestation bundle for %s: %w", d, err)
+		}
+		ref, err := ocisig.WriteBundle(ctx, d, raw, predicateType, opts...)
+		if err != nil {
+			return out, err
+		}
+		out.Bundle = ref.String()
+	}
+	if f.legacy() {
+		// The exact bytes Rekor hashed for the dsse entry: sigstore-go
+		// uploads json.Marshal of this envelope, and cosign v2 compares
+		// the layer's hash with the entry's envelope hash.
+		env, err := json.Marshal(b.GetDsseEnvelope())
+		if err != nil {
+			return out, fmt.Errorf("encoding envelope for %s: %w", d, err)
+		}
+		l := ocisig.Legacy{Kind: ocisig.KindAttestation, MediaType: ocisig.DSSEMediaType, Payload: env, PredicateType: predicateType}
+		if err := s.legacyMaterial(&l, b); err != nil {
+			return out, fmt.Errorf("attesting %s: %w", d, err)
+		}
+		ts, err := s.timestamp(ctx, env)
+		if err != nil {
+			return out, fmt.Errorf("timestamping attestation of %s: %w", d, err)
+		}
+		if ts != nil {
+			if l.RFC3161, err = rfc3161Annotation(ts); err != nil {
+				return out, err
+			}
+		}
+		if err := ocisig.WriteLegacy(ctx, d, []ocisig.Legacy{l}, opts...); err != nil {
+			return out, err
+		}
+		out.LegacyTag = d.Context().Tag(ocisig.LegacyTag(h, ocisig.KindAttestation)).String()
+	}
+	return out, nil
+}

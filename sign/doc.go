@@ -1,0 +1,15 @@
+// Package sign signs image digests and attestations and attaches them in
+// both OCI layouts, so cosign v2 (legacy .sig/.att tags), cosign v3 and
+// every bundle-aware verifier (Sigstore bundle v0.3 referrers) find them.
+//
+// A Session is one signing identity for one run: a key (file or KMS) or an
+// ephemeral key with one Fulcio certificate, plus the transparency logs and
+// timestamp authorities to use. Every signature and attestation of a run
+// comes from the same Session, so one OIDC exchange and one certificate
+// serve them all. The material itself is produced by sigstore-go's
+// sign.Bundle; the legacy layer is derived from the same bundles, never
+// signed separately by another code path.
+//
+// Preflight checks, before anything is pushed, that the trust policy would
+// accept what the Session is about to produce.
+package sign

@@ -1,0 +1,133 @@
+package sign
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/signet-dev/signet/ocisig"
+)
+
+// Format selects the layouts written.
+type Format string
+
+const (
+	FormatBoth   Format = "both"
+	FormatBundle Format = "bundle"
+	FormatLegacy Format = "legacy"
+)
+
+// ParseFormat validates a --format value.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(s); f {
+	case FormatBoth, FormatBundle, FormatLegacy:
+		return f, nil
+	}
+	return "", fmt.Errorf("format must be both, bundle or legacy, got %q", s)
+}
+
+func (f Format) legacy() bool { return f == FormatBoth || f == FormatLegacy }
+func (f Format) bundle() bool { return f == FormatBoth || f == FormatBundle }
+
+// Attached is one digest signed (or attested) and where the material went.
+type Attached struct {
+	Digest string `json:"digest"`
+	// Bundle is the referrer manifest digest, when the bundle layout was written.
+	Bundle string `json:"bundle,omitempty"`
+	// LegacyTag is the cosign .sig/.att tag, when the legacy layout was written.
+	LegacyTag string `json:"legacyTag,omitempty"`
+	// LogIndex is the Rekor index of the bundle's entry, if uploaded.
+	LogIndex *int64 `json:"logIndex,omitempty"`
+}
+
+// SignDigest signs one digest in the requested layouts and attaches it.
+func (s *Session) SignDigest(ctx context.Context, d name.Digest, f Format, opts ...remote.Option) (Attached, error) {
+	out := Attached{Digest: d.DigestStr()}
+	h, err := v1.NewHash(d.DigestStr())
+	if err != nil {
+		return out, fmt.Errorf("signing %s: %w", d, err)
+	}
+	if f.bundle() {
+		st, err := statement(d, h, ocisig.CosignSignPredicateType, map[string]any{})
+		if err != nil {
+			return out, err
+		}
+		b, err := s.bundle(ctx, &sgsign.DSSEData{Data: st, PayloadType: ocisig.InTotoPayloadType})
+		if err != nil {
+			return out, fmt.Errorf("signing %s: %w", d, err)
+		}
+		out.LogIndex = firstLogIndex(b)
+		raw, err := protojson.Marshal(b)
+		if err != nil {
+			return out, fmt.Errorf("encoding bundle for %s: %w", d, err)
+		}
+		ref, err := ocisig.WriteBundle(ctx, d, raw, ocisig.CosignSignPredicateType, opts...)
+		if err != nil {
+			return out, err
+		}
+		out.Bundle = ref.String()
+	}
+	if f.legacy() {
+		pl, err := payload.Cosign{Image: d}.MarshalJSON()
+		if err != nil {
+			return out, fmt.Errorf("building simple-signing payload for %s: %w", d, err)
+		}
+		b, err := s.bundle(ctx, &sgsign.PlainData{Data: pl})
+		if err != nil {
+			return out, fmt.Errorf("signing %s (legacy layout): %w", d, err)
+		}
+		l := ocisig.Legacy{Kind: ocisig.KindSignature, MediaType: ocisig.SimpleSigningMediaType, Payload: pl,
+			Signature: base64.StdEncoding.EncodeToString(b.GetMessageSignature().GetSignature())}
+		if err := s.legacyMaterial(&l, b); err != nil {
+			return out, fmt.Errorf("signing %s: %w", d, err)
+		}
+		if err := ocisig.WriteLegacy(ctx, d, []ocisig.Legacy{l}, opts...); err != nil {
+			return out, err
+		}
+		out.LegacyTag = d.Context().Tag(ocisig.LegacyTag(h, ocisig.KindSignature)).String()
+	}
+	return out, nil
+}
+
+// statement is an in-toto v1 statement about one image digest, named by its
+// repository as cosign names it.
+func statement(d name.Digest, h v1.Hash, predicateType string, predicate any) ([]byte, error) {
+	st := struct {
+		Type          string    `json:"_type"`
+		Subject       []subject `json:"subject"`
+		PredicateType string    `json:"predicateType"`
+		Predicate     any       `json:"predicate"`
+	}{
+		Type:          "https://in-toto.io/Statement/v1",
+		Subject:       []subject{{Name: d.Context().Name(), Digest: map[string]string{h.Algorithm: h.Hex}}},
+		PredicateType: predicateType,
+		Predicate:     predicate,
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encoding statement for %s: %w", d, err)
+	}
+	return b, nil
+}
+
+type subject struct {
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
+func firstLogIndex(b *protobundle.Bundle) *int64 {
+	for _, e := range b.GetVerificationMaterial().GetTlogEntries() {
+		i := e.GetLogIndex()
+		return &i
+	}
+	return nil
+}

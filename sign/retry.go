@@ -1,0 +1,132 @@
+package sign
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Logf receives progress lines (one per attempt, retry and push).
+type Logf func(format string, args ...any)
+
+// RetryTransport retries requests that a Sigstore service or a registry
+// answered with 429 or 5xx, or that failed at the connection level, with
+// exponential backoff. Every retry is logged, so a slow CI job says why.
+// Fulcio, Rekor, the TSA and registry writes are idempotent enough for
+// this: a repeated certificate request yields another certificate for the
+// same key, a repeated log upload returns the existing entry (409), a
+// repeated manifest PUT stores the same digest.
+type RetryTransport struct {
+	Base     http.RoundTripper
+	Attempts int           // total attempts, default 4
+	Backoff  time.Duration // first wait, doubled each time, default 500ms
+	MaxWait  time.Duration // cap for one wait, default 8s
+	Log      Logf
+	// Sleep is time.Sleep unless a test replaces it.
+	Sleep func(time.Duration)
+}
+
+func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	attempts := t.Attempts
+	if attempts <= 0 {
+		attempts = 4
+	}
+	var body []byte
+	if req.Body != nil && req.GetBody == nil {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("buffering request body: %w", err)
+		}
+		body = b
+	}
+	wait := t.Backoff
+	if wait <= 0 {
+		wait = 500 * time.Millisecond
+	}
+	for i := 1; ; i++ {
+		r, err := rewind(req, body)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := base.RoundTrip(r)
+		reason := retryReason(resp, err)
+		if reason == "" || i >= attempts || req.Context().Err() != nil {
+			return resp, err
+		}
+		if resp != nil {
+			if ra := retryAfter(resp); ra > 0 {
+				wait = ra
+			}
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+		}
+		maxWait := t.MaxWait
+		if maxWait <= 0 {
+			maxWait = 8 * time.Second
+		}
+		wait = min(wait, maxWait)
+		if t.Log != nil {
+			t.Log("%s %s%s: %s; retrying in %s (attempt %d of %d)", req.Method, req.URL.Host, req.URL.Path, reason, wait, i+1, attempts)
+		}
+		if !t.sleep(req, wait) {
+			return nil, req.Context().Err()
+		}
+		wait *= 2
+	}
+}
+
+func (t *RetryTransport) sleep(req *http.Request, d time.Duration) bool {
+	if t.Sleep != nil {
+		t.Sleep(d)
+		return req.Context().Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-req.Context().Done():
+		return false
+	}
+}
+
+func rewind(req *http.Request, body []byte) (*http.Request, error) {
+	r := req.Clone(req.Context())
+	switch {
+	case body != nil:
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	case req.GetBody != nil:
+		b, err := req.GetBody()
+		if err != nil {
+			return nil, fmt.Errorf("rewinding request body: %w", err)
+		}
+		r.Body = b
+	}
+	return r, nil
+}
+
+// retryReason says why a response is worth retrying, or "" if it is not.
+func retryReason(resp *http.Response, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented {
+		return resp.Status
+	}
+	return ""
+}
+
+func retryAfter(resp *http.Response) time.Duration {
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 && s <= 60 {
+		return time.Duration(s) * time.Second
+	}
+	return 0
+}
