@@ -108,7 +108,7 @@ func (c *Cache) Verify(ctx context.Context, image string, p *policy.Policy) *ver
 func (c *Cache) verifyShared(ctx context.Context, key string, digest name.Digest, p *policy.Policy, m policy.Match) *verify.Decision {
 	ch := c.sf.DoChan(key, func() (any, error) {
 		c.Stats.Verifications.Add(1)
-		vctx, cancel := context.WithTimeout(context.Background(), c.cfg.VerifyTimeout)
+		vctx, cancel := c.detached(ctx)
 		defer cancel()
 		d := c.v.Verify(vctx, digest.String(), p)
 		ttl := c.cfg.PositiveTTL
@@ -140,6 +140,14 @@ func failure(image string, p *policy.Policy, m policy.Match, reason string) *ver
 		Reasons: []string{reason}}
 }
 
+// detached is the context of a shared verification: not cancelled with the
+// caller that started it, bounded by VerifyTimeout, carrying the caller's
+// registry credentials.
+func (c *Cache) detached(caller context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.VerifyTimeout)
+	return verify.WithRequestKeychain(ctx, verify.RequestKeychain(caller)), cancel
+}
+
 func (c *Cache) resolve(ctx context.Context, ref name.Reference) (name.Digest, error) {
 	if d, ok := ref.(name.Digest); ok {
 		return d, nil
@@ -151,7 +159,7 @@ func (c *Cache) resolve(ctx context.Context, ref name.Reference) (name.Digest, e
 	}
 	c.Stats.TagMisses.Add(1)
 	ch := c.sf.DoChan("tag|"+key, func() (any, error) {
-		rctx, cancel := context.WithTimeout(context.Background(), c.cfg.VerifyTimeout)
+		rctx, cancel := c.detached(ctx)
 		defer cancel()
 		d, err := c.v.Resolve(rctx, ref)
 		if err == nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -31,6 +32,10 @@ type Handler struct {
 	Policy  PolicySource
 	// Observe, if set, is told about every image decision (metrics, events).
 	Observe func(req *admissionv1.AdmissionRequest, img Image, d *verify.Decision)
+	// Credentials, if set, returns the registry keychain of the workload
+	// (its pull secrets and its service account's), used before the
+	// webhook's own credentials.
+	Credentials func(ctx context.Context, namespace string, w *Workload) (authn.Keychain, error)
 }
 
 // Annotation keys the webhook sets on admitted objects' audit events.
@@ -51,9 +56,17 @@ func (h *Handler) Handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 		}
 		return resp
 	}
-	images, err := ExtractImages(req.Kind.Kind, req.Object.Raw, req.SubResource == "ephemeralcontainers")
+	w, err := ExtractWorkload(req.Kind.Kind, req.Object.Raw, req.SubResource == "ephemeralcontainers")
 	if err != nil {
 		return deny(resp, fmt.Sprintf("signet could not read the images of %s: %v", describe(req), err))
+	}
+	images := w.Images
+	if h.Credentials != nil {
+		kc, err := h.Credentials(ctx, req.Namespace, w)
+		if err != nil {
+			return deny(resp, fmt.Sprintf("signet could not read the pull secrets of %s: %v", describe(req), err))
+		}
+		ctx = verify.WithRequestKeychain(ctx, kc)
 	}
 	audit := slices.Contains(p.Enforcement.AuditNamespaces, req.Namespace)
 	decisions := h.decideAll(ctx, req, p, images)

@@ -35,11 +35,20 @@ var podSpecPaths = map[string][]string{
 // SupportedKind reports whether kind carries a pod spec signet checks.
 func SupportedKind(kind string) bool { _, ok := podSpecPaths[kind]; return ok }
 
-// ExtractImages returns every image of a workload object: containers, init
-// containers, ephemeral containers and image volumes. With
-// ephemeralOnly (the pods/ephemeralcontainers subresource) only ephemeral
-// containers are returned: nothing else can change through it.
-func ExtractImages(kind string, raw []byte, ephemeralOnly bool) ([]Image, error) {
+// Workload is what the webhook reads from an object: its images and the
+// credentials the kubelet would pull them with.
+type Workload struct {
+	Images         []Image
+	PullSecrets    []string
+	ServiceAccount string
+}
+
+// ExtractWorkload returns every image of a workload object (containers, init
+// containers, ephemeral containers and image volumes) and its pull secrets
+// and service account. With ephemeralOnly (the pods/ephemeralcontainers
+// subresource) only ephemeral containers are returned: nothing else can
+// change through it.
+func ExtractWorkload(kind string, raw []byte, ephemeralOnly bool) (*Workload, error) {
 	path, ok := podSpecPaths[kind]
 	if !ok {
 		return nil, fmt.Errorf("kind %q carries no pod spec signet knows", kind)
@@ -49,11 +58,18 @@ func ExtractImages(kind string, raw []byte, ephemeralOnly bool) ([]Image, error)
 		return nil, fmt.Errorf("reading %s: %w", kind, err)
 	}
 	if specJSON == nil {
-		return nil, nil // no pod spec (e.g. a template left empty): nothing runs
+		return &Workload{}, nil // no pod spec (e.g. a template left empty): nothing runs
 	}
 	var spec corev1.PodSpec
 	if err := json.Unmarshal(specJSON, &spec); err != nil {
 		return nil, fmt.Errorf("decoding the pod spec of %s: %w", kind, err)
+	}
+	w := &Workload{ServiceAccount: spec.ServiceAccountName}
+	if w.ServiceAccount == "" {
+		w.ServiceAccount = "default"
+	}
+	for _, ps := range spec.ImagePullSecrets {
+		w.PullSecrets = append(w.PullSecrets, ps.Name)
 	}
 	base := "/" + strings.Join(path, "/")
 	var out []Image
@@ -78,7 +94,8 @@ func ExtractImages(kind string, raw []byte, ephemeralOnly bool) ([]Image, error)
 			}
 		}
 	}
-	return out, nil
+	w.Images = out
+	return w, nil
 }
 
 // dig walks object keys and returns the raw value at path, nil if absent.

@@ -118,9 +118,9 @@ func FuzzExtractImages(f *testing.F) {
 	f.Add("Pod", []byte(`{"spec":{"containers":[{"image":"a"}],"volumes":[{"name":"v","image":{"reference":"b"}}]}}`), false)
 	f.Add("CronJob", []byte(`{"spec":{"jobTemplate":{"spec":{"template":{"spec":{"initContainers":[{"image":"c"}]}}}}}}`), true)
 	f.Fuzz(func(t *testing.T, kind string, raw []byte, eph bool) {
-		imgs, err := ExtractImages(kind, raw, eph)
+		w, err := ExtractWorkload(kind, raw, eph)
 		if err == nil {
-			for _, i := range imgs {
+			for _, i := range w.Images {
 				if !strings.HasPrefix(i.Pointer, "/spec/") {
 					t.Fatalf("pointer %q outside the spec", i.Pointer)
 				}

@@ -17,8 +17,7 @@ import (
 // a node of any architecture runs signed bits. Attestation manifests
 // (buildkit's unknown/unknown entries) are not platforms and are skipped.
 func (v *Verifier) checkPlatforms(ctx context.Context, d *Decision, digest name.Digest, p *policy.Policy, r *policy.Rule) {
-	opts := append([]remote.Option{remote.WithContext(ctx)}, v.remote...)
-	desc, err := remote.Get(digest, opts...)
+	desc, err := remote.Get(digest, v.remoteOpts(ctx)...)
 	if err != nil {
 		d.denyf("could not read %s to check its platforms: %v", digest, err)
 		return
@@ -42,7 +41,7 @@ func (v *Verifier) checkPlatforms(ctx context.Context, d *Decision, digest name.
 		}
 		cd := digest.Context().Digest(child.Digest.String())
 		sub := &Decision{}
-		found, err := ocisig.Fetch(ctx, cd, v.remote...)
+		found, err := ocisig.Fetch(ctx, cd, v.remoteOpts(ctx)...)
 		if err != nil {
 			sub.denyf("could not read signatures: %v", err)
 		} else {

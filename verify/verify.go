@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore/pkg/signature/kms"
@@ -31,6 +32,7 @@ import (
 // per-image state.
 type Verifier struct {
 	remote   []remote.Option
+	keychain authn.Keychain
 	loadRoot func(ctx context.Context, spec string) (*trustroot.Root, error)
 	loadKMS  func(ctx context.Context, uri string) (crypto.PublicKey, error)
 
@@ -46,6 +48,47 @@ type Option func(*Verifier)
 // to every registry call.
 func WithRemoteOptions(opts ...remote.Option) Option {
 	return func(v *Verifier) { v.remote = append(v.remote, opts...) }
+}
+
+// WithKeychain sets the verifier's own registry credentials (the Docker
+// config, cloud helpers). A request's keychain (WithRequestKeychain) is
+// tried first.
+func WithKeychain(kc authn.Keychain) Option {
+	return func(v *Verifier) { v.keychain = kc }
+}
+
+type requestKeychainKey struct{}
+
+// WithRequestKeychain attaches credentials for one request (a pod's pull
+// secrets) to ctx. Keychains resolve per registry, so each credential only
+// goes to the registry it names.
+func WithRequestKeychain(ctx context.Context, kc authn.Keychain) context.Context {
+	if kc == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, requestKeychainKey{}, kc)
+}
+
+// RequestKeychain returns the keychain WithRequestKeychain attached, or nil.
+func RequestKeychain(ctx context.Context) authn.Keychain {
+	kc, _ := ctx.Value(requestKeychainKey{}).(authn.Keychain)
+	return kc
+}
+
+// remoteOpts are the registry options for one call.
+func (v *Verifier) remoteOpts(ctx context.Context) []remote.Option {
+	opts := append([]remote.Option{remote.WithContext(ctx)}, v.remote...)
+	kcs := []authn.Keychain{}
+	if kc := RequestKeychain(ctx); kc != nil {
+		kcs = append(kcs, kc)
+	}
+	if v.keychain != nil {
+		kcs = append(kcs, v.keychain)
+	}
+	if len(kcs) > 0 {
+		opts = append(opts, remote.WithAuthFromKeychain(authn.NewMultiKeychain(kcs...)))
+	}
+	return opts
 }
 
 // WithTrustedRootLoader replaces how a policy's sigstore.trustedRoot is
@@ -164,7 +207,7 @@ func (v *Verifier) decide(ctx context.Context, d *Decision, image string, p *pol
 
 // checkDigest verifies signatures (and provenance) of one digest.
 func (v *Verifier) checkDigest(ctx context.Context, d *Decision, digest name.Digest, p *policy.Policy, r *policy.Rule) {
-	found, err := ocisig.Fetch(ctx, digest, v.remote...)
+	found, err := ocisig.Fetch(ctx, digest, v.remoteOpts(ctx)...)
 	if err != nil {
 		d.denyf("could not read signatures of %s: %v", digest, err)
 		return
@@ -189,7 +232,7 @@ func (v *Verifier) Resolve(ctx context.Context, ref name.Reference) (name.Digest
 	if dg, ok := ref.(name.Digest); ok {
 		return dg, nil
 	}
-	opts := append([]remote.Option{remote.WithContext(ctx)}, v.remote...)
+	opts := v.remoteOpts(ctx)
 	desc, err := remote.Head(ref, opts...)
 	if err != nil {
 		// Some registries refuse HEAD on manifests; GET is authoritative.

@@ -17,6 +17,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/urfave/cli/v2"
 	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/signet-dev/signet/enforce"
 	"github.com/signet-dev/signet/verify"
@@ -66,6 +69,7 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.DurationFlag{Name: "negative-cache-ttl", Usage: "how long a denial is cached", Value: enforceDefaults.NegativeTTL, EnvVars: []string{"SIGNET_NEGATIVE_CACHE_TTL"}},
 			&cli.IntFlag{Name: "cache-size", Usage: "maximum cached decisions", Value: 10000, EnvVars: []string{"SIGNET_CACHE_SIZE"}},
 			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: 8, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
+			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
 		},
 		Action: serve,
@@ -84,8 +88,7 @@ func serve(c *cli.Context) error {
 	if err := rl.Load(); err != nil {
 		return err
 	}
-	opts := []verify.Option{verify.WithRemoteOptions(
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+	opts := []verify.Option{verify.WithKeychain(authn.DefaultKeychain), verify.WithRemoteOptions(
 		remote.WithTransport(enforce.LimitTransport(remote.DefaultTransport, c.Int("registry-concurrency"))),
 	)}
 	if c.Bool("offline") {
@@ -101,6 +104,11 @@ func serve(c *cli.Context) error {
 		logIt(req, img, d)
 		metrics.Observe(req, img, d)
 	}}
+	if kc, err := kubeClient(c.String("kubeconfig")); err != nil {
+		log.Warn("no Kubernetes API access: pods' imagePullSecrets will not be used for verification", "err", err)
+	} else {
+		handler.Credentials = (&enforce.PullSecrets{Client: kc}).Keychain
+	}
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {
 		return err
@@ -116,4 +124,20 @@ func serve(c *cli.Context) error {
 		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log}),
 		Metrics: metrics.Handler(),
 	})
+}
+
+// kubeClient connects to the API server for pull secrets: in-cluster by
+// default, or through a kubeconfig.
+func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
+	var cfg *rest.Config
+	var err error
+	if kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+	} else {
+		cfg, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/urfave/cli/v2"
 
 	"github.com/signet-dev/signet/policy"
@@ -57,7 +56,7 @@ config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			opts := []verify.Option{verify.WithRemoteOptions(remote.WithAuthFromKeychain(authn.DefaultKeychain))}
+			opts := []verify.Option{verify.WithKeychain(authn.DefaultKeychain)}
 			if c.Bool("offline") {
 				opts = append(opts, verify.WithOffline())
 			}

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -144,7 +145,7 @@ func (w *World) PushImage(repoTag string, img v1.Image) name.Digest {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	if err := remote.Write(tag, img); err != nil {
+	if err := remote.Write(tag, img, auth); err != nil {
 		w.t.Fatal(err)
 	}
 	h, err := img.Digest()
@@ -173,7 +174,7 @@ func (w *World) PushIndex(repoTag string) (name.Digest, []name.Digest) {
 		children = append(children, tag.Context().Digest(h.String()))
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
 	}
-	if err := remote.WriteIndex(tag, idx); err != nil {
+	if err := remote.WriteIndex(tag, idx, auth); err != nil {
 		w.t.Fatal(err)
 	}
 	h, _ := idx.Digest()
@@ -226,13 +227,13 @@ func (w *World) Sign(subject, payloadFor name.Digest, s *sigstoretest.Signer, la
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		w.must(ocisig.WriteLegacy(context.Background(), subject, []ocisig.Legacy{l}))
+		w.must(ocisig.WriteLegacy(context.Background(), subject, []ocisig.Legacy{l}, auth))
 	case ocisig.LayoutBundle:
 		b, err := s.SignBundle(sigstoretest.Statement(h, ocisig.CosignSignPredicateType, nil))
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		_, err = ocisig.WriteBundle(context.Background(), subject, b, ocisig.CosignSignPredicateType)
+		_, err = ocisig.WriteBundle(context.Background(), subject, b, ocisig.CosignSignPredicateType, auth)
 		w.must(err)
 	default:
 		w.t.Fatalf("unknown layout %q", layout)
@@ -253,13 +254,13 @@ func (w *World) Attest(subject, statementFor name.Digest, s *sigstoretest.Signer
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		w.must(ocisig.WriteLegacy(context.Background(), subject, []ocisig.Legacy{l}))
+		w.must(ocisig.WriteLegacy(context.Background(), subject, []ocisig.Legacy{l}, auth))
 	case ocisig.LayoutBundle:
 		b, err := s.SignBundle(st)
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		_, err = ocisig.WriteBundle(context.Background(), subject, b, predicateType)
+		_, err = ocisig.WriteBundle(context.Background(), subject, b, predicateType, auth)
 		w.must(err)
 	default:
 		w.t.Fatalf("unknown layout %q", layout)
@@ -272,6 +273,10 @@ func (w *World) must(err error) {
 		w.t.Fatal(fmt.Errorf("testworld: %w", err))
 	}
 }
+
+// auth lets the world write to registries that need credentials (from the
+// Docker config, as CI would), so tests can model private registries.
+var auth = remote.WithAuthFromKeychain(authn.DefaultKeychain)
 
 // Layouts lists both layouts, for table tests.
 var Layouts = []ocisig.Layout{ocisig.LayoutLegacy, ocisig.LayoutBundle}
