@@ -84,11 +84,15 @@ func (c *Cache) Verify(ctx context.Context, image string, p *policy.Policy) *ver
 	}
 	digest, err := c.resolve(ctx, ref)
 	if err != nil {
-		return failure(image, p, m, fmt.Sprintf("could not resolve %s to a digest: %v", image, err))
+		d := failure(image, p, m, fmt.Sprintf("could not resolve %s to a digest: %v", image, err))
+		d.Transient = true
+		return d
 	}
 	rootVersion, err := c.v.RootVersion(ctx, p)
 	if err != nil {
-		return failure(image, p, m, err.Error())
+		d := failure(image, p, m, err.Error())
+		d.Transient = true
+		return d
 	}
 	key := digest.String() + "|" + p.Hash + "|" + rootVersion
 	d, ok := c.dec.get(key)
@@ -112,7 +116,12 @@ func (c *Cache) verifyShared(ctx context.Context, key string, digest name.Digest
 		defer cancel()
 		d := c.v.Verify(vctx, digest.String(), p)
 		ttl := c.cfg.PositiveTTL
-		if !d.Allowed || len(d.Reasons) > 0 {
+		switch {
+		case d.Transient:
+			// A registry or trust-root failure says nothing about the image,
+			// and may depend on the caller's credentials: never cached.
+			ttl = 0
+		case !d.Allowed || len(d.Reasons) > 0:
 			ttl = c.cfg.NegativeTTL
 		}
 		c.dec.put(key, d, ttl)
@@ -123,7 +132,7 @@ func (c *Cache) verifyShared(ctx context.Context, key string, digest name.Digest
 		return r.Val.(*verify.Decision)
 	case <-ctx.Done():
 		d := failure(digest.String(), p, m, fmt.Sprintf("verification of %s did not finish within the admission deadline (%v); a registry, TUF or the timestamp authority may be slow or unreachable", digest, ctx.Err()))
-		d.Digest = digest.DigestStr()
+		d.Digest, d.Transient = digest.DigestStr(), true
 		return d
 	}
 }

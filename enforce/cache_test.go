@@ -142,3 +142,30 @@ func TestHangingRegistryDeniesWithinDeadline(t *testing.T) {
 }
 
 var hangOn atomic.Bool
+
+// TestRegistryFailuresAreNotCached: a denial caused by the registry (here:
+// no credentials) is not reused for the next request, which may have them.
+func TestRegistryFailuresAreNotCached(t *testing.T) {
+	var fail atomic.Bool
+	w := testworld.New(t, testworld.Options{Policy: enforcePolicy, Wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if fail.Load() && strings.Contains(r.URL.Path, ".sig") {
+				http.Error(rw, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
+				return
+			}
+			h.ServeHTTP(rw, r)
+		})
+	}})
+	d := w.Push("acme/app:1")
+	w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), ocisig.LayoutBundle)
+	p, _ := policy.LoadFile(w.PolicyPath)
+	cache := NewCache(verify.New(), CacheConfig{})
+	fail.Store(true)
+	if dec := cache.Verify(context.Background(), d.String(), p); dec.Allowed || !dec.Transient {
+		t.Fatalf("want a transient denial, got allowed=%v transient=%v %v", dec.Allowed, dec.Transient, dec.Reasons)
+	}
+	fail.Store(false)
+	if dec := cache.Verify(context.Background(), d.String(), p); !dec.Allowed {
+		t.Fatalf("the registry failure was cached: %v", dec.Reasons)
+	}
+}

@@ -32,7 +32,7 @@ func NewMetrics(cache *Cache, rl *Reloader) *Metrics {
 			Help:    "Time to answer an AdmissionReview, by endpoint.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"endpoint"}),
 		registryErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signet_registry_errors_total",
-			Help: "Decisions that failed because a registry could not be read, by registry host."}, []string{"registry"}),
+			Help: "Denials caused by infrastructure (registry, TUF, trusted root) rather than the image, by registry host."}, []string{"registry"}),
 	}
 	counter := func(name, help string, f func() int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f()) })
@@ -69,11 +69,8 @@ func (m *Metrics) Observe(req *admissionv1.AdmissionRequest, _ Image, d *verify.
 		rule = d.Rule.Name
 	}
 	m.decisions.WithLabelValues(strings.ToLower(d.Verdict()), rule, req.Namespace).Inc()
-	for _, r := range d.Reasons {
-		if strings.HasPrefix(r, "could not resolve") || strings.HasPrefix(r, "could not read signatures") {
-			m.registryErrors.WithLabelValues(registryOf(d.Image)).Inc()
-			break
-		}
+	if d.Transient {
+		m.registryErrors.WithLabelValues(registryOf(d.Image)).Inc()
 	}
 }
 

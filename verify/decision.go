@@ -41,6 +41,10 @@ type Decision struct {
 	// Rejected lists material that was found but did not count, and why:
 	// the first place to look when a signature "is there" but is not accepted.
 	Rejected []Rejection `json:"rejected,omitempty"`
+	// Transient marks a denial caused by infrastructure (a registry, TUF or
+	// the trusted root could not be read) rather than by the image: retrying
+	// may change it, so it is never cached.
+	Transient bool `json:"transient,omitempty"`
 	// TrustedRoot is the version of the Sigstore trusted root used, if any.
 	TrustedRoot string `json:"trustedRoot,omitempty"`
 	// Elapsed is how long the decision took.

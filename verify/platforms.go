@@ -20,6 +20,7 @@ func (v *Verifier) checkPlatforms(ctx context.Context, d *Decision, digest name.
 	desc, err := remote.Get(digest, v.remoteOpts(ctx)...)
 	if err != nil {
 		d.denyf("could not read %s to check its platforms: %v", digest, err)
+		d.Transient = true
 		return
 	}
 	if !desc.MediaType.IsIndex() {
@@ -44,6 +45,7 @@ func (v *Verifier) checkPlatforms(ctx context.Context, d *Decision, digest name.
 		found, err := ocisig.Fetch(ctx, cd, v.remoteOpts(ctx)...)
 		if err != nil {
 			sub.denyf("could not read signatures: %v", err)
+			d.Transient = true
 		} else {
 			ev := &evaluation{v: v, p: p, rule: r, digest: cd, d: sub}
 			if err := ev.classify(found); err == nil {

@@ -249,6 +249,7 @@ func (ev *evaluation) trustedRoot(ctx context.Context) (*trustroot.Root, error) 
 	if !ev.rootSet {
 		ev.root, ev.rootErr = ev.v.trustedRoot(ctx, ev.p)
 		ev.rootSet = true
+		ev.d.Transient = ev.d.Transient || ev.rootErr != nil
 		if ev.root != nil {
 			ev.d.TrustedRoot = ev.root.Version
 		}

@@ -195,6 +195,7 @@ func (v *Verifier) decide(ctx context.Context, d *Decision, image string, p *pol
 	digest, err := v.Resolve(ctx, ref)
 	if err != nil {
 		d.denyf("could not resolve %s to a digest: %v", image, err)
+		d.Transient = true
 		return
 	}
 	d.Digest = digest.DigestStr()
@@ -210,6 +211,7 @@ func (v *Verifier) checkDigest(ctx context.Context, d *Decision, digest name.Dig
 	found, err := ocisig.Fetch(ctx, digest, v.remoteOpts(ctx)...)
 	if err != nil {
 		d.denyf("could not read signatures of %s: %v", digest, err)
+		d.Transient = true
 		return
 	}
 	ev := &evaluation{v: v, p: p, rule: r, digest: digest, d: d}

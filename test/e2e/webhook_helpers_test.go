@@ -9,15 +9,25 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // servingCert writes a CA and a serving certificate for 127.0.0.1 and
@@ -66,7 +76,7 @@ func freePort(t *testing.T) int {
 
 // startEnforce runs the enforce binary and waits for /readyz. It is stopped
 // (and reaped) when the test ends, or killed with the test binary.
-func startEnforce(t *testing.T, policyPath, cert, key string) (webhookPort int) {
+func startEnforce(t *testing.T, policyPath, cert, key string, extra ...string) (webhookPort int) {
 	t.Helper()
 	port, ops := freePort(t), freePort(t)
 	logf, err := os.Create(filepath.Join(t.TempDir(), "enforce.log"))
@@ -76,6 +86,7 @@ func startEnforce(t *testing.T, policyPath, cert, key string) (webhookPort int) 
 	cmd := exec.Command(enforceBin, "serve", "--policy", policyPath, "--tls-cert", cert, "--tls-key", key,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--ops-listen", fmt.Sprintf("127.0.0.1:%d", ops),
 		"--reload-interval", "200ms", "--deadline", "4s")
+	cmd.Args = append(cmd.Args, extra...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -131,4 +142,44 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// authRegistry is an in-process registry that demands basic auth, like a
+// private registry, with the option that lets the test itself write to it.
+type authRegistry struct {
+	host string
+	auth remote.Option
+}
+
+func privateRegistry(t *testing.T) authRegistry {
+	t.Helper()
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "ci" || p != "s3cret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="private"`)
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return authRegistry{host: strings.TrimPrefix(srv.URL, "http://"), auth: remote.WithAuth(&authn.Basic{Username: "ci", Password: "s3cret"})}
+}
+
+// pushWith pushes a random image with the given registry options.
+func pushWith(t *testing.T, ref string, opts ...remote.Option) name.Digest {
+	t.Helper()
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(tag, img, opts...); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := img.Digest()
+	return tag.Context().Digest(h.String())
 }

@@ -8,6 +8,9 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +19,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +41,8 @@ identities:
 images:
   - {name: acme, match: [REGISTRY/acme/**], signedBy: [release-key]}
   - {name: vendor, match: [REGISTRY/vendor/**], signature: optional}
+  - {name: private, match: [PRIVATE/**], signedBy: [release-key]}
+  - {name: flaky, match: [FLAKY/**], signedBy: [release-key]}
   - {name: default-deny, match: ["**"], deny: only approved registries may run}
 enforcement:
   namespaces: {audit: [dev], exempt: [exempt-ns]}
@@ -69,7 +76,10 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	pub := filepath.Join(dir, "cosign.pub")
 	write(t, pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-	policyPath := writePolicy(t, dir, webhookPolicy, map[string]string{"KEY_PUB": pub, "REGISTRY": s.Registry.Host})
+	private, flaky := privateRegistry(t), httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(flaky.Close)
+	flakyHost := strings.TrimPrefix(flaky.URL, "http://")
+	policyPath := writePolicy(t, dir, webhookPolicy, map[string]string{"KEY_PUB": pub, "REGISTRY": s.Registry.Host, "PRIVATE": private.host, "FLAKY": flakyHost})
 
 	ss, err := sigstoretest.New()
 	if err != nil {
@@ -79,12 +89,12 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sign := func(d name.Digest) {
+	sign := func(d name.Digest, opts ...remote.Option) {
 		b, err := signer.SignBundle(sigstoretest.Statement(mustHash(t, d), ocisig.CosignSignPredicateType, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ocisig.WriteBundle(context.Background(), d, b, ocisig.CosignSignPredicateType); err != nil {
+		if _, err := ocisig.WriteBundle(context.Background(), d, b, ocisig.CosignSignPredicateType, opts...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,8 +104,13 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 	vendor := push(t, s.Registry.Host+"/vendor/db:7")
 	signedTag, unsignedTag, vendorTag := s.Registry.Host+"/acme/app:1.0", s.Registry.Host+"/acme/app:unsigned", s.Registry.Host+"/vendor/db:7"
 
+	privateImg := pushWith(t, private.host+"/team/app:1", private.auth)
+	sign(privateImg, private.auth)
+	flakyImg := pushWith(t, flakyHost+"/app:1")
+	sign(flakyImg)
+
 	cert, certKey, caPEM := servingCert(t, dir)
-	port := startEnforce(t, policyPath, cert, certKey)
+	port := startEnforce(t, policyPath, cert, certKey, "--kubeconfig", s.Kube.Kubeconfig)
 	var warn warnings
 	cfg := rest.CopyConfig(s.Kube.Config)
 	cfg.WarningHandler = &warn
@@ -202,6 +217,40 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 		}
 		if !strings.Contains(warn.joined(), "signet audit") {
 			t.Fatalf("no audit warning: %q", warn.joined())
+		}
+	})
+	t.Run("a private registry is verified with the pod's pull secret", func(t *testing.T) {
+		privateTag := private.host + "/team/app:1"
+		if _, err := kc.CoreV1().Pods("prod").Create(ctx, testPod("private-nocred", nil, []string{privateTag}), metav1.CreateOptions{}); err == nil || !strings.Contains(err.Error(), "UNAUTHORIZED") {
+			t.Fatalf("without a pull secret the private image must be denied with the registry's answer, got %v", err)
+		}
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "regcred"}, Type: corev1.SecretTypeDockerConfigJson,
+			Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"` + private.host + `":{"username":"ci","password":"s3cret"}}}`)}}
+		if _, err := kc.CoreV1().Secrets("prod").Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		p := testPod("private", nil, []string{privateTag})
+		p.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "regcred"}}
+		got, err := kc.CoreV1().Pods("prod").Create(ctx, p, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Spec.Containers[0].Image != privateTag+"@"+privateImg.DigestStr() {
+			t.Fatalf("private image %q not pinned", got.Spec.Containers[0].Image)
+		}
+	})
+	t.Run("a registry stopped mid-test gives a deny with its reason inside the timeout", func(t *testing.T) {
+		if _, err := kc.CoreV1().Pods("prod").Create(ctx, testPod("flaky-up", nil, []string{flakyHost + "/app:1"}), metav1.CreateOptions{}); err != nil {
+			t.Fatalf("before the stop: %v", err)
+		}
+		flaky.Close()
+		start := time.Now()
+		_, err := kc.CoreV1().Pods("prod").Create(ctx, testPod("flaky-down", nil, []string{flakyHost + "/other:2"}), metav1.CreateOptions{})
+		if err == nil || !strings.Contains(err.Error(), "could not resolve") {
+			t.Fatalf("want a deny naming the unreachable registry, got %v", err)
+		}
+		if el := time.Since(start); el > 10*time.Second {
+			t.Fatalf("answered after %s, past the 10s webhook timeout", el)
 		}
 	})
 	t.Run("a trust-file edit changes the decision without restart", func(t *testing.T) {
