@@ -32,6 +32,8 @@ type Handler struct {
 	Policy  PolicySource
 	// Observe, if set, is told about every image decision (metrics, events).
 	Observe func(req *admissionv1.AdmissionRequest, img Image, d *verify.Decision)
+	// OnResponse, if set, sees every answer to a checked request (events).
+	OnResponse func(req *admissionv1.AdmissionRequest, resp *admissionv1.AdmissionResponse)
 	// Credentials, if set, returns the registry keychain of the workload
 	// (its pull secrets and its service account's), used before the
 	// webhook's own credentials.
@@ -48,23 +50,32 @@ const (
 // returns the digest-pinning patch); the validating endpoint re-checks the
 // final object, so a later mutating webhook cannot swap an image in.
 func (h *Handler) Handle(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool) *admissionv1.AdmissionResponse {
+	resp, checked := h.handle(ctx, req, mutate)
+	// Record once, on the mutating pass (both endpoints see every request).
+	if checked && mutate && h.OnResponse != nil {
+		h.OnResponse(req, resp)
+	}
+	return resp
+}
+
+func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool) (*admissionv1.AdmissionResponse, bool) {
 	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
 	p := h.Policy()
 	if skip, why := h.skip(req, p); skip {
 		if why != "" {
 			resp.AuditAnnotations = map[string]string{AuditPolicyHash: p.Hash, AuditDecisions: why}
 		}
-		return resp
+		return resp, false
 	}
 	w, err := ExtractWorkload(req.Kind.Kind, req.Object.Raw, req.SubResource == "ephemeralcontainers")
 	if err != nil {
-		return deny(resp, fmt.Sprintf("signet could not read the images of %s: %v", describe(req), err))
+		return deny(resp, fmt.Sprintf("signet could not read the images of %s: %v", describe(req), err)), true
 	}
 	images := w.Images
 	if h.Credentials != nil {
 		kc, err := h.Credentials(ctx, req.Namespace, w)
 		if err != nil {
-			return deny(resp, fmt.Sprintf("signet could not read the pull secrets of %s: %v", describe(req), err))
+			return deny(resp, fmt.Sprintf("signet could not read the pull secrets of %s: %v", describe(req), err)), true
 		}
 		ctx = verify.WithRequestKeychain(ctx, kc)
 	}
@@ -91,14 +102,14 @@ func (h *Handler) Handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 	}
 	resp.AuditAnnotations = map[string]string{AuditPolicyHash: p.Hash, AuditDecisions: strings.Join(notes, "; ")}
 	if len(failures) > 0 {
-		return deny(resp, fmt.Sprintf("signet denied %s under policy %s:\n- %s", describe(req), shortHash(p.Hash), strings.Join(failures, "\n- ")))
+		return deny(resp, fmt.Sprintf("signet denied %s under policy %s:\n- %s", describe(req), shortHash(p.Hash), strings.Join(failures, "\n- "))), true
 	}
 	if mutate {
 		if err := pinPatch(resp, images, decisions); err != nil {
-			return deny(resp, fmt.Sprintf("signet could not build the digest patch for %s: %v", describe(req), err))
+			return deny(resp, fmt.Sprintf("signet could not build the digest patch for %s: %v", describe(req), err)), true
 		}
 	}
-	return resp
+	return resp, true
 }
 
 // skip says whether a request needs no verification, and why (for audit).

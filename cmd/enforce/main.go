@@ -104,10 +104,15 @@ func serve(c *cli.Context) error {
 		logIt(req, img, d)
 		metrics.Observe(req, img, d)
 	}}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
 	if kc, err := kubeClient(c.String("kubeconfig")); err != nil {
-		log.Warn("no Kubernetes API access: pods' imagePullSecrets will not be used for verification", "err", err)
+		log.Warn("no Kubernetes API access: imagePullSecrets are not used and no events are recorded", "err", err)
 	} else {
 		handler.Credentials = (&enforce.PullSecrets{Client: kc}).Keychain
+		events := &enforce.Events{Client: kc, Log: log}
+		events.Start(ctx, 1024)
+		handler.OnResponse = events.Record
 	}
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {
@@ -117,8 +122,6 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	return enforce.Serve(ctx, enforce.ServerConfig{
 		Listener: ln, OpsListener: ops, Reloader: rl, ReloadInterval: c.Duration("reload-interval"), Log: log,
 		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log}),

@@ -177,6 +177,20 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 			}
 		})
 	}
+	t.Run("denials are recorded as Kubernetes events", func(t *testing.T) {
+		waitFor(t, 10*time.Second, "a SignetDenied event", func() error {
+			list, err := kc.CoreV1().Events("prod").List(ctx, metav1.ListOptions{FieldSelector: "reason=SignetDenied"})
+			if err != nil {
+				return err
+			}
+			for _, e := range list.Items {
+				if e.InvolvedObject.Name == "unsigned" && strings.Contains(e.Message, "has no signatures") {
+					return nil
+				}
+			}
+			return fmt.Errorf("%d SignetDenied events, none for pod unsigned", len(list.Items))
+		})
+	})
 	t.Run("signed cronjob is admitted and pinned", func(t *testing.T) {
 		cj, err := kc.BatchV1().CronJobs("prod").Create(ctx, testCronJob("signed", signedTag), metav1.CreateOptions{})
 		if err != nil {
