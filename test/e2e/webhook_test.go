@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -164,6 +165,10 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 			_, err := kc.CoreV1().Pods("prod").Create(ctx, testPod("nginx", nil, []string{"nginx:latest"}), metav1.CreateOptions{})
 			return err
 		}, "only approved registries may run"},
+		{"deployment with an unsigned image is denied", func() error {
+			_, err := kc.AppsV1().Deployments("prod").Create(ctx, testDeployment("web-unsigned", unsignedTag), metav1.CreateOptions{})
+			return err
+		}, "has no signatures"},
 		{"cronjob with an unsigned image is denied", func() error {
 			_, err := kc.BatchV1().CronJobs("prod").Create(ctx, testCronJob("nightly", unsignedTag), metav1.CreateOptions{})
 			return err
@@ -190,6 +195,15 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 			}
 			return fmt.Errorf("%d SignetDenied events, none for pod unsigned", len(list.Items))
 		})
+	})
+	t.Run("signed deployment is admitted and its template pinned", func(t *testing.T) {
+		d, err := kc.AppsV1().Deployments("prod").Create(ctx, testDeployment("web", signedTag), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img := d.Spec.Template.Spec.Containers[0].Image; img != signedTag+"@"+signed.DigestStr() {
+			t.Fatalf("deployment image %q not pinned", img)
+		}
 	})
 	t.Run("signed cronjob is admitted and pinned", func(t *testing.T) {
 		cj, err := kc.BatchV1().CronJobs("prod").Create(ctx, testCronJob("signed", signedTag), metav1.CreateOptions{})
@@ -295,6 +309,14 @@ func testPod(name string, init, containers []string) *corev1.Pod {
 		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: fmt.Sprintf("c%d", i), Image: img})
 	}
 	return p
+}
+
+func testDeployment(name, image string) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: appsv1.DeploymentSpec{
+		Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: image}}}}}}
 }
 
 func testCronJob(name, image string) *batchv1.CronJob {
