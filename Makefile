@@ -27,7 +27,7 @@ test: vet stack
 
 ## unit: tests without the end-to-end stack.
 unit:
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/)
+	$(GO) test -count=1 -short $$($(GO) list ./... | grep -v /test/)
 
 ## e2e: only the end-to-end tests against real servers.
 e2e: stack

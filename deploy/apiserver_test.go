@@ -1,0 +1,184 @@
+package deploy
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"slices"
+	"testing"
+
+	admissionregv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/yaml"
+
+	"github.com/signet-dev/signet/test/stack"
+)
+
+// installOrder is helm's: what others reference first, webhooks last.
+var installOrder = []string{"ServiceAccount", "Secret", "ConfigMap", "ClusterRole", "ClusterRoleBinding",
+	"Service", "Deployment", "PodDisruptionBudget", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
+
+// neverMatches keeps registered webhooks from intercepting anything else in
+// this apiserver: no namespace or object carries this label.
+var neverMatches = &metav1.LabelSelector{MatchLabels: map[string]string{"signet.dev/chart-test": "never-matches"}}
+
+// TestChartOnAPIServer creates every object of a default install on a real
+// kube-apiserver. The webhook configurations are first created in dry-run
+// exactly as rendered (full validation, nothing stored), then stored with a
+// selector that matches nothing, and deleted at the end.
+func TestChartOnAPIServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts kube-apiserver and etcd")
+	}
+	files, err := renderErr(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := render(t, nil)
+	s := stack.New(t, stack.Options{Kube: true})
+	kc, err := kubernetes.NewForConfig(s.Kube.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(s.Kube.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	// Pod Security "restricted" is enforced in the release namespace, so the
+	// apiserver itself judges the pod's security settings below.
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: releaseNamespace, Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}}}
+	if _, err := kc.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	createAll(t, ctx, kc, dyn, files)
+	registerWebhooks(t, ctx, kc, one[*admissionregv1.MutatingWebhookConfiguration](t, objs), one[*admissionregv1.ValidatingWebhookConfiguration](t, objs))
+
+	t.Run("the webhook pod passes Pod Security restricted", func(t *testing.T) {
+		spec := one[*appsv1.Deployment](t, objs).Spec.Template.Spec
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "psa-probe", Namespace: releaseNamespace}, Spec: spec}
+		if _, err := kc.CoreV1().Pods(releaseNamespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	checkServiceAccountAccess(t, ctx, kc)
+}
+
+// createAll creates the rendered non-webhook objects through the dynamic
+// client, each exactly as rendered.
+func createAll(t *testing.T, ctx context.Context, kc *kubernetes.Clientset, dyn dynamic.Interface, files map[string]string) {
+	t.Helper()
+	groups, err := restmapper.GetAPIGroupResources(kc.Discovery())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDiscoveryRESTMapper(groups)
+	var us []*unstructured.Unstructured
+	for _, m := range files {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(m), &u.Object); err != nil {
+			t.Fatal(err)
+		}
+		us = append(us, u)
+	}
+	slices.SortFunc(us, func(a, b *unstructured.Unstructured) int {
+		return cmp.Compare(slices.Index(installOrder, a.GetKind()), slices.Index(installOrder, b.GetKind()))
+	})
+	for _, u := range us {
+		if !slices.Contains(installOrder, u.GetKind()) {
+			t.Fatalf("rendered %s %s, which this test does not know how to install", u.GetKind(), u.GetName())
+		}
+		if slices.Contains([]string{"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}, u.GetKind()) {
+			continue
+		}
+		gvk := u.GroupVersionKind()
+		mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
+		if u.GetNamespace() != "" {
+			ri = dyn.Resource(mapping.Resource).Namespace(u.GetNamespace())
+		}
+		if _, err := ri.Create(ctx, u, metav1.CreateOptions{FieldValidation: metav1.FieldValidationStrict}); err != nil {
+			t.Fatalf("creating %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+	}
+}
+
+// registerWebhooks: dry-run as rendered, then stored with neverMatches.
+func registerWebhooks(t *testing.T, ctx context.Context, kc *kubernetes.Clientset, m *admissionregv1.MutatingWebhookConfiguration, v *admissionregv1.ValidatingWebhookConfiguration) {
+	t.Helper()
+	dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: metav1.FieldValidationStrict}
+	mc, vc := kc.AdmissionregistrationV1().MutatingWebhookConfigurations(), kc.AdmissionregistrationV1().ValidatingWebhookConfigurations()
+	if _, err := mc.Create(ctx, m, dry); err != nil {
+		t.Fatalf("apiserver rejects the MutatingWebhookConfiguration: %v", err)
+	}
+	if _, err := vc.Create(ctx, v, dry); err != nil {
+		t.Fatalf("apiserver rejects the ValidatingWebhookConfiguration: %v", err)
+	}
+	m, v = m.DeepCopy(), v.DeepCopy()
+	for i := range m.Webhooks {
+		m.Webhooks[i].NamespaceSelector, m.Webhooks[i].ObjectSelector = neverMatches, neverMatches
+	}
+	for i := range v.Webhooks {
+		v.Webhooks[i].NamespaceSelector, v.Webhooks[i].ObjectSelector = neverMatches, neverMatches
+	}
+	gotM, err := mc.Create(ctx, m, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mc.Delete(context.Background(), m.Name, metav1.DeleteOptions{}) })
+	gotV, err := vc.Create(ctx, v, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = vc.Delete(context.Background(), v.Name, metav1.DeleteOptions{}) })
+	if !bytes.Equal(gotM.Webhooks[0].ClientConfig.CABundle, m.Webhooks[0].ClientConfig.CABundle) || !bytes.Equal(gotV.Webhooks[0].ClientConfig.CABundle, v.Webhooks[0].ClientConfig.CABundle) {
+		t.Error("stored caBundle differs from the rendered one")
+	}
+}
+
+// checkServiceAccountAccess asks the apiserver's RBAC authorizer what the
+// webhook's service account may do in a tenant namespace.
+func checkServiceAccountAccess(t *testing.T, ctx context.Context, kc *kubernetes.Clientset) {
+	user := "system:serviceaccount:" + releaseNamespace + ":" + fullname
+	for _, tc := range []struct {
+		name                string
+		verb, resource, sub string
+		allowed             bool
+	}{
+		{"may read a named pull secret", "get", "secrets", "", true},
+		{"may read a pod's service account", "get", "serviceaccounts", "", true},
+		{"may record an event", "create", "events", "", true},
+		{"may update an event it recorded", "patch", "events", "", true},
+		{"may not list secrets", "list", "secrets", "", false},
+		{"may not watch secrets", "watch", "secrets", "", false},
+		{"may not change secrets", "update", "secrets", "", false},
+		{"may not mint service account tokens", "create", "serviceaccounts", "token", false},
+		{"may not read pods", "get", "pods", "", false},
+		{"may not create pods", "create", "pods", "", false},
+	} {
+		t.Run("service account "+tc.name, func(t *testing.T) {
+			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User:               user,
+				Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + releaseNamespace, "system:authenticated"},
+				ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: "tenant-a", Verb: tc.verb, Resource: tc.resource, Subresource: tc.sub},
+			}}
+			got, err := kc.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status.Allowed != tc.allowed {
+				t.Errorf("%s %s: allowed=%v, want %v (%s)", tc.verb, tc.resource, got.Status.Allowed, tc.allowed, got.Status.Reason)
+			}
+		})
+	}
+}
