@@ -1,0 +1,55 @@
+// Package clidoc renders a CLI reference from a urfave/cli app: the help
+// text of every command, exactly as `--help` prints it, so the reference
+// can never say something the binary does not.
+package clidoc
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Reference returns Markdown with the app's help and every command's.
+// newApp must return a fresh app each time (an app runs once).
+func Reference(newApp func(out *bytes.Buffer) *cli.App) (string, error) {
+	var b strings.Builder
+	root := newApp(&bytes.Buffer{})
+	fmt.Fprintf(&b, "<!-- generated from the CLI by `go test ./cmd/... -update`; do not edit -->\n\n# `%s` reference\n\n", root.Name)
+	if err := section(&b, newApp, root.Name, nil); err != nil {
+		return "", err
+	}
+	var walk func(prefix []string, cmds []*cli.Command) error
+	walk = func(prefix []string, cmds []*cli.Command) error {
+		for _, c := range cmds {
+			if c.Hidden || c.Name == "help" {
+				continue
+			}
+			path := append(append([]string{}, prefix...), c.Name)
+			if err := section(&b, newApp, root.Name, path); err != nil {
+				return err
+			}
+			if err := walk(path, c.Subcommands); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(nil, root.Commands); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+func section(b *strings.Builder, newApp func(*bytes.Buffer) *cli.App, name string, path []string) error {
+	var out bytes.Buffer
+	app := newApp(&out)
+	args := append(append([]string{name}, path...), "--help")
+	if err := app.Run(args); err != nil {
+		return fmt.Errorf("%s: %w", strings.Join(args, " "), err)
+	}
+	title := strings.TrimSpace(name + " " + strings.Join(path, " "))
+	fmt.Fprintf(b, "## `%s`\n\n```\n%s\n```\n\n", title, strings.TrimRight(out.String(), "\n"))
+	return nil
+}
