@@ -37,8 +37,8 @@ vet:
 	$(GO) vet $(PKGS)
 
 ## bench: the benchmarks the issues name, with medians.
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 ./policy ./verify ./enforce | tee bench.out
+bench: stack
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 ./policy ./verify ./enforce ./test/e2e | tee bench.out
 	$(GO) run ./internal/benchfmt < bench.out
 
 ## fuzz: a short run of every fuzz target.

@@ -28,7 +28,7 @@ func (s *Session) AttestDigest(ctx context.Context, d name.Digest, predicateType
 	if err != nil {
 		return out, err
 	}
-	b, err := s.bundle(ctx, &sgsign.DSSEData{Data: st, PayloadType: ocisig.InTotoPayloadType})
+	b, err := s.bundle(ctx, &sgsign.DSSEData{Data: st, PayloadType: ocisig.InTotoPayloadType}, s.tlogs)
 	if err != nil {
 		return out, fmt.Errorf("attesting %s: %w", d, err)
 	}
@@ -38,7 +38,8 @@ func (s *Session) AttestDigest(ctx context.Context, d name.Digest, predicateType
 		if err != nil {
 			return out, fmt.Errorf("encoding attestation bundle for %s: %w", d, err)
 		}
-		ref, err := ocisig.WriteBundle(ctx, d, raw, predicateType, opts...)
+		var ref v1.Hash
+		err = s.write(func() (err error) { ref, err = ocisig.WriteBundle(ctx, d, raw, predicateType, opts...); return })
 		if err != nil {
 			return out, err
 		}
@@ -65,7 +66,7 @@ func (s *Session) AttestDigest(ctx context.Context, d name.Digest, predicateType
 				return out, err
 			}
 		}
-		if err := ocisig.WriteLegacy(ctx, d, []ocisig.Legacy{l}, opts...); err != nil {
+		if err := s.write(func() error { return ocisig.WriteLegacy(ctx, d, []ocisig.Legacy{l}, opts...) }); err != nil {
 			return out, err
 		}
 		out.LegacyTag = d.Context().Tag(ocisig.LegacyTag(h, ocisig.KindAttestation)).String()

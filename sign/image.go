@@ -61,7 +61,7 @@ func (s *Session) SignDigest(ctx context.Context, d name.Digest, f Format, opts 
 		if err != nil {
 			return out, err
 		}
-		b, err := s.bundle(ctx, &sgsign.DSSEData{Data: st, PayloadType: ocisig.InTotoPayloadType})
+		b, err := s.bundle(ctx, &sgsign.DSSEData{Data: st, PayloadType: ocisig.InTotoPayloadType}, s.tlogs)
 		if err != nil {
 			return out, fmt.Errorf("signing %s: %w", d, err)
 		}
@@ -70,7 +70,11 @@ func (s *Session) SignDigest(ctx context.Context, d name.Digest, f Format, opts 
 		if err != nil {
 			return out, fmt.Errorf("encoding bundle for %s: %w", d, err)
 		}
-		ref, err := ocisig.WriteBundle(ctx, d, raw, ocisig.CosignSignPredicateType, opts...)
+		var ref v1.Hash
+		err = s.write(func() (err error) {
+			ref, err = ocisig.WriteBundle(ctx, d, raw, ocisig.CosignSignPredicateType, opts...)
+			return
+		})
 		if err != nil {
 			return out, err
 		}
@@ -81,7 +85,16 @@ func (s *Session) SignDigest(ctx context.Context, d name.Digest, f Format, opts 
 		if err != nil {
 			return out, fmt.Errorf("building simple-signing payload for %s: %w", d, err)
 		}
-		b, err := s.bundle(ctx, &sgsign.PlainData{Data: pl})
+		// A Rekor v2 entry cannot be expressed in the legacy layer. When the
+		// bundle layout is written too, its signature of the same digest by
+		// the same certificate is already in every log, so only logs whose
+		// entries the layer can carry get a second upload; a legacy-only run
+		// still logs everywhere, for monitors watching the identity.
+		tlogs := s.tlogs
+		if f.bundle() {
+			tlogs = s.setLogs
+		}
+		b, err := s.bundle(ctx, &sgsign.PlainData{Data: pl}, tlogs)
 		if err != nil {
 			return out, fmt.Errorf("signing %s (legacy layout): %w", d, err)
 		}
@@ -90,7 +103,7 @@ func (s *Session) SignDigest(ctx context.Context, d name.Digest, f Format, opts 
 		if err := s.legacyMaterial(&l, b); err != nil {
 			return out, fmt.Errorf("signing %s: %w", d, err)
 		}
-		if err := ocisig.WriteLegacy(ctx, d, []ocisig.Legacy{l}, opts...); err != nil {
+		if err := s.write(func() error { return ocisig.WriteLegacy(ctx, d, []ocisig.Legacy{l}, opts...) }); err != nil {
 			return out, err
 		}
 		out.LegacyTag = d.Context().Tag(ocisig.LegacyTag(h, ocisig.KindSignature)).String()

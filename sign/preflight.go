@@ -1,6 +1,7 @@
 package sign
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/verify"
 )
 
 // Signer is who this run will sign as, known before anything is signed:
@@ -141,48 +143,24 @@ func checkProvenance(pv *policy.Provenance, ruleSigners []*policy.Identity, s Si
 	if len(pv.PredicateTypes) > 0 && !slices.Contains(pv.PredicateTypes, attest.PredicateSLSAv1) {
 		probs = append(probs, Problem{Field: "provenance.predicateTypes", Expected: strings.Join(pv.PredicateTypes, ", "), Actual: attest.PredicateSLSAv1})
 	}
-	bd, rd := prov.BuildDefinition, prov.RunDetails
-	if len(pv.BuilderIDs) > 0 && !anyGlob(pv.BuilderIDs, rd.Builder.ID) {
-		probs = append(probs, Problem{Field: "provenance.builderIDs", Expected: globs(pv.BuilderIDs), Actual: rd.Builder.ID})
+	// The content conditions are verify's own, on the predicate as the
+	// engine will parse it: CI and cluster cannot drift apart.
+	raw, err := json.Marshal(prov)
+	if err != nil {
+		return append(probs, Problem{Field: "provenance", Expected: "an encodable SLSA predicate", Actual: err.Error()})
 	}
-	if len(pv.BuildTypes) > 0 && !slices.Contains(pv.BuildTypes, bd.BuildType) {
-		probs = append(probs, Problem{Field: "provenance.buildTypes", Expected: strings.Join(pv.BuildTypes, ", "), Actual: bd.BuildType})
+	got, err := verify.ParseSLSA(attest.PredicateSLSAv1, raw)
+	if err != nil {
+		return append(probs, Problem{Field: "provenance", Expected: "a SLSA v1 predicate", Actual: err.Error()})
 	}
-	if len(pv.SourceRepositories) > 0 && !anyGlob(pv.SourceRepositories, prov.SourceRepository()) {
-		probs = append(probs, Problem{Field: "provenance.sourceRepositories", Expected: globs(pv.SourceRepositories), Actual: prov.SourceRepository()})
+	signerRepo := ""
+	if s.Certificate != nil {
+		signerRepo = s.Certificate.SourceRepositoryURI
 	}
-	if len(pv.SourceRefs) > 0 && !anyGlob(pv.SourceRefs, prov.SourceRef()) {
-		probs = append(probs, Problem{Field: "provenance.sourceRefs", Expected: globs(pv.SourceRefs), Actual: prov.SourceRef()})
-	}
-	if pv.SourceMatchesSigner {
-		signerRepo := ""
-		if s.Certificate != nil {
-			signerRepo = s.Certificate.SourceRepositoryURI
-		}
-		if signerRepo == "" || strings.TrimSuffix(signerRepo, "/") != strings.TrimSuffix(prov.SourceRepository(), "/") {
-			probs = append(probs, Problem{Field: "provenance.sourceMatchesSigner", Expected: "source repository = signer's " + quoteOr(signerRepo, "<a keyless signer>"), Actual: prov.SourceRepository()})
-		}
+	if mm := verify.CheckProvenance(pv, *got, signerRepo); mm != nil {
+		probs = append(probs, Problem{Field: mm.Field, Expected: mm.Expected, Actual: mm.Actual})
 	}
 	return probs
-}
-
-func anyGlob(gs []policy.Glob, s string) bool {
-	return slices.ContainsFunc(gs, func(g policy.Glob) bool { return g.Match(s) })
-}
-
-func globs(gs []policy.Glob) string {
-	parts := make([]string, len(gs))
-	for i, g := range gs {
-		parts[i] = g.String()
-	}
-	return strings.Join(parts, ", ")
-}
-
-func quoteOr(s, alt string) string {
-	if s == "" {
-		return alt
-	}
-	return fmt.Sprintf("%q", s)
 }
 
 // WriteText prints the report for a CI log: the verdict, then expected

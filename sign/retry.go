@@ -2,10 +2,13 @@ package sign
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -116,12 +119,25 @@ func rewind(req *http.Request, body []byte) (*http.Request, error) {
 // retryReason says why a response is worth retrying, or "" if it is not.
 func retryReason(resp *http.Response, err error) string {
 	if err != nil {
-		return err.Error()
+		if transient(err) {
+			return err.Error()
+		}
+		return ""
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented {
 		return resp.Status
 	}
 	return ""
+}
+
+// transient reports whether a connection-level error may go away by
+// itself: a reset, refused or timed-out connection, a truncated response.
+// A TLS or certificate error never does (go-containerregistry's probe of an
+// insecure registry over HTTPS must fail at once and fall back to HTTP).
+func transient(err error) bool {
+	var ne net.Error
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.As(err, &ne) && ne.Timeout()
 }
 
 func retryAfter(resp *http.Response) time.Duration {

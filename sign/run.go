@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -83,6 +84,8 @@ func Run(ctx context.Context, s *Session, req Request) (*Result, error) {
 			return res, fmt.Errorf("%w: %w", ErrPreflight, res.Preflight.Err())
 		}
 	}
+	// Registry reads and writes retry like the Sigstore services do.
+	req.Remote = append(slices.Clip(req.Remote), s.registryOptions()...)
 	t, err := Resolve(ctx, req.Image, req.Remote...)
 	if err != nil {
 		return res, err
@@ -96,23 +99,45 @@ func Run(ctx context.Context, s *Session, req Request) (*Result, error) {
 	if !req.SkipChildren {
 		digests = append(digests, t.Children...)
 	}
+	// The attestation is signed while the signatures are: each waits on
+	// its own log and timestamp authority round trips, and the session's
+	// one certificate serves both.
+	var att struct {
+		a   Attached
+		err error
+	}
+	done := make(chan struct{})
+	if req.Attest != nil {
+		go func() {
+			defer close(done)
+			att.a, att.err = s.AttestDigest(ctx, t.Digest, req.Attest.Type, req.Attest.JSON, req.Format, req.Remote...)
+		}()
+	} else {
+		close(done)
+	}
+	var signErr error
 	for _, d := range digests {
-		if req.Sign {
-			a, err := s.SignDigest(ctx, d, req.Format, req.Remote...)
-			if err != nil {
-				return res, err
-			}
-			log("signed %s", d)
-			res.Signed = append(res.Signed, a)
+		if !req.Sign {
+			break
 		}
+		a, err := s.SignDigest(ctx, d, req.Format, req.Remote...)
+		if err != nil {
+			signErr = err
+			break
+		}
+		log("signed %s", d)
+		res.Signed = append(res.Signed, a)
+	}
+	<-done
+	if signErr != nil {
+		return res, signErr
 	}
 	if req.Attest != nil {
-		a, err := s.AttestDigest(ctx, t.Digest, req.Attest.Type, req.Attest.JSON, req.Format, req.Remote...)
-		if err != nil {
-			return res, err
+		if att.err != nil {
+			return res, att.err
 		}
 		log("attested %s (%s)", t.Digest, req.Attest.Type)
-		res.Attested = append(res.Attested, a)
+		res.Attested = append(res.Attested, att.a)
 	}
 	if req.Policy != nil && req.PostCheck != nil {
 		res.Decision = req.PostCheck.Verify(ctx, t.Digest.String(), req.Policy)

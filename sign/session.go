@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	rekorclient "github.com/sigstore/rekor/pkg/client"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
@@ -48,9 +50,17 @@ type Session struct {
 	key     *Keypair
 	fulcio  *Fulcio
 	tlogs   []sgsign.Transparency
+	// setLogs are the Rekor v1 logs of tlogs: only their entries (with a
+	// signed entry timestamp) fit cosign's legacy annotation.
+	setLogs []sgsign.Transparency
 	tsas    []*sgsign.TimestampAuthority
 	http    *http.Client
+	retry   *RetryTransport
 	log     Logf
+	// writes serialises registry writes: a signature and an attestation
+	// of one digest are signed concurrently, but the referrers fallback
+	// tag they both update is read, modified and written.
+	writes sync.Mutex
 }
 
 // NewSession validates cfg and prepares the clients. Nothing is contacted
@@ -61,7 +71,7 @@ func NewSession(cfg Config) (*Session, error) {
 		log = func(string, ...any) {}
 	}
 	rt := &RetryTransport{Base: cfg.Transport, Attempts: cfg.Retries, Backoff: cfg.Backoff, Log: log}
-	s := &Session{key: cfg.Key, http: &http.Client{Transport: rt, Timeout: 2 * time.Minute}, log: log}
+	s := &Session{key: cfg.Key, http: &http.Client{Transport: rt, Timeout: 2 * time.Minute}, retry: rt, log: log}
 	if cfg.Key != nil {
 		s.keypair = cfg.Key
 	} else {
@@ -84,6 +94,9 @@ func NewSession(cfg Config) (*Session, error) {
 			return nil, err
 		}
 		s.tlogs = append(s.tlogs, t)
+		if r.Version < 2 {
+			s.setLogs = append(s.setLogs, t)
+		}
 	}
 	for _, u := range cfg.TSAURLs {
 		s.tsas = append(s.tsas, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{URL: u, Transport: rt}))
@@ -138,9 +151,9 @@ func (s *Session) Certificate() *x509.Certificate {
 }
 
 // bundle signs content into a Sigstore bundle v0.3 with the session's key,
-// certificate, logs and timestamp authorities.
-func (s *Session) bundle(ctx context.Context, content sgsign.Content) (*protobundle.Bundle, error) {
-	opts := sgsign.BundleOptions{Context: ctx, TransparencyLogs: s.tlogs, TimestampAuthorities: s.tsas}
+// certificate, the given logs and the timestamp authorities.
+func (s *Session) bundle(ctx context.Context, content sgsign.Content, tlogs []sgsign.Transparency) (*protobundle.Bundle, error) {
+	opts := sgsign.BundleOptions{Context: ctx, TransparencyLogs: tlogs, TimestampAuthorities: s.tsas}
 	if s.fulcio != nil {
 		opts.CertificateProvider = s.fulcio
 		opts.CertificateProviderOptions = &sgsign.CertificateProviderOptions{IDToken: s.fulcio.Token}
@@ -159,4 +172,20 @@ func (s *Session) timestamp(ctx context.Context, data []byte) ([]byte, error) {
 		return nil, nil
 	}
 	return s.tsas[0].GetTimestamp(ctx, data)
+}
+
+// write runs one registry write at a time.
+func (s *Session) write(f func() error) error {
+	s.writes.Lock()
+	defer s.writes.Unlock()
+	return f()
+}
+
+// registryOptions send registry requests through the session's
+// RetryTransport, like every Sigstore call, and turn go-containerregistry's
+// own retries off (one step of backoff), so a 503 or 429 is retried the
+// configured number of times, each attempt logged, instead of being retried
+// silently by both layers.
+func (s *Session) registryOptions() []remote.Option {
+	return []remote.Option{remote.WithTransport(s.retry), remote.WithRetryBackoff(remote.Backoff{Steps: 1})}
 }

@@ -21,6 +21,9 @@ type candidate struct {
 	entity *bundle.Bundle
 	// payload is the simple-signing payload of a legacy signature.
 	payload []byte
+	// stamped is a legacy attestation's envelope, the bytes its RFC 3161
+	// timestamps cover (see envelopeTimestamps).
+	stamped []byte
 	// statement is the in-toto statement of a DSSE envelope. It is read
 	// from the same bytes the signature covers, and trusted only after the
 	// candidate verifies.
@@ -75,6 +78,7 @@ func (ev *evaluation) classify(found *ocisig.Found) error {
 			ev.d.reject(ocisig.LayoutLegacy, l.Kind, "%v", err)
 			continue
 		}
+		c.stamped = l.Payload
 		ev.atts = append(ev.atts, c)
 	}
 	for _, fb := range found.Bundles {

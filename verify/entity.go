@@ -14,6 +14,7 @@ import (
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 
 	"github.com/signet-dev/signet/ocisig"
@@ -186,4 +187,37 @@ func parseBundle(data []byte) (*bundle.Bundle, error) {
 		return nil, fmt.Errorf("parsing Sigstore bundle: %w", err)
 	}
 	return &b, nil
+}
+
+// envelopeTimestamps is trusted material whose timestamping authorities
+// verify RFC 3161 timestamps over envelope, the bytes of a legacy .att
+// layer, instead of over the DSSE signature. cosign v2 stamps an
+// attestation's payload (pkg/cosign/verify.go VerifyRFC3161Timestamp: no
+// base64 signature, so the signed payload), while sigstore-go verifies a
+// bundle's timestamps over the signature bytes; fromLegacy keeps the
+// timestamp as is, and the candidate's verification swaps the authorities.
+// The envelope holds the signature that is verified, so a timestamp over it
+// dates that signature as firmly as one over the signature alone.
+type envelopeTimestamps struct {
+	root.TrustedMaterial
+	envelope []byte
+}
+
+func (m envelopeTimestamps) TimestampingAuthorities() []root.TimestampingAuthority {
+	var out []root.TimestampingAuthority
+	for _, a := range m.TrustedMaterial.TimestampingAuthorities() {
+		out = append(out, envelopeTSA{a, m.envelope})
+	}
+	return out
+}
+
+type envelopeTSA struct {
+	root.TimestampingAuthority
+	envelope []byte
+}
+
+// Verify ignores the signature bytes sigstore-go passes: the timestamp
+// covers the envelope.
+func (a envelopeTSA) Verify(signedTimestamp, _ []byte) (*root.Timestamp, error) {
+	return a.TimestampingAuthority.Verify(signedTimestamp, a.envelope)
 }

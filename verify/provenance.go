@@ -10,8 +10,9 @@ import (
 	"github.com/signet-dev/signet/policy"
 )
 
-// slsa is what signet reads from a SLSA provenance predicate, v1 or v0.2.
-type slsa struct {
+// SLSA is what signet reads from a SLSA provenance predicate, v1 or v0.2,
+// and what a rule's provenance conditions are checked against.
+type SLSA struct {
 	BuilderID        string
 	BuildType        string
 	SourceRepository string // "https://github.com/acme/app"
@@ -72,32 +73,77 @@ func (ev *evaluation) provenance(ctx context.Context) {
 	ev.d.denyf("no provenance attestation on %s satisfies rule %q: %s", ev.digest.DigestStr(), ev.rule.Name, strings.Join(dedupe(why), "; "))
 }
 
-func checkProvenance(pv *policy.Provenance, s *slsa, m match) string {
-	if len(pv.BuilderIDs) > 0 && !anyMatch(pv.BuilderIDs, s.BuilderID) {
-		return fmt.Sprintf("builder id %q is not one of %s", s.BuilderID, globsString(pv.BuilderIDs))
+func checkProvenance(pv *policy.Provenance, s *SLSA, m match) string {
+	var signer string
+	if m.result.Signature != nil && m.result.Signature.Certificate != nil {
+		signer = m.result.Signature.Certificate.SourceRepositoryURI
 	}
-	if len(pv.BuildTypes) > 0 && !slices.Contains(pv.BuildTypes, s.BuildType) {
-		return fmt.Sprintf("build type %q is not one of %s", s.BuildType, strings.Join(pv.BuildTypes, ", "))
-	}
-	if len(pv.SourceRepositories) > 0 && !anyMatch(pv.SourceRepositories, s.SourceRepository) {
-		return fmt.Sprintf("source repository %q is not one of %s", s.SourceRepository, globsString(pv.SourceRepositories))
-	}
-	if len(pv.SourceRefs) > 0 && !anyMatch(pv.SourceRefs, s.SourceRef) {
-		return fmt.Sprintf("source ref %q is not one of %s", s.SourceRef, globsString(pv.SourceRefs))
-	}
-	if pv.SourceMatchesSigner {
-		var signer string
-		if m.result.Signature != nil && m.result.Signature.Certificate != nil {
-			signer = m.result.Signature.Certificate.SourceRepositoryURI
-		}
-		if signer == "" || normalizeRepoURI(s.SourceRepository) != normalizeRepoURI(signer) {
-			return fmt.Sprintf("provenance source %q is not the signer's repository %q (sourceMatchesSigner)", s.SourceRepository, signer)
-		}
+	if mm := CheckProvenance(pv, *s, signer); mm != nil {
+		return mm.Error()
 	}
 	return ""
 }
 
-func parseSLSA(predicateType string, raw json.RawMessage) (*slsa, error) {
+// ProvenanceMismatch is the first condition of a rule's provenance that a
+// predicate fails: the field, what the rule expects and what the predicate
+// says. Error is the sentence a decision gives.
+type ProvenanceMismatch struct {
+	Field    string `json:"field"`
+	Expected string `json:"expected"`
+	Actual   string `json:"actual"`
+	reason   string
+}
+
+func (m *ProvenanceMismatch) Error() string { return m.reason }
+
+// CheckProvenance checks the content conditions of pv (builder ids, build
+// types, source repositories and refs, sourceMatchesSigner) against p, the
+// provenance of an attestation signed by a certificate whose Source
+// Repository URI is signerRepositoryURI ("" for a key). It is the one
+// definition of those conditions: the cluster's engine and sign's preflight
+// both call it, so CI cannot accept what the cluster refuses. Predicate
+// types and signers are the caller's to check.
+func CheckProvenance(pv *policy.Provenance, p SLSA, signerRepositoryURI string) *ProvenanceMismatch {
+	mismatch := func(field, expected, actual, format string, args ...any) *ProvenanceMismatch {
+		return &ProvenanceMismatch{Field: field, Expected: expected, Actual: actual, reason: fmt.Sprintf(format, args...)}
+	}
+	if len(pv.BuilderIDs) > 0 && !anyMatch(pv.BuilderIDs, p.BuilderID) {
+		return mismatch("provenance.builderIDs", globsString(pv.BuilderIDs), p.BuilderID,
+			"builder id %q is not one of %s", p.BuilderID, globsString(pv.BuilderIDs))
+	}
+	if len(pv.BuildTypes) > 0 && !slices.Contains(pv.BuildTypes, p.BuildType) {
+		return mismatch("provenance.buildTypes", strings.Join(pv.BuildTypes, ", "), p.BuildType,
+			"build type %q is not one of %s", p.BuildType, strings.Join(pv.BuildTypes, ", "))
+	}
+	if len(pv.SourceRepositories) > 0 && !anyMatch(pv.SourceRepositories, p.SourceRepository) {
+		return mismatch("provenance.sourceRepositories", globsString(pv.SourceRepositories), p.SourceRepository,
+			"source repository %q is not one of %s", p.SourceRepository, globsString(pv.SourceRepositories))
+	}
+	if len(pv.SourceRefs) > 0 && !anyMatch(pv.SourceRefs, p.SourceRef) {
+		return mismatch("provenance.sourceRefs", globsString(pv.SourceRefs), p.SourceRef,
+			"source ref %q is not one of %s", p.SourceRef, globsString(pv.SourceRefs))
+	}
+	if pv.SourceMatchesSigner {
+		signer := signerRepositoryURI
+		if signer == "" || normalizeRepoURI(p.SourceRepository) != normalizeRepoURI(signer) {
+			want := "<a keyless signer's source repository>"
+			if signer != "" {
+				want = fmt.Sprintf("source repository = signer's %q", signer)
+			}
+			return mismatch("provenance.sourceMatchesSigner", want, p.SourceRepository,
+				"provenance source %q is not the signer's repository %q (sourceMatchesSigner)", p.SourceRepository, signer)
+		}
+	}
+	return nil
+}
+
+// ParseSLSA reads the fields CheckProvenance needs from a predicate of the
+// given type, as the engine reads them from a verified attestation.
+func ParseSLSA(predicateType string, raw json.RawMessage) (*SLSA, error) {
+	return parseSLSA(predicateType, raw)
+}
+
+func parseSLSA(predicateType string, raw json.RawMessage) (*SLSA, error) {
 	switch predicateType {
 	case policy.SLSAProvenanceV1:
 		return parseSLSAv1(raw)
@@ -105,10 +151,10 @@ func parseSLSA(predicateType string, raw json.RawMessage) (*slsa, error) {
 		return parseSLSAv02(raw)
 	}
 	// Another predicate type the rule accepts: no SLSA fields to check.
-	return &slsa{}, nil
+	return &SLSA{}, nil
 }
 
-func parseSLSAv1(raw json.RawMessage) (*slsa, error) {
+func parseSLSAv1(raw json.RawMessage) (*SLSA, error) {
 	var p struct {
 		BuildDefinition struct {
 			BuildType          string `json:"buildType"`
@@ -132,7 +178,7 @@ func parseSLSAv1(raw json.RawMessage) (*slsa, error) {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, fmt.Errorf("SLSA v1 predicate is malformed: %w", err)
 	}
-	s := &slsa{BuilderID: p.RunDetails.Builder.ID, BuildType: p.BuildDefinition.BuildType}
+	s := &SLSA{BuilderID: p.RunDetails.Builder.ID, BuildType: p.BuildDefinition.BuildType}
 	if w := p.BuildDefinition.ExternalParameters.Workflow; w.Repository != "" {
 		s.SourceRepository, s.SourceRef = w.Repository, w.Ref
 	}
@@ -152,7 +198,7 @@ func parseSLSAv1(raw json.RawMessage) (*slsa, error) {
 	return s, nil
 }
 
-func parseSLSAv02(raw json.RawMessage) (*slsa, error) {
+func parseSLSAv02(raw json.RawMessage) (*SLSA, error) {
 	var p struct {
 		Builder struct {
 			ID string `json:"id"`
@@ -168,7 +214,7 @@ func parseSLSAv02(raw json.RawMessage) (*slsa, error) {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, fmt.Errorf("SLSA v0.2 predicate is malformed: %w", err)
 	}
-	s := &slsa{BuilderID: p.Builder.ID, BuildType: p.BuildType}
+	s := &SLSA{BuilderID: p.Builder.ID, BuildType: p.BuildType}
 	if repo, ref, ok := parseGitURI(p.Invocation.ConfigSource.URI); ok {
 		s.SourceRepository, s.SourceRef = repo, ref
 		s.SourceDigest = p.Invocation.ConfigSource.Digest["sha1"]

@@ -165,6 +165,9 @@ func (ev *evaluation) verifyKeys(ctx context.Context, c *candidate, ids []*polic
 // (its digest field is checked by checkPayload), DSSE statements and
 // message signatures by the image digest itself.
 func (ev *evaluation) sigstoreVerify(c *candidate, tm root.TrustedMaterial, opts []sgverify.VerifierOption) (*sgverify.VerificationResult, error) {
+	if c.stamped != nil {
+		tm = envelopeTimestamps{tm, c.stamped}
+	}
 	sv, err := sgverify.NewVerifier(tm, opts...)
 	if err != nil {
 		return nil, err

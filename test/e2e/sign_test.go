@@ -284,8 +284,13 @@ func TestSignLegacyOnlyIsAcceptedBySignVerify(t *testing.T) {
 	if !d.Allowed || len(d.Attestations) == 0 || d.Attestations[0].Layout != "legacy" {
 		t.Fatalf("sign verify denied sign's legacy layout: %v (rejected: %v)", d.Reasons, d.Rejected)
 	}
-	if out, err := w.cosign(t, w.v2, "verify-attestation", digest.String(), gitlabSAN, w.s.OIDC.GitLabIssuer, "--type=slsaprovenance1"); err != nil {
-		t.Fatalf("cosign v2 verify-attestation: %v\n%s", err, out)
+	// Only the legacy layout exists, so this is cosign v2 reading what
+	// `sign` wrote for it (with both layouts it prefers the bundle).
+	if out, err := w.cosignV2Legacy(t, "verify", digest.String(), gitlabSAN, w.s.OIDC.GitLabIssuer); err != nil {
+		t.Fatalf("cosign v2 verify of the legacy .sig: %v\n%s", err, out)
+	}
+	if out, err := w.cosignV2Legacy(t, "verify-attestation", digest.String(), gitlabSAN, w.s.OIDC.GitLabIssuer, "--type=slsaprovenance1"); err != nil {
+		t.Fatalf("cosign v2 verify-attestation of the legacy .att: %v\n%s", err, out)
 	}
 }
 
@@ -401,6 +406,34 @@ func cosignVerifyArgs(s *stack.Stack, bin string) []string {
 }
 
 func cosignV2(bin string) bool { return strings.HasPrefix(filepath.Base(bin), "cosign-v2") }
+
+// cosignV2LegacyArgs make cosign v2 verify the legacy .sig/.att layout
+// against the stack's CAs. cosign v2.6 switches to the bundle format
+// whenever it finds a bundle referrer, and its verify-attestation refuses
+// --trusted-root for the legacy layout, so the Fulcio and TSA chains are
+// given as files: the way pre-bundle cosign (and its users) verify.
+func cosignV2LegacyArgs(t *testing.T, s *stack.Stack) []string {
+	t.Helper()
+	dir := t.TempDir()
+	fulcio, tsa := filepath.Join(dir, "fulcio-chain.pem"), filepath.Join(dir, "tsa-chain.pem")
+	if err := os.WriteFile(fulcio, s.Fulcio.ChainPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tsa, s.TSA.ChainPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"--certificate-chain=" + fulcio, "--timestamp-certificate-chain=" + tsa, "--use-signed-timestamps",
+		"--insecure-ignore-sct", "--insecure-ignore-tlog"}
+}
+
+// cosignV2Legacy runs cosign v2 `verify` or `verify-attestation` on the
+// legacy layout for an exact identity.
+func (w *signWorld) cosignV2Legacy(t *testing.T, cmd, image, san, issuer string, extra ...string) (string, error) {
+	t.Helper()
+	args := append([]string{cmd, "--certificate-identity=" + san, "--certificate-oidc-issuer=" + issuer}, cosignV2LegacyArgs(t, w.s)...)
+	args = append(append(args, extra...), image)
+	return stack.RunCosign(t.Context(), w.v2, stack.CosignEnv(t), args...)
+}
 
 // cosign runs `cosign <cmd> --certificate-identity san --certificate-oidc-issuer issuer`.
 func (w *signWorld) cosign(t *testing.T, bin, cmd, image, san, issuer string, extra ...string) (string, error) {
