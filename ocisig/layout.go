@@ -104,3 +104,25 @@ func LegacyTag(h v1.Hash, k Kind) string {
 func IsBundleMediaType(mt string) bool {
 	return mt == BundleMediaType || strings.HasPrefix(mt, "application/vnd.dev.sigstore.bundle+json;version=0.3")
 }
+
+// RekorBundle is cosign's dev.sigstore.cosign/bundle annotation: a Rekor v1
+// entry and its signed entry timestamp. cosign marshals Go's default field
+// names outside and lower camel case in the payload; so do we.
+type RekorBundle struct {
+	SignedEntryTimestamp []byte
+	Payload              RekorPayload
+}
+
+// RekorPayload is the entry a RekorBundle's SET signs.
+type RekorPayload struct {
+	Body           string `json:"body"` // base64 canonicalized entry
+	IntegratedTime int64  `json:"integratedTime"`
+	LogIndex       int64  `json:"logIndex"`
+	LogID          string `json:"logID"` // hex
+}
+
+// RFC3161Timestamp is cosign's dev.sigstore.cosign/rfc3161timestamp
+// annotation: a DER TimeStampResponse.
+type RFC3161Timestamp struct {
+	SignedRFC3161Timestamp []byte
+}

@@ -11,18 +11,6 @@ import (
 	"github.com/signet-dev/signet/ocisig"
 )
 
-// rekorBundle is cosign's bundle.RekorBundle, the dev.sigstore.cosign/bundle
-// annotation: Go default names outside, lower camel case in the payload.
-type rekorBundle struct {
-	SignedEntryTimestamp []byte
-	Payload              struct {
-		Body           string `json:"body"`
-		IntegratedTime int64  `json:"integratedTime"`
-		LogIndex       int64  `json:"logIndex"`
-		LogID          string `json:"logID"`
-	}
-}
-
 // legacyMaterial fills the certificate, chain, Rekor bundle and RFC 3161
 // annotations of a legacy layer from a signed bundle. Only Rekor v1 entries
 // (they carry a signed entry timestamp) can be expressed in cosign's
@@ -40,7 +28,7 @@ func (s *Session) legacyMaterial(l *ocisig.Legacy, b *protobundle.Bundle) error 
 		if len(set) == 0 {
 			continue
 		}
-		var rb rekorBundle
+		var rb ocisig.RekorBundle
 		rb.SignedEntryTimestamp = set
 		rb.Payload.Body = base64.StdEncoding.EncodeToString(e.GetCanonicalizedBody())
 		rb.Payload.IntegratedTime = e.GetIntegratedTime()
@@ -64,5 +52,5 @@ func (s *Session) legacyMaterial(l *ocisig.Legacy, b *protobundle.Bundle) error 
 }
 
 func rfc3161Annotation(der []byte) ([]byte, error) {
-	return json.Marshal(struct{ SignedRFC3161Timestamp []byte }{der})
+	return json.Marshal(ocisig.RFC3161Timestamp{SignedRFC3161Timestamp: der})
 }

@@ -81,7 +81,7 @@ func legacyMaterial(l ocisig.Legacy) (*protobundle.VerificationMaterial, error) 
 		vm.TlogEntries = []*protorekor.TransparencyLogEntry{tle}
 	}
 	if len(l.RFC3161) > 0 {
-		var ts struct{ SignedRFC3161Timestamp []byte }
+		var ts ocisig.RFC3161Timestamp
 		if err := json.Unmarshal(l.RFC3161, &ts); err != nil || len(ts.SignedRFC3161Timestamp) == 0 {
 			return nil, fmt.Errorf("rfc3161 timestamp annotation is malformed: %v", err)
 		}
@@ -95,15 +95,7 @@ func legacyMaterial(l ocisig.Legacy) (*protobundle.VerificationMaterial, error) 
 // rekorEntry converts cosign's RekorBundle annotation (a SET over the entry)
 // into a transparency log entry with an inclusion promise.
 func rekorEntry(data []byte) (*protorekor.TransparencyLogEntry, error) {
-	var rb struct {
-		SignedEntryTimestamp []byte
-		Payload              struct {
-			Body           string `json:"body"`
-			IntegratedTime int64  `json:"integratedTime"`
-			LogIndex       int64  `json:"logIndex"`
-			LogID          string `json:"logID"`
-		}
-	}
+	var rb ocisig.RekorBundle
 	if err := json.Unmarshal(data, &rb); err != nil {
 		return nil, err
 	}

@@ -14,26 +14,6 @@ import (
 	"github.com/signet-dev/signet/ocisig"
 )
 
-// rekorBundle is cosign's bundle.RekorBundle as JSON (the
-// dev.sigstore.cosign/bundle annotation): field names are Go's defaults for
-// the outer struct, lower camel case for the payload.
-type rekorBundle struct {
-	SignedEntryTimestamp []byte
-	Payload              rekorPayload
-}
-
-type rekorPayload struct {
-	Body           string `json:"body"`
-	IntegratedTime int64  `json:"integratedTime"`
-	LogIndex       int64  `json:"logIndex"`
-	LogID          string `json:"logID"`
-}
-
-// rfc3161Timestamp is cosign's bundle.RFC3161Timestamp as JSON.
-type rfc3161Timestamp struct {
-	SignedRFC3161Timestamp []byte
-}
-
 // SignLegacy signs payload (usually SimpleSigning output) the way cosign v2
 // `sign` fills a .sig layer: base64 signature, certificate and chain PEM, a
 // hashedrekord v0.0.1 Rekor bundle and, with WithTimestamp, an RFC 3161
@@ -134,9 +114,9 @@ func (s *Signer) rekorBundle(body []byte, at time.Time) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(rekorBundle{
+	b, err := json.Marshal(ocisig.RekorBundle{
 		SignedEntryTimestamp: e.set,
-		Payload: rekorPayload{
+		Payload: ocisig.RekorPayload{
 			Body:           base64.StdEncoding.EncodeToString(e.body),
 			IntegratedTime: e.integratedTime,
 			LogIndex:       e.index,
@@ -154,7 +134,7 @@ func (s *Signer) rfc3161(data []byte, at time.Time) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(rfc3161Timestamp{SignedRFC3161Timestamp: der})
+	b, err := json.Marshal(ocisig.RFC3161Timestamp{SignedRFC3161Timestamp: der})
 	if err != nil {
 		return nil, fmt.Errorf("encoding timestamp: %w", err)
 	}
