@@ -1,32 +1,26 @@
 // Command demo is `make demo`: the signet story on this machine with no
-// cluster, cloud account or Docker. It starts a registry and a private
-// Sigstore in-process, builds and pushes a tiny image, signs it and attests
-// SLSA provenance as a GitHub release workflow would, then decides three
-// images with the verification engine `sign verify` and `enforce` share.
-//
-// Today it covers build -> push -> sign -> attest -> verify; the `sign`
-// CLI and the admission webhook join the story as they land.
+// cluster, cloud account or Docker. In-process it starts an OCI registry,
+// builds a tiny image without a daemon and pushes it; generates a
+// cosign-compatible key pair; signs the digest and attests SLSA provenance
+// with signet's signing library (preflight, both layouts, post-check);
+// decides the images with the engine `sign verify` uses; then sends
+// AdmissionReviews for a signed pod, an unsigned pod and a pod signed by the
+// wrong identity through the real enforce HTTPS handler, printing each
+// answer with its reason and the pinned digest.
 package main
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-
-	"github.com/signet-dev/signet/internal/sigstoretest"
 	"github.com/signet-dev/signet/internal/testworld"
-	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -38,60 +32,80 @@ func main() {
 		env.close()
 		os.Exit(1)
 	}
-	fmt.Println("\ndemo OK: the signed image is allowed, the unsigned and the wrongly signed images are denied, each with its reason.")
+	fmt.Println("\ndemo OK: the signed pod is admitted with its digest pinned; the unsigned and the wrongly signed pods are denied, each with its reason.")
+}
+
+func step(n int, format string, args ...any) {
+	fmt.Printf("\n[%d] %s\n", n, fmt.Sprintf(format, args...))
 }
 
 func run(env *env) error {
 	defer env.close()
 	start := time.Now()
-	step := func(n int, format string, args ...any) { fmt.Printf("\n[%d] %s\n", n, fmt.Sprintf(format, args...)) }
+	ctx := context.Background()
 
-	step(1, "starting an OCI registry and a private Sigstore (Fulcio CA, Rekor log, CT log, TSA) in-process")
-	w := testworld.New(env, testworld.Options{Policy: demoPolicy})
-	fmt.Printf("    registry %s, trust policy %s\n", w.Registry, w.PolicyPath)
+	step(1, "starting an OCI registry in-process (OCI 1.1 referrers API on)")
+	w := testworld.New(env, testworld.Options{Policy: "apiVersion: signet.dev/v1alpha1\nkind: TrustPolicy\nimages: [{match: ['**'], deny: placeholder}]\n"})
+	fmt.Printf("    registry %s\n", w.Registry)
 
-	step(2, "building a tiny image without a Docker daemon and pushing it")
-	img, err := tinyImage("hello from signet\n")
+	step(2, "generating a cosign-compatible key pair (the release key) and writing trust.yaml")
+	release, err := newKey(w.Dir, "release")
 	if err != nil {
 		return err
 	}
-	app := w.PushImage("acme/app:1.0", img)
-	fmt.Printf("    pushed %s\n", app)
-
-	step(3, "signing the digest and attesting SLSA v1 provenance as acme/app's release workflow on refs/heads/main")
-	ci := w.GitHub("acme/app", "refs/heads/main")
-	w.Sign(app, app, ci, ocisig.LayoutBundle)
-	w.Sign(app, app, ci, ocisig.LayoutLegacy)
-	w.Attest(app, app, ci, ocisig.LayoutBundle, policy.SLSAProvenanceV1, sigstoretest.SLSAv1GitHub(ci.Identity()))
-	fmt.Printf("    identity %s\n", ci.Identity().SAN)
-
-	step(4, "pushing an unsigned image and one signed by acme-evil/app (same workflow file, other repository)")
-	w.Push("acme/app:unsigned")
-	evil := w.Push("acme/app:evil")
-	w.Sign(evil, evil, w.GitHub("acme-evil/app", "refs/heads/main"), ocisig.LayoutBundle)
-
-	step(5, "deciding each image with the engine `sign verify` and the enforce webhook share")
+	attacker, err := newKey(w.Dir, "attacker")
+	if err != nil {
+		return err
+	}
+	w.SetPolicy(strings.ReplaceAll(demoPolicy, "RELEASE_PUB", release.pub))
 	p, err := policy.LoadFile(w.PolicyPath)
 	if err != nil {
 		return err
 	}
+	fmt.Printf("    %s (policy %s)\n", w.PolicyPath, p.Hash)
+
+	step(3, "building a tiny image without a Docker daemon and pushing it")
+	img, err := tinyImage("hello from signet\n")
+	if err != nil {
+		return err
+	}
+	w.PushImage("acme/app:1.0", img)
+	w.Push("acme/app:unsigned")
+	w.Push("acme/app:tampered")
+	fmt.Printf("    pushed %s, %s, %s\n", w.Ref("acme/app:1.0"), w.Ref("acme/app:unsigned"), w.Ref("acme/app:tampered"))
+
+	step(4, "signing the digest and attesting SLSA v1 provenance with the release key (preflight, both layouts, post-check)")
+	res, err := signAndAttest(ctx, release.kp, w.Ref("acme/app:1.0"), p)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("    signed %s (%d signatures, %d attestations); post-check: %s\n", res.Pinned, len(res.Signed), len(res.Attested), res.Decision.Verdict())
+
+	step(5, "an attacker tries to sign acme/app:tampered with another key")
+	if _, err := signAndAttest(ctx, attacker.kp, w.Ref("acme/app:tampered"), p); !errors.Is(err, sign.ErrPreflight) {
+		return fmt.Errorf("preflight did not refuse the attacker's key before pushing: %v", err)
+	}
+	fmt.Println("    preflight refused it before touching the registry; the attacker signs anyway, skipping preflight:")
+	if _, err := sign.Run(ctx, mustSession(attacker.kp), sign.Request{Image: w.Ref("acme/app:tampered"), Format: sign.FormatBoth, Sign: true}); err != nil {
+		return err
+	}
+
+	step(6, "deciding each image with the engine `sign verify` uses")
 	v := verify.New()
-	for _, c := range []struct {
-		image string
-		allow bool
-	}{
-		{w.Ref("acme/app:1.0"), true},
-		{w.Ref("acme/app:unsigned"), false},
-		{w.Ref("acme/app:evil"), false},
-	} {
-		d := v.Verify(context.Background(), c.image, p)
-		fmt.Println()
+	images := []string{w.Ref("acme/app:1.0"), w.Ref("acme/app:unsigned"), w.Ref("acme/app:tampered")}
+	for i, image := range images {
+		d := v.Verify(ctx, image, p)
 		var b strings.Builder
 		_ = d.WriteText(&b)
-		fmt.Print(indent(b.String()))
-		if d.Allowed != c.allow {
-			return fmt.Errorf("%s: allowed=%v, expected %v", c.image, d.Allowed, c.allow)
+		fmt.Print("\n" + indent(b.String()))
+		if d.Allowed != (i == 0) {
+			return fmt.Errorf("%s: allowed=%v, expected %v", image, d.Allowed, i == 0)
 		}
+	}
+
+	step(7, "sending AdmissionReviews for three pods through the real enforce HTTPS handler (TLS, loopback)")
+	if err := admitPods(ctx, p, images); err != nil {
+		return err
 	}
 	fmt.Printf("\nfinished in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
@@ -99,44 +113,52 @@ func run(env *env) error {
 
 const demoPolicy = `apiVersion: signet.dev/v1alpha1
 kind: TrustPolicy
-sigstore:
-  trustedRoot: trusted_root.json     # the demo's private Sigstore
 identities:
-  - name: app-release
-    keyless:
-      issuer: https://token.actions.githubusercontent.com
-      repository: acme/app
-      workflow: .github/workflows/release.yml
-      refs: [refs/heads/main, refs/tags/v*]
+  - name: release-key
+    key: {path: RELEASE_PUB}
 images:
   - name: acme-apps
     match: [REGISTRY/acme/**]
-    signedBy: [app-release]
-    provenance: {required: true, sourceMatchesSigner: true}
+    signedBy: [release-key]
+    provenance: {required: true, sourceRefs: [refs/heads/main]}
   - name: default-deny
     match: ["**"]
     deny: only images from approved registries may run
 `
 
-// tinyImage is a one-file image built in memory: no daemon, no base image.
-func tinyImage(content string) (v1.Image, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: int64(len(content))}); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write([]byte(content)); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	data := buf.Bytes()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+type demoKey struct {
+	kp  *sign.Keypair
+	pub string
+}
+
+// newKey generates an encrypted key pair exactly as `sign generate-key-pair`
+// does and loads it back from disk.
+func newKey(dir, name string) (*demoKey, error) {
+	password := []byte("demo-password")
+	priv, pub, err := sign.GenerateKeyPair(password)
 	if err != nil {
 		return nil, err
 	}
-	return mutate.AppendLayers(empty.Image, layer)
+	keyPath, pubPath := filepath.Join(dir, name+".key"), filepath.Join(dir, name+".pub")
+	if err := os.WriteFile(keyPath, priv, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(pubPath, pub, 0o644); err != nil {
+		return nil, err
+	}
+	kp, err := sign.LoadKeyFile(keyPath, password)
+	if err != nil {
+		return nil, err
+	}
+	return &demoKey{kp: kp, pub: pubPath}, nil
+}
+
+func mustSession(kp *sign.Keypair) *sign.Session {
+	s, err := sign.NewSession(sign.Config{Key: kp})
+	if err != nil {
+		panic(err) // a key session needs no network; it cannot fail here
+	}
+	return s
 }
 
 func indent(s string) string {
