@@ -5,7 +5,7 @@ PKGS      := ./...
 FUZZTIME  ?= 10s
 BENCHTIME ?= 2s
 
-.PHONY: all build demo stack test unit e2e bench fuzz vet clean
+.PHONY: all build demo stack tools test unit e2e bench fuzz vet clean
 
 all: build
 
@@ -21,8 +21,15 @@ demo:
 stack:
 	$(GO) run ./test/stack/cmd/stackbuild
 
+## tools: Debian packages the CI-template tests run (shellcheck, buildah), installed if missing.
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+tools:
+	@command -v shellcheck >/dev/null && command -v buildah >/dev/null || { \
+		echo "installing shellcheck and buildah (Debian packages) for the CI-template tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq shellcheck buildah >/dev/null; }
+
 ## test: everything CI runs — vet, unit, specification and end-to-end tests.
-test: vet stack
+test: vet tools stack
 	$(GO) test -count=1 -timeout 45m $(PKGS)
 
 ## unit: tests without the end-to-end stack.

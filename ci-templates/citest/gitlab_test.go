@@ -1,0 +1,268 @@
+package citest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
+)
+
+const gitlabSchemaID = "https://gitlab.com/.gitlab-ci.yml"
+
+// gitlabSchema compiles GitLab's CI JSON schema (testdata/README.md says where
+// it comes from).
+func gitlabSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "gitlab-ci.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(gitlabSchemaID, doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile(gitlabSchemaID)
+	if err != nil {
+		t.Fatalf("compiling GitLab CI schema: %v", err)
+	}
+	return s
+}
+
+// yamlDocs decodes every YAML document of data into JSON-compatible values
+// (the shape the schema validates).
+func yamlDocs(t *testing.T, data []byte) []any {
+	t.Helper()
+	var docs []any
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var v any
+		err := dec.Decode(&v)
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			t.Fatalf("parsing YAML: %v", err)
+		}
+		docs = append(docs, jsonValue(t, v))
+	}
+}
+
+// jsonValue round-trips through encoding/json so numbers and maps have the
+// types the validator expects.
+func jsonValue(t *testing.T, v any) any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+var inputRef = regexp.MustCompile(`\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*\]\]`)
+
+type specInput struct {
+	Default     any      `yaml:"default"`
+	Type        string   `yaml:"type"`
+	Options     []string `yaml:"options"`
+	Description string   `yaml:"description"`
+}
+
+// template splits the component into its spec header and its body, and
+// returns the body with every input interpolated with its default, the way
+// GitLab expands an include without inputs.
+func template(t *testing.T) (map[string]specInput, []byte, []byte) {
+	t.Helper()
+	raw := readRepoFile(t, "ci-templates/gitlab/signet.yml")
+	parts := regexp.MustCompile(`(?m)^---\s*$`).Split(string(raw), 2)
+	if len(parts) != 2 {
+		t.Fatal("signet.yml: want a spec header, ---, and the jobs")
+	}
+	var header struct {
+		Spec struct {
+			Inputs map[string]specInput `yaml:"inputs"`
+		} `yaml:"spec"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader(parts[0]))
+	dec.KnownFields(true)
+	if err := dec.Decode(&header); err != nil {
+		t.Fatalf("spec header: %v", err)
+	}
+	body := inputRef.ReplaceAllStringFunc(parts[1], func(m string) string {
+		name := inputRef.FindStringSubmatch(m)[1]
+		in, ok := header.Spec.Inputs[name]
+		if !ok {
+			t.Errorf("body uses undeclared input %q", name)
+			return m
+		}
+		return strings.TrimSpace(yamlScalar(in.Default))
+	})
+	return header.Spec.Inputs, []byte(parts[0]), []byte(body)
+}
+
+func yamlScalar(v any) string {
+	b, _ := yaml.Marshal(v)
+	return string(b)
+}
+
+func validate(t *testing.T, s *jsonschema.Schema, name string, data []byte) {
+	t.Helper()
+	for i, doc := range yamlDocs(t, data) {
+		if err := s.Validate(doc); err != nil {
+			t.Errorf("%s (document %d) violates GitLab's CI schema:\n%v", name, i, err)
+		}
+	}
+}
+
+// TestGitLabTemplateMatchesSchema: the spec header, the expanded jobs and
+// the example pipeline are valid GitLab CI configuration.
+func TestGitLabTemplateMatchesSchema(t *testing.T) {
+	s := gitlabSchema(t)
+	_, header, body := template(t)
+	validate(t, s, "signet.yml spec header", header)
+	validate(t, s, "signet.yml jobs (inputs at their defaults)", body)
+	validate(t, s, "examples/gitlab/.gitlab-ci.yml", readRepoFile(t, "examples/gitlab/.gitlab-ci.yml"))
+}
+
+// TestGitLabSchemaRejectsMistakes proves the schema check is live.
+func TestGitLabSchemaRejectsMistakes(t *testing.T) {
+	s := gitlabSchema(t)
+	_, _, body := template(t)
+	cases := []struct{ name, old, new string }{
+		{"misspelled job keyword", "  artifacts:\n", "  artefacts:\n"},
+		{"id_tokens audience of the wrong type", "      aud: sigstore", "      aud: {x: 1}"},
+		{"unknown when", "- when: on_success", "- when: sometimes"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !bytes.Contains(body, []byte(c.old)) {
+				t.Fatalf("template lost %q", c.old)
+			}
+			bad := bytes.Replace(body, []byte(c.old), []byte(c.new), 1)
+			for _, doc := range yamlDocs(t, bad) {
+				if s.Validate(doc) != nil {
+					return
+				}
+			}
+			t.Error("schema accepted the broken template")
+		})
+	}
+}
+
+type job struct {
+	Stage    string         `yaml:"stage"`
+	Image    any            `yaml:"image"`
+	Script   []string       `yaml:"script"`
+	IDTokens map[string]any `yaml:"id_tokens"`
+	Needs    []struct {
+		Job       string `yaml:"job"`
+		Artifacts bool   `yaml:"artifacts"`
+	} `yaml:"needs"`
+	Variables map[string]string `yaml:"variables"`
+	Artifacts struct {
+		Reports struct {
+			Dotenv string `yaml:"dotenv"`
+		} `yaml:"reports"`
+	} `yaml:"artifacts"`
+}
+
+// TestGitLabTemplateStructure: the properties signet's security story relies
+// on, stated one by one.
+func TestGitLabTemplateStructure(t *testing.T) {
+	inputs, _, body := template(t)
+	var jobs map[string]job
+	if err := yaml.Unmarshal(body, &jobs); err != nil {
+		t.Fatal(err)
+	}
+	build, sign := jobs["signet-build"], jobs["signet-sign"]
+	buildScript, signScript := strings.Join(build.Script, "\n"), strings.Join(sign.Script, "\n")
+
+	t.Run("spec declares the documented inputs", func(t *testing.T) {
+		for _, name := range []string{"image", "context", "dockerfile", "tags", "signing", "policy", "signet-version"} {
+			if _, ok := inputs[name]; !ok {
+				t.Errorf("spec.inputs lacks %q", name)
+			}
+		}
+		if got := inputs["signing"]; !slices.Equal(got.Options, []string{"keyless", "key"}) || got.Default != "keyless" {
+			t.Errorf("signing: want options [keyless key] default keyless, got %+v", got)
+		}
+	})
+	t.Run("every declared input is used", func(t *testing.T) {
+		raw := string(readRepoFile(t, "ci-templates/gitlab/signet.yml"))
+		for name := range inputs {
+			if !strings.Contains(raw, "inputs."+name+" ]]") {
+				t.Errorf("input %q is declared but never used", name)
+			}
+		}
+	})
+	t.Run("builds with buildah, no daemon, and records the pushed digest", func(t *testing.T) {
+		for _, want := range []string{"buildah build --layers", "buildah push --digestfile image.digest", "SIGNET_DIGEST="} {
+			if !strings.Contains(buildScript, want) {
+				t.Errorf("build script lacks %q", want)
+			}
+		}
+		if strings.Contains(buildScript, "docker ") || build.Variables["DOCKER_HOST"] != "" {
+			t.Error("build job must not need a Docker daemon")
+		}
+		if build.Artifacts.Reports.Dotenv != "build.env" {
+			t.Errorf("build job exports the digest through dotenv build.env, got %q", build.Artifacts.Reports.Dotenv)
+		}
+	})
+	t.Run("sign job gets a sigstore-audience OIDC token", func(t *testing.T) {
+		tok, ok := sign.IDTokens["SIGSTORE_ID_TOKEN"].(map[string]any)
+		if !ok || tok["aud"] != "sigstore" {
+			t.Errorf("id_tokens: want SIGSTORE_ID_TOKEN {aud: sigstore}, got %v", sign.IDTokens)
+		}
+	})
+	t.Run("sign job signs the pushed digest from the build job", func(t *testing.T) {
+		if len(sign.Needs) != 1 || sign.Needs[0].Job != "signet-build" || !sign.Needs[0].Artifacts {
+			t.Errorf("sign job must need signet-build with artifacts, got %+v", sign.Needs)
+		}
+		if !strings.Contains(signScript, `sign image "$SIGNET_IMAGE"`) {
+			t.Error(`sign script must run: sign image "$SIGNET_IMAGE" (the digest reference from build.env)`)
+		}
+		if sign.Variables["SIGNET_POLICY"] != "trust.yaml" || sign.Variables["SIGNET_ATTEST"] != "true" {
+			t.Errorf("sign job: want policy trust.yaml and attest true by default, got %v", sign.Variables)
+		}
+	})
+	t.Run("post-check is never skipped", func(t *testing.T) {
+		if strings.Contains(string(body), "no-post-check") || sign.Variables["SIGNET_NO_POST_CHECK"] != "" {
+			t.Error("template must not disable sign's post-check")
+		}
+	})
+	t.Run("key mode reads a file variable", func(t *testing.T) {
+		if !strings.Contains(signScript, `SIGNET_KEY="$SIGNET_KEY_FILE"`) {
+			t.Error("key signing must come from the File variable SIGNET_KEY_FILE")
+		}
+	})
+	t.Run("sign job exports a dotenv report", func(t *testing.T) {
+		if sign.Artifacts.Reports.Dotenv != "signet.env" || sign.Variables["SIGNET_DOTENV"] != "signet.env" {
+			t.Errorf("want sign --dotenv signet.env reported as artifacts:reports:dotenv, got %q / %q",
+				sign.Variables["SIGNET_DOTENV"], sign.Artifacts.Reports.Dotenv)
+		}
+	})
+	t.Run("jobs run in GitLab's default stages", func(t *testing.T) {
+		for name, j := range jobs {
+			if !slices.Contains([]string{".pre", "build", "test", "deploy", ".post"}, j.Stage) {
+				t.Errorf("job %s: stage %q is not a default stage; an includer would have to declare it", name, j.Stage)
+			}
+		}
+	})
+}

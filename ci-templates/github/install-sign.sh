@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs a pinned `sign` release binary after verifying its SHA-256 against
+# the checksums pinned below (never against a checksum file downloaded from the
+# same place as the binary). Used by action.yml; also usable on its own:
+#
+#   SIGNET_VERSION=v0.1.0 bash install-sign.sh     # installs into $SIGNET_INSTALL_DIR
+#
+# Environment:
+#   SIGNET_VERSION        release tag (required)
+#   SIGNET_INSTALL_DIR    where to put `sign` (default: $RUNNER_TEMP/signet-bin or ./bin)
+#   SIGNET_DOWNLOAD_BASE  release download base URL (default: the project's GitHub releases;
+#                         set it to a mirror: the pinned checksum still decides)
+#   GITHUB_PATH           when set (GitHub Actions), the install dir is added to PATH
+set -euo pipefail
+
+version="${SIGNET_VERSION:?SIGNET_VERSION is required (e.g. v0.1.0)}"
+base="${SIGNET_DOWNLOAD_BASE:-https://github.com/signet-dev/signet/releases/download}"
+dest="${SIGNET_INSTALL_DIR:-${RUNNER_TEMP:-$PWD}/signet-bin}"
+
+case "$(uname -s)" in
+  Linux) os=linux ;;
+  Darwin) os=darwin ;;
+  *) echo "::error::unsupported OS $(uname -s); use build-from-source: true" >&2; exit 2 ;;
+esac
+case "$(uname -m)" in
+  x86_64 | amd64) arch=amd64 ;;
+  aarch64 | arm64) arch=arm64 ;;
+  *) echo "::error::unsupported architecture $(uname -m); use build-from-source: true" >&2; exit 2 ;;
+esac
+
+# Pinned checksums: "<version> <os>/<arch>) sha256" lines. The release process
+# appends one entry per published binary; an action ref can therefore only
+# install the releases it knows, byte for byte.
+# BEGIN signet release checksums
+expected=""
+case "$version $os/$arch" in
+  # "v0.1.0 linux/amd64") expected=<sha256 of sign_linux_amd64> ;;
+  *) ;;
+esac
+# END signet release checksums
+
+if [ -z "$expected" ]; then
+  echo "::error::no pinned checksum for sign $version on $os/$arch in this action version; pick a signet-version this action pins, or set build-from-source: true" >&2
+  exit 1
+fi
+
+asset="sign_${os}_${arch}"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+curl --fail --silent --show-error --location --retry 3 --proto '=https' --tlsv1.2 \
+  -o "$tmp/$asset" "$base/$version/$asset"
+echo "$expected  $tmp/$asset" | sha256sum --check --strict --quiet - || {
+  echo "::error::checksum mismatch for $asset $version: refusing to install" >&2
+  exit 1
+}
+mkdir -p "$dest"
+install -m 0755 "$tmp/$asset" "$dest/sign"
+if [ -n "${GITHUB_PATH:-}" ]; then echo "$dest" >> "$GITHUB_PATH"; fi
+"$dest/sign" --version
