@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/urfave/cli/v2"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -88,7 +87,7 @@ func serve(c *cli.Context) error {
 	if err := rl.Load(); err != nil {
 		return err
 	}
-	opts := []verify.Option{verify.WithKeychain(authn.DefaultKeychain), verify.WithRemoteOptions(
+	opts := []verify.Option{verify.WithKeychain(ownKeychain), verify.WithRemoteOptions(
 		remote.WithTransport(enforce.LimitTransport(remote.DefaultTransport, c.Int("registry-concurrency"))),
 	)}
 	if c.Bool("offline") {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/urfave/cli/v2"
 
@@ -69,7 +68,7 @@ func signRun(c *cli.Context, doSign, doAttest bool) error {
 	}
 	req := sign.Request{Image: image, Format: format, Sign: doSign, Policy: p, Signer: id.signer,
 		SkipChildren: c.Bool("index-only"), Log: stderrLog(c),
-		Remote: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}}
+		Remote: []remote.Option{remote.WithAuthFromKeychain(ownKeychain)}}
 	if doAttest {
 		if req.Attest, err = predicate(c, id); err != nil {
 			return usageError("%v", err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/urfave/cli/v2"
 
 	"github.com/signet-dev/signet/policy"
@@ -56,7 +55,7 @@ config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			opts := []verify.Option{verify.WithKeychain(authn.DefaultKeychain)}
+			opts := []verify.Option{verify.WithKeychain(ownKeychain)}
 			if c.Bool("offline") {
 				opts = append(opts, verify.WithOffline())
 			}
