@@ -157,6 +157,8 @@ func checkServiceAccountAccess(t *testing.T, ctx context.Context, kc *kubernetes
 	}{
 		{"may read a named pull secret", "get", "secrets", "", true},
 		{"may read a pod's service account", "get", "serviceaccounts", "", true},
+		{"may read a namespace's labels", "get", "namespaces", "", true},
+		{"may not list namespaces", "list", "namespaces", "", false},
 		{"may record an event", "create", "events", "", true},
 		{"may update an event it recorded", "patch", "events", "", true},
 		{"may not list secrets", "list", "secrets", "", false},

@@ -132,7 +132,7 @@ func TestServiceReachesWebhookPort(t *testing.T) {
 func TestRBACIsLeastPrivilege(t *testing.T) {
 	objs := render(t, nil)
 	role := one[*rbacv1.ClusterRole](t, objs)
-	want := map[string][]string{"serviceaccounts": {"get"}, "secrets": {"get"}, "events": {"create", "patch"}}
+	want := map[string][]string{"serviceaccounts": {"get"}, "secrets": {"get"}, "namespaces": {"get"}, "events": {"create", "patch"}}
 	got := map[string][]string{}
 	for _, r := range role.Rules {
 		if !slices.Equal(r.APIGroups, []string{""}) || len(r.ResourceNames) > 0 || len(r.NonResourceURLs) > 0 {
@@ -160,12 +160,13 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 	}
 }
 
-// TestRBACWithoutPullSecrets: turning pull secrets off removes every read.
+// TestRBACWithoutPullSecrets: turning pull secrets off removes every read
+// of secrets and service accounts (namespace labels stay readable).
 func TestRBACWithoutPullSecrets(t *testing.T) {
 	role := one[*rbacv1.ClusterRole](t, render(t, map[string]any{"rbac": map[string]any{"readPullSecrets": false}}))
 	for _, r := range role.Rules {
-		if slices.Contains(r.Verbs, "get") {
-			t.Errorf("rule %+v still reads", r)
+		if slices.Contains(r.Resources, "secrets") || slices.Contains(r.Resources, "serviceaccounts") {
+			t.Errorf("rule %+v still reads credentials", r)
 		}
 	}
 }

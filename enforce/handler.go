@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 
@@ -34,6 +33,10 @@ type Handler struct {
 	Observe func(req *admissionv1.AdmissionRequest, img Image, d *verify.Decision)
 	// OnResponse, if set, sees every answer to a checked request (events).
 	OnResponse func(req *admissionv1.AdmissionRequest, resp *admissionv1.AdmissionResponse)
+	// NamespaceLabels, if set, returns a namespace's labels for the trust
+	// file's auditLabels/exemptLabels. On error the labels are unknown and
+	// label rules do not apply: the namespace is enforced (fail closed).
+	NamespaceLabels func(ctx context.Context, namespace string) (map[string]string, error)
 	// Credentials, if set, returns the registry keychain of the workload
 	// (its pull secrets and its service account's), used before the
 	// webhook's own credentials.
@@ -61,7 +64,8 @@ func (h *Handler) Handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool) (*admissionv1.AdmissionResponse, bool) {
 	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
 	p := h.Policy()
-	if skip, why := h.skip(req, p); skip {
+	nsMode := h.namespaceMode(ctx, req.Namespace, p)
+	if skip, why := h.skip(req, p, nsMode); skip {
 		if why != "" {
 			resp.AuditAnnotations = map[string]string{AuditPolicyHash: p.Hash, AuditDecisions: why}
 		}
@@ -79,7 +83,7 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 		}
 		ctx = verify.WithRequestKeychain(ctx, kc)
 	}
-	audit := slices.Contains(p.Enforcement.AuditNamespaces, req.Namespace)
+	audit := nsMode == "audit"
 	decisions := h.decideAll(ctx, req, p, images)
 
 	var failures, notes []string
@@ -113,18 +117,28 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 }
 
 // skip says whether a request needs no verification, and why (for audit).
-func (h *Handler) skip(req *admissionv1.AdmissionRequest, p *policy.Policy) (bool, string) {
+func (h *Handler) skip(req *admissionv1.AdmissionRequest, p *policy.Policy, nsMode string) (bool, string) {
 	switch {
 	case req.Operation != admissionv1.Create && req.Operation != admissionv1.Update:
 		return true, ""
 	case req.SubResource != "" && req.SubResource != "ephemeralcontainers":
 		return true, "" // status, scale, binding...: no image can change
-	case slices.Contains(p.Enforcement.ExemptNamespaces, req.Namespace):
+	case nsMode == "exempt":
 		return true, "namespace exempt by policy"
 	case !SupportedKind(req.Kind.Kind):
 		return true, ""
 	}
 	return false, ""
+}
+
+// namespaceMode applies the trust file's namespace names and labels.
+func (h *Handler) namespaceMode(ctx context.Context, ns string, p *policy.Policy) string {
+	var labels map[string]string
+	e := p.Enforcement
+	if h.NamespaceLabels != nil && ns != "" && (len(e.AuditLabels) > 0 || len(e.ExemptLabels) > 0) {
+		labels, _ = h.NamespaceLabels(ctx, ns) // unknown labels: enforced
+	}
+	return e.NamespaceMode(ns, labels)
 }
 
 // decideAll decides the images concurrently: a pod's latency is its slowest

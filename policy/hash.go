@@ -62,9 +62,11 @@ type normalProvenance struct {
 }
 
 type normalEnforce struct {
-	Mode   Mode     `json:"mode"`
-	Audit  []string `json:"audit,omitempty"`
-	Exempt []string `json:"exempt,omitempty"`
+	Mode         Mode              `json:"mode"`
+	Audit        []string          `json:"audit,omitempty"`
+	Exempt       []string          `json:"exempt,omitempty"`
+	AuditLabels  map[string]string `json:"auditLabels,omitempty"`
+	ExemptLabels map[string]string `json:"exemptLabels,omitempty"`
 }
 
 func hashPolicy(p *Policy) string {
@@ -80,7 +82,8 @@ func hashPolicy(p *Policy) string {
 	for _, r := range p.Rules {
 		n.Rules = append(n.Rules, normalizeRule(r))
 	}
-	n.Enforcement = normalEnforce{Mode: p.Enforcement.Mode, Audit: sorted(p.Enforcement.AuditNamespaces), Exempt: sorted(p.Enforcement.ExemptNamespaces)}
+	n.Enforcement = normalEnforce{Mode: p.Enforcement.Mode, Audit: sorted(p.Enforcement.AuditNamespaces), Exempt: sorted(p.Enforcement.ExemptNamespaces),
+		AuditLabels: p.Enforcement.AuditLabels, ExemptLabels: p.Enforcement.ExemptLabels} // maps marshal with sorted keys
 	data, err := json.Marshal(n)
 	if err != nil {
 		panic("policy: marshalling normal form: " + err.Error()) // plain structs: cannot fail

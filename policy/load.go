@@ -213,8 +213,31 @@ func (l *loader) enforcement(n *yaml.Node) {
 			l.d.errorf(ns.get("audit"), "enforcement.namespaces", "namespace %q is both audit and exempt", a)
 		}
 	}
+	e.AuditLabels = l.labels(ns, "auditLabels")
+	e.ExemptLabels = l.labels(ns, "exemptLabels")
 	ns.done()
 	o.done()
+}
+
+// labels reads a label selector in matchLabels form: every listed label must
+// be present with that value. An empty selector would match every
+// namespace, so it is an error rather than a silent cluster-wide exemption.
+func (l *loader) labels(o *object, key string) map[string]string {
+	n := o.get(key)
+	if n == nil {
+		return nil
+	}
+	m := l.d.object(n, o.field(key))
+	out := map[string]string{}
+	for k := range m.keys {
+		v, _ := m.str(k)
+		out[k] = v
+	}
+	m.done()
+	if len(out) == 0 {
+		l.d.errorf(n, o.field(key), "an empty label selector would match every namespace")
+	}
+	return out
 }
 
 // httpsURL validates an issuer or server URL.

@@ -90,6 +90,8 @@ func TestLoadErrors(t *testing.T) {
 		{"syntax error", "images: [\n", `t.yaml:`},
 		{"wrong type", "images: {match: x}\n", `t.yaml:3:9: images: must be a list, got a mapping`},
 		{"no rules", "images: []\n", `images: at least one image rule is required`},
+		{"empty label selector", "images: [{match: ['**'], deny: x}]\nenforcement: {namespaces: {exemptLabels: {}}}\n",
+			`enforcement.namespaces.exemptLabels: an empty label selector would match every namespace`},
 		{"v0.2 without opt-in", gh + "images: [{match: ['**'], signedBy: [gh], provenance: {predicateTypes: ['https://slsa.dev/provenance/v0.2']}}]\n",
 			`SLSA v0.2 needs allowSLSAv02: true`},
 		{"workflow glob", "identities:\n- name: x\n  keyless: {issuer: https://token.actions.githubusercontent.com, repository: acme/app, workflow: '.github/*'}\nimages: [{match: ['**'], signedBy: [x]}]\n",

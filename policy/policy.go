@@ -8,6 +8,8 @@
 // cryptography, and asks this package what must hold.
 package policy
 
+import "slices"
+
 // APIVersion and Kind identify a trust file.
 const (
 	APIVersion = "signet.dev/v1alpha1"
@@ -81,4 +83,32 @@ type Enforcement struct {
 	Mode             Mode
 	AuditNamespaces  []string
 	ExemptNamespaces []string
+	// AuditLabels and ExemptLabels select namespaces by label (all listed
+	// labels must match), in addition to the name lists.
+	AuditLabels, ExemptLabels map[string]string
+}
+
+// NamespaceMode says how the webhook treats a namespace: "exempt", "audit"
+// or "" (the policy's mode). labels may be nil when they are unknown; label
+// rules then do not apply (fail closed: an unknown namespace is enforced).
+func (e Enforcement) NamespaceMode(name string, labels map[string]string) string {
+	switch {
+	case slices.Contains(e.ExemptNamespaces, name), matchLabels(e.ExemptLabels, labels):
+		return "exempt"
+	case slices.Contains(e.AuditNamespaces, name), matchLabels(e.AuditLabels, labels):
+		return "audit"
+	}
+	return ""
+}
+
+func matchLabels(sel, labels map[string]string) bool {
+	if len(sel) == 0 || labels == nil {
+		return false
+	}
+	for k, v := range sel {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }

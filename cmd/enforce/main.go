@@ -109,6 +109,7 @@ func serve(c *cli.Context) error {
 		log.Warn("no Kubernetes API access: imagePullSecrets are not used and no events are recorded", "err", err)
 	} else {
 		handler.Credentials = (&enforce.PullSecrets{Client: kc}).Keychain
+		handler.NamespaceLabels = enforce.NewNamespaceLabelCache(kc, 0).Labels
 		events := &enforce.Events{Client: kc, Log: log}
 		events.Start(ctx, 1024)
 		handler.OnResponse = events.Record
