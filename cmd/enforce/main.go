@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/signet-dev/signet/enforce"
+	"github.com/signet-dev/signet/internal/cloudauth"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -87,7 +88,7 @@ func serve(c *cli.Context) error {
 	if err := rl.Load(); err != nil {
 		return err
 	}
-	opts := []verify.Option{verify.WithKeychain(ownKeychain), verify.WithRemoteOptions(
+	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithRemoteOptions(
 		remote.WithTransport(enforce.LimitTransport(remote.DefaultTransport, c.Int("registry-concurrency"))),
 	)}
 	if c.Bool("offline") {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/ci"
+	"github.com/signet-dev/signet/internal/cloudauth"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
 )
@@ -68,7 +69,7 @@ func signRun(c *cli.Context, doSign, doAttest bool) error {
 	}
 	req := sign.Request{Image: image, Format: format, Sign: doSign, Policy: p, Signer: id.signer,
 		SkipChildren: c.Bool("index-only"), Log: stderrLog(c),
-		Remote: []remote.Option{remote.WithAuthFromKeychain(ownKeychain)}}
+		Remote: []remote.Option{remote.WithAuthFromKeychain(cloudauth.Keychain)}}
 	if doAttest {
 		if req.Attest, err = predicate(c, id); err != nil {
 			return usageError("%v", err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/signet-dev/signet/internal/cloudauth"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
@@ -55,7 +56,7 @@ config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			opts := []verify.Option{verify.WithKeychain(ownKeychain)}
+			opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain)}
 			if c.Bool("offline") {
 				opts = append(opts, verify.WithOffline())
 			}

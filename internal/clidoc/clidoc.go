@@ -6,6 +6,7 @@ package clidoc
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -51,5 +52,18 @@ func section(b *strings.Builder, newApp func(*bytes.Buffer) *cli.App, name strin
 	}
 	title := strings.TrimSpace(name + " " + strings.Join(path, " "))
 	fmt.Fprintf(b, "## `%s`\n\n```\n%s\n```\n\n", title, strings.TrimRight(out.String(), "\n"))
+	return nil
+}
+
+// Check compares a generated reference with the file at path, or rewrites
+// the file when update is set (go test ./cmd/... -update).
+func Check(path, got string, update bool) error {
+	if update {
+		return os.WriteFile(path, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil || string(want) != got {
+		return fmt.Errorf("%s is stale: run go test ./cmd/... -update", path)
+	}
 	return nil
 }
