@@ -21,12 +21,13 @@ demo:
 stack:
 	$(GO) run ./test/stack/cmd/stackbuild
 
-## tools: Debian packages the CI-template tests run (shellcheck, buildah), installed if missing.
+## tools: Debian packages the CI-template tests run (shellcheck, buildah; rsync for
+## gitlab-ci-local's shell executor), installed if missing.
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 tools:
-	@command -v shellcheck >/dev/null && command -v buildah >/dev/null || { \
-		echo "installing shellcheck and buildah (Debian packages) for the CI-template tests"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq shellcheck buildah >/dev/null; }
+	@command -v shellcheck >/dev/null && command -v buildah >/dev/null && command -v rsync >/dev/null || { \
+		echo "installing shellcheck, buildah and rsync (Debian packages) for the CI-template tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq shellcheck buildah rsync >/dev/null; }
 
 ## test: everything CI runs — vet, unit, specification and end-to-end tests.
 test: vet tools stack

@@ -11,7 +11,7 @@ func requireTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Fatalf("%s is not installed: run `make tools` (Debian packages shellcheck, buildah)", name)
+		t.Fatalf("%s is not installed: run `make tools` (Debian packages shellcheck, buildah, rsync)", name)
 	}
 	return p
 }

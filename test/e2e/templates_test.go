@@ -1,0 +1,764 @@
+package e2e
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/signet-dev/signet/test/stack"
+)
+
+// This file runs the CI templates in ci-templates/ against the local stack
+// (registry, OIDC issuers, Fulcio, TSA, Rekor v2) the way the CI systems run
+// them: the GitHub composite action step by step as the Actions runner does,
+// and the GitLab template's jobs under gitlab-ci-local's shell executor.
+
+// repoRoot is the module root (test/e2e/../..).
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("no caller")
+	}
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// templateDecision runs `sign verify -o json` with the trust file.
+func templateDecision(t *testing.T, policyPath, image string) fullDecision {
+	t.Helper()
+	return (&signWorld{}).signVerify(t, policyPath, image)
+}
+
+// ---------------------------------------------------------------------------
+// GitHub: a minimal composite-action runner.
+
+type compositeAction struct {
+	Inputs map[string]struct {
+		Default  *string `yaml:"default"`
+		Required bool    `yaml:"required"`
+	} `yaml:"inputs"`
+	Outputs map[string]struct {
+		Value string `yaml:"value"`
+	} `yaml:"outputs"`
+	Runs struct {
+		Using string       `yaml:"using"`
+		Steps []actionStep `yaml:"steps"`
+	} `yaml:"runs"`
+}
+
+type actionStep struct {
+	Name  string            `yaml:"name"`
+	ID    string            `yaml:"id"`
+	If    string            `yaml:"if"`
+	Uses  string            `yaml:"uses"`
+	With  map[string]string `yaml:"with"`
+	Shell string            `yaml:"shell"`
+	Env   map[string]string `yaml:"env"`
+	Run   string            `yaml:"run"`
+}
+
+// actionRunner holds one job's state across the composite action's steps,
+// as the Actions runner keeps it: the job environment, PATH additions from
+// GITHUB_PATH, variables from GITHUB_ENV and each step's outputs.
+type actionRunner struct {
+	t          *testing.T
+	actionPath string
+	inputs     map[string]string
+	env        map[string]string            // job environment (incl. GITHUB_ENV additions)
+	path       []string                     // GITHUB_PATH additions, newest first
+	steps      map[string]map[string]string // step id -> outputs
+	tempDir    string
+	summaries  []string
+	log        strings.Builder
+}
+
+var exprRef = regexp.MustCompile(`\$\{\{\s*(.*?)\s*\}\}`)
+
+// eval resolves one expression: only the forms the action uses; anything
+// else fails the test, so a new expression in action.yml gets a conscious
+// implementation here rather than silently expanding to "".
+func (r *actionRunner) eval(expr string) string {
+	r.t.Helper()
+	switch {
+	case expr == "github.action_path":
+		return r.actionPath
+	case strings.HasPrefix(expr, "inputs."):
+		name := strings.TrimPrefix(expr, "inputs.")
+		v, ok := r.inputs[name]
+		if !ok {
+			r.t.Fatalf("expression %q: the action declares no input %q", expr, name)
+		}
+		return v
+	case strings.HasPrefix(expr, "steps."):
+		parts := strings.Split(expr, ".")
+		if len(parts) != 4 || parts[2] != "outputs" {
+			r.t.Fatalf("unsupported steps expression %q", expr)
+		}
+		return r.steps[parts[1]][parts[3]] // an unset output is "" on the runner too
+	}
+	r.t.Fatalf("unsupported expression ${{ %s }} in action.yml: implement it in templates_test.go", expr)
+	return ""
+}
+
+func (r *actionRunner) expand(s string) string {
+	return exprRef.ReplaceAllStringFunc(s, func(m string) string {
+		return r.eval(exprRef.FindStringSubmatch(m)[1])
+	})
+}
+
+var condRe = regexp.MustCompile(`^(inputs\.[A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'$`)
+
+// cond evaluates a step's `if:`, again only in the forms the action uses.
+func (r *actionRunner) cond(c string) bool {
+	r.t.Helper()
+	c = strings.TrimSpace(c)
+	if c == "" {
+		return true // the implicit success()
+	}
+	if m := exprRef.FindStringSubmatch(c); m != nil && m[0] == c {
+		c = m[1]
+	}
+	m := condRe.FindStringSubmatch(c)
+	if m == nil {
+		r.t.Fatalf("unsupported if: %q", c)
+	}
+	// GitHub compares strings case-insensitively.
+	eq := strings.EqualFold(r.eval(m[1]), m[3])
+	return eq == (m[2] == "==")
+}
+
+func (r *actionRunner) pathEnv() string {
+	return strings.Join(append(append([]string{}, r.path...), r.env["PATH"]), ":")
+}
+
+func (r *actionRunner) environ(stepEnv map[string]string, files map[string]string) []string {
+	merged := map[string]string{}
+	for k, v := range r.env {
+		merged[k] = v
+	}
+	for k, v := range stepEnv {
+		merged[k] = v
+	}
+	for k, v := range files {
+		merged[k] = v
+	}
+	merged["PATH"] = r.pathEnv()
+	var env []string
+	for k, v := range merged {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env
+}
+
+// parseFileCommand reads a GITHUB_OUTPUT / GITHUB_ENV file: name=value lines
+// and name<<DELIMITER heredocs.
+func parseFileCommand(t *testing.T, p string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			continue
+		}
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.Contains(k, "<<") {
+			out[k] = v
+			continue
+		}
+		k, delim, ok := strings.Cut(line, "<<")
+		if !ok {
+			t.Fatalf("%s: invalid line %q", filepath.Base(p), line)
+		}
+		var val []string
+		closed := false
+		for sc.Scan() {
+			if sc.Text() == delim {
+				closed = true
+				break
+			}
+			val = append(val, sc.Text())
+		}
+		if !closed {
+			t.Fatalf("%s: heredoc %s<<%s is not closed", filepath.Base(p), k, delim)
+		}
+		out[k] = strings.Join(val, "\n")
+	}
+	return out
+}
+
+// setupGo stands in for actions/setup-go: the runner would install the Go
+// version of go-version-file; here the installed toolchain must be that
+// version (or newer) and goes on PATH the way setup-go adds it.
+func (r *actionRunner) setupGo(with map[string]string) {
+	r.t.Helper()
+	for k := range with {
+		if k != "go-version-file" && k != "cache" {
+			r.t.Fatalf("actions/setup-go: unsupported input %q", k)
+		}
+	}
+	modFile := r.expand(with["go-version-file"])
+	b, err := os.ReadFile(modFile)
+	if err != nil {
+		r.t.Fatalf("actions/setup-go go-version-file: %v", err)
+	}
+	want := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "go "); ok {
+			want = strings.TrimSpace(v)
+		}
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	out, err := exec.Command(goBin, "env", "GOVERSION", "GOROOT", "GOCACHE", "GOMODCACHE", "GOPROXY", "GOTOOLCHAIN").Output()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	f := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if got := strings.TrimPrefix(f[0], "go"); want == "" || compareGoVersions(got, want) < 0 {
+		r.t.Fatalf("actions/setup-go: %s asks for go %q, this machine has %s", modFile, want, f[0])
+	}
+	r.path = append([]string{filepath.Join(f[1], "bin")}, r.path...)
+	// setup-go with cache: false leaves Go's own defaults; share this
+	// machine's caches so the build is incremental, as a warm runner's is.
+	r.env["GOCACHE"], r.env["GOMODCACHE"], r.env["GOPROXY"], r.env["GOTOOLCHAIN"] = f[2], f[3], f[4], f[5]
+	fmt.Fprintf(&r.log, "setup-go: go %s (go.mod wants %s)\n", f[0], want)
+}
+
+func compareGoVersions(a, b string) int {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < 3; i++ {
+		var x, y int
+		if i < len(pa) {
+			fmt.Sscanf(pa[i], "%d", &x)
+		}
+		if i < len(pb) {
+			fmt.Sscanf(pb[i], "%d", &y)
+		}
+		if x != y {
+			return x - y
+		}
+	}
+	return 0
+}
+
+// runStep executes one step as the runner does: expressions expanded into
+// run and env, the script written to a file and run with
+// `bash --noprofile --norc -eo pipefail {0}` in the workspace, fresh file
+// command files per step, whose contents then update the job state.
+func (r *actionRunner) runStep(i int, st actionStep) {
+	r.t.Helper()
+	if !r.cond(st.If) {
+		fmt.Fprintf(&r.log, "step %d %q skipped (if: %s)\n", i, st.Name, st.If)
+		return
+	}
+	if st.Uses != "" {
+		switch {
+		case strings.HasPrefix(st.Uses, "actions/setup-go@"):
+			r.setupGo(st.With)
+			return
+		default:
+			r.t.Fatalf("step %q uses %s, which this runner does not implement", st.Name, st.Uses)
+		}
+	}
+	if st.Shell != "bash" {
+		r.t.Fatalf("step %q: shell %q (composite run steps must name one; only bash is implemented)", st.Name, st.Shell)
+	}
+	dir := filepath.Join(r.tempDir, "_runner_file_commands", fmt.Sprint(i))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, k := range []string{"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STEP_SUMMARY", "GITHUB_STATE"} {
+		files[k] = filepath.Join(dir, strings.ToLower(k))
+		if err := os.WriteFile(files[k], nil, 0o644); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	stepEnv := map[string]string{}
+	for k, v := range st.Env {
+		stepEnv[k] = r.expand(v)
+	}
+	script := filepath.Join(r.tempDir, fmt.Sprintf("step-%d.sh", i))
+	if err := os.WriteFile(script, []byte(r.expand(st.Run)), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", script)
+	cmd.Dir = r.env["GITHUB_WORKSPACE"]
+	cmd.Env = r.environ(stepEnv, files)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	fmt.Fprintf(&r.log, "::group::step %d %q (%s)\n%s::endgroup::\n", i, st.Name, time.Since(start).Round(time.Millisecond), out)
+	if err != nil {
+		r.t.Fatalf("step %q failed: %v\n%s", st.Name, err, r.log.String())
+	}
+	if st.ID != "" {
+		r.steps[st.ID] = parseFileCommand(r.t, files["GITHUB_OUTPUT"])
+	}
+	for k, v := range parseFileCommand(r.t, files["GITHUB_ENV"]) {
+		r.env[k] = v
+	}
+	if b, err := os.ReadFile(files["GITHUB_PATH"]); err == nil {
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				r.path = append([]string{l}, r.path...)
+			}
+		}
+	}
+	if b, _ := os.ReadFile(files["GITHUB_STEP_SUMMARY"]); len(b) > 0 {
+		r.summaries = append(r.summaries, string(b))
+	}
+}
+
+// TestGitHubCompositeActionOnLocalStack runs ci-templates/github/action.yml
+// with build-from-source: true the way the Actions runner runs a composite
+// action: setup-go (checked, not downloaded), the build step compiling `sign`
+// from this checkout into $RUNNER_TEMP and adding it through GITHUB_PATH, then
+// the sign step, keyless with a GitHub-shaped token from the stack's local
+// Actions token endpoint, against the stack's Sigstore services (the signing
+// config given through its SIGNET_ variable in the job environment). The
+// pushed digest ends up signed and attested: the step outputs and the action
+// outputs carry it, the step summary is written, and `sign verify` with a
+// trust file for the stack's GitHub issuer accepts it.
+func TestGitHubCompositeActionOnLocalStack(t *testing.T) {
+	start := time.Now()
+	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
+	root := repoRoot(t)
+	actionPath := filepath.Join(root, "ci-templates", "github")
+	raw, err := os.ReadFile(filepath.Join(actionPath, "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var action compositeAction
+	if err := yaml.Unmarshal(raw, &action); err != nil {
+		t.Fatal(err)
+	}
+	if action.Runs.Using != "composite" {
+		t.Fatalf("runs.using = %q, want composite", action.Runs.Using)
+	}
+
+	digest := push(t, s.Registry.Host+"/acme/app:1.0")
+	claims := stack.DefaultGitHubClaims()
+	workspace, runnerTemp, home := t.TempDir(), t.TempDir(), t.TempDir()
+	policy := writePolicy(t, workspace, `apiVersion: signet.dev/v1alpha1
+kind: TrustPolicy
+sigstore:
+  trustedRoot: TRUSTED_ROOT
+  transparencyLog: required
+  certificateTransparency: optional
+identities:
+  - name: github-release
+    keyless: {issuer: GH_ISSUER, ci: github, repository: acme/app, workflow: .github/workflows/release.yml, refs: [refs/heads/main]}
+images:
+  - name: app
+    match: [REGISTRY/acme/app]
+    signedBy: [github-release]
+    provenance: {required: true, sourceMatchesSigner: true, sourceRefs: [refs/heads/main]}
+  - match: ["**"]
+    deny: not an approved image
+`, map[string]string{"TRUSTED_ROOT": s.TrustedRootPath, "GH_ISSUER": s.OIDC.GitHubIssuer, "REGISTRY": s.Registry.Host})
+
+	// The step's `with:` (the workflow would pass the digest its build pushed).
+	with := map[string]string{"image": digest.String(), "build-from-source": "true"}
+	inputs := map[string]string{}
+	for name, in := range action.Inputs {
+		v, ok := with[name]
+		switch {
+		case ok:
+		case in.Default != nil:
+			v = *in.Default
+		case in.Required:
+			t.Fatalf("required input %q not given", name)
+		}
+		inputs[name] = v
+	}
+	for name := range with {
+		if _, ok := action.Inputs[name]; !ok {
+			t.Fatalf("with: %q is not an input of the action", name)
+		}
+	}
+
+	reqURL, reqTok := s.OIDC.ActionsTokenEndpoint(claims)
+	env := map[string]string{
+		"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "CI": "true",
+		"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": workspace, "RUNNER_TEMP": runnerTemp,
+		"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_ENVIRONMENT": claims.RunnerEnvironment,
+		"GITHUB_ACTION_PATH": actionPath, "GITHUB_ACTION_REPOSITORY": "signet-dev/signet", "GITHUB_ACTION_REF": "main",
+		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": "https://api.github.com",
+		"GITHUB_REPOSITORY": claims.Repository, "GITHUB_REPOSITORY_OWNER": claims.RepositoryOwner,
+		"GITHUB_REPOSITORY_ID": claims.RepositoryID, "GITHUB_REPOSITORY_OWNER_ID": claims.RepositoryOwnerID,
+		"GITHUB_REF": claims.Ref, "GITHUB_REF_NAME": strings.TrimPrefix(claims.Ref, "refs/heads/"), "GITHUB_REF_TYPE": claims.RefType,
+		"GITHUB_SHA": claims.SHA, "GITHUB_WORKFLOW": claims.Workflow, "GITHUB_WORKFLOW_REF": claims.WorkflowRef,
+		"GITHUB_WORKFLOW_SHA": claims.WorkflowSHA, "GITHUB_RUN_ID": claims.RunID, "GITHUB_RUN_NUMBER": claims.RunNumber,
+		"GITHUB_RUN_ATTEMPT": claims.RunAttempt, "GITHUB_EVENT_NAME": claims.EventName, "GITHUB_ACTOR": claims.Actor,
+		"GITHUB_ACTOR_ID": claims.ActorID, "GITHUB_JOB": "release",
+		// permissions: id-token: write
+		"ACTIONS_ID_TOKEN_REQUEST_URL": reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": reqTok,
+		// The machine trusts the stack's CAs as a runner trusts the public ones.
+		"SSL_CERT_FILE": s.OIDC.CAFile,
+		// Job-level `env:` of the workflow: the local Sigstore instead of the
+		// public-good one (every `sign` flag has a SIGNET_ variable).
+		"SIGNET_SIGNING_CONFIG": s.SigningConfigPath,
+	}
+	for name, v := range inputs {
+		env["INPUT_"+strings.ToUpper(strings.ReplaceAll(name, " ", "_"))] = v
+	}
+	r := &actionRunner{t: t, actionPath: actionPath, inputs: inputs, env: env,
+		steps: map[string]map[string]string{}, tempDir: runnerTemp}
+	ran := 0
+	for i, st := range action.Runs.Steps {
+		before := r.log.Len()
+		r.runStep(i, st)
+		if !strings.Contains(r.log.String()[before:], "skipped") {
+			ran++
+		}
+	}
+	t.Logf("composite action (%d of %d steps ran) in %s:\n%s", ran, len(action.Runs.Steps), time.Since(start).Round(time.Millisecond), r.log.String())
+
+	// The `sign` that ran is the one built from source into RUNNER_TEMP.
+	if _, err := os.Stat(filepath.Join(runnerTemp, "signet-bin", "sign")); err != nil {
+		t.Fatalf("build-from-source did not produce $RUNNER_TEMP/signet-bin/sign: %v", err)
+	}
+	if !strings.Contains(r.pathEnv(), filepath.Join(runnerTemp, "signet-bin")) {
+		t.Fatalf("the build step did not add its bin dir through GITHUB_PATH: PATH=%s", r.pathEnv())
+	}
+
+	// Outputs: the sign step's GITHUB_OUTPUT and the action's outputs.
+	so := r.steps["sign"]
+	if so["digest"] != digest.DigestStr() {
+		t.Fatalf("steps.sign.outputs.digest = %q, want %s (outputs %v)", so["digest"], digest.DigestStr(), so)
+	}
+	outputs := map[string]string{}
+	for name, o := range action.Outputs {
+		outputs[name] = r.expand(o.Value)
+	}
+	if outputs["digest"] != digest.DigestStr() || outputs["image"] != digest.String() || outputs["reference"] != digest.String() {
+		t.Fatalf("action outputs %v, want digest %s and image %s", outputs, digest.DigestStr(), digest)
+	}
+	if !strings.Contains(outputs["signed-digests"], digest.DigestStr()) || outputs["attestation-bundle"] == "" {
+		t.Fatalf("action outputs %v: want the digest among signed-digests and an attestation bundle", outputs)
+	}
+	summary := strings.Join(r.summaries, "\n")
+	if strings.TrimSpace(summary) == "" || !strings.Contains(summary, digest.DigestStr()) {
+		t.Fatalf("step summary is empty or lacks the digest:\n%s", summary)
+	}
+
+	d := templateDecision(t, policy, digest.String())
+	if !d.Allowed || len(d.Signatures) == 0 || len(d.Attestations) == 0 {
+		t.Fatalf("sign verify denied what the action signed: %v (rejected: %v)", d.Reasons, d.Rejected)
+	}
+	sig, att := d.Signatures[0], d.Attestations[0]
+	if sig.Identity != "github-release" || sig.Subject != githubSAN || sig.LogIndex == nil {
+		t.Fatalf("signature %+v, want github-release by %s with a Rekor entry", sig, githubSAN)
+	}
+	if att.PredicateType != "https://slsa.dev/provenance/v1" || att.SourceRepository != "https://github.com/acme/app" ||
+		att.SourceRef != "refs/heads/main" || att.SourceDigest != claims.SHA {
+		t.Fatalf("provenance %+v, want SLSA v1 from acme/app@refs/heads/main (%s)", att, claims.SHA)
+	}
+	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
+}
+
+// ---------------------------------------------------------------------------
+// GitLab: the template's jobs under gitlab-ci-local.
+
+// gitlabCILocal installs test/e2e/testdata/gitlab-ci-local (a pinned
+// gitlab-ci-local and its lock file) with `npm ci` into the user cache,
+// keyed by the lock file's hash, and returns the CLI's path.
+func gitlabCILocal(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(repoRoot(t), "test", "e2e", "testdata", "gitlab-ci-local")
+	pkg, err := os.ReadFile(filepath.Join(src, "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.ReadFile(filepath.Join(src, "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(append(pkg, lock...))
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "signet-e2e", "gitlab-ci-local-"+hex.EncodeToString(sum[:8]))
+	bin := filepath.Join(dir, "node_modules", ".bin", "gitlab-ci-local")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Fatal("npm is not installed: gitlab-ci-local (test/e2e/testdata/gitlab-ci-local) needs Node.js and npm")
+	}
+	tmp := dir + ".tmp"
+	_ = os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"package.json": pkg, "package-lock.json": lock} {
+		if err := os.WriteFile(filepath.Join(tmp, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+	cmd.Dir = tmp
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci (gitlab-ci-local): %v\n%s", err, out)
+	}
+	_ = os.RemoveAll(dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// readDotenv parses a dotenv report (KEY=value lines).
+func readDotenv(t *testing.T, p string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("dotenv report: %v", err)
+	}
+	env := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// findFile returns the paths under dir named name.
+func findFile(t *testing.T, dir, name string) []string {
+	t.Helper()
+	var found []string
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && d.Name() == name {
+			found = append(found, p)
+		}
+		return nil
+	})
+	return found
+}
+
+// TestGitLabSignJobOnLocalStack includes ci-templates/gitlab/signet.yml (as
+// `include: local:` with inputs, the way the example .gitlab-ci.yml includes
+// it) in a GitLab project acme/hello and runs its build and sign jobs with
+// gitlab-ci-local's shell executor: buildah builds examples/app's Dockerfile
+// and pushes it to the stack's registry, the build job's dotenv report hands
+// the digest to the sign job, which signs it keylessly with a GitLab-shaped
+// token from the stack issuer as SIGSTORE_ID_TOKEN (what `id_tokens:`
+// provides on GitLab; gitlab-ci-local does not mint it) and attests it. The
+// trust file is examples/trust.yaml with only the issuer, registry and
+// Sigstore root pointed at the stack; `sign verify` must accept the digest.
+func TestGitLabSignJobOnLocalStack(t *testing.T) {
+	start := time.Now()
+	for _, tool := range []string{"buildah", "git", "rsync"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not installed (gitlab-ci-local's shell executor needs rsync and git; `make tools` installs buildah)", tool)
+		}
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("the build job runs buildah, which needs root here (as a GitLab runner's job has)")
+	}
+	glci := gitlabCILocal(t)
+	installed := time.Since(start)
+	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
+	root := repoRoot(t)
+
+	// The GitLab project: the example app, the template, the trust file.
+	project := t.TempDir()
+	copyFile := func(from, to string) {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(root, from))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(project, to)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// FROM scratch: the example app's Dockerfile pulls golang from Docker
+	// Hub, which this test must not need; buildah still builds and pushes.
+	for name, body := range map[string]string{"app/Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n", "app/hello.txt": "hello\n"} {
+		p := filepath.Join(project, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile("ci-templates/gitlab/signet.yml", "templates/signet.yml")
+	image := s.Registry.Host + "/acme/hello"
+	trust, err := os.ReadFile(filepath.Join(root, "examples", "trust.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trustText := string(trust)
+	for _, r := range []struct{ old, new string }{
+		{"trustedRoot: public-good", "trustedRoot: " + s.TrustedRootPath},
+		{"certificateTransparency: required", "certificateTransparency: optional"}, // the local Fulcio has no CT log
+		// The stack's issuer is not gitlab.com, so name the CI system the
+		// example's issuer implies (the trust file conventions' `ci: gitlab`).
+		{"      issuer: https://gitlab.com\n", "      issuer: " + s.OIDC.GitLabIssuer + "\n      ci: gitlab\n"},
+		{`"registry.gitlab.com/acme/hello"`, `"` + image + `"`},
+	} {
+		if strings.Count(trustText, r.old) != 1 {
+			t.Fatalf("examples/trust.yaml: want exactly one %q to point at the stack", r.old)
+		}
+		trustText = strings.Replace(trustText, r.old, r.new, 1)
+	}
+	if err := os.WriteFile(filepath.Join(project, "trust.yaml"), []byte(trustText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ciYAML := `include:
+  - local: templates/signet.yml
+    inputs:
+      image: ` + image + `
+      context: app
+      dockerfile: app/Dockerfile
+      tags: $CI_COMMIT_SHORT_SHA $CI_COMMIT_REF_SLUG
+      signing: keyless
+      policy: trust.yaml
+`
+	if err := os.WriteFile(filepath.Join(project, ".gitlab-ci.yml"), []byte(ciYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = project
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=dev", "GIT_AUTHOR_EMAIL=dev@acme.example",
+			"GIT_COMMITTER_NAME=dev", "GIT_COMMITTER_EMAIL=dev@acme.example", "GIT_CONFIG_GLOBAL=/dev/null")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	git("remote", "add", "origin", "git@gitlab.com:acme/hello.git")
+	git("add", "-A")
+	git("commit", "-q", "-m", "hello")
+	sha := git("rev-parse", "HEAD")
+
+	// What GitLab's id_tokens: {SIGSTORE_ID_TOKEN: {aud: sigstore}} gives the
+	// sign job of acme/hello's pipeline on main.
+	claims := stack.GitLabClaims{ProjectPath: "acme/hello", Ref: "main", SHA: sha, PipelineID: "1200000042", JobID: "8800000043"}.Defaults()
+	token, err := s.OIDC.MintGitLab(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// buildah: the stack registry is plain HTTP on loopback; storage in the test's dir.
+	cfg := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(cfg, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	regConf := write("registries.conf", "[[registry]]\nlocation = \""+s.Registry.Host+"\"\ninsecure = true\n")
+	storConf := write("storage.conf", "[storage]\ndriver = \"vfs\"\ngraphroot = \""+filepath.Join(cfg, "storage")+
+		"\"\nrunroot = \""+filepath.Join(cfg, "run")+"\"\n")
+	authFile := write("auth.json", `{"auths":{}}`)
+
+	home := t.TempDir()
+	vars := []string{
+		// Predefined variables GitLab sets (gitlab-ci-local derives most from
+		// the git checkout; these pin them to the token's claims).
+		"CI=true", "GITLAB_CI=true", "CI_SERVER_URL=https://gitlab.com", "CI_SERVER_FQDN=gitlab.com",
+		"CI_PROJECT_PATH=acme/hello", "CI_PROJECT_NAMESPACE=acme", "CI_PROJECT_ID=" + claims.ProjectID,
+		"CI_PROJECT_NAMESPACE_ID=" + claims.NamespaceID, "CI_PROJECT_VISIBILITY=" + claims.ProjectVisibility,
+		"CI_COMMIT_REF_NAME=main", "CI_COMMIT_BRANCH=main", "CI_COMMIT_SHA=" + sha,
+		"CI_PIPELINE_ID=" + claims.PipelineID, "CI_PIPELINE_SOURCE=push", "CI_JOB_ID=" + claims.JobID,
+		"CI_CONFIG_PATH=.gitlab-ci.yml", "CI_RUNNER_ENVIRONMENT=" + claims.RunnerEnvironment,
+		"SIGSTORE_ID_TOKEN=" + token,
+		// The project's CI/CD variables: the local Sigstore (every `sign` flag has a SIGNET_ variable).
+		"SIGNET_SIGNING_CONFIG=" + s.SigningConfigPath,
+		"CONTAINERS_REGISTRIES_CONF=" + regConf, "CONTAINERS_STORAGE_CONF=" + storConf, "REGISTRY_AUTH_FILE=" + authFile,
+	}
+	args := []string{"--force-shell-executor", "--home", home, "--color=false"}
+	for _, v := range vars {
+		args = append(args, "--variable", v)
+	}
+	args = append(args, "--needs", "signet-sign")
+	cmd := exec.Command(glci, args...)
+	cmd.Dir = project
+	// The runner's machine: the sign binary on PATH (the sign job's image
+	// provides it on GitLab), no inherited SIGNET_/CI variables.
+	cmd.Env = []string{"HOME=" + home, "PATH=" + filepath.Dir(signBin) + ":/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+		"TMPDIR=" + t.TempDir(), "DOCKER_CONFIG=" + t.TempDir()}
+	jobsStart := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("gitlab-ci-local %s (install %s, jobs %s):\n%s", filepath.Base(filepath.Dir(filepath.Dir(filepath.Dir(glci)))),
+		installed.Round(time.Millisecond), time.Since(jobsStart).Round(time.Millisecond), out)
+	if err != nil {
+		t.Fatalf("gitlab-ci-local: %v", err)
+	}
+	for _, job := range []string{"signet-build", "signet-sign"} {
+		if !regexp.MustCompile(`(?m)`+regexp.QuoteMeta(job)+`.*\bfinished in\b`).Match(out) &&
+			!strings.Contains(string(out), job) {
+			t.Fatalf("job %s did not run", job)
+		}
+	}
+	if !strings.Contains(string(out), "PASS") || strings.Contains(string(out), "FAIL") {
+		t.Fatalf("gitlab-ci-local did not report both jobs passing")
+	}
+
+	// The dotenv reports: build.env hands the digest over, signet.env carries it on.
+	var dotenvs []string
+	for _, n := range []string{"build.env", "signet.env"} {
+		if ps := findFile(t, project, n); len(ps) == 0 {
+			t.Fatalf("no %s written by the jobs", n)
+		} else {
+			dotenvs = append(dotenvs, ps[0])
+		}
+	}
+	build, signed := readDotenv(t, dotenvs[0]), readDotenv(t, dotenvs[1])
+	digest := build["SIGNET_DIGEST"]
+	if !strings.HasPrefix(digest, "sha256:") || build["SIGNET_IMAGE"] != image+"@"+digest {
+		t.Fatalf("build.env %v, want SIGNET_IMAGE=%s@sha256:...", build, image)
+	}
+	if signed["SIGNET_DIGEST"] != digest || signed["SIGNET_IMAGE"] != image+"@"+digest || signed["DIGEST"] != digest {
+		t.Fatalf("signet.env %v, want SIGNET_DIGEST and DIGEST %s", signed, digest)
+	}
+
+	d := templateDecision(t, filepath.Join(project, "trust.yaml"), image+"@"+digest)
+	if !d.Allowed || len(d.Signatures) == 0 || len(d.Attestations) == 0 {
+		t.Fatalf("sign verify with the example trust file denied what the sign job signed: %v (rejected: %v)", d.Reasons, d.Rejected)
+	}
+	san := "https://gitlab.com/acme/hello//.gitlab-ci.yml@refs/heads/main"
+	sig, att := d.Signatures[0], d.Attestations[0]
+	if sig.Identity != "hello-gitlab" || sig.Subject != san || sig.LogIndex == nil {
+		t.Fatalf("signature %+v, want hello-gitlab by %s with a Rekor entry", sig, san)
+	}
+	if att.Identity != "hello-gitlab" || att.PredicateType != "https://slsa.dev/provenance/v1" ||
+		att.SourceRepository != "https://gitlab.com/acme/hello" || att.SourceRef != "refs/heads/main" || att.SourceDigest != sha {
+		t.Fatalf("provenance %+v, want SLSA v1 from acme/hello@refs/heads/main (%s)", att, sha)
+	}
+	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
+}
