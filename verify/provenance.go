@@ -66,11 +66,11 @@ func (ev *evaluation) provenance(ctx context.Context) {
 		return
 	}
 	if len(why) == 0 {
-		ev.d.denyf("%s has no %s attestation; rule %q requires provenance signed by [%s]: attest it in CI with `sign attest`",
-			ev.digest.DigestStr(), strings.Join(pv.PredicateTypes, " or "), ev.rule.Name, strings.Join(policy.IdentityNames(pv.SignedBy), ", "))
+		ev.d.denyf("it has no %s attestation; rule %q requires provenance signed by [%s]: attest it in CI with `sign attest`",
+			strings.Join(pv.PredicateTypes, " or "), ev.rule.Name, strings.Join(policy.IdentityNames(pv.SignedBy), ", "))
 		return
 	}
-	ev.d.denyf("no provenance attestation on %s satisfies rule %q: %s", ev.digest.DigestStr(), ev.rule.Name, strings.Join(dedupe(why), "; "))
+	ev.d.denyf("no provenance attestation satisfies rule %q: %s", ev.rule.Name, strings.Join(dedupe(why), "; "))
 }
 
 func checkProvenance(pv *policy.Provenance, s *SLSA, m match) string {

@@ -12,7 +12,6 @@ import (
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature"
 
-	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/trustroot"
 )
@@ -51,15 +50,15 @@ func (ev *evaluation) signatures(ctx context.Context) {
 	need := fmt.Sprintf("%s of [%s]", plural(r.Threshold, "signature"), strings.Join(policy.IdentityNames(r.SignedBy), ", "))
 	switch {
 	case len(ev.sigs) == 0 && len(ev.d.Rejected) == 0:
-		ev.d.denyf("%s has no signatures (looked for the cosign %s tag and Sigstore bundle referrers); rule %q needs %s: sign the digest in CI with `sign image`",
-			ev.digest.DigestStr(), ocisig.LegacyTag(mustHash(ev.digest), ocisig.KindSignature), r.Name, need)
+		ev.d.denyf("%s has no signatures (looked for a cosign .sig tag and Sigstore bundle referrers); rule %q needs %s: sign the digest in CI with `sign image`",
+			shortDigest(ev.digest), r.Name, need)
 	case len(seen) > 0:
-		ev.d.denyf("rule %q needs %s, only %d distinct identities signed %s", r.Name, need, len(seen), ev.digest.DigestStr())
+		ev.d.denyf("rule %q needs %s, only %d distinct identities signed %s", r.Name, need, len(seen), shortDigest(ev.digest))
 	case len(ev.sigs) == 0:
-		ev.d.denyf("no usable signature on %s: %s", ev.digest.DigestStr(), rejectionList(ev.d.Rejected))
+		ev.d.denyf("no usable signature on %s: %s", shortDigest(ev.digest), rejectionList(ev.d.Rejected))
 	default:
 		ev.d.denyf("none of the %d signatures on %s satisfies rule %q (needs %s): %s",
-			len(ev.sigs), ev.digest.DigestStr(), r.Name, need, strings.Join(dedupe(why), "; "))
+			len(ev.sigs), shortDigest(ev.digest), r.Name, need, strings.Join(dedupe(why), "; "))
 	}
 }
 

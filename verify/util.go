@@ -132,3 +132,13 @@ func explainSigstoreError(err error, cert *x509.Certificate) string {
 	}
 	return msg
 }
+
+// shortDigest is a digest for a sentence: the full digest is in the
+// decision's digest field; messages keep it recognisable, not exhaustive.
+func shortDigest(d name.Digest) string {
+	s := d.DigestStr()
+	if len(s) > 19 {
+		return s[:19] + "…"
+	}
+	return s
+}
