@@ -22,6 +22,9 @@ func TestCLIReferenceIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if missing := clidoc.Undocumented(md); len(missing) > 0 {
+		t.Errorf("help without an example or its environment: %v", missing)
+	}
 	if err := clidoc.Check("../../docs/cli/enforce.md", md, *update); err != nil {
 		t.Fatal(err)
 	}

@@ -36,8 +36,15 @@ func main() {
 
 func newApp() *cli.App {
 	return &cli.App{
-		Name:            "enforce",
-		Usage:           "admission webhook: only images your trust policy accepts may run, pinned to the verified digest",
+		Name:  "enforce",
+		Usage: "admission webhook: only images your trust policy accepts may run, pinned to the verified digest",
+		Description: `Usually installed with the Helm chart (deploy/charts/signet-enforce), which
+registers the validating and mutating webhooks and mounts trust.yaml.
+
+Example:
+   enforce serve --policy trust.yaml --tls-cert tls.crt --tls-key tls.key
+
+Environment: every flag of serve has a SIGNET_ variable (enforce serve --help).`,
 		Version:         version,
 		HideHelpCommand: true,
 		Commands:        []*cli.Command{serveCommand()},

@@ -18,6 +18,9 @@ func TestCLIReferenceIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if missing := clidoc.Undocumented(md); len(missing) > 0 {
+		t.Errorf("help without an example or its environment: %v", missing)
+	}
 	if err := clidoc.Check("../../docs/cli/sign.md", md, *update); err != nil {
 		t.Fatal(err)
 	}

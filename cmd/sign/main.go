@@ -47,8 +47,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
-		Name:            "sign",
-		Usage:           "sign, attest and verify container images against a signet trust policy",
+		Name:  "sign",
+		Usage: "sign, attest and verify container images against a signet trust policy",
+		Description: `One trust file (trust.yaml) says which workflow identities may ship which
+images; sign uses it in CI (preflight, post-check) and the enforce webhook uses it
+in the cluster, through the same verification engine.
+
+Examples:
+   sign verify --policy trust.yaml ghcr.io/acme/app:1.4.2
+   sign image --attest ghcr.io/acme/app:1.4.2          # keyless, in GitHub Actions or GitLab CI
+   sign policy explain trust.yaml ghcr.io/acme/app
+
+Environment: every flag has a SIGNET_ variable (see each command's help);
+COSIGN_PASSWORD for encrypted keys; the Docker config for registry credentials.`,
 		Version:         version,
 		Writer:          stdout,
 		ErrWriter:       stderr,

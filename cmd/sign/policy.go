@@ -14,6 +14,14 @@ func policyCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "policy",
 		Usage: "check and explain trust policies",
+		Description: `Pure: these commands read only the trust file (and the key or trusted-root
+files it names), never a registry.
+
+Examples:
+   sign policy lint trust.yaml
+   sign policy explain trust.yaml ghcr.io/acme/app:1.4.2
+
+Environment: none; FILE is an argument.`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "lint",
@@ -22,7 +30,9 @@ func policyCommand() *cli.Command {
 				Description: `Exit status 0 when the file is valid (its content hash is printed), 2 otherwise.
 
 Example:
-   sign policy lint trust.yaml`,
+   sign policy lint trust.yaml
+
+Environment: none; FILE is an argument.`,
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return usageError("policy lint needs exactly one FILE")
@@ -44,7 +54,9 @@ wins), the identities it accepts with the certificate fields each pins,
 and the provenance it requires.
 
 Example:
-   sign policy explain trust.yaml ghcr.io/acme/app:1.4.2`,
+   sign policy explain trust.yaml ghcr.io/acme/app:1.4.2
+
+Environment: none; FILE and IMAGE are arguments.`,
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 2 {
 						return usageError("policy explain needs FILE and IMAGE")

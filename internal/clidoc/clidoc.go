@@ -67,3 +67,16 @@ func Check(path, got string, update bool) error {
 	}
 	return nil
 }
+
+// Undocumented lists the commands of a generated reference whose help lacks
+// an example or does not name its environment (variables, or "none").
+func Undocumented(reference string) []string {
+	var out []string
+	for _, sec := range strings.Split(reference, "\n## ")[1:] {
+		title, _, _ := strings.Cut(sec, "\n")
+		if !strings.Contains(sec, "Example") || !(strings.Contains(sec, "Environment") || strings.Contains(sec, "SIGNET_")) {
+			out = append(out, title)
+		}
+	}
+	return out
+}
