@@ -174,7 +174,16 @@ type job struct {
 	Needs    []struct {
 		Job       string `yaml:"job"`
 		Artifacts bool   `yaml:"artifacts"`
+		Optional  bool   `yaml:"optional"`
 	} `yaml:"needs"`
+	Services []struct {
+		Name  string `yaml:"name"`
+		Alias string `yaml:"alias"`
+	} `yaml:"services"`
+	Rules []struct {
+		If   string `yaml:"if"`
+		When string `yaml:"when"`
+	} `yaml:"rules"`
 	Variables map[string]string `yaml:"variables"`
 	Artifacts struct {
 		Reports struct {
@@ -191,6 +200,7 @@ func TestGitLabTemplateStructure(t *testing.T) {
 	if err := yaml.Unmarshal(body, &jobs); err != nil {
 		t.Fatal(err)
 	}
+	delete(jobs, "variables") // global variables, not a job
 	build, sign := jobs["signet-build"], jobs["signet-sign"]
 	buildScript, signScript := strings.Join(build.Script, "\n"), strings.Join(sign.Script, "\n")
 
@@ -232,8 +242,11 @@ func TestGitLabTemplateStructure(t *testing.T) {
 		}
 	})
 	t.Run("sign job signs the pushed digest from the build job", func(t *testing.T) {
-		if len(sign.Needs) != 1 || sign.Needs[0].Job != "signet-build" || !sign.Needs[0].Artifacts {
-			t.Errorf("sign job must need signet-build with artifacts, got %+v", sign.Needs)
+		// Exactly one of the two build jobs exists in a pipeline (rules), so
+		// the sign job needs each optionally, with its dotenv artifacts.
+		if len(sign.Needs) != 2 || sign.Needs[0].Job != "signet-build" || sign.Needs[1].Job != "signet-build-docker" ||
+			!sign.Needs[0].Artifacts || !sign.Needs[1].Artifacts || !sign.Needs[0].Optional || !sign.Needs[1].Optional {
+			t.Errorf("sign job must optionally need signet-build and signet-build-docker with artifacts, got %+v", sign.Needs)
 		}
 		if !strings.Contains(signScript, `sign image "$SIGNET_IMAGE"`) {
 			t.Error(`sign script must run: sign image "$SIGNET_IMAGE" (the digest reference from build.env)`)
@@ -256,6 +269,46 @@ func TestGitLabTemplateStructure(t *testing.T) {
 		if sign.Artifacts.Reports.Dotenv != "signet.env" || sign.Variables["SIGNET_DOTENV"] != "signet.env" {
 			t.Errorf("want sign --dotenv signet.env reported as artifacts:reports:dotenv, got %q / %q",
 				sign.Variables["SIGNET_DOTENV"], sign.Artifacts.Reports.Dotenv)
+		}
+	})
+	t.Run("the builder input selects exactly one build job", func(t *testing.T) {
+		if got := inputs["builder"]; !slices.Equal(got.Options, []string{"buildah", "docker"}) || got.Default != "buildah" {
+			t.Errorf("builder: want options [buildah docker] default buildah, got %+v", got)
+		}
+		var globals struct {
+			Variables map[string]string `yaml:"variables"`
+		}
+		if err := yaml.Unmarshal(body, &globals); err != nil || globals.Variables["SIGNET_BUILDER"] != "buildah" {
+			t.Errorf("want global SIGNET_BUILDER from the builder input, got %v (%v)", globals.Variables, err)
+		}
+		gated := func(j job, builder string) bool {
+			for _, r := range j.Rules {
+				if r.If == `$SIGNET_BUILDER != "`+builder+`"` && r.When == "never" {
+					return true
+				}
+			}
+			return false
+		}
+		if !gated(build, "buildah") || !gated(jobs["signet-build-docker"], "docker") {
+			t.Error("each build job must be skipped (when: never) unless SIGNET_BUILDER selects it")
+		}
+	})
+	t.Run("docker builder uses Docker-in-Docker and records the pushed digest", func(t *testing.T) {
+		d := jobs["signet-build-docker"]
+		script := strings.Join(d.Script, "\n")
+		if len(d.Services) != 1 || !strings.HasSuffix(d.Services[0].Name, "-dind") || d.Services[0].Alias != "docker" {
+			t.Errorf("want one docker:dind service aliased docker, got %+v", d.Services)
+		}
+		if d.Variables["DOCKER_HOST"] != "tcp://docker:2376" || d.Variables["DOCKER_TLS_VERIFY"] != "1" {
+			t.Errorf("want the dind daemon over TLS, got %v", d.Variables)
+		}
+		for _, want := range []string{"docker buildx build --push", "--metadata-file build.json", "containerimage.digest", "SIGNET_DIGEST="} {
+			if !strings.Contains(script, want) {
+				t.Errorf("docker build script lacks %q", want)
+			}
+		}
+		if d.Artifacts.Reports.Dotenv != "build.env" {
+			t.Errorf("docker build job exports the digest through dotenv build.env, got %q", d.Artifacts.Reports.Dotenv)
 		}
 	})
 	t.Run("jobs run in GitLab's default stages", func(t *testing.T) {
