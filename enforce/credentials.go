@@ -3,6 +3,8 @@ package enforce
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
@@ -18,10 +20,42 @@ type PullSecrets struct {
 	Client kubernetes.Interface
 }
 
-// Keychain implements Handler.Credentials. A secret that does not exist is
-// skipped, as the kubelet does; the pull (and so the verification) then
-// proceeds without it and fails closed if the registry needs it.
+// Keychain implements Handler.Credentials. It reads nothing yet: the
+// secrets are loaded on the first registry call that asks for credentials,
+// once per request, so an admission answered from the decision cache never
+// touches the API server. A secret that does not exist is skipped, as the
+// kubelet does; a failure to read one is reported to the registry call that
+// needed it, and the verification then fails closed.
 func (ps *PullSecrets) Keychain(ctx context.Context, namespace string, w *Workload) (authn.Keychain, error) {
+	// The registry call may come from a shared verification that outlives
+	// this request's context; the API reads are bounded on their own.
+	return &lazyKeychain{load: func() (authn.Keychain, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return ps.load(lctx, namespace, w)
+	}}, nil
+}
+
+// lazyKeychain loads its keychain on first use.
+type lazyKeychain struct {
+	load func() (authn.Keychain, error)
+	once sync.Once
+	kc   authn.Keychain
+	err  error
+}
+
+func (l *lazyKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	l.once.Do(func() { l.kc, l.err = l.load() })
+	if l.err != nil {
+		return nil, l.err
+	}
+	if l.kc == nil {
+		return authn.Anonymous, nil
+	}
+	return l.kc.Resolve(r)
+}
+
+func (ps *PullSecrets) load(ctx context.Context, namespace string, w *Workload) (authn.Keychain, error) {
 	names := append([]string{}, w.PullSecrets...)
 	sa, err := ps.Client.CoreV1().ServiceAccounts(namespace).Get(ctx, w.ServiceAccount, metav1.GetOptions{})
 	switch {

@@ -107,3 +107,32 @@ func privatePush(t *testing.T, w *testworld.World) string {
 	w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), ocisig.LayoutBundle)
 	return w.Ref("acme/app:1.0")
 }
+
+// TestCachedAdmissionsDoNotReadPullSecrets: pull secrets are read only when a
+// registry call needs credentials, so an admission answered from the cache
+// makes no API server calls at all (admission's hot path).
+func TestCachedAdmissionsDoNotReadPullSecrets(t *testing.T) {
+	f := newFixture(t)
+	secret := dockerConfigSecret("regcred", `{"auths":{"`+f.w.Registry+`":{"username":"u","password":"p"}}}`)
+	secret.Namespace = "prod"
+	client := fake.NewSimpleClientset(secret)
+	h := &Handler{Decider: NewCache(verify.New(), CacheConfig{}), Policy: func() *policy.Policy { return f.p },
+		Credentials: (&PullSecrets{Client: client}).Keychain}
+	req := request(t, "Pod", "prod", &corev1.Pod{Spec: corev1.PodSpec{ImagePullSecrets: []corev1.LocalObjectReference{{Name: "regcred"}},
+		Containers: []corev1.Container{{Name: "app", Image: f.signed}}}}, admissionv1.Create, "")
+	if resp := h.Handle(context.Background(), req, true); !resp.Allowed {
+		t.Fatalf("denied: %+v", resp.Result)
+	}
+	first := len(client.Actions())
+	if first == 0 {
+		t.Fatal("the first admission never read the pull secrets it verified with")
+	}
+	for range 3 {
+		if resp := h.Handle(context.Background(), req, true); !resp.Allowed {
+			t.Fatalf("denied: %+v", resp.Result)
+		}
+	}
+	if got := len(client.Actions()); got != first {
+		t.Fatalf("cached admissions made %d API calls", got-first)
+	}
+}
