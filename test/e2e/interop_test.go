@@ -109,19 +109,24 @@ func TestCosignSignaturesVerifyWithSign(t *testing.T) {
 	})
 }
 
-func push(t *testing.T, ref string) name.Digest {
-	t.Helper()
+// push writes a random image to ref (with registry options, e.g. auth) and
+// returns its digest reference. Shared by every test and benchmark here.
+func push(tb testing.TB, ref string, opts ...remote.Option) name.Digest {
+	tb.Helper()
 	tag, err := name.NewTag(ref)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	img, err := random.Image(512, 1)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
+	if err := remote.Write(tag, img, opts...); err != nil {
+		tb.Fatal(err)
 	}
-	h, _ := img.Digest()
+	h, err := img.Digest()
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return tag.Context().Digest(h.String())
 }

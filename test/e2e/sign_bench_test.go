@@ -7,10 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/signet-dev/signet/test/stack"
 )
 
@@ -51,7 +47,7 @@ func BenchmarkSignAndAttest(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		return pushB(b, fmt.Sprintf("%s/acme/bench:%d", s.Registry.Host, n)).String(), tok
+		return push(b, fmt.Sprintf("%s/acme/bench:%d", s.Registry.Host, n)).String(), tok
 	}
 	predicate := func(b *testing.B, tok string) string {
 		b.StopTimer()
@@ -112,23 +108,3 @@ images:
     signedBy: [github-release]
     provenance: {required: true, sourceMatchesSigner: true}
 `
-
-func pushB(b *testing.B, ref string) name.Digest {
-	b.Helper()
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		b.Fatal(err)
-	}
-	img, err := random.Image(512, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := remote.Write(tag, img); err != nil {
-		b.Fatal(err)
-	}
-	h, err := img.Digest()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return tag.Context().Digest(h.String())
-}

@@ -24,9 +24,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -164,22 +162,4 @@ func privateRegistry(t *testing.T) authRegistry {
 	}))
 	t.Cleanup(srv.Close)
 	return authRegistry{host: strings.TrimPrefix(srv.URL, "http://"), auth: remote.WithAuth(&authn.Basic{Username: "ci", Password: "s3cret"})}
-}
-
-// pushWith pushes a random image with the given registry options.
-func pushWith(t *testing.T, ref string, opts ...remote.Option) name.Digest {
-	t.Helper()
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img, opts...); err != nil {
-		t.Fatal(err)
-	}
-	h, _ := img.Digest()
-	return tag.Context().Digest(h.String())
 }

@@ -105,9 +105,9 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 	vendor := push(t, s.Registry.Host+"/vendor/db:7")
 	signedTag, unsignedTag, vendorTag := s.Registry.Host+"/acme/app:1.0", s.Registry.Host+"/acme/app:unsigned", s.Registry.Host+"/vendor/db:7"
 
-	privateImg := pushWith(t, private.host+"/team/app:1", private.auth)
+	privateImg := push(t, private.host+"/team/app:1", private.auth)
 	sign(privateImg, private.auth)
-	flakyImg := pushWith(t, flakyHost+"/app:1")
+	flakyImg := push(t, flakyHost+"/app:1")
 	sign(flakyImg)
 
 	cert, certKey, caPEM := servingCert(t, dir)
