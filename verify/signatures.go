@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
@@ -234,7 +235,8 @@ func (ev *evaluation) keyMaterial(ctx context.Context, k *policy.Key, pub crypto
 		return nil, nil, fmt.Errorf("unsupported key: %w", err)
 	}
 	keyTM := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
-		return root.NewExpiringKey(sv, ev.zeroTime(), ev.zeroTime()), nil
+		// A key in the trust policy has no validity window of its own.
+		return root.NewExpiringKey(sv, time.Time{}, time.Time{}), nil
 	})
 	if k.TransparencyLog != policy.Required {
 		return keyTM, []sgverify.VerifierOption{sgverify.WithNoObserverTimestamps()}, nil

@@ -48,8 +48,6 @@ func (v *Verifier) publicKey(ctx context.Context, k *policy.Key) (crypto.PublicK
 	return pub, hex.EncodeToString(sum[:]), nil
 }
 
-func (ev *evaluation) zeroTime() time.Time { return time.Time{} }
-
 func mustHash(d name.Digest) v1.Hash {
 	h, err := v1.NewHash(d.DigestStr())
 	if err != nil {
