@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/urfave/cli/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/client-go/kubernetes"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/signet-dev/signet/enforce"
 	"github.com/signet-dev/signet/internal/cloudauth"
+	"github.com/signet-dev/signet/regclient"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -75,7 +75,8 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.DurationFlag{Name: "cache-ttl", Usage: "how long an allowed decision is cached (per digest and policy hash)", Value: enforceDefaults.PositiveTTL, EnvVars: []string{"SIGNET_CACHE_TTL"}},
 			&cli.DurationFlag{Name: "negative-cache-ttl", Usage: "how long a denial is cached", Value: enforceDefaults.NegativeTTL, EnvVars: []string{"SIGNET_NEGATIVE_CACHE_TTL"}},
 			&cli.IntFlag{Name: "cache-size", Usage: "maximum cached decisions", Value: 10000, EnvVars: []string{"SIGNET_CACHE_SIZE"}},
-			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: 8, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
+			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: enforce.DefaultRegistryConcurrency, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
+			&cli.IntFlag{Name: "max-connections", Usage: "maximum open webhook connections; at the limit the longest idle one is closed", Value: enforce.DefaultMaxConnections, EnvVars: []string{"SIGNET_MAX_CONNECTIONS"}},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
 		},
@@ -95,9 +96,8 @@ func serve(c *cli.Context) error {
 	if err := rl.Load(); err != nil {
 		return err
 	}
-	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithRemoteOptions(
-		remote.WithTransport(enforce.LimitTransport(remote.DefaultTransport, c.Int("registry-concurrency"))),
-	)}
+	registry := regclient.New(regclient.HTTPTransport(), regclient.Options{Gate: enforce.NewLimiter(c.Int("registry-concurrency"))})
+	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithTransport(registry)}
 	if c.Bool("offline") {
 		opts = append(opts, verify.WithOffline())
 	}
@@ -132,6 +132,7 @@ func serve(c *cli.Context) error {
 	}
 	return enforce.Serve(ctx, enforce.ServerConfig{
 		Listener: ln, OpsListener: ops, Reloader: rl, ReloadInterval: c.Duration("reload-interval"), Log: log,
+		Deadline: c.Duration("deadline"), MaxConnections: c.Int("max-connections"),
 		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log}),
 		Metrics: metrics.Handler(),
 	})
