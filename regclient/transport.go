@@ -86,6 +86,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // once makes one attempt: budget, Gate, send, read the whole body.
 func (t *transport) once(req *http.Request, tr *Tracker) (*http.Response, bool, error) {
+	if err := req.Context().Err(); err != nil {
+		return nil, false, err // nothing was tried: nothing to account or record
+	}
 	a := newAttempt(req)
 	if err := tr.begin(a, t.lim); err != nil {
 		return nil, false, err

@@ -246,6 +246,9 @@ func (v *Verifier) Resolve(ctx context.Context, ref name.Reference) (name.Digest
 		return name.Digest{}, err
 	}
 	desc, err := remote.Head(ref, opts...)
+	if err != nil && ctx.Err() != nil {
+		return name.Digest{}, err
+	}
 	if err != nil {
 		// Some registries refuse HEAD on manifests; GET is authoritative.
 		gd, gerr := remote.Get(ref, opts...)
