@@ -48,7 +48,9 @@ type failure struct {
 	seq   int
 	// cut marks a description of a request the caller's deadline cut
 	// short: less telling than a failure the registry itself produced.
-	cut bool
+	// Among those, the request stuck longest (started first) tells most.
+	cut     bool
+	started time.Time
 }
 
 // NewTracker returns a Tracker for work asked for with priority p.
@@ -128,13 +130,16 @@ func (t *Tracker) Cause() string {
 }
 
 // better prefers what the registry did over what a deadline cut short,
-// then the most recent.
+// then the most recent failure, or the request a deadline cut that had
+// been waiting longest.
 func better(f, than *failure) bool {
 	switch {
 	case than == nil:
 		return true
 	case f.cut != than.cut:
 		return !f.cut
+	case f.cut:
+		return f.started.Before(than.started)
 	}
 	return f.seq > than.seq
 }
@@ -156,7 +161,7 @@ func (t *Tracker) begin(a *attempt, lim Limits) error {
 	defer t.mu.Unlock()
 	if t.requests >= lim.MaxRequests {
 		err := &BudgetError{Requests: lim.MaxRequests}
-		t.record(err.Error(), false)
+		t.record(err.Error(), false, a.start)
 		return err
 	}
 	t.requests++
@@ -195,25 +200,25 @@ func (t *Tracker) addBytes(n int64) {
 	t.bytes += n
 }
 
-// fail records what went wrong; cut marks a request the caller's deadline
-// ended rather than the registry.
-func (t *Tracker) fail(what string, cut bool) {
+// fail records what went wrong with a request started at started; cut
+// marks one the caller's deadline ended rather than the registry.
+func (t *Tracker) fail(what string, cut bool, started time.Time) {
 	if t == nil {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.record(what, cut)
+	t.record(what, cut, started)
 }
 
-func (t *Tracker) record(what string, cut bool) {
+func (t *Tracker) record(what string, cut bool, started time.Time) {
 	if t.failures == nil {
 		t.failures = map[string]*failure{}
 	}
 	t.seq++
 	f := t.failures[what]
 	if f == nil {
-		f = &failure{what: what, cut: cut}
+		f = &failure{what: what, cut: cut, started: started}
 		t.failures[what] = f
 	}
 	f.count++

@@ -69,7 +69,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	tr := FromContext(req.Context())
 	if redirects(req) > t.lim.MaxRedirects {
 		err := &RedirectError{Host: req.URL.Host, Limit: t.lim.MaxRedirects}
-		tr.fail(err.Error(), false)
+		tr.fail(err.Error(), false, time.Now())
 		return nil, err
 	}
 	replayable := req.Body == nil || req.Body == http.NoBody
@@ -100,7 +100,7 @@ func (t *transport) once(req *http.Request, tr *Tracker) (*http.Response, bool, 
 	failed := func(err error) (*http.Response, bool, error) {
 		what, cut, retry := a.classify(req.Context(), ctx, err)
 		if what != "" {
-			tr.fail(what, cut)
+			tr.fail(what, cut, a.start)
 		}
 		return nil, retry, err
 	}
@@ -125,7 +125,7 @@ func (t *transport) once(req *http.Request, tr *Tracker) (*http.Response, bool, 
 		resp.ContentLength = int64(len(body))
 	}
 	if retryStatus(resp.StatusCode) {
-		tr.fail(fmt.Sprintf("registry %s answered %s", a.host, resp.Status), false)
+		tr.fail(fmt.Sprintf("registry %s answered %s", a.host, resp.Status), false, a.start)
 		return resp, true, nil
 	}
 	return resp, false, nil

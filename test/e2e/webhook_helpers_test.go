@@ -76,15 +76,38 @@ func freePort(t *testing.T) int {
 // (and reaped) when the test ends, or killed with the test binary.
 func startEnforce(t *testing.T, policyPath, cert, key string, extra ...string) (webhookPort int) {
 	t.Helper()
+	return launchEnforce(t, policyPath, cert, key, launch{args: extra}).port
+}
+
+// launch is how launchEnforce runs the binary: extra environment, a file
+// descriptor limit (via the shell's ulimit), extra flags.
+type launch struct {
+	env     []string
+	fdLimit int
+	args    []string
+}
+
+// enforceProc is a running enforce: its webhook port and process id.
+type enforceProc struct {
+	port, pid int
+}
+
+func launchEnforce(t *testing.T, policyPath, cert, key string, l launch) enforceProc {
+	t.Helper()
 	port, ops := freePort(t), freePort(t)
 	logf, err := os.Create(filepath.Join(t.TempDir(), "enforce.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(enforceBin, "serve", "--policy", policyPath, "--tls-cert", cert, "--tls-key", key,
+	args := append([]string{"serve", "--policy", policyPath, "--tls-cert", cert, "--tls-key", key,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--ops-listen", fmt.Sprintf("127.0.0.1:%d", ops),
-		"--reload-interval", "200ms", "--deadline", "4s")
-	cmd.Args = append(cmd.Args, extra...)
+		"--reload-interval", "200ms", "--deadline", "4s"}, l.args...)
+	cmd := exec.Command(enforceBin, args...)
+	if l.fdLimit > 0 {
+		// exec keeps the pid: the shell becomes enforce, with the limit.
+		cmd = exec.Command("/bin/sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, l.fdLimit), enforceBin}, args...)...)
+	}
+	cmd.Env = append(os.Environ(), l.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -111,7 +134,7 @@ func startEnforce(t *testing.T, policyPath, cert, key string, extra ...string) (
 		}
 		return nil
 	})
-	return port
+	return enforceProc{port: port, pid: cmd.Process.Pid}
 }
 
 // waitFor polls cond until it succeeds or the timeout passes: waiting on a
