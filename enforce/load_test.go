@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 
@@ -42,7 +43,9 @@ func TestLoadConcurrentAdmissionsOfManyImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	cache, _ := productionCache(DefaultRegistryConcurrency)
-	srv := httptest.NewUnstartedServer(&Webhook{Handler: &Handler{Decider: cache, Policy: func() *policy.Policy { return p }}})
+	// The deadline is generous: this test is about crashes and races under
+	// -race on a busy 2-core machine, not latency (the benchmarks are).
+	srv := httptest.NewUnstartedServer(&Webhook{Handler: &Handler{Decider: cache, Policy: func() *policy.Policy { return p }}, Deadline: time.Minute})
 	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	srv.StartTLS()
 	defer srv.Close()

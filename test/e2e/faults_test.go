@@ -130,10 +130,12 @@ func faultCases() []faultCase {
 // at the same time: sign verify exits 1 inside its --timeout naming the
 // cause; the webhook denies a new image inside its 4s deadline naming the
 // cause, and still admits an image it had cached; hostile listings are
-// refused without fetching what they list. The webhook's peak RSS (VmHWM)
-// across all of them stays under 256 MiB. After a storm heals, a new image
-// is admitted at once; a pod of 50 new images is admitted with the default
-// flags.
+// refused without fetching what they list. The peak RSS (VmHWM) of a
+// webhook built as released stays under 256 MiB across all of them (when
+// the binaries under test are race-built, a released build runs beside the
+// race-built one and gets every request too). After a storm heals, a new
+// image is admitted at once; a pod of 50 new images is admitted with the
+// default flags.
 func TestFaultyRegistry(t *testing.T) {
 	w := newFaultWorld(t)
 	cases := faultCases()
@@ -153,18 +155,18 @@ func TestFaultyRegistry(t *testing.T) {
 		pod50 = append(pod50, tag)
 	}
 	cert, key, caPEM := servingCert(t, w.dir)
-	proc := launchEnforce(t, w.policy, cert, key, launch{env: []string{"SSL_CERT_FILE=" + w.proxy.CAFile}})
-	hook := webhookClient(caPEM, proc.port)
-	if ok, msg, _ := hook.admit(t, cached); !ok {
-		t.Fatalf("the image to be cached was denied: %s", msg)
+	env := []string{"SSL_CERT_FILE=" + w.proxy.CAFile}
+	proc := launchEnforce(t, w.policy, cert, key, launch{env: env})
+	hooks := webhooks{webhookClient(caPEM, proc.port)}
+	released := proc // the process whose memory is measured
+	if raceBuilt {
+		released = launchEnforce(t, w.policy, cert, key, launch{env: env, bin: plainEnforceBin})
+		hooks = append(hooks, webhookClient(caPEM, released.port))
 	}
+	hooks.mustAdmit(t, cached)
 
 	t.Run("a pod of 50 new images from one registry is admitted with the default flags", func(t *testing.T) {
-		ok, msg, el := hook.admit(t, pod50...)
-		if !ok {
-			t.Fatalf("denied after %s: %s", el, msg)
-		}
-		t.Logf("50 new images admitted in %s", el.Round(time.Millisecond))
+		hooks.mustAdmit(t, pod50...)
 	})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -176,23 +178,25 @@ func TestFaultyRegistry(t *testing.T) {
 			defer w.proxy.Set(faultregistry.Fault{})
 			var wg sync.WaitGroup
 			wg.Go(func() { w.checkSignVerify(t, c, images[c.name][0]) })
-			wg.Go(func() {
-				ok, msg, el := hook.admit(t, images[c.name][0])
-				if ok || !strings.Contains(msg, c.cause) {
-					t.Errorf("webhook: want a denial naming %q, got allowed=%v: %s", c.cause, ok, msg)
-				}
-				if el > 5*time.Second {
-					t.Errorf("webhook answered after %s, past its 4s deadline", el)
-				}
-				if ok, msg, _ := hook.admit(t, cached); !ok {
-					t.Errorf("webhook: the cached image was denied during the fault: %s", msg)
-				}
-			})
+			for _, hook := range hooks {
+				wg.Go(func() {
+					ok, msg, el := hook.admit(t, images[c.name][0])
+					if ok || !strings.Contains(msg, c.cause) {
+						t.Errorf("webhook: want a denial naming %q, got allowed=%v: %s", c.cause, ok, msg)
+					}
+					if el > 5*time.Second {
+						t.Errorf("webhook answered after %s, past its 4s deadline", el)
+					}
+					if ok, msg, _ := hook.admit(t, cached); !ok {
+						t.Errorf("webhook: the cached image was denied during the fault: %s", msg)
+					}
+				})
+			}
 			wg.Wait()
 			if c.synthetic && w.proxy.Synthetic() > 0 {
 				t.Errorf("%d listed items fetched; the listing must be refused before fetching", w.proxy.Synthetic())
 			}
-			t.Logf("proxy answered %d requests with the fault; enforce peak RSS %d MiB", w.proxy.Faulted(), vmHWM(t, proc.pid)>>20)
+			t.Logf("proxy answered %d requests with the fault; enforce peak RSS %d MiB", w.proxy.Faulted(), vmHWM(t, released.pid)>>20)
 		})
 	}
 	t.Run("after a 503 storm heals the next new image is admitted at once", func(t *testing.T) {
@@ -205,16 +209,19 @@ func TestFaultyRegistry(t *testing.T) {
 		w.proxy.Set(faultregistry.Fault{Kind: faultregistry.Status, Status: 503})
 		var wg sync.WaitGroup
 		for _, img := range during {
-			wg.Go(func() { hook.admit(t, img) })
+			for _, hook := range hooks {
+				wg.Go(func() { hook.admit(t, img) })
+			}
 		}
 		wg.Wait()
 		w.proxy.Set(faultregistry.Fault{})
-		ok, msg, el := hook.admit(t, tag)
-		if !ok || el > 3*time.Second {
-			t.Fatalf("after healing: allowed=%v after %s: %s", ok, el, msg)
+		for _, hook := range hooks {
+			if ok, msg, el := hook.admit(t, tag); !ok || el > 3*time.Second {
+				t.Fatalf("after healing: allowed=%v after %s: %s", ok, el, msg)
+			}
 		}
 	})
-	if peak := vmHWM(t, proc.pid); peak > 256<<20 {
+	if peak := vmHWM(t, released.pid); peak > 256<<20 {
 		t.Fatalf("enforce peaked at %d MiB RSS, want under 256", peak>>20)
 	} else {
 		t.Logf("enforce peak RSS over every fault: %d MiB", peak>>20)
@@ -248,6 +255,20 @@ func (w *faultWorld) checkSignVerify(t *testing.T, c faultCase, image string) {
 	}
 	if reasons := strings.Join(res.Decisions[0].Reasons, "\n"); !strings.Contains(reasons, c.cause) {
 		t.Errorf("sign verify: reasons do not name %q:\n%s", c.cause, reasons)
+	}
+}
+
+// webhooks are every enforce process under test.
+type webhooks []*hookClient
+
+func (hs webhooks) mustAdmit(t *testing.T, images ...string) {
+	t.Helper()
+	for _, h := range hs {
+		ok, msg, el := h.admit(t, images...)
+		if !ok {
+			t.Fatalf("%d images denied after %s: %s", len(images), el, msg)
+		}
+		t.Logf("%d images admitted in %s", len(images), el.Round(time.Millisecond))
 	}
 }
 

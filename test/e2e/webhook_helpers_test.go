@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -80,11 +81,13 @@ func startEnforce(t *testing.T, policyPath, cert, key string, extra ...string) (
 }
 
 // launch is how launchEnforce runs the binary: extra environment, a file
-// descriptor limit (via the shell's ulimit), extra flags.
+// descriptor limit (via the shell's ulimit), extra flags, and the binary
+// (enforceBin unless set).
 type launch struct {
 	env     []string
 	fdLimit int
 	args    []string
+	bin     string
 }
 
 // enforceProc is a running enforce: its webhook port and process id.
@@ -102,10 +105,14 @@ func launchEnforce(t *testing.T, policyPath, cert, key string, l launch) enforce
 	args := append([]string{"serve", "--policy", policyPath, "--tls-cert", cert, "--tls-key", key,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--ops-listen", fmt.Sprintf("127.0.0.1:%d", ops),
 		"--reload-interval", "200ms", "--deadline", "4s"}, l.args...)
-	cmd := exec.Command(enforceBin, args...)
+	bin := l.bin
+	if bin == "" {
+		bin = enforceBin
+	}
+	cmd := exec.Command(bin, args...)
 	if l.fdLimit > 0 {
 		// exec keeps the pid: the shell becomes enforce, with the limit.
-		cmd = exec.Command("/bin/sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, l.fdLimit), enforceBin}, args...)...)
+		cmd = exec.Command("/bin/sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, l.fdLimit), bin}, args...)...)
 	}
 	cmd.Env = append(os.Environ(), l.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -115,7 +122,10 @@ func launchEnforce(t *testing.T, policyPath, cert, key string, l launch) enforce
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		var exit *exec.ExitError
+		if err := cmd.Wait(); errors.As(err, &exit) && exit.ExitCode() == 66 {
+			t.Errorf("enforce exited with status 66: the race detector found a data race (see its log)")
+		}
 		if t.Failed() {
 			if data, err := os.ReadFile(logf.Name()); err == nil {
 				t.Logf("enforce log:\n%s", tail(string(data), 4000))
