@@ -53,7 +53,7 @@ func Parse(data []byte, opts ...Option) (*Policy, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	l := &loader{cfg: cfg, d: &decoder{file: cfg.source}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}}
+	l := &loader{cfg: cfg, d: &decoder{file: cfg.source}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}, idNodes: map[*Identity]*yaml.Node{}}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
@@ -73,6 +73,9 @@ func Parse(data []byte, opts ...Option) (*Policy, error) {
 		})
 		return nil, &LoadError{Errors: l.d.errs}
 	}
+	l.unusedIdentities()
+	sortWarnings(l.d.warns)
+	l.p.Warnings = l.d.warns
 	l.p.Hash = hashPolicy(l.p)
 	l.p.index = buildIndex(l.p.Rules)
 	return l.p, nil
@@ -92,6 +95,8 @@ type loader struct {
 	cfg parseConfig
 	d   *decoder
 	p   *Policy
+	// idNodes are the identities' name nodes, for warnings.
+	idNodes map[*Identity]*yaml.Node
 }
 
 func (l *loader) document(n *yaml.Node) {
@@ -171,6 +176,7 @@ func (l *loader) identity(n *yaml.Node, path string) {
 	o := l.d.object(n, path)
 	id := &Identity{}
 	nameV, nameN := o.str("name")
+	l.idNodes[id] = nodeOr(nameN, n)
 	switch {
 	case nameV == "":
 		l.d.errorf(nodeOr(nameN, n), path+".name", "every identity needs a name")
