@@ -202,3 +202,29 @@ func TestPinPatchIsExactAndIdempotent(t *testing.T) {
 		t.Fatalf("validate must not patch: %+v", v)
 	}
 }
+
+// TestWebhookThresholdCountsDistinctSigners: through the webhook, a
+// threshold of two is not met by one certificate that satisfies both of the
+// rule's identities, and is met by two signers each counted for one.
+func TestWebhookThresholdCountsDistinctSigners(t *testing.T) {
+	w := testworld.New(t, testworld.Options{})
+	p, err := policy.LoadFile(w.PolicyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{Decider: verify.New(), Policy: func() *policy.Policy { return p }}
+	one := w.Push("acme/tworefs/app:one")
+	w.Sign(one, one, w.GitHub("acme/app", "refs/heads/main"), ocisig.LayoutBundle)
+	two := w.Push("acme/tworefs/app:two")
+	w.Sign(two, two, w.GitHub("acme/app", "refs/heads/main"), ocisig.LayoutBundle)
+	w.Sign(two, two, w.GitHub("acme/app", "refs/heads/feature"), ocisig.LayoutBundle)
+
+	resp := h.Handle(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, []string{w.Ref("acme/tworefs/app:one")})), admissionv1.Create, ""), true)
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "only 1 distinct signer") {
+		t.Fatalf("one certificate under two identity names admitted a threshold-2 pod: %+v", resp.Result)
+	}
+	resp = h.Handle(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, []string{w.Ref("acme/tworefs/app:two")})), admissionv1.Create, ""), true)
+	if !resp.Allowed {
+		t.Fatalf("two distinct signers denied: %+v", resp.Result)
+	}
+}

@@ -43,6 +43,9 @@ func TestVerifyBinarySpecification(t *testing.T) {
 					if !c.Allow && !strings.Contains(strings.Join(d.Reasons, "\n"), c.Reason) {
 						t.Fatalf("reason does not say %q:\n%s", c.Reason, stdout)
 					}
+					if c.Signatures != 0 && len(d.Signatures) != c.Signatures {
+						t.Fatalf("%d signatures listed, want %d (each counted signer once):\n%s", len(d.Signatures), c.Signatures, stdout)
+					}
 					if res.PolicyHash == "" || d.PolicyHash != res.PolicyHash {
 						t.Fatalf("policy hash missing or inconsistent:\n%s", stdout)
 					}
