@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -57,7 +56,7 @@ func Parse(data []byte, opts ...Option) (*Policy, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, &LoadError{Errors: []FieldError{yamlError(cfg.source, err)}}
+		return nil, &LoadError{Errors: []FieldError{yamlError(cfg.source, data, err)}}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -79,16 +78,6 @@ func Parse(data []byte, opts ...Option) (*Policy, error) {
 	l.p.Hash = hashPolicy(l.p)
 	l.p.index = buildIndex(l.p.Rules)
 	return l.p, nil
-}
-
-// yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into a FieldError.
-func yamlError(file string, err error) FieldError {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	var line int
-	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
-		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
-	}
-	return FieldError{File: file, Line: line, Column: 1, Msg: "invalid YAML: " + msg}
 }
 
 type loader struct {
