@@ -28,7 +28,7 @@ func (l *loader) catchAllOptional(r *Rule, nodes []*yaml.Node, path string) {
 	for i, g := range r.Match {
 		if catchAll(g) {
 			l.d.warnf(nodes[i], fmt.Sprintf("%s.match[%d]", path, i), WarnCatchAllOptional,
-				"rule %q admits every image without a signature (%q matches any registry); list the third-party registries it is for, and end with a deny rule", r.Name, g.String())
+				"%s admits every image without a signature (%q matches any registry); list the third-party registries it is for, and end with a deny rule", ruleRef(r), g.String())
 		}
 	}
 }
@@ -48,7 +48,16 @@ func (l *loader) shadowed(r *Rule, n *yaml.Node) {
 		by = later(by, e)
 	}
 	l.d.warnf(n, fmt.Sprintf("images[%d]", r.Index), WarnUnreachableRule,
-		"rule %q can never match: rule %q (images[%d]) comes first and matches every image it does (the first matching rule decides); move it up or remove it", r.Name, by.Name, by.Index)
+		"%s can never match: %s comes first and matches every image it does (the first matching rule decides); move it up or remove it", ruleRef(r), ruleRef(by))
+}
+
+// ruleRef names a rule in a message: "rule images[2]", or
+// "rule \"acme\" (images[0])" when it has a name.
+func ruleRef(r *Rule) string {
+	if path := fmt.Sprintf("images[%d]", r.Index); r.Name != path {
+		return fmt.Sprintf("rule %q (%s)", r.Name, path)
+	}
+	return "rule " + r.Name
 }
 
 // later returns the rule that comes last of a and b (the latest one that a

@@ -108,6 +108,24 @@ func TestPolicyLintAndExplainGolden(t *testing.T) {
 	}
 	golden(t, "lint-bad.golden", stderr)
 
+	out, _, code = runSign(t, nil, "policy", "lint", "testdata/warn-trust.yaml")
+	if code != 0 {
+		t.Fatalf("lint of a file with only warnings exit %d: %s", code, out)
+	}
+	golden(t, "lint-warnings.golden", out)
+
+	out, _, code = runSign(t, nil, "policy", "lint", "-o", "json", "testdata/bad-trust.yaml")
+	if code != 2 {
+		t.Fatalf("lint -o json of a bad file exit %d", code)
+	}
+	golden(t, "lint-bad.json.golden", out)
+
+	out, _, code = runSign(t, nil, "policy", "explain", "-o", "json", "../../policy/testdata/trust.yaml", "ghcr.io/acme/app:1.0")
+	if code != 0 {
+		t.Fatalf("explain -o json exit %d", code)
+	}
+	golden(t, "explain-keyless.json.golden", out)
+
 	for name, image := range map[string]string{
 		"explain-keyless.golden":  "ghcr.io/acme/app:1.0",
 		"explain-key.golden":      "registry.acme.dev/tools/kubectl",
