@@ -126,3 +126,39 @@ func (l *loader) unusedIdentities() {
 		}
 	}
 }
+
+// thresholdOneRepository warns about a rule whose threshold two keyless
+// identities of one repository can meet: whoever can run that repository's
+// workflows on two refs (or two workflows) is two signers.
+func (l *loader) thresholdOneRepository(r *Rule, n *yaml.Node, path string) {
+	if r.Threshold < 2 {
+		return
+	}
+	for i, a := range r.SignedBy {
+		for _, b := range r.SignedBy[i+1:] {
+			if repo, ok := sameRepository(a, b); ok {
+				l.d.warnf(n, path+".threshold", WarnThresholdOneRepository,
+					"%s needs %d distinct signers, but identities %q and %q both accept repository %s: whoever can run its workflows on two refs counts twice; pin them to different repositories, or use a key for one",
+					ruleRef(r), r.Threshold, a.Name, b.Name, repo)
+				return
+			}
+		}
+	}
+}
+
+// sameRepository reports whether one source repository could satisfy both
+// keyless identities (same issuer and server, overlapping repository globs).
+func sameRepository(a, b *Identity) (string, bool) {
+	ka, kb := a.Keyless, b.Keyless
+	if ka == nil || kb == nil || ka.Issuer != kb.Issuer || ka.ServerURL != kb.ServerURL || ka.Repository == nil || kb.Repository == nil {
+		return "", false
+	}
+	ga, gb := *ka.Repository, *kb.Repository
+	switch wa, wb := globWitness(ga), globWitness(gb); {
+	case gb.Match(wa):
+		return ka.ServerURL + "/" + wa, true
+	case ga.Match(wb):
+		return ka.ServerURL + "/" + wb, true
+	}
+	return "", false
+}

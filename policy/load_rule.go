@@ -89,6 +89,7 @@ func (l *loader) rule(n *yaml.Node, index int) {
 		if thN != nil && refsOK && len(r.SignedBy) > 0 && (r.Threshold < 1 || r.Threshold > len(r.SignedBy)) {
 			l.d.errorf(thN, path+".threshold", "must be between 1 and the number of signedBy identities (%d)", len(r.SignedBy))
 		}
+		l.thresholdOneRepository(r, thN, path)
 	}
 	l.p.Rules = append(l.p.Rules, r)
 }

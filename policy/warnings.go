@@ -37,6 +37,10 @@ const (
 	// WarnUnreachableRule: a rule no image can reach, because an earlier
 	// rule (first match wins) takes everything it matches.
 	WarnUnreachableRule WarningCode = "unreachable-rule"
+	// WarnThresholdOneRepository: a threshold above one over keyless
+	// identities that one repository can satisfy (its workflow on two refs
+	// is two signers), so one party may meet it.
+	WarnThresholdOneRepository WarningCode = "threshold-one-repository"
 )
 
 // String renders the warning as FILE:LINE:COLUMN: warning: field: message [code].
