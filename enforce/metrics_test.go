@@ -3,6 +3,7 @@ package enforce
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -73,16 +74,20 @@ func TestMetricsCountEachAdmissionOnce(t *testing.T) {
 }
 
 // TestPolicyWarningsMetric: the lint warnings of the policy in force are
-// exported by code.
+// logged when it loads and exported by code.
 func TestPolicyWarningsMetric(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "trust.yaml")
 	policyText := "apiVersion: signet.dev/v1alpha1\nkind: TrustPolicy\nimages:\n- {match: [\"**\"], signature: optional}\n- {match: [ghcr.io/x], deny: never}\n"
 	if err := os.WriteFile(path, []byte(policyText), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rl := &Reloader{PolicyPath: path}
+	var logged strings.Builder
+	rl := &Reloader{PolicyPath: path, Log: slog.New(slog.NewTextHandler(&logged, nil))}
 	if err := rl.Load(); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(logged.String(), "trust policy warning") || !strings.Contains(logged.String(), "code=catch-all-optional") {
+		t.Errorf("warnings not logged at load:\n%s", logged.String())
 	}
 	body := scrape(t, NewMetrics(nil, rl))
 	for _, want := range []string{`signet_policy_warnings{code="catch-all-optional"} 1`, `signet_policy_warnings{code="unreachable-rule"} 1`} {

@@ -114,14 +114,17 @@ func (p *Policy) Match(image string) (Match, error) {
 	if err != nil {
 		return Match{}, err
 	}
-	return p.MatchRepository(repo)
+	return p.matchCanonical(repo)
 }
 
 // MatchRepository is Match for a repository name as go-containerregistry
 // spells it ("host/path"). It is normalized again (cheaply, and
 // idempotently), so every spelling of a registry selects the same rule.
 func (p *Policy) MatchRepository(repo string) (Match, error) {
-	repo = canonicalRepository(repo)
+	return p.matchCanonical(canonicalRepository(repo))
+}
+
+func (p *Policy) matchCanonical(repo string) (Match, error) {
 	if r, pattern := p.index.lookup(repo); r != nil {
 		return Match{Repository: repo, Rule: r, Pattern: pattern}, nil
 	}
