@@ -105,6 +105,8 @@ func serve(c *cli.Context) error {
 		VerifyTimeout: c.Duration("deadline") * 3,
 	})
 	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(version))
+	// Each admission is recorded once (Admission.Decides); events join the
+	// recorders below when the API server is reachable, before serving starts.
 	record := []func(*enforce.Admission){logAdmission(log), metrics.Record}
 	handler := &enforce.Handler{Decider: cache, Policy: rl.Policy, OnAdmission: func(a *enforce.Admission) {
 		for _, f := range record {
