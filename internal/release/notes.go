@@ -56,6 +56,20 @@ func (n Notes) Render() ([]byte, error) {
 	return b.Bytes(), err
 }
 
+// Repositories are the images' repositories, each once, in release order.
+func (n Notes) Repositories() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, im := range n.Images {
+		r, _, _ := strings.Cut(im.Name, ":")
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // TrustSnippet is the trust file the notes print: it admits signet's own
 // images when signed by the release workflow at a v* tag, with SLSA
 // provenance from the same repository and ref.

@@ -17,10 +17,10 @@ import (
 )
 
 // CycloneDXGomod is the SBOM generator, built from the Go module proxy and
-// cached by version like the test stack's servers. It reads the module list
-// Go embeds in every binary, so the SBOM lists exactly what was linked.
-var CycloneDXGomod = stack.Tool{Name: "cyclonedx-gomod", Module: "github.com/CycloneDX/cyclonedx-gomod",
-	Version: "v1.10.0", Package: "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod"}
+// cached by version with the test stack's servers (make stack builds it).
+// It reads the module list Go embeds in every binary, so the SBOM lists
+// exactly what was linked.
+var CycloneDXGomod = stack.ToolCycloneDX
 
 // SBOMGenerator writes CycloneDX SBOMs.
 type SBOMGenerator struct {

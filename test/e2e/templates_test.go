@@ -118,7 +118,7 @@ func (r *actionRunner) expand(s string) string {
 	})
 }
 
-var condRe = regexp.MustCompile(`^(inputs\.[A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'$`)
+var condRe = regexp.MustCompile(`^(inputs\.[A-Za-z0-9_-]+|steps\.[A-Za-z0-9_-]+\.outputs\.[A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'$`)
 
 // cond evaluates a step's `if:`, again only in the forms the action uses.
 func (r *actionRunner) cond(c string) bool {
@@ -244,6 +244,29 @@ func (r *actionRunner) setupGo(with map[string]string) {
 	fmt.Fprintf(&r.log, "setup-go: go %s (go.mod wants %s)\n", f[0], want)
 }
 
+// cache stands in for actions/cache: its inputs must name existing
+// directories and a key (what a runner needs to restore and save); the
+// restore misses, as on a fresh runner, and nothing is uploaded.
+func (r *actionRunner) cache(with map[string]string) {
+	r.t.Helper()
+	key := r.expand(with["key"])
+	var paths []string
+	for _, p := range strings.Split(r.expand(with["path"]), "\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			paths = append(paths, p)
+		}
+	}
+	if key == "" || len(paths) == 0 {
+		r.t.Fatalf("actions/cache: empty key %q or paths %q", key, paths)
+	}
+	for _, p := range paths {
+		if st, err := os.Stat(p); err != nil || !st.IsDir() {
+			r.t.Fatalf("actions/cache: path %q is not a directory: %v", p, err)
+		}
+	}
+	fmt.Fprintf(&r.log, "cache: key %s, paths %v (restore missed)\n", key, paths)
+}
+
 func compareGoVersions(a, b string) int {
 	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < 3; i++ {
@@ -275,6 +298,9 @@ func (r *actionRunner) runStep(i int, st actionStep) {
 		switch {
 		case strings.HasPrefix(st.Uses, "actions/setup-go@"):
 			r.setupGo(st.With)
+			return
+		case strings.HasPrefix(st.Uses, "actions/cache@"):
+			r.cache(st.With)
 			return
 		default:
 			r.t.Fatalf("step %q uses %s, which this runner does not implement", st.Name, st.Uses)
@@ -330,8 +356,10 @@ func (r *actionRunner) runStep(i int, st actionStep) {
 }
 
 // TestGitHubCompositeActionOnLocalStack runs ci-templates/github/action.yml
-// with build-from-source: true the way the Actions runner runs a composite
-// action: setup-go (checked, not downloaded), the build step compiling `sign`
+// with its default inputs (only image given) the way the Actions runner runs
+// a composite action: no checksum is pinned for the default signet-version,
+// so the action decides to build from source and says so; setup-go (checked,
+// not downloaded) and actions/cache (inputs checked), the build step compiling `sign`
 // from this checkout into $RUNNER_TEMP and adding it through GITHUB_PATH, then
 // the sign step, keyless with a GitHub-shaped token from the stack's local
 // Actions token endpoint, against the stack's Sigstore services (the signing
@@ -378,7 +406,7 @@ images:
 `, map[string]string{"TRUSTED_ROOT": s.TrustedRootPath, "GH_ISSUER": s.OIDC.GitHubIssuer, "REGISTRY": s.Registry.Host})
 
 	// The step's `with:` (the workflow would pass the digest its build pushed).
-	with := map[string]string{"image": digest.String(), "build-from-source": "true"}
+	with := map[string]string{"image": digest.String()}
 	inputs := map[string]string{}
 	for name, in := range action.Inputs {
 		v, ok := with[name]
@@ -434,6 +462,9 @@ images:
 	}
 	t.Logf("composite action (%d of %d steps ran) in %s:\n%s", ran, len(action.Runs.Steps), time.Since(start).Round(time.Millisecond), r.log.String())
 
+	if !strings.Contains(r.log.String(), "building sign from the action's source") {
+		t.Fatalf("the action did not say that it builds sign from source:\n%s", r.log.String())
+	}
 	// The `sign` that ran is the one built from source into RUNNER_TEMP.
 	if _, err := os.Stat(filepath.Join(runnerTemp, "signet-bin", "sign")); err != nil {
 		t.Fatalf("build-from-source did not produce $RUNNER_TEMP/signet-bin/sign: %v", err)
@@ -558,7 +589,7 @@ func findFile(t *testing.T, dir, name string) []string {
 	return found
 }
 
-// TestGitLabSignJobOnLocalStack includes ci-templates/gitlab/signet.yml (as
+// TestGitLabSignJobOnLocalStack includes templates/signet.yml (as
 // `include: local:` with inputs, the way the example .gitlab-ci.yml includes
 // it) in a GitLab project acme/hello and runs its build and sign jobs with
 // gitlab-ci-local's shell executor: buildah builds examples/app's Dockerfile
@@ -610,7 +641,7 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	copyFile("ci-templates/gitlab/signet.yml", "templates/signet.yml")
+	copyFile("templates/signet.yml", "templates/signet.yml")
 	image := s.Registry.Host + "/acme/hello"
 	trust, err := os.ReadFile(filepath.Join(root, "examples", "trust.yaml"))
 	if err != nil {
