@@ -40,6 +40,8 @@ func lintProject(t *testing.T) (string, []string) {
 		writeFile(t, dir, ".github/workflows/build.yml",
 			mustReplace(t, readRepoFile(t, "examples/github/sign-step.yml"), remoteAction, localAction)),
 		writeFile(t, dir, ".github/workflows/action-steps.yml", actionAsWorkflow(t, action)),
+		// signet's own release workflow (its reusable-workflow call is local already).
+		writeFile(t, dir, ".github/workflows/signet-release.yml", readRepoFile(t, ".github/workflows/release.yml")),
 	}
 	return dir, files
 }

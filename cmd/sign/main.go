@@ -62,6 +62,7 @@ COSIGN_PASSWORD for encrypted keys; the Docker config for registry credentials.
 			attestCommand(),
 			preflightCommand(),
 			generateKeyPairCommand(),
+			blobCommand(),
 		},
 	}
 	cliapp.Setup(app)

@@ -27,6 +27,30 @@ var (
 	Commands        = []string{"sign", "enforce"}
 )
 
+// Matrix is every release binary: each command for each platform.
+func Matrix() []Binary {
+	var out []Binary
+	for _, c := range Commands {
+		for _, p := range BinaryPlatforms {
+			out = append(out, Binary{Name: c, Platform: p})
+		}
+	}
+	return out
+}
+
+// ParseBinaries reads "sign/linux/amd64,enforce/linux/arm64".
+func ParseBinaries(s string) ([]Binary, error) {
+	var out []Binary
+	for _, f := range strings.Split(s, ",") {
+		name, platform, ok := strings.Cut(strings.TrimSpace(f), "/")
+		if !ok || strings.Count(platform, "/") != 1 {
+			return nil, fmt.Errorf("binary %q: want command/os/arch, e.g. sign/linux/amd64", f)
+		}
+		out = append(out, Binary{Name: name, Platform: platform})
+	}
+	return out, nil
+}
+
 // BuildOptions stamp and place the binaries.
 type BuildOptions struct {
 	Module  string // the source tree (repository root)

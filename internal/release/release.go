@@ -20,9 +20,10 @@ type Config struct {
 	Version string // v0.2.0, or a snapshot version
 	Commit  string
 	Epoch   time.Time // SOURCE_DATE_EPOCH: every timestamp in every artifact
-	// BinaryPlatforms and ImagePlatforms default to the full matrix; every
-	// image platform must also be a binary platform.
-	BinaryPlatforms, ImagePlatforms []string
+	// Binaries and ImagePlatforms default to the full matrix (Matrix,
+	// ImagePlatforms); each image needs its binary for every image platform.
+	Binaries       []Binary
+	ImagePlatforms []string
 	// Prefix names the images (<prefix>/signet-enforce:<tag>); Push, when
 	// set, pushes them there.
 	Prefix   string
@@ -67,25 +68,22 @@ func Run(ctx context.Context, cfg Config) (*Manifest, error) {
 	}
 	sbom := SBOMGenerator{Bin: cdxBin, Epoch: cfg.Epoch}
 	bins := map[string]string{} // file -> path
-	for _, cmd := range Commands {
-		for _, p := range cfg.BinaryPlatforms {
-			b := Binary{Name: cmd, Platform: p}
-			t0 := time.Now()
-			out := filepath.Join(cfg.Dist, b.File())
-			if err := GoBuild(ctx, b, out, bo); err != nil {
-				return nil, err
-			}
-			bom, err := sbom.Binary(ctx, out, cfg.Version)
-			if err != nil {
-				return nil, err
-			}
-			if err := WriteSBOM(out+".cdx.json", bom); err != nil {
-				return nil, err
-			}
-			bins[b.File()] = out
-			m.Files = append(m.Files, b.File(), b.File()+".cdx.json")
-			logf("release: %s in %s", b.File(), time.Since(t0).Round(time.Millisecond))
+	for _, b := range cfg.Binaries {
+		t0 := time.Now()
+		out := filepath.Join(cfg.Dist, b.File())
+		if err := GoBuild(ctx, b, out, bo); err != nil {
+			return nil, err
 		}
+		bom, err := sbom.Binary(ctx, out, cfg.Version)
+		if err != nil {
+			return nil, err
+		}
+		if err := WriteSBOM(out+".cdx.json", bom); err != nil {
+			return nil, err
+		}
+		bins[b.File()] = out
+		m.Files = append(m.Files, b.File(), b.File()+".cdx.json")
+		logf("release: %s in %s", b.File(), time.Since(t0).Round(time.Millisecond))
 	}
 	if err := cfg.images(ctx, m, bins, sbom); err != nil {
 		return nil, err
@@ -202,8 +200,8 @@ func (cfg *Config) defaults() error {
 	if cfg.Module == "" || cfg.Dist == "" || cfg.Version == "" {
 		return fmt.Errorf("release: Module, Dist and Version are required")
 	}
-	if len(cfg.BinaryPlatforms) == 0 {
-		cfg.BinaryPlatforms = BinaryPlatforms
+	if len(cfg.Binaries) == 0 {
+		cfg.Binaries = Matrix()
 	}
 	if len(cfg.ImagePlatforms) == 0 {
 		cfg.ImagePlatforms = ImagePlatforms

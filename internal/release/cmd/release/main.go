@@ -46,7 +46,7 @@ func build(args []string) error {
 	dist := fs.String("dist", "dist", "output directory (emptied first)")
 	prefix := fs.String("prefix", "ghcr.io/signet-dev", "registry prefix of the images")
 	push := fs.Bool("push", false, "push the images to -prefix (credentials from the Docker config)")
-	platforms := fs.String("platforms", strings.Join(release.BinaryPlatforms, ","), "binary platforms")
+	binaries := fs.String("binaries", "", "binaries to build as command/os/arch, comma-separated (default: sign and enforce for "+strings.Join(release.BinaryPlatforms, ", ")+")")
 	imagePlatforms := fs.String("image-platforms", strings.Join(release.ImagePlatforms, ","), "image platforms (each must be a binary platform)")
 	repo := fs.String("repository", release.GitHubIdentity.Repository, "GitHub repository whose workflows sign the release (for the notes)")
 	fs.Parse(args)
@@ -68,6 +68,12 @@ func build(args []string) error {
 	} else if err := release.CheckTag(module, v); err != nil {
 		return err
 	}
+	var bins []release.Binary
+	if *binaries != "" {
+		if bins, err = release.ParseBinaries(*binaries); err != nil {
+			return err
+		}
+	}
 	id := release.GitHubIdentity
 	id.Repository = *repo
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -75,7 +81,7 @@ func build(args []string) error {
 	t0 := time.Now()
 	m, err := release.Run(ctx, release.Config{
 		Module: module, Dist: *dist, Version: v, Commit: commit, Epoch: epoch,
-		BinaryPlatforms: strings.Split(*platforms, ","), ImagePlatforms: strings.Split(*imagePlatforms, ","),
+		Binaries: bins, ImagePlatforms: strings.Split(*imagePlatforms, ","),
 		Prefix: *prefix, Push: *push, Identity: id, Log: log.Printf,
 		Remote: []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)},
 	})
