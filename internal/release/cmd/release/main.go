@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
@@ -94,7 +95,35 @@ func build(args []string) error {
 	for _, img := range m.Images {
 		fmt.Printf("%s@%s\n", img.Reference, img.Digest)
 	}
+	if out := os.Getenv("GITHUB_OUTPUT"); out != "" {
+		return githubOutput(out, m)
+	}
 	return nil
+}
+
+// githubOutput hands the images to the workflow's signing jobs: images is
+// a JSON list of {repository, digest}, one matrix entry per image.
+func githubOutput(path string, m *release.Manifest) error {
+	type entry struct {
+		Repository string `json:"repository"`
+		Digest     string `json:"digest"`
+	}
+	var list []entry
+	for _, img := range m.Images {
+		repo := img.Reference[:strings.LastIndex(img.Reference, ":")]
+		list = append(list, entry{Repository: repo, Digest: img.Digest})
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "images=%s\n", b)
+	return err
 }
 
 func pin(args []string) error {
