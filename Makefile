@@ -24,8 +24,9 @@ demo:
 VERSION   ?=
 PREFIX    ?= ghcr.io/signet-dev
 BINARIES  ?=
+DIST      ?= dist
 release:
-	$(GO) run ./internal/release/cmd/release -dist dist -prefix "$(PREFIX)" \
+	$(GO) run ./internal/release/cmd/release -dist "$(DIST)" -prefix "$(PREFIX)" \
 		$(if $(VERSION),-version "$(VERSION)") $(if $(PUSH),-push) $(if $(BINARIES),-binaries "$(BINARIES)")
 
 ## stack: build (once, cached by version in the user cache dir) the real servers the

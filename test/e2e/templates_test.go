@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/signet-dev/signet/internal/release"
 	"github.com/signet-dev/signet/test/stack"
 )
 
@@ -596,9 +597,13 @@ func findFile(t *testing.T, dir, name string) []string {
 	return found
 }
 
-// TestGitLabSignJobOnLocalStack includes templates/signet.yml (as
-// `include: local:` with inputs, the way the example .gitlab-ci.yml includes
-// it) in a GitLab project acme/hello and runs its build and sign jobs with
+// TestGitLabSignJobOnLocalStack includes signet as a CI/CD component
+// (`include: component: $CI_SERVER_FQDN/signet-dev/signet/signet@<tag>` with
+// inputs): gitlab-ci-local resolves it by GitLab's rule, to
+// templates/signet.yml of the project signet-dev/signet at that tag, which
+// it fetches from a local GitLab host (raw file and partial clone over Git's
+// smart HTTP) that acme/hello's origin points at, as CI_SERVER_FQDN does on
+// GitLab. It runs the component's build and sign jobs with
 // gitlab-ci-local's shell executor: buildah builds examples/app's Dockerfile
 // and pushes it to the stack's registry, the build job's dotenv report hands
 // the digest to the sign job, which signs it keylessly with a GitLab-shaped
@@ -621,22 +626,9 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
 	root := repoRoot(t)
 
-	// The GitLab project: the example app, the template, the trust file.
+	// The GitLab project: the example app and the trust file; signet's
+	// jobs come from the component.
 	project := t.TempDir()
-	copyFile := func(from, to string) {
-		t.Helper()
-		b, err := os.ReadFile(filepath.Join(root, from))
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(project, to)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// FROM scratch: the example app's Dockerfile pulls golang from Docker
 	// Hub, which this test must not need; buildah still builds and pushes.
 	for name, body := range map[string]string{"app/Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n", "app/hello.txt": "hello\n"} {
@@ -648,7 +640,18 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	copyFile("templates/signet.yml", "templates/signet.yml")
+	// The component project: signet's templates/ at the release tag, on a
+	// local GitLab host that acme/hello's origin points at.
+	gl := newGitLabHost(t)
+	tag, err := release.ReleaseVersion(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	component, err := os.ReadFile(filepath.Join(root, "templates", "signet.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gl.publish(t, "signet-dev/signet", tag, map[string][]byte{"templates/signet.yml": component})
 	image := s.Registry.Host + "/acme/hello"
 	trust, err := os.ReadFile(filepath.Join(root, "examples", "trust.yaml"))
 	if err != nil {
@@ -672,7 +675,7 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	ciYAML := `include:
-  - local: templates/signet.yml
+  - component: $CI_SERVER_FQDN/signet-dev/signet/signet@` + tag + `
     inputs:
       image: ` + image + `
       context: app
@@ -697,7 +700,7 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 		return strings.TrimSpace(string(out))
 	}
 	git("init", "-q", "-b", "main")
-	git("remote", "add", "origin", "git@gitlab.com:acme/hello.git")
+	git("remote", "add", "origin", "http://"+gl.Host+"/acme/hello.git")
 	git("add", "-A")
 	git("commit", "-q", "-m", "hello")
 	sha := git("rev-parse", "HEAD")
@@ -728,7 +731,7 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 	vars := []string{
 		// Predefined variables GitLab sets (gitlab-ci-local derives most from
 		// the git checkout; these pin them to the token's claims).
-		"CI=true", "GITLAB_CI=true", "CI_SERVER_URL=https://gitlab.com", "CI_SERVER_FQDN=gitlab.com",
+		"CI=true", "GITLAB_CI=true", "CI_SERVER_URL=https://gitlab.com",
 		"CI_PROJECT_PATH=acme/hello", "CI_PROJECT_NAMESPACE=acme", "CI_PROJECT_ID=" + claims.ProjectID,
 		"CI_PROJECT_NAMESPACE_ID=" + claims.NamespaceID, "CI_PROJECT_VISIBILITY=" + claims.ProjectVisibility,
 		"CI_COMMIT_REF_NAME=main", "CI_COMMIT_BRANCH=main", "CI_COMMIT_SHA=" + sha,

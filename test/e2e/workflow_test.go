@@ -371,7 +371,6 @@ func (w *workflowRun) runStep(job string, i int, st actionStep, env map[string]s
 	return parseFileCommand(w.t, files["GITHUB_OUTPUT"])
 }
 
-
 // uses runs a `uses:` step: signet's own composite action for real, the
 // third-party actions through stand-ins that check what they are given.
 func (w *workflowRun) uses(job string, st actionStep, with, env map[string]string, path *[]string, workspace, temp string) map[string]string {
