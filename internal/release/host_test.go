@@ -18,6 +18,9 @@ import (
 // to a real in-process registry, pulls it back, and runs `enforce version`
 // and `enforce serve --help` from the image's own entrypoint, as nonroot.
 func TestPushEnforceImage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds release binaries (make unit runs -short; make test runs it)")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	reg, srv := stack.NewRegistry()

@@ -54,6 +54,9 @@ func lastLines(b []byte, n int) string {
 // --help, sign version, and a POSIX shell in the -shell variant); every
 // SBOM is CycloneDX and the image SBOMs list the base's Debian packages.
 func TestMakeReleaseSnapshot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds release binaries (make unit runs -short; make test runs it)")
+	}
 	a, b := filepath.Join(t.TempDir(), "dist"), filepath.Join(t.TempDir(), "dist")
 	first := makeRelease(t, a)
 	second := makeRelease(t, b)
@@ -220,6 +223,9 @@ func checkSBOMs(t *testing.T, dist string, m Manifest) {
 // TestEnforceCompilesForDarwin: the enforce binaries make test does not
 // build (darwin) still compile, with the release's flags.
 func TestEnforceCompilesForDarwin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds release binaries (make unit runs -short; make test runs it)")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	for _, p := range []string{"darwin/amd64", "darwin/arm64"} {
