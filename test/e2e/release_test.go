@@ -17,8 +17,8 @@ import (
 
 // releaseBinaries is what the release test builds: sign for every platform
 // and enforce for the image platforms (the images need both). Building
-// enforce for darwin as well would add two cold cross-compiles to CI for a
-// binary whose darwin build internal/release's test compiles anyway.
+// enforce for darwin as well would add two cold cross-compiles to CI;
+// internal/release's TestEnforceCompilesForDarwin compiles it instead.
 const releaseBinaries = "sign/linux/amd64,sign/linux/arm64,sign/darwin/amd64,sign/darwin/arm64,enforce/linux/amd64,enforce/linux/arm64"
 
 // forStack points a trust file written for public-good GitHub at the local
