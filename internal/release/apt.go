@@ -42,7 +42,7 @@ func (f *Fetcher) Fetch(ctx context.Context, arches []string, pkgs []string) (ma
 		return nil, err
 	}
 	if !f.listsFresh() {
-		if err := f.apt(ctx, "", "update", "-q"); err != nil {
+		if err := f.apt(ctx, "", arches[0], "update", "-q"); err != nil {
 			return nil, err
 		}
 	}
@@ -52,11 +52,9 @@ func (f *Fetcher) Fetch(ctx context.Context, arches []string, pkgs []string) (ma
 		if err := os.MkdirAll(dest, 0o755); err != nil {
 			return nil, err
 		}
-		var args []string
-		for _, p := range pkgs {
-			args = append(args, p+":"+arch)
-		}
-		if err := f.apt(ctx, dest, append([]string{"download", "-q"}, args...)...); err != nil {
+		// With the target as apt's native architecture, a plain name picks
+		// that architecture's build, or the "all" one (ca-certificates).
+		if err := f.apt(ctx, dest, arch, append([]string{"download", "-q"}, pkgs...)...); err != nil {
 			return nil, err
 		}
 		debs, err := ReadDebDir(dest)
@@ -109,7 +107,11 @@ func newest(debs []*Deb, name string) *Deb {
 }
 
 func (f *Fetcher) prepare(arches []string) error {
-	for _, d := range []string{"etc/apt/sources.list.d", "etc/apt/preferences.d", "lists/partial", "cache/archives/partial"} {
+	dirs := []string{"etc/apt/sources.list.d", "etc/apt/preferences.d", "lists/partial"}
+	for _, a := range arches {
+		dirs = append(dirs, filepath.Join("cache", a, "archives", "partial"))
+	}
+	for _, d := range dirs {
 		if err := os.MkdirAll(filepath.Join(f.Dir, d), 0o755); err != nil {
 			return err
 		}
@@ -123,7 +125,10 @@ func (f *Fetcher) prepare(arches []string) error {
 	return os.WriteFile(filepath.Join(f.Dir, "etc/apt/sources.list"), []byte(list), 0o644)
 }
 
-func (f *Fetcher) apt(ctx context.Context, dir string, args ...string) error {
+// apt runs apt-get on the private state, with arch as the native
+// architecture (the lists hold amd64 and arm64; each architecture has its
+// own package cache, which apt keys on the configuration).
+func (f *Fetcher) apt(ctx context.Context, dir, arch string, args ...string) error {
 	d := f.Dir
 	opts := []string{
 		"-o", "Dir::Etc::SourceList=" + filepath.Join(d, "etc/apt/sources.list"),
@@ -132,8 +137,8 @@ func (f *Fetcher) apt(ctx context.Context, dir string, args ...string) error {
 		"-o", "Dir::Etc::PreferencesParts=" + filepath.Join(d, "etc/apt/preferences.d"),
 		"-o", "Dir::State::Lists=" + filepath.Join(d, "lists"),
 		"-o", "Dir::State::Status=/dev/null",
-		"-o", "Dir::Cache=" + filepath.Join(d, "cache"),
-		"-o", "APT::Architecture=amd64", "-o", "APT::Architectures::=amd64", "-o", "APT::Architectures::=arm64",
+		"-o", "Dir::Cache=" + filepath.Join(d, "cache", arch),
+		"-o", "APT::Architecture=" + arch, "-o", "APT::Architectures::=amd64", "-o", "APT::Architectures::=arm64",
 		"-o", "Debug::NoLocking=1", "-o", "APT::Sandbox::User=root",
 	}
 	cmd := exec.CommandContext(ctx, "apt-get", append(opts, args...)...)
