@@ -73,7 +73,7 @@ func TestTrustSnippet(t *testing.T) {
 			t.Errorf("%s is admitted by rule %s", img, m.Rule.Name)
 		}
 	}
-	for _, want := range []string{"repository: signet-dev/signet", "workflow: .github/workflows/reusable-release.yml", "refs: [refs/tags/v*]", "sourceMatchesSigner: true"} {
+	for _, want := range []string{"repository: signet-dev/signet", "workflow: .github/workflows/reusable-release.yml", "refs: [refs/tags/v*]", "sourceMatchesSigner: true", "platforms: all"} {
 		if !strings.Contains(string(snippet), want) {
 			t.Errorf("snippet lacks %q", want)
 		}

@@ -546,11 +546,16 @@ func gitlabCILocal(t *testing.T) string {
 	if _, err := exec.LookPath("npm"); err != nil {
 		t.Fatal("npm is not installed: gitlab-ci-local (test/e2e/testdata/gitlab-ci-local) needs Node.js and npm")
 	}
-	tmp := dir + ".tmp"
-	_ = os.RemoveAll(tmp)
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
+	// A private temp dir per process: two test binaries installing at once
+	// must not share one (the first to finish publishes, by rename).
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".tmp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
 	for name, b := range map[string][]byte{"package.json": pkg, "package-lock.json": lock} {
 		if err := os.WriteFile(filepath.Join(tmp, name), b, 0o644); err != nil {
 			t.Fatal(err)
@@ -561,9 +566,10 @@ func gitlabCILocal(t *testing.T) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("npm ci (gitlab-ci-local): %v\n%s", err, out)
 	}
-	_ = os.RemoveAll(dir)
 	if err := os.Rename(tmp, dir); err != nil {
-		t.Fatal(err)
+		if _, statErr := os.Stat(bin); statErr != nil {
+			t.Fatal(err)
+		}
 	}
 	return bin
 }
