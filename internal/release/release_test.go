@@ -210,8 +210,10 @@ func checkSBOMs(t *testing.T, dist string, m Manifest) {
 		}
 		var golang, debs bool
 		for _, c := range *bom.Components {
-			golang = golang || c.PackageURL == "pkg:golang/github.com/urfave/cli/v2@v2.27.7?type=module"
-			debs = debs || strings.HasPrefix(c.PackageURL, "pkg:deb/debian/ca-certificates@"+m.Packages[0].Version)
+			golang = golang || strings.HasPrefix(c.PackageURL, "pkg:golang/github.com/urfave/cli/v2@v2.27.7?")
+			for _, p := range m.Packages {
+				debs = debs || p.Name == "ca-certificates" && c.PackageURL == "pkg:deb/debian/ca-certificates@"+purlVersion.Replace(p.Version)+"?arch=all&distro=debian-12"
+			}
 		}
 		isImage := strings.HasPrefix(f, "signet-")
 		if !golang || debs != isImage {

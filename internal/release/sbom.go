@@ -65,7 +65,7 @@ func (g SBOMGenerator) Image(binary *cdx.BOM, imageRef, digest string, pkgs []Pa
 	comps = append(comps, app)
 	imageRefs := []string{app.BOMRef}
 	for _, p := range pkgs {
-		purl := fmt.Sprintf("pkg:deb/debian/%s@%s?arch=%s&distro=debian-12", p.Name, p.Version, p.Architecture)
+		purl := fmt.Sprintf("pkg:deb/debian/%s@%s?arch=%s&distro=debian-12", p.Name, purlVersion.Replace(p.Version), p.Architecture)
 		comps = append(comps, cdx.Component{
 			BOMRef: purl, Type: cdx.ComponentTypeLibrary, Name: p.Name, Version: p.Version, PackageURL: purl,
 			Hashes: &[]cdx.Hash{{Algorithm: cdx.HashAlgoSHA256, Value: p.SHA256}},
@@ -87,6 +87,10 @@ func (g SBOMGenerator) Image(binary *cdx.BOM, imageRef, digest string, pkgs []Pa
 	g.stamp(&bom, []byte(imageRef+"@"+digest))
 	return &bom
 }
+
+// purlVersion percent-encodes what a package URL's version may not carry
+// as is (a Debian epoch's colon, the plus of a binNMU).
+var purlVersion = strings.NewReplacer(":", "%3A", "+", "%2B")
 
 func derefComponents(c *[]cdx.Component) []cdx.Component {
 	if c == nil {
