@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -67,7 +68,8 @@ func Run(ctx context.Context, cfg Config) (*Manifest, error) {
 		return nil, err
 	}
 	sbom := SBOMGenerator{Bin: cdxBin, Epoch: cfg.Epoch}
-	bins := map[string]string{} // file -> path
+	bins := map[string]string{}   // file -> path
+	boms := map[string]*cdx.BOM{} // file -> its SBOM (the images' start from it)
 	for _, b := range cfg.Binaries {
 		t0 := time.Now()
 		out := filepath.Join(cfg.Dist, b.File())
@@ -81,17 +83,17 @@ func Run(ctx context.Context, cfg Config) (*Manifest, error) {
 		if err := WriteSBOM(out+".cdx.json", bom); err != nil {
 			return nil, err
 		}
-		bins[b.File()] = out
+		bins[b.File()], boms[b.File()] = out, bom
 		m.Files = append(m.Files, b.File(), b.File()+".cdx.json")
 		logf("release: %s in %s", b.File(), time.Since(t0).Round(time.Millisecond))
 	}
-	if err := cfg.images(ctx, m, bins, sbom); err != nil {
+	if err := cfg.images(ctx, m, bins, boms, sbom); err != nil {
 		return nil, err
 	}
 	return m, cfg.finish(m)
 }
 
-func (cfg *Config) images(ctx context.Context, m *Manifest, bins map[string]string, sbom SBOMGenerator) error {
+func (cfg *Config) images(ctx context.Context, m *Manifest, bins map[string]string, boms map[string]*cdx.BOM, sbom SBOMGenerator) error {
 	var arches []string
 	for _, p := range cfg.ImagePlatforms {
 		arches = append(arches, strings.TrimPrefix(p, "linux/"))
@@ -128,7 +130,7 @@ func (cfg *Config) images(ctx context.Context, m *Manifest, bins map[string]stri
 			}
 			cfg.Log("release: pushed %s@%s in %s", ref, pub.Digest, time.Since(t0).Round(time.Millisecond))
 		}
-		if err := cfg.imageSBOMs(ctx, m, img, pub, bins, sbom); err != nil {
+		if err := cfg.imageSBOMs(m, img, pub, boms, sbom); err != nil {
 			return err
 		}
 		m.Images = append(m.Images, pub)
@@ -137,13 +139,9 @@ func (cfg *Config) images(ctx context.Context, m *Manifest, bins map[string]stri
 	return WriteLayout(filepath.Join(cfg.Dist, "oci"), built, cfg.Version)
 }
 
-func (cfg *Config) imageSBOMs(ctx context.Context, m *Manifest, img *BuiltImage, pub PublishedImage, bins map[string]string, g SBOMGenerator) error {
+func (cfg *Config) imageSBOMs(m *Manifest, img *BuiltImage, pub PublishedImage, boms map[string]*cdx.BOM, g SBOMGenerator) error {
 	for _, p := range cfg.ImagePlatforms {
-		bin := bins[Binary{Name: img.Spec.Binary, Platform: p}.File()]
-		bom, err := g.Binary(ctx, bin, cfg.Version)
-		if err != nil {
-			return err
-		}
+		bom := boms[Binary{Name: img.Spec.Binary, Platform: p}.File()]
 		file := strings.ReplaceAll(img.Spec.Repository+img.Spec.TagSuffix+"_"+p, "/", "_") + ".cdx.json"
 		if err := WriteSBOM(filepath.Join(cfg.Dist, file), g.Image(bom, pub.Reference, pub.Platforms[p], img.Packages[p])); err != nil {
 			return err
