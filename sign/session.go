@@ -127,9 +127,9 @@ func newRekor(r Rekor, cfg Config, log Logf) (sgsign.Transparency, error) {
 }
 
 // retryLogger adapts Logf to retryablehttp's LeveledLogger, which the Rekor
-// v1 client uses for each request and retry. Only warnings and errors (a
-// retry, a give-up) reach the user; retryablehttp's per-request [DEBUG]
-// lines are third-party noise.
+// v1 client uses for each request and retry. Only its warnings and errors
+// (a request that failed) reach the user; its per-request and per-retry
+// [DEBUG] lines are third-party noise.
 type retryLogger struct{ log Logf }
 
 func (l retryLogger) Error(msg string, kv ...any) { l.log("rekor: %s%s", msg, keyvals(kv)) }
