@@ -13,9 +13,9 @@ import (
 	"golang.org/x/mod/zip"
 )
 
-// TestGoInstallReportsTheModuleVersion: `go install .../cmd/sign@v9.9.9`
-// from a module proxy (a file:// proxy holding this commit as v9.9.9)
-// gives a binary whose `sign version` says v9.9.9, from the build info Go
+// TestGoInstallReportsTheModuleVersion: `go install .../cmd/sign@v0.99.0`
+// from a module proxy (a file:// proxy holding this commit as v0.99.0)
+// gives a binary whose `sign version` says v0.99.0, from the build info Go
 // records, with no release stamping.
 func TestGoInstallReportsTheModuleVersion(t *testing.T) {
 	if testing.Short() {
@@ -23,14 +23,20 @@ func TestGoInstallReportsTheModuleVersion(t *testing.T) {
 	}
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-	const mod, version = "github.com/signet-dev/signet", "v9.9.9"
+	const mod, version = "github.com/signet-dev/signet", "v0.99.0"
 	proxy := t.TempDir()
 	dir := filepath.Join(proxy, mod, "@v")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The committed tree, as the proxy would serve a tag of it.
+	src := t.TempDir()
+	archive := exec.Command("sh", "-c", `git -C "$1" archive HEAD | tar -x -C "$2"`, "sh", root, src)
+	if out, err := archive.CombinedOutput(); err != nil {
+		t.Fatalf("git archive HEAD: %v\n%s", err, out)
+	}
 	var z bytes.Buffer
-	if err := zip.CreateFromVCS(&z, module.Version{Path: mod, Version: version}, root, "HEAD", ""); err != nil {
+	if err := zip.CreateFromDir(&z, module.Version{Path: mod, Version: version}, src); err != nil {
 		t.Fatalf("zipping HEAD as %s@%s: %v", mod, version, err)
 	}
 	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
