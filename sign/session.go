@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,11 +126,24 @@ func newRekor(r Rekor, cfg Config, log Logf) (sgsign.Transparency, error) {
 	return nil, fmt.Errorf("Rekor %s: unsupported API version %d", r.URL, r.Version)
 }
 
-// retryLogger adapts Logf to retryablehttp's Logger, which the Rekor v1
-// client uses for each request and retry.
+// retryLogger adapts Logf to retryablehttp's LeveledLogger, which the Rekor
+// v1 client uses for each request and retry. Only its warnings and errors
+// (a request that failed) reach the user; its per-request and per-retry
+// [DEBUG] lines are third-party noise.
 type retryLogger struct{ log Logf }
 
-func (l retryLogger) Printf(format string, args ...any) { l.log("rekor: "+format, args...) }
+func (l retryLogger) Error(msg string, kv ...any) { l.log("rekor: %s%s", msg, keyvals(kv)) }
+func (l retryLogger) Warn(msg string, kv ...any)  { l.log("rekor: %s%s", msg, keyvals(kv)) }
+func (retryLogger) Info(string, ...any)           {}
+func (retryLogger) Debug(string, ...any)          {}
+
+func keyvals(kv []any) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(kv); i += 2 {
+		fmt.Fprintf(&b, " %v=%v", kv[i], kv[i+1])
+	}
+	return b.String()
+}
 
 // Keyless reports whether the session signs with a Fulcio certificate.
 func (s *Session) Keyless() bool { return s.fulcio != nil }

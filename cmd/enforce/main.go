@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -20,21 +19,17 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/signet-dev/signet/enforce"
+	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/cloudauth"
 	"github.com/signet-dev/signet/verify"
 )
 
-var version = "dev"
-
 func main() {
-	if err := newApp().Run(os.Args); err != nil {
-		fmt.Fprintf(os.Stderr, "enforce: %v\n", err)
-		os.Exit(2)
-	}
+	os.Exit(cliapp.Code("enforce", newApp().Run(os.Args), os.Stderr))
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "enforce",
 		Usage: "admission webhook: only images your trust policy accepts may run, pinned to the verified digest",
 		Description: `Usually installed with the Helm chart (deploy/charts/signet-enforce), which
@@ -43,11 +38,15 @@ registers the validating and mutating webhooks and mounts trust.yaml.
 Example:
    enforce serve --policy trust.yaml --tls-cert tls.crt --tls-key tls.key
 
-Environment: every flag of serve has a SIGNET_ variable (enforce serve --help).`,
-		Version:         version,
-		HideHelpCommand: true,
-		Commands:        []*cli.Command{serveCommand()},
+Environment: every flag of serve has a SIGNET_ variable (enforce serve --help).
+
+Exit status: 0 after a clean shutdown (SIGTERM), 2 usage or configuration
+error (bad flags, an invalid trust file or TLS key pair at start), 4 runtime
+failure (an address in use).`,
+		Commands: []*cli.Command{serveCommand()},
 	}
+	cliapp.Setup(app)
+	return app
 }
 
 func serveCommand() *cli.Command {
@@ -92,7 +91,7 @@ func serve(c *cli.Context) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	rl := &enforce.Reloader{PolicyPath: c.String("policy"), CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), Log: log}
 	if err := rl.Load(); err != nil {
-		return err
+		return cliapp.Usagef("enforce", "%v", err)
 	}
 	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithRemoteOptions(
 		remote.WithTransport(enforce.LimitTransport(remote.DefaultTransport, c.Int("registry-concurrency"))),
@@ -124,19 +123,24 @@ func serve(c *cli.Context) error {
 		events.Start(ctx, 1024)
 		record = append(record, events.Record)
 	}
+	// A listener that cannot bind is a local failure (4), not the network's (3).
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {
-		return err
+		return cliapp.Exit(cliapp.ExitFailure, "enforce: "+err.Error())
 	}
 	ops, err := net.Listen("tcp", c.String("ops-listen"))
 	if err != nil {
-		return err
+		return cliapp.Exit(cliapp.ExitFailure, "enforce: "+err.Error())
 	}
-	return enforce.Serve(ctx, enforce.ServerConfig{
+	err = enforce.Serve(ctx, enforce.ServerConfig{
 		Listener: ln, OpsListener: ops, Reloader: rl, ReloadInterval: c.Duration("reload-interval"), Log: log,
 		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log}),
 		Metrics: metrics.Handler(),
 	})
+	if err != nil {
+		return cliapp.Exit(cliapp.ExitFailure, "enforce: "+err.Error())
+	}
+	return nil
 }
 
 // kubeClient connects to the API server for pull secrets: in-cluster by

@@ -11,6 +11,7 @@ import (
 
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/ci"
+	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/cloudauth"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
@@ -103,7 +104,7 @@ func signRun(c *cli.Context, doSign, doAttest bool) error {
 		if errors.Is(runErr, sign.ErrPreflight) || errors.Is(runErr, sign.ErrPostCheck) {
 			return cli.Exit("sign: "+runErr.Error(), exitDenied)
 		}
-		return fmt.Errorf("%w", runErr)
+		return cliapp.Failure("sign", runErr)
 	}
 	return nil
 }

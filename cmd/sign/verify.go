@@ -30,7 +30,9 @@ func verifyCommand() *cli.Command {
 the trust policy and prints the decision with its reasons.
 
 Exit status: 0 every image is allowed, 1 at least one is denied,
-2 usage or configuration error (unreadable or invalid trust policy).
+2 usage or configuration error (unreadable or invalid trust policy),
+3 no image is denied outright but at least one could not be checked
+(registry or trust root unreachable: retrying may help).
 
 Example:
    sign verify --policy trust.yaml ghcr.io/acme/app:1.4.2
@@ -68,12 +70,7 @@ config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			if err := writeDecisions(c.App.Writer, output, p, decisions); err != nil {
 				return err
 			}
-			for _, d := range decisions {
-				if !d.Allowed {
-					return cli.Exit("", exitDenied)
-				}
-			}
-			return nil
+			return cli.Exit("", verifyExitCode(decisions))
 		},
 	}
 }
@@ -107,4 +104,20 @@ func writeDecisions(w io.Writer, output string, p *policy.Policy, ds []*verify.D
 		}
 	}
 	return nil
+}
+
+// verifyExitCode: 1 when any image is denied on its merits (retrying will
+// not help), else 3 when a denial came from infrastructure (Transient), else 0.
+func verifyExitCode(ds []*verify.Decision) int {
+	code := 0
+	for _, d := range ds {
+		switch {
+		case d.Allowed:
+		case !d.Transient:
+			return exitDenied
+		default:
+			code = exitNetwork
+		}
+	}
+	return code
 }
