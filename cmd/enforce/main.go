@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/signet-dev/signet/enforce"
+	"github.com/signet-dev/signet/internal/buildinfo"
 	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/cloudauth"
 	"github.com/signet-dev/signet/verify"
@@ -103,7 +104,7 @@ func serve(c *cli.Context) error {
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
 		VerifyTimeout: c.Duration("deadline") * 3,
 	})
-	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(version))
+	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(buildinfo.Version()))
 	// Each admission is recorded once (Admission.Decides); events join the
 	// recorders below when the API server is reachable, before serving starts.
 	record := []func(*enforce.Admission){logAdmission(log), metrics.Record}
