@@ -2,33 +2,12 @@ package sign
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/signet-dev/signet/internal/testworld"
 )
-
-// hangingServer accepts every request and never answers, like a service
-// behind a stuck load balancer. It counts the requests it swallowed.
-func hangingServer(t *testing.T) (string, *atomic.Int64) {
-	t.Helper()
-	stop := make(chan struct{})
-	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		select {
-		case <-r.Context().Done():
-		case <-stop:
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(stop) })
-	return srv.URL, &n
-}
 
 // TestEveryServiceCallIsBounded: Fulcio, Rekor v1, Rekor v2 and the TSA
 // each accept the request and never answer. The run fails within
@@ -60,8 +39,8 @@ func TestEveryServiceCallIsBounded(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			u, calls := hangingServer(t)
-			cfg := c.config(u)
+			hang := testworld.NewHang(t)
+			cfg := c.config(hang.URL)
 			cfg.Timeout, cfg.Retries, cfg.Backoff = timeout, attempts, time.Millisecond
 			s, err := NewSession(cfg)
 			if err != nil {
@@ -85,8 +64,8 @@ func TestEveryServiceCallIsBounded(t *testing.T) {
 			if !strings.Contains(msg, c.want) || !strings.Contains(msg, "no answer within 200ms") {
 				t.Fatalf("the error does not say which service did not answer: %v", err)
 			}
-			if calls.Load() != attempts {
-				t.Fatalf("the service saw %d requests, want %d attempts", calls.Load(), attempts)
+			if hang.Requests.Load() != attempts {
+				t.Fatalf("the service saw %d requests, want %d attempts", hang.Requests.Load(), attempts)
 			}
 		})
 	}

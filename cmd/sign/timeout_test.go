@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/base64"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,21 +13,6 @@ import (
 
 	"github.com/signet-dev/signet/internal/testworld"
 )
-
-// hang accepts every request and never answers.
-func hang(t *testing.T) string {
-	t.Helper()
-	stop := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-stop:
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(stop) })
-	return srv.URL
-}
 
 // rekorV2Config is a signing config naming url as a Rekor v2 log.
 func rekorV2Config(t *testing.T, url string) string {
@@ -82,7 +65,7 @@ func TestSignImageNeverHangsOnAService(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			args := append([]string{"image", "--request-timeout", "200ms", "--retries", "2", "--format", "bundle"}, c.args(hang(t))...)
+			args := append([]string{"image", "--request-timeout", "200ms", "--retries", "2", "--format", "bundle"}, c.args(testworld.NewHang(t).URL)...)
 			start := time.Now()
 			_, stderr, code := runSign(t, env, append(args, image)...)
 			if elapsed := time.Since(start); elapsed > bound {
