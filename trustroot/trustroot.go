@@ -10,7 +10,6 @@
 package trustroot
 
 import (
-	"context"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
@@ -54,7 +53,7 @@ type Root struct {
 	Fallback string
 }
 
-// Options configure Load and a Refresher.
+// Options configure a Refresher.
 type Options struct {
 	// Offline skips TUF and uses the embedded public-good snapshot.
 	Offline bool
@@ -79,16 +78,6 @@ func (o Options) now() time.Time {
 		return o.Now()
 	}
 	return time.Now()
-}
-
-// Load returns the trusted root named by spec ("public-good" or a path),
-// once: public-good from TUF, or the embedded snapshot (with Fallback set)
-// when TUF fails. A process that keeps running uses a Store instead.
-func Load(ctx context.Context, spec string, o Options) (*Root, error) {
-	if spec != PublicGood && spec != "" {
-		return LoadFile(spec, o.now())
-	}
-	return NewRefresher(o).Root(ctx)
 }
 
 // LoadFile reads a trusted_root.json.

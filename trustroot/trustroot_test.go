@@ -6,10 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEmbeddedSnapshotLoadsOffline(t *testing.T) {
-	r, err := Load(context.Background(), PublicGood, Options{Offline: true})
+	r, err := NewRefresher(Options{Offline: true}).Root(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +28,7 @@ func TestLoadFileAndVersionTracksContent(t *testing.T) {
 	if err := os.WriteFile(p, embeddedPublicGood, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a, err := Load(context.Background(), p, Options{})
+	a, err := LoadFile(p, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,13 +36,13 @@ func TestLoadFileAndVersionTracksContent(t *testing.T) {
 	if a.Version != emb.Version {
 		t.Fatalf("same bytes, different version")
 	}
-	if _, err := Load(context.Background(), filepath.Join(dir, "missing.json"), Options{}); err == nil {
+	if _, err := LoadFile(filepath.Join(dir, "missing.json"), time.Now()); err == nil {
 		t.Fatal("missing file accepted")
 	}
 	if err := os.WriteFile(p, []byte(`{"mediaType":"nope"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(context.Background(), p, Options{}); err == nil {
+	if _, err := LoadFile(p, time.Now()); err == nil {
 		t.Fatal("garbage trusted root accepted")
 	}
 }
