@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -87,7 +88,11 @@ func resolveIdentity(c *cli.Context, needToken bool) (*identity, error) {
 		}
 		explicit = string(b)
 	}
-	tok, src, err := ci.IDToken(ctx, ci.OSEnv, explicit, nil)
+	// The Actions token endpoint is bounded and retried like the Sigstore
+	// services: a stuck endpoint fails the job instead of hanging it.
+	tokenClient := &http.Client{Transport: &sign.RetryTransport{Service: "GitHub Actions token endpoint",
+		Attempts: c.Int("retries"), Timeout: c.Duration("request-timeout"), Log: stderrLog(c)}}
+	tok, src, err := ci.IDToken(ctx, ci.OSEnv, explicit, tokenClient)
 	if err != nil {
 		return nil, err
 	}

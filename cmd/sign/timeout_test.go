@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,8 +35,9 @@ func rekorV2Config(t *testing.T, url string) string {
 	return p
 }
 
-// TestSignImageNeverHangsOnAService: `sign image` against a Fulcio, a
-// Rekor v1, a Rekor v2 or a TSA that accepts and never answers exits
+// TestSignImageNeverHangsOnAService: `sign image` against a GitHub Actions
+// token endpoint, a Fulcio, a Rekor v1, a Rekor v2 or a TSA that accepts
+// and never answers exits
 // non-zero within --retries × --request-timeout (plus backoff), and says
 // which service did not answer.
 func TestSignImageNeverHangsOnAService(t *testing.T) {
@@ -52,22 +54,32 @@ func TestSignImageNeverHangsOnAService(t *testing.T) {
 	for _, c := range []struct {
 		name, want string
 		args       func(url string) []string
+		env        func(url string) []string
 	}{
+		{"GitHub Actions token endpoint", "GitHub Actions token endpoint: no answer within 200ms", func(string) []string { return nil },
+			func(u string) []string {
+				return []string{"GITHUB_ACTIONS=true", "ACTIONS_ID_TOKEN_REQUEST_URL=" + u, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=x"}
+			}},
 		{"Fulcio", "Fulcio: no answer within 200ms", func(u string) []string {
 			return []string{"--identity-token", tok, "--fulcio-url", u, "--tlog-upload=false"}
-		}},
-		{"Rekor v1", "Rekor v1 ", func(u string) []string { return []string{"--key", prefix + ".key", "--rekor-url", u} }},
+		}, nil},
+		{"Rekor v1", "Rekor v1 ", func(u string) []string { return []string{"--key", prefix + ".key", "--rekor-url", u} }, nil},
 		{"Rekor v2", "Rekor v2 ", func(u string) []string {
 			return []string{"--key", prefix + ".key", "--signing-config", rekorV2Config(t, u)}
-		}},
+		}, nil},
 		{"timestamp authority", "timestamp authority", func(u string) []string {
 			return []string{"--key", prefix + ".key", "--tlog-upload=false", "--timestamp-url", u + "/api/v1/timestamp"}
-		}},
+		}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			args := append([]string{"image", "--request-timeout", "200ms", "--retries", "2", "--format", "bundle"}, c.args(testworld.NewHang(t).URL)...)
+			hang := testworld.NewHang(t).URL
+			args := append([]string{"image", "--request-timeout", "200ms", "--retries", "2", "--format", "bundle"}, c.args(hang)...)
+			runEnv := env
+			if c.env != nil {
+				runEnv = append(slices.Clone(env), c.env(hang)...)
+			}
 			start := time.Now()
-			_, stderr, code := runSign(t, env, append(args, image)...)
+			_, stderr, code := runSign(t, runEnv, append(args, image)...)
 			if elapsed := time.Since(start); elapsed > bound {
 				t.Fatalf("sign image took %s, want under %s", elapsed, bound)
 			}
