@@ -72,7 +72,7 @@ func ReplaceLegacy(ctx context.Context, subject name.Digest, item Legacy, same S
 		return Outcome{}, fmt.Errorf("writing signature for %s: unknown kind %q", subject, item.Kind)
 	}
 	tag := subject.Context().Tag(LegacyTag(h, item.Kind))
-	w := legacyWrite{tag: tag, item: item, same: same, opts: append(opts, remote.WithContext(ctx))}
+	w := legacyWrite{tag: tag, item: item, same: same, opts: shareReads(append(opts, remote.WithContext(ctx)))}
 	w.layer = static.NewLayer(item.Payload, types.MediaType(item.MediaType))
 	if w.digest, err = w.layer.Digest(); err != nil {
 		return Outcome{}, err

@@ -27,11 +27,13 @@ import (
 // and a descriptor whose manifest is gone would break every reader.
 func ReplaceBundle(ctx context.Context, subject name.Digest, bundleJSON []byte, predicateType string, same SameBundle, opts ...remote.Option) (v1.Hash, Outcome, error) {
 	opts = append(opts, remote.WithContext(ctx))
+	probe := opts // no shared puller: its fallback setting would answer the probe
+	opts = shareReads(opts)
 	var earlier []v1.Hash
 	var api bool
 	if same != nil {
 		var err error
-		if earlier, api, err = signerBundles(subject, predicateType, same, opts); err != nil {
+		if earlier, api, err = signerBundles(subject, predicateType, same, probe, opts); err != nil {
 			return v1.Hash{}, Outcome{}, fmt.Errorf("writing bundle for %s: %w", subject, err)
 		}
 	}
@@ -58,25 +60,26 @@ func ReplaceBundle(ctx context.Context, subject name.Digest, bundleJSON []byte, 
 
 // signerBundles lists subject's bundle referrers of predicateType and
 // returns the manifests of those same accepts, and whether the registry
-// lists them through the referrers API.
-func signerBundles(subject name.Digest, predicateType string, same SameBundle, opts []remote.Option) ([]v1.Hash, bool, error) {
+// lists them through the referrers API (asked with probe, options that
+// share no puller).
+func signerBundles(subject name.Digest, predicateType string, same SameBundle, probe, opts []remote.Option) ([]v1.Hash, bool, error) {
 	api := true
-	idx, err := remote.Referrers(subject, append(opts, remote.WithReferrersTagFallback(false))...)
+	var im *v1.IndexManifest
+	idx, err := remote.Referrers(subject, append(probe, remote.WithReferrersTagFallback(false))...)
+	switch {
 	// go-containerregistry says so in these words when the endpoint is
 	// missing; its error has no type of its own.
-	if err != nil && strings.Contains(err.Error(), "does not support the Referrers API") {
+	case err != nil && strings.Contains(err.Error(), "does not support the Referrers API"):
 		api = false
-		idx, err = remote.Referrers(subject, opts...)
+		im, err = fallbackIndex(subject.Context().Tag(fallbackTag(subject)), opts)
+	case err == nil:
+		im, err = idx.IndexManifest()
 	}
 	if isNotFound(err) {
 		return nil, api, nil
 	}
 	if err != nil {
 		return nil, api, fmt.Errorf("listing referrers: %w", err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, api, fmt.Errorf("reading referrers: %w", err)
 	}
 	var ours []v1.Hash
 	candidates := 0
@@ -108,7 +111,7 @@ func signerBundles(subject name.Digest, predicateType string, same SameBundle, o
 // index, which go-containerregistry has just updated with ours, and makes
 // sure ours stays listed.
 func unlistReferrers(subject name.Digest, ours v1.Descriptor, earlier []v1.Hash, opts []remote.Option) (Outcome, error) {
-	tag := subject.Context().Tag(strings.Replace(subject.DigestStr(), ":", "-", 1))
+	tag := subject.Context().Tag(fallbackTag(subject))
 	h := ours.Digest
 	im, err := fallbackIndex(tag, opts)
 	if err != nil {
@@ -141,6 +144,21 @@ func unlistReferrers(subject name.Digest, ours v1.Descriptor, earlier []v1.Hash,
 			return Outcome{}, err
 		}
 	}
+}
+
+// fallbackTag is the sha256-<hex> tag that lists subject's referrers on a
+// registry without the referrers API.
+func fallbackTag(subject name.Digest) string {
+	return strings.Replace(subject.DigestStr(), ":", "-", 1)
+}
+
+// shareReads adds one puller for all of a write's reads: one ping and
+// token exchange instead of one per read.
+func shareReads(opts []remote.Option) []remote.Option {
+	if p, err := remote.NewPuller(opts...); err == nil {
+		return append(opts, remote.Reuse(p))
+	}
+	return opts
 }
 
 // fallbackIndex reads the referrers fallback tag; an absent tag is an
