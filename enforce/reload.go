@@ -111,6 +111,7 @@ func (r *Reloader) reloadPolicy(force bool) (bool, error) {
 	r.sums[0] = sum
 	r.policy.Store(p)
 	r.rootSeen = p.Sigstore.TrustedRootDigest
+	r.logWarnings(p)
 	return true, nil
 }
 
@@ -133,6 +134,16 @@ func (r *Reloader) trustedRootChanged() bool {
 	}
 	r.rootSeen = seen
 	return true
+}
+
+// logWarnings logs each lint warning of a newly loaded policy once (they
+// are also exported as signet_policy_warnings): legal, but probably not
+// what its author meant.
+func (r *Reloader) logWarnings(p *policy.Policy) {
+	for _, w := range p.Warnings {
+		r.log().Warn("trust policy warning", "path", r.PolicyPath, "line", w.Line, "column", w.Column, "field", w.Field,
+			"code", string(w.Code), "warning", w.Msg, "policyHash", p.Hash)
+	}
 }
 
 func (r *Reloader) reloadCert(force bool) (bool, error) {

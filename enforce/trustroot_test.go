@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -175,14 +173,6 @@ func TestFallbackToTheEmbeddedSnapshotIsCounted(t *testing.T) {
 			t.Errorf("metrics lack %s\n%s", want, body)
 		}
 	}
-}
-
-func scrape(t *testing.T, m *Metrics) string {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	b, _ := io.ReadAll(rec.Body)
-	return string(b)
 }
 
 // waitUntil polls cond (the refresher works in the background) for up to

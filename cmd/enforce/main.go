@@ -15,7 +15,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/urfave/cli/v2"
-	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -109,12 +108,15 @@ func serve(c *cli.Context) error {
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
 		VerifyTimeout: c.Duration("deadline") * 3,
 	})
-	metrics := enforce.NewMetrics(cache, rl)
+	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(version))
 	metrics.RegisterTrustedRoots(roots)
-	logIt := logDecision(log)
-	handler := &enforce.Handler{Decider: cache, Policy: rl.Policy, Observe: func(req *admissionv1.AdmissionRequest, img enforce.Image, d *verify.Decision) {
-		logIt(req, img, d)
-		metrics.Observe(req, img, d)
+	// Each admission is recorded once (Admission.Decides); events join the
+	// recorders below when the API server is reachable, before serving starts.
+	record := []func(*enforce.Admission){logAdmission(log), metrics.Record}
+	handler := &enforce.Handler{Decider: cache, Policy: rl.Policy, OnAdmission: func(a *enforce.Admission) {
+		for _, f := range record {
+			f(a)
+		}
 	}}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -128,7 +130,7 @@ func serve(c *cli.Context) error {
 		handler.NamespaceLabels = enforce.NewNamespaceLabelCache(kc, 0).Labels
 		events := &enforce.Events{Client: kc, Log: log}
 		events.Start(ctx, 1024)
-		handler.OnResponse = events.Record
+		record = append(record, events.Record)
 	}
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {

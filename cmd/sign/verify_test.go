@@ -43,6 +43,9 @@ func TestVerifyBinarySpecification(t *testing.T) {
 					if !c.Allow && !strings.Contains(strings.Join(d.Reasons, "\n"), c.Reason) {
 						t.Fatalf("reason does not say %q:\n%s", c.Reason, stdout)
 					}
+					if c.Signatures != 0 && len(d.Signatures) != c.Signatures {
+						t.Fatalf("%d signatures listed, want %d (each counted signer once):\n%s", len(d.Signatures), c.Signatures, stdout)
+					}
 					if res.PolicyHash == "" || d.PolicyHash != res.PolicyHash {
 						t.Fatalf("policy hash missing or inconsistent:\n%s", stdout)
 					}
@@ -104,6 +107,24 @@ func TestPolicyLintAndExplainGolden(t *testing.T) {
 		t.Fatalf("lint of a bad file exit %d", code)
 	}
 	golden(t, "lint-bad.golden", stderr)
+
+	out, _, code = runSign(t, nil, "policy", "lint", "testdata/warn-trust.yaml")
+	if code != 0 {
+		t.Fatalf("lint of a file with only warnings exit %d: %s", code, out)
+	}
+	golden(t, "lint-warnings.golden", out)
+
+	out, _, code = runSign(t, nil, "policy", "lint", "-o", "json", "testdata/bad-trust.yaml")
+	if code != 2 {
+		t.Fatalf("lint -o json of a bad file exit %d", code)
+	}
+	golden(t, "lint-bad.json.golden", out)
+
+	out, _, code = runSign(t, nil, "policy", "explain", "-o", "json", "../../policy/testdata/trust.yaml", "ghcr.io/acme/app:1.0")
+	if code != 0 {
+		t.Fatalf("explain -o json exit %d", code)
+	}
+	golden(t, "explain-keyless.json.golden", out)
 
 	for name, image := range map[string]string{
 		"explain-keyless.golden":  "ghcr.io/acme/app:1.0",
