@@ -30,17 +30,36 @@ type TrustedRoots struct {
 	Log    *slog.Logger
 }
 
-// Run refreshes until ctx ends.
+// Run refreshes until ctx ends: at start, then every Interval, as long as
+// the public-good root is in use (a cluster that only trusts a private
+// root never contacts Sigstore's TUF repository).
 func (t *TrustedRoots) Run(ctx context.Context) {
 	pg := t.Store.PublicGood()
-	if p := t.Policy(); p != nil && p.Sigstore.TrustedRoot == trustroot.PublicGood && pg.Current() == nil {
+	if pg.Current() == nil && t.publicGood() {
 		t.report(pg.Refresh(ctx))
 	}
 	interval := t.Interval
 	if interval <= 0 {
 		interval = DefaultTrustedRootRefresh
 	}
-	pg.Run(ctx, interval, t.report)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if pg.Current() != nil || t.publicGood() {
+				t.report(pg.Refresh(ctx))
+			}
+		}
+	}
+}
+
+// publicGood reports whether the policy in force names public-good.
+func (t *TrustedRoots) publicGood() bool {
+	p := t.Policy()
+	return p != nil && (p.Sigstore.TrustedRoot == trustroot.PublicGood || p.Sigstore.TrustedRoot == "")
 }
 
 func (t *TrustedRoots) report(r trustroot.Refreshed) {

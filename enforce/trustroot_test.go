@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,5 +222,32 @@ func TestReloaderFollowsThePrivateTrustedRootFile(t *testing.T) {
 	r.Check()
 	if r.PolicyFailures.Load() != 1 || r.Policy().Hash != hash {
 		t.Fatalf("missing root: failures %d, policy changed %v", r.PolicyFailures.Load(), r.Policy().Hash != hash)
+	}
+}
+
+// TestPrivateRootOnlyNeverContactsTUF: a cluster whose policy trusts only
+// its own trusted_root.json never fetches the public-good root, however
+// many refresh intervals pass.
+func TestPrivateRootOnlyNeverContactsTUF(t *testing.T) {
+	w := testworld.New(t, testworld.Options{})
+	p, err := policy.LoadFile(w.PolicyPath) // trustedRoot: trusted_root.json
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fetches, ticks atomic.Int64
+	pg := trustroot.NewRefresher(trustroot.Options{}).WithFetch(func(context.Context) ([]byte, error) {
+		fetches.Add(1)
+		return nil, errors.New("unreachable")
+	})
+	tr := &TrustedRoots{Store: trustroot.NewStore(pg), Interval: time.Millisecond, Log: discardLog(),
+		Policy: func() *policy.Policy { ticks.Add(1); return p }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); tr.Run(ctx) }()
+	waitUntil(t, "ten refresh intervals", func() bool { return ticks.Load() >= 10 })
+	cancel()
+	<-done
+	if fetches.Load() != 0 {
+		t.Fatalf("TUF was contacted %d times for a policy that does not use public-good", fetches.Load())
 	}
 }

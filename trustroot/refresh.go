@@ -147,21 +147,3 @@ func (r *Refresher) embedded(why string) (*Root, error) {
 	r.current.Store(e)
 	return e, nil
 }
-
-// Run refreshes every interval until ctx ends, calling report after each
-// refresh (to log it).
-func (r *Refresher) Run(ctx context.Context, interval time.Duration, report func(Refreshed)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			res := r.Refresh(ctx)
-			if report != nil {
-				report(res)
-			}
-		}
-	}
-}
