@@ -244,7 +244,7 @@ func TestPrivateRootOnlyNeverContactsTUF(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); tr.Run(ctx) }()
-	waitUntil(t, "ten refresh intervals", func() bool { return ticks.Load() >= 10 })
+	waitUntil(t, "ten refresh intervals", func() bool { return ticks.Load() >= 10 || fetches.Load() > 0 })
 	cancel()
 	<-done
 	if fetches.Load() != 0 {
