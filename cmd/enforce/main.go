@@ -22,6 +22,7 @@ import (
 	"github.com/signet-dev/signet/internal/buildinfo"
 	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/cloudauth"
+	"github.com/signet-dev/signet/trustroot"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -54,8 +55,11 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "serve /mutate and /validate over TLS, health and metrics over plain HTTP",
-		Description: `The trust file and the TLS certificate are reloaded when their content
-changes; an invalid new trust file is logged and the last good one stays in force.
+		Description: `The trust file (and the private trusted root file it names) and the TLS
+certificate are reloaded when their content changes; an invalid new trust file
+is logged and the last good one stays in force. The public-good trusted root
+is refreshed through TUF every --trusted-root-refresh; when TUF is unreachable
+the last good root stays (signet_trusted_root_* metrics say which is in force).
 
 Example:
    enforce serve --policy /etc/signet/trust.yaml \
@@ -77,6 +81,7 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: 8, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
+			&cli.DurationFlag{Name: "trusted-root-refresh", Usage: "how often the public-good trusted root is refreshed through TUF (the last good root stays when TUF is down)", Value: enforce.DefaultTrustedRootRefresh, EnvVars: []string{"SIGNET_TRUSTED_ROOT_REFRESH"}},
 		},
 		Action: serve,
 	}
@@ -94,17 +99,17 @@ func serve(c *cli.Context) error {
 	if err := rl.Load(); err != nil {
 		return cliapp.Usagef("enforce", "%v", err)
 	}
-	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithRemoteOptions(
+	roots := &enforce.TrustedRoots{Interval: c.Duration("trusted-root-refresh"), Policy: rl.Policy, Log: log,
+		Store: trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: c.Bool("offline")}))}
+	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithTrustedRoots(roots.Store), verify.WithRemoteOptions(
 		remote.WithTransport(enforce.LimitTransport(remote.DefaultTransport, c.Int("registry-concurrency"))),
 	)}
-	if c.Bool("offline") {
-		opts = append(opts, verify.WithOffline())
-	}
 	cache := enforce.NewCache(verify.New(opts...), enforce.CacheConfig{
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
 		VerifyTimeout: c.Duration("deadline") * 3,
 	})
 	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(buildinfo.Version()))
+	metrics.RegisterTrustedRoots(roots)
 	// Each admission is recorded once (Admission.Decides); events join the
 	// recorders below when the API server is reachable, before serving starts.
 	record := []func(*enforce.Admission){logAdmission(log), metrics.Record}
@@ -115,6 +120,9 @@ func serve(c *cli.Context) error {
 	}}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if !c.Bool("offline") {
+		go roots.Run(ctx)
+	}
 	if kc, err := kubeClient(c.String("kubeconfig")); err != nil {
 		log.Warn("no Kubernetes API access: imagePullSecrets are not used and no events are recorded", "err", err)
 	} else {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/signet-dev/signet/internal/cloudauth"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/trustroot"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -58,14 +59,14 @@ config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain)}
-			if c.Bool("offline") {
-				opts = append(opts, verify.WithOffline())
-			}
-			v := verify.New(opts...)
+			roots := trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: c.Bool("offline")}))
+			v := verify.New(verify.WithKeychain(cloudauth.Keychain), verify.WithTrustedRoots(roots))
 			var decisions []*verify.Decision
 			for _, img := range images {
 				decisions = append(decisions, v.Verify(c.Context, img, p))
+			}
+			if r := roots.PublicGood().Current(); r != nil && r.Fallback != "" {
+				fmt.Fprintf(c.App.ErrWriter, "sign: warning: verified against the embedded public-good trusted root, which may predate Sigstore's current keys: %s\n", r.Fallback)
 			}
 			if err := writeDecisions(c.App.Writer, output, p, decisions); err != nil {
 				return err
