@@ -5,7 +5,7 @@ PKGS      := ./...
 FUZZTIME  ?= 10s
 BENCHTIME ?= 2s
 
-.PHONY: all build demo stack tools test unit e2e bench fuzz vet clean
+.PHONY: all build demo stack tools test unit e2e bench fuzz vet clean release
 
 all: build
 
@@ -15,6 +15,19 @@ build:
 ## demo: the whole story on this machine, no cluster, cloud account or Docker needed.
 demo:
 	$(GO) run ./internal/demo
+
+## release: the release into dist/ (internal/release): static reproducible sign and enforce
+## for linux/darwin amd64/arm64, SBOMs, SHA256SUMS, multi-arch images on a base built from
+## Debian packages (OCI layout dist/oci), the chart pinned to the enforce image's digest,
+## release notes. Without VERSION a snapshot of the upcoming release; VERSION=v0.2.0 must
+## equal the chart's appVersion. PUSH=1 pushes the images to PREFIX.
+VERSION   ?=
+PREFIX    ?= ghcr.io/signet-dev
+BINARIES  ?=
+DIST      ?= dist
+release:
+	$(GO) run ./internal/release/cmd/release -dist "$(DIST)" -prefix "$(PREFIX)" \
+		$(if $(VERSION),-version "$(VERSION)") $(if $(PUSH),-push) $(if $(BINARIES),-binaries "$(BINARIES)")
 
 ## stack: build (once, cached by version in the user cache dir) the real servers the
 ## end-to-end tests start: registry, Fulcio, TSA, Rekor v2, etcd, kube-apiserver, cosign v2/v3.
@@ -62,4 +75,4 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./verify || exit 1; done
 
 clean:
-	rm -rf $(BIN) bench.out
+	rm -rf $(BIN) bench.out dist

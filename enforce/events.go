@@ -2,15 +2,16 @@ package enforce
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -51,14 +52,20 @@ func (e *Events) Start(ctx context.Context, queueSize int) {
 	}()
 }
 
-// Record is a Handler.OnResponse hook.
-func (e *Events) Record(req *admissionv1.AdmissionRequest, resp *admissionv1.AdmissionResponse) {
+// Record is a Handler.OnAdmission hook. Dry-run requests record nothing:
+// the webhooks declare sideEffects: None, and a `kubectl apply
+// --dry-run=server` must leave no trace in the cluster.
+func (e *Events) Record(a *Admission) {
+	req, resp := a.Request, a.Response
+	if req.DryRun != nil && *req.DryRun {
+		return
+	}
 	var reason, msg string
 	switch {
 	case !resp.Allowed && resp.Result != nil:
-		reason, msg = ReasonDenied, resp.Result.Message
-	case len(resp.Warnings) > 0:
-		reason, msg = ReasonAuditViolation, strings.Join(resp.Warnings, "\n")
+		reason, msg = ReasonDenied, eventMessage(a.Failures, resp.Result.Message, a.PolicyHash)
+	case len(a.Violations) > 0:
+		reason, msg = ReasonAuditViolation, eventMessage(a.Violations, "", a.PolicyHash)
 	default:
 		return
 	}
@@ -72,9 +79,11 @@ func (e *Events) Record(req *admissionv1.AdmissionRequest, resp *admissionv1.Adm
 	}
 	ev := &corev1.Event{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: fmt.Sprintf("%s.", name), Namespace: req.Namespace},
+		// The UID makes the event show in `kubectl describe`: an update's
+		// object has one, and so has a create on the validating pass (the
+		// apiserver assigns it before validating admission).
 		InvolvedObject: corev1.ObjectReference{Kind: req.Kind.Kind, APIVersion: apiVersion(req.Kind), Name: req.Name, Namespace: req.Namespace,
-			UID: "", // the object was not created (or not yet): only its name identifies it
-		},
+			UID: objectUID(req.Object.Raw)},
 		Reason: reason, Message: msg, Type: corev1.EventTypeWarning, Count: 1,
 		FirstTimestamp: now, LastTimestamp: now,
 		Source: corev1.EventSource{Component: "signet-enforce"}, ReportingController: "signet.dev/enforce",
@@ -84,6 +93,35 @@ func (e *Events) Record(req *admissionv1.AdmissionRequest, resp *admissionv1.Adm
 	default:
 		e.Dropped.Add(1)
 	}
+}
+
+// eventMessage puts the first failing image and its reason on the first
+// line, which is all `kubectl get events` shows, then every line and the
+// policy that decided.
+func eventMessage(lines []string, fallback, policyHash string) string {
+	var msg string
+	switch len(lines) {
+	case 0:
+		return fallback
+	case 1:
+		msg = lines[0]
+	default:
+		msg = fmt.Sprintf("%s (and %d more)\n- %s", lines[0], len(lines)-1, strings.Join(lines, "\n- "))
+	}
+	return msg + "\npolicy " + shortHash(policyHash)
+}
+
+// objectUID reads metadata.uid of the admitted object, or "".
+func objectUID(raw []byte) types.UID {
+	var obj struct {
+		Metadata struct {
+			UID types.UID `json:"uid"`
+		} `json:"metadata"`
+	}
+	if json.Unmarshal(raw, &obj) != nil {
+		return ""
+	}
+	return obj.Metadata.UID
 }
 
 func apiVersion(gvk metav1.GroupVersionKind) string {

@@ -2,53 +2,105 @@ package enforce
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
+
+// bothPasses sends req through both webhooks as the apiserver does: mutating,
+// then validating unless the mutating pass denied.
+func bothPasses(ctx context.Context, h *Handler, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+	if resp := h.Handle(ctx, req, true); !resp.Allowed {
+		return resp
+	}
+	return h.Handle(ctx, req, false)
+}
 
 func TestEventsRecordDenialsAndAuditViolations(t *testing.T) {
 	f := newFixture(t)
-	client := fake.NewSimpleClientset()
+	client := fakeWithGenerateName()
 	ev := &Events{Client: client}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ev.Start(ctx, 16)
-	f.h.OnResponse = ev.Record
+	f.h.OnAdmission = ev.Record
 
-	f.h.Handle(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""), true)
-	f.h.Handle(ctx, request(t, "Pod", "dev", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""), true)
-	f.h.Handle(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed})), admissionv1.Create, ""), true)
-	f.h.Handle(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""), false) // validate pass: not recorded twice
+	withUID := func(p *corev1.Pod) *corev1.Pod { p.UID = "pod-uid-1"; return p }
+	bothPasses(ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.unsigned, "quay.io/x/y:1"})), admissionv1.Create, ""))
+	bothPasses(ctx, f.h, request(t, "Pod", "dev", withUID(pod(podSpec(nil, []string{f.unsigned}))), admissionv1.Create, ""))
+	bothPasses(ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed})), admissionv1.Create, ""))
+	dry := request(t, "Pod", "prod", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, "")
+	dry.DryRun = new(true)
+	bothPasses(ctx, f.h, dry)
+	// One sender drains the queue in order: once this last event exists,
+	// every earlier admission's event (or its absence) is settled.
+	bothPasses(ctx, f.h, request(t, "Pod", "sentinel", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
+	waitEvents(t, ctx, client, "sentinel")
 
-	want := map[string]string{"prod": ReasonDenied, "dev": ReasonAuditViolation}
-	for ns, reason := range want {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			list, err := client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(list.Items) > 0 {
-				if len(list.Items) != 1 {
-					t.Fatalf("%s: %d events, want 1", ns, len(list.Items))
-				}
-				e := list.Items[0]
-				if e.Reason != reason || e.InvolvedObject.Kind != "Pod" || e.InvolvedObject.Name != "web" || !strings.Contains(e.Message, "acme/app:unsigned") {
-					t.Fatalf("%s: bad event %+v", ns, e)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: no %s event recorded", ns, reason)
-			}
-			time.Sleep(10 * time.Millisecond)
+	cases := []struct {
+		ns, reason, firstLine string
+		uid                   types.UID
+	}{
+		{"prod", ReasonDenied, "container ca (" + f.unsigned + "): ", ""},
+		{"dev", ReasonAuditViolation, "container ca (" + f.unsigned + "): ", "pod-uid-1"},
+	}
+	for _, c := range cases {
+		list := waitEvents(t, ctx, client, c.ns)
+		if len(list) != 1 {
+			t.Fatalf("%s: %d events, want 1 (one admission, one event; none for dry-run): %+v", c.ns, len(list), list)
 		}
+		e := list[0]
+		first, _, _ := strings.Cut(e.Message, "\n")
+		if e.Reason != c.reason || e.InvolvedObject.Kind != "Pod" || e.InvolvedObject.Name != "web" || e.InvolvedObject.UID != c.uid {
+			t.Fatalf("%s: bad event %+v", c.ns, e)
+		}
+		if !strings.HasPrefix(first, c.firstLine) || !strings.Contains(first, "has no signatures") {
+			t.Fatalf("%s: the first line must name the image and why: %q", c.ns, e.Message)
+		}
+	}
+	if msg := waitEvents(t, ctx, client, "prod")[0].Message; !strings.Contains(strings.Split(msg, "\n")[0], "(and 1 more)") || !strings.Contains(msg, "quay.io/x/y:1") {
+		t.Fatalf("a second failing image must be counted on the first line and listed below: %q", msg)
+	}
+}
+
+// fakeWithGenerateName is a fake clientset that, like the apiserver, names
+// objects created with generateName (the fake would refuse a second event
+// with the same empty name, hiding a duplicate).
+func fakeWithGenerateName() *fake.Clientset {
+	client := fake.NewSimpleClientset()
+	var n atomic.Int64
+	client.PrependReactor("create", "events", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		e := action.(k8stesting.CreateAction).GetObject().(*corev1.Event)
+		if e.Name == "" {
+			e.Name = fmt.Sprintf("%s%d", e.GenerateName, n.Add(1))
+		}
+		return false, nil, nil
+	})
+	return client
+}
+
+func waitEvents(t *testing.T, ctx context.Context, client *fake.Clientset, ns string) []corev1.Event {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		list, err := client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) > 0 || time.Now().After(deadline) {
+			return list.Items
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -56,11 +108,11 @@ func TestEventsNeverBlockAdmission(t *testing.T) {
 	ev := &Events{Client: fake.NewSimpleClientset()}
 	ev.queue = make(chan *corev1.Event, 1) // no sender running: the queue fills
 	req := &admissionv1.AdmissionRequest{Namespace: "prod", Name: "x", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}}
-	resp := deny(&admissionv1.AdmissionResponse{}, "denied")
+	a := &Admission{Request: req, Response: deny(&admissionv1.AdmissionResponse{}, "denied"), Result: ResultDeny}
 	done := make(chan struct{})
 	go func() {
 		for range 3 {
-			ev.Record(req, resp)
+			ev.Record(a)
 		}
 		close(done)
 	}()

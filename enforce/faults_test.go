@@ -140,20 +140,24 @@ func TestRegistryHealsAfterA503Storm(t *testing.T) {
 
 // TestDeadlineDenialNamesTheRegistry: when the admission deadline ends the
 // wait, the denial still says what the registry did, and is not cached.
+// "503": the registry answers 503 once, then stops answering; "hang": it
+// never answers.
 func TestDeadlineDenialNamesTheRegistry(t *testing.T) {
 	var mode atomic.Value
 	mode.Store("")
-	healed := make(chan struct{})
+	var answered503 atomic.Bool
+	var release atomic.Value // chan struct{}: closed when the subtest heals the registry
+	release.Store(make(chan struct{}))
 	w := testworld.New(t, testworld.Options{Policy: enforcePolicy, Wrap: func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 			switch m := mode.Load().(string); {
-			case m == "503" && strings.HasSuffix(r.URL.Path, ".sig"):
+			case m == "503" && strings.HasSuffix(r.URL.Path, ".sig") && answered503.CompareAndSwap(false, true):
 				http.Error(rw, "busy", http.StatusServiceUnavailable)
 				return
-			case m == "hang" && strings.HasSuffix(r.URL.Path, ".sig"):
+			case m != "" && strings.HasSuffix(r.URL.Path, ".sig"):
 				select {
 				case <-r.Context().Done():
-				case <-healed:
+				case <-release.Load().(chan struct{}):
 				}
 				return
 			}
@@ -170,20 +174,19 @@ func TestDeadlineDenialNamesTheRegistry(t *testing.T) {
 			cache, _ := productionCache(8)
 			h := &Handler{Decider: cache, Policy: func() *policy.Policy { return p }}
 			mode.Store(tc.mode)
-			ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			start := time.Now()
 			resp := h.Handle(ctx, request(t, "Pod", "prod", pod(podSpec(nil, imgs[i:i+1])), admissionv1.Create, ""), true)
 			if resp.Allowed || !strings.Contains(resp.Result.Message, "within the admission deadline") || !strings.Contains(resp.Result.Message, tc.cause) {
 				t.Fatalf("want a deadline denial naming %q, got %+v", tc.cause, resp.Result)
 			}
-			if el := time.Since(start); el > 1500*time.Millisecond {
+			if el := time.Since(start); el > 3*time.Second {
 				t.Fatalf("answered after %s", el)
 			}
 			mode.Store("")
-			if tc.mode == "hang" {
-				close(healed)
-			}
+			close(release.Load().(chan struct{}))
+			defer release.Store(make(chan struct{}))
 			waitUntil(t, "the shared verification to end", func() bool { return cache.verifications.inFlight() == 0 })
 			if !h.Handle(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, imgs[i:i+1])), admissionv1.Create, ""), true).Allowed {
 				t.Fatal("the registry failure was cached")

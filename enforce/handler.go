@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -29,10 +30,13 @@ type PolicySource func() *policy.Policy
 type Handler struct {
 	Decider Decider
 	Policy  PolicySource
-	// Observe, if set, is told about every image decision (metrics, events).
+	// Observe, if set, is told about every image decision of every pass
+	// (both webhooks see each request); OnAdmission is the once-per-
+	// admission record.
 	Observe func(req *admissionv1.AdmissionRequest, img Image, d *verify.Decision)
-	// OnResponse, if set, sees every answer to a checked request (events).
-	OnResponse func(req *admissionv1.AdmissionRequest, resp *admissionv1.AdmissionResponse)
+	// OnAdmission, if set, is told about every checked admission once, by
+	// the pass that decides it (see Decides): metrics, events, logs.
+	OnAdmission func(a *Admission)
 	// NamespaceLabels, if set, returns a namespace's labels for the trust
 	// file's auditLabels/exemptLabels. On error the labels are unknown and
 	// label rules do not apply: the namespace is enforced (fail closed).
@@ -43,77 +47,98 @@ type Handler struct {
 	Credentials func(ctx context.Context, namespace string, w *Workload) (authn.Keychain, error)
 }
 
-// Annotation keys the webhook sets on admitted objects' audit events.
+// Audit annotation keys. kube-apiserver prefixes each with the webhook's
+// name ("pin.signet.dev/policy-hash") and rejects keys that already hold a
+// "/", so they are plain names.
 const (
-	AuditPolicyHash = "signet.dev/policy-hash"
-	AuditDecisions  = "signet.dev/decisions"
+	AuditPolicyHash = "policy-hash"
+	AuditDecisions  = "decisions"
+	AuditIdentity   = "identity"
+	AuditDigest     = "digest"
 )
 
 // Handle decides a request. mutate selects the mutating endpoint (which
 // returns the digest-pinning patch); the validating endpoint re-checks the
 // final object, so a later mutating webhook cannot swap an image in.
 func (h *Handler) Handle(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool) *admissionv1.AdmissionResponse {
-	resp, checked := h.handle(ctx, req, mutate)
-	// Record once, on the mutating pass (both endpoints see every request).
-	if checked && mutate && h.OnResponse != nil {
-		h.OnResponse(req, resp)
+	a := h.handle(ctx, req, mutate)
+	if a.Result != "" && a.Decides() {
+		a.Response.Warnings = append(a.Response.Warnings, a.warnings()...)
+		if h.OnAdmission != nil {
+			h.OnAdmission(a)
+		}
 	}
-	return resp
+	return a.Response
 }
 
-func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool) (*admissionv1.AdmissionResponse, bool) {
+func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool) *Admission {
 	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
 	p := h.Policy()
+	a := &Admission{Request: req, Response: resp, Mutate: mutate, PolicyHash: p.Hash}
 	nsMode := h.namespaceMode(ctx, req.Namespace, p)
 	if skip, why := h.skip(req, p, nsMode); skip {
 		if why != "" {
 			resp.AuditAnnotations = map[string]string{AuditPolicyHash: p.Hash, AuditDecisions: why}
+			a.Result = ResultExempt
 		}
-		return resp, false
+		return a
 	}
+	a.Result = ResultDeny
 	w, err := ExtractWorkload(req.Kind.Kind, req.Object.Raw, req.SubResource == "ephemeralcontainers")
 	if err != nil {
-		return deny(resp, fmt.Sprintf("signet could not read the images of %s: %v", describe(req), err)), true
+		return a.deny(fmt.Sprintf("signet could not read the images of %s: %v", describe(req), err))
 	}
-	images := w.Images
 	if h.Credentials != nil {
 		kc, err := h.Credentials(ctx, req.Namespace, w)
 		if err != nil {
-			return deny(resp, fmt.Sprintf("signet could not read the pull secrets of %s: %v", describe(req), err)), true
+			return a.deny(fmt.Sprintf("signet could not read the pull secrets of %s: %v", describe(req), err))
 		}
 		ctx = verify.WithRequestKeychain(ctx, kc)
 	}
-	audit := nsMode == "audit"
-	decisions := h.decideAll(ctx, req, p, images)
+	a.Audit = nsMode == "audit"
+	a.Images = w.Images
+	a.Decisions = h.decideAll(ctx, req, p, a.Images)
+	a.classify()
+	resp.AuditAnnotations = auditAnnotations(p, a.Images, a.Decisions)
+	if len(a.Failures) > 0 {
+		return a.deny(fmt.Sprintf("signet denied %s under policy %s:\n- %s", describe(req), shortHash(p.Hash), strings.Join(a.Failures, "\n- ")))
+	}
+	a.Result = ResultAllow
+	if len(a.Violations) > 0 {
+		a.Result = ResultAuditViolation
+	}
+	if mutate {
+		if err := pinPatch(resp, a.Images, a.Decisions); err != nil {
+			return a.deny(fmt.Sprintf("signet could not build the digest patch for %s: %v", describe(req), err))
+		}
+	}
+	return a
+}
 
-	var failures, notes []string
+// auditAnnotations record, for the audit log, the policy that decided and
+// per image its outcome, digest and the identity that signed it.
+func auditAnnotations(p *policy.Policy, images []Image, decisions []*verify.Decision) map[string]string {
+	var notes, digests, identities []string
 	for i, img := range images {
 		d := decisions[i]
 		notes = append(notes, fmt.Sprintf("%s=%s", img.Where, shortOutcome(d)))
-		if img.Image == "" {
-			failures = append(failures, fmt.Sprintf("%s has no image", img.Where))
-			continue
+		if d.Digest != "" {
+			digests = append(digests, fmt.Sprintf("%s=%s", img.Where, d.Digest))
 		}
-		if len(d.Reasons) == 0 {
-			continue
-		}
-		msg := fmt.Sprintf("%s (%s): %s", img.Where, img.Image, strings.Join(d.Reasons, "; "))
-		if d.Allowed || audit {
-			resp.Warnings = append(resp.Warnings, "signet audit: "+msg)
-			continue
-		}
-		failures = append(failures, msg)
-	}
-	resp.AuditAnnotations = map[string]string{AuditPolicyHash: p.Hash, AuditDecisions: strings.Join(notes, "; ")}
-	if len(failures) > 0 {
-		return deny(resp, fmt.Sprintf("signet denied %s under policy %s:\n- %s", describe(req), shortHash(p.Hash), strings.Join(failures, "\n- "))), true
-	}
-	if mutate {
-		if err := pinPatch(resp, images, decisions); err != nil {
-			return deny(resp, fmt.Sprintf("signet could not build the digest patch for %s: %v", describe(req), err)), true
+		for _, s := range d.Signatures {
+			if !slices.Contains(identities, s.Identity) {
+				identities = append(identities, s.Identity)
+			}
 		}
 	}
-	return resp, true
+	out := map[string]string{AuditPolicyHash: p.Hash, AuditDecisions: strings.Join(notes, "; ")}
+	if len(digests) > 0 {
+		out[AuditDigest] = strings.Join(digests, "; ")
+	}
+	if len(identities) > 0 {
+		out[AuditIdentity] = strings.Join(identities, ", ")
+	}
+	return out
 }
 
 // skip says whether a request needs no verification, and why (for audit).
@@ -202,6 +227,12 @@ func pinPatch(resp *admissionv1.AdmissionResponse, images []Image, decisions []*
 	pt := admissionv1.PatchTypeJSONPatch
 	resp.Patch, resp.PatchType = patch, &pt
 	return nil
+}
+
+func (a *Admission) deny(msg string) *Admission {
+	a.Result = ResultDeny
+	deny(a.Response, msg)
+	return a
 }
 
 func deny(resp *admissionv1.AdmissionResponse, msg string) *admissionv1.AdmissionResponse {

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
@@ -129,7 +130,7 @@ func TestHandler(t *testing.T) {
 			req: request(t, "Deployment", "prod", &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: podSpec(nil, []string{f.unsigned})}}}, admissionv1.Create, "")},
 		{name: "cronjob template with unsigned image is denied", deny: []string{"container ca"}, wantCalls: true,
 			req: request(t, "CronJob", "prod", &batchv1.CronJob{Spec: batchv1.CronJobSpec{JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: podSpec(nil, []string{f.unsigned})}}}}}, admissionv1.Create, "")},
-		{name: "audit namespace admits with a warning", allow: true, warn: "signet audit: container ca", wantCalls: true,
+		{name: "audit namespace admits", allow: true, wantCalls: true,
 			req: request(t, "Pod", "dev", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, "")},
 		{name: "exempt namespace never reaches the verifier", allow: true,
 			req: request(t, "Pod", "kube-system", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, "")},
@@ -200,5 +201,79 @@ func TestPinPatchIsExactAndIdempotent(t *testing.T) {
 	// The validating endpoint never patches.
 	if v := f.h.Handle(context.Background(), req, false); !v.Allowed || v.Patch != nil {
 		t.Fatalf("validate must not patch: %+v", v)
+	}
+}
+
+// TestWebhookThresholdCountsDistinctSigners: through the webhook, a
+// threshold of two is not met by one certificate that satisfies both of the
+// rule's identities, and is met by two signers each counted for one.
+func TestWebhookThresholdCountsDistinctSigners(t *testing.T) {
+	w := testworld.New(t, testworld.Options{})
+	p, err := policy.LoadFile(w.PolicyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{Decider: verify.New(), Policy: func() *policy.Policy { return p }}
+	one := w.Push("acme/tworefs/app:one")
+	w.Sign(one, one, w.GitHub("acme/app", "refs/heads/main"), ocisig.LayoutBundle)
+	two := w.Push("acme/tworefs/app:two")
+	w.Sign(two, two, w.GitHub("acme/app", "refs/heads/main"), ocisig.LayoutBundle)
+	w.Sign(two, two, w.GitHub("acme/app", "refs/heads/feature"), ocisig.LayoutBundle)
+
+	resp := h.Handle(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, []string{w.Ref("acme/tworefs/app:one")})), admissionv1.Create, ""), true)
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "only 1 distinct signer") {
+		t.Fatalf("one certificate under two identity names admitted a threshold-2 pod: %+v", resp.Result)
+	}
+	resp = h.Handle(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, []string{w.Ref("acme/tworefs/app:two")})), admissionv1.Create, ""), true)
+	if !resp.Allowed {
+		t.Fatalf("two distinct signers denied: %+v", resp.Result)
+	}
+}
+
+// TestAuditWarningsOncePerAdmission: both webhooks see every request, but
+// an audit violation is shown to the client once: by the validating pass,
+// or by the mutating pass when it denies (the validating one then never runs).
+func TestAuditWarningsOncePerAdmission(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	req := request(t, "Pod", "dev", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, "")
+	mutating, validating := f.h.Handle(ctx, req, true), f.h.Handle(ctx, req, false)
+	if !mutating.Allowed || !validating.Allowed {
+		t.Fatalf("audit namespace denied: %+v %+v", mutating.Result, validating.Result)
+	}
+	all := append(append([]string{}, mutating.Warnings...), validating.Warnings...)
+	if len(all) != 1 || !strings.Contains(all[0], "signet audit: container ca") {
+		t.Fatalf("want one audit warning over both passes, got mutating %q, validating %q", mutating.Warnings, validating.Warnings)
+	}
+
+	// An audit-mode image beside a denied one: the mutating pass denies,
+	// so its answer carries the warning.
+	f.w.SetPolicy(strings.Replace(enforcePolicy, "signature: optional}", "signedBy: [app-release], mode: audit}", 1))
+	p, err := policy.LoadFile(f.w.PolicyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.p = p
+	resp := f.h.Handle(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.unsigned, f.vendor})), admissionv1.Create, ""), true)
+	if resp.Allowed || len(resp.Warnings) != 1 || !strings.Contains(resp.Warnings[0], "container cb") {
+		t.Fatalf("want a denial with the audit-mode image's warning: allowed=%v %q", resp.Allowed, resp.Warnings)
+	}
+}
+
+// TestAuditAnnotationKeys: the keys are plain names, as kube-apiserver
+// requires (it prefixes the webhook's name and rejects keys holding a "/"),
+// and they carry the policy hash, each image's digest and the identity.
+func TestAuditAnnotationKeys(t *testing.T) {
+	f := newFixture(t)
+	resp := f.h.Handle(context.Background(), request(t, "Pod", "prod", pod(podSpec([]string{f.vendor}, []string{f.signed})), admissionv1.Create, ""), true)
+	a := resp.AuditAnnotations
+	for k := range a {
+		if strings.Contains(k, "/") || validation.IsQualifiedName(k) != nil {
+			t.Errorf("audit annotation key %q is not a plain qualified name", k)
+		}
+	}
+	if a[AuditPolicyHash] != f.p.Hash || a[AuditIdentity] != "app-release" ||
+		!strings.Contains(a[AuditDigest], "container ca="+f.signedDigest) || !strings.Contains(a[AuditDecisions], "signed-by:app-release") {
+		t.Fatalf("audit annotations %v", a)
 	}
 }

@@ -219,15 +219,3 @@ func isStatus(err error, code int) bool {
 	terr, ok := err.(*transport.Error)
 	return ok && terr.StatusCode == code
 }
-
-// waitUntil polls cond (a condition, not a guessed duration) for up to 10s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}

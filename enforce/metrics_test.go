@@ -3,8 +3,12 @@ package enforce
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -13,34 +17,82 @@ import (
 	"github.com/signet-dev/signet/verify"
 )
 
-func TestMetricsCountDecisionsCacheAndLatency(t *testing.T) {
-	f := newFixture(t)
-	cache := NewCache(verify.New(), CacheConfig{})
-	m := NewMetrics(cache, &Reloader{})
-	f.h.Decider, f.h.Observe = cache, m.Observe
-	for range 2 {
-		f.h.Handle(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed, f.unsigned})), admissionv1.Create, ""), true)
-	}
-	f.h.Handle(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, []string{f.w.Registry + "/acme/app:nonexistent"})), admissionv1.Create, ""), true)
-	wh := m.Wrap(&Webhook{Handler: f.h})
-	post(wh, "/validate", "application/json", review(t, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed})), admissionv1.Create, "")))
-
+func scrape(t *testing.T, m *Metrics) string {
+	t.Helper()
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
+	return string(body)
+}
+
+// TestMetricsCountEachAdmissionOnce: both webhooks see every request, yet
+// an admission and each of its images are counted once, as allow, deny,
+// audit-violation or exempt.
+func TestMetricsCountEachAdmissionOnce(t *testing.T) {
+	f := newFixture(t)
+	cache := NewCache(verify.New(), CacheConfig{})
+	rl := &Reloader{PolicyPath: f.w.PolicyPath}
+	if err := rl.Load(); err != nil {
+		t.Fatal(err)
+	}
+	m := NewMetrics(cache, rl, WithVersion("v1.2.3"))
+	f.h.Decider, f.h.OnAdmission = cache, m.Record
+	ctx := context.Background()
+	for range 2 {
+		bothPasses(ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed})), admissionv1.Create, ""))
+	}
+	bothPasses(ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed, f.unsigned})), admissionv1.Create, ""))
+	bothPasses(ctx, f.h, request(t, "Pod", "dev", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
+	bothPasses(ctx, f.h, request(t, "Pod", "kube-system", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
+	bothPasses(ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.w.Registry + "/acme/app:nonexistent"})), admissionv1.Create, ""))
+	wh := m.Wrap(&Webhook{Handler: f.h})
+	post(wh, "/validate", "application/json", review(t, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.vendor})), admissionv1.Create, "")))
+
+	body := scrape(t, m)
 	for _, want := range []string{
+		`signet_admissions_total{namespace="prod",result="allow"} 3`,
+		`signet_admissions_total{namespace="prod",result="deny"} 2`,
+		`signet_admissions_total{namespace="dev",result="audit-violation"} 1`,
+		`signet_admissions_total{namespace="kube-system",result="exempt"} 1`,
 		`signet_image_decisions_total{namespace="prod",result="allow",rule="acme"} 3`,
-		`signet_image_decisions_total{namespace="prod",result="deny",rule="acme"} 3`,
-		`signet_cache_hits_total 3`,
+		`signet_image_decisions_total{namespace="prod",result="deny",rule="acme"} 2`,
+		`signet_image_decisions_total{namespace="dev",result="audit-violation",rule="acme"} 1`,
+		`signet_image_decisions_total{namespace="prod",result="allow",rule="vendor"} 1`,
 		`signet_registry_errors_total{registry="` + f.w.Registry + `"} 1`,
 		`signet_admission_duration_seconds_count{endpoint="validate"} 1`,
+		`signet_build_info{goversion="` + runtime.Version() + `",version="v1.2.3"} 1`,
+		`signet_policy_info{hash="` + rl.Policy().Hash + `"} 1`,
 		`signet_policy_reload_failures_total 0`,
 	} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
 	if t.Failed() {
 		t.Logf("%s", body)
+	}
+}
+
+// TestPolicyWarningsMetric: the lint warnings of the policy in force are
+// logged when it loads and exported by code.
+func TestPolicyWarningsMetric(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trust.yaml")
+	policyText := "apiVersion: signet.dev/v1alpha1\nkind: TrustPolicy\nimages:\n- {match: [\"**\"], signature: optional}\n- {match: [ghcr.io/x], deny: never}\n"
+	if err := os.WriteFile(path, []byte(policyText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	rl := &Reloader{PolicyPath: path, Log: slog.New(slog.NewTextHandler(&logged, nil))}
+	if err := rl.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logged.String(), "trust policy warning") || !strings.Contains(logged.String(), "code=catch-all-optional") {
+		t.Errorf("warnings not logged at load:\n%s", logged.String())
+	}
+	body := scrape(t, NewMetrics(nil, rl))
+	for _, want := range []string{`signet_policy_warnings{code="catch-all-optional"} 1`, `signet_policy_warnings{code="unreachable-rule"} 1`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s:\n%s", want, body)
+		}
 	}
 }

@@ -12,8 +12,9 @@ import (
 // deliberately explicit instead of reflective: every field the trust file
 // accepts is named once, in the load code, next to its validation.
 type decoder struct {
-	file string
-	errs []FieldError
+	file  string
+	errs  []FieldError
+	warns []Warning
 }
 
 func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {

@@ -8,12 +8,12 @@ import (
 // FieldError is one problem in a trust file, located precisely enough for an
 // editor to jump to it.
 type FieldError struct {
-	File   string
-	Line   int
-	Column int
+	File   string `json:"file"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
 	// Field is the path of the offending field, e.g. "identities[1].keyless.issuer".
-	Field string
-	Msg   string
+	Field string `json:"field,omitempty"`
+	Msg   string `json:"message"`
 }
 
 func (e FieldError) Error() string {

@@ -3,7 +3,11 @@ package policy
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
 )
 
 // FuzzParse: any input yields a policy or a LoadError, never a panic, and a
@@ -57,4 +61,139 @@ func FuzzGlob(f *testing.F) {
 			_ = g.Match(s)
 		}
 	})
+}
+
+// spellings returns ways of writing repository path on host (Docker Hub
+// when host is ""), all of which name the same repository. Without a host,
+// a pattern whose first segment is a wildcard is taken as written (it may
+// match registries), so it has no host-less spellings.
+func spellings(host, path string, pattern bool) []string {
+	hostname, port := host, ""
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		hostname, port = host[:i], host[i:]
+	}
+	hosts := []string{host, asciiUpper(host)}
+	if !strings.HasSuffix(hostname, ".") {
+		hosts = append(hosts, hostname+"."+port) // the fully qualified spelling
+	}
+	if port == "" {
+		hosts = append(hosts, host+":443")
+	}
+	var out []string
+	if host == "" {
+		hosts = []string{"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com", "Docker.IO", "index.docker.io.", "docker.io:443"}
+		first, _, _ := strings.Cut(path, "/")
+		if pattern && strings.ContainsAny(first, "*?") {
+			return []string{path}
+		}
+		out = append(out, path)
+		if name, ok := strings.CutPrefix(path, "library/"); ok && !strings.Contains(name, "/") && !(pattern && strings.ContainsAny(name, "*?")) {
+			out = append(out, name, "docker.io/"+name, "registry-1.docker.io/"+name)
+		}
+	}
+	for _, h := range hosts {
+		out = append(out, h+"/"+path)
+	}
+	return out
+}
+
+// FuzzSpellingsMatchOneRule: every spelling of a repository normalizes to
+// one name, normalization is idempotent, and whatever rule pattern the
+// trust file holds, written with any spelling of its registry, all
+// spellings of the image select the same rule.
+func FuzzSpellingsMatchOneRule(f *testing.F) {
+	f.Add("", "library/nginx", "docker.io/library/nginx")
+	f.Add("", "bitnami/redis", "registry-1.docker.io/bitnami/*")
+	f.Add("", "library/nginx", "nginx")
+	f.Add("ghcr.io", "acme/app", "ghcr.io/acme/**")
+	f.Add("localhost:5000", "a/b", "localhost:5000/*/b")
+	f.Fuzz(func(t *testing.T, host, path, pattern string) {
+		if host != "" && (!isRegistry(host) || host == "localhost" || strings.ContainsAny(host, "/@")) {
+			return // not a registry ("LOCALHOST/x" is a Docker Hub path, and invalid)
+		}
+		if first, _, _ := strings.Cut(path, "/"); host == "" && isRegistry(first) {
+			return // a path on Docker Hub must not start with a registry
+		}
+		names := spellings(host, path, false)
+		var want string
+		for i, s := range names {
+			got, err := NormalizeRepository(s)
+			if err != nil {
+				if i == 0 {
+					return // not a valid reference at all
+				}
+				t.Fatalf("%q normalizes (to %q) but its spelling %q does not: %v", names[0], want, s, err)
+			}
+			if i == 0 {
+				want = got
+			} else if got != want {
+				t.Fatalf("%q normalizes to %q, its spelling %q to %q", names[0], want, s, got)
+			}
+			if again, err := NormalizeRepository(got); err != nil || again != got {
+				t.Fatalf("normalizing %q again gives %q, %v", got, again, err)
+			}
+		}
+		if again := normalizePattern(normalizePattern(pattern)); again != normalizePattern(pattern) {
+			t.Fatalf("pattern %q normalizes to %q, then to %q", pattern, normalizePattern(pattern), again)
+		}
+		if !utf8.ValidString(pattern) {
+			return // a YAML file holds text
+		}
+		patHost, patPath, ok := strings.Cut(pattern, "/")
+		if !ok || !isRegistry(patHost) {
+			patHost, patPath = "", pattern
+		} else if dockerHubAliases[canonicalHost(patHost)] {
+			patHost = ""
+		}
+		var rule string
+		for i, pat := range spellings(patHost, patPath, true) {
+			p := ruleFor(pat)
+			if p == nil {
+				if i == 0 {
+					return // not a loadable pattern
+				}
+				t.Fatalf("pattern %q loads but its spelling %q does not", pattern, pat)
+			}
+			for _, s := range names {
+				m, _ := p.Match(s)
+				got := "none"
+				if m.Rule != nil {
+					got = m.Rule.Name
+				}
+				if rule == "" {
+					rule = got
+				} else if got != rule {
+					t.Fatalf("pattern %q: image %q selects rule %s, other spellings %s", pat, s, got, rule)
+				}
+			}
+		}
+	})
+}
+
+// ruleFor is a policy whose first rule is pattern and whose second catches
+// the rest, or nil if pattern does not load.
+func ruleFor(pattern string) *Policy {
+	doc := map[string]any{"apiVersion": APIVersion, "kind": Kind, "images": []map[string]any{
+		{"name": "pattern", "match": []string{pattern}, "deny": "x"},
+		{"name": "rest", "match": []string{"**"}, "deny": "y"},
+	}}
+	data, err := yaml.Marshal(doc)
+	if err != nil {
+		return nil
+	}
+	p, err := Parse(data)
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -53,11 +52,11 @@ func Parse(data []byte, opts ...Option) (*Policy, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	l := &loader{cfg: cfg, d: &decoder{file: cfg.source}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}}
+	l := &loader{cfg: cfg, d: &decoder{file: cfg.source}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}, idNodes: map[*Identity]*yaml.Node{}}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, &LoadError{Errors: []FieldError{yamlError(cfg.source, err)}}
+		return nil, &LoadError{Errors: []FieldError{yamlError(cfg.source, data, err)}}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -73,25 +72,20 @@ func Parse(data []byte, opts ...Option) (*Policy, error) {
 		})
 		return nil, &LoadError{Errors: l.d.errs}
 	}
+	l.unusedIdentities()
+	sortWarnings(l.d.warns)
+	l.p.Warnings = l.d.warns
 	l.p.Hash = hashPolicy(l.p)
 	l.p.index = buildIndex(l.p.Rules)
 	return l.p, nil
-}
-
-// yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into a FieldError.
-func yamlError(file string, err error) FieldError {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	var line int
-	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
-		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
-	}
-	return FieldError{File: file, Line: line, Column: 1, Msg: "invalid YAML: " + msg}
 }
 
 type loader struct {
 	cfg parseConfig
 	d   *decoder
 	p   *Policy
+	// idNodes are the identities' name nodes, for warnings.
+	idNodes map[*Identity]*yaml.Node
 }
 
 func (l *loader) document(n *yaml.Node) {
@@ -171,6 +165,7 @@ func (l *loader) identity(n *yaml.Node, path string) {
 	o := l.d.object(n, path)
 	id := &Identity{}
 	nameV, nameN := o.str("name")
+	l.idNodes[id] = nodeOr(nameN, n)
 	switch {
 	case nameV == "":
 		l.d.errorf(nodeOr(nameN, n), path+".name", "every identity needs a name")

@@ -116,7 +116,42 @@ func (l *loader) keyless(n *yaml.Node, path string) *Keyless {
 	if k.Issuer != "" && k.Repository == nil && k.Subject == "" && re == "" {
 		l.d.errorf(nodeOr(subjN, n), path, "accepts every identity of issuer %s; pin repository (or project), subject or subjectRegExp", k.Issuer)
 	}
+	l.issuerWide(k, path, repoN, reN)
 	return k
+}
+
+// issuerWide refuses an identity whose matchers all accept repositories of
+// any owner (wide.go): written as a glob ("*/*", "**") or a regexp ("^.*$"),
+// it admits every repository of the issuer, which is what omitting the
+// matchers would do.
+func (l *loader) issuerWide(k *Keyless, path string, repoN, reN *yaml.Node) {
+	if k.Subject != "" || k.Repository == nil && k.SubjectRegexp == nil {
+		return // exact subject, or already reported as issuer-wide
+	}
+	var field, what, example string
+	var node *yaml.Node
+	if g := k.Repository; g != nil {
+		wide, ex := ownerWideGlob(*g)
+		if !wide {
+			return
+		}
+		field, node, what, example = path+".repository", repoN, fmt.Sprintf("repository %q", g.String()), ex
+	}
+	if re := k.SubjectRegexp; re != nil {
+		wide, ex := ownerWideRegexp(re)
+		if !wide {
+			return
+		}
+		if node == nil {
+			field, node, what, example = path+".subjectRegExp", reN, fmt.Sprintf("subjectRegExp %q", re.String()), ex
+		}
+	}
+	hint := `"acme/*"`
+	if strings.HasSuffix(field, "subjectRegExp") {
+		hint = `"^https://github\\.com/acme/app/.*$"`
+	}
+	l.d.errorf(node, field, "%s accepts every repository of issuer %s, of any owner (e.g. %q); anyone can create an owner, so pin it, e.g. %s",
+		what, k.Issuer, example, hint)
 }
 
 // anchoredRegexp compiles a SAN pattern that must be anchored at both ends,
@@ -130,6 +165,11 @@ func (l *loader) anchoredRegexp(expr string, n *yaml.Node, field string) *regexp
 	if err != nil {
 		l.d.errorf(n, field, "invalid regular expression: %v", err)
 		return nil
+	}
+	if dots := unescapedDots(expr); len(dots) > 0 {
+		i := dots[0]
+		l.d.warnf(n, field, WarnUnescapedDot, "regular expression %q has %d unescaped \".\" (the first after %q): each matches any character, not only a dot (\"X\" passes there too); write \"\\.\" for a literal dot",
+			expr, len(dots), expr[:i])
 	}
 	// A top-level alternation like ^a$|^b$ is anchored per branch, but ^a|b$
 	// is not: require the whole expression to be one anchored unit.

@@ -19,6 +19,7 @@ func (l *loader) rule(n *yaml.Node, index int) {
 	if len(pats) == 0 {
 		l.d.errorf(nodeOr(o.get("match"), n), path+".match", "a rule needs at least one match pattern")
 	}
+	var matchNodes []*yaml.Node
 	for i, p := range pats {
 		_, err := CompileGlob(p) // report problems in the pattern as written
 		g, nerr := CompileGlob(normalizePattern(p))
@@ -30,12 +31,18 @@ func (l *loader) rule(n *yaml.Node, index int) {
 			continue
 		}
 		r.Match = append(r.Match, g)
+		matchNodes = append(matchNodes, patNodes[i])
 	}
+	defer l.shadowed(r, nodeOr(o.get("match"), n))
 
 	var denyN *yaml.Node
 	r.Deny, denyN = o.str("deny")
 	r.Signature = l.requirement(o, "signature", Required)
-	r.SignedBy = l.identityRefs(o, "signedBy", path)
+	var refsOK bool
+	r.SignedBy, refsOK = l.identityRefsChecked(o, "signedBy", path)
+	if emptyList(o, "signedBy") {
+		l.d.errorf(o.get("signedBy"), path+".signedBy", "is empty: name at least one identity (or use signature: optional, or deny)")
+	}
 	threshold, thN := o.integer("threshold")
 	if thN != nil {
 		r.Threshold = threshold
@@ -74,13 +81,15 @@ func (l *loader) rule(n *yaml.Node, index int) {
 				l.d.errorf(o.get(k), path+"."+k, "has no effect with signature: optional (use mode: audit to observe signatures without enforcing them)")
 			}
 		}
+		l.catchAllOptional(r, matchNodes, path)
 	default:
 		if len(r.SignedBy) == 0 && !o.has("signedBy") {
 			l.d.errorf(n, path, "a rule needs signedBy, signature: optional, or deny")
 		}
-		if thN != nil && (r.Threshold < 1 || r.Threshold > len(r.SignedBy)) {
+		if thN != nil && refsOK && len(r.SignedBy) > 0 && (r.Threshold < 1 || r.Threshold > len(r.SignedBy)) {
 			l.d.errorf(thN, path+".threshold", "must be between 1 and the number of signedBy identities (%d)", len(r.SignedBy))
 		}
+		l.thresholdOneRepository(r, thN, path)
 	}
 	l.p.Rules = append(l.p.Rules, r)
 }
@@ -89,6 +98,13 @@ func (l *loader) rule(n *yaml.Node, index int) {
 // images in every sensible file, but order is not required: references are
 // resolved against the identities section as a whole.
 func (l *loader) identityRefs(o *object, key, path string) []*Identity {
+	ids, _ := l.identityRefsChecked(o, key, path)
+	return ids
+}
+
+// identityRefsChecked is identityRefs that also says whether every listed
+// name resolved to a distinct signer (so later checks do not repeat its errors).
+func (l *loader) identityRefsChecked(o *object, key, path string) ([]*Identity, bool) {
 	names, nodes := o.strs(key)
 	out := make([]*Identity, 0, len(names))
 	for i, nm := range names {
@@ -101,9 +117,30 @@ func (l *loader) identityRefs(o *object, key, path string) []*Identity {
 			l.d.errorf(nodes[i], fmt.Sprintf("%s.%s[%d]", path, key, i), "identity %q listed twice", nm)
 			continue
 		}
+		if twin := sameKey(out, id); twin != nil {
+			l.d.errorf(nodes[i], fmt.Sprintf("%s.%s[%d]", path, key, i),
+				"identity %q is the same key as %q: one key is one signer, and a threshold counts it once", nm, twin.Name)
+			continue
+		}
 		out = append(out, id)
 	}
-	return out
+	return out, len(out) == len(names)
+}
+
+// sameKey returns the identity in ids whose key is id's key (the same
+// public key, however written, or the same KMS URI), or nil.
+func sameKey(ids []*Identity, id *Identity) *Identity {
+	if id.Key == nil {
+		return nil
+	}
+	for _, o := range ids {
+		switch {
+		case o.Key == nil:
+		case id.Key.KeyID != "" && o.Key.KeyID == id.Key.KeyID, id.Key.KMS != "" && o.Key.KMS == id.Key.KMS:
+			return o
+		}
+	}
+	return nil
 }
 
 func (l *loader) identityNames() []string {
@@ -134,6 +171,9 @@ func (l *loader) provenance(n *yaml.Node, path string, r *Rule) *Provenance {
 		pv.PredicateTypes = types
 	}
 	pv.SignedBy = l.identityRefs(o, "signedBy", path)
+	if emptyList(o, "signedBy") {
+		l.d.errorf(o.get("signedBy"), path+".signedBy", "is empty: name at least one identity, or leave signedBy out to use the rule's")
+	}
 	if len(pv.SignedBy) == 0 {
 		pv.SignedBy = r.SignedBy
 	}

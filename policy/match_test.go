@@ -110,9 +110,21 @@ func TestNoMatchingRuleIsAnError(t *testing.T) {
 
 func TestNormalizeRepository(t *testing.T) {
 	for in, want := range map[string]string{
-		"nginx":                   "index.docker.io/library/nginx",
-		"nginx:1.25":              "index.docker.io/library/nginx",
-		"docker.io/library/nginx": "index.docker.io/library/nginx",
+		"nginx":                                           "index.docker.io/library/nginx",
+		"nginx:1.25":                                      "index.docker.io/library/nginx",
+		"docker.io/library/nginx":                         "index.docker.io/library/nginx",
+		"docker.io/nginx":                                 "index.docker.io/library/nginx",
+		"index.docker.io/nginx":                           "index.docker.io/library/nginx",
+		"registry-1.docker.io/library/nginx":              "index.docker.io/library/nginx",
+		"registry-1.docker.io/nginx:1":                    "index.docker.io/library/nginx",
+		"registry.hub.docker.com/library/nginx":           "index.docker.io/library/nginx",
+		"Docker.IO/library/nginx":                         "index.docker.io/library/nginx",
+		"index.docker.io:443/library/nginx":               "index.docker.io/library/nginx",
+		"docker.io./library/nginx":                        "index.docker.io/library/nginx",
+		"registry-1.docker.io/bitnami/redis":              "index.docker.io/bitnami/redis",
+		"GHCR.io:443/acme/app":                            "ghcr.io/acme/app",
+		"ghcr.io.:5000/acme/app":                          "ghcr.io:5000/acme/app",
+		"[::1]:5000/acme/app":                             "[::1]:5000/acme/app",
 		"bitnami/redis@sha256:" + strings.Repeat("0", 64): "index.docker.io/bitnami/redis",
 		"localhost:5000/a/b:t":                            "localhost:5000/a/b",
 		"ghcr.io/acme/app":                                "ghcr.io/acme/app",
@@ -120,6 +132,31 @@ func TestNormalizeRepository(t *testing.T) {
 		got, err := NormalizeRepository(in)
 		if err != nil || got != want {
 			t.Errorf("NormalizeRepository(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+// TestDockerHubSpellingsMatchOneRule: a rule written with any spelling of
+// Docker Hub catches the image written with any other (a deny rule on
+// docker.io/library/nginx is not bypassed by registry-1.docker.io/nginx).
+func TestDockerHubSpellingsMatchOneRule(t *testing.T) {
+	patterns := []string{"nginx", "library/nginx", "docker.io/nginx", "docker.io/library/nginx", "index.docker.io/nginx",
+		"registry-1.docker.io/library/nginx", "registry.hub.docker.com/library/nginx", "DOCKER.IO/library/nginx", "docker.io:443/library/*"}
+	images := []string{"nginx", "nginx:1.25", "library/nginx", "docker.io/nginx", "docker.io/library/nginx:1", "index.docker.io/nginx",
+		"index.docker.io/library/nginx", "registry-1.docker.io/nginx", "registry-1.docker.io/library/nginx@sha256:" + strings.Repeat("a", 64),
+		"registry.hub.docker.com/library/nginx", "Docker.io/library/nginx", "index.docker.io:443/library/nginx", "docker.io./library/nginx"}
+	for _, pat := range patterns {
+		p, err := Parse([]byte(header + "images:\n- {name: no-nginx, match: [\"" + pat + "\"], deny: no}\n- {match: [\"**\"], signature: optional}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, img := range images {
+			if m, err := p.Match(img); err != nil || m.Rule.Name != "no-nginx" {
+				t.Errorf("rule %q does not catch %q: %v %v", pat, img, m.Rule, err)
+			}
+		}
+		if m, _ := p.Match("registry-1.docker.io/acme/nginx"); m.Rule.Name == "no-nginx" {
+			t.Errorf("rule %q catches acme/nginx", pat)
 		}
 	}
 }

@@ -29,6 +29,8 @@ type Policy struct {
 	Identities  []*Identity // in file order
 	Rules       []*Rule     // in file order; the first match wins
 	Enforcement Enforcement
+	// Warnings are what lint found questionable but legal, in file order.
+	Warnings []Warning
 
 	byName map[string]*Identity
 	index  ruleIndex

@@ -3,8 +3,6 @@ package policy
 import (
 	"fmt"
 	"strings"
-
-	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // Rule governs the images its patterns match. Exactly one of three shapes:
@@ -116,11 +114,17 @@ func (p *Policy) Match(image string) (Match, error) {
 	if err != nil {
 		return Match{}, err
 	}
-	return p.MatchRepository(repo)
+	return p.matchCanonical(repo)
 }
 
-// MatchRepository is Match for an already normalized repository.
+// MatchRepository is Match for a repository name as go-containerregistry
+// spells it ("host/path"). It is normalized again (cheaply, and
+// idempotently), so every spelling of a registry selects the same rule.
 func (p *Policy) MatchRepository(repo string) (Match, error) {
+	return p.matchCanonical(canonicalRepository(repo))
+}
+
+func (p *Policy) matchCanonical(repo string) (Match, error) {
 	if r, pattern := p.index.lookup(repo); r != nil {
 		return Match{Repository: repo, Rule: r, Pattern: pattern}, nil
 	}
@@ -132,42 +136,4 @@ func (p *Policy) sourceName() string {
 		return "the trust policy"
 	}
 	return p.Source
-}
-
-// NormalizeRepository returns the fully qualified repository of an image
-// reference, the way the container runtime resolves it: "nginx" is
-// "index.docker.io/library/nginx", "docker.io/x/y" is "index.docker.io/x/y".
-// Tags and digests are dropped; they do not select rules.
-func NormalizeRepository(image string) (string, error) {
-	ref, err := name.ParseReference(image)
-	if err != nil {
-		return "", fmt.Errorf("parsing image reference %q: %w", image, err)
-	}
-	repo := ref.Context()
-	// ggcr validates the repository before Docker Hub's implicit "library/"
-	// is added; the runtime's grammar limits the full path. A reference
-	// whose normalized form is not itself a valid reference is refused.
-	if n := len(repo.RepositoryStr()); n > maxRepositoryLength {
-		return "", fmt.Errorf("parsing image reference %q: repository path is %d characters, the limit is %d", image, n, maxRepositoryLength)
-	}
-	return repo.Name(), nil
-}
-
-// maxRepositoryLength is the reference grammar's limit on a repository path.
-const maxRepositoryLength = 255
-
-// normalizePattern applies the runtime's defaulting to a match pattern, so
-// "docker.io/bitnami/**" and "nginx" mean what a user expects.
-func normalizePattern(p string) string {
-	first, rest, hasRest := strings.Cut(p, "/")
-	switch {
-	case first == "docker.io":
-		return "index.docker.io/" + rest
-	case strings.ContainsAny(first, ".:") || first == "localhost" || strings.ContainsAny(first, "*?"):
-		return p
-	case !hasRest:
-		return "index.docker.io/library/" + p
-	default:
-		return "index.docker.io/" + p
-	}
 }

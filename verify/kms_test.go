@@ -59,3 +59,36 @@ func TestKMSKeyIdentity(t *testing.T) {
 		t.Fatalf("KMS failure must deny with its error: %v", dec.Reasons)
 	}
 }
+
+const twinKMSPolicy = `apiVersion: signet.dev/v1alpha1
+kind: TrustPolicy
+identities:
+  - {name: release-a, key: {kms: "awskms:///alias/release"}}
+  - {name: release-b, key: {kms: "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/release"}}
+images:
+  - match: [REGISTRY/**]
+    signedBy: [release-a, release-b]
+    threshold: 2
+`
+
+// TestThresholdCountsOneKeyOnce: two KMS URIs that resolve to the same key
+// (which loading cannot see) are one signer: one signature does not meet a
+// threshold of two, and the decision lists it once.
+func TestThresholdCountsOneKeyOnce(t *testing.T) {
+	w := testworld.New(t, testworld.Options{Policy: twinKMSPolicy})
+	d := w.Push("acme/app:1")
+	w.Sign(d, d, w.KeySigner(nil), ocisig.LayoutBundle)
+	w.Sign(d, d, w.KeySigner(nil), ocisig.LayoutLegacy)
+	p, err := policy.LoadFile(w.PolicyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verify.New(verify.WithKMSLoader(func(context.Context, string) (crypto.PublicKey, error) { return &w.Key.PublicKey, nil }))
+	dec := v.Verify(context.Background(), d.String(), p)
+	if dec.Allowed || !strings.Contains(strings.Join(dec.Reasons, " "), "only 1 distinct signer") {
+		t.Fatalf("one key under two names met a threshold of two: allowed=%v %v", dec.Allowed, dec.Reasons)
+	}
+	if len(dec.Signatures) != 1 {
+		t.Fatalf("the one signer is listed %d times: %+v", len(dec.Signatures), dec.Signatures)
+	}
+}

@@ -22,21 +22,22 @@ type match struct {
 	identity *policy.Identity
 	result   *sgverify.VerificationResult
 	sig      SignatureResult
+	// signer is who made the signature, for threshold counting (signers.go).
+	signer signerKey
 }
 
 // signatures checks the image signatures against the rule's signers and
-// threshold.
+// threshold: the threshold counts distinct signers matched to distinct
+// identities (see signerKey), so one key or one certificate identity never
+// counts twice, whatever names the trust file gives it.
 func (ev *evaluation) signatures(ctx context.Context) {
 	r := ev.rule
-	seen := map[string]bool{}
+	var tally signerTally
 	var why []string
 	for _, c := range ev.sigs {
 		matches, reasons := ev.verifyCandidate(ctx, c, r.SignedBy)
 		for _, m := range matches {
-			if !seen[m.identity.Name] {
-				seen[m.identity.Name] = true
-				ev.d.Signatures = append(ev.d.Signatures, m.sig)
-			}
+			tally.add(r.SignedBy, m)
 		}
 		if len(matches) == 0 {
 			for _, reason := range reasons {
@@ -45,7 +46,9 @@ func (ev *evaluation) signatures(ctx context.Context) {
 			why = append(why, reasons...)
 		}
 	}
-	if len(seen) >= r.Threshold {
+	counted := tally.assign(len(r.SignedBy))
+	ev.d.Signatures = append(ev.d.Signatures, counted...)
+	if len(counted) >= r.Threshold {
 		return
 	}
 	need := fmt.Sprintf("%s of [%s]", plural(r.Threshold, "signature"), strings.Join(policy.IdentityNames(r.SignedBy), ", "))
@@ -53,8 +56,9 @@ func (ev *evaluation) signatures(ctx context.Context) {
 	case len(ev.sigs) == 0 && len(ev.d.Rejected) == 0:
 		ev.d.denyf("%s has no signatures (looked for a cosign .sig tag and Sigstore bundle referrers); rule %q needs %s: sign the digest in CI with `sign image`",
 			shortDigest(ev.digest), r.Name, need)
-	case len(seen) > 0:
-		ev.d.denyf("rule %q needs %s, only %d distinct identities signed %s", r.Name, need, len(seen), shortDigest(ev.digest))
+	case len(counted) > 0:
+		ev.d.denyf("rule %q needs %s by distinct signers, only %s signed %s (%s); a key or a certificate identity counts once, however many identities it satisfies",
+			r.Name, need, plural(len(counted), "distinct signer"), shortDigest(ev.digest), tally.describe(r.SignedBy))
 	case len(ev.sigs) == 0:
 		ev.d.denyf("no usable signature on %s: %s", shortDigest(ev.digest), rejectionList(ev.d.Rejected))
 	default:
@@ -108,7 +112,7 @@ func (ev *evaluation) verifyKeyless(ctx context.Context, c *candidate, ids []*po
 			reasons = append(reasons, fmt.Sprintf("%s %s signed by %q: %v", c.layout, c.kind, cert.SubjectAlternativeName, mm))
 			continue
 		}
-		out = append(out, match{identity: id, result: res, sig: SignatureResult{
+		out = append(out, match{identity: id, result: res, signer: certSigner(cert), sig: SignatureResult{
 			Identity: id.Name, Layout: c.layout, Subject: cert.SubjectAlternativeName, Issuer: cert.Issuer,
 			LogIndex: logIndex(c), Timestamps: timestamps(res),
 		}})
@@ -143,7 +147,7 @@ func (ev *evaluation) verifyKeys(ctx context.Context, c *candidate, ids []*polic
 			lastErr = err
 			continue
 		}
-		out = append(out, match{identity: id, result: res, sig: SignatureResult{
+		out = append(out, match{identity: id, result: res, signer: keySigner(keyID), sig: SignatureResult{
 			Identity: id.Name, Layout: c.layout, KeyID: keyID, LogIndex: logIndex(c), Timestamps: timestamps(res),
 		}})
 	}
@@ -255,7 +259,7 @@ func (ev *evaluation) trustedRoot(ctx context.Context) (*trustroot.Root, error) 
 		ev.rootSet = true
 		ev.d.Transient = ev.d.Transient || ev.rootErr != nil
 		if ev.root != nil {
-			ev.d.TrustedRoot = ev.root.Version
+			ev.d.TrustedRoot, ev.d.TrustedRootSource = ev.root.Version, string(ev.root.Source)
 		}
 	}
 	return ev.root, ev.rootErr

@@ -57,6 +57,9 @@ func checkDecision(t *testing.T, c testworld.Case, d *verify.Decision) {
 	if d.PolicyHash == "" {
 		t.Fatal("decision without policy hash")
 	}
+	if c.Signatures != 0 && len(d.Signatures) != c.Signatures {
+		t.Fatalf("%d signatures listed, want %d (each counted signer once)\n%s", len(d.Signatures), c.Signatures, text.String())
+	}
 	if c.Allow && d.Rule.Kind != "deny" && !strings.Contains(d.Pinned, "@sha256:") {
 		t.Fatalf("allowed image not pinned to a digest: %q", d.Pinned)
 	}

@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -14,28 +13,25 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/signet-dev/signet/enforce"
+	"github.com/signet-dev/signet/internal/buildinfo"
+	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/cloudauth"
 	"github.com/signet-dev/signet/regclient"
+	"github.com/signet-dev/signet/trustroot"
 	"github.com/signet-dev/signet/verify"
 )
 
-var version = "dev"
-
 func main() {
-	if err := newApp().Run(os.Args); err != nil {
-		fmt.Fprintf(os.Stderr, "enforce: %v\n", err)
-		os.Exit(2)
-	}
+	os.Exit(cliapp.Code("enforce", newApp().Run(os.Args), os.Stderr))
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "enforce",
 		Usage: "admission webhook: only images your trust policy accepts may run, pinned to the verified digest",
 		Description: `Usually installed with the Helm chart (deploy/charts/signet-enforce), which
@@ -44,19 +40,26 @@ registers the validating and mutating webhooks and mounts trust.yaml.
 Example:
    enforce serve --policy trust.yaml --tls-cert tls.crt --tls-key tls.key
 
-Environment: every flag of serve has a SIGNET_ variable (enforce serve --help).`,
-		Version:         version,
-		HideHelpCommand: true,
-		Commands:        []*cli.Command{serveCommand()},
+Environment: every flag of serve has a SIGNET_ variable (enforce serve --help).
+
+Exit status: 0 after a clean shutdown (SIGTERM), 2 usage or configuration
+error (bad flags, an invalid trust file or TLS key pair at start), 4 runtime
+failure (an address in use).`,
+		Commands: []*cli.Command{serveCommand()},
 	}
+	cliapp.Setup(app)
+	return app
 }
 
 func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "serve /mutate and /validate over TLS, health and metrics over plain HTTP",
-		Description: `The trust file and the TLS certificate are reloaded when their content
-changes; an invalid new trust file is logged and the last good one stays in force.
+		Description: `The trust file (and the private trusted root file it names) and the TLS
+certificate are reloaded when their content changes; an invalid new trust file
+is logged and the last good one stays in force. The public-good trusted root
+is refreshed through TUF every --trusted-root-refresh; when TUF is unreachable
+the last good root stays (signet_trusted_root_* metrics say which is in force).
 
 Example:
    enforce serve --policy /etc/signet/trust.yaml \
@@ -79,6 +82,7 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.IntFlag{Name: "max-connections", Usage: "maximum open webhook connections; at the limit the longest idle one is closed", Value: enforce.DefaultMaxConnections, EnvVars: []string{"SIGNET_MAX_CONNECTIONS"}},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
+			&cli.DurationFlag{Name: "trusted-root-refresh", Usage: "how often the public-good trusted root is refreshed through TUF (the last good root stays when TUF is down)", Value: enforce.DefaultTrustedRootRefresh, EnvVars: []string{"SIGNET_TRUSTED_ROOT_REFRESH"}},
 		},
 		Action: serve,
 	}
@@ -94,25 +98,31 @@ func serve(c *cli.Context) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	rl := &enforce.Reloader{PolicyPath: c.String("policy"), CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), Log: log}
 	if err := rl.Load(); err != nil {
-		return err
+		return cliapp.Usagef("enforce", "%v", err)
 	}
+	roots := &enforce.TrustedRoots{Interval: c.Duration("trusted-root-refresh"), Policy: rl.Policy, Log: log,
+		Store: trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: c.Bool("offline")}))}
 	registry := regclient.New(regclient.HTTPTransport(), regclient.Options{Gate: enforce.NewLimiter(c.Int("registry-concurrency"))})
-	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithTransport(registry)}
-	if c.Bool("offline") {
-		opts = append(opts, verify.WithOffline())
-	}
+	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithTrustedRoots(roots.Store), verify.WithTransport(registry)}
 	cache := enforce.NewCache(verify.New(opts...), enforce.CacheConfig{
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
 		VerifyTimeout: c.Duration("deadline") * 3,
 	})
-	metrics := enforce.NewMetrics(cache, rl)
-	logIt := logDecision(log)
-	handler := &enforce.Handler{Decider: cache, Policy: rl.Policy, Observe: func(req *admissionv1.AdmissionRequest, img enforce.Image, d *verify.Decision) {
-		logIt(req, img, d)
-		metrics.Observe(req, img, d)
+	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(buildinfo.Version()))
+	metrics.RegisterTrustedRoots(roots)
+	// Each admission is recorded once (Admission.Decides); events join the
+	// recorders below when the API server is reachable, before serving starts.
+	record := []func(*enforce.Admission){logAdmission(log), metrics.Record}
+	handler := &enforce.Handler{Decider: cache, Policy: rl.Policy, OnAdmission: func(a *enforce.Admission) {
+		for _, f := range record {
+			f(a)
+		}
 	}}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if !c.Bool("offline") {
+		go roots.Run(ctx)
+	}
 	if kc, err := kubeClient(c.String("kubeconfig")); err != nil {
 		log.Warn("no Kubernetes API access: imagePullSecrets are not used and no events are recorded", "err", err)
 	} else {
@@ -120,22 +130,27 @@ func serve(c *cli.Context) error {
 		handler.NamespaceLabels = enforce.NewNamespaceLabelCache(kc, 0).Labels
 		events := &enforce.Events{Client: kc, Log: log}
 		events.Start(ctx, 1024)
-		handler.OnResponse = events.Record
+		record = append(record, events.Record)
 	}
+	// A listener that cannot bind is a local failure (4), not the network's (3).
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {
-		return err
+		return cliapp.Exit(cliapp.ExitFailure, "enforce: "+err.Error())
 	}
 	ops, err := net.Listen("tcp", c.String("ops-listen"))
 	if err != nil {
-		return err
+		return cliapp.Exit(cliapp.ExitFailure, "enforce: "+err.Error())
 	}
-	return enforce.Serve(ctx, enforce.ServerConfig{
+	err = enforce.Serve(ctx, enforce.ServerConfig{
 		Listener: ln, OpsListener: ops, Reloader: rl, ReloadInterval: c.Duration("reload-interval"), Log: log,
 		Deadline: c.Duration("deadline"), MaxConnections: c.Int("max-connections"),
 		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log}),
 		Metrics: metrics.Handler(),
 	})
+	if err != nil {
+		return cliapp.Exit(cliapp.ExitFailure, "enforce: "+err.Error())
+	}
+	return nil
 }
 
 // kubeClient connects to the API server for pull secrets: in-cluster by

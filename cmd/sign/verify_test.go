@@ -46,6 +46,9 @@ func TestVerifyBinarySpecification(t *testing.T) {
 					if !c.Allow && !strings.Contains(strings.Join(d.Reasons, "\n"), c.Reason) {
 						t.Fatalf("reason does not say %q:\n%s", c.Reason, stdout)
 					}
+					if c.Signatures != 0 && len(d.Signatures) != c.Signatures {
+						t.Fatalf("%d signatures listed, want %d (each counted signer once):\n%s", len(d.Signatures), c.Signatures, stdout)
+					}
 					if res.PolicyHash == "" || d.PolicyHash != res.PolicyHash {
 						t.Fatalf("policy hash missing or inconsistent:\n%s", stdout)
 					}
@@ -108,6 +111,24 @@ func TestPolicyLintAndExplainGolden(t *testing.T) {
 	}
 	golden(t, "lint-bad.golden", stderr)
 
+	out, _, code = runSign(t, nil, "policy", "lint", "testdata/warn-trust.yaml")
+	if code != 0 {
+		t.Fatalf("lint of a file with only warnings exit %d: %s", code, out)
+	}
+	golden(t, "lint-warnings.golden", out)
+
+	out, _, code = runSign(t, nil, "policy", "lint", "-o", "json", "testdata/bad-trust.yaml")
+	if code != 2 {
+		t.Fatalf("lint -o json of a bad file exit %d", code)
+	}
+	golden(t, "lint-bad.json.golden", out)
+
+	out, _, code = runSign(t, nil, "policy", "explain", "-o", "json", "../../policy/testdata/trust.yaml", "ghcr.io/acme/app:1.0")
+	if code != 0 {
+		t.Fatalf("explain -o json exit %d", code)
+	}
+	golden(t, "explain-keyless.json.golden", out)
+
 	for name, image := range map[string]string{
 		"explain-keyless.golden":  "ghcr.io/acme/app:1.0",
 		"explain-key.golden":      "registry.acme.dev/tools/kubectl",
@@ -123,8 +144,8 @@ func TestPolicyLintAndExplainGolden(t *testing.T) {
 }
 
 // TestVerifyTimeoutEndsAHang: a registry that accepts and never answers
-// ends in a denial at --timeout (or SIGNET_TIMEOUT) that names what the
-// registry did, never in a hung CI job.
+// ends at --timeout (or SIGNET_TIMEOUT) in a transient denial (exit 3) that
+// names what the registry did, never in a hung CI job.
 func TestVerifyTimeoutEndsAHang(t *testing.T) {
 	var hang atomic.Bool
 	w := testworld.New(t, testworld.Options{Wrap: func(h http.Handler) http.Handler {
@@ -155,7 +176,7 @@ func TestVerifyTimeoutEndsAHang(t *testing.T) {
 				t.Fatalf("sign verify took %s with a 700ms timeout", el)
 			}
 			var res Result
-			if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != 1 || len(res.Decisions) != 1 {
+			if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != 3 || len(res.Decisions) != 1 {
 				t.Fatalf("exit %d (%v):\n%s\n%s", code, err, stdout, stderr)
 			}
 			reasons := strings.Join(res.Decisions[0].Reasons, "\n")

@@ -23,6 +23,9 @@ type Case struct {
 	Allow bool
 	// Reason must appear in the denial.
 	Reason string
+	// Signatures, when set, is how many signatures the decision lists:
+	// each counted signer once, never one signature per identity name.
+	Signatures int
 }
 
 // Cases is the specification. A case's name says the security property.
@@ -146,18 +149,48 @@ var Cases = []Case{
 			w.Attest(d, d, s, l, policy.SLSAProvenanceV1, pred)
 			return w.Ref("acme/prov/app:source")
 		}},
-	{Name: "threshold of two identities is not met by one", Reason: "only 1 distinct identities",
+	{Name: "threshold of two identities is not met by one", Reason: "only 1 distinct signer", Signatures: 1,
 		Setup: func(w *World, l ocisig.Layout) string {
 			d := w.Push("acme/dual/app:1")
 			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
 			return w.Ref("acme/dual/app:1")
 		}},
-	{Name: "threshold of two identities is met by a keyless and a key signature", Allow: true,
+	{Name: "threshold of two identities is met by a keyless and a key signature", Allow: true, Signatures: 2,
 		Setup: func(w *World, l ocisig.Layout) string {
 			d := w.Push("acme/dual/app:2")
 			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
 			w.Sign(d, d, w.KeySigner(nil), l)
 			return w.Ref("acme/dual/app:2")
+		}},
+	{Name: "one certificate satisfying two identities does not meet a threshold of two", Reason: "only 1 distinct signer", Signatures: 1,
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/tworefs/app:one-cert")
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
+			return w.Ref("acme/tworefs/app:one-cert")
+		}},
+	{Name: "one certificate in both layouts is one signer", Reason: "only 1 distinct signer", Signatures: 1,
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/tworefs/app:both-layouts")
+			s := w.GitHub("acme/app", "refs/heads/main")
+			w.Sign(d, d, s, ocisig.LayoutLegacy)
+			w.Sign(d, d, s, ocisig.LayoutBundle)
+			return w.Ref("acme/tworefs/app:both-layouts")
+		}},
+	{Name: "two certificates of one workflow identity are one signer", Reason: "only 1 distinct signer", Signatures: 1,
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/tworefs/app:two-runs")
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
+			return w.Ref("acme/tworefs/app:two-runs")
+		}},
+	{Name: "two refs of the workflow are two signers, each counted for a different identity", Allow: true, Signatures: 2,
+		Setup: func(w *World, l ocisig.Layout) string {
+			// main satisfies both identities, feature only app-any-ref: the
+			// threshold holds only if main is counted for app-release.
+			d := w.Push("acme/tworefs/app:two-refs")
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
+			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/feature"), l)
+			return w.Ref("acme/tworefs/app:two-refs")
 		}},
 	{Name: "index with an unsigned platform is denied under platforms: all", Reason: "is not signed as rule",
 		Setup: func(w *World, l ocisig.Layout) string {
@@ -190,6 +223,10 @@ var Cases = []Case{
 		}},
 	{Name: "image outside approved registries is denied by the deny rule", Reason: "only images from approved registries may run",
 		Setup: func(w *World, l ocisig.Layout) string {
-			return "docker.io/library/nginx:latest"
+			return "quay.io/someone/tool:latest"
+		}},
+	{Name: "a deny rule on docker.io catches every spelling of Docker Hub", Reason: "nginx is retired here",
+		Setup: func(w *World, l ocisig.Layout) string {
+			return "registry-1.docker.io/nginx:1.27"
 		}},
 }

@@ -15,6 +15,12 @@ identities:
       repository: acme/app
       workflow: .github/workflows/release.yml
       refs: [refs/heads/main, refs/tags/v*]
+  - name: app-any-ref                # the same workflow on any branch
+    keyless:
+      issuer: https://token.actions.githubusercontent.com
+      repository: acme/app
+      workflow: .github/workflows/release.yml
+      refs: [refs/heads/*]
   - name: platform-gitlab
     keyless: {issuer: https://gitlab.com, project: acme/platform, refs: [refs/heads/main]}
   - name: release-key
@@ -30,6 +36,10 @@ images:
     match: [REGISTRY/acme/dual/**]
     signedBy: [app-release, release-key]
     threshold: 2
+  - name: two-refs                   # one certificate satisfies both identities
+    match: [REGISTRY/acme/tworefs/**]
+    signedBy: [app-any-ref, app-release]
+    threshold: 2
   - name: every-platform
     match: [REGISTRY/acme/multi/**]
     signedBy: [app-release]
@@ -40,6 +50,9 @@ images:
   - name: third-party
     match: [REGISTRY/vendor/**]
     signature: optional
+  - name: no-nginx
+    match: [docker.io/library/nginx]
+    deny: nginx is retired here; use REGISTRY/vendor/nginx
   - name: default-deny
     match: ["**"]
     deny: only images from approved registries may run

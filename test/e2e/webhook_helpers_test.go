@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -75,9 +77,10 @@ func freePort(t *testing.T) int {
 
 // startEnforce runs the enforce binary and waits for /readyz. It is stopped
 // (and reaped) when the test ends, or killed with the test binary.
-func startEnforce(t *testing.T, policyPath, cert, key string, extra ...string) (webhookPort int) {
+func startEnforce(t *testing.T, policyPath, cert, key string, extra ...string) (webhookPort, opsPort int) {
 	t.Helper()
-	return launchEnforce(t, policyPath, cert, key, launch{args: extra}).port
+	p := launchEnforce(t, policyPath, cert, key, launch{args: extra})
+	return p.port, p.ops
 }
 
 // launch is how launchEnforce runs the binary: extra environment, a file
@@ -90,9 +93,9 @@ type launch struct {
 	bin     string
 }
 
-// enforceProc is a running enforce: its webhook port and process id.
+// enforceProc is a running enforce: its webhook and ops ports, its process id.
 type enforceProc struct {
-	port, pid int
+	port, ops, pid int
 }
 
 func launchEnforce(t *testing.T, policyPath, cert, key string, l launch) enforceProc {
@@ -144,7 +147,54 @@ func launchEnforce(t *testing.T, policyPath, cert, key string, l launch) enforce
 		}
 		return nil
 	})
-	return enforceProc{port: port, pid: cmd.Process.Pid}
+	return enforceProc{port: port, ops: ops, pid: cmd.Process.Pid}
+}
+
+// scrapeMetrics reads enforce's /metrics.
+func scrapeMetrics(t *testing.T, opsPort int) string {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", opsPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
+// auditRecord is the part of an audit.k8s.io/v1 Event these tests read.
+type auditRecord struct {
+	Verb      string `json:"verb"`
+	Stage     string `json:"stage"`
+	ObjectRef struct {
+		Resource  string `json:"resource"`
+		Namespace string `json:"namespace"`
+		Name      string `json:"name"`
+	} `json:"objectRef"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+// auditEvent finds the completed audit event of one request in the
+// apiserver's JSON audit log.
+func auditEvent(path, verb, resource, namespace, name string) (*auditRecord, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		var ev auditRecord
+		if json.Unmarshal(line, &ev) != nil {
+			continue
+		}
+		if ev.Stage == "ResponseComplete" && ev.Verb == verb && ev.ObjectRef.Resource == resource &&
+			ev.ObjectRef.Namespace == namespace && ev.ObjectRef.Name == name {
+			return &ev, nil
+		}
+	}
+	return nil, fmt.Errorf("no %s %s %s/%s in the audit log (%d bytes)", verb, resource, namespace, name, len(data))
 }
 
 // waitFor polls cond until it succeeds or the timeout passes: waiting on a

@@ -31,6 +31,7 @@ import (
 
 	"github.com/signet-dev/signet/internal/sigstoretest"
 	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/test/stack"
 )
 
@@ -61,17 +62,24 @@ func (w *warnings) HandleWarningHeader(_ int, _ string, msg string) {
 	w.msgs = append(w.msgs, msg)
 }
 
-func (w *warnings) joined() string {
+func (w *warnings) count() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return strings.Join(w.msgs, "\n")
+	return len(w.msgs)
+}
+
+// since joins the warnings received after the first n.
+func (w *warnings) since(n int) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.msgs[n:], "\n")
 }
 
 // TestWebhookOnRealAPIServer registers `enforce serve` (a real process, TLS)
 // with the real kube-apiserver by URL and CA bundle and checks that workloads
 // are admitted, pinned or denied exactly as the trust file says.
 func TestWebhookOnRealAPIServer(t *testing.T) {
-	s := stack.New(t, stack.Options{Registry: true, Kube: true})
+	s := stack.New(t, stack.Options{Registry: true, Kube: true, KubeAudit: true})
 	dir := t.TempDir()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
@@ -111,7 +119,7 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 	sign(flakyImg)
 
 	cert, certKey, caPEM := servingCert(t, dir)
-	port := startEnforce(t, policyPath, cert, certKey, "--kubeconfig", s.Kube.Kubeconfig)
+	port, ops := startEnforce(t, policyPath, cert, certKey, "--kubeconfig", s.Kube.Kubeconfig)
 	var warn warnings
 	cfg := rest.CopyConfig(s.Kube.Config)
 	cfg.WarningHandler = &warn
@@ -147,6 +155,30 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 		if want := signedTag + "@" + signed.DigestStr(); got.Spec.Containers[0].Image != want {
 			t.Fatalf("stored image %q, want %q", got.Spec.Containers[0].Image, want)
 		}
+	})
+	t.Run("the audit log carries the policy hash, identity and digest of the admitted pod", func(t *testing.T) {
+		p, err := policy.LoadFile(policyPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{
+			"pin.signet.dev/policy-hash":    p.Hash,
+			"verify.signet.dev/policy-hash": p.Hash,
+			"verify.signet.dev/identity":    "release-key",
+			"verify.signet.dev/digest":      "container c0=" + signed.DigestStr(),
+		}
+		waitFor(t, 10*time.Second, "the pod's audit event with signet's annotations", func() error {
+			ev, err := auditEvent(s.Kube.AuditLog, "create", "pods", "prod", "signed")
+			if err != nil {
+				return err
+			}
+			for k, v := range want {
+				if ev.Annotations[k] != v {
+					return fmt.Errorf("audit annotation %s = %q, want %q (all: %v)", k, ev.Annotations[k], v, ev.Annotations)
+				}
+			}
+			return nil
+		})
 	})
 	denyCases := []struct {
 		name   string
@@ -239,12 +271,68 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Run("audit namespace admits an unsigned pod with a warning", func(t *testing.T) {
-		if _, err := kc.CoreV1().Pods("dev").Create(ctx, testPod("unsigned", nil, []string{unsignedTag}), metav1.CreateOptions{}); err != nil {
+	t.Run("audit namespace admits an unsigned pod with one warning and an event kubectl describe finds", func(t *testing.T) {
+		before := warn.count()
+		p, err := kc.CoreV1().Pods("dev").Create(ctx, testPod("unsigned", nil, []string{unsignedTag}), metav1.CreateOptions{})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(warn.joined(), "signet audit") {
-			t.Fatalf("no audit warning: %q", warn.joined())
+		if got := strings.Count(warn.since(before), "signet audit: container c0"); got != 1 {
+			t.Fatalf("%d audit warnings for one admission, want 1: %q", got, warn.since(before))
+		}
+		// kubectl describe pod looks events up by the object's kind, name,
+		// namespace and UID.
+		selector := fmt.Sprintf("involvedObject.kind=Pod,involvedObject.name=%s,involvedObject.namespace=dev,involvedObject.uid=%s", p.Name, p.UID)
+		waitFor(t, 10*time.Second, "the SignetAuditViolation event by involvedObject", func() error {
+			list, err := kc.CoreV1().Events("dev").List(ctx, metav1.ListOptions{FieldSelector: selector})
+			if err != nil {
+				return err
+			}
+			if len(list.Items) != 1 || list.Items[0].Reason != "SignetAuditViolation" {
+				return fmt.Errorf("events for %s: %+v", selector, list.Items)
+			}
+			first, _, _ := strings.Cut(list.Items[0].Message, "\n")
+			// The validating pass sees the image already pinned by the mutating one.
+			if !strings.HasPrefix(first, "container c0 ("+unsignedTag+"@sha256:") || !strings.Contains(first, "has no signatures") {
+				return fmt.Errorf("first line does not name the image and why: %q", first)
+			}
+			return nil
+		})
+	})
+	t.Run("a dry-run denial records no event", func(t *testing.T) {
+		_, err := kc.CoreV1().Pods("prod").Create(ctx, testPod("dryrun", nil, []string{unsignedTag}), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil || !strings.Contains(err.Error(), "has no signatures") {
+			t.Fatalf("want the dry-run denied, got %v", err)
+		}
+		// enforce sends events in order from one queue: once the event of a
+		// later, real denial exists, the dry-run's would exist too.
+		if _, err := kc.CoreV1().Pods("prod").Create(ctx, testPod("after-dryrun", nil, []string{unsignedTag}), metav1.CreateOptions{}); err == nil {
+			t.Fatal("unsigned pod admitted")
+		}
+		waitFor(t, 10*time.Second, "the later denial's event", func() error {
+			list, err := kc.CoreV1().Events("prod").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=after-dryrun"})
+			if err != nil || len(list.Items) == 0 {
+				return fmt.Errorf("no event yet (%v)", err)
+			}
+			return nil
+		})
+		list, err := kc.CoreV1().Events("prod").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=dryrun"})
+		if err != nil || len(list.Items) != 0 {
+			t.Fatalf("a dry-run request left %d events (%v): %+v", len(list.Items), err, list.Items)
+		}
+	})
+	t.Run("metrics count each admission once", func(t *testing.T) {
+		body := scrapeMetrics(t, ops)
+		for _, want := range []string{
+			`signet_admissions_total{namespace="dev",result="audit-violation"} 1`,
+			`signet_image_decisions_total{namespace="dev",result="audit-violation",rule="acme"} 1`,
+			`signet_admissions_total{namespace="prod",result="allow"}`,
+			`signet_build_info{`,
+			`signet_policy_info{hash="sha256:`,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("metrics lack %s", want)
+			}
 		}
 	})
 	t.Run("a private registry is verified with the pod's pull secret", func(t *testing.T) {

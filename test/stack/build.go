@@ -32,11 +32,13 @@ var (
 	ToolCosignV3  = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v3", Version: "v3.1.3", Package: "github.com/sigstore/cosign/v3/cmd/cosign"}
 	ToolEtcd      = Tool{Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: "v3.6.16", Package: "go.etcd.io/etcd/server/v3", throwawayModule: requireModule("go.etcd.io/etcd/server/v3", "v3.6.16")}
 	ToolAPIServer = Tool{Name: "kube-apiserver", Module: "k8s.io/kubernetes", Version: "v1.37.2", Package: "k8s.io/kubernetes/cmd/kube-apiserver", throwawayModule: kubeModule}
+	// ToolCycloneDX generates the release's SBOMs (internal/release).
+	ToolCycloneDX = Tool{Name: "cyclonedx-gomod", Module: "github.com/CycloneDX/cyclonedx-gomod", Version: "v1.10.0", Package: "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod"}
 )
 
 // Tools lists every tool, in the order stackbuild builds them.
 func Tools() []Tool {
-	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolRekor, ToolEtcd, ToolAPIServer}
+	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolRekor, ToolEtcd, ToolAPIServer, ToolCycloneDX}
 }
 
 // CacheDir is where built binaries live: $SIGNET_STACK_CACHE or os.UserCacheDir()/signet/bin.

@@ -30,6 +30,9 @@ type Kube struct {
 	Kubeconfig string // kubeconfig file for the admin user
 	Config     *rest.Config
 	EtcdURL    string
+	// AuditLog is the audit log (JSON lines, one audit.k8s.io/v1 Event
+	// each) when Options.KubeAudit is set, else "".
+	AuditLog string
 }
 
 // Client returns a clientset for the admin user.
@@ -58,16 +61,21 @@ func (s *Stack) startKube(ctx context.Context) (*Kube, error) {
 		return nil, err
 	}
 	k.URL = fmt.Sprintf("https://127.0.0.1:%d", port)
-	p, err := s.run(ctx, "kube-apiserver", ToolAPIServer, dir, nil,
-		"--etcd-servers="+etcdURL,
+	args := []string{"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
-		"--tls-cert-file="+files["serving.crt"], "--tls-private-key-file="+files["serving.key"],
-		"--token-auth-file="+files["tokens.csv"], "--authorization-mode=RBAC",
+		"--tls-cert-file=" + files["serving.crt"], "--tls-private-key-file=" + files["serving.key"],
+		"--token-auth-file=" + files["tokens.csv"], "--authorization-mode=RBAC",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+files["sa.pub"], "--service-account-signing-key-file="+files["sa.key"],
-		"--service-cluster-ip-range=10.0.0.0/24", "--cert-dir="+filepath.Join(dir, "certs"),
+		"--service-account-key-file=" + files["sa.pub"], "--service-account-signing-key-file=" + files["sa.key"],
+		"--service-cluster-ip-range=10.0.0.0/24", "--cert-dir=" + filepath.Join(dir, "certs"),
 		// Loopback may not be advertised through the kubernetes Service endpoints.
-		"--endpoint-reconciler-type=none", "--profiling=false", "--v=1")
+		"--endpoint-reconciler-type=none", "--profiling=false", "--v=1"}
+	if s.opts.KubeAudit {
+		k.AuditLog = filepath.Join(dir, "audit.log")
+		args = append(args, "--audit-policy-file="+files["audit-policy.yaml"], "--audit-log-path="+k.AuditLog,
+			"--audit-log-format=json", "--audit-log-mode=blocking")
+	}
+	p, err := s.run(ctx, "kube-apiserver", ToolAPIServer, dir, nil, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +140,7 @@ func writeKubeFiles(dir string, ca *testCA, token string) (map[string]string, er
 	for name, b := range map[string][]byte{
 		"ca.crt": ca.PEM, "serving.crt": certPEM, "serving.key": keyPEM,
 		"sa.pub": pemBlock("PUBLIC KEY", saPub), "tokens.csv": []byte(tokens.String()),
+		"audit-policy.yaml": []byte(auditPolicy),
 	} {
 		if err := put(name, b); err != nil {
 			return nil, err
@@ -139,6 +148,15 @@ func writeKubeFiles(dir string, ca *testCA, token string) (map[string]string, er
 	}
 	return files, nil
 }
+
+// auditPolicy logs every request's metadata (which carries admission
+// webhooks' audit annotations) once, when the response is complete.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+  - level: Metadata
+`
 
 func writeKubeconfig(dir string, k *Kube) (string, error) {
 	cfg := clientcmdapi.NewConfig()

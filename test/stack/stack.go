@@ -18,6 +18,10 @@ type Options struct {
 	TSA      bool
 	Rekor    bool
 	Kube     bool
+	// KubeAudit turns on the apiserver's audit log (Kube.AuditLog): every
+	// request at level Metadata, which includes admission webhooks' audit
+	// annotations.
+	KubeAudit bool
 	// Logf receives build and start progress (default: discard).
 	Logf Logf
 	// ReadyTimeout bounds each server's readiness wait (default 60s).

@@ -1,0 +1,94 @@
+package enforce
+
+import (
+	"fmt"
+	"strings"
+
+	admissionv1 "k8s.io/api/admission/v1"
+
+	"github.com/signet-dev/signet/verify"
+)
+
+// Admission is one checked admission request and the webhook's answer to
+// it: what metrics, events and the decision log record.
+type Admission struct {
+	Request  *admissionv1.AdmissionRequest
+	Response *admissionv1.AdmissionResponse
+	// Mutate is set on the mutating pass.
+	Mutate bool
+	// Result is the outcome; empty for requests that are not checked
+	// (deletes, status updates, kinds without a pod spec).
+	Result Result
+	// Audit is set when the namespace is in audit mode.
+	Audit bool
+	// PolicyHash is the policy that decided.
+	PolicyHash string
+	Images     []Image
+	Decisions  []*verify.Decision // one per image
+	// Failures deny the request; Violations are admitted with a warning
+	// (audit mode). One "where (image): reasons" line each.
+	Failures, Violations []string
+}
+
+// Result is the outcome of an admission, or of one image in it.
+type Result string
+
+const (
+	ResultAllow          Result = "allow"
+	ResultDeny           Result = "deny"
+	ResultAuditViolation Result = "audit-violation" // admitted: audit mode, would have been denied
+	ResultExempt         Result = "exempt"          // exempt namespace, not verified
+)
+
+// Decides reports whether this pass is the one that decides the admission,
+// so that it is recorded (counted, evented, warned about) exactly once
+// although both webhooks see every request. The mutating webhook runs
+// first: when it denies, the validating one is never called, so a denial
+// there is the decision. Otherwise the validating pass decides: it sees the
+// final object (after every mutating webhook), and for a CREATE the UID the
+// apiserver assigned, which events need to show up in `kubectl describe`.
+func (a *Admission) Decides() bool { return !a.Mutate || !a.Response.Allowed }
+
+// ImageResult is the outcome of image i.
+func (a *Admission) ImageResult(i int) Result {
+	d := a.Decisions[i]
+	switch {
+	case a.Images[i].Image == "":
+		return ResultDeny
+	case len(d.Reasons) == 0:
+		return ResultAllow
+	case d.Allowed || a.Audit:
+		return ResultAuditViolation
+	}
+	return ResultDeny
+}
+
+// classify sorts the images' reasons into failures and violations.
+func (a *Admission) classify() {
+	for i, img := range a.Images {
+		d := a.Decisions[i]
+		if img.Image == "" {
+			a.Failures = append(a.Failures, fmt.Sprintf("%s has no image", img.Where))
+			continue
+		}
+		if len(d.Reasons) == 0 {
+			continue
+		}
+		msg := fmt.Sprintf("%s (%s): %s", img.Where, img.Image, strings.Join(d.Reasons, "; "))
+		if a.ImageResult(i) == ResultAuditViolation {
+			a.Violations = append(a.Violations, msg)
+		} else {
+			a.Failures = append(a.Failures, msg)
+		}
+	}
+}
+
+// warnings are the audit violations as apiserver warnings, shown to the
+// client once per admission (by the deciding pass).
+func (a *Admission) warnings() []string {
+	out := make([]string, len(a.Violations))
+	for i, v := range a.Violations {
+		out[i] = "signet audit: " + v
+	}
+	return out
+}

@@ -1,0 +1,210 @@
+package policy
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Explanation says, without touching a registry, which rule governs an
+// image and exactly what it requires: `sign policy explain` renders it as
+// text or JSON.
+type Explanation struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Repository is the image's normalized repository.
+	Repository string        `json:"repository"`
+	Rule       ExplainedRule `json:"rule"`
+	// Decision is "deny", "pin-only" or "signature".
+	Decision string `json:"decision"`
+	// DenyMessage is a deny rule's message.
+	DenyMessage string `json:"denyMessage,omitempty"`
+	// Threshold distinct signers of Identities must sign the digest.
+	Threshold  int                  `json:"threshold,omitempty"`
+	Identities []ExplainedIdentity  `json:"identities,omitempty"`
+	Provenance *ExplainedProvenance `json:"provenance,omitempty"`
+	Platforms  Platforms            `json:"platforms,omitempty"`
+	Mode       Mode                 `json:"mode"`
+	PolicyHash string               `json:"policyHash"`
+}
+
+// ExplainedRule names the rule that matched.
+type ExplainedRule struct {
+	Index   int    `json:"index"`
+	Name    string `json:"name"`
+	Pattern string `json:"pattern"`
+}
+
+// ExplainedIdentity is what one identity pins: a key, or certificate fields.
+type ExplainedIdentity struct {
+	Name string `json:"name"`
+	// Type is "key" or "keyless".
+	Type              string   `json:"type"`
+	KeyID             string   `json:"keyID,omitempty"`
+	KMS               string   `json:"kms,omitempty"`
+	Issuer            string   `json:"issuer,omitempty"`
+	Subject           string   `json:"subject,omitempty"`
+	SourceRepository  string   `json:"sourceRepository,omitempty"`
+	SourceRefs        []string `json:"sourceRefs,omitempty"`
+	RunnerEnvironment string   `json:"runnerEnvironment,omitempty"`
+	Triggers          []string `json:"triggers,omitempty"`
+}
+
+// ExplainedProvenance is the attestation a rule requires.
+type ExplainedProvenance struct {
+	Required       bool     `json:"required"`
+	PredicateTypes []string `json:"predicateTypes"`
+	SignedBy       []string `json:"signedBy"`
+	// Conditions are the predicate's checks, one sentence each.
+	Conditions []string `json:"conditions,omitempty"`
+}
+
+// Explain matches image and describes the rule that governs it.
+func (p *Policy) Explain(image string) (*Explanation, error) {
+	m, err := p.Match(image)
+	if err != nil {
+		return nil, err
+	}
+	r := m.Rule
+	e := &Explanation{APIVersion: APIVersion, Kind: "Explanation", Repository: m.Repository,
+		Rule: ExplainedRule{Index: r.Index, Name: r.Name, Pattern: m.Pattern}, Decision: r.Kind(),
+		Mode: p.Enforcement.Mode, PolicyHash: p.Hash}
+	if r.Mode != "" {
+		e.Mode = r.Mode
+	}
+	switch r.Kind() {
+	case "deny":
+		e.DenyMessage = r.Deny
+		return e, nil
+	case "pin-only":
+		return e, nil
+	}
+	e.Threshold, e.Platforms = r.Threshold, r.Platforms
+	for _, id := range r.SignedBy {
+		e.Identities = append(e.Identities, explainIdentity(id))
+	}
+	if pv := r.Provenance; pv != nil {
+		e.Provenance = &ExplainedProvenance{Required: pv.Required, PredicateTypes: pv.PredicateTypes,
+			SignedBy: IdentityNames(pv.SignedBy), Conditions: provenanceConditions(pv)}
+	}
+	return e, nil
+}
+
+func explainIdentity(id *Identity) ExplainedIdentity {
+	if k := id.Key; k != nil {
+		return ExplainedIdentity{Name: id.Name, Type: "key", KeyID: keyIDOf(k), KMS: k.KMS}
+	}
+	k := id.Keyless
+	e := ExplainedIdentity{Name: id.Name, Type: "keyless", Issuer: k.Issuer, Subject: k.ExpectedSAN(),
+		RunnerEnvironment: k.RunnerEnvironment, Triggers: k.Triggers}
+	if k.Repository != nil {
+		e.SourceRepository = k.ServerURL + "/" + k.Repository.String()
+	}
+	for _, g := range k.Refs {
+		e.SourceRefs = append(e.SourceRefs, g.String())
+	}
+	return e
+}
+
+func keyIDOf(k *Key) string {
+	if k.KeyID == "" {
+		return ""
+	}
+	return "sha256:" + k.KeyID
+}
+
+func provenanceConditions(pv *Provenance) []string {
+	var out []string
+	if len(pv.BuilderIDs) > 0 {
+		out = append(out, "builder id "+joinGlobs(pv.BuilderIDs))
+	}
+	if len(pv.BuildTypes) > 0 {
+		out = append(out, "build type "+strings.Join(pv.BuildTypes, " | "))
+	}
+	if len(pv.SourceRepositories) > 0 {
+		out = append(out, "source repository "+joinGlobs(pv.SourceRepositories))
+	}
+	if len(pv.SourceRefs) > 0 {
+		out = append(out, "source ref "+joinGlobs(pv.SourceRefs))
+	}
+	if pv.SourceMatchesSigner {
+		out = append(out, "source repository equals the signing certificate's Source Repository URI")
+	}
+	return out
+}
+
+func joinGlobs(gs []Glob) string {
+	parts := make([]string, len(gs))
+	for i, g := range gs {
+		parts[i] = g.String()
+	}
+	return strings.Join(parts, " | ")
+}
+
+// WriteText writes the explanation as `sign policy explain` prints it.
+func (e *Explanation) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "image       %s\n", e.Repository)
+	fmt.Fprintf(&b, "rule        %s (images[%d], matched %q, %s rule)\n", e.Rule.Name, e.Rule.Index, e.Rule.Pattern, e.Decision)
+	switch e.Decision {
+	case "deny":
+		fmt.Fprintf(&b, "decision    always denied: %s\n", e.DenyMessage)
+	case "pin-only":
+		fmt.Fprintf(&b, "decision    allowed without a signature; the digest is pinned\n")
+	default:
+		e.writeSignatureRule(&b)
+	}
+	fmt.Fprintf(&b, "mode        %s\n", e.Mode)
+	fmt.Fprintf(&b, "policy      %s\n", e.PolicyHash)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (e *Explanation) writeSignatureRule(b *strings.Builder) {
+	distinct := ""
+	if e.Threshold > 1 {
+		distinct = ", each a distinct signer (key or certificate identity),"
+	}
+	fmt.Fprintf(b, "requires    %d of %d identities%s to sign the digest\n", e.Threshold, len(e.Identities), distinct)
+	for _, id := range e.Identities {
+		id.writeText(b)
+	}
+	if pv := e.Provenance; pv != nil {
+		req := "optional"
+		if pv.Required {
+			req = "required"
+		}
+		fmt.Fprintf(b, "provenance  %s: %s signed by [%s]\n", req, strings.Join(pv.PredicateTypes, " or "), strings.Join(pv.SignedBy, ", "))
+		for _, c := range pv.Conditions {
+			fmt.Fprintf(b, "            - %s\n", c)
+		}
+	}
+	if e.Platforms == PlatformsAll {
+		fmt.Fprintf(b, "platforms   every platform of a multi-arch index must be signed\n")
+	}
+}
+
+func (id ExplainedIdentity) writeText(b *strings.Builder) {
+	if id.Type == "key" {
+		if id.KMS != "" {
+			fmt.Fprintf(b, "  - %s: key %s\n", id.Name, id.KMS)
+		} else {
+			fmt.Fprintf(b, "  - %s: key %s\n", id.Name, id.KeyID)
+		}
+		return
+	}
+	fmt.Fprintf(b, "  - %s: keyless, issuer %s\n", id.Name, id.Issuer)
+	fmt.Fprintf(b, "      subject (SAN)       %s\n", id.Subject)
+	if id.SourceRepository != "" {
+		fmt.Fprintf(b, "      source repository   %s\n", id.SourceRepository)
+	}
+	if len(id.SourceRefs) > 0 {
+		fmt.Fprintf(b, "      source ref          %s\n", strings.Join(id.SourceRefs, " | "))
+	}
+	if id.RunnerEnvironment != "" {
+		fmt.Fprintf(b, "      runner environment  %s\n", id.RunnerEnvironment)
+	}
+	if len(id.Triggers) > 0 {
+		fmt.Fprintf(b, "      build trigger       %s\n", strings.Join(id.Triggers, " | "))
+	}
+}

@@ -1,0 +1,164 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+
+	"gopkg.in/yaml.v3"
+)
+
+// emptyList reports whether key is present with no items ([], null or "").
+func emptyList(o *object, key string) bool {
+	n, ok := o.keys[key]
+	if !ok {
+		return false
+	}
+	switch {
+	case n.Kind == yaml.SequenceNode:
+		return len(n.Content) == 0
+	case n.Kind == yaml.ScalarNode:
+		return n.Tag == "!!null" || n.Value == ""
+	}
+	return false
+}
+
+// catchAllOptional warns about a pin-only rule that matches every image:
+// every unsigned image would be admitted, which a trust file rarely means.
+func (l *loader) catchAllOptional(r *Rule, nodes []*yaml.Node, path string) {
+	for i, g := range r.Match {
+		if catchAll(g) {
+			l.d.warnf(nodes[i], fmt.Sprintf("%s.match[%d]", path, i), WarnCatchAllOptional,
+				"%s admits every image without a signature (%q matches any registry); list the third-party registries it is for, and end with a deny rule", ruleRef(r), g.String())
+		}
+	}
+}
+
+// shadowed warns about a rule no image can reach: an earlier rule (first
+// match wins) takes everything each of its patterns matches.
+func (l *loader) shadowed(r *Rule, n *yaml.Node) {
+	if len(r.Match) == 0 {
+		return
+	}
+	var by *Rule
+	for _, g := range r.Match {
+		e := l.shadowedBy(g, r.Index)
+		if e == nil {
+			return
+		}
+		by = later(by, e)
+	}
+	l.d.warnf(n, fmt.Sprintf("images[%d]", r.Index), WarnUnreachableRule,
+		"%s can never match: %s comes first and matches every image it does (the first matching rule decides); move it up or remove it", ruleRef(r), ruleRef(by))
+}
+
+// ruleRef names a rule in a message: "rule images[2]", or
+// "rule \"acme\" (images[0])" when it has a name.
+func ruleRef(r *Rule) string {
+	if path := fmt.Sprintf("images[%d]", r.Index); r.Name != path {
+		return fmt.Sprintf("rule %q (%s)", r.Name, path)
+	}
+	return "rule " + r.Name
+}
+
+// later returns the rule that comes last of a and b (the latest one that a
+// message must name for the fix to work), a may be nil.
+func later(a, b *Rule) *Rule {
+	if a == nil || b.Index > a.Index {
+		return b
+	}
+	return a
+}
+
+// shadowedBy returns the first rule before index that matches everything g
+// matches, or nil.
+func (l *loader) shadowedBy(g Glob, index int) *Rule {
+	for _, e := range l.p.Rules {
+		if e.Index >= index {
+			break
+		}
+		if slices.ContainsFunc(e.Match, func(p Glob) bool { return subsumes(p, g) }) {
+			return e
+		}
+	}
+	return nil
+}
+
+// subsumes reports whether every repository q matches is matched by p. It
+// is exact for the cases it accepts and says false when unsure: p matches
+// everything; q is a literal p matches; or p is a literal prefix followed by
+// "**" and q starts with that prefix and has more segments.
+func subsumes(p, q Glob) bool {
+	switch {
+	case catchAll(p):
+		return true
+	case q.literal:
+		return p.Match(q.raw)
+	}
+	k := len(p.segs) - 1
+	if k < 1 || !p.segs[k].anyDepth || len(q.segs) <= k {
+		return false
+	}
+	for i := range k {
+		if p.segs[i].wild || p.segs[i].anyDepth || q.segs[i].wild || q.segs[i].anyDepth || p.segs[i].text != q.segs[i].text {
+			return false
+		}
+	}
+	return true
+}
+
+// unusedIdentities warns about identities no rule (or provenance) names.
+func (l *loader) unusedIdentities() {
+	used := map[*Identity]bool{}
+	for _, r := range l.p.Rules {
+		for _, id := range r.SignedBy {
+			used[id] = true
+		}
+		if r.Provenance != nil {
+			for _, id := range r.Provenance.SignedBy {
+				used[id] = true
+			}
+		}
+	}
+	for i, id := range l.p.Identities {
+		if !used[id] {
+			l.d.warnf(l.idNodes[id], fmt.Sprintf("identities[%d].name", i), WarnUnusedIdentity,
+				"identity %q is not in any rule's signedBy: nothing it signs is accepted; add it to a rule or remove it", id.Name)
+		}
+	}
+}
+
+// thresholdOneRepository warns about a rule whose threshold two keyless
+// identities of one repository can meet: whoever can run that repository's
+// workflows on two refs (or two workflows) is two signers.
+func (l *loader) thresholdOneRepository(r *Rule, n *yaml.Node, path string) {
+	if r.Threshold < 2 {
+		return
+	}
+	for i, a := range r.SignedBy {
+		for _, b := range r.SignedBy[i+1:] {
+			if repo, ok := sameRepository(a, b); ok {
+				l.d.warnf(n, path+".threshold", WarnThresholdOneRepository,
+					"%s needs %d distinct signers, but identities %q and %q both accept repository %s: whoever can run its workflows on two refs counts twice; pin them to different repositories, or use a key for one",
+					ruleRef(r), r.Threshold, a.Name, b.Name, repo)
+				return
+			}
+		}
+	}
+}
+
+// sameRepository reports whether one source repository could satisfy both
+// keyless identities (same issuer and server, overlapping repository globs).
+func sameRepository(a, b *Identity) (string, bool) {
+	ka, kb := a.Keyless, b.Keyless
+	if ka == nil || kb == nil || ka.Issuer != kb.Issuer || ka.ServerURL != kb.ServerURL || ka.Repository == nil || kb.Repository == nil {
+		return "", false
+	}
+	ga, gb := *ka.Repository, *kb.Repository
+	switch wa, wb := globWitness(ga), globWitness(gb); {
+	case gb.Match(wa):
+		return ka.ServerURL + "/" + wa, true
+	case ga.Match(wb):
+		return ka.ServerURL + "/" + wb, true
+	}
+	return "", false
+}
