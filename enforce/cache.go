@@ -101,7 +101,10 @@ func (c *Cache) Verify(ctx context.Context, image string, p *policy.Policy) *ver
 		d.Transient = true
 		return d
 	}
-	key := digest.String() + "|" + p.Hash + "|" + rootVersion
+	// Name, not String: "repo:tag@sha256:…" (the pinned form the mutating pass
+	// writes, which the validating pass then sees) and "repo@sha256:…" are one
+	// digest and one decision.
+	key := digest.Name() + "|" + p.Hash + "|" + rootVersion
 	d, ok := c.dec.get(key)
 	if ok {
 		c.Stats.Hits.Add(1)
