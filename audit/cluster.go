@@ -95,4 +95,3 @@ func Cluster(ctx context.Context, kc kubernetes.Interface, e *Engine, p *policy.
 	}
 	return r, nil
 }
-

@@ -38,7 +38,11 @@ func TestTargetsUseTheDigestTheNodeRuns(t *testing.T) {
 				{Name: "tagonly", ImageID: digestB}, // an image (config) ID, not a manifest digest
 			}},
 	}
-	want := []struct{ container, digest string; from DigestSource; ref string }{
+	want := []struct {
+		container, digest string
+		from              DigestSource
+		ref               string
+	}{
 		{"initContainer migrate", digestA, FromSpec, "ghcr.io/acme/migrate@" + digestA},
 		{"container web", digestB, FromNode, "ghcr.io/acme/web@" + digestB},
 		{"container sidecar", digestA, FromNode, "ghcr.io/acme/sidecar@" + digestA},
