@@ -23,5 +23,9 @@ type noNegotiation struct{}
 func (noNegotiation) SupportedMediaTypes() []runtime.SerializerInfo {
 	return serializer.NewCodecFactory(runtime.NewScheme()).WithoutConversion().SupportedMediaTypes()
 }
-func (noNegotiation) EncoderForVersion(e runtime.Encoder, _ runtime.GroupVersioner) runtime.Encoder { return e }
-func (noNegotiation) DecoderToVersion(d runtime.Decoder, _ runtime.GroupVersioner) runtime.Decoder { return d }
+func (noNegotiation) EncoderForVersion(e runtime.Encoder, _ runtime.GroupVersioner) runtime.Encoder {
+	return e
+}
+func (noNegotiation) DecoderToVersion(d runtime.Decoder, _ runtime.GroupVersioner) runtime.Decoder {
+	return d
+}

@@ -41,9 +41,9 @@ func PolicyName(source, hash string) string {
 // FromFinding renders one finding as a result about its pod.
 func FromFinding(f audit.Finding, policyName string) Result {
 	r := Result{Source: Source, Policy: policyName, Rule: f.Rule, Category: Category, Result: string(f.Result), Scored: true,
-		Timestamp: metav1.Timestamp{Seconds: f.DecidedAt.Unix(), Nanos: int32(f.DecidedAt.Nanosecond())},
-		Resources: []corev1.ObjectReference{{APIVersion: "v1", Kind: "Pod", Namespace: f.Namespace, Name: f.Pod, UID: types.UID(f.PodUID)}},
-		Message:   truncate(f.Reason, MaxMessage),
+		Timestamp:  metav1.Timestamp{Seconds: f.DecidedAt.Unix(), Nanos: int32(f.DecidedAt.Nanosecond())},
+		Resources:  []corev1.ObjectReference{{APIVersion: "v1", Kind: "Pod", Namespace: f.Namespace, Name: f.Pod, UID: types.UID(f.PodUID)}},
+		Message:    truncate(f.Reason, MaxMessage),
 		Properties: map[string]string{"container": f.Container, "image": f.Image, "policyHash": f.PolicyHash},
 	}
 	set := func(k, v string) {
@@ -66,7 +66,7 @@ func FromFinding(f audit.Finding, policyName string) Result {
 // cluster report: the worst outcome, with the counts.
 func NamespaceSummary(ns string, s audit.Summary, policyName string, newest metav1.Timestamp) Result {
 	r := Result{Source: Source, Policy: policyName, Rule: "namespace-summary", Category: Category, Scored: true, Timestamp: newest,
-		Resources: []corev1.ObjectReference{{APIVersion: "v1", Kind: "Namespace", Name: ns}},
+		Resources:  []corev1.ObjectReference{{APIVersion: "v1", Kind: "Namespace", Name: ns}},
 		Properties: map[string]string{"pass": fmt.Sprint(s.Pass), "fail": fmt.Sprint(s.Fail), "error": fmt.Sprint(s.Error), "skip": fmt.Sprint(s.Skip)},
 	}
 	total := s.Pass + s.Fail + s.Error + s.Skip
