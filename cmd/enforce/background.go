@@ -28,6 +28,7 @@ func backgroundFlags() []cli.Flag {
 		&cli.IntFlag{Name: "scan-concurrency", Usage: "verifications a background pass runs at once (kept low: admissions come first)", Value: 2, EnvVars: []string{"SIGNET_SCAN_CONCURRENCY"}},
 		&cli.StringFlag{Name: "lease-namespace", Usage: "namespace of the background verifier's Lease (default: the pod's namespace)", EnvVars: []string{"SIGNET_LEASE_NAMESPACE"}},
 		&cli.StringFlag{Name: "lease-name", Usage: "name of the background verifier's Lease", Value: "signet-enforce-scanner", EnvVars: []string{"SIGNET_LEASE_NAME"}},
+		&cli.StringFlag{Name: "lease-identity", Usage: "this replica's identity in the Lease (default: the host name, which is the pod name)", EnvVars: []string{"SIGNET_LEASE_IDENTITY"}},
 		&cli.DurationFlag{Name: "lease-duration", Usage: "how long a leader's lease holds without renewal", Value: defaultScan.Lease, EnvVars: []string{"SIGNET_LEASE_DURATION"}},
 	}
 }
@@ -59,7 +60,7 @@ func startBackground(ctx context.Context, c *cli.Context, log *slog.Logger, cfg 
 	s := background.New(background.Config{
 		Client: kc, Reports: writer, Engine: engine, Policy: rl.Policy, NamespaceLabels: labels,
 		Interval: c.Duration("scan-interval"), Log: log, Metrics: m,
-		Lease: background.Lease{Namespace: leaseNamespace(c.String("lease-namespace")), Name: c.String("lease-name"), Duration: c.Duration("lease-duration")},
+		Lease: background.Lease{Namespace: leaseNamespace(c.String("lease-namespace")), Name: c.String("lease-name"), Identity: c.String("lease-identity"), Duration: c.Duration("lease-duration")},
 	})
 	go func() {
 		if err := s.Run(ctx); err != nil {

@@ -257,11 +257,12 @@ func (t *term) modes(ctx context.Context, p *policy.Policy) func(string) string 
 	}
 }
 
-// fingerprint is what a pod's findings depend on: its images and digests.
+// fingerprint is what a pod's findings depend on: its images, digests and
+// where each digest comes from.
 func fingerprint(ts []audit.Target) string {
 	var b strings.Builder
 	for _, t := range ts {
-		b.WriteString(t.Container + "\x00" + t.Image + "\x00" + t.Digest + "\x00")
+		b.WriteString(t.Container + "\x00" + t.Image + "\x00" + t.Digest + "\x00" + string(t.DigestFrom) + "\x00")
 	}
 	return b.String()
 }
