@@ -43,6 +43,25 @@ type podState struct {
 // lead runs one term: informers, a first full pass, then changes as they
 // come, until ctx ends (leadership lost, or shutdown).
 func (s *Scanner) lead(ctx context.Context) {
+	if t := s.start(ctx); t != nil {
+		t.fullPass(ctx, TriggerStart)
+		t.loop(ctx)
+	}
+}
+
+// Once makes one full pass without leader election, as a new leader's
+// first pass: list the pods, read the existing reports, decide everything,
+// write what changed. For benchmarks and one-shot runs; a cluster runs Run.
+func (s *Scanner) Once(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if t := s.start(ctx); t != nil {
+		t.fullPass(ctx, TriggerStart)
+	}
+}
+
+// start syncs the pod cache and the writer's view of existing reports.
+func (s *Scanner) start(ctx context.Context) *term {
 	t := &term{s: s, dirty: make(chan string, 4096), pods: map[string]*podState{}}
 	factory := informers.NewSharedInformerFactoryWithOptions(s.cfg.Client, 0, informers.WithTransform(slim))
 	inf := factory.Core().V1().Pods().Informer()
@@ -53,18 +72,17 @@ func (s *Scanner) lead(ctx context.Context) {
 		DeleteFunc: t.changed,
 	}); err != nil {
 		s.cfg.Log.Error("background verifier: watching pods", "err", err)
-		return
+		return nil
 	}
 	factory.Start(ctx.Done())
-	defer factory.Shutdown()
+	context.AfterFunc(ctx, factory.Shutdown)
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
-		return
+		return nil
 	}
 	if err := s.cfg.Reports.Load(ctx); err != nil {
 		s.cfg.Log.Error("background verifier: reading existing reports", "err", err)
 	}
-	t.fullPass(ctx, TriggerStart)
-	t.loop(ctx)
+	return t
 }
 
 func (t *term) loop(ctx context.Context) {
