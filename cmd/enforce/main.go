@@ -47,7 +47,7 @@ Example:
 Environment: every flag of serve has a SIGNET_ variable (enforce serve --help).`,
 		Version:         version,
 		HideHelpCommand: true,
-		Commands:        []*cli.Command{serveCommand()},
+		Commands:        []*cli.Command{serveCommand(), checkCommand()},
 	}
 }
 
@@ -132,7 +132,8 @@ func serve(c *cli.Context) error {
 	}
 	return enforce.Serve(ctx, enforce.ServerConfig{
 		Listener: ln, OpsListener: ops, Reloader: rl, ReloadInterval: c.Duration("reload-interval"), Log: log,
-		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log}),
+		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log,
+			TrustConfig: enforce.NewTrustConfig(c.String("policy"))}),
 		Metrics: metrics.Handler(),
 	})
 }
