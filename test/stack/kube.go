@@ -30,6 +30,7 @@ type Kube struct {
 	Kubeconfig string // kubeconfig file for the admin user
 	Config     *rest.Config
 	EtcdURL    string
+	saKey      string // service-account signing key (the controller-manager's tokens)
 }
 
 // Client returns a clientset for the admin user.
@@ -49,7 +50,7 @@ func (s *Stack) startKube(ctx context.Context) (*Kube, error) {
 		return nil, err
 	}
 	k := &Kube{EtcdURL: etcdURL, Token: randomHex(16), CAFile: filepath.Join(dir, "ca.crt")}
-	files, err := writeKubeFiles(dir, ca, k.Token)
+	files, err := writeKubeFiles(dir, ca, k.Token, s.kubeAccess)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +59,9 @@ func (s *Stack) startKube(ctx context.Context) (*Kube, error) {
 		return nil, err
 	}
 	k.URL = fmt.Sprintf("https://127.0.0.1:%d", port)
-	p, err := s.run(ctx, "kube-apiserver", ToolAPIServer, dir, nil,
+	k.saKey = files["sa.key"]
+	// kubeAccess.args: what a node needs of the apiserver (see startNode).
+	p, err := s.runArgs(ctx, "kube-apiserver", ToolAPIServer, dir, nil, s.kubeAccess.args,
 		"--etcd-servers="+etcdURL,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
 		"--tls-cert-file="+files["serving.crt"], "--tls-private-key-file="+files["serving.key"],
@@ -102,10 +105,10 @@ func (s *Stack) startEtcd(ctx context.Context) (string, error) {
 }
 
 // writeKubeFiles writes serving cert, service-account keys and the token file.
-func writeKubeFiles(dir string, ca *testCA, token string) (map[string]string, error) {
-	certPEM, keyPEM, err := ca.issue("kube-apiserver",
+func writeKubeFiles(dir string, ca *testCA, token string, extra kubeAccess) (map[string]string, error) {
+	certPEM, keyPEM, err := ca.issueFor("kube-apiserver",
 		[]string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
-		[]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth})
+		extra.ips, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth})
 	if err != nil {
 		return nil, err
 	}
@@ -125,8 +128,10 @@ func writeKubeFiles(dir string, ca *testCA, token string) (map[string]string, er
 	}
 	var tokens strings.Builder
 	w := csv.NewWriter(&tokens) // token,user,uid,"group1,group2"
-	if err := w.Write([]string{token, "admin", "admin", "system:masters"}); err != nil {
-		return nil, err
+	for _, row := range append([][]string{{token, "admin", "admin", "system:masters"}}, extra.tokens...) {
+		if err := w.Write(row); err != nil {
+			return nil, err
+		}
 	}
 	w.Flush()
 	for name, b := range map[string][]byte{
