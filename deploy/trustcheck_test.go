@@ -175,4 +175,3 @@ func TestTrustCheckHook(t *testing.T) {
 		t.Errorf("trustCheck.enabled=false still renders %d hooks", len(hs))
 	}
 }
-

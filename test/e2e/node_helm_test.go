@@ -51,10 +51,10 @@ func (h *helmClient) install(ctx context.Context, name, namespace string, values
 	return in.RunWithContext(ctx, h.chart, values)
 }
 
-// upgrade is `helm upgrade NAME CHART -n NS --wait --timeout T -f values`.
+// upgrade is `helm upgrade NAME CHART -n NS --reuse-values --wait --timeout T` with values set.
 func (h *helmClient) upgrade(ctx context.Context, name, namespace string, values map[string]any, timeout time.Duration) (*release.Release, error) {
 	up := action.NewUpgrade(h.config(namespace))
-	up.Namespace, up.Wait, up.Timeout = namespace, true, timeout
+	up.Namespace, up.ReuseValues, up.Wait, up.Timeout = namespace, true, true, timeout
 	return up.RunWithContext(ctx, name, h.chart, values)
 }
 

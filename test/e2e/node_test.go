@@ -161,7 +161,7 @@ func TestChartOnNode(t *testing.T) {
 
 	t.Run("helm upgrade with a tightened trust file changes decisions without a restart", func(t *testing.T) {
 		before := enforcePods(t, kc)
-		if _, err := h.upgrade(ctx, releaseName, releaseNS, values(trust("signedBy: [release-key]")), 4*time.Minute); err != nil {
+		if _, err := h.upgrade(ctx, releaseName, releaseNS, map[string]any{"trustPolicy": trust("signedBy: [release-key]")}, 4*time.Minute); err != nil {
 			t.Fatalf("helm upgrade: %v", err)
 		}
 		waitFor(t, 90*time.Second, "the new trust file to be in force", func() error {
@@ -202,7 +202,7 @@ func TestChartOnNode(t *testing.T) {
 
 	t.Run("helm upgrade with a broken trust file fails and changes nothing", func(t *testing.T) {
 		before := enforcePods(t, kc)
-		if _, err := h.upgrade(ctx, releaseName, releaseNS, values(broken), 3*time.Minute); err == nil {
+		if _, err := h.upgrade(ctx, releaseName, releaseNS, map[string]any{"trustPolicy": broken}, 3*time.Minute); err == nil {
 			t.Fatal("helm upgrade with a broken trust file succeeded")
 		}
 		if msg := hookMessage(t, kc, releaseNS); !strings.Contains(msg, "trust.yaml:11:1") {
