@@ -49,6 +49,7 @@ type Node struct {
 	cniConf        string
 	cniName        string
 	before         fixedPaths
+	cleanupErr     error
 }
 
 // kubeAccess is what the apiserver needs for a node: the Node authorizer and
@@ -98,8 +99,8 @@ func (s *Stack) prepareNode(ctx context.Context) error {
 	}
 	s.beforeStop = append(s.beforeStop, n.stopPods)
 	s.afterStop = append(s.afterStop, func() {
-		if err := n.cleanup(); err != nil {
-			s.logf("stack: node cleanup: %v", err)
+		if n.cleanupErr = n.cleanup(); n.cleanupErr != nil {
+			s.logf("stack: node cleanup: %v", n.cleanupErr)
 		}
 		unlock()
 	})

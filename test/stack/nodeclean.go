@@ -27,12 +27,12 @@ const (
 // fixedPaths records what existed in the fixed paths before the node started,
 // so cleanup and Leftovers only touch what the node added.
 type fixedPaths struct {
-	netns, shims map[string]bool
-	made         []string // fixed directories that did not exist before
+	netns, shims, cniResults map[string]bool
+	made                     []string // fixed directories that did not exist before
 }
 
 func snapshotFixedPaths(*Node) fixedPaths {
-	fp := fixedPaths{netns: dirSet(netnsDir), shims: dirSet(shimSocketDir)}
+	fp := fixedPaths{netns: dirSet(netnsDir), shims: dirSet(shimSocketDir), cniResults: dirSet(cniResultsDir)}
 	for _, d := range []string{"/run/containerd", shimSocketDir, "/var/lib/cni", cniResultsDir, containerLogsDir, netnsDir} {
 		if _, err := os.Stat(d); os.IsNotExist(err) {
 			fp.made = append(fp.made, d)
@@ -90,6 +90,14 @@ func (n *Node) stopPods() error {
 // the node added to the fixed paths.
 func (n *Node) cleanup() error {
 	var errs []error
+	// Only if stopping the sandboxes failed: containerd's shims outlive it.
+	if pids := pidsOf(n); len(pids) > 0 {
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		untilGone(context.Background(), 10*time.Second, func() bool { return len(pidsOf(n)) == 0 })
+		errs = append(errs, fmt.Errorf("killed %d processes CRI did not stop: %v", len(pids), pids))
+	}
 	errs = append(errs, unmountUnder(n.Dir))
 	errs = append(errs, removeCgroupRoot(n.CgroupRoot))
 	errs = append(errs, n.network.remove())
@@ -100,10 +108,11 @@ func (n *Node) cleanup() error {
 			errs = append(errs, os.Remove(p))
 		}
 	}
-	ents, _ := os.ReadDir(cniResultsDir)
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), n.cniName+"-") {
-			errs = append(errs, os.Remove(filepath.Join(cniResultsDir, e.Name())))
+	for dir, before := range map[string]map[string]bool{cniResultsDir: n.before.cniResults, shimSocketDir: n.before.shims} {
+		for name := range dirSet(dir) {
+			if !before[name] {
+				errs = append(errs, os.Remove(filepath.Join(dir, name)))
+			}
 		}
 	}
 	for _, l := range n.containerLogLinks() {
@@ -119,10 +128,13 @@ func (n *Node) cleanup() error {
 
 // Leftovers lists what the node left on the machine after Close: processes in
 // its cgroups or naming its dir, mounts, cgroups, the bridge, network
-// namespaces, shim sockets, CNI results and container log links. Empty means
-// clean.
+// namespaces, shim sockets, CNI results and container log links, and what its
+// teardown had to force (processes CRI did not stop). Empty means clean.
 func (n *Node) Leftovers() []string {
 	var out []string
+	if n.cleanupErr != nil {
+		out = append(out, "teardown: "+n.cleanupErr.Error())
+	}
 	out = append(out, processesOf(n)...)
 	for _, m := range mountsUnder(n.Dir) {
 		out = append(out, "mount "+m)
@@ -144,7 +156,7 @@ func (n *Node) Leftovers() []string {
 		}
 	}
 	for name := range dirSet(cniResultsDir) {
-		if strings.HasPrefix(name, n.cniName+"-") {
+		if !n.before.cniResults[name] {
 			out = append(out, "CNI result "+filepath.Join(cniResultsDir, name))
 		}
 	}
@@ -176,10 +188,20 @@ func (n *Node) containerLogLinks() []string {
 	return out
 }
 
-// processesOf finds processes in the node's cgroups or whose command line
-// names its dir (containerd shims are started with its socket path).
+// processesOf describes the processes pidsOf finds.
 func processesOf(n *Node) []string {
 	var out []string
+	for _, pid := range pidsOf(n) {
+		cmd, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+		out = append(out, fmt.Sprintf("process %d %s", pid, strings.ReplaceAll(strings.TrimRight(string(cmd), "\x00"), "\x00", " ")))
+	}
+	return out
+}
+
+// pidsOf finds processes in the node's cgroups or whose command line names its
+// dir (containerd shims are started with its socket path).
+func pidsOf(n *Node) []int {
+	var out []int
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
@@ -190,7 +212,7 @@ func processesOf(n *Node) []string {
 		cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
 		inCgroup := strings.Contains(string(cg), ":"+n.CgroupRoot+"/") || strings.Contains(string(cg), ":"+n.CgroupRoot+"\n")
 		if inCgroup || strings.Contains(string(cmd), n.Dir+"/") {
-			out = append(out, fmt.Sprintf("process %d %s", pid, strings.ReplaceAll(strings.TrimRight(string(cmd), "\x00"), "\x00", " ")))
+			out = append(out, pid)
 		}
 	}
 	return out
