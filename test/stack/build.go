@@ -24,6 +24,8 @@ type Tool struct {
 	// batch names tools built by one `go build` in one throwaway module, so the
 	// packages they share (Kubernetes' apiserver, client-go, api...) compile once.
 	batch string
+	// cacheTag distinguishes a build that changed at the same version.
+	cacheTag string
 }
 
 // The pinned tools. Versions are known to build with Go 1.26.
@@ -35,7 +37,9 @@ var (
 	ToolCosignV2  = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v2", Version: "v2.6.5", Package: "github.com/sigstore/cosign/v2/cmd/cosign"}
 	ToolCosignV3  = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v3", Version: "v3.1.3", Package: "github.com/sigstore/cosign/v3/cmd/cosign"}
 	ToolEtcd      = Tool{Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: "v3.6.16", Package: "go.etcd.io/etcd/server/v3", throwawayModule: requireModule("go.etcd.io/etcd/server/v3", "v3.6.16")}
-	ToolAPIServer = kubeTool("kube-apiserver", "v1.37.2", "control-plane")
+	// -stamped: builds before the node reported v0.0.0-master, which helm's
+	// kubeVersion check refuses; those cached binaries are not reused.
+	ToolAPIServer = kubeTool("kube-apiserver", "v1.37.2", "control-plane").withCacheTag("-stamped")
 	// The node: controllers and scheduler beside the apiserver (one build), and a
 	// kubelet from the newest 1.34: kubelets from 1.35 refuse cgroup v1 by default,
 	// and version skew lets a 1.34 kubelet join a 1.37 control plane.
@@ -48,6 +52,8 @@ func kubeTool(name, version, batch string) Tool {
 	return Tool{Name: name, Module: "k8s.io/kubernetes", Version: version, Package: "k8s.io/kubernetes/cmd/" + name,
 		throwawayModule: kubeModule(version), ldflags: kubeVersionFlags(version), batch: batch}
 }
+
+func (tl Tool) withCacheTag(tag string) Tool { tl.cacheTag = tag; return tl }
 
 // Tools lists every tool, in the order stackbuild builds them.
 func Tools() []Tool {
@@ -87,7 +93,7 @@ func (tl Tool) Path() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(d, tl.Name+"-"+tl.Version), nil
+	return filepath.Join(d, tl.Name+"-"+tl.Version+tl.cacheTag), nil
 }
 
 // Logf receives build progress; testing.TB.Logf fits.
