@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +29,53 @@ func enforcePods(t *testing.T, kc kubernetes.Interface) map[string]string {
 			restarts += c.RestartCount
 		}
 		out[p.Name] = fmt.Sprintf("%s/%d", p.UID, restarts)
+	}
+	return out
+}
+
+// waitPolicy waits until every enforce pod serves one policy, and not the one
+// they all served before (each pod's kubelet updates its ConfigMap volume on
+// its own schedule). /readyz on the ops port names the policy in force; the
+// host reaches pods on their pod IPs.
+func waitPolicy(t *testing.T, kc kubernetes.Interface, before map[string]string) {
+	t.Helper()
+	old := ""
+	for _, h := range policyHashes(t, kc) {
+		old = h
+	}
+	waitFor(t, 90*time.Second, "every enforce pod to serve the new trust file", func() error {
+		hashes := policyHashes(t, kc)
+		for name, h := range hashes {
+			if h == "" || h == old {
+				return fmt.Errorf("%s serves %q", name, h)
+			}
+		}
+		if len(hashes) != len(before) {
+			return fmt.Errorf("%d pods answered, want %d", len(hashes), len(before))
+		}
+		return nil
+	})
+}
+
+// policyHashes asks each running enforce pod which policy it serves.
+func policyHashes(t *testing.T, kc kubernetes.Interface) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	c := &http.Client{Timeout: 2 * time.Second}
+	for _, p := range podsOf(t, kc, releaseNS, "app.kubernetes.io/name=signet-enforce") {
+		if p.DeletionTimestamp != nil || p.Status.PodIP == "" {
+			continue
+		}
+		out[p.Name] = ""
+		resp, err := c.Get("http://" + p.Status.PodIP + ":9090/readyz")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if _, h, ok := strings.Cut(strings.TrimSpace(string(b)), "ok policy "); ok {
+			out[p.Name] = h
+		}
 	}
 	return out
 }

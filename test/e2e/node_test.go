@@ -34,7 +34,7 @@ enforcement:
 `
 
 // brokenTrust misspells a top-level key: valid YAML (so helm renders it),
-// but a trust file enforce refuses, at line 11, column 1.
+// but a trust file enforce refuses, at line 10, column 1.
 const brokenTrustLine = "enforcment:\n  namespaces: {exempt: [kube-system]}\n"
 
 const (
@@ -108,8 +108,8 @@ func TestChartOnNode(t *testing.T) {
 		t.Logf("helm install: %v", err)
 		assertNoWebhooks(t, kc, "broken-signet-enforce")
 		msg := hookMessage(t, kc, "signet-broken")
-		if !strings.Contains(msg, "trust.yaml:11:1") || !strings.Contains(msg, "enforcment") {
-			t.Errorf("the check's termination message does not point at trust.yaml:11:1: %q", msg)
+		if !strings.Contains(msg, "trust.yaml:10:1") || !strings.Contains(msg, "enforcment") {
+			t.Errorf("the check's termination message does not point at trust.yaml:10:1: %q", msg)
 		}
 	})
 
@@ -164,9 +164,10 @@ func TestChartOnNode(t *testing.T) {
 		if _, err := h.upgrade(ctx, releaseName, releaseNS, map[string]any{"trustPolicy": trust("signedBy: [release-key]")}, 4*time.Minute); err != nil {
 			t.Fatalf("helm upgrade: %v", err)
 		}
-		waitFor(t, 90*time.Second, "the new trust file to be in force", func() error {
-			return deniedBySignet(dryRunDeployment(ctx, kc, "vendor-probe", vendor))
-		})
+		waitPolicy(t, kc, before)
+		if err := deniedBySignet(dryRunDeployment(ctx, kc, "vendor-probe", vendor)); err != nil {
+			t.Fatalf("the tightened trust file is in force but the vendor image is admitted: %v", err)
+		}
 		// The vendor Deployment's ReplicaSet now gets no pods: its pod is
 		// recreated and refused, and the reason is on the ReplicaSet.
 		deletePods(t, kc, appsNS, "app=vendor")
@@ -176,9 +177,12 @@ func TestChartOnNode(t *testing.T) {
 		if !strings.Contains(ev, "vendor/db:v1") || !strings.Contains(ev, "release-key") {
 			t.Errorf("the ReplicaSet's event does not name the image and the identity it needs: %s", ev)
 		}
-		if pods := podsOf(t, kc, appsNS, "app=vendor"); len(pods) != 0 {
-			t.Errorf("the vendor ReplicaSet has %d pods", len(pods))
-		}
+		waitFor(t, time.Minute, "the vendor pod to be gone", func() error {
+			if pods := podsOf(t, kc, appsNS, "app=vendor"); len(pods) != 0 {
+				return fmt.Errorf("the vendor ReplicaSet has %d pods: %s", len(pods), podStates(pods))
+			}
+			return nil
+		})
 		if after := enforcePods(t, kc); !sameRunning(before, after) {
 			t.Errorf("enforce pods restarted or were replaced: before %v, after %v", before, after)
 		}
@@ -192,8 +196,8 @@ func TestChartOnNode(t *testing.T) {
 		good := cm.Data["trust.yaml"]
 		cm.Data["trust.yaml"] = broken
 		_, err = kc.CoreV1().ConfigMaps(releaseNS).Update(ctx, cm, metav1.UpdateOptions{})
-		if err == nil || !strings.Contains(err.Error(), "trust.yaml:11:1") {
-			t.Fatalf("update of the trust ConfigMap with a broken file: %v, want a refusal at trust.yaml:11:1", err)
+		if err == nil || !strings.Contains(err.Error(), "trust.yaml:10:1") {
+			t.Fatalf("update of the trust ConfigMap with a broken file: %v, want a refusal at trust.yaml:10:1", err)
 		}
 		if now, _ := kc.CoreV1().ConfigMaps(releaseNS).Get(ctx, enforceName, metav1.GetOptions{}); now.Data["trust.yaml"] != good {
 			t.Error("the broken trust file was stored")
@@ -205,8 +209,8 @@ func TestChartOnNode(t *testing.T) {
 		if _, err := h.upgrade(ctx, releaseName, releaseNS, map[string]any{"trustPolicy": broken}, 3*time.Minute); err == nil {
 			t.Fatal("helm upgrade with a broken trust file succeeded")
 		}
-		if msg := hookMessage(t, kc, releaseNS); !strings.Contains(msg, "trust.yaml:11:1") {
-			t.Errorf("the check's message does not point at trust.yaml:11:1: %q", msg)
+		if msg := hookMessage(t, kc, releaseNS); !strings.Contains(msg, "trust.yaml:10:1") {
+			t.Errorf("the check's message does not point at trust.yaml:10:1: %q", msg)
 		}
 		cm, err := kc.CoreV1().ConfigMaps(releaseNS).Get(ctx, enforceName, metav1.GetOptions{})
 		if err != nil || strings.Contains(cm.Data["trust.yaml"], "enforcment") {
