@@ -220,3 +220,16 @@ func assertNoWebhooks(t *testing.T, kc kubernetes.Interface, name string) {
 		t.Errorf("ValidatingWebhookConfiguration %s was registered", name)
 	}
 }
+
+// createNodeNamespace creates a namespace and waits for the controller-manager
+// to give it its default service account, as in any cluster.
+func createNodeNamespace(t *testing.T, kc kubernetes.Interface, name string) {
+	t.Helper()
+	if _, err := kc.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "the default service account in "+name, func() error {
+		_, err := kc.CoreV1().ServiceAccounts(name).Get(t.Context(), "default", metav1.GetOptions{})
+		return err
+	})
+}

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,7 +121,7 @@ func TestChartOnNode(t *testing.T) {
 			t.Fatalf("helm install: %v", err)
 		}
 		t.Logf("installed %s", describeRelease(rel))
-		createNamespace(t, kc, appsNS)
+		createNodeNamespace(t, kc, appsNS)
 		waitFor(t, time.Minute, "the webhooks to answer through the Service", func() error {
 			return deniedBySignet(dryRunDeployment(ctx, kc, "probe", rogue))
 		})
@@ -233,15 +235,43 @@ func TestChartOnNode(t *testing.T) {
 		for name := range pods {
 			victim = name
 		}
+		// Admissions from 4 clients at once, from before the deletion until the
+		// replacement is ready and the deleted pod is gone: none may fail.
+		var answered atomic.Int64
+		failed := make(chan error, 1)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := 0; i < 4; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if err := dryRunDeployment(ctx, kc, "during-"+randSuffix(), reg+"/apps/app:v1"); err != nil {
+						select {
+						case failed <- fmt.Errorf("admission %d after deleting %s: %w", answered.Load()+1, victim, err):
+						default:
+						}
+						return
+					}
+					answered.Add(1)
+				}
+			}()
+		}
 		if err := kc.CoreV1().Pods(releaseNS).Delete(ctx, victim, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		answered := 0
-		waitFor(t, 2*time.Minute, "the replacement enforce pod, with every admission answered meanwhile", func() error {
-			if err := dryRunDeployment(ctx, kc, "during-"+randSuffix(), reg+"/apps/app:v1"); err != nil {
-				t.Fatalf("admission %d after deleting %s failed: %v", answered+1, victim, err)
+		waitFor(t, 2*time.Minute, "the replacement enforce pod", func() error {
+			select {
+			case err := <-failed:
+				close(stop)
+				t.Fatal(err)
+			default:
 			}
-			answered++
 			if _, err := kc.CoreV1().Pods(releaseNS).Get(ctx, victim, metav1.GetOptions{}); err == nil {
 				return fmt.Errorf("%s still terminating", victim)
 			}
@@ -250,7 +280,14 @@ func TestChartOnNode(t *testing.T) {
 			}
 			return nil
 		})
-		t.Logf("%d admissions answered while %s was replaced", answered, victim)
+		close(stop)
+		wg.Wait()
+		select {
+		case err := <-failed:
+			t.Fatal(err)
+		default:
+		}
+		t.Logf("%d admissions answered while %s was replaced", answered.Load(), victim)
 	})
 
 	t.Run("with every enforce pod down, the release namespace and kube-system keep working", func(t *testing.T) {
