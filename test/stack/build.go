@@ -30,13 +30,13 @@ type Tool struct {
 
 // The pinned tools. Versions are known to build with Go 1.26.
 var (
-	ToolRegistry  = Tool{Name: "registry", Module: "github.com/distribution/distribution/v3", Version: "v3.1.2", Package: "github.com/distribution/distribution/v3/cmd/registry"}
-	ToolFulcio    = Tool{Name: "fulcio", Module: "github.com/sigstore/fulcio", Version: "v1.8.8", Package: "github.com/sigstore/fulcio"}
-	ToolTSA       = Tool{Name: "timestamp-server", Module: "github.com/sigstore/timestamp-authority/v2", Version: "v2.1.3", Package: "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server"}
-	ToolRekor     = Tool{Name: "rekor-server-posix", Module: "github.com/sigstore/rekor-tiles/v2", Version: "v2.3.0", Package: "github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix"}
-	ToolCosignV2  = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v2", Version: "v2.6.5", Package: "github.com/sigstore/cosign/v2/cmd/cosign"}
-	ToolCosignV3  = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v3", Version: "v3.1.3", Package: "github.com/sigstore/cosign/v3/cmd/cosign"}
-	ToolEtcd      = Tool{Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: "v3.6.16", Package: "go.etcd.io/etcd/server/v3", throwawayModule: requireModule("go.etcd.io/etcd/server/v3", "v3.6.16")}
+	ToolRegistry = Tool{Name: "registry", Module: "github.com/distribution/distribution/v3", Version: "v3.1.2", Package: "github.com/distribution/distribution/v3/cmd/registry"}
+	ToolFulcio   = Tool{Name: "fulcio", Module: "github.com/sigstore/fulcio", Version: "v1.8.8", Package: "github.com/sigstore/fulcio"}
+	ToolTSA      = Tool{Name: "timestamp-server", Module: "github.com/sigstore/timestamp-authority/v2", Version: "v2.1.3", Package: "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server"}
+	ToolRekor    = Tool{Name: "rekor-server-posix", Module: "github.com/sigstore/rekor-tiles/v2", Version: "v2.3.0", Package: "github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix"}
+	ToolCosignV2 = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v2", Version: "v2.6.5", Package: "github.com/sigstore/cosign/v2/cmd/cosign"}
+	ToolCosignV3 = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v3", Version: "v3.1.3", Package: "github.com/sigstore/cosign/v3/cmd/cosign"}
+	ToolEtcd     = Tool{Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: "v3.6.16", Package: "go.etcd.io/etcd/server/v3", throwawayModule: requireModule("go.etcd.io/etcd/server/v3", "v3.6.16")}
 	// -stamped: builds before the node reported v0.0.0-master, which helm's
 	// kubeVersion check refuses; those cached binaries are not reused.
 	ToolAPIServer = kubeTool("kube-apiserver", "v1.37.2", "control-plane").withCacheTag("-stamped")
