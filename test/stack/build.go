@@ -28,21 +28,24 @@ type Tool struct {
 	cacheTag string
 }
 
-// The pinned tools. Versions are known to build with Go 1.26.
+// The pinned tools. Versions are known to build with Go 1.26. The apiserver's
+// cache name is tagged -stamped: earlier builds reported v0.0.0-master, which
+// helm's kubeVersion check refuses, and are not reused.
 var (
-	ToolRegistry = Tool{Name: "registry", Module: "github.com/distribution/distribution/v3", Version: "v3.1.2", Package: "github.com/distribution/distribution/v3/cmd/registry"}
-	ToolFulcio   = Tool{Name: "fulcio", Module: "github.com/sigstore/fulcio", Version: "v1.8.8", Package: "github.com/sigstore/fulcio"}
-	ToolTSA      = Tool{Name: "timestamp-server", Module: "github.com/sigstore/timestamp-authority/v2", Version: "v2.1.3", Package: "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server"}
-	ToolRekor    = Tool{Name: "rekor-server-posix", Module: "github.com/sigstore/rekor-tiles/v2", Version: "v2.3.0", Package: "github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix"}
-	ToolCosignV2 = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v2", Version: "v2.6.5", Package: "github.com/sigstore/cosign/v2/cmd/cosign"}
-	ToolCosignV3 = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v3", Version: "v3.1.3", Package: "github.com/sigstore/cosign/v3/cmd/cosign"}
-	ToolEtcd     = Tool{Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: "v3.6.16", Package: "go.etcd.io/etcd/server/v3", throwawayModule: requireModule("go.etcd.io/etcd/server/v3", "v3.6.16")}
-	// -stamped: builds before the node reported v0.0.0-master, which helm's
-	// kubeVersion check refuses; those cached binaries are not reused.
+	ToolRegistry  = Tool{Name: "registry", Module: "github.com/distribution/distribution/v3", Version: "v3.1.2", Package: "github.com/distribution/distribution/v3/cmd/registry"}
+	ToolFulcio    = Tool{Name: "fulcio", Module: "github.com/sigstore/fulcio", Version: "v1.8.8", Package: "github.com/sigstore/fulcio"}
+	ToolTSA       = Tool{Name: "timestamp-server", Module: "github.com/sigstore/timestamp-authority/v2", Version: "v2.1.3", Package: "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server"}
+	ToolRekor     = Tool{Name: "rekor-server-posix", Module: "github.com/sigstore/rekor-tiles/v2", Version: "v2.3.0", Package: "github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix"}
+	ToolCosignV2  = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v2", Version: "v2.6.5", Package: "github.com/sigstore/cosign/v2/cmd/cosign"}
+	ToolCosignV3  = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v3", Version: "v3.1.3", Package: "github.com/sigstore/cosign/v3/cmd/cosign"}
+	ToolEtcd      = Tool{Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: "v3.6.16", Package: "go.etcd.io/etcd/server/v3", throwawayModule: requireModule("go.etcd.io/etcd/server/v3", "v3.6.16")}
 	ToolAPIServer = kubeTool("kube-apiserver", "v1.37.2", "control-plane").withCacheTag("-stamped")
-	// The node: controllers and scheduler beside the apiserver (one build), and a
-	// kubelet from the newest 1.34: kubelets from 1.35 refuse cgroup v1 by default,
-	// and version skew lets a 1.34 kubelet join a 1.37 control plane.
+)
+
+// The node: controllers and scheduler beside the apiserver (one build), and a
+// kubelet from the newest 1.34: kubelets from 1.35 refuse cgroup v1 by default,
+// and version skew lets a 1.34 kubelet join a 1.37 control plane.
+var (
 	ToolControllerManager = kubeTool("kube-controller-manager", "v1.37.2", "control-plane")
 	ToolScheduler         = kubeTool("kube-scheduler", "v1.37.2", "control-plane")
 	ToolKubelet           = kubeTool("kubelet", "v1.34.4", "")
