@@ -97,13 +97,14 @@ func writeFile(path, content string) error {
 }
 
 // cniConfig writes the pod network's conflist: the bridge plugin on the bridge
-// the stack created (isGateway: the bridge's address is the pods' default
-// route), host-local IPAM with its state in dir, no masquerade, no iptables.
+// the stack created, which already holds the gateway address (pods reach it
+// on-link; isGateway would also switch on the host's ip_forward), host-local
+// IPAM with its state in dir, no masquerade, no iptables, no default route.
 func cniConfig(dir string, pn *podNetwork, name string) (string, error) {
 	first := net4(pn.Subnet.IP, 10)
 	last := net4(pn.Subnet.IP, 250)
 	conf := fmt.Sprintf(`{"cniVersion": "1.0.0", "name": %q, "plugins": [{"type": "bridge", "bridge": %q,
-  "isGateway": true, "ipMasq": false, "hairpinMode": false,
+  "isGateway": false, "ipMasq": false, "hairpinMode": false,
   "ipam": {"type": "host-local", "dataDir": %q,
     "ranges": [[{"subnet": %q, "gateway": %q, "rangeStart": %q, "rangeEnd": %q}]]}}]}
 `, name, pn.Bridge, filepath.Join(dir, "ipam"), pn.Subnet.String(), pn.Gateway.String(), first, last)

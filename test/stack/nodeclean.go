@@ -29,10 +29,11 @@ const (
 type fixedPaths struct {
 	netns, shims, cniResults map[string]bool
 	made                     []string // fixed directories that did not exist before
+	ipForward                string   // net.ipv4.ip_forward (the bridge plugin's isGateway sets it)
 }
 
 func snapshotFixedPaths(*Node) fixedPaths {
-	fp := fixedPaths{netns: dirSet(netnsDir), shims: dirSet(shimSocketDir), cniResults: dirSet(cniResultsDir)}
+	fp := fixedPaths{netns: dirSet(netnsDir), shims: dirSet(shimSocketDir), cniResults: dirSet(cniResultsDir), ipForward: ipForward()}
 	for _, d := range []string{"/run/containerd", shimSocketDir, "/var/lib/cni", cniResultsDir, containerLogsDir, netnsDir} {
 		if _, err := os.Stat(d); os.IsNotExist(err) {
 			fp.made = append(fp.made, d)
@@ -170,6 +171,9 @@ func (n *Node) Leftovers() []string {
 	}
 	if _, err := os.Stat(n.Dir); err == nil {
 		out = append(out, "node dir "+n.Dir)
+	}
+	if now := ipForward(); now != n.before.ipForward {
+		out = append(out, fmt.Sprintf("sysctl net.ipv4.ip_forward changed from %s to %s", n.before.ipForward, now))
 	}
 	sort.Strings(out)
 	return out
@@ -328,4 +332,9 @@ func removeCgroupRoot(root string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func ipForward() string {
+	b, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	return strings.TrimSpace(string(b))
 }
