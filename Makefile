@@ -17,7 +17,8 @@ demo:
 	$(GO) run ./internal/demo
 
 ## stack: build (once, cached by version in the user cache dir) the real servers the
-## end-to-end tests start: registry, Fulcio, TSA, Rekor v2, etcd, kube-apiserver, cosign v2/v3.
+## end-to-end tests start: registry, Fulcio, TSA, Rekor v2, etcd, kube-apiserver, cosign v2/v3,
+## and the node's kube-controller-manager, kube-scheduler and kubelet.
 stack:
 	$(GO) run ./test/stack/cmd/stackbuild
 
