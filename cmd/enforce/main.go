@@ -45,7 +45,7 @@ Environment: every flag of serve has a SIGNET_ variable (enforce serve --help).
 Exit status: 0 after a clean shutdown (SIGTERM), 2 usage or configuration
 error (bad flags, an invalid trust file or TLS key pair at start), 4 runtime
 failure (an address in use).`,
-		Commands: []*cli.Command{serveCommand()},
+		Commands: []*cli.Command{serveCommand(), checkCommand()},
 	}
 	cliapp.Setup(app)
 	return app
@@ -143,7 +143,8 @@ func serve(c *cli.Context) error {
 	}
 	err = enforce.Serve(ctx, enforce.ServerConfig{
 		Listener: ln, OpsListener: ops, Reloader: rl, ReloadInterval: c.Duration("reload-interval"), Log: log,
-		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log}),
+		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log,
+			TrustConfig: enforce.NewTrustConfig(c.String("policy"))}),
 		Metrics: metrics.Handler(),
 	})
 	if err != nil {
