@@ -5,26 +5,22 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/signet-dev/signet/internal/release"
 	"github.com/signet-dev/signet/test/stack"
 )
 
-// enforceImage builds a static enforce and packs it into a one-layer image in
-// the stack's registry (repository, digest). It stands in for the release
-// image builder's daemonless enforce image until that lands; only this
-// function changes then.
+// enforceImage builds the release's daemonless enforce image for this
+// machine's platform (internal/release: the Debian-package base, nonroot,
+// exactly what `make release` ships) and pushes it to the stack's registry,
+// so the node runs the image a user installs. It returns repository and digest.
 func enforceImage(t *testing.T, ctx context.Context, s *stack.Stack) (repo, digest string) {
 	t.Helper()
-	bin, err := stack.BuildStatic(ctx, t.TempDir(), "github.com/signet-dev/signet/cmd/enforce")
+	repo = s.Registry.Host + "/signet-dev/signet-enforce"
+	d, err := release.PushEnforceImage(ctx, release.HostImageOptions{Log: t.Logf}, repo+":test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := stack.PushBinaryImage(ctx, s.Registry.Host+"/signet-dev/signet-enforce:test", stack.BinaryImage{
-		Binary: bin, Path: "/enforce", Labels: map[string]string{"org.opencontainers.image.title": "signet-enforce (test build)"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo, digest, _ = strings.Cut(ref, "@")
-	return repo, digest
+	return repo, d.DigestStr()
 }
 
 // appImage pushes a workload image (the pause command: it runs until stopped)
