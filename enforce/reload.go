@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/trustroot"
 )
 
-// Reloader keeps the trust policy and the serving certificate current. It
-// polls the files' content (not mtimes or inotify), which also catches the
-// atomic symlink swaps Kubernetes uses for ConfigMap and Secret volumes.
+// Reloader keeps the trust policy (and the private trusted root file it
+// names) and the serving certificate current. It polls the files' content
+// (not mtimes or inotify), which also catches the atomic symlink swaps
+// Kubernetes uses for ConfigMap and Secret volumes.
 // An invalid new policy or certificate is logged and counted, and the last
 // good one stays in force: a typo in trust.yaml never opens the cluster.
 type Reloader struct {
@@ -25,6 +27,9 @@ type Reloader struct {
 	policy atomic.Pointer[policy.Policy]
 	cert   atomic.Pointer[tls.Certificate]
 	sums   [3][32]byte
+	// rootSeen is the digest of the policy's trusted root file when last
+	// looked at.
+	rootSeen string
 
 	PolicyReloads, PolicyFailures, CertReloads, CertFailures atomic.Int64
 }
@@ -95,7 +100,7 @@ func (r *Reloader) reloadPolicy(force bool) (bool, error) {
 		return false, err
 	}
 	sum := sha256.Sum256(data)
-	if !force && sum == r.sums[0] {
+	if !force && sum == r.sums[0] && !r.trustedRootChanged() {
 		return false, nil
 	}
 	p, err := policy.LoadFile(r.PolicyPath)
@@ -105,8 +110,30 @@ func (r *Reloader) reloadPolicy(force bool) (bool, error) {
 	}
 	r.sums[0] = sum
 	r.policy.Store(p)
+	r.rootSeen = p.Sigstore.TrustedRootDigest
 	r.logWarnings(p)
 	return true, nil
+}
+
+// trustedRootChanged reports whether the private trusted root file the
+// policy in force names no longer has the content the policy pinned (its
+// digest is part of the policy hash, so a new root is a new policy).
+// Each new content is tried once, like a new trust file.
+func (r *Reloader) trustedRootChanged() bool {
+	p := r.policy.Load()
+	if p == nil || p.Sigstore.TrustedRootDigest == "" {
+		return false
+	}
+	data, err := os.ReadFile(p.Sigstore.TrustedRoot)
+	seen := "unreadable"
+	if err == nil {
+		seen = trustroot.Version(data)
+	}
+	if seen == r.rootSeen {
+		return false
+	}
+	r.rootSeen = seen
+	return true
 }
 
 // logWarnings logs each lint warning of a newly loaded policy once (they

@@ -4,17 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -30,92 +25,15 @@ const (
 // item Kind), creating them if absent. The image is built like cosign v2
 // builds it (an empty OCI image with one layer per item and the material in
 // layer annotations), so cosign v2 verify reads what this writes. An item
-// whose layer and annotations already exist is not added again, so
-// re-signing an image is idempotent.
+// whose layer and annotations already exist is not added again. It never
+// removes anything; ReplaceLegacy also replaces the signer's earlier layers.
 func WriteLegacy(ctx context.Context, subject name.Digest, items []Legacy, opts ...remote.Option) error {
-	h, err := v1.NewHash(subject.DigestStr())
-	if err != nil {
-		return fmt.Errorf("writing signature for %s: %w", subject, err)
-	}
-	byKind := map[Kind][]Legacy{}
 	for _, it := range items {
-		if it.Kind != KindSignature && it.Kind != KindAttestation {
-			return fmt.Errorf("writing signature for %s: unknown kind %q", subject, it.Kind)
-		}
-		byKind[it.Kind] = append(byKind[it.Kind], it)
-	}
-	opts = append(opts, remote.WithContext(ctx))
-	for _, k := range []Kind{KindSignature, KindAttestation} {
-		if len(byKind[k]) == 0 {
-			continue
-		}
-		tag := subject.Context().Tag(LegacyTag(h, k))
-		if err := appendLegacy(tag, byKind[k], opts); err != nil {
-			return fmt.Errorf("writing %s for %s to %s: %w", k, subject, tag, err)
+		if _, err := ReplaceLegacy(ctx, subject, it, nil, opts...); err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-func appendLegacy(tag name.Tag, items []Legacy, opts []remote.Option) error {
-	base, err := legacyBase(tag, opts)
-	if err != nil {
-		return err
-	}
-	have, err := existingLayers(base)
-	if err != nil {
-		return err
-	}
-	var adds []mutate.Addendum
-	for _, it := range items {
-		layer := static.NewLayer(it.Payload, types.MediaType(it.MediaType))
-		ann := it.annotations()
-		d, err := layer.Digest()
-		if err != nil {
-			return err
-		}
-		key := layerKey(d, ann)
-		if have[key] {
-			continue
-		}
-		have[key] = true
-		adds = append(adds, mutate.Addendum{Layer: layer, Annotations: ann})
-	}
-	if len(adds) == 0 {
-		return nil
-	}
-	img, err := mutate.Append(base, adds...)
-	if err != nil {
-		return fmt.Errorf("appending layers: %w", err)
-	}
-	return remote.Write(tag, img, opts...)
-}
-
-// legacyBase is the current image at tag, or cosign's empty signatures
-// image (OCI manifest, OCI config) when there is none yet.
-func legacyBase(tag name.Tag, opts []remote.Option) (v1.Image, error) {
-	img, err := remote.Image(tag, opts...)
-	if err == nil {
-		return img, nil
-	}
-	var terr *transport.Error
-	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
-		base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-		return mutate.ConfigMediaType(base, types.OCIConfigJSON), nil
-	}
-	return nil, fmt.Errorf("reading %s: %w", tag, err)
-}
-
-func existingLayers(img v1.Image) (map[string]bool, error) {
-	m, err := img.Manifest()
-	if err != nil {
-		return nil, fmt.Errorf("reading manifest: %w", err)
-	}
-	have := map[string]bool{}
-	for _, l := range m.Layers {
-		have[layerKey(l.Digest, l.Annotations)] = true
-	}
-	return have, nil
 }
 
 // layerKey identifies a layer by content and annotations: the same payload
@@ -161,17 +79,19 @@ func (l Legacy) annotations() map[string]string {
 // is on by default). It returns the referrer manifest's digest.
 func WriteBundle(ctx context.Context, subject name.Digest, bundleJSON []byte, predicateType string, opts ...remote.Option) (v1.Hash, error) {
 	opts = append(opts, remote.WithContext(ctx))
-	h, err := writeBundle(subject, bundleJSON, predicateType, opts)
+	d, err := writeBundle(subject, bundleJSON, predicateType, opts)
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("writing bundle for %s: %w", subject, err)
 	}
-	return h, nil
+	return d.Digest, nil
 }
 
-func writeBundle(subject name.Digest, bundleJSON []byte, predicateType string, opts []remote.Option) (v1.Hash, error) {
+// writeBundle uploads the referrer and returns its descriptor as a
+// referrers list shows it.
+func writeBundle(subject name.Digest, bundleJSON []byte, predicateType string, opts []remote.Option) (v1.Descriptor, error) {
 	desc, err := remote.Head(subject, opts...)
 	if err != nil {
-		return v1.Hash{}, fmt.Errorf("resolving subject: %w", err)
+		return v1.Descriptor{}, fmt.Errorf("resolving subject: %w", err)
 	}
 	repo := subject.Context()
 	config := static.NewLayer([]byte("{}"), emptyConfigMediaType)
@@ -179,10 +99,10 @@ func writeBundle(subject name.Digest, bundleJSON []byte, predicateType string, o
 	var descs [2]v1.Descriptor
 	for i, l := range []v1.Layer{config, layer} {
 		if err := remote.WriteLayer(repo, l, opts...); err != nil {
-			return v1.Hash{}, fmt.Errorf("uploading blob: %w", err)
+			return v1.Descriptor{}, fmt.Errorf("uploading blob: %w", err)
 		}
 		if descs[i], err = partial(l); err != nil {
-			return v1.Hash{}, err
+			return v1.Descriptor{}, err
 		}
 	}
 	descs[0].ArtifactType = BundleMediaType // cosign sets it on the config too
@@ -201,16 +121,16 @@ func writeBundle(subject name.Digest, bundleJSON []byte, predicateType string, o
 	}
 	raw, err := jsonManifest(m)
 	if err != nil {
-		return v1.Hash{}, err
+		return v1.Descriptor{}, err
 	}
 	h, _, err := v1.SHA256(bytes.NewReader(raw.b))
 	if err != nil {
-		return v1.Hash{}, err
+		return v1.Descriptor{}, err
 	}
 	if err := remote.Put(repo.Digest(h.String()), raw, opts...); err != nil {
-		return v1.Hash{}, fmt.Errorf("uploading referrer manifest: %w", err)
+		return v1.Descriptor{}, fmt.Errorf("uploading referrer manifest: %w", err)
 	}
-	return h, nil
+	return v1.Descriptor{MediaType: m.MediaType, Digest: h, Size: int64(len(raw.b)), ArtifactType: m.ArtifactType, Annotations: m.Annotations}, nil
 }
 
 func partial(l v1.Layer) (v1.Descriptor, error) {

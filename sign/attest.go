@@ -38,12 +38,9 @@ func (s *Session) AttestDigest(ctx context.Context, d name.Digest, predicateType
 		if err != nil {
 			return out, fmt.Errorf("encoding attestation bundle for %s: %w", d, err)
 		}
-		var ref v1.Hash
-		err = s.write(func() (err error) { ref, err = ocisig.WriteBundle(ctx, d, raw, predicateType, opts...); return })
-		if err != nil {
+		if err := s.writeBundle(ctx, &out, d, raw, predicateType, opts); err != nil {
 			return out, err
 		}
-		out.Bundle = ref.String()
 	}
 	if f.legacy() {
 		// The exact bytes Rekor hashed for the dsse entry: sigstore-go
@@ -66,10 +63,9 @@ func (s *Session) AttestDigest(ctx context.Context, d name.Digest, predicateType
 				return out, err
 			}
 		}
-		if err := s.write(func() error { return ocisig.WriteLegacy(ctx, d, []ocisig.Legacy{l}, opts...) }); err != nil {
+		if err := s.writeLegacy(ctx, &out, d, l, opts); err != nil {
 			return out, err
 		}
-		out.LegacyTag = d.Context().Tag(ocisig.LegacyTag(h, ocisig.KindAttestation)).String()
 	}
 	return out, nil
 }

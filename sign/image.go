@@ -47,6 +47,12 @@ type Attached struct {
 	LegacyTag string `json:"legacyTag,omitempty"`
 	// LogIndex is the Rekor index of the bundle's entry, if uploaded.
 	LogIndex *int64 `json:"logIndex,omitempty"`
+	// BundleWrite and LegacyWrite say what the run did in each layout about
+	// the same signer's earlier entries for this digest: added (there were
+	// none), replaced (they were removed) or unchanged (the identical entry
+	// was there, nothing written). A re-run never makes a layout grow.
+	BundleWrite *ocisig.Outcome `json:"bundleWrite,omitempty"`
+	LegacyWrite *ocisig.Outcome `json:"legacyWrite,omitempty"`
 }
 
 // SignDigest signs one digest in the requested layouts and attaches it.
@@ -70,15 +76,9 @@ func (s *Session) SignDigest(ctx context.Context, d name.Digest, f Format, opts 
 		if err != nil {
 			return out, fmt.Errorf("encoding bundle for %s: %w", d, err)
 		}
-		var ref v1.Hash
-		err = s.write(func() (err error) {
-			ref, err = ocisig.WriteBundle(ctx, d, raw, ocisig.CosignSignPredicateType, opts...)
-			return
-		})
-		if err != nil {
+		if err := s.writeBundle(ctx, &out, d, raw, ocisig.CosignSignPredicateType, opts); err != nil {
 			return out, err
 		}
-		out.Bundle = ref.String()
 	}
 	if f.legacy() {
 		pl, err := payload.Cosign{Image: d}.MarshalJSON()
@@ -103,12 +103,50 @@ func (s *Session) SignDigest(ctx context.Context, d name.Digest, f Format, opts 
 		if err := s.legacyMaterial(&l, b); err != nil {
 			return out, fmt.Errorf("signing %s: %w", d, err)
 		}
-		if err := s.write(func() error { return ocisig.WriteLegacy(ctx, d, []ocisig.Legacy{l}, opts...) }); err != nil {
+		if err := s.writeLegacy(ctx, &out, d, l, opts); err != nil {
 			return out, err
 		}
-		out.LegacyTag = d.Context().Tag(ocisig.LegacyTag(h, ocisig.KindSignature)).String()
 	}
 	return out, nil
+}
+
+// writeBundle attaches a bundle, replacing the signer's earlier bundles of
+// the same predicate type.
+func (s *Session) writeBundle(ctx context.Context, out *Attached, d name.Digest, raw []byte, predicateType string, opts []remote.Option) error {
+	same, err := s.sameSigner()
+	if err != nil {
+		return fmt.Errorf("writing bundle for %s: %w", d, err)
+	}
+	return s.write(func() error {
+		ref, o, err := ocisig.ReplaceBundle(ctx, d, raw, predicateType, same.bundle(predicateType), opts...)
+		if err != nil {
+			return err
+		}
+		out.Bundle, out.BundleWrite = ref.String(), &o
+		return nil
+	})
+}
+
+// writeLegacy attaches a .sig or .att layer, replacing the signer's
+// earlier layers of the same claim.
+func (s *Session) writeLegacy(ctx context.Context, out *Attached, d name.Digest, l ocisig.Legacy, opts []remote.Option) error {
+	same, err := s.sameSigner()
+	if err != nil {
+		return fmt.Errorf("writing %s for %s: %w", l.Kind, d, err)
+	}
+	match := same.legacySignature(l.Payload)
+	if l.Kind == ocisig.KindAttestation {
+		match = same.legacyAttestation(l.PredicateType)
+	}
+	return s.write(func() error {
+		o, err := ocisig.ReplaceLegacy(ctx, d, l, match, opts...)
+		if err != nil {
+			return err
+		}
+		h, _ := v1.NewHash(d.DigestStr())
+		out.LegacyTag, out.LegacyWrite = d.Context().Tag(ocisig.LegacyTag(h, l.Kind)).String(), &o
+		return nil
+	})
 }
 
 // statement is an in-toto v1 statement about one image digest, named by its

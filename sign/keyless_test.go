@@ -12,8 +12,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/signet-dev/signet/attest"
-	"github.com/signet-dev/signet/ci"
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
@@ -52,15 +50,7 @@ func (k *keylessRun) push(t *testing.T, repoTag string) string {
 
 func (k *keylessRun) run(t *testing.T, image string, claims map[string]any, withProvenance bool) (*Result, error) {
 	t.Helper()
-	tok := token(claims)
-	c, err := ci.ParseToken(tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := c.ExpectedCertificate("https://github.com")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok, c, sum := ciIdentity(t, claims)
 	s, err := NewSession(Config{IDToken: tok, FulcioURL: k.fulcio, TSAURLs: []string{k.tsa}, Backoff: time.Millisecond,
 		Log: func(f string, a ...any) { k.logs = append(k.logs, strings.TrimSpace(f)) }})
 	if err != nil {
@@ -69,12 +59,7 @@ func (k *keylessRun) run(t *testing.T, image string, claims map[string]any, with
 	req := Request{Image: image, Format: FormatBoth, Sign: true, Policy: k.policy,
 		Signer: Signer{Certificate: &sum}, PostCheck: verify.New(), Log: s.log}
 	if withProvenance {
-		prov, err := attest.FromCI(ci.MapEnv(nil), c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := json.Marshal(prov)
-		req.Attest = &Predicate{Type: attest.PredicateSLSAv1, JSON: raw, Provenance: prov}
+		req.Attest = provenance(t, c)
 	}
 	return Run(context.Background(), s, req)
 }

@@ -2,6 +2,7 @@ package sign
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -22,12 +23,21 @@ type Logf func(format string, args ...any)
 // this: a repeated certificate request yields another certificate for the
 // same key, a repeated log upload returns the existing entry (409), a
 // repeated manifest PUT stores the same digest.
+//
+// Each attempt is bounded by Timeout (request, answer and body), so a
+// service that accepts a connection and never answers costs at most
+// Attempts × Timeout plus the backoff, never a hung CI job.
 type RetryTransport struct {
-	Base     http.RoundTripper
+	Base http.RoundTripper
+	// Service names the endpoint in errors and logs ("Fulcio", "Rekor").
+	Service  string
 	Attempts int           // total attempts, default 4
 	Backoff  time.Duration // first wait, doubled each time, default 500ms
 	MaxWait  time.Duration // cap for one wait, default 8s
-	Log      Logf
+	// Timeout bounds one attempt, from sending the request to closing the
+	// response body; 0 means no bound of its own.
+	Timeout time.Duration
+	Log     Logf
 	// Sleep is time.Sleep unless a test replaces it.
 	Sleep func(time.Duration)
 }
@@ -59,9 +69,12 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		resp, err := base.RoundTrip(r)
+		resp, err := t.attempt(base, r)
 		reason := retryReason(resp, err)
 		if reason == "" || i >= attempts || req.Context().Err() != nil {
+			if err != nil && req.Context().Err() == nil {
+				err = t.giveUp(i, err)
+			}
 			return resp, err
 		}
 		if resp != nil {
@@ -77,13 +90,64 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		wait = min(wait, maxWait)
 		if t.Log != nil {
-			t.Log("%s %s%s: %s; retrying in %s (attempt %d of %d)", req.Method, req.URL.Host, req.URL.Path, reason, wait, i+1, attempts)
+			t.Log("%s%s %s%s: %s; retrying in %s (attempt %d of %d)", t.prefix(), req.Method, req.URL.Host, req.URL.Path, reason, wait, i+1, attempts)
 		}
 		if !t.sleep(req, wait) {
 			return nil, req.Context().Err()
 		}
 		wait *= 2
 	}
+}
+
+// errAttemptTimeout marks an attempt that Timeout cut off.
+var errAttemptTimeout = errors.New("no answer")
+
+// attempt runs one round trip under Timeout. The deadline also covers the
+// body: it is released when the caller closes the body.
+func (t *RetryTransport) attempt(base http.RoundTripper, r *http.Request) (*http.Response, error) {
+	if t.Timeout <= 0 {
+		return base.RoundTrip(r)
+	}
+	ctx, cancel := context.WithTimeoutCause(r.Context(), t.Timeout, errAttemptTimeout)
+	resp, err := base.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		if context.Cause(ctx) == errAttemptTimeout {
+			return nil, fmt.Errorf("%w within %s", errAttemptTimeout, t.Timeout)
+		}
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// giveUp is the error of the last attempt, naming the service, so a
+// failed run says which of Fulcio, Rekor, the TSA or the registry failed
+// (http.Client adds the method and URL).
+func (t *RetryTransport) giveUp(attempts int, err error) error {
+	if attempts == 1 {
+		return fmt.Errorf("%s%w", t.prefix(), err)
+	}
+	return fmt.Errorf("%s%w (gave up after %d attempts)", t.prefix(), err, attempts)
+}
+
+func (t *RetryTransport) prefix() string {
+	if t.Service == "" {
+		return ""
+	}
+	return t.Service + ": "
+}
+
+// cancelOnClose releases an attempt's deadline when the body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 func (t *RetryTransport) sleep(req *http.Request, d time.Duration) bool {
@@ -119,7 +183,7 @@ func rewind(req *http.Request, body []byte) (*http.Request, error) {
 // retryReason says why a response is worth retrying, or "" if it is not.
 func retryReason(resp *http.Response, err error) string {
 	if err != nil {
-		if transient(err) {
+		if errors.Is(err, errAttemptTimeout) || transient(err) {
 			return err.Error()
 		}
 		return ""

@@ -84,8 +84,15 @@ func Run(ctx context.Context, s *Session, req Request) (*Result, error) {
 			return res, fmt.Errorf("%w: %w", ErrPreflight, res.Preflight.Err())
 		}
 	}
-	// Registry reads and writes retry like the Sigstore services do.
+	// Registry reads and writes retry like the Sigstore services do, and
+	// writes share one pusher: one ping and token exchange per repository
+	// for the whole run. (Reads do not share a puller: ocisig asks each
+	// listing whether the registry has the referrers API, which a shared
+	// puller would answer once, with its own fallback setting.)
 	req.Remote = append(slices.Clip(req.Remote), s.registryOptions()...)
+	if pusher, err := remote.NewPusher(req.Remote...); err == nil {
+		req.Remote = append(req.Remote, remote.Reuse(pusher))
+	}
 	t, err := Resolve(ctx, req.Image, req.Remote...)
 	if err != nil {
 		return res, err

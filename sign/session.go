@@ -4,14 +4,13 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	rekorclient "github.com/sigstore/rekor/pkg/client"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 )
 
@@ -40,8 +39,15 @@ type Config struct {
 	Retries int
 	// Backoff is the first retry wait (default 500ms).
 	Backoff time.Duration
+	// Timeout bounds each attempt of each call to Fulcio, Rekor, a TSA or
+	// the registry (default 30s): a service that accepts and never answers
+	// fails the run after Retries attempts instead of hanging it.
+	Timeout time.Duration
 	Log     Logf
 }
+
+// DefaultTimeout is Config.Timeout's default.
+const DefaultTimeout = 30 * time.Second
 
 // Session signs everything of one run with one key and, when keyless, one
 // Fulcio certificate.
@@ -54,7 +60,6 @@ type Session struct {
 	// signed entry timestamp) fit cosign's legacy annotation.
 	setLogs []sgsign.Transparency
 	tsas    []*sgsign.TimestampAuthority
-	http    *http.Client
 	retry   *RetryTransport
 	log     Logf
 	// writes serialises registry writes: a signature and an attestation
@@ -70,8 +75,10 @@ func NewSession(cfg Config) (*Session, error) {
 	if log == nil {
 		log = func(string, ...any) {}
 	}
-	rt := &RetryTransport{Base: cfg.Transport, Attempts: cfg.Retries, Backoff: cfg.Backoff, Log: log}
-	s := &Session{key: cfg.Key, http: &http.Client{Transport: rt, Timeout: 2 * time.Minute}, retry: rt, log: log}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	s := &Session{key: cfg.Key, retry: cfg.transport("registry"), log: log}
 	if cfg.Key != nil {
 		s.keypair = cfg.Key
 	} else {
@@ -86,10 +93,10 @@ func NewSession(cfg Config) (*Session, error) {
 			return nil, err
 		}
 		s.keypair = kp
-		s.fulcio = &Fulcio{URL: cfg.FulcioURL, Token: cfg.IDToken, Client: s.http}
+		s.fulcio = &Fulcio{URL: cfg.FulcioURL, Token: cfg.IDToken, Client: &http.Client{Transport: cfg.transport("Fulcio")}}
 	}
 	for _, r := range cfg.Rekor {
-		t, err := newRekor(r, cfg, log)
+		t, err := newRekor(r, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -99,37 +106,38 @@ func NewSession(cfg Config) (*Session, error) {
 		}
 	}
 	for _, u := range cfg.TSAURLs {
-		s.tsas = append(s.tsas, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{URL: u, Transport: rt}))
+		// No client timeout and no retries of sigstore-go's own: the
+		// RetryTransport bounds and retries each attempt (sigstore-go's
+		// request carries no context, so only a per-attempt bound ends it).
+		s.tsas = append(s.tsas, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{
+			URL: u, Transport: cfg.transport("timestamp authority " + hostOf(u)), Timeout: -1}))
 	}
 	return s, nil
 }
 
-func newRekor(r Rekor, cfg Config, log Logf) (sgsign.Transparency, error) {
-	switch r.Version {
-	case 0, 1:
-		retries := cfg.Retries
-		if retries <= 0 {
-			retries = 4
-		}
-		c, err := rekorclient.GetRekorClient(r.URL,
-			rekorclient.WithRetryCount(uint(retries-1)),
-			rekorclient.WithRetryWaitMin(max(cfg.Backoff, time.Millisecond)),
-			rekorclient.WithLogger(retryLogger{log}))
-		if err != nil {
-			return nil, fmt.Errorf("creating Rekor client for %s: %w", r.URL, err)
-		}
-		return sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: r.URL, Client: c.Entries, Version: 1}), nil
-	case 2:
-		return sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: r.URL, Version: 2, Retries: uint(max(cfg.Retries-1, 3))}), nil
-	}
-	return nil, fmt.Errorf("Rekor %s: unsupported API version %d", r.URL, r.Version)
+// transport is the bounded, retrying transport of one service.
+func (cfg Config) transport(service string) *RetryTransport {
+	return &RetryTransport{Base: cfg.Transport, Service: service, Attempts: cfg.Retries, Backoff: cfg.Backoff,
+		Timeout: cfg.Timeout, Log: cfg.Log}
 }
 
-// retryLogger adapts Logf to retryablehttp's Logger, which the Rekor v1
-// client uses for each request and retry.
-type retryLogger struct{ log Logf }
+// budget is the longest one call through cfg.transport can take: every
+// attempt timing out plus the backoff between them.
+func (cfg Config) budget() time.Duration {
+	attempts := cfg.Retries
+	if attempts <= 0 {
+		attempts = 4
+	}
+	wait := max(cfg.Backoff, 500*time.Millisecond)
+	return time.Duration(attempts)*cfg.Timeout + time.Duration(1<<attempts)*wait
+}
 
-func (l retryLogger) Printf(format string, args ...any) { l.log("rekor: "+format, args...) }
+func hostOf(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return rawURL
+}
 
 // Keyless reports whether the session signs with a Fulcio certificate.
 func (s *Session) Keyless() bool { return s.fulcio != nil }

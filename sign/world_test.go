@@ -13,6 +13,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
+	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/ci"
 	"github.com/signet-dev/signet/internal/sigstoretest"
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/policy"
@@ -111,4 +115,31 @@ func fakeTSA(t *testing.T, ss *sigstoretest.Sigstore) string {
 	srv := httptest.NewServer(ss.TSAHandler())
 	t.Cleanup(srv.Close)
 	return srv.URL + "/api/v1/timestamp"
+}
+
+// ciIdentity is the token for claims, its parsed claims and the
+// certificate Fulcio will issue for it.
+func ciIdentity(t *testing.T, claims map[string]any) (string, ci.Claims, certificate.Summary) {
+	t.Helper()
+	tok := token(claims)
+	c, err := ci.ParseToken(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := c.ExpectedCertificate("https://github.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, c, sum
+}
+
+// provenance is the SLSA provenance a run in CI with claims c attaches.
+func provenance(t *testing.T, c ci.Claims) *Predicate {
+	t.Helper()
+	prov, err := attest.FromCI(ci.MapEnv(nil), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(prov)
+	return &Predicate{Type: attest.PredicateSLSAv1, JSON: raw, Provenance: prov}
 }

@@ -1,25 +1,23 @@
 // Package trustroot loads the Sigstore trusted root a trust policy names:
 // Fulcio CAs, Rekor logs, CT logs and timestamp authorities.
 //
-// "public-good" is refreshed through Sigstore's TUF repository (its root of
-// trust embedded in sigstore-go) and falls back to a trusted_root.json
-// snapshot embedded in signet, so verification starts, and keeps working,
-// without network. Any other value is the path of a trusted_root.json for a
-// private Sigstore deployment.
+// "public-good" comes from Sigstore's TUF repository (its root of trust
+// embedded in sigstore-go) and falls back to a trusted_root.json snapshot
+// embedded in signet, so verification starts, and keeps working, without
+// network. A long-running process keeps it current with a Refresher, which
+// keeps the last good root when TUF is unreachable. Any other value is the
+// path of a trusted_root.json for a private Sigstore deployment.
 package trustroot
 
 import (
-	"context"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
-	"github.com/sigstore/sigstore-go/pkg/tuf"
 )
 
 // embeddedPublicGood is the public-good trusted root as published in
@@ -32,97 +30,81 @@ var embeddedPublicGood []byte
 // PublicGood is the name trust files use for the public-good instance.
 const PublicGood = "public-good"
 
+// Source says where a root came from.
+type Source string
+
+const (
+	SourceTUF      Source = "tuf"
+	SourceEmbedded Source = "embedded"
+	SourceFile     Source = "file"
+)
+
 // Root is a loaded trusted root and where it came from.
 type Root struct {
 	Material *root.TrustedRoot
 	// Version is the sha256 of the trusted_root.json bytes: it changes
 	// whenever keys rotate, so caches keyed on it never outlive a rotation.
 	Version string
-	// Source says where it came from ("tuf", "embedded snapshot", a path).
-	Source string
+	Source  Source
+	// Loaded is when it was fetched or read.
+	Loaded time.Time
+	// Fallback, for the embedded snapshot, is why TUF could not be used
+	// ("" when offline by choice).
+	Fallback string
 }
 
-// Options configure Load.
+// Options configure a Refresher.
 type Options struct {
-	// Offline skips the TUF refresh and uses the embedded public-good snapshot.
+	// Offline skips TUF and uses the embedded public-good snapshot.
 	Offline bool
 	// CacheDir holds the TUF cache (default: the user cache dir).
 	CacheDir string
-	// Timeout bounds the TUF refresh (default 10s).
+	// Timeout bounds one TUF refresh, all requests included (default 30s).
 	Timeout time.Duration
+	// RequestTimeout bounds each TUF request (default 10s), tried Attempts
+	// times (default 3).
+	RequestTimeout time.Duration
+	Attempts       int
+	// Mirror and TUFRoot name another TUF repository than Sigstore's
+	// public-good one (a mirror, or a test): its URL and root.json.
+	Mirror  string
+	TUFRoot []byte
+	// Now is time.Now unless a test replaces it.
+	Now func() time.Time
 }
 
-// Load returns the trusted root named by spec ("public-good" or a path).
-func Load(ctx context.Context, spec string, o Options) (*Root, error) {
-	if spec != PublicGood && spec != "" {
-		data, err := os.ReadFile(spec)
-		if err != nil {
-			return nil, fmt.Errorf("reading trusted root: %w", err)
-		}
-		return parse(data, spec)
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
 	}
-	if o.Offline {
-		return parse(embeddedPublicGood, "embedded snapshot")
-	}
-	data, err := fetchTUF(ctx, o)
+	return time.Now()
+}
+
+// LoadFile reads a trusted_root.json.
+func LoadFile(path string, now time.Time) (*Root, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		r, perr := parse(embeddedPublicGood, "embedded snapshot (TUF refresh failed: "+err.Error()+")")
-		if perr != nil {
-			return nil, perr
-		}
-		return r, nil
+		return nil, fmt.Errorf("reading trusted root: %w", err)
 	}
-	return parse(data, "tuf")
+	return parse(data, SourceFile, path, now)
 }
 
 // Embedded returns the embedded public-good snapshot.
-func Embedded() (*Root, error) { return parse(embeddedPublicGood, "embedded snapshot") }
-
-func parse(data []byte, source string) (*Root, error) {
-	tr, err := root.NewTrustedRootFromJSON(data)
-	if err != nil {
-		return nil, fmt.Errorf("parsing trusted root from %s: %w", source, err)
-	}
-	sum := sha256.Sum256(data)
-	return &Root{Material: tr, Version: "sha256:" + hex.EncodeToString(sum[:]), Source: source}, nil
+func Embedded() (*Root, error) {
+	return parse(embeddedPublicGood, SourceEmbedded, "the embedded snapshot", time.Now())
 }
 
-func fetchTUF(ctx context.Context, o Options) ([]byte, error) {
-	opts := tuf.DefaultOptions()
-	dir := o.CacheDir
-	if dir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			base = os.TempDir()
-		}
-		dir = filepath.Join(base, "signet", "tuf")
+func parse(data []byte, source Source, from string, now time.Time) (*Root, error) {
+	tr, err := root.NewTrustedRootFromJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("parsing trusted root from %s: %w", from, err)
 	}
-	opts.CachePath = dir
-	timeout := o.Timeout
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
-	type result struct {
-		data []byte
-		err  error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// The TUF client has no context parameter; bound it from outside.
-		c, err := tuf.New(opts)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		data, err := c.GetTarget("trusted_root.json")
-		ch <- result{data, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.data, r.err
-	case <-time.After(timeout):
-		return nil, fmt.Errorf("timed out after %s", timeout)
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return &Root{Material: tr, Version: Version(data), Source: source, Loaded: now}, nil
+}
+
+// Version is the version of a trusted_root.json: "sha256:<hex>" of its
+// bytes, the form policy.Sigstore.TrustedRootDigest uses.
+func Version(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

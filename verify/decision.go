@@ -45,8 +45,11 @@ type Decision struct {
 	// the trusted root could not be read) rather than by the image: retrying
 	// may change it, so it is never cached.
 	Transient bool `json:"transient,omitempty"`
-	// TrustedRoot is the version of the Sigstore trusted root used, if any.
-	TrustedRoot string `json:"trustedRoot,omitempty"`
+	// TrustedRoot is the version of the Sigstore trusted root used, if any,
+	// and TrustedRootSource where it came from: tuf, embedded (the snapshot
+	// built into signet: offline, or TUF was unreachable) or file.
+	TrustedRoot       string `json:"trustedRoot,omitempty"`
+	TrustedRootSource string `json:"trustedRootSource,omitempty"`
 	// Elapsed is how long the decision took.
 	Elapsed Duration `json:"elapsedMs"`
 }

@@ -259,7 +259,7 @@ func (ev *evaluation) trustedRoot(ctx context.Context) (*trustroot.Root, error) 
 		ev.rootSet = true
 		ev.d.Transient = ev.d.Transient || ev.rootErr != nil
 		if ev.root != nil {
-			ev.d.TrustedRoot = ev.root.Version
+			ev.d.TrustedRoot, ev.d.TrustedRootSource = ev.root.Version, string(ev.root.Source)
 		}
 	}
 	return ev.root, ev.rootErr

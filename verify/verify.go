@@ -33,11 +33,10 @@ import (
 type Verifier struct {
 	remote   []remote.Option
 	keychain authn.Keychain
-	loadRoot func(ctx context.Context, spec string) (*trustroot.Root, error)
+	roots    *trustroot.Store
 	loadKMS  func(ctx context.Context, uri string) (crypto.PublicKey, error)
 
 	mu      sync.Mutex
-	roots   map[string]*trustroot.Root
 	kmsKeys map[string]crypto.PublicKey
 }
 
@@ -91,19 +90,17 @@ func (v *Verifier) remoteOpts(ctx context.Context) []remote.Option {
 	return opts
 }
 
-// WithTrustedRootLoader replaces how a policy's sigstore.trustedRoot is
-// loaded (default: trustroot.Load, cached per spec for the Verifier's life).
-func WithTrustedRootLoader(f func(ctx context.Context, spec string) (*trustroot.Root, error)) Option {
-	return func(v *Verifier) { v.loadRoot = f }
+// WithTrustedRoots takes trusted roots from s (default: a store of its
+// own, whose public-good root is fetched from TUF once and never
+// refreshed). A long-running process passes a store whose public-good
+// refresher it runs, so verifications follow key rotations.
+func WithTrustedRoots(s *trustroot.Store) Option {
+	return func(v *Verifier) { v.roots = s }
 }
 
 // WithOffline uses the embedded public-good snapshot instead of TUF.
 func WithOffline() Option {
-	return func(v *Verifier) {
-		v.loadRoot = func(ctx context.Context, spec string) (*trustroot.Root, error) {
-			return trustroot.Load(ctx, spec, trustroot.Options{Offline: true})
-		}
-	}
+	return WithTrustedRoots(trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: true})))
 }
 
 // WithKMSLoader replaces how KMS key URIs are resolved to public keys.
@@ -113,15 +110,12 @@ func WithKMSLoader(f func(ctx context.Context, uri string) (crypto.PublicKey, er
 
 // New returns a Verifier.
 func New(opts ...Option) *Verifier {
-	v := &Verifier{
-		roots: map[string]*trustroot.Root{},
-		loadRoot: func(ctx context.Context, spec string) (*trustroot.Root, error) {
-			return trustroot.Load(ctx, spec, trustroot.Options{})
-		},
-		loadKMS: loadKMSKey,
-	}
+	v := &Verifier{loadKMS: loadKMSKey}
 	for _, o := range opts {
 		o(v)
+	}
+	if v.roots == nil {
+		v.roots = trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{}))
 	}
 	return v
 }
@@ -136,23 +130,15 @@ func loadKMSKey(ctx context.Context, uri string) (crypto.PublicKey, error) {
 	return sv.PublicKey()
 }
 
-// trustedRoot loads (once) the trusted root the policy names.
+// trustedRoot is the trusted root in force for the policy: the current
+// public-good root (which a refresher may replace at any time), or the file
+// content the policy pinned.
 func (v *Verifier) trustedRoot(ctx context.Context, p *policy.Policy) (*trustroot.Root, error) {
 	spec := p.Sigstore.TrustedRoot
-	key := spec + "\x00" + p.Sigstore.TrustedRootDigest
-	v.mu.Lock()
-	r := v.roots[key]
-	v.mu.Unlock()
-	if r != nil {
-		return r, nil
-	}
-	r, err := v.loadRoot(ctx, spec)
+	r, err := v.roots.Root(ctx, spec, p.Sigstore.TrustedRootDigest)
 	if err != nil {
 		return nil, fmt.Errorf("loading Sigstore trusted root %q: %w", spec, err)
 	}
-	v.mu.Lock()
-	v.roots[key] = r
-	v.mu.Unlock()
 	return r, nil
 }
 
@@ -259,8 +245,11 @@ func Pin(image string, digest name.Digest) string {
 
 // RootVersion returns the version of the trusted root p's identities need,
 // loading it if necessary, or "" when they need none (keys without a
-// transparency-log requirement). Caches key on it, so it must not change
-// between a lookup and a store: it is settled before verification starts.
+// transparency-log requirement). Caches key decisions on it, so a new
+// public-good root (a refresh) or a new file makes new keys and every
+// image is verified again under it. A refresh between RootVersion and the
+// verification can only store a decision made with the newer root under
+// the older key, which only requests begun before the refresh look up.
 func (v *Verifier) RootVersion(ctx context.Context, p *policy.Policy) (string, error) {
 	if !needsTrustedRoot(p) {
 		return "", nil

@@ -16,8 +16,8 @@ import (
 // copies, so actionlint checks every `with:`, `secrets:` and output against the
 // real action and reusable workflow instead of skipping unknown remote ones.
 const (
-	remoteAction   = "signet-dev/signet/ci-templates/github@v1"
-	remoteWorkflow = "signet-dev/signet/.github/workflows/reusable-release.yml@v1"
+	remoteAction   = "signet-dev/signet/ci-templates/github@v0.2.0"
+	remoteWorkflow = "signet-dev/signet/.github/workflows/reusable-release.yml@v0.2.0"
 	localAction    = "./ci-templates/github"
 	localWorkflow  = "./.github/workflows/reusable-release.yml"
 )
@@ -40,6 +40,8 @@ func lintProject(t *testing.T) (string, []string) {
 		writeFile(t, dir, ".github/workflows/build.yml",
 			mustReplace(t, readRepoFile(t, "examples/github/sign-step.yml"), remoteAction, localAction)),
 		writeFile(t, dir, ".github/workflows/action-steps.yml", actionAsWorkflow(t, action)),
+		// signet's own release workflow (its reusable-workflow call is local already).
+		writeFile(t, dir, ".github/workflows/signet-release.yml", readRepoFile(t, ".github/workflows/release.yml")),
 	}
 	return dir, files
 }

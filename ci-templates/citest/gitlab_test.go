@@ -90,7 +90,7 @@ type specInput struct {
 // GitLab expands an include without inputs.
 func template(t *testing.T) (map[string]specInput, []byte, []byte) {
 	t.Helper()
-	raw := readRepoFile(t, "ci-templates/gitlab/signet.yml")
+	raw := readRepoFile(t, "templates/signet.yml")
 	parts := regexp.MustCompile(`(?m)^---\s*$`).Split(string(raw), 2)
 	if len(parts) != 2 {
 		t.Fatal("signet.yml: want a spec header, ---, and the jobs")
@@ -200,7 +200,6 @@ func TestGitLabTemplateStructure(t *testing.T) {
 	if err := yaml.Unmarshal(body, &jobs); err != nil {
 		t.Fatal(err)
 	}
-	delete(jobs, "variables") // global variables, not a job
 	build, sign := jobs["signet-build"], jobs["signet-sign"]
 	buildScript, signScript := strings.Join(build.Script, "\n"), strings.Join(sign.Script, "\n")
 
@@ -215,7 +214,7 @@ func TestGitLabTemplateStructure(t *testing.T) {
 		}
 	})
 	t.Run("every declared input is used", func(t *testing.T) {
-		raw := string(readRepoFile(t, "ci-templates/gitlab/signet.yml"))
+		raw := string(readRepoFile(t, "templates/signet.yml"))
 		for name := range inputs {
 			if !strings.Contains(raw, "inputs."+name+" ]]") {
 				t.Errorf("input %q is declared but never used", name)
@@ -275,11 +274,10 @@ func TestGitLabTemplateStructure(t *testing.T) {
 		if got := inputs["builder"]; !slices.Equal(got.Options, []string{"buildah", "docker"}) || got.Default != "buildah" {
 			t.Errorf("builder: want options [buildah docker] default buildah, got %+v", got)
 		}
-		var globals struct {
-			Variables map[string]string `yaml:"variables"`
-		}
-		if err := yaml.Unmarshal(body, &globals); err != nil || globals.Variables["SIGNET_BUILDER"] != "buildah" {
-			t.Errorf("want global SIGNET_BUILDER from the builder input, got %v (%v)", globals.Variables, err)
+		for _, name := range []string{"signet-build", "signet-build-docker"} {
+			if jobs[name].Variables["SIGNET_BUILDER"] != "buildah" {
+				t.Errorf("job %s: want its own SIGNET_BUILDER from the builder input, got %v", name, jobs[name].Variables)
+			}
 		}
 		gated := func(j job, builder string) bool {
 			for _, r := range j.Rules {
@@ -309,6 +307,17 @@ func TestGitLabTemplateStructure(t *testing.T) {
 		}
 		if d.Artifacts.Reports.Dotenv != "build.env" {
 			t.Errorf("docker build job exports the digest through dotenv build.env, got %q", d.Artifacts.Reports.Dotenv)
+		}
+	})
+	t.Run("a component sets no global keywords in the including pipeline", func(t *testing.T) {
+		var top map[string]any
+		if err := yaml.Unmarshal(body, &top); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"variables", "default", "stages", "workflow", "include", "image", "services", "cache", "before_script", "after_script"} {
+			if _, ok := top[k]; ok {
+				t.Errorf("top-level %q would change every job of the pipeline that includes the component", k)
+			}
 		}
 	})
 	t.Run("jobs run in GitLab's default stages", func(t *testing.T) {

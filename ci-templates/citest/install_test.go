@@ -86,6 +86,34 @@ func TestInstallSignVerifiesPinnedChecksum(t *testing.T) {
 	}
 }
 
+// TestInstallSignPinnedQuery: --pinned answers whether this action version
+// pins the requested release (the action then installs it, else builds from
+// source), without downloading anything.
+func TestInstallSignPinnedQuery(t *testing.T) {
+	requireTool(t, "bash")
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skip("the fixture pins linux/amd64")
+	}
+	script := string(readRepoFile(t, "ci-templates/github/install-sign.sh"))
+	const anchor = "  *) ;;\nesac\n# END signet release checksums"
+	pinned := strings.Replace(script, anchor, `  "v9.9.9 linux/amd64") expected=`+strings.Repeat("a", 64)+" ;;\n"+anchor, 1)
+	installer := writeFile(t, t.TempDir(), "install-sign.sh", []byte(pinned))
+	for version, want := range map[string]int{"v9.9.9": 0, "v1.0.0": 1} {
+		cmd := exec.Command("bash", installer, "--pinned")
+		cmd.Env = append(os.Environ(), "SIGNET_VERSION="+version, "SIGNET_DOWNLOAD_BASE=https://127.0.0.1:9/nothing-listens")
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != want || len(out) != 0 {
+			t.Errorf("--pinned for %s: exit %d output %q, want exit %d and no output", version, code, out, want)
+		}
+	}
+}
+
 // TestInstallSignShellcheck: the installer is clean under shellcheck (bash).
 func TestInstallSignShellcheck(t *testing.T) {
 	sc := requireTool(t, "shellcheck")

@@ -3,7 +3,8 @@
 # the checksums pinned below (never against a checksum file downloaded from the
 # same place as the binary). Used by action.yml; also usable on its own:
 #
-#   SIGNET_VERSION=v0.1.0 bash install-sign.sh     # installs into $SIGNET_INSTALL_DIR
+#   SIGNET_VERSION=v0.2.0 bash install-sign.sh     # installs into $SIGNET_INSTALL_DIR
+#   SIGNET_VERSION=v0.2.0 bash install-sign.sh --pinned   # exit 0 if a checksum is pinned, 1 if not
 #
 # Environment:
 #   SIGNET_VERSION        release tag (required)
@@ -13,7 +14,7 @@
 #   GITHUB_PATH           when set (GitHub Actions), the install dir is added to PATH
 set -euo pipefail
 
-version="${SIGNET_VERSION:?SIGNET_VERSION is required (e.g. v0.1.0)}"
+version="${SIGNET_VERSION:?SIGNET_VERSION is required (e.g. v0.2.0)}"
 base="${SIGNET_DOWNLOAD_BASE:-https://github.com/signet-dev/signet/releases/download}"
 dest="${SIGNET_INSTALL_DIR:-${RUNNER_TEMP:-$PWD}/signet-bin}"
 
@@ -28,16 +29,22 @@ case "$(uname -m)" in
   *) echo "::error::unsupported architecture $(uname -m); use build-from-source: true" >&2; exit 2 ;;
 esac
 
-# Pinned checksums: "<version> <os>/<arch>) sha256" lines. The release process
-# appends one entry per published binary; an action ref can therefore only
-# install the releases it knows, byte for byte.
+# Pinned checksums: "<version> <os>/<arch>) sha256" lines. The release
+# workflow adds one entry per published binary (`release pin`, in a pull
+# request after each release); an action ref can therefore only install the
+# releases it knows, byte for byte, and builds the others from source.
 # BEGIN signet release checksums
 expected=""
 case "$version $os/$arch" in
-  # "v0.1.0 linux/amd64") expected=<sha256 of sign_linux_amd64> ;;
+  # "v0.2.0 linux/amd64") expected=<sha256 of sign_linux_amd64> ;;
   *) ;;
 esac
 # END signet release checksums
+
+if [ "${1:-}" = "--pinned" ]; then
+  [ -n "$expected" ]
+  exit
+fi
 
 if [ -z "$expected" ]; then
   echo "::error::no pinned checksum for sign $version on $os/$arch in this action version; pick a signet-version this action pins, or set build-from-source: true" >&2

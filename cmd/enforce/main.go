@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -20,21 +19,19 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/signet-dev/signet/enforce"
+	"github.com/signet-dev/signet/internal/buildinfo"
+	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/cloudauth"
+	"github.com/signet-dev/signet/trustroot"
 	"github.com/signet-dev/signet/verify"
 )
 
-var version = "dev"
-
 func main() {
-	if err := newApp().Run(os.Args); err != nil {
-		fmt.Fprintf(os.Stderr, "enforce: %v\n", err)
-		os.Exit(2)
-	}
+	os.Exit(cliapp.Code("enforce", newApp().Run(os.Args), os.Stderr))
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "enforce",
 		Usage: "admission webhook: only images your trust policy accepts may run, pinned to the verified digest",
 		Description: `Usually installed with the Helm chart (deploy/charts/signet-enforce), which
@@ -43,19 +40,26 @@ registers the validating and mutating webhooks and mounts trust.yaml.
 Example:
    enforce serve --policy trust.yaml --tls-cert tls.crt --tls-key tls.key
 
-Environment: every flag of serve has a SIGNET_ variable (enforce serve --help).`,
-		Version:         version,
-		HideHelpCommand: true,
-		Commands:        []*cli.Command{serveCommand()},
+Environment: every flag of serve has a SIGNET_ variable (enforce serve --help).
+
+Exit status: 0 after a clean shutdown (SIGTERM), 2 usage or configuration
+error (bad flags, an invalid trust file or TLS key pair at start), 4 runtime
+failure (an address in use).`,
+		Commands: []*cli.Command{serveCommand(), checkCommand()},
 	}
+	cliapp.Setup(app)
+	return app
 }
 
 func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "serve /mutate and /validate over TLS, health and metrics over plain HTTP",
-		Description: `The trust file and the TLS certificate are reloaded when their content
-changes; an invalid new trust file is logged and the last good one stays in force.
+		Description: `The trust file (and the private trusted root file it names) and the TLS
+certificate are reloaded when their content changes; an invalid new trust file
+is logged and the last good one stays in force. The public-good trusted root
+is refreshed through TUF every --trusted-root-refresh; when TUF is unreachable
+the last good root stays (signet_trusted_root_* metrics say which is in force).
 
 Example:
    enforce serve --policy /etc/signet/trust.yaml \
@@ -77,6 +81,7 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: 8, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
+			&cli.DurationFlag{Name: "trusted-root-refresh", Usage: "how often the public-good trusted root is refreshed through TUF (the last good root stays when TUF is down)", Value: enforce.DefaultTrustedRootRefresh, EnvVars: []string{"SIGNET_TRUSTED_ROOT_REFRESH"}},
 		}, backgroundFlags()...),
 		Action: serve,
 	}
@@ -92,20 +97,20 @@ func serve(c *cli.Context) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	rl := &enforce.Reloader{PolicyPath: c.String("policy"), CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), Log: log}
 	if err := rl.Load(); err != nil {
-		return err
+		return cliapp.Usagef("enforce", "%v", err)
 	}
-	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithRemoteOptions(
+	roots := &enforce.TrustedRoots{Interval: c.Duration("trusted-root-refresh"), Policy: rl.Policy, Log: log,
+		Store: trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: c.Bool("offline")}))}
+	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithTrustedRoots(roots.Store), verify.WithRemoteOptions(
 		remote.WithTransport(enforce.LimitTransport(remote.DefaultTransport, c.Int("registry-concurrency"))),
 	)}
-	if c.Bool("offline") {
-		opts = append(opts, verify.WithOffline())
-	}
 	verifier := verify.New(opts...)
 	cache := enforce.NewCache(verifier, enforce.CacheConfig{
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
 		VerifyTimeout: c.Duration("deadline") * 3,
 	})
-	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(version))
+	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(buildinfo.Version()))
+	metrics.RegisterTrustedRoots(roots)
 	// Each admission is recorded once (Admission.Decides); events join the
 	// recorders below when the API server is reachable, before serving starts.
 	record := []func(*enforce.Admission){logAdmission(log), metrics.Record}
@@ -116,6 +121,9 @@ func serve(c *cli.Context) error {
 	}}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if !c.Bool("offline") {
+		go roots.Run(ctx)
+	}
 	if kcfg, kc, err := kubeClient(c.String("kubeconfig")); err != nil {
 		log.Warn("no Kubernetes API access: imagePullSecrets are not used, no events are recorded, no background verification", "err", err)
 	} else {
@@ -128,19 +136,25 @@ func serve(c *cli.Context) error {
 		events.Start(ctx, 1024)
 		record = append(record, events.Record)
 	}
+	// A listener that cannot bind is a local failure (4), not the network's (3).
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {
-		return err
+		return cliapp.Exit(cliapp.ExitFailure, "enforce: "+err.Error())
 	}
 	ops, err := net.Listen("tcp", c.String("ops-listen"))
 	if err != nil {
-		return err
+		return cliapp.Exit(cliapp.ExitFailure, "enforce: "+err.Error())
 	}
-	return enforce.Serve(ctx, enforce.ServerConfig{
+	err = enforce.Serve(ctx, enforce.ServerConfig{
 		Listener: ln, OpsListener: ops, Reloader: rl, ReloadInterval: c.Duration("reload-interval"), Log: log,
-		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log}),
+		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log,
+			TrustConfig: enforce.NewTrustConfig(c.String("policy"))}),
 		Metrics: metrics.Handler(),
 	})
+	if err != nil {
+		return cliapp.Exit(cliapp.ExitFailure, "enforce: "+err.Error())
+	}
+	return nil
 }
 
 // kubeClient connects to the API server for pull secrets: in-cluster by

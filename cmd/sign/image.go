@@ -11,6 +11,7 @@ import (
 
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/ci"
+	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/cloudauth"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
@@ -31,12 +32,18 @@ Examples:
    sign image --policy trust.yaml --attest ghcr.io/acme/app:1.4.2
    COSIGN_PASSWORD=... sign image --key cosign.key registry.example/app@sha256:...
 
+Re-running it for a digest this signer already signed replaces the
+signer's own earlier signature (and attestation of the same type) in each
+layout instead of adding one; other signers' entries are never touched.
+The output says per layout whether it added, replaced or left unchanged.
+
 Environment: SIGNET_POLICY, SIGNET_KEY, COSIGN_PASSWORD, SIGNET_IDENTITY_TOKEN,
 SIGNET_IDENTITY_TOKEN_FILE, SIGNET_FULCIO_URL, SIGNET_REKOR_URL,
 SIGNET_TLOG_UPLOAD, SIGNET_TIMESTAMP_URL, SIGNET_SIGNING_CONFIG, SIGNET_FORMAT,
 SIGNET_NO_POST_CHECK, SIGNET_INDEX_ONLY, SIGNET_OFFLINE, SIGNET_RETRIES,
-SIGNET_OUTPUT, SIGNET_DOTENV, SIGNET_ATTEST; ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN
-(GitHub), SIGSTORE_ID_TOKEN (GitLab); $DOCKER_CONFIG for registry credentials.`,
+SIGNET_REQUEST_TIMEOUT, SIGNET_OUTPUT, SIGNET_DOTENV, SIGNET_ATTEST;
+ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (GitHub), SIGSTORE_ID_TOKEN (GitLab);
+$DOCKER_CONFIG for registry credentials.`,
 		Flags: append(signingFlags(),
 			&cli.BoolFlag{Name: "attest", Usage: "also attach SLSA v1 provenance built from the CI environment", EnvVars: []string{"SIGNET_ATTEST"}},
 		),
@@ -103,7 +110,7 @@ func signRun(c *cli.Context, doSign, doAttest bool) error {
 		if errors.Is(runErr, sign.ErrPreflight) || errors.Is(runErr, sign.ErrPostCheck) {
 			return cli.Exit("sign: "+runErr.Error(), exitDenied)
 		}
-		return fmt.Errorf("%w", runErr)
+		return cliapp.Failure("sign", runErr)
 	}
 	return nil
 }

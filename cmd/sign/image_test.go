@@ -39,6 +39,13 @@ func TestKeyPairSignImageThroughTheBinary(t *testing.T) {
 		t.Fatalf("signing a tag must warn:\n%s", stderr)
 	}
 
+	// A re-run replaces its own signature in both layouts and says so.
+	stdout, stderr, code = runSign(t, append(env, "SIGNET_TLOG_UPLOAD=false"), "image", "--policy", w.PolicyPath,
+		"--key", prefix+".key", w.Ref("acme/app:1.0"))
+	if code != 0 || strings.Count(stdout, "replacing 1 earlier of this signer") != 2 {
+		t.Fatalf("re-run exit %d: want both layouts to say they replaced our earlier signature:\n%s\n%s", code, stdout, stderr)
+	}
+
 	_, stderr, code = runSign(t, []string{"COSIGN_PASSWORD=wrong", "SIGNET_TLOG_UPLOAD=false"}, "image", "--policy", w.PolicyPath,
 		"--key", prefix+".key", w.Ref("acme/app:1.0"))
 	if code == 0 || !strings.Contains(stderr, "wrong password") {

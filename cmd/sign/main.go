@@ -1,52 +1,38 @@
-// Command sign is signet's CI-side tool: it verifies images with exactly the
-// engine the cluster uses and lints and explains trust policies. (Signing
-// and attesting arrive with issue 4.)
+// Command sign is signet's CI-side tool: it signs and attests image digests,
+// verifies images with exactly the engine the cluster uses, and lints and
+// explains trust policies.
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/signet-dev/signet/internal/cliapp"
 )
 
-// Exit codes, documented in the README and stable.
+// Exit codes, documented in the README and stable (internal/cliapp).
 const (
-	exitOK     = 0
-	exitDenied = 1
-	exitUsage  = 2
+	exitDenied  = cliapp.ExitDenied
+	exitUsage   = cliapp.ExitUsage
+	exitNetwork = cliapp.ExitNetwork
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 func main() {
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
-// run executes the app and maps errors to exit codes: a cli.ExitCoder keeps
-// its code, anything else (bad flags, unreadable policy) is a usage error.
+// run executes the app and maps errors to exit codes (cliapp.Code): a
+// cli.ExitCoder keeps its code, runtime failures were classified where they
+// happened, anything else (bad flags) is a usage error.
 func run(args []string, stdout, stderr io.Writer) int {
-	app := newApp(stdout, stderr)
-	err := app.Run(args)
-	if err == nil {
-		return exitOK
-	}
-	var ec cli.ExitCoder
-	if errors.As(err, &ec) {
-		if msg := err.Error(); msg != "" {
-			fmt.Fprintln(stderr, msg)
-		}
-		return ec.ExitCode()
-	}
-	fmt.Fprintf(stderr, "sign: %v\n", err)
-	return exitUsage
+	return cliapp.Code("sign", newApp(stdout, stderr).Run(args), stderr)
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "sign",
 		Usage: "sign, attest and verify container images against a signet trust policy",
 		Description: `One trust file (trust.yaml) says which workflow identities may ship which
@@ -59,11 +45,11 @@ Examples:
    sign policy explain trust.yaml ghcr.io/acme/app
 
 Environment: every flag has a SIGNET_ variable (see each command's help);
-COSIGN_PASSWORD for encrypted keys; the Docker config for registry credentials.`,
-		Version:         version,
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		HideHelpCommand: true,
+COSIGN_PASSWORD for encrypted keys; the Docker config for registry credentials.
+
+` + cliapp.ExitCodes,
+		Writer:    stdout,
+		ErrWriter: stderr,
 		// Errors are printed once, by run, with the right exit code.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
@@ -77,8 +63,11 @@ COSIGN_PASSWORD for encrypted keys; the Docker config for registry credentials.`
 			attestCommand(),
 			preflightCommand(),
 			generateKeyPairCommand(),
+			blobCommand(),
 		},
 	}
+	cliapp.Setup(app)
+	return app
 }
 
 // usageError marks a configuration or usage problem (exit 2).

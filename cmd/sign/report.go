@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/signet-dev/signet/ci"
+	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/sign"
 )
 
@@ -73,10 +74,10 @@ func writeText(w io.Writer, res *sign.Result) {
 func where(a sign.Attached) string {
 	var parts []string
 	if a.Bundle != "" {
-		parts = append(parts, "bundle "+a.Bundle)
+		parts = append(parts, "bundle "+a.Bundle+outcome(a.BundleWrite))
 	}
 	if a.LegacyTag != "" {
-		parts = append(parts, "tag "+a.LegacyTag)
+		parts = append(parts, "tag "+a.LegacyTag+outcome(a.LegacyWrite))
 	}
 	if a.LogIndex != nil {
 		parts = append(parts, fmt.Sprintf("rekor #%d", *a.LogIndex))
@@ -85,6 +86,22 @@ func where(a sign.Attached) string {
 		return ""
 	}
 	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// outcome says what a write did about the signer's earlier entries, when
+// it did more than add the first one.
+func outcome(o *ocisig.Outcome) string {
+	switch {
+	case o == nil:
+		return ""
+	case o.Action == ocisig.ActionUnchanged:
+		return " unchanged, already there"
+	case o.Action == ocisig.ActionReplaced:
+		return fmt.Sprintf(" replacing %d earlier of this signer", len(o.Replaced))
+	case o.Warning != "":
+		return " added; " + o.Warning
+	}
+	return ""
 }
 
 func outputs(res *sign.Result) ci.Outputs {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -38,7 +39,8 @@ func signingFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-post-check", Usage: "UNSAFE: skip verifying the pushed signatures with the trust policy", EnvVars: []string{"SIGNET_NO_POST_CHECK"}},
 		&cli.BoolFlag{Name: "index-only", Usage: "sign an image index but not its child manifests", EnvVars: []string{"SIGNET_INDEX_ONLY"}},
 		&cli.BoolFlag{Name: "offline", Usage: "post-check with the embedded public-good trusted root", EnvVars: []string{"SIGNET_OFFLINE"}},
-		&cli.IntFlag{Name: "retries", Value: 4, Usage: "attempts per Fulcio/Rekor/TSA call on 429/5xx", EnvVars: []string{"SIGNET_RETRIES"}},
+		&cli.IntFlag{Name: "retries", Value: 4, Usage: "attempts per Fulcio/Rekor/TSA/registry call on 429/5xx, a reset or a timeout", EnvVars: []string{"SIGNET_RETRIES"}},
+		&cli.DurationFlag{Name: "request-timeout", Value: sign.DefaultTimeout, Usage: "bound on each attempt of each Fulcio/Rekor/TSA/registry call", EnvVars: []string{"SIGNET_REQUEST_TIMEOUT"}},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json", EnvVars: []string{"SIGNET_OUTPUT"}},
 		&cli.StringFlag{Name: "dotenv", Value: "signet.env", Usage: "GitLab dotenv report to write (artifacts:reports:dotenv)", EnvVars: []string{"SIGNET_DOTENV"}},
 	}
@@ -86,7 +88,11 @@ func resolveIdentity(c *cli.Context, needToken bool) (*identity, error) {
 		}
 		explicit = string(b)
 	}
-	tok, src, err := ci.IDToken(ctx, ci.OSEnv, explicit, nil)
+	// The Actions token endpoint is bounded and retried like the Sigstore
+	// services: a stuck endpoint fails the job instead of hanging it.
+	tokenClient := &http.Client{Transport: &sign.RetryTransport{Service: "GitHub Actions token endpoint",
+		Attempts: c.Int("retries"), Timeout: c.Duration("request-timeout"), Log: stderrLog(c)}}
+	tok, src, err := ci.IDToken(ctx, ci.OSEnv, explicit, tokenClient)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +120,7 @@ func loadKey(ctx context.Context, ref string) (*sign.Keypair, error) {
 
 // sessionConfig merges the signing config file, flags and defaults.
 func sessionConfig(c *cli.Context, id *identity) (sign.Config, error) {
-	cfg := sign.Config{Key: id.key, IDToken: id.token, Retries: c.Int("retries"), Log: stderrLog(c)}
+	cfg := sign.Config{Key: id.key, IDToken: id.token, Retries: c.Int("retries"), Timeout: c.Duration("request-timeout"), Log: stderrLog(c)}
 	fulcio, rekor, tsas := publicFulcio, []sign.Rekor{{URL: publicRekor, Version: 1}}, []string(nil)
 	if path := c.String("signing-config"); path != "" {
 		sc, err := root.NewSigningConfigFromPath(path)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/signet-dev/signet/internal/cloudauth"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/trustroot"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -30,7 +31,9 @@ func verifyCommand() *cli.Command {
 the trust policy and prints the decision with its reasons.
 
 Exit status: 0 every image is allowed, 1 at least one is denied,
-2 usage or configuration error (unreadable or invalid trust policy).
+2 usage or configuration error (unreadable or invalid trust policy),
+3 no image is denied outright but at least one could not be checked
+(registry or trust root unreachable: retrying may help).
 
 Example:
    sign verify --policy trust.yaml ghcr.io/acme/app:1.4.2
@@ -56,24 +59,19 @@ config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain)}
-			if c.Bool("offline") {
-				opts = append(opts, verify.WithOffline())
-			}
-			v := verify.New(opts...)
+			roots := trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: c.Bool("offline")}))
+			v := verify.New(verify.WithKeychain(cloudauth.Keychain), verify.WithTrustedRoots(roots))
 			var decisions []*verify.Decision
 			for _, img := range images {
 				decisions = append(decisions, v.Verify(c.Context, img, p))
 			}
+			if r := roots.PublicGood().Current(); r != nil && r.Fallback != "" {
+				fmt.Fprintf(c.App.ErrWriter, "sign: warning: verified against the embedded public-good trusted root, which may predate Sigstore's current keys: %s\n", r.Fallback)
+			}
 			if err := writeDecisions(c.App.Writer, output, p, decisions); err != nil {
 				return err
 			}
-			for _, d := range decisions {
-				if !d.Allowed {
-					return cli.Exit("", exitDenied)
-				}
-			}
-			return nil
+			return cli.Exit("", verifyExitCode(decisions))
 		},
 	}
 }
@@ -107,4 +105,20 @@ func writeDecisions(w io.Writer, output string, p *policy.Policy, ds []*verify.D
 		}
 	}
 	return nil
+}
+
+// verifyExitCode: 1 when any image is denied on its merits (retrying will
+// not help), else 3 when a denial came from infrastructure (Transient), else 0.
+func verifyExitCode(ds []*verify.Decision) int {
+	code := 0
+	for _, d := range ds {
+		switch {
+		case d.Allowed:
+		case !d.Transient:
+			return exitDenied
+		default:
+			code = exitNetwork
+		}
+	}
+	return code
 }

@@ -159,3 +159,13 @@ func (s *Sigstore) RekorPublicKey() *ecdsa.PublicKey { return &s.rekor.key.Publi
 // FulcioRoot and FulcioIntermediate are the trusted CA certificates.
 func (s *Sigstore) FulcioRoot() *x509.Certificate         { return s.fulcio.root }
 func (s *Sigstore) FulcioIntermediate() *x509.Certificate { return s.fulcio.intermediate }
+
+// RotatedTrustedRoot is the trusted_root.json of a fresh Sigstore: what a
+// trusted root looks like after every key rotated.
+func RotatedTrustedRoot() ([]byte, error) {
+	s, err := New()
+	if err != nil {
+		return nil, err
+	}
+	return s.TrustedRootJSON()
+}

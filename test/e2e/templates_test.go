@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/signet-dev/signet/internal/release"
 	"github.com/signet-dev/signet/test/stack"
 )
 
@@ -118,7 +120,7 @@ func (r *actionRunner) expand(s string) string {
 	})
 }
 
-var condRe = regexp.MustCompile(`^(inputs\.[A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'$`)
+var condRe = regexp.MustCompile(`^(inputs\.[A-Za-z0-9_-]+|steps\.[A-Za-z0-9_-]+\.outputs\.[A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'$`)
 
 // cond evaluates a step's `if:`, again only in the forms the action uses.
 func (r *actionRunner) cond(c string) bool {
@@ -244,6 +246,29 @@ func (r *actionRunner) setupGo(with map[string]string) {
 	fmt.Fprintf(&r.log, "setup-go: go %s (go.mod wants %s)\n", f[0], want)
 }
 
+// cache stands in for actions/cache: its inputs must name existing
+// directories and a key (what a runner needs to restore and save); the
+// restore misses, as on a fresh runner, and nothing is uploaded.
+func (r *actionRunner) cache(with map[string]string) {
+	r.t.Helper()
+	key := r.expand(with["key"])
+	var paths []string
+	for _, p := range strings.Split(r.expand(with["path"]), "\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			paths = append(paths, p)
+		}
+	}
+	if key == "" || len(paths) == 0 {
+		r.t.Fatalf("actions/cache: empty key %q or paths %q", key, paths)
+	}
+	for _, p := range paths {
+		if st, err := os.Stat(p); err != nil || !st.IsDir() {
+			r.t.Fatalf("actions/cache: path %q is not a directory: %v", p, err)
+		}
+	}
+	fmt.Fprintf(&r.log, "cache: key %s, paths %v (restore missed)\n", key, paths)
+}
+
 func compareGoVersions(a, b string) int {
 	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < 3; i++ {
@@ -275,6 +300,9 @@ func (r *actionRunner) runStep(i int, st actionStep) {
 		switch {
 		case strings.HasPrefix(st.Uses, "actions/setup-go@"):
 			r.setupGo(st.With)
+			return
+		case strings.HasPrefix(st.Uses, "actions/cache@"):
+			r.cache(st.With)
 			return
 		default:
 			r.t.Fatalf("step %q uses %s, which this runner does not implement", st.Name, st.Uses)
@@ -329,9 +357,63 @@ func (r *actionRunner) runStep(i int, st actionStep) {
 	}
 }
 
+// runAction runs the composite action at actionPath as the runner runs a
+// `uses:` step: inputs from with (checked against the action's inputs, the
+// rest at their defaults) also as INPUT_ variables, each step in turn in
+// the job environment env, with runnerTemp as RUNNER_TEMP. It returns the
+// runner (its log, PATH, step outputs) and the action's outputs.
+func runAction(t *testing.T, actionPath string, with, env map[string]string, runnerTemp string) (*actionRunner, map[string]string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(actionPath, "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var action compositeAction
+	if err := yaml.Unmarshal(raw, &action); err != nil {
+		t.Fatal(err)
+	}
+	if action.Runs.Using != "composite" {
+		t.Fatalf("runs.using = %q, want composite", action.Runs.Using)
+	}
+	inputs := map[string]string{}
+	for name, in := range action.Inputs {
+		v, ok := with[name]
+		switch {
+		case ok:
+		case in.Default != nil:
+			v = *in.Default
+		case in.Required:
+			t.Fatalf("required input %q not given", name)
+		}
+		inputs[name] = v
+	}
+	for name := range with {
+		if _, ok := action.Inputs[name]; !ok {
+			t.Fatalf("with: %q is not an input of the action", name)
+		}
+	}
+	env = maps.Clone(env)
+	env["RUNNER_TEMP"], env["GITHUB_ACTION_PATH"] = runnerTemp, actionPath
+	for name, v := range inputs {
+		env["INPUT_"+strings.ToUpper(strings.ReplaceAll(name, " ", "_"))] = v
+	}
+	r := &actionRunner{t: t, actionPath: actionPath, inputs: inputs, env: env,
+		steps: map[string]map[string]string{}, tempDir: runnerTemp}
+	for i, st := range action.Runs.Steps {
+		r.runStep(i, st)
+	}
+	outputs := map[string]string{}
+	for name, o := range action.Outputs {
+		outputs[name] = r.expand(o.Value)
+	}
+	return r, outputs
+}
+
 // TestGitHubCompositeActionOnLocalStack runs ci-templates/github/action.yml
-// with build-from-source: true the way the Actions runner runs a composite
-// action: setup-go (checked, not downloaded), the build step compiling `sign`
+// with its default inputs (only image given) the way the Actions runner runs
+// a composite action: no checksum is pinned for the default signet-version,
+// so the action decides to build from source and says so; setup-go (checked,
+// not downloaded) and actions/cache (inputs checked), the build step compiling `sign`
 // from this checkout into $RUNNER_TEMP and adding it through GITHUB_PATH, then
 // the sign step, keyless with a GitHub-shaped token from the stack's local
 // Actions token endpoint, against the stack's Sigstore services (the signing
@@ -344,18 +426,6 @@ func TestGitHubCompositeActionOnLocalStack(t *testing.T) {
 	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
 	root := repoRoot(t)
 	actionPath := filepath.Join(root, "ci-templates", "github")
-	raw, err := os.ReadFile(filepath.Join(actionPath, "action.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var action compositeAction
-	if err := yaml.Unmarshal(raw, &action); err != nil {
-		t.Fatal(err)
-	}
-	if action.Runs.Using != "composite" {
-		t.Fatalf("runs.using = %q, want composite", action.Runs.Using)
-	}
-
 	digest := push(t, s.Registry.Host+"/acme/app:1.0")
 	claims := stack.DefaultGitHubClaims()
 	workspace, runnerTemp, home := t.TempDir(), t.TempDir(), t.TempDir()
@@ -378,25 +448,7 @@ images:
 `, map[string]string{"TRUSTED_ROOT": s.TrustedRootPath, "GH_ISSUER": s.OIDC.GitHubIssuer, "REGISTRY": s.Registry.Host})
 
 	// The step's `with:` (the workflow would pass the digest its build pushed).
-	with := map[string]string{"image": digest.String(), "build-from-source": "true"}
-	inputs := map[string]string{}
-	for name, in := range action.Inputs {
-		v, ok := with[name]
-		switch {
-		case ok:
-		case in.Default != nil:
-			v = *in.Default
-		case in.Required:
-			t.Fatalf("required input %q not given", name)
-		}
-		inputs[name] = v
-	}
-	for name := range with {
-		if _, ok := action.Inputs[name]; !ok {
-			t.Fatalf("with: %q is not an input of the action", name)
-		}
-	}
-
+	with := map[string]string{"image": digest.String()}
 	reqURL, reqTok := s.OIDC.ActionsTokenEndpoint(claims)
 	env := map[string]string{
 		"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "CI": "true",
@@ -419,21 +471,12 @@ images:
 		// public-good one (every `sign` flag has a SIGNET_ variable).
 		"SIGNET_SIGNING_CONFIG": s.SigningConfigPath,
 	}
-	for name, v := range inputs {
-		env["INPUT_"+strings.ToUpper(strings.ReplaceAll(name, " ", "_"))] = v
-	}
-	r := &actionRunner{t: t, actionPath: actionPath, inputs: inputs, env: env,
-		steps: map[string]map[string]string{}, tempDir: runnerTemp}
-	ran := 0
-	for i, st := range action.Runs.Steps {
-		before := r.log.Len()
-		r.runStep(i, st)
-		if !strings.Contains(r.log.String()[before:], "skipped") {
-			ran++
-		}
-	}
-	t.Logf("composite action (%d of %d steps ran) in %s:\n%s", ran, len(action.Runs.Steps), time.Since(start).Round(time.Millisecond), r.log.String())
+	r, outputs := runAction(t, actionPath, with, env, runnerTemp)
+	t.Logf("composite action in %s:\n%s", time.Since(start).Round(time.Millisecond), r.log.String())
 
+	if !strings.Contains(r.log.String(), "building sign from the action's source") {
+		t.Fatalf("the action did not say that it builds sign from source:\n%s", r.log.String())
+	}
 	// The `sign` that ran is the one built from source into RUNNER_TEMP.
 	if _, err := os.Stat(filepath.Join(runnerTemp, "signet-bin", "sign")); err != nil {
 		t.Fatalf("build-from-source did not produce $RUNNER_TEMP/signet-bin/sign: %v", err)
@@ -446,10 +489,6 @@ images:
 	so := r.steps["sign"]
 	if so["digest"] != digest.DigestStr() {
 		t.Fatalf("steps.sign.outputs.digest = %q, want %s (outputs %v)", so["digest"], digest.DigestStr(), so)
-	}
-	outputs := map[string]string{}
-	for name, o := range action.Outputs {
-		outputs[name] = r.expand(o.Value)
 	}
 	if outputs["digest"] != digest.DigestStr() || outputs["image"] != digest.String() || outputs["reference"] != digest.String() {
 		t.Fatalf("action outputs %v, want digest %s and image %s", outputs, digest.DigestStr(), digest)
@@ -507,11 +546,16 @@ func gitlabCILocal(t *testing.T) string {
 	if _, err := exec.LookPath("npm"); err != nil {
 		t.Fatal("npm is not installed: gitlab-ci-local (test/e2e/testdata/gitlab-ci-local) needs Node.js and npm")
 	}
-	tmp := dir + ".tmp"
-	_ = os.RemoveAll(tmp)
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
+	// A private temp dir per process: two test binaries installing at once
+	// must not share one (the first to finish publishes, by rename).
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".tmp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
 	for name, b := range map[string][]byte{"package.json": pkg, "package-lock.json": lock} {
 		if err := os.WriteFile(filepath.Join(tmp, name), b, 0o644); err != nil {
 			t.Fatal(err)
@@ -522,9 +566,10 @@ func gitlabCILocal(t *testing.T) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("npm ci (gitlab-ci-local): %v\n%s", err, out)
 	}
-	_ = os.RemoveAll(dir)
 	if err := os.Rename(tmp, dir); err != nil {
-		t.Fatal(err)
+		if _, statErr := os.Stat(bin); statErr != nil {
+			t.Fatal(err)
+		}
 	}
 	return bin
 }
@@ -558,9 +603,13 @@ func findFile(t *testing.T, dir, name string) []string {
 	return found
 }
 
-// TestGitLabSignJobOnLocalStack includes ci-templates/gitlab/signet.yml (as
-// `include: local:` with inputs, the way the example .gitlab-ci.yml includes
-// it) in a GitLab project acme/hello and runs its build and sign jobs with
+// TestGitLabSignJobOnLocalStack includes signet as a CI/CD component
+// (`include: component: $CI_SERVER_FQDN/signet-dev/signet/signet@<tag>` with
+// inputs): gitlab-ci-local resolves it by GitLab's rule, to
+// templates/signet.yml of the project signet-dev/signet at that tag, which
+// it fetches from a local GitLab host (raw file and partial clone over Git's
+// smart HTTP) that acme/hello's origin points at, as CI_SERVER_FQDN does on
+// GitLab. It runs the component's build and sign jobs with
 // gitlab-ci-local's shell executor: buildah builds examples/app's Dockerfile
 // and pushes it to the stack's registry, the build job's dotenv report hands
 // the digest to the sign job, which signs it keylessly with a GitLab-shaped
@@ -583,22 +632,9 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
 	root := repoRoot(t)
 
-	// The GitLab project: the example app, the template, the trust file.
+	// The GitLab project: the example app and the trust file; signet's
+	// jobs come from the component.
 	project := t.TempDir()
-	copyFile := func(from, to string) {
-		t.Helper()
-		b, err := os.ReadFile(filepath.Join(root, from))
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(project, to)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// FROM scratch: the example app's Dockerfile pulls golang from Docker
 	// Hub, which this test must not need; buildah still builds and pushes.
 	for name, body := range map[string]string{"app/Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n", "app/hello.txt": "hello\n"} {
@@ -610,7 +646,18 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	copyFile("ci-templates/gitlab/signet.yml", "templates/signet.yml")
+	// The component project: signet's templates/ at the release tag, on a
+	// local GitLab host that acme/hello's origin points at.
+	gl := newGitLabHost(t)
+	tag, err := release.ReleaseVersion(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	component, err := os.ReadFile(filepath.Join(root, "templates", "signet.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gl.publish(t, "signet-dev/signet", tag, map[string][]byte{"templates/signet.yml": component})
 	image := s.Registry.Host + "/acme/hello"
 	trust, err := os.ReadFile(filepath.Join(root, "examples", "trust.yaml"))
 	if err != nil {
@@ -634,7 +681,7 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	ciYAML := `include:
-  - local: templates/signet.yml
+  - component: $CI_SERVER_FQDN/signet-dev/signet/signet@` + tag + `
     inputs:
       image: ` + image + `
       context: app
@@ -659,7 +706,7 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 		return strings.TrimSpace(string(out))
 	}
 	git("init", "-q", "-b", "main")
-	git("remote", "add", "origin", "git@gitlab.com:acme/hello.git")
+	git("remote", "add", "origin", "http://"+gl.Host+"/acme/hello.git")
 	git("add", "-A")
 	git("commit", "-q", "-m", "hello")
 	sha := git("rev-parse", "HEAD")
@@ -690,7 +737,7 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 	vars := []string{
 		// Predefined variables GitLab sets (gitlab-ci-local derives most from
 		// the git checkout; these pin them to the token's claims).
-		"CI=true", "GITLAB_CI=true", "CI_SERVER_URL=https://gitlab.com", "CI_SERVER_FQDN=gitlab.com",
+		"CI=true", "GITLAB_CI=true", "CI_SERVER_URL=https://gitlab.com",
 		"CI_PROJECT_PATH=acme/hello", "CI_PROJECT_NAMESPACE=acme", "CI_PROJECT_ID=" + claims.ProjectID,
 		"CI_PROJECT_NAMESPACE_ID=" + claims.NamespaceID, "CI_PROJECT_VISIBILITY=" + claims.ProjectVisibility,
 		"CI_COMMIT_REF_NAME=main", "CI_COMMIT_BRANCH=main", "CI_COMMIT_SHA=" + sha,

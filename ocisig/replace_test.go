@@ -1,0 +1,145 @@
+package ocisig
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// subjectBehind pushes a random image to an in-process registry wrapped by
+// wrap (nil: none).
+func subjectBehind(t *testing.T, referrers bool, wrap func(http.Handler) http.Handler) name.Digest {
+	t.Helper()
+	var h http.Handler = registry.New(registry.WithReferrersSupport(referrers), registry.Logger(log.New(io.Discard, "", 0)))
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	img, _ := random.Image(64, 1)
+	tag, _ := name.NewTag(strings.TrimPrefix(srv.URL, "http://") + "/acme/app:v1")
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	return tag.Context().Digest(d.String())
+}
+
+func signatureBy(who string, n int) Legacy {
+	return Legacy{Kind: KindSignature, MediaType: SimpleSigningMediaType, Payload: []byte(`{"critical":{}}`),
+		Signature: fmt.Sprintf("%s-%d", who, n)}
+}
+
+func byUs(l Legacy) bool { return strings.HasPrefix(l.Signature, "us-") }
+
+// TestReplaceLegacyRepairsAnOverfullTag: a .sig tag that an appending
+// signer grew past the readers' cap (65 layers of ours, one of someone
+// else) is what made images "denied for good". One replacing write leaves
+// ours once and theirs untouched, and the digest reads again.
+func TestReplaceLegacyRepairsAnOverfullTag(t *testing.T) {
+	ctx := context.Background()
+	d := subjectBehind(t, true, nil)
+	items := []Legacy{signatureBy("them", 0)}
+	for i := range MaxItems + 1 {
+		items = append(items, signatureBy("us", i))
+	}
+	if err := WriteLegacy(ctx, d, items); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Fetch(ctx, d); err == nil {
+		t.Fatal("the reader accepted a tag over its cap")
+	}
+	out, err := ReplaceLegacy(ctx, d, signatureBy("us", 100), byUs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Action != ActionReplaced || len(out.Replaced) != MaxItems+1 {
+		t.Fatalf("outcome %s replacing %d layers, want replaced %d", out.Action, len(out.Replaced), MaxItems+1)
+	}
+	found, err := Fetch(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sigs []string
+	for _, l := range found.Legacy {
+		sigs = append(sigs, l.Signature)
+	}
+	if strings.Join(sigs, ",") != "them-0,us-100" {
+		t.Fatalf("layers %v, want theirs kept first and ours once", sigs)
+	}
+}
+
+// TestReplaceLegacyIdenticalWritesNothing: the exact layer already there
+// is not written again (no manifest PUT) and the outcome says unchanged.
+func TestReplaceLegacyIdenticalWritesNothing(t *testing.T) {
+	var puts atomic.Int64
+	d := subjectBehind(t, true, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
+				puts.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ctx := context.Background()
+	for i, want := range []Action{ActionAdded, ActionUnchanged} {
+		before := puts.Load()
+		out, err := ReplaceLegacy(ctx, d, signatureBy("us", 1), byUs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Action != want {
+			t.Fatalf("write %d: %s, want %s", i+1, out.Action, want)
+		}
+		if want == ActionUnchanged && puts.Load() != before {
+			t.Fatalf("an unchanged write PUT %d manifests", puts.Load()-before)
+		}
+	}
+}
+
+// TestReplaceBundleWhenTheRegistryRefusesDeletes: on a registry with the
+// referrers API that refuses DELETE, the new bundle is written, the earlier
+// one stays, and the outcome says why instead of failing the run.
+func TestReplaceBundleWhenTheRegistryRefusesDeletes(t *testing.T) {
+	d := subjectBehind(t, true, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodDelete {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				w.Write([]byte(`{"errors":[{"code":"UNSUPPORTED","message":"deletes are disabled"}]}`))
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ctx := context.Background()
+	all := func(Bundle) bool { return true }
+	if _, out, err := ReplaceBundle(ctx, d, []byte(`{"n":1}`), CosignSignPredicateType, all); err != nil || out.Action != ActionAdded {
+		t.Fatalf("first write: %+v, %v", out, err)
+	}
+	_, out, err := ReplaceBundle(ctx, d, []byte(`{"n":2}`), CosignSignPredicateType, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Action != ActionAdded || !strings.Contains(out.Warning, "deletes are disabled") {
+		t.Fatalf("outcome %+v, want added with the registry's refusal as a warning", out)
+	}
+	found, err := Fetch(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found.Bundles) != 2 {
+		t.Fatalf("%d bundles, want the earlier one kept beside the new one", len(found.Bundles))
+	}
+}
