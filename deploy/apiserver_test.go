@@ -22,7 +22,7 @@ import (
 )
 
 // installOrder is helm's: what others reference first, webhooks last.
-var installOrder = []string{"ServiceAccount", "Secret", "ConfigMap", "ClusterRole", "ClusterRoleBinding",
+var installOrder = []string{"ServiceAccount", "Secret", "ConfigMap", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
 	"Service", "Deployment", "Job", "PodDisruptionBudget", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
 
 // neverMatches keeps registered webhooks from intercepting anything else in
@@ -85,6 +85,7 @@ func TestChartOnAPIServer(t *testing.T) {
 		}
 	})
 	checkServiceAccountAccess(t, ctx, kc)
+	checkScanAccess(t, ctx, kc)
 }
 
 // createAll creates the rendered non-webhook objects through the dynamic

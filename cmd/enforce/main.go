@@ -67,7 +67,7 @@ Example:
 
 Environment: every flag has a SIGNET_ variable (shown below); registry
 credentials for the webhook's own identity come from the Docker config.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "policy", Usage: "trust policy file", Value: "trust.yaml", EnvVars: []string{"SIGNET_POLICY"}},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serving certificate (PEM)", Required: true, EnvVars: []string{"SIGNET_TLS_CERT"}},
 			&cli.StringFlag{Name: "tls-key", Usage: "serving key (PEM)", Required: true, EnvVars: []string{"SIGNET_TLS_KEY"}},
@@ -82,7 +82,7 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
 			&cli.DurationFlag{Name: "trusted-root-refresh", Usage: "how often the public-good trusted root is refreshed through TUF (the last good root stays when TUF is down)", Value: enforce.DefaultTrustedRootRefresh, EnvVars: []string{"SIGNET_TRUSTED_ROOT_REFRESH"}},
-		},
+		}, backgroundFlags()...),
 		Action: serve,
 	}
 }
@@ -104,7 +104,8 @@ func serve(c *cli.Context) error {
 	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithTrustedRoots(roots.Store), verify.WithRemoteOptions(
 		remote.WithTransport(enforce.LimitTransport(remote.DefaultTransport, c.Int("registry-concurrency"))),
 	)}
-	cache := enforce.NewCache(verify.New(opts...), enforce.CacheConfig{
+	verifier := verify.New(opts...)
+	cache := enforce.NewCache(verifier, enforce.CacheConfig{
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
 		VerifyTimeout: c.Duration("deadline") * 3,
 	})
@@ -123,11 +124,14 @@ func serve(c *cli.Context) error {
 	if !c.Bool("offline") {
 		go roots.Run(ctx)
 	}
-	if kc, err := kubeClient(c.String("kubeconfig")); err != nil {
-		log.Warn("no Kubernetes API access: imagePullSecrets are not used and no events are recorded", "err", err)
+	if kcfg, kc, err := kubeClient(c.String("kubeconfig")); err != nil {
+		log.Warn("no Kubernetes API access: imagePullSecrets are not used, no events are recorded, no background verification", "err", err)
 	} else {
 		handler.Credentials = (&enforce.PullSecrets{Client: kc}).Keychain
 		handler.NamespaceLabels = enforce.NewNamespaceLabelCache(kc, 0).Labels
+		if s := startBackground(ctx, c, log, kcfg, kc, cache, verifier, rl, metrics, handler.NamespaceLabels); s != nil {
+			handler.Observe = s.Observe
+		}
 		events := &enforce.Events{Client: kc, Log: log}
 		events.Start(ctx, 1024)
 		record = append(record, events.Record)
@@ -155,7 +159,7 @@ func serve(c *cli.Context) error {
 
 // kubeClient connects to the API server for pull secrets: in-cluster by
 // default, or through a kubeconfig.
-func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
+func kubeClient(kubeconfig string) (*rest.Config, kubernetes.Interface, error) {
 	var cfg *rest.Config
 	var err error
 	if kubeconfig != "" {
@@ -164,7 +168,8 @@ func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
 		cfg, err = rest.InClusterConfig()
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return kubernetes.NewForConfig(cfg)
+	kc, err := kubernetes.NewForConfig(cfg)
+	return cfg, kc, err
 }
