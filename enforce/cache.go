@@ -80,7 +80,7 @@ func NewCache(v *verify.Verifier, cfg CacheConfig) *Cache {
 // registry by when it was first asked for (see Limiter), so under a slow
 // registry the oldest admissions finish first.
 func (c *Cache) Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision {
-	since := time.Now()
+	prio := regclient.Priority{Since: time.Now(), Background: ctx.Value(backgroundKey{}) != nil}
 	ref, err := name.ParseReference(image)
 	if err != nil {
 		return c.v.Verify(ctx, image, p) // explains the bad reference
@@ -89,7 +89,7 @@ func (c *Cache) Verify(ctx context.Context, image string, p *policy.Policy) *ver
 	if err != nil || m.Rule.Deny != "" {
 		return c.v.Verify(ctx, image, p) // decided by the policy alone, no network
 	}
-	digest, err := c.resolve(ctx, ref, since)
+	digest, err := c.resolve(ctx, ref, prio)
 	if err != nil {
 		d := failure(image, p, m, fmt.Sprintf("could not resolve %s to a digest: %v", image, err))
 		d.Transient = true
@@ -110,7 +110,7 @@ func (c *Cache) Verify(ctx context.Context, image string, p *policy.Policy) *ver
 		c.Stats.Hits.Add(1)
 	} else {
 		c.Stats.Misses.Add(1)
-		d = c.verifyShared(ctx, key, digest, p, m, since)
+		d = c.verifyShared(ctx, key, digest, p, m, prio)
 	}
 	// The cached decision is about the digest; present it for this image.
 	out := *d
@@ -119,8 +119,8 @@ func (c *Cache) Verify(ctx context.Context, image string, p *policy.Policy) *ver
 	return &out
 }
 
-func (c *Cache) verifyShared(ctx context.Context, key string, digest name.Digest, p *policy.Policy, m policy.Match, since time.Time) *verify.Decision {
-	f, _ := c.verifications.join(key, regclient.Priority{Since: since}, func(tr *regclient.Tracker) (*verify.Decision, error) {
+func (c *Cache) verifyShared(ctx context.Context, key string, digest name.Digest, p *policy.Policy, m policy.Match, prio regclient.Priority) *verify.Decision {
+	f, _ := c.verifications.join(key, prio, func(tr *regclient.Tracker) (*verify.Decision, error) {
 		c.Stats.Verifications.Add(1)
 		vctx, cancel := c.detached(ctx, tr)
 		defer cancel()
@@ -146,6 +146,21 @@ func (c *Cache) verifyShared(ctx context.Context, key string, digest name.Digest
 		d.Digest, d.Transient = digest.DigestStr(), true
 		return d
 	}
+}
+
+type backgroundKey struct{}
+
+// Background is c for work no admission waits for (the background
+// verifier): the same decisions, flights and registry limits, but its
+// registry requests wait behind every admission's, so a scan of the whole
+// cluster never delays a pod. An admission that joins a background flight
+// promotes it.
+func (c *Cache) Background() Decider { return background{c} }
+
+type background struct{ c *Cache }
+
+func (b background) Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision {
+	return b.c.Verify(context.WithValue(ctx, backgroundKey{}, true), image, p)
 }
 
 // because renders what a flight's registry traffic went through, for a
@@ -182,7 +197,7 @@ func (c *Cache) detached(caller context.Context, tr *regclient.Tracker) (context
 // cache while fresh (no registry request at all), else through one shared
 // resolution. Re-resolving a tag seen before is urgent at the registry: it
 // is one cheap request that usually unblocks a cached decision.
-func (c *Cache) resolve(ctx context.Context, ref name.Reference, since time.Time) (name.Digest, error) {
+func (c *Cache) resolve(ctx context.Context, ref name.Reference, prio regclient.Priority) (name.Digest, error) {
 	if d, ok := ref.(name.Digest); ok {
 		return d, nil
 	}
@@ -193,7 +208,8 @@ func (c *Cache) resolve(ctx context.Context, ref name.Reference, since time.Time
 		return d, nil
 	}
 	c.Stats.TagMisses.Add(1)
-	f, _ := c.resolutions.join(key, regclient.Priority{Urgent: known, Since: since}, func(tr *regclient.Tracker) (name.Digest, error) {
+	prio.Urgent = known
+	f, _ := c.resolutions.join(key, prio, func(tr *regclient.Tracker) (name.Digest, error) {
 		rctx, cancel := c.detached(ctx, tr)
 		defer cancel()
 		d, err := c.v.Resolve(rctx, ref)

@@ -33,7 +33,8 @@ const DefaultRegistryConcurrency = 32
 // deadlocked by it.
 //
 // Waiting requests are served by regclient.Priority (tag re-resolutions,
-// then the oldest verification), not in arrival order: under a slow
+// then the oldest verification, background scans last), not in arrival
+// order: under a slow
 // registry the oldest admissions finish instead of all of them advancing
 // together and timing out. At most MaxQueue requests wait per host; more
 // fail at once rather than pile up behind a registry that does not answer.
@@ -72,7 +73,7 @@ func (l *Limiter) Enter(r *http.Request) (func(), error) {
 	host := r.URL.Host
 	prio := regclient.Priority{Since: time.Now()}
 	if tr := regclient.FromContext(r.Context()); tr != nil {
-		prio = tr.Priority
+		prio = tr.Priority()
 	}
 	l.mu.Lock()
 	h := l.hosts[host]
