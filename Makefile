@@ -47,8 +47,13 @@ tools:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(TOOLS_DEB) >/dev/null; }
 
 ## test: everything CI runs — vet, unit, specification and end-to-end tests.
+## The concurrent packages' tests run under the race detector, and the
+## end-to-end tests run race-built sign and enforce binaries (SIGNET_E2E_RACE),
+## so a data race fails CI; the other packages run once, without it.
+RACE_PKGS := ./enforce/... ./verify ./sign ./ocisig ./regclient
 test: vet tools stack
-	$(GO) test -count=1 -timeout 45m $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
+	SIGNET_E2E_RACE=1 $(GO) test -count=1 -timeout 45m $$($(GO) list $(PKGS) | grep -vxF $$($(GO) list $(RACE_PKGS) | sed 's/^/-e /'))
 
 ## unit: tests without the end-to-end stack.
 unit:

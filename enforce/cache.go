@@ -3,13 +3,14 @@ package enforce
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/regclient"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -41,12 +42,15 @@ type CacheStats struct {
 // verification among concurrent requests for the same key, and caching
 // tag resolutions separately and briefly.
 type Cache struct {
-	v     *verify.Verifier
-	cfg   CacheConfig
-	dec   *lru[*verify.Decision]
-	tags  *lru[name.Digest]
-	sf    singleflight.Group
-	Stats CacheStats
+	v    *verify.Verifier
+	cfg  CacheConfig
+	dec  *lru[*verify.Decision]
+	tags *lru[name.Digest]
+	// verifications and resolutions share work among concurrent requests
+	// for the same key.
+	verifications flights[*verify.Decision]
+	resolutions   flights[name.Digest]
+	Stats         CacheStats
 }
 
 // NewCache wraps v.
@@ -72,8 +76,11 @@ func NewCache(v *verify.Verifier, cfg CacheConfig) *Cache {
 	return &Cache{v: v, cfg: cfg, dec: newLRU[*verify.Decision](cfg.Size, cfg.Now), tags: newLRU[name.Digest](cfg.Size, cfg.Now)}
 }
 
-// Verify implements Decider.
+// Verify implements Decider. The work it shares is prioritised at the
+// registry by when it was first asked for (see Limiter), so under a slow
+// registry the oldest admissions finish first.
 func (c *Cache) Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision {
+	prio := regclient.Priority{Since: time.Now(), Background: ctx.Value(backgroundKey{}) != nil}
 	ref, err := name.ParseReference(image)
 	if err != nil {
 		return c.v.Verify(ctx, image, p) // explains the bad reference
@@ -82,7 +89,7 @@ func (c *Cache) Verify(ctx context.Context, image string, p *policy.Policy) *ver
 	if err != nil || m.Rule.Deny != "" {
 		return c.v.Verify(ctx, image, p) // decided by the policy alone, no network
 	}
-	digest, err := c.resolve(ctx, ref)
+	digest, err := c.resolve(ctx, ref, prio)
 	if err != nil {
 		d := failure(image, p, m, fmt.Sprintf("could not resolve %s to a digest: %v", image, err))
 		d.Transient = true
@@ -94,13 +101,16 @@ func (c *Cache) Verify(ctx context.Context, image string, p *policy.Policy) *ver
 		d.Transient = true
 		return d
 	}
-	key := digest.String() + "|" + p.Hash + "|" + rootVersion
+	// Name, not String: "repo:tag@sha256:…" (the pinned form the mutating pass
+	// writes, which the validating pass then sees) and "repo@sha256:…" are one
+	// digest and one decision.
+	key := digest.Name() + "|" + p.Hash + "|" + rootVersion
 	d, ok := c.dec.get(key)
 	if ok {
 		c.Stats.Hits.Add(1)
 	} else {
 		c.Stats.Misses.Add(1)
-		d = c.verifyShared(ctx, key, digest, p, m)
+		d = c.verifyShared(ctx, key, digest, p, m, prio)
 	}
 	// The cached decision is about the digest; present it for this image.
 	out := *d
@@ -109,10 +119,10 @@ func (c *Cache) Verify(ctx context.Context, image string, p *policy.Policy) *ver
 	return &out
 }
 
-func (c *Cache) verifyShared(ctx context.Context, key string, digest name.Digest, p *policy.Policy, m policy.Match) *verify.Decision {
-	ch := c.sf.DoChan(key, func() (any, error) {
+func (c *Cache) verifyShared(ctx context.Context, key string, digest name.Digest, p *policy.Policy, m policy.Match, prio regclient.Priority) *verify.Decision {
+	f, _ := c.verifications.join(key, prio, func(tr *regclient.Tracker) (*verify.Decision, error) {
 		c.Stats.Verifications.Add(1)
-		vctx, cancel := c.detached(ctx)
+		vctx, cancel := c.detached(ctx, tr)
 		defer cancel()
 		d := c.v.Verify(vctx, digest.String(), p)
 		ttl := c.cfg.PositiveTTL
@@ -128,13 +138,38 @@ func (c *Cache) verifyShared(ctx context.Context, key string, digest name.Digest
 		return d, nil
 	})
 	select {
-	case r := <-ch:
-		return r.Val.(*verify.Decision)
+	case <-f.done:
+		return f.val
 	case <-ctx.Done():
-		d := failure(digest.String(), p, m, fmt.Sprintf("verification of %s did not finish within the admission deadline (%v); a registry, TUF or the timestamp authority may be slow or unreachable", digest, ctx.Err()))
+		d := failure(digest.String(), p, m, fmt.Sprintf("verification of %s did not finish within the admission deadline (%v)%s",
+			digest, ctx.Err(), because(f.tr, "; a registry, TUF or the timestamp authority may be slow or unreachable")))
 		d.Digest, d.Transient = digest.DigestStr(), true
 		return d
 	}
+}
+
+type backgroundKey struct{}
+
+// Background is c for work no admission waits for (the background
+// verifier): the same decisions, flights and registry limits, but its
+// registry requests wait behind every admission's, so a scan of the whole
+// cluster never delays a pod. An admission that joins a background flight
+// promotes it.
+func (c *Cache) Background() Decider { return background{c} }
+
+type background struct{ c *Cache }
+
+func (b background) Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision {
+	return b.c.Verify(context.WithValue(ctx, backgroundKey{}, true), image, p)
+}
+
+// because renders what a flight's registry traffic went through, for a
+// reason that would otherwise only say that time ran out.
+func because(tr *regclient.Tracker, otherwise string) string {
+	if cause := tr.Cause(); cause != "" {
+		return ": " + cause
+	}
+	return otherwise
 }
 
 // failure is a decision the cache makes itself when it cannot get one from
@@ -149,40 +184,48 @@ func failure(image string, p *policy.Policy, m policy.Match, reason string) *ver
 		Reasons: []string{reason}}
 }
 
-// detached is the context of a shared verification: not cancelled with the
-// caller that started it, bounded by VerifyTimeout, carrying the caller's
-// registry credentials.
-func (c *Cache) detached(caller context.Context) (context.Context, context.CancelFunc) {
+// detached is the context of shared work: not cancelled with the caller
+// that started it, bounded by VerifyTimeout, carrying the caller's registry
+// credentials and the work's Tracker.
+func (c *Cache) detached(caller context.Context, tr *regclient.Tracker) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.VerifyTimeout)
+	ctx = regclient.WithTracker(ctx, tr)
 	return verify.WithRequestKeychain(ctx, verify.RequestKeychain(caller)), cancel
 }
 
-func (c *Cache) resolve(ctx context.Context, ref name.Reference) (name.Digest, error) {
+// resolve returns the digest ref names: a digest as is, a tag from the tag
+// cache while fresh (no registry request at all), else through one shared
+// resolution. Re-resolving a tag seen before is urgent at the registry: it
+// is one cheap request that usually unblocks a cached decision.
+func (c *Cache) resolve(ctx context.Context, ref name.Reference, prio regclient.Priority) (name.Digest, error) {
 	if d, ok := ref.(name.Digest); ok {
 		return d, nil
 	}
 	key := ref.Name()
-	if d, ok := c.tags.get(key); ok {
+	d, fresh, known := c.tags.lookup(key)
+	if fresh {
 		c.Stats.TagHits.Add(1)
 		return d, nil
 	}
 	c.Stats.TagMisses.Add(1)
-	ch := c.sf.DoChan("tag|"+key, func() (any, error) {
-		rctx, cancel := c.detached(ctx)
+	prio.Urgent = known
+	f, _ := c.resolutions.join(key, prio, func(tr *regclient.Tracker) (name.Digest, error) {
+		rctx, cancel := c.detached(ctx, tr)
 		defer cancel()
 		d, err := c.v.Resolve(rctx, ref)
-		if err == nil {
-			c.tags.put(key, d, c.cfg.TagTTL)
+		if err != nil {
+			if cause := tr.Cause(); cause != "" && !strings.Contains(err.Error(), cause) {
+				err = fmt.Errorf("%w (last registry error: %s)", err, cause)
+			}
+			return d, err
 		}
-		return d, err
+		c.tags.put(key, d, c.cfg.TagTTL)
+		return d, nil
 	})
 	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return name.Digest{}, r.Err
-		}
-		return r.Val.(name.Digest), nil
+	case <-f.done:
+		return f.val, f.err
 	case <-ctx.Done():
-		return name.Digest{}, fmt.Errorf("resolving the tag did not finish within the admission deadline: %w", ctx.Err())
+		return name.Digest{}, fmt.Errorf("resolving the tag did not finish within the admission deadline (%v)%s", ctx.Err(), because(f.tr, ""))
 	}
 }

@@ -167,30 +167,28 @@ func (h *Handler) namespaceMode(ctx context.Context, ns string, p *policy.Policy
 }
 
 // decideAll decides the images concurrently: a pod's latency is its slowest
-// image, not the sum. Identical references are decided once.
+// image, not the sum. Identical references are decided once. Each goroutine
+// writes only its own slot of decided; the map of references is written
+// before any goroutine starts and only read after they all end.
 func (h *Handler) decideAll(ctx context.Context, req *admissionv1.AdmissionRequest, p *policy.Policy, images []Image) []*verify.Decision {
-	out := make([]*verify.Decision, len(images))
-	byRef := map[string]*verify.Decision{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+	slot := map[string]int{}
+	var refs []string
 	for _, img := range images {
-		if img.Image == "" || byRef[img.Image] != nil {
-			continue
+		if _, seen := slot[img.Image]; img.Image != "" && !seen {
+			slot[img.Image] = len(refs)
+			refs = append(refs, img.Image)
 		}
-		byRef[img.Image] = &verify.Decision{}
-		wg.Add(1)
-		go func(image string) {
-			defer wg.Done()
-			d := h.Decider.Verify(ctx, image, p)
-			mu.Lock()
-			byRef[image] = d
-			mu.Unlock()
-		}(img.Image)
+	}
+	decided := make([]*verify.Decision, len(refs))
+	var wg sync.WaitGroup
+	for i, image := range refs {
+		wg.Go(func() { decided[i] = h.Decider.Verify(ctx, image, p) })
 	}
 	wg.Wait()
+	out := make([]*verify.Decision, len(images))
 	for i, img := range images {
-		if d := byRef[img.Image]; d != nil {
-			out[i] = d
+		if j, ok := slot[img.Image]; ok && decided[j] != nil {
+			out[i] = decided[j]
 		} else {
 			out[i] = &verify.Decision{Image: img.Image}
 		}

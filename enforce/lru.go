@@ -27,21 +27,27 @@ func newLRU[V any](max int, now func() time.Time) *lru[V] {
 }
 
 func (c *lru[V]) get(key string) (V, bool) {
+	v, fresh, _ := c.lookup(key)
+	return v, fresh
+}
+
+// lookup returns key's value while it is fresh, and reports whether an
+// expired entry exists (kept until evicted or replaced, so a caller can
+// tell "seen before" from "never seen").
+func (c *lru[V]) lookup(key string) (val V, fresh, known bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var zero V
 	el, ok := c.items[key]
 	if !ok {
-		return zero, false
+		return zero, false, false
 	}
 	e := el.Value.(*lruEntry[V])
 	if !c.now().Before(e.expires) {
-		c.ll.Remove(el)
-		delete(c.items, key)
-		return zero, false
+		return zero, false, true
 	}
 	c.ll.MoveToFront(el)
-	return e.val, true
+	return e.val, true, true
 }
 
 func (c *lru[V]) put(key string, val V, ttl time.Duration) {

@@ -23,14 +23,33 @@ type ServerConfig struct {
 	// Metrics, if set, is served at /metrics on the ops listener.
 	Metrics http.Handler
 	Log     *slog.Logger
+	// Deadline is the webhook's time budget per request (default 9s, as
+	// Webhook's); the server's write timeout leaves 5s beyond it.
+	Deadline time.Duration
+	// MaxConnections bounds open webhook connections (default
+	// DefaultMaxConnections); at the bound the longest idle one is closed.
+	MaxConnections int
+	// ReadTimeout bounds reading one request, headers and body (default
+	// 10s; a request is at most MaxRequestBytes). IdleTimeout closes a
+	// keep-alive connection without requests (default 2m: longer than the
+	// apiserver's own 90s, so normally the client closes first and never
+	// races a request against the server's close).
+	ReadTimeout, IdleTimeout time.Duration
 }
+
+const readHeaderTimeout = 5 * time.Second
 
 // Serve runs the webhook over TLS 1.2+ and the ops endpoints until ctx ends,
 // then shuts both down gracefully.
 func Serve(ctx context.Context, cfg ServerConfig) error {
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cfg.Reloader.GetCertificate}
-	hooks := &http.Server{Handler: cfg.Webhook, TLSConfig: tlsCfg, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn)}
-	ops := &http.Server{Handler: opsMux(cfg), ReadHeaderTimeout: 5 * time.Second}
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cfg.Reloader.GetCertificate, NextProtos: []string{"h2", "http/1.1"}}
+	deadline := orDefault(cfg.Deadline, defaultDeadline)
+	readTimeout, idleTimeout := orDefault(cfg.ReadTimeout, 10*time.Second), orDefault(cfg.IdleTimeout, 2*time.Minute)
+	conns := limitConns(tls.NewListener(cfg.Listener, tlsCfg), cfg.MaxConnections)
+	hooks := &http.Server{Handler: cfg.Webhook, TLSConfig: tlsCfg, ConnState: conns.track,
+		ReadHeaderTimeout: min(readHeaderTimeout, readTimeout), ReadTimeout: readTimeout, WriteTimeout: deadline + 5*time.Second,
+		IdleTimeout: idleTimeout, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn)}
+	ops := &http.Server{Handler: opsMux(cfg), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: time.Minute, IdleTimeout: idleTimeout}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -41,7 +60,7 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 	go cfg.Reloader.Watch(ctx, interval)
 
 	errc := make(chan error, 2)
-	go func() { errc <- hooks.ServeTLS(cfg.Listener, "", "") }()
+	go func() { errc <- hooks.Serve(conns) }()
 	go func() { errc <- ops.Serve(cfg.OpsListener) }()
 	cfg.Log.Info("enforce serving", "webhook", cfg.Listener.Addr().String(), "ops", cfg.OpsListener.Addr().String(), "policyHash", cfg.Reloader.Policy().Hash)
 
@@ -58,6 +77,14 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 		err = nil
 	}
 	return err
+}
+
+// orDefault is d, or def when d is unset.
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 func opsMux(cfg ServerConfig) *http.ServeMux {

@@ -17,6 +17,9 @@ import (
 // request limit is 3 MiB).
 const MaxRequestBytes = 3 << 20
 
+// defaultDeadline is a request's time budget when none is configured.
+const defaultDeadline = 9 * time.Second
+
 // Webhook is the HTTP face of a Handler: POST /mutate and /validate with an
 // admission.k8s.io/v1 AdmissionReview. Malformed input gets a 4xx, never a
 // panic or an allow.
@@ -99,7 +102,7 @@ func decodeReview(body io.Reader) (*admissionv1.AdmissionReview, int, error) {
 func (wh *Webhook) deadline(r *http.Request) time.Duration {
 	d := wh.Deadline
 	if d == 0 {
-		d = 9 * time.Second
+		d = defaultDeadline
 	}
 	if t, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && t > 0 {
 		margin := min(t/5, time.Second)

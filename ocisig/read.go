@@ -15,30 +15,69 @@ import (
 )
 
 // Limits bound what one digest's attachments may cost to read: a registry
-// is untrusted input, and verification runs on the admission hot path.
+// is untrusted input, and verification runs on the admission hot path. The
+// counts are checked on the listing (the .sig/.att manifest, the referrers
+// index) before any item is fetched.
 const (
 	MaxItems     = 64      // per layout and kind
 	MaxBlobBytes = 4 << 20 // one signature payload, envelope or bundle
+	// Parallel is how many items of one listing are fetched at once.
+	Parallel = 4
 )
 
-// Fetch reads every signature and attestation attached to subject, in both
-// layouts, concurrently. A layout with nothing attached is not an error;
-// any other registry failure is, because "could not look" must never be
-// read as "nothing there".
+// Want selects what FetchWant reads. Signatures are always read.
+type Want struct {
+	// Attestations also reads the .att tag and attestation bundles (those
+	// whose referrer does not announce the cosign signature predicate).
+	Attestations bool
+}
+
+// TooManyError says a digest carries more signatures or attestations than
+// signet reads. It is an answer about the image, not a registry failure:
+// retrying does not change it, removing stale entries does.
+type TooManyError struct {
+	Subject name.Digest
+	Count   int
+	// Tag is the legacy tag that holds them; "" for bundle referrers.
+	Tag  string
+	Kind Kind
+}
+
+func (e *TooManyError) Error() string {
+	if e.Tag != "" {
+		return fmt.Sprintf("%s holds %d %ss, more than the %d signet reads: each run of a signer that appends "+
+			"added one; delete the tag (cosign clean --type %s %s) and sign the digest once more",
+			e.Tag, e.Count, e.Kind, MaxItems, e.Kind, e.Subject)
+	}
+	return fmt.Sprintf("%s has %d Sigstore bundles attached as referrers, more than the %d signet reads: delete the "+
+		"stale ones (each is a referrer manifest in %s; oras discover %s lists them) and sign the digest once more",
+		e.Subject, e.Count, MaxItems, e.Subject.Context(), e.Subject)
+}
+
+// Fetch reads every signature and attestation attached to subject.
 func Fetch(ctx context.Context, subject name.Digest, opts ...remote.Option) (*Found, error) {
+	return FetchWant(ctx, subject, Want{Attestations: true}, opts...)
+}
+
+// FetchWant reads what want asks for attached to subject, in both layouts,
+// concurrently. A layout with nothing attached is not an error; any other
+// registry failure is, because "could not look" must never be read as
+// "nothing there".
+func FetchWant(ctx context.Context, subject name.Digest, want Want, opts ...remote.Option) (*Found, error) {
 	h, err := v1.NewHash(subject.DigestStr())
 	if err != nil {
 		return nil, fmt.Errorf("parsing digest of %s: %w", subject, err)
 	}
-	opts = append([]remote.Option{remote.WithContext(ctx)}, opts...)
 	found := &Found{Subject: h}
 	var sigs, atts []Legacy
 	var bundles []Bundle
 	g, ctx := errgroup.WithContext(ctx)
 	opts = append(opts, remote.WithContext(ctx))
-	g.Go(func() (err error) { sigs, err = fetchLegacy(subject, h, KindSignature, opts); return })
-	g.Go(func() (err error) { atts, err = fetchLegacy(subject, h, KindAttestation, opts); return })
-	g.Go(func() (err error) { bundles, err = fetchBundles(subject, opts); return })
+	g.Go(func() (err error) { sigs, err = fetchLegacy(ctx, subject, h, KindSignature, opts); return })
+	if want.Attestations {
+		g.Go(func() (err error) { atts, err = fetchLegacy(ctx, subject, h, KindAttestation, opts); return })
+	}
+	g.Go(func() (err error) { bundles, err = fetchBundles(ctx, subject, want, opts); return })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
@@ -47,7 +86,7 @@ func Fetch(ctx context.Context, subject name.Digest, opts ...remote.Option) (*Fo
 	return found, nil
 }
 
-func fetchLegacy(subject name.Digest, h v1.Hash, kind Kind, opts []remote.Option) ([]Legacy, error) {
+func fetchLegacy(ctx context.Context, subject name.Digest, h v1.Hash, kind Kind, opts []remote.Option) ([]Legacy, error) {
 	tag := subject.Context().Tag(LegacyTag(h, kind))
 	img, err := remote.Image(tag, opts...)
 	if isNotFound(err) {
@@ -61,16 +100,17 @@ func fetchLegacy(subject name.Digest, h v1.Hash, kind Kind, opts []remote.Option
 		return nil, fmt.Errorf("reading manifest of %s: %w", tag, err)
 	}
 	if len(m.Layers) > MaxItems {
-		return nil, fmt.Errorf("%s has %d layers, more than the %d signet reads", tag, len(m.Layers), MaxItems)
+		return nil, &TooManyError{Subject: subject, Count: len(m.Layers), Tag: tag.String(), Kind: kind}
 	}
-	out := make([]Legacy, 0, len(m.Layers))
-	for _, desc := range m.Layers {
+	out := make([]Legacy, len(m.Layers))
+	err = each(ctx, len(m.Layers), func(i int) error {
+		desc := m.Layers[i]
 		payload, err := readBlob(img, desc)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s layer %s: %w", tag, desc.Digest, err)
+			return fmt.Errorf("reading %s layer %s: %w", tag, desc.Digest, err)
 		}
 		a := desc.Annotations
-		out = append(out, Legacy{
+		out[i] = Legacy{
 			Kind:          kind,
 			MediaType:     string(desc.MediaType),
 			Payload:       payload,
@@ -80,15 +120,21 @@ func fetchLegacy(subject name.Digest, h v1.Hash, kind Kind, opts []remote.Option
 			RekorBundle:   []byte(a[AnnotationRekorBundle]),
 			RFC3161:       []byte(a[AnnotationRFC3161Timestamp]),
 			PredicateType: a[AnnotationPredicateType],
-		})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
 // fetchBundles lists the subject's referrers (ggcr falls back to the
-// sha256-<hex> referrers tag when the registry has no referrers API) and
-// reads each Sigstore bundle among them.
-func fetchBundles(subject name.Digest, opts []remote.Option) ([]Bundle, error) {
+// sha256-<hex> referrers tag when the registry has no referrers API), keeps
+// those that announce a Sigstore bundle (and, unless want says otherwise,
+// only signatures), refuses more than MaxItems before fetching any, and
+// reads the rest Parallel at a time.
+func fetchBundles(ctx context.Context, subject name.Digest, want Want, opts []remote.Option) ([]Bundle, error) {
 	idx, err := remote.Referrers(subject, opts...)
 	if isNotFound(err) {
 		return nil, nil
@@ -100,23 +146,40 @@ func fetchBundles(subject name.Digest, opts []remote.Option) ([]Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading referrers of %s: %w", subject, err)
 	}
-	var out []Bundle
+	var descs []v1.Descriptor
 	for _, desc := range im.Manifests {
-		if !maybeBundle(desc) {
-			continue
+		if maybeBundle(desc) && (want.Attestations || !announcesAttestation(desc)) {
+			descs = append(descs, desc)
 		}
-		if len(out) == MaxItems {
-			return nil, fmt.Errorf("%s has more than %d Sigstore bundles attached", subject, MaxItems)
-		}
-		b, err := readBundle(subject, desc, opts)
-		if err != nil {
-			return nil, err
-		}
+	}
+	if len(descs) > MaxItems {
+		return nil, &TooManyError{Subject: subject, Count: len(descs)}
+	}
+	found := make([]*Bundle, len(descs))
+	err = each(ctx, len(descs), func(i int) (err error) {
+		found[i], err = readBundle(subject, descs[i], opts)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Bundle
+	for _, b := range found {
 		if b != nil {
 			out = append(out, *b)
 		}
 	}
 	return out, nil
+}
+
+// each runs f(0..n-1), Parallel at a time, and returns the first error.
+func each(ctx context.Context, n int, f func(i int) error) error {
+	g, _ := errgroup.WithContext(ctx)
+	g.SetLimit(Parallel)
+	for i := range n {
+		g.Go(func() error { return f(i) })
+	}
+	return g.Wait()
 }
 
 func readBundle(subject name.Digest, desc v1.Descriptor, opts []remote.Option) (*Bundle, error) {
@@ -167,17 +230,27 @@ func readBlob(img v1.Image, desc v1.Descriptor) ([]byte, error) {
 	return data, nil
 }
 
-// maybeBundle filters referrers cheaply before reading them. Registries
-// disagree on what a referrer's artifactType is (some report the config media
-// type), so an empty-config artifact or a bundle annotation also qualifies;
-// the layer media type decides in readBundle.
+// maybeBundle filters referrers before reading them, on what the listing
+// says: the bundle artifactType, or (since registries disagree on a
+// referrer's artifactType, some report the config media type) one of the
+// annotations cosign and signet put on every bundle referrer. The layer
+// media type decides in readBundle. An SBOM, a Notation signature or junk
+// costs nothing.
 func maybeBundle(desc v1.Descriptor) bool {
-	switch {
-	case IsBundleMediaType(desc.ArtifactType), desc.ArtifactType == "", desc.ArtifactType == emptyConfigMediaType:
+	if IsBundleMediaType(desc.ArtifactType) {
 		return true
 	}
-	_, ok := desc.Annotations[AnnotationBundleContent]
-	return ok
+	_, content := desc.Annotations[AnnotationBundleContent]
+	_, predicate := desc.Annotations[AnnotationBundlePredicate]
+	return content || predicate
+}
+
+// announcesAttestation reports a referrer whose predicate annotation names
+// something other than a cosign signature. The annotation is a hint: a
+// bundle it mislabels is skipped, never trusted.
+func announcesAttestation(desc v1.Descriptor) bool {
+	p, ok := desc.Annotations[AnnotationBundlePredicate]
+	return ok && p != CosignSignPredicateType
 }
 
 func isNotFound(err error) bool {

@@ -13,7 +13,9 @@ package verify
 import (
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -25,16 +27,18 @@ import (
 
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/regclient"
 	"github.com/signet-dev/signet/trustroot"
 )
 
 // Verifier decides images. It is safe for concurrent use; it holds no
 // per-image state.
 type Verifier struct {
-	remote   []remote.Option
-	keychain authn.Keychain
-	roots    *trustroot.Store
-	loadKMS  func(ctx context.Context, uri string) (crypto.PublicKey, error)
+	remote    []remote.Option
+	transport http.RoundTripper
+	keychain  authn.Keychain
+	roots     *trustroot.Store
+	loadKMS   func(ctx context.Context, uri string) (crypto.PublicKey, error)
 
 	mu      sync.Mutex
 	kmsKeys map[string]crypto.PublicKey
@@ -43,10 +47,20 @@ type Verifier struct {
 // Option configures a Verifier.
 type Option func(*Verifier)
 
-// WithRemoteOptions passes go-containerregistry options (auth, transport)
-// to every registry call.
+// WithRemoteOptions appends go-containerregistry options to every registry
+// call. Credentials given here are ignored: a verification authenticates
+// once per repository, with the request's keychain and then WithKeychain's.
+// A transport given here replaces signet's registry client, its limits and
+// its accounting (use WithTransport instead).
 func WithRemoteOptions(opts ...remote.Option) Option {
 	return func(v *Verifier) { v.remote = append(v.remote, opts...) }
+}
+
+// WithTransport sets the registry transport (default: a regclient
+// transport over regclient.HTTPTransport, with regclient's default limits).
+// enforce passes one with its per-registry limiter as the Gate.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(v *Verifier) { v.transport = rt }
 }
 
 // WithKeychain sets the verifier's own registry credentials (the Docker
@@ -72,22 +86,6 @@ func WithRequestKeychain(ctx context.Context, kc authn.Keychain) context.Context
 func RequestKeychain(ctx context.Context) authn.Keychain {
 	kc, _ := ctx.Value(requestKeychainKey{}).(authn.Keychain)
 	return kc
-}
-
-// remoteOpts are the registry options for one call.
-func (v *Verifier) remoteOpts(ctx context.Context) []remote.Option {
-	opts := append([]remote.Option{remote.WithContext(ctx)}, v.remote...)
-	kcs := []authn.Keychain{}
-	if kc := RequestKeychain(ctx); kc != nil {
-		kcs = append(kcs, kc)
-	}
-	if v.keychain != nil {
-		kcs = append(kcs, v.keychain)
-	}
-	if len(kcs) > 0 {
-		opts = append(opts, remote.WithAuthFromKeychain(authn.NewMultiKeychain(kcs...)))
-	}
-	return opts
 }
 
 // WithTrustedRoots takes trusted roots from s (default: a store of its
@@ -117,6 +115,9 @@ func New(opts ...Option) *Verifier {
 	if v.roots == nil {
 		v.roots = trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{}))
 	}
+	if v.transport == nil {
+		v.transport = regclient.New(regclient.HTTPTransport(), regclient.Options{})
+	}
 	return v
 }
 
@@ -145,10 +146,17 @@ func (v *Verifier) trustedRoot(ctx context.Context, p *policy.Policy) (*trustroo
 // Verify decides one image under a policy. It always returns a Decision:
 // registry and trust-root failures become denials with the failure as the
 // reason (fail closed), never an error the caller could mistake for "allow".
+// Its registry requests share one session and are accounted to the
+// regclient.Tracker of ctx (one is added when ctx has none), whose budget
+// bounds them and whose Cause is added to a transient denial.
 func (v *Verifier) Verify(ctx context.Context, image string, p *policy.Policy) *Decision {
 	start := time.Now()
 	d := &Decision{Image: image, PolicyHash: p.Hash, Mode: string(p.Enforcement.Mode)}
+	ctx, tr := v.begin(ctx)
 	v.decide(ctx, d, image, p)
+	if d.Transient {
+		d.addCause(tr.Cause())
+	}
 	if d.Mode == string(policy.ModeAudit) && len(d.Reasons) > 0 {
 		d.Allowed = true // audit: admit, report the violations
 	} else {
@@ -194,10 +202,9 @@ func (v *Verifier) decide(ctx context.Context, d *Decision, image string, p *pol
 
 // checkDigest verifies signatures (and provenance) of one digest.
 func (v *Verifier) checkDigest(ctx context.Context, d *Decision, digest name.Digest, p *policy.Policy, r *policy.Rule) {
-	found, err := ocisig.Fetch(ctx, digest, v.remoteOpts(ctx)...)
+	found, err := v.fetch(ctx, digest, ocisig.Want{Attestations: r.Provenance != nil})
 	if err != nil {
-		d.denyf("could not read signatures of %s: %v", digest, err)
-		d.Transient = true
+		d.denyFetch(digest, err)
 		return
 	}
 	ev := &evaluation{v: v, p: p, rule: r, digest: digest, d: d}
@@ -220,8 +227,15 @@ func (v *Verifier) Resolve(ctx context.Context, ref name.Reference) (name.Digest
 	if dg, ok := ref.(name.Digest); ok {
 		return dg, nil
 	}
-	opts := v.remoteOpts(ctx)
+	ctx, _ = v.begin(ctx)
+	opts, err := v.remoteOpts(ctx, ref.Context())
+	if err != nil {
+		return name.Digest{}, err
+	}
 	desc, err := remote.Head(ref, opts...)
+	if err != nil && ctx.Err() != nil {
+		return name.Digest{}, err
+	}
 	if err != nil {
 		// Some registries refuse HEAD on manifests; GET is authoritative.
 		gd, gerr := remote.Get(ref, opts...)
@@ -268,6 +282,42 @@ func needsTrustedRoot(p *policy.Policy) bool {
 		}
 	}
 	return false
+}
+
+// fetch reads what is attached to digest, only the kinds asked for.
+func (v *Verifier) fetch(ctx context.Context, digest name.Digest, want ocisig.Want) (*ocisig.Found, error) {
+	opts, err := v.remoteOpts(ctx, digest.Context())
+	if err != nil {
+		return nil, err
+	}
+	return ocisig.FetchWant(ctx, digest, want, opts...)
+}
+
+// denyFetch denies for a failure to read signatures: transient (a registry
+// failure), unless the registry answered and holds more than signet reads.
+func (d *Decision) denyFetch(digest name.Digest, err error) {
+	var tooMany *ocisig.TooManyError
+	if errors.As(err, &tooMany) {
+		d.denyf("%v", err)
+		return
+	}
+	d.denyf("could not read signatures of %s: %v", digest, err)
+	d.Transient = true
+}
+
+// addCause adds what the registry did to a transient denial, unless a
+// reason already says it: "… context deadline exceeded" alone does not tell
+// a developer that the registry answered 503 three times.
+func (d *Decision) addCause(cause string) {
+	if cause == "" {
+		return
+	}
+	for _, r := range d.Reasons {
+		if strings.Contains(r, cause) {
+			return
+		}
+	}
+	d.denyf("last registry error: %s", cause)
 }
 
 func (d *Decision) denyf(format string, args ...any) {

@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/urfave/cli/v2"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -22,6 +21,7 @@ import (
 	"github.com/signet-dev/signet/internal/buildinfo"
 	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/cloudauth"
+	"github.com/signet-dev/signet/regclient"
 	"github.com/signet-dev/signet/trustroot"
 	"github.com/signet-dev/signet/verify"
 )
@@ -78,7 +78,8 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.DurationFlag{Name: "cache-ttl", Usage: "how long an allowed decision is cached (per digest and policy hash)", Value: enforceDefaults.PositiveTTL, EnvVars: []string{"SIGNET_CACHE_TTL"}},
 			&cli.DurationFlag{Name: "negative-cache-ttl", Usage: "how long a denial is cached", Value: enforceDefaults.NegativeTTL, EnvVars: []string{"SIGNET_NEGATIVE_CACHE_TTL"}},
 			&cli.IntFlag{Name: "cache-size", Usage: "maximum cached decisions", Value: 10000, EnvVars: []string{"SIGNET_CACHE_SIZE"}},
-			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: 8, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
+			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: enforce.DefaultRegistryConcurrency, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
+			&cli.IntFlag{Name: "max-connections", Usage: "maximum open webhook connections; at the limit the longest idle one is closed", Value: enforce.DefaultMaxConnections, EnvVars: []string{"SIGNET_MAX_CONNECTIONS"}},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
 			&cli.DurationFlag{Name: "trusted-root-refresh", Usage: "how often the public-good trusted root is refreshed through TUF (the last good root stays when TUF is down)", Value: enforce.DefaultTrustedRootRefresh, EnvVars: []string{"SIGNET_TRUSTED_ROOT_REFRESH"}},
@@ -101,9 +102,8 @@ func serve(c *cli.Context) error {
 	}
 	roots := &enforce.TrustedRoots{Interval: c.Duration("trusted-root-refresh"), Policy: rl.Policy, Log: log,
 		Store: trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: c.Bool("offline")}))}
-	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithTrustedRoots(roots.Store), verify.WithRemoteOptions(
-		remote.WithTransport(enforce.LimitTransport(remote.DefaultTransport, c.Int("registry-concurrency"))),
-	)}
+	registry := regclient.New(regclient.HTTPTransport(), regclient.Options{Gate: enforce.NewLimiter(c.Int("registry-concurrency"))})
+	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithTrustedRoots(roots.Store), verify.WithTransport(registry)}
 	verifier := verify.New(opts...)
 	cache := enforce.NewCache(verifier, enforce.CacheConfig{
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
@@ -147,6 +147,7 @@ func serve(c *cli.Context) error {
 	}
 	err = enforce.Serve(ctx, enforce.ServerConfig{
 		Listener: ln, OpsListener: ops, Reloader: rl, ReloadInterval: c.Duration("reload-interval"), Log: log,
+		Deadline: c.Duration("deadline"), MaxConnections: c.Int("max-connections"),
 		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log,
 			TrustConfig: enforce.NewTrustConfig(c.String("policy"))}),
 		Metrics: metrics.Handler(),

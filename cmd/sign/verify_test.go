@@ -2,8 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
@@ -137,5 +140,51 @@ func TestPolicyLintAndExplainGolden(t *testing.T) {
 			t.Fatalf("explain %s exit %d", image, code)
 		}
 		golden(t, name, out)
+	}
+}
+
+// TestVerifyTimeoutEndsAHang: a registry that accepts and never answers
+// ends at --timeout (or SIGNET_TIMEOUT) in a transient denial (exit 3) that
+// names what the registry did, never in a hung CI job.
+func TestVerifyTimeoutEndsAHang(t *testing.T) {
+	var hang atomic.Bool
+	w := testworld.New(t, testworld.Options{Wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if hang.Load() && strings.Contains(r.URL.Path, "/manifests/") {
+				<-r.Context().Done()
+				return
+			}
+			h.ServeHTTP(rw, r)
+		})
+	}})
+	d := w.Push("acme/app:hang")
+	w.Sign(d, d, w.KeySigner(nil), ocisig.LayoutBundle)
+	hang.Store(true)
+	for _, how := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"flag", nil, []string{"--timeout", "700ms"}},
+		{"environment", []string{"SIGNET_TIMEOUT=700ms"}, nil},
+	} {
+		t.Run(how.name, func(t *testing.T) {
+			start := time.Now()
+			args := append(append([]string{"verify", "--policy", w.PolicyPath, "-o", "json"}, how.args...), w.Ref("acme/app:hang"))
+			stdout, stderr, code := runSign(t, how.env, args...)
+			if el := time.Since(start); el > 3*time.Second {
+				t.Fatalf("sign verify took %s with a 700ms timeout", el)
+			}
+			var res Result
+			if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != 3 || len(res.Decisions) != 1 {
+				t.Fatalf("exit %d (%v):\n%s\n%s", code, err, stdout, stderr)
+			}
+			reasons := strings.Join(res.Decisions[0].Reasons, "\n")
+			for _, want := range []string{"had not answered HEAD /v2/acme/app/manifests/hang", "--timeout of 700ms"} {
+				if !strings.Contains(reasons, want) {
+					t.Fatalf("reasons do not say %q:\n%s", want, reasons)
+				}
+			}
+		})
 	}
 }

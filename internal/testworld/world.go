@@ -159,20 +159,35 @@ func (w *World) PushImage(repoTag string, img v1.Image) name.Digest {
 // digest and the child digests.
 func (w *World) PushIndex(repoTag string) (name.Digest, []name.Digest) {
 	w.t.Helper()
+	return w.PushPlatforms(repoTag, 2)
+}
+
+// PushPlatforms writes an index of n linux platforms (amd64, arm64, then
+// variants of arm) to repo:tag and returns the index digest and the child
+// digests.
+func (w *World) PushPlatforms(repoTag string, n int) (name.Digest, []name.Digest) {
+	w.t.Helper()
 	tag, err := name.NewTag(w.Ref(repoTag))
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	var children []name.Digest
-	for _, arch := range []string{"amd64", "arm64"} {
+	for i := range n {
+		platform := &v1.Platform{OS: "linux", Architecture: "amd64"}
+		if i > 0 {
+			platform = &v1.Platform{OS: "linux", Architecture: "arm64"}
+		}
+		if i > 1 {
+			platform.Variant = fmt.Sprintf("v%d", i)
+		}
 		img, err := random.Image(128, 1)
 		if err != nil {
 			w.t.Fatal(err)
 		}
 		h, _ := img.Digest()
 		children = append(children, tag.Context().Digest(h.String()))
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: platform}})
 	}
 	if err := remote.WriteIndex(tag, idx, auth); err != nil {
 		w.t.Fatal(err)

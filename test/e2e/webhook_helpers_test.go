@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -78,15 +79,45 @@ func freePort(t *testing.T) int {
 // (and reaped) when the test ends, or killed with the test binary.
 func startEnforce(t *testing.T, policyPath, cert, key string, extra ...string) (webhookPort, opsPort int) {
 	t.Helper()
+	p := launchEnforce(t, policyPath, cert, key, launch{args: extra})
+	return p.port, p.ops
+}
+
+// launch is how launchEnforce runs the binary: extra environment, a file
+// descriptor limit (via the shell's ulimit), extra flags, and the binary
+// (enforceBin unless set).
+type launch struct {
+	env     []string
+	fdLimit int
+	args    []string
+	bin     string
+}
+
+// enforceProc is a running enforce: its webhook and ops ports, its process id.
+type enforceProc struct {
+	port, ops, pid int
+}
+
+func launchEnforce(t *testing.T, policyPath, cert, key string, l launch) enforceProc {
+	t.Helper()
 	port, ops := freePort(t), freePort(t)
 	logf, err := os.Create(filepath.Join(t.TempDir(), "enforce.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(enforceBin, "serve", "--policy", policyPath, "--tls-cert", cert, "--tls-key", key,
+	args := append([]string{"serve", "--policy", policyPath, "--tls-cert", cert, "--tls-key", key,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--ops-listen", fmt.Sprintf("127.0.0.1:%d", ops),
-		"--reload-interval", "200ms", "--deadline", "4s")
-	cmd.Args = append(cmd.Args, extra...)
+		"--reload-interval", "200ms", "--deadline", "4s"}, l.args...)
+	bin := l.bin
+	if bin == "" {
+		bin = enforceBin
+	}
+	cmd := exec.Command(bin, args...)
+	if l.fdLimit > 0 {
+		// exec keeps the pid: the shell becomes enforce, with the limit.
+		cmd = exec.Command("/bin/sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, l.fdLimit), bin}, args...)...)
+	}
+	cmd.Env = append(os.Environ(), l.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -94,7 +125,10 @@ func startEnforce(t *testing.T, policyPath, cert, key string, extra ...string) (
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		var exit *exec.ExitError
+		if err := cmd.Wait(); errors.As(err, &exit) && exit.ExitCode() == 66 {
+			t.Errorf("enforce exited with status 66: the race detector found a data race (see its log)")
+		}
 		if t.Failed() {
 			if data, err := os.ReadFile(logf.Name()); err == nil {
 				t.Logf("enforce log:\n%s", tail(string(data), 4000))
@@ -113,7 +147,7 @@ func startEnforce(t *testing.T, policyPath, cert, key string, extra ...string) (
 		}
 		return nil
 	})
-	return port, ops
+	return enforceProc{port: port, ops: ops, pid: cmd.Process.Pid}
 }
 
 // scrapeMetrics reads enforce's /metrics.

@@ -1,0 +1,250 @@
+package regclient
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Priority orders requests waiting at a Gate: background work last, urgent
+// work first, then the oldest. Every request of one verification carries
+// its priority, so under a slow registry the oldest verifications finish,
+// instead of all of them advancing together and none finishing before its
+// deadline.
+type Priority struct {
+	// Background marks work no admission waits for (a background scan):
+	// served after everything else.
+	Background bool
+	// Urgent marks cheap work that unblocks a cached decision (re-resolving
+	// a tag whose digest is already decided).
+	Urgent bool
+	// Since is when the work was first asked for.
+	Since time.Time
+}
+
+// Before reports whether p is served before q.
+func (p Priority) Before(q Priority) bool {
+	switch {
+	case p.Background != q.Background:
+		return q.Background
+	case p.Urgent != q.Urgent:
+		return p.Urgent
+	}
+	return p.Since.Before(q.Since)
+}
+
+// Tracker accounts for the registry traffic of one verification (or one
+// tag resolution): its budget, its priority at the Gate, and what went
+// wrong. It is safe for concurrent use; a nil *Tracker accounts for nothing.
+type Tracker struct {
+	mu       sync.Mutex
+	priority Priority
+	requests int
+	bytes    int64
+	seq      int
+	failures map[string]*failure
+	inflight map[*attempt]struct{}
+}
+
+// failure is one kind of thing a registry did, and how often.
+type failure struct {
+	what  string
+	count int
+	seq   int
+	// cut marks a description of a request the caller's deadline cut
+	// short: less telling than a failure the registry itself produced.
+	// Among those, the request stuck longest (started first) tells most.
+	cut     bool
+	started time.Time
+}
+
+// NewTracker returns a Tracker for work asked for with priority p.
+func NewTracker(p Priority) *Tracker {
+	if p.Since.IsZero() {
+		p.Since = time.Now()
+	}
+	return &Tracker{priority: p}
+}
+
+// Priority is the priority of the work's requests at a Gate.
+func (t *Tracker) Priority() Priority {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.priority
+}
+
+// Promote raises the work's priority to p when p is served first: a
+// request that joins background work someone now waits for. Requests
+// already waiting keep their place.
+func (t *Tracker) Promote(p Priority) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p.Before(t.priority) {
+		t.priority = p
+	}
+}
+
+type trackerKey struct{}
+
+// WithTracker attaches t to ctx: every request made with ctx is accounted
+// to it.
+func WithTracker(ctx context.Context, t *Tracker) context.Context {
+	return context.WithValue(ctx, trackerKey{}, t)
+}
+
+// FromContext returns the Tracker of ctx, or nil.
+func FromContext(ctx context.Context) *Tracker {
+	t, _ := ctx.Value(trackerKey{}).(*Tracker)
+	return t
+}
+
+// Requests is how many requests were sent (or refused by the budget).
+func (t *Tracker) Requests() int {
+	if t == nil {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.requests
+}
+
+// Bytes is how many response bytes were read.
+func (t *Tracker) Bytes() int64 {
+	if t == nil {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.bytes
+}
+
+// Cause names what the registry did, for a denial: the most recent failure
+// it answered or caused, with how often; else the description of a request
+// a deadline cut short; else what the oldest unfinished request is waiting
+// for. "" when nothing went wrong.
+func (t *Tracker) Cause() string {
+	if t == nil {
+		return ""
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var best *failure
+	for _, f := range t.failures {
+		if better(f, best) {
+			best = f
+		}
+	}
+	if best != nil && !best.cut {
+		return best.what + times(best.count)
+	}
+	var oldest *attempt
+	for a := range t.inflight {
+		if oldest == nil || a.earlierThan(oldest) {
+			oldest = a
+		}
+	}
+	if oldest != nil {
+		return oldest.describe(time.Now(), false)
+	}
+	if best != nil {
+		return best.what
+	}
+	return ""
+}
+
+// better prefers what the registry did over what a deadline cut short,
+// then the most recent failure, or the request a deadline cut that had
+// been waiting longest.
+func better(f, than *failure) bool {
+	switch {
+	case than == nil:
+		return true
+	case f.cut != than.cut:
+		return !f.cut
+	case f.cut:
+		return f.started.Before(than.started)
+	}
+	return f.seq > than.seq
+}
+
+func times(n int) string {
+	if n <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(" %d times", n)
+}
+
+// begin accounts for one attempt before it is sent: it fails when the
+// request budget is spent.
+func (t *Tracker) begin(a *attempt, lim Limits) error {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.requests >= lim.MaxRequests {
+		err := &BudgetError{Requests: lim.MaxRequests}
+		t.record(err.Error(), false, a.start)
+		return err
+	}
+	t.requests++
+	if t.inflight == nil {
+		t.inflight = map[*attempt]struct{}{}
+	}
+	t.inflight[a] = struct{}{}
+	return nil
+}
+
+func (t *Tracker) end(a *attempt) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.inflight, a)
+}
+
+// remaining is how many more response bytes the budget allows.
+func (t *Tracker) remaining(lim Limits) int64 {
+	if t == nil {
+		return lim.MaxBytes
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return lim.MaxBytes - t.bytes
+}
+
+func (t *Tracker) addBytes(n int64) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.bytes += n
+}
+
+// fail records what went wrong with a request started at started; cut
+// marks one the caller's deadline ended rather than the registry.
+func (t *Tracker) fail(what string, cut bool, started time.Time) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.record(what, cut, started)
+}
+
+func (t *Tracker) record(what string, cut bool, started time.Time) {
+	if t.failures == nil {
+		t.failures = map[string]*failure{}
+	}
+	t.seq++
+	f := t.failures[what]
+	if f == nil {
+		f = &failure{what: what, cut: cut, started: started}
+		t.failures[what] = f
+	}
+	f.count++
+	f.seq = t.seq
+}

@@ -1,0 +1,107 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/signet-dev/signet/regclient"
+)
+
+// session is the registry side of one verification: one authenticated
+// transport per repository, so the verification pings the registry and
+// fetches a token once instead of once per call (go-containerregistry does
+// both for every remote.Image, remote.Head and remote.Referrers), and one
+// regclient.Tracker that accounts for, and bounds, all of its requests.
+type session struct {
+	v  *Verifier
+	mu sync.Mutex
+	// byRepo holds a transport (or the error of building it) per
+	// repository; a mutex per entry lets calls about other repositories
+	// proceed while one pings.
+	byRepo map[string]*repoTransport
+}
+
+type repoTransport struct {
+	once sync.Once
+	rt   http.RoundTripper
+	err  error
+}
+
+type sessionKey struct{}
+
+// begin returns ctx carrying a session of v and a Tracker, adding whichever
+// it lacks (a caller such as enforce's cache may bring its own Tracker).
+func (v *Verifier) begin(ctx context.Context) (context.Context, *regclient.Tracker) {
+	tr := regclient.FromContext(ctx)
+	if tr == nil {
+		tr = regclient.NewTracker(regclient.Priority{Since: time.Now()})
+		ctx = regclient.WithTracker(ctx, tr)
+	}
+	if s, _ := ctx.Value(sessionKey{}).(*session); s == nil || s.v != v {
+		ctx = context.WithValue(ctx, sessionKey{}, &session{v: v, byRepo: map[string]*repoTransport{}})
+	}
+	return ctx, tr
+}
+
+// remoteOpts are the registry options for calls about repo within the
+// session of ctx (begin must have been called).
+func (v *Verifier) remoteOpts(ctx context.Context, repo name.Repository) ([]remote.Option, error) {
+	s, _ := ctx.Value(sessionKey{}).(*session)
+	if s == nil {
+		ctx, _ = v.begin(ctx)
+		s = ctx.Value(sessionKey{}).(*session)
+	}
+	rt, err := s.transport(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	return append([]remote.Option{remote.WithContext(ctx), remote.WithTransport(rt)}, v.remote...), nil
+}
+
+func (s *session) transport(ctx context.Context, repo name.Repository) (http.RoundTripper, error) {
+	s.mu.Lock()
+	e := s.byRepo[repo.Name()]
+	if e == nil {
+		e = &repoTransport{}
+		s.byRepo[repo.Name()] = e
+	}
+	s.mu.Unlock()
+	e.once.Do(func() { e.rt, e.err = s.v.authenticate(ctx, repo) })
+	return e.rt, e.err
+}
+
+// authenticate pings repo's registry and sets up its authentication (a
+// bearer token for pulling repo, or basic auth) over the Verifier's
+// registry transport. The result is a transport.Wrapper: go-containerregistry
+// uses it as is, adding neither another ping nor its own retries (regclient
+// retries, within the caller's deadline).
+func (v *Verifier) authenticate(ctx context.Context, repo name.Repository) (http.RoundTripper, error) {
+	var kcs []authn.Keychain
+	if kc := RequestKeychain(ctx); kc != nil {
+		kcs = append(kcs, kc)
+	}
+	if v.keychain != nil {
+		kcs = append(kcs, v.keychain)
+	}
+	auth := authn.Anonymous
+	if len(kcs) > 0 {
+		a, err := authn.Resolve(ctx, authn.NewMultiKeychain(kcs...), repo)
+		if err != nil {
+			return nil, fmt.Errorf("finding credentials for %s: %w", repo, err)
+		}
+		auth = a
+	}
+	rt, err := transport.NewWithContext(ctx, repo.Registry, auth, v.transport, []string{repo.Scope(transport.PullScope)})
+	if err != nil {
+		return nil, fmt.Errorf("contacting registry %s: %w", repo.RegistryStr(), err)
+	}
+	return rt, nil
+}
