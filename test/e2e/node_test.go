@@ -15,8 +15,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/signet-dev/signet/policyreport"
 	"github.com/signet-dev/signet/test/stack"
 )
 
@@ -82,6 +84,10 @@ func TestChartOnNode(t *testing.T) {
 	vendor := appImage(t, ctx, workload, reg+"/vendor/db:v1", "vendor")
 	repo, digest := enforceImage(t, ctx, s)
 
+	dyn, err := dynamic.NewForConfig(s.Kube.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := newHelm(t, s.Kube.Kubeconfig)
 	values := func(trustPolicy string) map[string]any {
 		return map[string]any{
@@ -161,6 +167,21 @@ func TestChartOnNode(t *testing.T) {
 		waitRunning(t, kc, appsNS, "vendor")
 	})
 
+	t.Run("the chart's background verifier reports what runs, by the digest the kubelet ran", func(t *testing.T) {
+		app := waitRunning(t, kc, appsNS, "app")
+		ran := digestOf(app.Status.ContainerStatuses[0].ImageID)
+		vendorPod := waitRunning(t, kc, appsNS, "vendor")
+		waitResults(t, dyn, appsNS, "PolicyReport results for the running pods", func(rs map[string]policyreport.Result) error {
+			if err := want(rs, map[string]string{app.Name + "/container app": policyreport.ResultPass, vendorPod.Name + "/container app": policyreport.ResultPass}); err != nil {
+				return err
+			}
+			if got := rs[app.Name+"/container app"].Properties["digest"]; got != ran {
+				return fmt.Errorf("the report names digest %q, the kubelet ran %s", got, ran)
+			}
+			return nil
+		})
+	})
+
 	t.Run("helm upgrade with a tightened trust file changes decisions without a restart", func(t *testing.T) {
 		before := enforcePods(t, kc)
 		if _, err := h.upgrade(ctx, releaseName, releaseNS, map[string]any{"trustPolicy": trust("signedBy: [release-key]")}, 4*time.Minute); err != nil {
@@ -170,6 +191,15 @@ func TestChartOnNode(t *testing.T) {
 		if err := deniedBySignet(dryRunDeployment(ctx, kc, "vendor-probe", vendor)); err != nil {
 			t.Fatalf("the tightened trust file is in force but the vendor image is admitted: %v", err)
 		}
+		// The vendor pod still runs; the background verifier now reports it
+		// as a violation of the new trust file, without a restart.
+		vendorPod := waitRunning(t, kc, appsNS, "vendor")
+		waitResults(t, dyn, appsNS, "the running vendor pod's result to flip to fail", func(rs map[string]policyreport.Result) error {
+			if r := rs[vendorPod.Name+"/container app"]; r.Result != policyreport.ResultFail {
+				return fmt.Errorf("vendor pod %s is %q under the tightened trust file: %v", vendorPod.Name, r.Result, summary(rs))
+			}
+			return nil
+		})
 		// The vendor Deployment's ReplicaSet now gets no pods: its pod is
 		// recreated and refused, and the reason is on the ReplicaSet.
 		deletePods(t, kc, appsNS, "app=vendor")
