@@ -30,17 +30,21 @@ release:
 		$(if $(VERSION),-version "$(VERSION)") $(if $(PUSH),-push) $(if $(BINARIES),-binaries "$(BINARIES)")
 
 ## stack: build (once, cached by version in the user cache dir) the real servers the
-## end-to-end tests start: registry, Fulcio, TSA, Rekor v2, etcd, kube-apiserver, cosign v2/v3.
+## end-to-end tests start: registry, Fulcio, TSA, Rekor v2, etcd, kube-apiserver, cosign v2/v3,
+## and the node's kube-controller-manager, kube-scheduler and kubelet.
 stack:
 	$(GO) run ./test/stack/cmd/stackbuild
 
-## tools: Debian packages the CI-template tests run (shellcheck, buildah; rsync for
-## gitlab-ci-local's shell executor), installed if missing.
+## tools: Debian packages the tests run, installed if missing: shellcheck, buildah and rsync
+## (gitlab-ci-local's shell executor) for the CI-template tests; containerd, runc and the CNI
+## plugins (bridge, host-local, loopback) for the node the Helm chart is installed on.
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+TOOLS_DEB := shellcheck buildah rsync containerd runc containernetworking-plugins
 tools:
-	@command -v shellcheck >/dev/null && command -v buildah >/dev/null && command -v rsync >/dev/null || { \
-		echo "installing shellcheck, buildah and rsync (Debian packages) for the CI-template tests"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq shellcheck buildah rsync >/dev/null; }
+	@command -v shellcheck >/dev/null && command -v buildah >/dev/null && command -v rsync >/dev/null && \
+	 command -v containerd >/dev/null && command -v runc >/dev/null && [ -x /usr/lib/cni/bridge ] || { \
+		echo "installing $(TOOLS_DEB) (Debian packages) for the CI-template and node tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(TOOLS_DEB) >/dev/null; }
 
 ## test: everything CI runs — vet, unit, specification and end-to-end tests.
 ## The concurrent packages' tests run under the race detector, and the

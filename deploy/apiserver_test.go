@@ -22,8 +22,8 @@ import (
 )
 
 // installOrder is helm's: what others reference first, webhooks last.
-var installOrder = []string{"ServiceAccount", "Secret", "ConfigMap", "ClusterRole", "ClusterRoleBinding",
-	"Service", "Deployment", "PodDisruptionBudget", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
+var installOrder = []string{"ServiceAccount", "Secret", "ConfigMap", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
+	"Service", "Deployment", "Job", "PodDisruptionBudget", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
 
 // neverMatches keeps registered webhooks from intercepting anything else in
 // this apiserver: no namespace or object carries this label.
@@ -59,6 +59,22 @@ func TestChartOnAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	createAll(t, ctx, kc, dyn, files)
+	t.Run("the trust check hook's objects pass the apiserver's validation", func(t *testing.T) {
+		all, err := renderFiles(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hookFiles := map[string]string{}
+		for k, m := range all {
+			if isHook(m) {
+				hookFiles[k] = m
+			}
+		}
+		if len(hookFiles) != 2 {
+			t.Fatalf("rendered %d hook manifests, want the check's ConfigMap and Job", len(hookFiles))
+		}
+		createAll(t, ctx, kc, dyn, hookFiles, metav1.DryRunAll)
+	})
 	registerWebhooks(t, ctx, kc, one[*admissionregv1.MutatingWebhookConfiguration](t, objs), one[*admissionregv1.ValidatingWebhookConfiguration](t, objs))
 
 	t.Run("the webhook pod passes Pod Security restricted", func(t *testing.T) {
@@ -69,11 +85,12 @@ func TestChartOnAPIServer(t *testing.T) {
 		}
 	})
 	checkServiceAccountAccess(t, ctx, kc)
+	checkScanAccess(t, ctx, kc)
 }
 
 // createAll creates the rendered non-webhook objects through the dynamic
 // client, each exactly as rendered.
-func createAll(t *testing.T, ctx context.Context, kc *kubernetes.Clientset, dyn dynamic.Interface, files map[string]string) {
+func createAll(t *testing.T, ctx context.Context, kc *kubernetes.Clientset, dyn dynamic.Interface, files map[string]string, dryRun ...string) {
 	t.Helper()
 	groups, err := restmapper.GetAPIGroupResources(kc.Discovery())
 	if err != nil {
@@ -107,7 +124,7 @@ func createAll(t *testing.T, ctx context.Context, kc *kubernetes.Clientset, dyn 
 		if u.GetNamespace() != "" {
 			ri = dyn.Resource(mapping.Resource).Namespace(u.GetNamespace())
 		}
-		if _, err := ri.Create(ctx, u, metav1.CreateOptions{FieldValidation: metav1.FieldValidationStrict}); err != nil {
+		if _, err := ri.Create(ctx, u, metav1.CreateOptions{FieldValidation: metav1.FieldValidationStrict, DryRun: dryRun}); err != nil {
 			t.Fatalf("creating %s %s: %v", u.GetKind(), u.GetName(), err)
 		}
 	}

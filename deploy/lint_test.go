@@ -10,7 +10,7 @@ import (
 // TestHelmLint is `helm lint --strict`: warnings fail too, for the default
 // values and for cert-manager TLS.
 func TestHelmLint(t *testing.T) {
-	for name, values := range map[string]map[string]any{"default values": nil, "cert-manager": certManagerValues} {
+	for name, values := range map[string]map[string]any{"default values": nil, "cert-manager": certManagerValues, "observability": observabilityValues} {
 		t.Run(name, func(t *testing.T) {
 			l := lint.All(chartDir, values, releaseNamespace, false)
 			for _, m := range l.Messages {

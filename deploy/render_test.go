@@ -30,8 +30,50 @@ const (
 var strict = serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).UniversalDeserializer()
 
 // renderErr renders the chart as `helm install` would, with values merged
-// over values.yaml. It returns each manifest keyed "template.yaml#n".
+// over values.yaml. It returns each manifest of the release keyed
+// "template.yaml#n"; hooks (helm.sh/hook), which helm runs apart, are left out.
 func renderErr(values map[string]any) (map[string]string, error) {
+	all, err := renderFiles(values)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for k, m := range all {
+		if !isHook(m) {
+			out[k] = m
+		}
+	}
+	return out, nil
+}
+
+// hooks renders the chart's hook manifests only, decoded.
+func hooks(t *testing.T, values map[string]any) []runtime.Object {
+	t.Helper()
+	all, err := renderFiles(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs []runtime.Object
+	for k, m := range all {
+		if isHook(m) {
+			objs = append(objs, decode(t, k, m))
+		}
+	}
+	return objs
+}
+
+func isHook(manifest string) bool {
+	var m struct {
+		Metadata struct {
+			Annotations map[string]string `json:"annotations"`
+		} `json:"metadata"`
+	}
+	_ = yaml.Unmarshal([]byte(manifest), &m)
+	_, ok := m.Metadata.Annotations["helm.sh/hook"]
+	return ok
+}
+
+func renderFiles(values map[string]any) (map[string]string, error) {
 	ch, err := loader.Load(chartDir)
 	if err != nil {
 		return nil, err

@@ -131,7 +131,7 @@ func TestServiceReachesWebhookPort(t *testing.T) {
 // bound to the Deployment's service account.
 func TestRBACIsLeastPrivilege(t *testing.T) {
 	objs := render(t, nil)
-	role := one[*rbacv1.ClusterRole](t, objs)
+	role := named[*rbacv1.ClusterRole](t, objs, fullname)
 	want := map[string][]string{"serviceaccounts": {"get"}, "secrets": {"get"}, "namespaces": {"get"}, "events": {"create", "patch"}}
 	got := map[string][]string{}
 	for _, r := range role.Rules {
@@ -151,7 +151,7 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		t.Errorf("resources %v, want %v", got, want)
 	}
 	sa := one[*corev1.ServiceAccount](t, objs)
-	b := one[*rbacv1.ClusterRoleBinding](t, objs)
+	b := named[*rbacv1.ClusterRoleBinding](t, objs, fullname)
 	if b.RoleRef.Name != role.Name || len(b.Subjects) != 1 || b.Subjects[0].Name != sa.Name || b.Subjects[0].Namespace != releaseNamespace {
 		t.Errorf("binding %+v does not bind %s to %s/%s", b, role.Name, releaseNamespace, sa.Name)
 	}
@@ -163,7 +163,7 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 // TestRBACWithoutPullSecrets: turning pull secrets off removes every read
 // of secrets and service accounts (namespace labels stay readable).
 func TestRBACWithoutPullSecrets(t *testing.T) {
-	role := one[*rbacv1.ClusterRole](t, render(t, map[string]any{"rbac": map[string]any{"readPullSecrets": false}}))
+	role := named[*rbacv1.ClusterRole](t, render(t, map[string]any{"rbac": map[string]any{"readPullSecrets": false}}), fullname)
 	for _, r := range role.Rules {
 		if slices.Contains(r.Resources, "secrets") || slices.Contains(r.Resources, "serviceaccounts") {
 			t.Errorf("rule %+v still reads credentials", r)

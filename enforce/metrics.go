@@ -77,6 +77,10 @@ func NewMetrics(cache *Cache, rl *Reloader, opts ...MetricsOption) *Metrics {
 	return m
 }
 
+// Register adds collectors of enforce's other parts (the background
+// verifier) to /metrics.
+func (m *Metrics) Register(cs ...prometheus.Collector) { m.reg.MustRegister(cs...) }
+
 // Handler serves /metrics.
 func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
 

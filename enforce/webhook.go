@@ -29,6 +29,8 @@ type Webhook struct {
 	// apiserver's own ?timeout= is honoured when shorter, less a margin.
 	Deadline time.Duration
 	Log      *slog.Logger
+	// TrustConfig, if set, answers TrustConfigPath.
+	TrustConfig *TrustConfig
 }
 
 func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -37,6 +39,11 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/mutate":
 		mutate = true
 	case "/validate":
+	case TrustConfigPath:
+		if wh.TrustConfig == nil {
+			http.NotFound(w, r)
+			return
+		}
 	default:
 		http.NotFound(w, r)
 		return
@@ -54,9 +61,14 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), status)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), wh.deadline(r))
-	defer cancel()
-	resp := wh.Handler.Handle(ctx, review.Request, mutate)
+	var resp *admissionv1.AdmissionResponse
+	if r.URL.Path == TrustConfigPath {
+		resp = wh.TrustConfig.Review(review.Request)
+	} else {
+		ctx, cancel := context.WithTimeout(r.Context(), wh.deadline(r))
+		defer cancel()
+		resp = wh.Handler.Handle(ctx, review.Request, mutate)
+	}
 	resp.UID = review.Request.UID
 	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
 	w.Header().Set("Content-Type", "application/json")

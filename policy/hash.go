@@ -78,7 +78,7 @@ func hashPolicy(p *Policy) string {
 	for _, id := range p.Identities {
 		n.Identities = append(n.Identities, normalizeIdentity(id))
 	}
-	slices.SortFunc(n.Identities, func(a, b normalIdentity) int { return cmp.Compare(a.Name, b.Name) })
+	sortIdentities(n.Identities)
 	for _, r := range p.Rules {
 		n.Rules = append(n.Rules, normalizeRule(r))
 	}
@@ -90,6 +90,10 @@ func hashPolicy(p *Policy) string {
 	}
 	sum := sha256.Sum256(data)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func sortIdentities(ids []normalIdentity) {
+	slices.SortFunc(ids, func(a, b normalIdentity) int { return cmp.Compare(a.Name, b.Name) })
 }
 
 func normalizeIdentity(id *Identity) normalIdentity {

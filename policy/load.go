@@ -76,6 +76,7 @@ func Parse(data []byte, opts ...Option) (*Policy, error) {
 	sortWarnings(l.d.warns)
 	l.p.Warnings = l.d.warns
 	l.p.Hash = hashPolicy(l.p)
+	hashRules(l.p)
 	l.p.index = buildIndex(l.p.Rules)
 	return l.p, nil
 }

@@ -31,6 +31,13 @@ type Rule struct {
 
 	// Mode overrides the enforcement mode for this rule (audit: report but admit).
 	Mode Mode
+
+	// Hash is the hash of what a decision under this rule depends on (its
+	// requirements, the identities it names, the sigstore section, the
+	// mode it decides in) and of nothing that only selects which images it
+	// governs. A decision about a digest stays valid across trust-file
+	// edits that keep the governing rule's Hash (and the trusted root).
+	Hash string
 }
 
 // Platforms is the multi-arch requirement of a rule.

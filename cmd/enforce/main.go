@@ -45,7 +45,7 @@ Environment: every flag of serve has a SIGNET_ variable (enforce serve --help).
 Exit status: 0 after a clean shutdown (SIGTERM), 2 usage or configuration
 error (bad flags, an invalid trust file or TLS key pair at start), 4 runtime
 failure (an address in use).`,
-		Commands: []*cli.Command{serveCommand()},
+		Commands: []*cli.Command{serveCommand(), checkCommand()},
 	}
 	cliapp.Setup(app)
 	return app
@@ -67,7 +67,7 @@ Example:
 
 Environment: every flag has a SIGNET_ variable (shown below); registry
 credentials for the webhook's own identity come from the Docker config.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "policy", Usage: "trust policy file", Value: "trust.yaml", EnvVars: []string{"SIGNET_POLICY"}},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serving certificate (PEM)", Required: true, EnvVars: []string{"SIGNET_TLS_CERT"}},
 			&cli.StringFlag{Name: "tls-key", Usage: "serving key (PEM)", Required: true, EnvVars: []string{"SIGNET_TLS_KEY"}},
@@ -83,7 +83,7 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
 			&cli.DurationFlag{Name: "trusted-root-refresh", Usage: "how often the public-good trusted root is refreshed through TUF (the last good root stays when TUF is down)", Value: enforce.DefaultTrustedRootRefresh, EnvVars: []string{"SIGNET_TRUSTED_ROOT_REFRESH"}},
-		},
+		}, backgroundFlags()...),
 		Action: serve,
 	}
 }
@@ -104,7 +104,8 @@ func serve(c *cli.Context) error {
 		Store: trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: c.Bool("offline")}))}
 	registry := regclient.New(regclient.HTTPTransport(), regclient.Options{Gate: enforce.NewLimiter(c.Int("registry-concurrency"))})
 	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithTrustedRoots(roots.Store), verify.WithTransport(registry)}
-	cache := enforce.NewCache(verify.New(opts...), enforce.CacheConfig{
+	verifier := verify.New(opts...)
+	cache := enforce.NewCache(verifier, enforce.CacheConfig{
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
 		VerifyTimeout: c.Duration("deadline") * 3,
 	})
@@ -123,11 +124,14 @@ func serve(c *cli.Context) error {
 	if !c.Bool("offline") {
 		go roots.Run(ctx)
 	}
-	if kc, err := kubeClient(c.String("kubeconfig")); err != nil {
-		log.Warn("no Kubernetes API access: imagePullSecrets are not used and no events are recorded", "err", err)
+	if kcfg, kc, err := kubeClient(c.String("kubeconfig")); err != nil {
+		log.Warn("no Kubernetes API access: imagePullSecrets are not used, no events are recorded, no background verification", "err", err)
 	} else {
 		handler.Credentials = (&enforce.PullSecrets{Client: kc}).Keychain
 		handler.NamespaceLabels = enforce.NewNamespaceLabelCache(kc, 0).Labels
+		if s := startBackground(ctx, c, log, kcfg, kc, cache, verifier, rl, metrics, handler.NamespaceLabels); s != nil {
+			handler.Observe = s.Observe
+		}
 		events := &enforce.Events{Client: kc, Log: log}
 		events.Start(ctx, 1024)
 		record = append(record, events.Record)
@@ -144,7 +148,8 @@ func serve(c *cli.Context) error {
 	err = enforce.Serve(ctx, enforce.ServerConfig{
 		Listener: ln, OpsListener: ops, Reloader: rl, ReloadInterval: c.Duration("reload-interval"), Log: log,
 		Deadline: c.Duration("deadline"), MaxConnections: c.Int("max-connections"),
-		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log}),
+		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log,
+			TrustConfig: enforce.NewTrustConfig(c.String("policy"))}),
 		Metrics: metrics.Handler(),
 	})
 	if err != nil {
@@ -155,7 +160,7 @@ func serve(c *cli.Context) error {
 
 // kubeClient connects to the API server for pull secrets: in-cluster by
 // default, or through a kubeconfig.
-func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
+func kubeClient(kubeconfig string) (*rest.Config, kubernetes.Interface, error) {
 	var cfg *rest.Config
 	var err error
 	if kubeconfig != "" {
@@ -164,7 +169,8 @@ func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
 		cfg, err = rest.InClusterConfig()
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return kubernetes.NewForConfig(cfg)
+	kc, err := kubernetes.NewForConfig(cfg)
+	return cfg, kc, err
 }

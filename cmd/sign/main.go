@@ -57,6 +57,7 @@ COSIGN_PASSWORD for encrypted keys; the Docker config for registry credentials.
 		},
 		Commands: []*cli.Command{
 			verifyCommand(),
+			auditCommand(),
 			policyCommand(),
 			imageCommand(),
 			attestCommand(),

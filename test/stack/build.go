@@ -20,9 +20,17 @@ type Tool struct {
 	Package string // import path of the main package
 	// throwawayModule builds via a temporary module (for modules with replace directives).
 	throwawayModule func(dir string) error
+	ldflags         string
+	// batch names tools built by one `go build` in one throwaway module, so the
+	// packages they share (Kubernetes' apiserver, client-go, api...) compile once.
+	batch string
+	// cacheTag distinguishes a build that changed at the same version.
+	cacheTag string
 }
 
-// The pinned tools. Versions are known to build with Go 1.26.
+// The pinned tools. Versions are known to build with Go 1.26. The apiserver's
+// cache name is tagged -stamped: earlier builds reported v0.0.0-master, which
+// helm's kubeVersion check refuses, and are not reused.
 var (
 	ToolRegistry  = Tool{Name: "registry", Module: "github.com/distribution/distribution/v3", Version: "v3.1.2", Package: "github.com/distribution/distribution/v3/cmd/registry"}
 	ToolFulcio    = Tool{Name: "fulcio", Module: "github.com/sigstore/fulcio", Version: "v1.8.8", Package: "github.com/sigstore/fulcio"}
@@ -31,14 +39,45 @@ var (
 	ToolCosignV2  = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v2", Version: "v2.6.5", Package: "github.com/sigstore/cosign/v2/cmd/cosign"}
 	ToolCosignV3  = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v3", Version: "v3.1.3", Package: "github.com/sigstore/cosign/v3/cmd/cosign"}
 	ToolEtcd      = Tool{Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: "v3.6.16", Package: "go.etcd.io/etcd/server/v3", throwawayModule: requireModule("go.etcd.io/etcd/server/v3", "v3.6.16")}
-	ToolAPIServer = Tool{Name: "kube-apiserver", Module: "k8s.io/kubernetes", Version: "v1.37.2", Package: "k8s.io/kubernetes/cmd/kube-apiserver", throwawayModule: kubeModule}
+	ToolAPIServer = kubeTool("kube-apiserver", "v1.37.2", "control-plane").withCacheTag("-stamped")
 	// ToolCycloneDX generates the release's SBOMs (internal/release).
 	ToolCycloneDX = Tool{Name: "cyclonedx-gomod", Module: "github.com/CycloneDX/cyclonedx-gomod", Version: "v1.10.0", Package: "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod"}
 )
 
+// The node: controllers and scheduler beside the apiserver (one build), and a
+// kubelet from the newest 1.34: kubelets from 1.35 refuse cgroup v1 by default,
+// and version skew lets a 1.34 kubelet join a 1.37 control plane.
+var (
+	ToolControllerManager = kubeTool("kube-controller-manager", "v1.37.2", "control-plane")
+	ToolScheduler         = kubeTool("kube-scheduler", "v1.37.2", "control-plane")
+	ToolKubelet           = kubeTool("kubelet", "v1.34.4", "")
+)
+
+func kubeTool(name, version, batch string) Tool {
+	return Tool{Name: name, Module: "k8s.io/kubernetes", Version: version, Package: "k8s.io/kubernetes/cmd/" + name,
+		throwawayModule: kubeModule(version), ldflags: kubeVersionFlags(version), batch: batch}
+}
+
+func (tl Tool) withCacheTag(tag string) Tool { tl.cacheTag = tag; return tl }
+
 // Tools lists every tool, in the order stackbuild builds them.
 func Tools() []Tool {
-	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolRekor, ToolEtcd, ToolAPIServer, ToolCycloneDX}
+	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolRekor, ToolEtcd,
+		ToolAPIServer, ToolControllerManager, ToolScheduler, ToolKubelet, ToolCycloneDX}
+}
+
+// batchMates are the tools built with tl by the same `go build`, tl first.
+func (tl Tool) batchMates() []Tool {
+	mates := []Tool{tl}
+	if tl.batch == "" {
+		return mates
+	}
+	for _, o := range Tools() {
+		if o.batch == tl.batch && o.Name != tl.Name {
+			mates = append(mates, o)
+		}
+	}
+	return mates
 }
 
 // CacheDir is where built binaries live: $SIGNET_STACK_CACHE or os.UserCacheDir()/signet/bin.
@@ -59,7 +98,7 @@ func (tl Tool) Path() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(d, tl.Name+"-"+tl.Version), nil
+	return filepath.Join(d, tl.Name+"-"+tl.Version+tl.cacheTag), nil
 }
 
 // Logf receives build progress; testing.TB.Logf fits.
@@ -105,28 +144,64 @@ func (tl Tool) build(ctx context.Context, bin string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	out := filepath.Join(work, "out")
 	if tl.throwawayModule != nil {
 		if err := tl.throwawayModule(work); err != nil {
 			return err
 		}
-		// -mod=mod lets the throwaway module fill in go.sum; our own go.mod is never involved.
-		if err := goCmd(ctx, work, nil, "build", "-mod=mod", "-o", out, tl.Package); err != nil {
-			return err
-		}
-	} else {
-		// go install pkg@version ignores any enclosing module, so this never touches ours.
-		gobin := filepath.Join(work, "gobin")
-		if err := goCmd(ctx, work, []string{"GOBIN=" + gobin}, "install", tl.Package+"@"+tl.Version); err != nil {
-			return err
-		}
-		ents, err := os.ReadDir(gobin)
-		if err != nil || len(ents) != 1 {
-			return fmt.Errorf("expected one binary in %s: %v", gobin, err)
-		}
-		out = filepath.Join(gobin, ents[0].Name())
+		return tl.buildModule(ctx, work, filepath.Join(work, "out"))
 	}
-	return os.Rename(out, bin)
+	// go install pkg@version ignores any enclosing module, so this never touches ours.
+	gobin := filepath.Join(work, "gobin")
+	if err := goCmd(ctx, work, []string{"GOBIN=" + gobin}, "install", tl.Package+"@"+tl.Version); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(gobin)
+	if err != nil || len(ents) != 1 {
+		return fmt.Errorf("expected one binary in %s: %v", gobin, err)
+	}
+	return os.Rename(filepath.Join(gobin, ents[0].Name()), bin)
+}
+
+// buildModule builds tl and its batch mates not yet cached in one `go build -o dir`
+// (each binary is named after its package) and publishes each by rename.
+func (tl Tool) buildModule(ctx context.Context, work, out string) error {
+	var todo []Tool
+	pkgs := []string{}
+	for i, m := range tl.batchMates() {
+		if p, err := m.Path(); err == nil && (i == 0 || !isExecutable(p)) {
+			todo = append(todo, m)
+			pkgs = append(pkgs, m.Package)
+		}
+	}
+	// -mod=mod lets the throwaway module fill in go.sum; our own go.mod is never involved.
+	args := []string{"build", "-mod=mod", "-o", out + string(filepath.Separator)}
+	if tl.ldflags != "" {
+		args = append(args, "-ldflags="+tl.ldflags)
+	}
+	if err := goCmd(ctx, work, nil, append(args, pkgs...)...); err != nil {
+		return err
+	}
+	for i := len(todo) - 1; i >= 0; i-- {
+		dst, err := todo[i].Path()
+		if err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(out, binaryName(todo[i].Package)), dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// binaryName is the file `go build -o dir/` writes for pkg: its last element, or the
+// one before a major-version suffix (go.etcd.io/etcd/server/v3 -> server).
+func binaryName(pkg string) string {
+	elems := strings.Split(pkg, "/")
+	last := elems[len(elems)-1]
+	if len(elems) > 1 && len(last) > 1 && last[0] == 'v' && strings.Trim(last[1:], "0123456789") == "" {
+		return elems[len(elems)-2]
+	}
+	return last
 }
 
 func goCmd(ctx context.Context, dir string, extraEnv []string, args ...string) error {

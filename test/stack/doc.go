@@ -34,6 +34,15 @@
 //   - Kube: etcd v3.6.16 + kube-apiserver v1.37.2, token auth (Kube.Token is in
 //     system:masters), RBAC; Kube.Config, Kube.Kubeconfig, Kube.CAFile. No
 //     controllers run: default/default ServiceAccount is pre-created so Pods admit.
+//   - Node (implies Registry and Kube): a real single-node cluster around that
+//     apiserver (Node authorizer, NodeRestriction, endpoint routing for webhook
+//     Services): kube-controller-manager and kube-scheduler v1.37.2, a kubelet
+//     v1.34.4 (cgroup v1 here), Debian's containerd and runc (make tools), the CNI
+//     bridge plugin on a bridge of its own, a pause image built from cmd/pause.
+//     Pods reach the registry and the apiserver at Node.RegistryHost and
+//     Node.APIServerHost; one node runs per machine (a file lock). Close stops
+//     every sandbox through CRI and removes what the node made; Node.Leftovers
+//     lists anything that remains.
 //
 // Stack.TrustedRootPath and Stack.SigningConfigPath hold a trusted_root.json and a
 // v0.2 signing_config.json built with sigstore-go from the running servers.

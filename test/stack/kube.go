@@ -33,6 +33,7 @@ type Kube struct {
 	// AuditLog is the audit log (JSON lines, one audit.k8s.io/v1 Event
 	// each) when Options.KubeAudit is set, else "".
 	AuditLog string
+	saKey    string // service-account signing key (the controller-manager's tokens)
 }
 
 // Client returns a clientset for the admin user.
@@ -52,7 +53,7 @@ func (s *Stack) startKube(ctx context.Context) (*Kube, error) {
 		return nil, err
 	}
 	k := &Kube{EtcdURL: etcdURL, Token: randomHex(16), CAFile: filepath.Join(dir, "ca.crt")}
-	files, err := writeKubeFiles(dir, ca, k.Token)
+	files, err := writeKubeFiles(dir, ca, k.Token, s.kubeAccess)
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +62,7 @@ func (s *Stack) startKube(ctx context.Context) (*Kube, error) {
 		return nil, err
 	}
 	k.URL = fmt.Sprintf("https://127.0.0.1:%d", port)
+	k.saKey = files["sa.key"]
 	args := []string{"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
 		"--tls-cert-file=" + files["serving.crt"], "--tls-private-key-file=" + files["serving.key"],
@@ -75,7 +77,8 @@ func (s *Stack) startKube(ctx context.Context) (*Kube, error) {
 		args = append(args, "--audit-policy-file="+files["audit-policy.yaml"], "--audit-log-path="+k.AuditLog,
 			"--audit-log-format=json", "--audit-log-mode=blocking")
 	}
-	p, err := s.run(ctx, "kube-apiserver", ToolAPIServer, dir, nil, args...)
+	// kubeAccess.args: what a node needs of the apiserver (see startNode).
+	p, err := s.runArgs(ctx, "kube-apiserver", ToolAPIServer, dir, nil, s.kubeAccess.args, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -110,10 +113,10 @@ func (s *Stack) startEtcd(ctx context.Context) (string, error) {
 }
 
 // writeKubeFiles writes serving cert, service-account keys and the token file.
-func writeKubeFiles(dir string, ca *testCA, token string) (map[string]string, error) {
-	certPEM, keyPEM, err := ca.issue("kube-apiserver",
+func writeKubeFiles(dir string, ca *testCA, token string, extra kubeAccess) (map[string]string, error) {
+	certPEM, keyPEM, err := ca.issueFor("kube-apiserver",
 		[]string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
-		[]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth})
+		extra.ips, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth})
 	if err != nil {
 		return nil, err
 	}
@@ -133,8 +136,10 @@ func writeKubeFiles(dir string, ca *testCA, token string) (map[string]string, er
 	}
 	var tokens strings.Builder
 	w := csv.NewWriter(&tokens) // token,user,uid,"group1,group2"
-	if err := w.Write([]string{token, "admin", "admin", "system:masters"}); err != nil {
-		return nil, err
+	for _, row := range append([][]string{{token, "admin", "admin", "system:masters"}}, extra.tokens...) {
+		if err := w.Write(row); err != nil {
+			return nil, err
+		}
 	}
 	w.Flush()
 	for name, b := range map[string][]byte{

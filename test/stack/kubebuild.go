@@ -11,12 +11,16 @@ import (
 	"strings"
 )
 
-// kubeModule writes a throwaway module that can build kube-apiserver: k8s.io/kubernetes
-// carries `replace k8s.io/X => ./staging/...` directives, which `go install` refuses, so
-// we require it and replace each staging module with its published v0.<minor> release.
-// The list is read from kubernetes' own go.mod so it never drifts from the pinned version.
-func kubeModule(dir string) error {
-	const kver = "v1.37.2"
+// kubeModule writes a throwaway module that can build Kubernetes' commands at kver:
+// k8s.io/kubernetes carries `replace k8s.io/X => ./staging/...` directives, which
+// `go install` refuses, so we require it and replace each staging module with its
+// published v0.<minor> release. The list is read from kubernetes' own go.mod so it
+// never drifts from the pinned version.
+func kubeModule(kver string) func(dir string) error {
+	return func(dir string) error { return writeKubeModule(dir, kver) }
+}
+
+func writeKubeModule(dir, kver string) error {
 	stagingVer := "v0" + strings.TrimPrefix(kver, "v1")
 	cmd := exec.Command(goBinary(), "mod", "download", "-json", "k8s.io/kubernetes@"+kver)
 	cmd.Dir = dir
@@ -49,6 +53,16 @@ func kubeModule(dir string) error {
 		return fmt.Errorf("no staging replaces found in %s", info.GoMod)
 	}
 	return os.WriteFile(filepath.Join(dir, "go.mod"), b.Bytes(), 0o644)
+}
+
+// kubeVersionFlags stamps the version Kubernetes components report (a node's
+// kubeletVersion, /version): without them a build from the module says v0.0.0-master,
+// which version-skew checks read as older than any release.
+func kubeVersionFlags(kver string) string {
+	major, minor, _ := strings.Cut(strings.TrimPrefix(kver, "v"), ".")
+	minor, _, _ = strings.Cut(minor, ".")
+	const pkg = "k8s.io/component-base/version"
+	return fmt.Sprintf("-s -w -X %s.gitVersion=%s -X %s.gitMajor=%s -X %s.gitMinor=%s", pkg, kver, pkg, major, pkg, minor)
 }
 
 // requireModule writes a throwaway module requiring mod@ver, for modules whose own

@@ -22,6 +22,8 @@ type Options struct {
 	// request at level Metadata, which includes admission webhooks' audit
 	// annotations.
 	KubeAudit bool
+	// Node runs a real node around Kube (implies Registry and Kube): see Node.
+	Node bool
 	// Logf receives build and start progress (default: discard).
 	Logf Logf
 	// ReadyTimeout bounds each server's readiness wait (default 60s).
@@ -40,16 +42,19 @@ type Stack struct {
 	TSA      *TSA
 	Rekor    *Rekor
 	Kube     *Kube
+	Node     *Node
 
 	// Written when Fulcio or TSA runs: sigstore-go-loadable trust material.
 	TrustedRootPath   string
 	SigningConfigPath string
 
-	opts      Options
-	procs     []*process
-	afterStop []func()
-	closeOnce sync.Once
-	closeErr  error
+	opts       Options
+	procs      []*process
+	beforeStop []func() error // before any process is stopped
+	afterStop  []func()
+	kubeAccess kubeAccess
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // Start builds (if needed) and starts the requested servers. On error everything
@@ -57,6 +62,9 @@ type Stack struct {
 func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Fulcio {
 		opts.OIDC = true
+	}
+	if opts.Node {
+		opts.Registry, opts.Kube = true, true
 	}
 	dir, err := os.MkdirTemp("", "signet-stack-")
 	if err != nil {
@@ -68,6 +76,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			s.Close()
 		}
 	}()
+	if opts.Node {
+		if err := s.prepareNode(ctx); err != nil {
+			return nil, fmt.Errorf("stack: node: %w", err)
+		}
+	}
 	if opts.OIDC {
 		if s.OIDC, err = newOIDC(dir); err != nil {
 			return nil, fmt.Errorf("oidc: %w", err)
@@ -83,6 +96,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		{opts.TSA, "tsa", func(ctx context.Context) (err error) { s.TSA, err = s.startTSA(ctx); return }},
 		{opts.Rekor, "rekor", func(ctx context.Context) (err error) { s.Rekor, err = s.startRekor(ctx); return }},
 		{opts.Kube, "kube", func(ctx context.Context) (err error) { s.Kube, err = s.startKube(ctx); return }},
+		{opts.Node, "node", func(ctx context.Context) (err error) { _, err = s.startNode(ctx); return }},
 	}
 	for _, st := range steps {
 		if !st.on {
@@ -128,6 +142,9 @@ func New(t testing.TB, opts Options) *Stack {
 func (s *Stack) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		for _, f := range s.beforeStop {
+			errs = append(errs, f())
+		}
 		for i := len(s.procs) - 1; i >= 0; i-- {
 			errs = append(errs, s.procs[i].stop())
 		}
@@ -156,6 +173,12 @@ func (s *Stack) PIDs() []int {
 
 // run ensures tool is built and starts it with a hermetic environment plus env.
 func (s *Stack) run(ctx context.Context, name string, tool Tool, dir string, env []string, args ...string) (*process, error) {
+	return s.runArgs(ctx, name, tool, dir, env, nil, args...)
+}
+
+// runArgs is run with more arguments after args.
+func (s *Stack) runArgs(ctx context.Context, name string, tool Tool, dir string, env, more []string, args ...string) (*process, error) {
+	args = append(args, more...)
 	bin, err := tool.Ensure(ctx, s.opts.Logf)
 	if err != nil {
 		return nil, err

@@ -49,6 +49,11 @@ func newTestCA(cn string) (*testCA, error) {
 
 // issue returns a leaf for 127.0.0.1/localhost (plus extra DNS names), as PEM cert and key.
 func (ca *testCA) issue(cn string, dnsNames []string, usages []x509.ExtKeyUsage) (certPEM, keyPEM []byte, err error) {
+	return ca.issueFor(cn, dnsNames, nil, usages)
+}
+
+// issueFor is issue with more IP addresses than 127.0.0.1 (a node's gateway).
+func (ca *testCA) issueFor(cn string, dnsNames []string, ips []net.IP, usages []x509.ExtKeyUsage) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -61,7 +66,7 @@ func (ca *testCA) issue(cn string, dnsNames []string, usages []x509.ExtKeyUsage)
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  usages,
 		DNSNames:     append([]string{"localhost"}, dnsNames...),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		IPAddresses:  append([]net.IP{net.IPv4(127, 0, 0, 1)}, ips...),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
 	if err != nil {

@@ -74,7 +74,65 @@ trust file's enforcement.namespaces.exempt. Sorted for stable renders.
 {{- concat (list "kube-system" .Release.Namespace) .Values.exemptNamespaces $fromTrust | uniq | sortAlpha | toJson -}}
 {{- end -}}
 
+{{/*
+The trust ConfigMap's data: trust.yaml and the keys map, each a JSON string so
+files stay byte for byte (comments, final newline).
+*/}}
+{{- define "signet-enforce.trustData" -}}
+trust.yaml: {{ .Values.trustPolicy | toJson }}
+{{- range $name, $content := .Values.keys }}
+{{ $name }}: {{ $content | toJson }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The trust volume, mounted at /etc/signet: trust.yaml and, beside it, every file
+of the keys map. Called with (dict "root" $ "configMap" "<name>").
+*/}}
+{{- define "signet-enforce.trustVolume" -}}
+{{- $root := .root -}}
+- name: trust
+  configMap:
+    name: {{ .configMap }}
+    items:
+      - key: {{ if $root.Values.existingConfigMap }}{{ $root.Values.existingConfigMapKey }}{{ else }}trust.yaml{{ end }}
+        path: trust.yaml
+      {{- if not $root.Values.existingConfigMap }}
+      {{- range $name, $_ := $root.Values.keys }}
+      - key: {{ $name }}
+        path: {{ $name }}
+      {{- end }}
+      {{- end }}
+{{- end -}}
+
+{{/*
+Every file the inline trust file names by path must be in the keys map (or be
+one of its file names under /etc/signet): nothing else is in the pod.
+*/}}
+{{- define "signet-enforce.validateKeys" -}}
+{{- $trust := include "signet-enforce.trust" . | fromJson -}}
+{{- $paths := list -}}
+{{- range $i, $id := $trust.identities | default list -}}
+{{- with $id.key -}}{{- with .path -}}{{- $paths = append $paths (list (printf "identities[%d].key.path" $i) .) -}}{{- end -}}{{- end -}}
+{{- end -}}
+{{- with $trust.sigstore -}}{{- with .trustedRoot -}}{{- if ne . "public-good" -}}
+{{- $paths = append $paths (list "sigstore.trustedRoot" .) -}}
+{{- end -}}{{- end -}}{{- end -}}
+{{- range $paths -}}
+{{- $field := index . 0 -}}
+{{- $path := index . 1 -}}
+{{- $dir := dir $path -}}
+{{- if not (or (eq $dir ".") (eq $dir "/etc/signet")) -}}
+{{- fail (printf "trustPolicy %s: %s is outside /etc/signet; put the file in the keys map (--set-file 'keys.%s=%s') and name it %s" $field $path (base $path | replace "." "\\.") $path (base $path)) -}}
+{{- end -}}
+{{- if not (hasKey $.Values.keys (base $path)) -}}
+{{- fail (printf "trustPolicy %s: %s is not in the keys map; add it with --set-file 'keys.%s=%s' so it is mounted beside trust.yaml" $field $path (base $path | replace "." "\\.") $path) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "signet-enforce.validate" -}}
+{{- include "signet-enforce.validateKeys" . -}}
 {{- $timeout := int .Values.webhook.timeoutSeconds -}}
 {{- if or (lt $timeout 1) (gt $timeout 30) -}}
 {{- fail "webhook.timeoutSeconds must be between 1 and 30" -}}

@@ -2,6 +2,7 @@
 // first end-to-end test run doesn't pay for it.
 //
 //	go run ./test/stack/cmd/stackbuild          # build everything (make stack)
+//	go run ./test/stack/cmd/stackbuild -only kubelet
 //	go run ./test/stack/cmd/stackbuild -up      # also start the whole stack, print
 //	                                            # its endpoints, stop on Ctrl-C
 package main
@@ -14,6 +15,8 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,10 +25,14 @@ import (
 
 func main() {
 	up := flag.Bool("up", false, "start the whole stack after building, until interrupted")
+	only := flag.String("only", "", "comma-separated tool names to build (default: all)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	for _, tl := range stack.Tools() {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), tl.Name) {
+			continue
+		}
 		t0 := time.Now()
 		path, err := tl.Ensure(ctx, log.Printf)
 		if err != nil {

@@ -1,0 +1,80 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/signet-dev/signet/verify"
+)
+
+// This file is the one place that reads a verify.Decision. Everything else
+// in audit (and the reports and `sign audit` rendered from it) works on
+// Findings, so when Decision's reasons become typed only this file changes.
+
+// verdict is what a Finding takes from a Decision.
+type verdict struct {
+	result     Result
+	rule       string
+	identities []string
+	reason     string
+	// mode is the decision's own mode (the rule's or the policy's).
+	mode string
+}
+
+func readDecision(d *verify.Decision) verdict {
+	v := verdict{mode: d.Mode}
+	if d.Rule != nil {
+		v.rule = d.Rule.Name
+	}
+	for _, s := range d.Signatures {
+		if !slices.Contains(v.identities, s.Identity) {
+			v.identities = append(v.identities, s.Identity)
+		}
+	}
+	switch {
+	case len(d.Reasons) > 0 && d.Transient:
+		v.result, v.reason = Error, strings.Join(d.Reasons, "; ")
+	case len(d.Reasons) > 0:
+		v.result, v.reason = Fail, strings.Join(d.Reasons, "; ")
+	default:
+		v.result, v.reason = Pass, passReason(d, v.identities)
+	}
+	return v
+}
+
+// passReason says what was accepted; the webhook gives no reason for an
+// allow, so this is the same facts `sign verify` prints.
+func passReason(d *verify.Decision, identities []string) string {
+	rule := "its rule"
+	if d.Rule != nil {
+		rule = fmt.Sprintf("rule %q", d.Rule.Name)
+		if d.Rule.Kind == "pin-only" {
+			return rule + " pins the digest and needs no signature"
+		}
+	}
+	msg := fmt.Sprintf("signed by %s, as %s requires", strings.Join(identities, ", "), rule)
+	if len(d.Attestations) > 0 {
+		msg += fmt.Sprintf("; provenance %s by %s", d.Attestations[0].PredicateType, d.Attestations[0].Identity)
+	}
+	return msg
+}
+
+// seedable reports whether a decision may be kept in the Memo: it is about
+// a digest (not decided by the policy alone before resolution) and not an
+// infrastructure failure.
+func seedable(d *verify.Decision) bool {
+	return d != nil && d.Digest != "" && d.Rule != nil && !d.Transient
+}
+
+// restamp presents a remembered decision, made for ref under an earlier
+// policy whose governing rule meant the same, as a decision of p: the image
+// as this target writes it, and the current policy's hash and rule position.
+func restamp(d *verify.Decision, image, policyHash string, rule *verify.RuleRef) *verify.Decision {
+	out := *d
+	out.Image, out.PolicyHash = image, policyHash
+	if rule != nil {
+		out.Rule = rule
+	}
+	return &out
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/signet-dev/signet/audit"
+	"github.com/signet-dev/signet/internal/cloudauth"
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/verify"
+)
+
+func auditCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "audit",
+		Usage: "decide everything that runs in a cluster or namespace, as the webhook would",
+		Description: `Lists the running pods (through your kubeconfig), takes each container's
+digest from what its node reports it runs (or the digest its spec pins),
+verifies each distinct digest once with the same engine as the webhook, and
+prints one row per workload, container and digest. --policy may be a proposed
+trust file: the answer is what would break if it were deployed.
+
+Exit status: 0 nothing that runs would be denied, 1 at least one running image
+fails (or could not be verified) and would be denied in enforce mode, 2 usage,
+configuration or cluster access error.
+
+Example:
+   sign audit --policy trust.yaml                 # the whole cluster
+   sign audit -p proposed-trust.yaml -n payments -o json
+
+Environment: SIGNET_POLICY, SIGNET_OUTPUT, SIGNET_OFFLINE, KUBECONFIG, and the
+Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
+		Flags: []cli.Flag{
+			policyFlag,
+			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "audit one namespace (default: all)"},
+			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"},
+			&cli.StringFlag{Name: "context", Usage: "kubeconfig context (default: the current one)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "table or json", Value: "table", EnvVars: []string{"SIGNET_OUTPUT"}},
+			&cli.IntFlag{Name: "concurrency", Usage: "verifications at once", Value: 8},
+			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of refreshing it over TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
+		},
+		Action: func(c *cli.Context) error {
+			output := c.String("output")
+			if output != "table" && output != "json" {
+				return usageError("--output must be table or json, got %q", output)
+			}
+			p, err := policy.LoadFile(c.String("policy"))
+			if err != nil {
+				return usageError("%v", err)
+			}
+			kc, err := kubeClient(c.String("kubeconfig"), c.String("context"))
+			if err != nil {
+				return usageError("%v", err)
+			}
+			opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain)}
+			if c.Bool("offline") {
+				opts = append(opts, verify.WithOffline())
+			}
+			e := &audit.Engine{Decider: verify.New(opts...), Concurrency: c.Int("concurrency"), Progress: progress(c.App.ErrWriter)}
+			r, err := audit.Cluster(c.Context, kc, e, p, c.String("namespace"))
+			if err != nil {
+				return usageError("%v", err)
+			}
+			if err := writeAudit(c.App.Writer, output, r); err != nil {
+				return err
+			}
+			if r.Denied {
+				return cli.Exit("", exitDenied)
+			}
+			return nil
+		},
+	}
+}
+
+func writeAudit(w io.Writer, output string, r *audit.Report) error {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	return r.WriteTable(w)
+}
+
+// kubeClient loads a kubeconfig the way kubectl does.
+func kubeClient(path, context string) (kubernetes.Interface, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if path != "" {
+		rules.ExplicitPath = path
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	return kubernetes.NewForConfig(cfg)
+}
+
+// progress reports verified images on a terminal (one line, rewritten), and
+// nothing when stderr is a file or pipe.
+func progress(stderr io.Writer) func(done, total int) {
+	f, ok := stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(f, "\rverified %d of %d distinct images", done, total)
+		if done == total {
+			fmt.Fprint(f, "\r\033[K")
+		}
+	}
+}

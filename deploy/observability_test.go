@@ -1,0 +1,372 @@
+package deploy
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+var observabilityValues = map[string]any{"metrics": map[string]any{
+	"serviceMonitor":   map[string]any{"enabled": true},
+	"prometheusRule":   map[string]any{"enabled": true},
+	"grafanaDashboard": map[string]any{"enabled": true},
+}}
+
+// targetLabels are added by Prometheus to every scraped series; the binary
+// does not export them.
+var targetLabels = map[string]bool{"job": true, "instance": true, "pod": true, "container": true, "service": true}
+
+// chartQueries collects every PromQL expression the chart ships: alert rules
+// and dashboard panels, named for error messages.
+func chartQueries(t *testing.T) map[string]query {
+	t.Helper()
+	objs := render(t, observabilityValues)
+	out := map[string]query{}
+	rules := ofKind(objs, "PrometheusRule")
+	if len(rules) != 1 {
+		t.Fatalf("want one PrometheusRule, rendered %d", len(rules))
+	}
+	groups, _, _ := unstructured.NestedSlice(rules[0].Object, "spec", "groups")
+	for _, g := range groups {
+		rs, _, _ := unstructured.NestedSlice(g.(map[string]any), "rules")
+		for _, r := range rs {
+			r := r.(map[string]any)
+			out["alert "+r["alert"].(string)] = parseQuery(r["expr"].(string))
+		}
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+		Templating struct {
+			List []struct {
+				Name       string `json:"name"`
+				Definition string `json:"definition"`
+			} `json:"list"`
+		} `json:"templating"`
+	}
+	var cm *corev1.ConfigMap
+	for _, c := range all[*corev1.ConfigMap](objs) {
+		if c.Name == fullname+"-dashboard" {
+			cm = c
+		}
+	}
+	if cm == nil || json.Unmarshal([]byte(cm.Data["signet-enforce.json"]), &dash) != nil || len(dash.Panels) == 0 {
+		t.Fatalf("no dashboard with panels in the rendered ConfigMap %v", cm)
+	}
+	for _, p := range dash.Panels {
+		for i, tg := range p.Targets {
+			out[fmt.Sprintf("panel %q query %d", p.Title, i)] = parseQuery(tg.Expr)
+		}
+	}
+	labelValues := regexp.MustCompile(`^label_values\(([a-zA-Z_:][a-zA-Z0-9_:]*),\s*([a-zA-Z_]+)\)$`)
+	for _, v := range dash.Templating.List {
+		if m := labelValues.FindStringSubmatch(v.Definition); m != nil {
+			out["variable "+v.Name] = query{expr: v.Definition, selectors: []selector{{metric: m[1], labels: map[string][]string{m[2]: nil}}}}
+		}
+	}
+	return out
+}
+
+// TestDashboardAndAlertsUseRealMetrics scrapes the enforce binary's real
+// /metrics after it has allowed, denied and failed on a registry, and checks
+// that every metric, label and label value each alert and dashboard query
+// names is one the binary exports.
+func TestDashboardAndAlertsUseRealMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs enforce")
+	}
+	families := scrapeEnforce(t)
+	for where, q := range chartQueries(t) {
+		var labelsSeen []string
+		for _, sel := range q.selectors {
+			fam, ok := family(families, sel.metric)
+			if !ok {
+				t.Errorf("%s: metric %s is not exported by enforce (%s)", where, sel.metric, q.expr)
+				continue
+			}
+			have := familyLabels(fam)
+			labelsSeen = append(labelsSeen, keys(have)...)
+			for l, vals := range sel.labels {
+				if targetLabels[l] {
+					continue
+				}
+				if _, ok := have[l]; !ok {
+					t.Errorf("%s: %s has no label %q (labels: %v)", where, sel.metric, l, keys(have))
+				}
+				for _, v := range vals {
+					if !have[l][v] {
+						t.Errorf("%s: %s{%s} never takes the value %q (seen: %v)", where, sel.metric, l, v, keys(have[l]))
+					}
+				}
+			}
+		}
+		for _, l := range q.groupBy {
+			if !targetLabels[l] && !slices.Contains(labelsSeen, l) {
+				t.Errorf("%s: groups by %q, which none of its metrics carries (%s)", where, l, q.expr)
+			}
+		}
+	}
+}
+
+// TestServiceMonitorScrapesOpsPort: the ServiceMonitor's port is a Service
+// port that reaches the container port enforce serves /metrics on.
+func TestServiceMonitorScrapesOpsPort(t *testing.T) {
+	objs := render(t, observabilityValues)
+	sms := ofKind(objs, "ServiceMonitor")
+	if len(sms) != 1 {
+		t.Fatalf("want one ServiceMonitor, rendered %d", len(sms))
+	}
+	eps, _, _ := unstructured.NestedSlice(sms[0].Object, "spec", "endpoints")
+	sel, _, _ := unstructured.NestedStringMap(sms[0].Object, "spec", "selector", "matchLabels")
+	if len(eps) != 1 {
+		t.Fatalf("endpoints %v", eps)
+	}
+	ep := eps[0].(map[string]any)
+	if ep["path"] != "/metrics" || ep["honorLabels"] != true {
+		t.Errorf("endpoint %v: want path /metrics and honorLabels (signet's namespace label is the request's)", ep)
+	}
+	d := one[*appsv1.Deployment](t, objs)
+	c := d.Spec.Template.Spec.Containers[0]
+	ops, _ := arg(c.Args, "ops-listen")
+	var svc *corev1.Service
+	for _, s := range all[*corev1.Service](objs) {
+		if matchesAll(s.Labels, sel) {
+			if svc != nil {
+				t.Fatalf("the ServiceMonitor selects Services %s and %s", svc.Name, s.Name)
+			}
+			svc = s
+		}
+	}
+	if svc == nil {
+		t.Fatalf("no Service carries the ServiceMonitor's labels %v", sel)
+	}
+	for _, p := range svc.Spec.Ports {
+		if p.Name != ep["port"] {
+			continue
+		}
+		for _, cp := range c.Ports {
+			if cp.Name == p.TargetPort.String() && ":"+fmt.Sprint(cp.ContainerPort) == ops {
+				return
+			}
+		}
+		t.Fatalf("Service port %s targets %s, not the container port of --ops-listen=%s", p.Name, p.TargetPort.String(), ops)
+	}
+	t.Fatalf("Service %s has no port %v", svc.Name, ep["port"])
+}
+
+func matchesAll(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return len(want) > 0
+}
+
+// family finds a metric family by series name (histogram series carry
+// _bucket, _sum and _count).
+func family(fams map[string]*dto.MetricFamily, series string) (*dto.MetricFamily, bool) {
+	if f, ok := fams[series]; ok {
+		return f, true
+	}
+	for _, suf := range []string{"_bucket", "_sum", "_count"} {
+		if base, ok := strings.CutSuffix(series, suf); ok {
+			if f, ok := fams[base]; ok && (f.GetType() == dto.MetricType_HISTOGRAM || f.GetType() == dto.MetricType_SUMMARY) {
+				return f, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// familyLabels maps each label of a family to the values seen (plus le for
+// histograms).
+func familyLabels(f *dto.MetricFamily) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for _, m := range f.Metric {
+		for _, lp := range m.Label {
+			if out[lp.GetName()] == nil {
+				out[lp.GetName()] = map[string]bool{}
+			}
+			out[lp.GetName()][lp.GetValue()] = true
+		}
+	}
+	if f.GetType() == dto.MetricType_HISTOGRAM {
+		out["le"] = map[string]bool{}
+	}
+	return out
+}
+
+// scrapeEnforce runs the enforce binary, sends it admissions that are
+// allowed, denied, and denied for a registry error, on both endpoints, and
+// returns its parsed /metrics.
+func scrapeEnforce(t *testing.T) map[string]*dto.MetricFamily {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "enforce")
+	build := exec.Command("go", "build", "-o", bin, "github.com/signet-dev/signet/cmd/enforce")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building enforce: %v\n%s", err, out)
+	}
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(reg.Close)
+	host := strings.TrimPrefix(reg.URL, "http://")
+	img, _ := random.Image(64, 1)
+	ref, _ := name.ParseReference(host + "/vendor/app:v1")
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	policyPath := filepath.Join(dir, "trust.yaml")
+	writeTestFile(t, policyPath, fmt.Sprintf(`apiVersion: signet.dev/v1alpha1
+kind: TrustPolicy
+images:
+  - {name: vendor, match: [%s/**], signature: optional}
+  - {name: down, match: [127.0.0.1:1/**], signature: optional}
+  - {name: default-deny, match: ["**"], deny: not approved}
+`, host))
+	cert, key, pool := selfSignedCert(t, dir)
+	hookAddr, opsAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, "serve", "--policy", policyPath, "--tls-cert", cert, "--tls-key", key,
+		"--listen", hookAddr, "--ops-listen", opsAddr, "--deadline", "3s", "--offline")
+	cmd.Stderr = io.Discard
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitHTTP(t, "http://"+opsAddr+"/readyz")
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	for i, image := range []string{host + "/vendor/app:v1", "example.com/other:v1", "127.0.0.1:1/app:v1"} {
+		for _, path := range []string{"/mutate", "/validate"} {
+			admit(t, c, "https://"+hookAddr+path, fmt.Sprintf("p%d", i), image)
+		}
+	}
+	resp, err := http.Get("http://" + opsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fams
+}
+
+func admit(t *testing.T, c *http.Client, url, name, image string) {
+	t.Helper()
+	raw, _ := json.Marshal(&corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}, ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "tenant-a"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}}})
+	body, _ := json.Marshal(admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{UID: types.UID("u-" + name), Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+			Resource: metav1.GroupVersionResource{Version: "v1", Resource: "pods"}, Namespace: "tenant-a", Name: name,
+			Operation: admissionv1.Create, Object: k8sruntime.RawExtension{Raw: raw}}})
+	resp, err := c.Post(url, "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: status %d", url, resp.StatusCode)
+	}
+}
+
+func waitHTTP(t *testing.T, url string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s not ready: %v", url, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// selfSignedCert writes a serving certificate for 127.0.0.1 and returns the
+// paths and a pool that trusts it.
+func selfSignedCert(t *testing.T, dir string) (certPath, keyPath string, pool *x509.CertPool) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "enforce"}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	kder, _ := x509.MarshalECPrivateKey(key)
+	certPath, keyPath = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	writeTestFile(t, certPath, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	writeTestFile(t, keyPath, string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})))
+	return certPath, keyPath, pool
+}

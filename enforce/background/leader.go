@@ -1,0 +1,72 @@
+package background
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+)
+
+// Lease configures leader election: exactly one replica scans at a time.
+type Lease struct {
+	// Namespace and Name of the coordination.k8s.io Lease (the chart: the
+	// release namespace, "signet-enforce-scanner").
+	Namespace, Name string
+	// Identity of this replica (default: the host name, i.e. the pod name).
+	Identity string
+	// Duration a lease is valid without renewal (default 15s), how long the
+	// leader retries renewing (default 10s), and how often candidates try
+	// (default 2s): client-go's usual values.
+	Duration, RenewDeadline, RetryPeriod time.Duration
+}
+
+// elect runs lead while this replica holds the lease, and campaigns again
+// when it loses it, until ctx ends. On shutdown the lease is released, so
+// another replica takes over at once rather than after Duration.
+func elect(ctx context.Context, client kubernetes.Interface, l Lease, lead func(context.Context), onChange func(leading bool)) error {
+	if l.Duration <= 0 {
+		l.Duration = 15 * time.Second
+	}
+	if l.RenewDeadline <= 0 {
+		l.RenewDeadline = l.Duration * 2 / 3
+	}
+	if l.RetryPeriod <= 0 {
+		l.RetryPeriod = l.Duration * 2 / 15
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Namespace: l.Namespace, Name: l.Name},
+		Client:     client.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: l.Identity},
+	}
+	// Terms never overlap: a term's scan holds mu until it has stopped, and
+	// one whose term already ended when it got mu does nothing.
+	var mu sync.Mutex
+	for ctx.Err() == nil {
+		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+			Lock: lock, Name: l.Name, ReleaseOnCancel: true,
+			LeaseDuration: l.Duration, RenewDeadline: l.RenewDeadline, RetryPeriod: l.RetryPeriod,
+			Callbacks: leaderelection.LeaderCallbacks{
+				OnStartedLeading: func(ctx context.Context) {
+					mu.Lock()
+					defer mu.Unlock()
+					if ctx.Err() != nil {
+						return
+					}
+					onChange(true)
+					lead(ctx)
+				},
+				OnStoppedLeading: func() { onChange(false) },
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("leader election for the background verifier: %w", err)
+		}
+		le.Run(ctx)
+	}
+	return nil
+}

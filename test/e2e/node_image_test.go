@@ -1,0 +1,36 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/signet-dev/signet/internal/release"
+	"github.com/signet-dev/signet/test/stack"
+)
+
+// enforceImage builds the release's daemonless enforce image for this
+// machine's platform (internal/release: the Debian-package base, nonroot,
+// exactly what `make release` ships) and pushes it to the stack's registry,
+// so the node runs the image a user installs. It returns repository and digest.
+func enforceImage(t *testing.T, ctx context.Context, s *stack.Stack) (repo, digest string) {
+	t.Helper()
+	repo = s.Registry.Host + "/signet-dev/signet-enforce"
+	d, err := release.PushEnforceImage(ctx, release.HostImageOptions{Log: t.Logf}, repo+":test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo, d.DigestStr()
+}
+
+// appImage pushes a workload image (the pause command: it runs until stopped)
+// under ref and returns ref@digest; label makes the digest distinct per image.
+func appImage(t *testing.T, ctx context.Context, bin, ref, label string) string {
+	t.Helper()
+	pinned, err := stack.PushBinaryImage(ctx, ref, stack.BinaryImage{Binary: bin, Path: "/app", Labels: map[string]string{"signet.test/image": label}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, digest, _ := strings.Cut(pinned, "@")
+	return ref + "@" + digest
+}
