@@ -35,12 +35,6 @@ type memoEntry struct {
 	at  time.Time
 }
 
-// MemoKey is the key of a decision about ref under a rule with ruleHash and
-// a trusted root of rootVersion.
-func MemoKey(ref, ruleHash, rootVersion string) string {
-	return ref + "|" + ruleHash + "|" + rootVersion
-}
-
 // get returns the decision for key and when it was made, if it is still
 // fresh: allowed decisions for MaxAge, denials until a pass asks for them
 // to be re-verified (reverifyDenied), since a denial is fixed by signing.

@@ -19,7 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore/pkg/signature"
 
-	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/internal/sigstoretest"
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
@@ -123,7 +122,7 @@ func TestResigningKeepsOneEntryPerLayout(t *testing.T) {
 				otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 				predicate := "https://example.com/sbom"
 				if keyless {
-					predicate = attest.PredicateSLSAv1
+					predicate = policy.SLSAProvenanceV1
 				}
 				for _, other := range []*sigstoretest.Signer{w.GitHub("acme/app", "refs/tags/v1.0"), w.KeySigner(otherKey)} {
 					for _, l := range []ocisig.Layout{ocisig.LayoutLegacy, ocisig.LayoutBundle} {

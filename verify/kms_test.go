@@ -55,7 +55,7 @@ func TestKMSKeyIdentity(t *testing.T) {
 		return nil, errors.New("AccessDeniedException: no kms:GetPublicKey")
 	}))
 	dec := broken.Verify(context.Background(), d.String(), p)
-	if dec.Allowed || !strings.Contains(strings.Join(dec.Reasons, " "), "AccessDeniedException") {
+	if dec.Allowed || !strings.Contains(strings.Join(dec.Messages(), " "), "AccessDeniedException") {
 		t.Fatalf("KMS failure must deny with its error: %v", dec.Reasons)
 	}
 }
@@ -85,7 +85,7 @@ func TestThresholdCountsOneKeyOnce(t *testing.T) {
 	}
 	v := verify.New(verify.WithKMSLoader(func(context.Context, string) (crypto.PublicKey, error) { return &w.Key.PublicKey, nil }))
 	dec := v.Verify(context.Background(), d.String(), p)
-	if dec.Allowed || !strings.Contains(strings.Join(dec.Reasons, " "), "only 1 distinct signer") {
+	if dec.Allowed || !strings.Contains(strings.Join(dec.Messages(), " "), "only 1 distinct signer") {
 		t.Fatalf("one key under two names met a threshold of two: allowed=%v %v", dec.Allowed, dec.Reasons)
 	}
 	if len(dec.Signatures) != 1 {

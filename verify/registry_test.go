@@ -69,7 +69,7 @@ func TestPlatformsAllRefusesAWideIndexBeforeReadingChildren(t *testing.T) {
 	before := l.total.Load()
 	d := verify.New().Verify(context.Background(), w.Ref("acme/multi/wide:1"), p)
 	want := "lists " + strconv.Itoa(verify.MaxPlatforms+8) + " platform manifests"
-	if d.Allowed || !strings.Contains(strings.Join(d.Reasons, "\n"), want) || d.Transient {
+	if d.Allowed || !strings.Contains(strings.Join(d.Messages(), "\n"), want) || d.Transient {
 		t.Fatalf("want a (cacheable) denial saying %q, got allowed=%v transient=%v %v", want, d.Allowed, d.Transient, d.Reasons)
 	}
 	if n := l.total.Load() - before; n > 12 {
@@ -173,7 +173,7 @@ func TestRegistryFailuresAreNamedAndBounded(t *testing.T) {
 				defer cancel()
 			}
 			d := verify.New().Verify(ctx, dg.String(), p)
-			if d.Allowed || !d.Transient || !strings.Contains(strings.Join(d.Reasons, "\n"), c.reason) {
+			if d.Allowed || !d.Transient || !strings.Contains(strings.Join(d.Messages(), "\n"), c.reason) {
 				t.Fatalf("want a transient denial saying %q, got allowed=%v transient=%v %v", c.reason, d.Allowed, d.Transient, d.Reasons)
 			}
 			if n := l.total.Load(); n > c.maxReqs {

@@ -65,7 +65,7 @@ func writeText(w io.Writer, res *sign.Result) {
 	if d := res.Decision; d != nil {
 		verdict := "allowed"
 		if !d.Allowed {
-			verdict = "DENIED: " + strings.Join(d.Reasons, "; ")
+			verdict = "DENIED: " + strings.Join(d.Messages(), "; ")
 		}
 		fmt.Fprintf(w, "  post-check (policy %s): %s\n", d.PolicyHash, verdict)
 	}
