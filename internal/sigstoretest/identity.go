@@ -149,12 +149,14 @@ func (id Identity) render() ([]pkix.Extension, error) {
 			exts = append(exts, pkix.Extension{Id: oid, Value: []byte(v)})
 		}
 	}
-	raw(certificate.OIDIssuer, e.Issuer)
-	raw(certificate.OIDGitHubWorkflowTrigger, e.GithubWorkflowTrigger)
-	raw(certificate.OIDGitHubWorkflowSHA, e.GithubWorkflowSHA)
-	raw(certificate.OIDGitHubWorkflowName, e.GithubWorkflowName)
-	raw(certificate.OIDGitHubWorkflowRepository, e.GithubWorkflowRepository)
-	raw(certificate.OIDGitHubWorkflowRef, e.GithubWorkflowRef)
+	// Fulcio still issues the deprecated v1 extensions beside the v2 ones,
+	// so certificates here carry them too.
+	raw(certificate.OIDIssuer, e.Issuer)                                     //lint:ignore SA1019 Fulcio still issues it
+	raw(certificate.OIDGitHubWorkflowTrigger, e.GithubWorkflowTrigger)       //lint:ignore SA1019 Fulcio still issues it
+	raw(certificate.OIDGitHubWorkflowSHA, e.GithubWorkflowSHA)               //lint:ignore SA1019 Fulcio still issues it
+	raw(certificate.OIDGitHubWorkflowName, e.GithubWorkflowName)             //lint:ignore SA1019 Fulcio still issues it
+	raw(certificate.OIDGitHubWorkflowRepository, e.GithubWorkflowRepository) //lint:ignore SA1019 Fulcio still issues it
+	raw(certificate.OIDGitHubWorkflowRef, e.GithubWorkflowRef)               //lint:ignore SA1019 Fulcio still issues it
 	for _, f := range []struct {
 		oid asn1.ObjectIdentifier
 		v   string

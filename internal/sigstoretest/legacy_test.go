@@ -43,7 +43,7 @@ func checkSET(t *testing.T, ss *Sigstore, l ocisig.Legacy, wantKind string) *tlo
 		t.Fatal(err)
 	}
 	id, _ := hex.DecodeString(rb.Payload.LogID)
-	e, err := tlog.NewEntry(body, rb.Payload.IntegratedTime, rb.Payload.LogIndex, id, rb.SignedEntryTimestamp, nil) //nolint:staticcheck
+	e, err := tlog.NewEntry(body, rb.Payload.IntegratedTime, rb.Payload.LogIndex, id, rb.SignedEntryTimestamp, nil) //lint:ignore SA1019 cosign v2 writes Rekor v1 entries, which NewEntry parses
 	if err != nil {
 		t.Fatalf("parsing rekor entry: %v", err)
 	}
