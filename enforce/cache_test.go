@@ -79,7 +79,7 @@ func TestCacheKeysByDigestNotTag(t *testing.T) {
 	cache := NewCache(verify.New(), CacheConfig{TagTTL: time.Second, Now: clock})
 	img := w.Ref("acme/app:moving")
 	if dec := cache.Verify(context.Background(), img, p); !dec.Allowed {
-		t.Fatalf("signed tag denied: %v", dec.Reasons)
+		t.Fatalf("signed tag denied: %v", dec.Messages())
 	}
 	w.Push("acme/app:moving")
 	now = now.Add(2 * time.Second) // the tag resolution expires; the decision for the old digest does not
@@ -162,11 +162,11 @@ func TestRegistryFailuresAreNotCached(t *testing.T) {
 	cache := NewCache(verify.New(), CacheConfig{})
 	fail.Store(true)
 	if dec := cache.Verify(context.Background(), d.String(), p); dec.Allowed || !dec.Transient {
-		t.Fatalf("want a transient denial, got allowed=%v transient=%v %v", dec.Allowed, dec.Transient, dec.Reasons)
+		t.Fatalf("want a transient denial, got allowed=%v transient=%v %v", dec.Allowed, dec.Transient, dec.Messages())
 	}
 	fail.Store(false)
 	if dec := cache.Verify(context.Background(), d.String(), p); !dec.Allowed {
-		t.Fatalf("the registry failure was cached: %v", dec.Reasons)
+		t.Fatalf("the registry failure was cached: %v", dec.Messages())
 	}
 }
 

@@ -139,7 +139,7 @@ func TestResigningKeepsOneEntryPerLayout(t *testing.T) {
 				for i := range runs {
 					res := r.run(t, d.String())
 					if !res.Decision.Allowed {
-						t.Fatalf("run %d: post-check denied: %v", i+1, res.Decision.Reasons)
+						t.Fatalf("run %d: post-check denied: %v", i+1, res.Decision.Messages())
 					}
 					want := ocisig.ActionReplaced
 					if i == 0 {
@@ -262,7 +262,7 @@ func TestConcurrentRunsOfOneJobStayBounded(t *testing.T) {
 				}
 			}
 			if dec := verify.New().Verify(context.Background(), d.String(), r.policy); !dec.Allowed {
-				t.Fatalf("denied after the concurrent runs: %v", dec.Reasons)
+				t.Fatalf("denied after the concurrent runs: %v", dec.Messages())
 			}
 			for k, es := range entries(t, d) {
 				if len(es) > jobs {
@@ -348,7 +348,7 @@ func TestConcurrentWriterThatDropsOurLayerIsMergedBack(t *testing.T) {
 		t.Fatalf("%d signatures in the .sig tag, want both signers'", n)
 	}
 	if dec := verify.New().Verify(context.Background(), d.String(), loadPolicy(t, w)); !dec.Allowed {
-		t.Fatalf("our signature was lost: %v", dec.Reasons)
+		t.Fatalf("our signature was lost: %v", dec.Messages())
 	}
 }
 

@@ -56,7 +56,7 @@ func TestLegacyAttestationTimestampCoversTheEnvelope(t *testing.T) {
 		}
 		dec := verify.New().Verify(context.Background(), w.Ref("acme/prov/app:foreign-timestamp"), p)
 		if dec.Allowed || !strings.Contains(strings.Join(dec.Messages(), " "), "no trusted time") {
-			t.Fatalf("a timestamp of another envelope was accepted as the attestation's time: allowed=%v %v", dec.Allowed, dec.Reasons)
+			t.Fatalf("a timestamp of another envelope was accepted as the attestation's time: allowed=%v %v", dec.Allowed, dec.Messages())
 		}
 	})
 }

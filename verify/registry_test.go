@@ -70,7 +70,7 @@ func TestPlatformsAllRefusesAWideIndexBeforeReadingChildren(t *testing.T) {
 	d := verify.New().Verify(context.Background(), w.Ref("acme/multi/wide:1"), p)
 	want := "lists " + strconv.Itoa(verify.MaxPlatforms+8) + " platform manifests"
 	if d.Allowed || !strings.Contains(strings.Join(d.Messages(), "\n"), want) || d.Transient {
-		t.Fatalf("want a (cacheable) denial saying %q, got allowed=%v transient=%v %v", want, d.Allowed, d.Transient, d.Reasons)
+		t.Fatalf("want a (cacheable) denial saying %q, got allowed=%v transient=%v %v", want, d.Allowed, d.Transient, d.Messages())
 	}
 	if n := l.total.Load() - before; n > 12 {
 		t.Fatalf("%d registry requests for one wide index, want the index's own (no child read)", n)
@@ -90,7 +90,7 @@ func TestPlatformsAllChecksChildrenInParallel(t *testing.T) {
 	l.peakSigReads.Store(0)
 	d := verify.New().Verify(context.Background(), w.Ref("acme/multi/eight:1"), p)
 	if !d.Allowed || len(d.Platforms) != 8 {
-		t.Fatalf("allowed=%v with %d platforms: %v", d.Allowed, len(d.Platforms), d.Reasons)
+		t.Fatalf("allowed=%v with %d platforms: %v", d.Allowed, len(d.Platforms), d.Messages())
 	}
 	if peak := l.peakSigReads.Load(); peak < 2 || peak > 4 {
 		t.Fatalf("peak %d children read at once, want 2 to 4", peak)
@@ -114,7 +114,7 @@ func TestColdVerificationPingsOnce(t *testing.T) {
 	l.total.Store(0)
 	dec := verify.New().Verify(context.Background(), w.Ref("acme/prov/app:1"), p)
 	if !dec.Allowed {
-		t.Fatalf("denied: %v", dec.Reasons)
+		t.Fatalf("denied: %v", dec.Messages())
 	}
 	if n := l.pings.Load(); n != 1 {
 		t.Fatalf("%d pings for one verification, want 1", n)
@@ -174,7 +174,7 @@ func TestRegistryFailuresAreNamedAndBounded(t *testing.T) {
 			}
 			d := verify.New().Verify(ctx, dg.String(), p)
 			if d.Allowed || !d.Transient || !strings.Contains(strings.Join(d.Messages(), "\n"), c.reason) {
-				t.Fatalf("want a transient denial saying %q, got allowed=%v transient=%v %v", c.reason, d.Allowed, d.Transient, d.Reasons)
+				t.Fatalf("want a transient denial saying %q, got allowed=%v transient=%v %v", c.reason, d.Allowed, d.Transient, d.Messages())
 			}
 			if n := l.total.Load(); n > c.maxReqs {
 				t.Fatalf("%d registry requests, want at most %d", n, c.maxReqs)

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/signet-dev/signet/test/stack"
+	"github.com/signet-dev/signet/verify"
 )
 
 // signPolicy is the trust file `sign` runs against on the local stack. The
@@ -251,7 +252,7 @@ func TestSignKeylessInCIIsAcceptedEverywhere(t *testing.T) {
 
 			d := w.signVerify(t, w.policy, image)
 			if !d.Allowed || len(d.Signatures) == 0 || len(d.Attestations) == 0 {
-				t.Fatalf("sign verify denied what sign wrote: %v (rejected: %v)", d.Reasons, d.Rejected)
+				t.Fatalf("sign verify denied what sign wrote: %v (rejected: %v)", d.Messages(), d.Rejected)
 			}
 			sig, att := d.Signatures[0], d.Attestations[0]
 			if sig.Identity != run.identity || sig.Subject != run.san || sig.Layout != "bundle" || sig.LogIndex == nil {
@@ -282,7 +283,7 @@ func TestSignLegacyOnlyIsAcceptedBySignVerify(t *testing.T) {
 	}
 	d := w.signVerify(t, w.tlogOptional, digest.String())
 	if !d.Allowed || len(d.Attestations) == 0 || d.Attestations[0].Layout != "legacy" {
-		t.Fatalf("sign verify denied sign's legacy layout: %v (rejected: %v)", d.Reasons, d.Rejected)
+		t.Fatalf("sign verify denied sign's legacy layout: %v (rejected: %v)", d.Messages(), d.Rejected)
 	}
 	// Only the legacy layout exists, so this is cosign v2 reading what
 	// `sign` wrote for it (with both layouts it prefers the bundle).
@@ -443,26 +444,10 @@ func (w *signWorld) cosign(t *testing.T, bin, cmd, image, san, issuer string, ex
 	return stack.RunCosign(t.Context(), bin, stack.CosignEnv(t), args...)
 }
 
-// fullDecision is `sign verify -o json`'s decision including attestations.
-type fullDecision struct {
-	Allowed    bool     `json:"allowed"`
-	Reasons    []string `json:"reasons"`
-	Signatures []struct {
-		Identity, Layout, Subject string
-		LogIndex                  *int64
-	} `json:"signatures"`
-	Attestations []struct {
-		Identity, Layout, PredicateType, SourceRepository, SourceRef, SourceDigest string
-	} `json:"attestations"`
-	Rejected []struct{ Layout, Kind, Reason string } `json:"rejected"`
-}
-
-func (w *signWorld) signVerify(t *testing.T, policyPath, image string) fullDecision {
+func (w *signWorld) signVerify(t *testing.T, policyPath, image string) *verify.Decision {
 	t.Helper()
 	stdout, stderr, _ := runSignCLI(t, nil, "verify", "--policy", policyPath, "-o", "json", image)
-	var res struct {
-		Decisions []fullDecision `json:"decisions"`
-	}
+	var res verify.Report
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil || len(res.Decisions) != 1 {
 		t.Fatalf("sign verify output (%v):\n%s\n%s", err, stdout, stderr)
 	}
