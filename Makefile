@@ -50,10 +50,10 @@ tools:
 ## The concurrent packages' tests run under the race detector, and the
 ## end-to-end tests run race-built sign and enforce binaries (SIGNET_E2E_RACE),
 ## so a data race fails CI; the other packages run once, without it.
-RACE_PKGS := ./enforce ./verify ./sign ./ocisig ./regclient
+RACE_PKGS := ./enforce/... ./verify ./sign ./ocisig ./regclient
 test: vet tools stack
 	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
-	SIGNET_E2E_RACE=1 $(GO) test -count=1 -timeout 45m $$($(GO) list $(PKGS) | grep -vxF $(foreach p,$(RACE_PKGS),-e github.com/signet-dev/signet/$(patsubst ./%,%,$(p))))
+	SIGNET_E2E_RACE=1 $(GO) test -count=1 -timeout 45m $$($(GO) list $(PKGS) | grep -vxF $$($(GO) list $(RACE_PKGS) | sed 's/^/-e /'))
 
 ## unit: tests without the end-to-end stack.
 unit:

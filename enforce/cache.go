@@ -113,7 +113,7 @@ func (c *Cache) Decide(ctx context.Context, t verify.Target) *verify.Decision {
 		return t.Present(d)
 	}
 	c.Stats.Misses.Add(1)
-	f, _ := c.verifications.join(key, regclient.Priority{Since: since(ctx)}, func(tr *regclient.Tracker) (*verify.Decision, error) {
+	f, _ := c.verifications.join(key, priority(ctx), func(tr *regclient.Tracker) (*verify.Decision, error) {
 		c.Stats.Verifications.Add(1)
 		vctx, cancel := c.detached(ctx, tr)
 		defer cancel()
@@ -139,12 +139,29 @@ func (c *Cache) Decide(ctx context.Context, t verify.Target) *verify.Decision {
 	}
 }
 
-// since is when the request of ctx began (its Tracker's priority).
-func since(ctx context.Context) time.Time {
+// priority is the registry priority of the request of ctx: when it began
+// (its Tracker's), and whether it is background work.
+func priority(ctx context.Context) regclient.Priority {
+	p := regclient.Priority{Since: time.Now(), Background: ctx.Value(backgroundKey{}) != nil}
 	if tr := regclient.FromContext(ctx); tr != nil {
-		return tr.Priority.Since
+		p.Since = tr.Priority().Since
 	}
-	return time.Now()
+	return p
+}
+
+type backgroundKey struct{}
+
+// Background is c for work no admission waits for (the background
+// verifier): the same decisions, flights and registry limits, but its
+// registry requests wait behind every admission's, so a scan of the whole
+// cluster never delays a pod. An admission that joins a background flight
+// promotes it.
+func (c *Cache) Background() Decider { return background{c} }
+
+type background struct{ c *Cache }
+
+func (b background) Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision {
+	return b.c.Verify(context.WithValue(ctx, backgroundKey{}, true), image, p)
 }
 
 // because renders what a flight's registry traffic went through, for a
@@ -181,7 +198,9 @@ func (c *Cache) Resolve(ctx context.Context, ref name.Reference) (name.Digest, e
 		return d, nil
 	}
 	c.Stats.TagMisses.Add(1)
-	f, _ := c.resolutions.join(key, regclient.Priority{Urgent: known, Since: since(ctx)}, func(tr *regclient.Tracker) (name.Digest, error) {
+	prio := priority(ctx)
+	prio.Urgent = known
+	f, _ := c.resolutions.join(key, prio, func(tr *regclient.Tracker) (name.Digest, error) {
 		rctx, cancel := c.detached(ctx, tr)
 		defer cancel()
 		d, err := c.engine.Resolve(rctx, ref)

@@ -225,3 +225,47 @@ func TestSlowRegistryFinishesSomeAdmissions(t *testing.T) {
 	}
 	t.Logf("%d of %d admissions decided inside the deadline", allowed.Load(), len(imgs))
 }
+
+// TestCachedImageNeverWaitsForASlot: while every slot of a registry is held
+// by a request it never answers, an image already decided is admitted at
+// once, by digest and by a tag whose resolution is fresh: neither needs the
+// registry.
+func TestCachedImageNeverWaitsForASlot(t *testing.T) {
+	var hang atomic.Bool
+	release := make(chan struct{})
+	w := testworld.New(t, testworld.Options{Policy: enforcePolicy, Wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if hang.Load() {
+				select {
+				case <-r.Context().Done():
+				case <-release:
+				}
+				return
+			}
+			h.ServeHTTP(rw, r)
+		})
+	}})
+	t.Cleanup(func() { close(release) })
+	imgs := signedPod(t, w, "warm", 2)
+	p, _ := policy.LoadFile(w.PolicyPath)
+	cache, l := productionCache(1)
+	h := &Handler{Decider: cache, Policy: func() *policy.Policy { return p }}
+	admit := func(img string, timeout time.Duration) *admissionv1.AdmissionResponse {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		return h.Mutate(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{img})), admissionv1.Create, ""))
+	}
+	first := admit(imgs[0], 5*time.Second)
+	if !first.Allowed {
+		t.Fatalf("warming the cache: %s", first.Result.Message)
+	}
+	pinned := cache.Verify(context.Background(), imgs[0], p).Pinned
+	hang.Store(true)
+	go admit(imgs[1], 10*time.Second) // holds the only slot, then queues behind it
+	waitUntil(t, "the registry's only slot to be held", func() bool { return l.InUse(w.Registry) == 1 })
+	for _, img := range []string{imgs[0], pinned} {
+		if resp := admit(img, 300*time.Millisecond); !resp.Allowed {
+			t.Fatalf("%s waited for the registry: %s", img, resp.Result.Message)
+		}
+	}
+}

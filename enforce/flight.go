@@ -24,13 +24,15 @@ type flights[V any] struct {
 }
 
 // join returns the flight for key, starting run in its own goroutine when
-// none is in the air; started reports whether this call started it. run
-// must store its result wherever later callers look before it returns: the
-// flight is forgotten as soon as run ends.
+// none is in the air (a flight in the air is promoted to prio); started
+// reports whether this call started it. run must store its result wherever
+// later callers look before it returns: the flight is forgotten as soon as
+// run ends.
 func (g *flights[V]) join(key string, prio regclient.Priority, run func(tr *regclient.Tracker) (V, error)) (f *flight[V], started bool) {
 	g.mu.Lock()
 	if f := g.m[key]; f != nil {
 		g.mu.Unlock()
+		f.tr.Promote(prio)
 		return f, false
 	}
 	if g.m == nil {

@@ -13,12 +13,14 @@ import (
 // DefaultRegistryConcurrency is the default of --registry-concurrency: the
 // slots per registry host. Measured with BenchmarkRegistryConcurrency: 500
 // concurrent admissions of 50 new images (signed and attested) against a
-// registry answering every request in 200 ms, 8 s deadline. With 8 slots
-// 280 of the 500 were decided (p50 7.5 s); 16 decided all (p50 4.0 s, p99
-// 7.3 s, too close to the deadline); 32 all (p50 2.3 s, p99 3.8 s); 64 all
-// (p50 2.1 s): doubling past 32 gains under 10%, while one client holding
-// more requests open to a registry than that is what registries throttle.
-// Registries speak HTTP/2, so 32 requests are 32 streams, not connections.
+// registry answering every request in 200 ms, 8 s deadline, idle 2-core
+// machine. 8 slots decided 290 of the 500 (p99 8.0 s: the rest hit the
+// deadline); 16 all, p99 6.8 s; 32 all, p50 2.2 s, p99 3.6 s; 64 all, p99
+// 2.1 s. 32 is the smallest that decides the whole burst with its p99 under
+// half the deadline. The burst time falls linearly with the slots only
+// because the simulated registry never slows down; a real one does, and
+// throttles clients that keep many more requests open than that. Registries
+// speak HTTP/2, so 32 requests are 32 streams, not 32 connections.
 const DefaultRegistryConcurrency = 32
 
 // Limiter caps concurrent requests per registry host, so a burst of
@@ -31,7 +33,8 @@ const DefaultRegistryConcurrency = 32
 // deadlocked by it.
 //
 // Waiting requests are served by regclient.Priority (tag re-resolutions,
-// then the oldest verification), not in arrival order: under a slow
+// then the oldest verification, background scans last), not in arrival
+// order: under a slow
 // registry the oldest admissions finish instead of all of them advancing
 // together and timing out. At most MaxQueue requests wait per host; more
 // fail at once rather than pile up behind a registry that does not answer.
@@ -70,7 +73,7 @@ func (l *Limiter) Enter(r *http.Request) (func(), error) {
 	host := r.URL.Host
 	prio := regclient.Priority{Since: time.Now()}
 	if tr := regclient.FromContext(r.Context()); tr != nil {
-		prio = tr.Priority
+		prio = tr.Priority()
 	}
 	l.mu.Lock()
 	h := l.hosts[host]

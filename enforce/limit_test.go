@@ -59,7 +59,7 @@ func TestLimiterCapsConcurrencyPerHost(t *testing.T) {
 
 // TestLimiterServesUrgentThenOldestFirst: waiting requests are served by
 // priority, not arrival: a tag re-resolution first, then the verification
-// asked for earliest.
+// asked for earliest, a background scan's last however old.
 func TestLimiterServesUrgentThenOldestFirst(t *testing.T) {
 	l := NewLimiter(1)
 	base := time.Now()
@@ -71,6 +71,7 @@ func TestLimiterServesUrgentThenOldestFirst(t *testing.T) {
 		name string
 		prio regclient.Priority
 	}{
+		{"background scan", regclient.Priority{Background: true, Since: base}},
 		{"newest verification", regclient.Priority{Since: base.Add(3 * time.Second)}},
 		{"oldest verification", regclient.Priority{Since: base.Add(1 * time.Second)}},
 		{"tag re-resolution", regclient.Priority{Urgent: true, Since: base.Add(4 * time.Second)}},
@@ -95,7 +96,7 @@ func TestLimiterServesUrgentThenOldestFirst(t *testing.T) {
 	}
 	hold()
 	wg.Wait()
-	want := "tag re-resolution, oldest verification, middle verification, newest verification"
+	want := "tag re-resolution, oldest verification, middle verification, newest verification, background scan"
 	if got := strings.Join(order, ", "); got != want {
 		t.Fatalf("served %s, want %s", got, want)
 	}

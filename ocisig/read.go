@@ -185,6 +185,12 @@ func each(ctx context.Context, n int, f func(i int) error) error {
 func readBundle(subject name.Digest, desc v1.Descriptor, opts []remote.Option) (*Bundle, error) {
 	ref := subject.Context().Digest(desc.Digest.String())
 	img, err := remote.Image(ref, opts...)
+	if isNotFound(err) {
+		// Listed, then deleted before we read it: a signer replacing its
+		// own earlier bundle (sign re-runs do). Nothing is there to count,
+		// and the listing's other referrers still decide.
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 	}

@@ -141,6 +141,24 @@ func TestFetchReadsOnlyWhatTheListingAnnounces(t *testing.T) {
 	}
 }
 
+// TestFetchSkipsAReferrerDeletedAfterTheListing: a bundle listed but gone
+// when read (a re-run of sign replaced it) is not a registry failure, so a
+// signature beside it still decides instead of a transient denial.
+func TestFetchSkipsAReferrerDeletedAfterTheListing(t *testing.T) {
+	l := &listing{extra: []v1.Descriptor{fakeReferrer(1, BundleMediaType, map[string]string{AnnotationBundlePredicate: CosignSignPredicateType})}}
+	subject := l.start(t)
+	if _, err := WriteBundle(context.Background(), subject, []byte(`{"sig":1}`), CosignSignPredicateType); err != nil {
+		t.Fatal(err)
+	}
+	found, err := Fetch(context.Background(), subject)
+	if err != nil {
+		t.Fatalf("a listed-then-deleted referrer failed the fetch: %v", err)
+	}
+	if len(found.Bundles) != 1 || l.reads.Load() != 2 {
+		t.Fatalf("%d bundles with %d manifest reads, want the 1 that exists after reading both", len(found.Bundles), l.reads.Load())
+	}
+}
+
 // TestFetchRefusesALegacyTagWithTooManyLayers: the reason names the tag,
 // the count and the remedy.
 func TestFetchRefusesALegacyTagWithTooManyLayers(t *testing.T) {

@@ -7,11 +7,15 @@ import (
 	"time"
 )
 
-// Priority orders requests waiting at a Gate: urgent ones first, then the
-// oldest. Every request of one verification carries its priority, so under
-// a slow registry the oldest verifications finish, instead of all of them
-// advancing together and none finishing before its deadline.
+// Priority orders requests waiting at a Gate: background work last, urgent
+// work first, then the oldest. Every request of one verification carries
+// its priority, so under a slow registry the oldest verifications finish,
+// instead of all of them advancing together and none finishing before its
+// deadline.
 type Priority struct {
+	// Background marks work no admission waits for (a background scan):
+	// served after everything else.
+	Background bool
 	// Urgent marks cheap work that unblocks a cached decision (re-resolving
 	// a tag whose digest is already decided).
 	Urgent bool
@@ -21,7 +25,10 @@ type Priority struct {
 
 // Before reports whether p is served before q.
 func (p Priority) Before(q Priority) bool {
-	if p.Urgent != q.Urgent {
+	switch {
+	case p.Background != q.Background:
+		return q.Background
+	case p.Urgent != q.Urgent:
 		return p.Urgent
 	}
 	return p.Since.Before(q.Since)
@@ -31,9 +38,8 @@ func (p Priority) Before(q Priority) bool {
 // tag resolution): its budget, its priority at the Gate, and what went
 // wrong. It is safe for concurrent use; a nil *Tracker accounts for nothing.
 type Tracker struct {
-	Priority Priority
-
 	mu       sync.Mutex
+	priority Priority
 	requests int
 	bytes    int64
 	seq      int
@@ -58,7 +64,25 @@ func NewTracker(p Priority) *Tracker {
 	if p.Since.IsZero() {
 		p.Since = time.Now()
 	}
-	return &Tracker{Priority: p}
+	return &Tracker{priority: p}
+}
+
+// Priority is the priority of the work's requests at a Gate.
+func (t *Tracker) Priority() Priority {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.priority
+}
+
+// Promote raises the work's priority to p when p is served first: a
+// request that joins background work someone now waits for. Requests
+// already waiting keep their place.
+func (t *Tracker) Promote(p Priority) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p.Before(t.priority) {
+		t.priority = p
+	}
 }
 
 type trackerKey struct{}

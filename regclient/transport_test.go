@@ -269,3 +269,18 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// TestPromoteRaisesOnly: background work someone now waits for is served
+// as theirs; promotion never lowers a priority.
+func TestPromoteRaisesOnly(t *testing.T) {
+	now := time.Now()
+	tr := NewTracker(Priority{Background: true, Since: now.Add(-time.Hour)})
+	tr.Promote(Priority{Since: now})
+	if p := tr.Priority(); p.Background || !p.Since.Equal(now) {
+		t.Fatalf("not promoted: %+v", p)
+	}
+	tr.Promote(Priority{Background: true, Since: now.Add(-2 * time.Hour)})
+	if p := tr.Priority(); p.Background {
+		t.Fatalf("demoted: %+v", p)
+	}
+}

@@ -15,9 +15,10 @@ import (
 type Option func(*Verifier)
 
 // WithRemoteOptions appends go-containerregistry options to every registry
-// call. Credentials belong in WithKeychain; a transport given here replaces
-// signet's registry client, its limits and its accounting (use
-// WithTransport instead).
+// call. Credentials given here are ignored: a verification authenticates
+// once per repository, with the request's keychain and then WithKeychain's.
+// A transport given here replaces signet's registry client, its limits and
+// its accounting (use WithTransport instead).
 func WithRemoteOptions(opts ...remote.Option) Option {
 	return func(v *Verifier) { v.remote = append(v.remote, opts...) }
 }

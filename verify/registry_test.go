@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/signet-dev/signet/internal/sigstoretest"
@@ -181,4 +182,37 @@ func TestRegistryFailuresAreNamedAndBounded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSessionAuthenticatesWithTheKeychain: a private registry is read with
+// the Verifier's keychain (the session authenticates once per repository;
+// go-containerregistry's own auth options play no part).
+func TestSessionAuthenticatesWithTheKeychain(t *testing.T) {
+	var private atomic.Bool
+	w := testworld.New(t, testworld.Options{Wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if u, p, ok := r.BasicAuth(); private.Load() && (!ok || u != "ci" || p != "s3cret") {
+				rw.Header().Set("WWW-Authenticate", `Basic realm="private"`)
+				http.Error(rw, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
+				return
+			}
+			h.ServeHTTP(rw, r)
+		})
+	}})
+	p, _ := policy.LoadFile(w.PolicyPath)
+	d := w.Push("acme/app:private")
+	w.Sign(d, d, w.KeySigner(nil), ocisig.LayoutBundle)
+	private.Store(true)
+	if dec := verify.New().Verify(context.Background(), d.String(), p); dec.Allowed || !strings.Contains(strings.Join(dec.Messages(), " "), "UNAUTHORIZED") {
+		t.Fatalf("without credentials: want UNAUTHORIZED, got allowed=%v %v", dec.Allowed, dec.Messages())
+	}
+	if dec := verify.New(verify.WithKeychain(staticKeychain{})).Verify(context.Background(), d.String(), p); !dec.Allowed {
+		t.Fatalf("with the keychain: %v", dec.Messages())
+	}
+}
+
+type staticKeychain struct{}
+
+func (staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
+	return &authn.Basic{Username: "ci", Password: "s3cret"}, nil
 }

@@ -49,7 +49,7 @@ func startBackground(ctx context.Context, c *cli.Context, log *slog.Logger, cfg 
 		return nil
 	}
 	pullSecrets := &enforce.PullSecrets{Client: kc}
-	engine := &audit.Engine{Decider: cache, Roots: v, Memo: &audit.Memo{MaxAge: c.Duration("scan-max-age")}, Concurrency: c.Int("scan-concurrency"),
+	engine := &audit.Engine{Decider: cache.Background(), Roots: v, Memo: &audit.Memo{MaxAge: c.Duration("scan-max-age")}, Concurrency: c.Int("scan-concurrency"),
 		Credentials: func(ctx context.Context, pod *audit.Pod) context.Context {
 			kc, _ := pullSecrets.Keychain(ctx, pod.Namespace, &enforce.Workload{PullSecrets: pod.PullSecrets, ServiceAccount: pod.ServiceAccount})
 			return verify.WithRequestKeychain(ctx, kc)

@@ -89,7 +89,8 @@ func signRun(c *cli.Context, doSign, doAttest bool) error {
 	case c.Bool("no-post-check"):
 		req.Log("warning: --no-post-check: the pushed signatures are NOT verified against %s", p.Source)
 	default:
-		opts := []verify.Option{verify.WithRemoteOptions(req.Remote...)}
+		// The post-check reads with the same credentials the run writes with.
+		opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain)}
 		if c.Bool("offline") {
 			opts = append(opts, verify.WithOffline())
 		}
