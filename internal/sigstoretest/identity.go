@@ -14,12 +14,14 @@ import (
 	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
+	"github.com/signet-dev/signet/ci"
 )
 
-// Issuers of the CI OIDC tokens Fulcio accepts.
+// Issuers of the CI OIDC tokens Fulcio accepts (ci's).
 const (
-	GitHubIssuer = "https://token.actions.githubusercontent.com"
-	GitLabIssuer = "https://gitlab.com"
+	GitHubIssuer = ci.GitHubIssuer
+	GitLabIssuer = ci.GitLabIssuer
 )
 
 // oidTokenSubject is Fulcio's 1.3.6.1.4.1.57264.1.24 (token "sub" claim),
