@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/test/stack"
 	"github.com/signet-dev/signet/verify"
 )
@@ -102,31 +103,6 @@ func newSignWorld(t *testing.T) *signWorld {
 	return w
 }
 
-// signResult is the part of `sign image -o json` these tests read.
-type signResult struct {
-	Digest string `json:"digest"`
-	Pinned string `json:"pinned"`
-	Signed []struct {
-		Digest, Bundle, LegacyTag string
-		LogIndex                  *int64
-	} `json:"signed"`
-	Attested []struct {
-		Digest, Bundle, LegacyTag string
-		LogIndex                  *int64
-	} `json:"attested"`
-	Preflight *struct {
-		OK       bool `json:"ok"`
-		Problems []struct {
-			Identity, Field, Expected, Actual string
-		} `json:"problems"`
-	} `json:"preflight"`
-	PostCheck *struct {
-		Allowed bool     `json:"allowed"`
-		Reasons []string `json:"reasons"`
-	} `json:"postCheck"`
-	Error string `json:"error"`
-}
-
 // sign runs the sign binary in a hermetic environment (nothing inherited
 // from the developer's or the real CI's environment) plus env, from a
 // fresh working directory, and returns its combined output and exit code.
@@ -157,11 +133,11 @@ func runSignCLI(t testing.TB, env []string, args ...string) (stdout, stderr stri
 }
 
 // signImage runs `sign image -o json` and decodes its result.
-func (w *signWorld) signImage(t *testing.T, env []string, args ...string) (signResult, string, int) {
+func (w *signWorld) signImage(t *testing.T, env []string, args ...string) (sign.Report, string, int) {
 	t.Helper()
 	args = append([]string{"image", "-o", "json"}, args...)
 	stdout, stderr, code := runSignCLI(t, env, args...)
-	var res signResult
+	var res sign.Report
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("sign %s: exit %d, output is not JSON (%v):\n%s\n%s", strings.Join(args, " "), code, err, stdout, stderr)
 	}
@@ -222,7 +198,7 @@ func TestSignKeylessInCIIsAcceptedEverywhere(t *testing.T) {
 					t.Fatalf("want both layouts and a Rekor v2 entry for every item, got:\n%s", out)
 				}
 			}
-			if res.PostCheck == nil || !res.PostCheck.Allowed {
+			if res.Decision == nil || !res.Decision.Allowed {
 				t.Fatalf("the post-check did not allow the pushed signatures:\n%s", out)
 			}
 			if !strings.Contains(out, "is a tag") {
@@ -360,7 +336,7 @@ func TestSignWithKeys(t *testing.T) {
 			digest := push(t, w.s.Registry.Host+"/keyed/"+strings.Fields(k.name)[0]+":1")
 			res, out, code := w.signImage(t, nil, "--key", k.key, "--policy", w.policy,
 				"--signing-config", w.s.SigningConfigPath, digest.String())
-			if code != 0 || res.PostCheck == nil || !res.PostCheck.Allowed {
+			if code != 0 || res.Decision == nil || !res.Decision.Allowed {
 				t.Fatalf("sign image --key exit %d:\n%s", code, out)
 			}
 			for _, bin := range []string{w.v2, w.v3} {
