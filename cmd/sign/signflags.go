@@ -16,13 +16,6 @@ import (
 	"github.com/signet-dev/signet/sign"
 )
 
-// Public-good Sigstore endpoints, the defaults when neither flags nor a
-// signing config name a private instance.
-const (
-	publicFulcio = "https://fulcio.sigstore.dev"
-	publicRekor  = "https://rekor.sigstore.dev"
-)
-
 // signingFlags are shared by image, attest and preflight.
 func signingFlags() []cli.Flag {
 	return []cli.Flag{
@@ -118,41 +111,22 @@ func loadKey(ctx context.Context, ref string) (*sign.Keypair, error) {
 	return sign.LoadKeyFile(ref, []byte(pass))
 }
 
-// sessionConfig merges the signing config file, flags and defaults.
+// sessionConfig is the identity and the services the flags, the signing
+// config and the defaults choose (sign.ChooseServices).
 func sessionConfig(c *cli.Context, id *identity) (sign.Config, error) {
 	cfg := sign.Config{Key: id.key, IDToken: id.token, Retries: c.Int("retries"), Timeout: c.Duration("request-timeout"), Log: stderrLog(c)}
-	fulcio, rekor, tsas := publicFulcio, []sign.Rekor{{URL: publicRekor, Version: 1}}, []string(nil)
+	flags := sign.Services{FulcioURL: c.String("fulcio-url"), TSAURLs: c.StringSlice("timestamp-url")}
+	if u := c.String("rekor-url"); u != "" {
+		flags.Rekor = []sign.Rekor{{URL: u, Version: 1}}
+	}
+	var sc *root.SigningConfig
 	if path := c.String("signing-config"); path != "" {
-		sc, err := root.NewSigningConfigFromPath(path)
-		if err != nil {
+		var err error
+		if sc, err = root.NewSigningConfigFromPath(path); err != nil {
 			return cfg, usageError("reading signing config %s: %v", path, err)
 		}
-		if s := sc.FulcioCertificateAuthorityURLs(); len(s) > 0 {
-			fulcio = s[0].URL
-		}
-		if s := sc.RekorLogURLs(); len(s) > 0 {
-			rekor = []sign.Rekor{{URL: s[0].URL, Version: s[0].MajorAPIVersion}}
-		}
-		for _, s := range sc.TimestampAuthorityURLs() {
-			tsas = append(tsas, s.URL)
-		}
 	}
-	if u := c.String("fulcio-url"); u != "" {
-		fulcio = u
-	}
-	if u := c.String("rekor-url"); u != "" {
-		rekor = []sign.Rekor{{URL: u, Version: 1}}
-	}
-	if u := c.StringSlice("timestamp-url"); len(u) > 0 {
-		tsas = u
-	}
-	if !c.Bool("tlog-upload") {
-		rekor = nil
-	}
-	if id.key == nil {
-		cfg.FulcioURL = fulcio
-	}
-	cfg.Rekor, cfg.TSAURLs = rekor, tsas
+	sign.ChooseServices(flags, sc, c.Bool("tlog-upload")).Configure(&cfg)
 	return cfg, nil
 }
 
