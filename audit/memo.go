@@ -88,9 +88,12 @@ func (m *Memo) Len() int {
 	return len(m.entries)
 }
 
+// DefaultMaxAge is Memo.MaxAge's default.
+const DefaultMaxAge = 24 * time.Hour
+
 func (m *Memo) maxAge() time.Duration {
 	if m.MaxAge <= 0 {
-		return 24 * time.Hour
+		return DefaultMaxAge
 	}
 	return m.MaxAge
 }

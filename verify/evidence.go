@@ -61,7 +61,7 @@ func Predicted(s Signer, statements ...Statement) *Evidence {
 	ev := &Evidence{sigs: []*candidate{{kind: ocisig.KindSignature, predicted: &s}}}
 	for _, st := range statements {
 		ev.atts = append(ev.atts, &candidate{kind: ocisig.KindAttestation, predicted: &s,
-			statement: &statement{Type: "https://in-toto.io/Statement/v1", PredicateType: st.PredicateType, Predicate: st.Predicate}})
+			statement: &statement{Type: ocisig.InTotoStatementType, PredicateType: st.PredicateType, Predicate: st.Predicate}})
 	}
 	return ev
 }

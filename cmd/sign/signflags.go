@@ -32,7 +32,7 @@ func signingFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-post-check", Usage: "UNSAFE: skip verifying the pushed signatures with the trust policy", EnvVars: []string{"SIGNET_NO_POST_CHECK"}},
 		&cli.BoolFlag{Name: "index-only", Usage: "sign an image index but not its child manifests", EnvVars: []string{"SIGNET_INDEX_ONLY"}},
 		&cli.BoolFlag{Name: "offline", Usage: "post-check with the embedded public-good trusted root", EnvVars: []string{"SIGNET_OFFLINE"}},
-		&cli.IntFlag{Name: "retries", Value: 4, Usage: "attempts per Fulcio/Rekor/TSA/registry call on 429/5xx, a reset or a timeout", EnvVars: []string{"SIGNET_RETRIES"}},
+		&cli.IntFlag{Name: "retries", Value: sign.DefaultRetries, Usage: "attempts per Fulcio/Rekor/TSA/registry call on 429/5xx, a reset or a timeout", EnvVars: []string{"SIGNET_RETRIES"}},
 		&cli.DurationFlag{Name: "request-timeout", Value: sign.DefaultTimeout, Usage: "bound on each attempt of each Fulcio/Rekor/TSA/registry call", EnvVars: []string{"SIGNET_REQUEST_TIMEOUT"}},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json", EnvVars: []string{"SIGNET_OUTPUT"}},
 		&cli.StringFlag{Name: "dotenv", Value: "signet.env", Usage: "GitLab dotenv report to write (artifacts:reports:dotenv)", EnvVars: []string{"SIGNET_DOTENV"}},

@@ -17,6 +17,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 
 	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/policy"
 )
 
 // checkSET parses the cosign bundle annotation the way cosign does and
@@ -141,12 +142,12 @@ func TestAttestLegacy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := Statement(testDigest(), SLSAProvenanceV1, map[string]any{"buildDefinition": map[string]any{}})
-	l, err := s.AttestLegacy(st, SLSAProvenanceV1)
+	st := Statement(testDigest(), policy.SLSAProvenanceV1, map[string]any{"buildDefinition": map[string]any{}})
+	l, err := s.AttestLegacy(st, policy.SLSAProvenanceV1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.Kind != ocisig.KindAttestation || l.MediaType != ocisig.DSSEMediaType || l.PredicateType != SLSAProvenanceV1 || l.Signature != "" {
+	if l.Kind != ocisig.KindAttestation || l.MediaType != ocisig.DSSEMediaType || l.PredicateType != policy.SLSAProvenanceV1 || l.Signature != "" {
 		t.Fatalf("unexpected legacy shape: %+v", l)
 	}
 	var env dsse.Envelope
