@@ -1,8 +1,10 @@
 // Package policy is signet's trust file: which workflow identities may ship
 // which images. It parses trust.yaml strictly (every error names
-// file:line:column and the field), compiles every matcher once at load time,
-// hashes the policy's meaning, and answers two pure questions: which rule
-// governs an image, and does a certificate or key satisfy an identity.
+// file:line:column and the field), or builds the same Policy in Go from a
+// Spec (New, through the same validation); it compiles every matcher once
+// at load time, hashes the policy's meaning, and answers two pure
+// questions: which rule governs an image, and does a certificate or key
+// satisfy an identity.
 //
 // It never touches the network: verify does the fetching and the
 // cryptography, and asks this package what must hold.
