@@ -106,7 +106,7 @@ func serve(c *cli.Context) error {
 	metrics.RegisterTrustedRoots(roots)
 	// Each admission is recorded once (Admission.Decides); events join the
 	// recorders below when the API server is reachable, before serving starts.
-	record := []func(*enforce.Admission){logAdmission(log), metrics.Record}
+	record := []func(*enforce.Admission){enforce.LogAdmission(log), metrics.Record}
 	handler := &enforce.Handler{Decider: cache, Policy: rl.Policy, OnAdmission: func(a *enforce.Admission) {
 		for _, f := range record {
 			f(a)
