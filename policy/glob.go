@@ -92,14 +92,17 @@ func matchAny(gs []Glob, s string) bool {
 	return false
 }
 
-// joinGlobs lists the patterns as written, separated by sep.
-func joinGlobs(gs []Glob, sep string) string {
-	parts := make([]string, len(gs))
+// patterns are the patterns of gs as written.
+func patterns(gs []Glob) []string {
+	out := make([]string, len(gs))
 	for i, g := range gs {
-		parts[i] = g.String()
+		out[i] = g.String()
 	}
-	return strings.Join(parts, sep)
+	return out
 }
+
+// joinGlobs lists the patterns as written, separated by sep.
+func joinGlobs(gs []Glob, sep string) string { return strings.Join(patterns(gs), sep) }
 
 // Match reports whether name matches the whole pattern.
 func (g Glob) Match(name string) bool {
