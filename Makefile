@@ -63,8 +63,13 @@ unit:
 e2e: stack
 	$(GO) test -count=1 -timeout 45m ./test/...
 
+## vet: go vet, go.mod as `go mod tidy` leaves it, and staticcheck (pinned;
+## built from the Go module proxy on first use), each failing on a finding.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 vet:
 	$(GO) vet $(PKGS)
+	$(GO) mod tidy -diff
+	$(GO) run $(STATICCHECK) $(PKGS)
 
 ## bench: the benchmarks the issues name, with medians.
 bench: stack

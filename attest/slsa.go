@@ -12,9 +12,9 @@ import (
 	"github.com/signet-dev/signet/ci"
 )
 
-// SLSA v1 predicate type and the build types signet emits.
+// The build types signet emits (the predicate type is
+// policy.SLSAProvenanceV1).
 const (
-	PredicateSLSAv1 = "https://slsa.dev/provenance/v1"
 	// BuildTypeGitHub is what actions/attest-build-provenance emits.
 	BuildTypeGitHub = "https://actions.github.io/buildtypes/workflow/v1"
 	// BuildTypeGitLab is signet's own, documented in docs/gitlab-buildtype.md.

@@ -35,10 +35,10 @@ func ListTargets(ctx context.Context, kc kubernetes.Interface, namespace string)
 // namespaces' labels are read (one list) only when p selects namespaces by
 // label; a namespace whose labels cannot be read is enforced, as the
 // webhook does.
-func NamespaceModes(ctx context.Context, kc kubernetes.Interface, p *policy.Policy) (func(string) string, error) {
+func NamespaceModes(ctx context.Context, kc kubernetes.Interface, p *policy.Policy) (func(string) policy.NamespaceMode, error) {
 	e := p.Enforcement
 	if len(e.AuditLabels) == 0 && len(e.ExemptLabels) == 0 {
-		return func(ns string) string { return e.NamespaceMode(ns, nil) }, nil
+		return func(ns string) policy.NamespaceMode { return e.NamespaceMode(ns, nil) }, nil
 	}
 	list, err := kc.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -48,7 +48,7 @@ func NamespaceModes(ctx context.Context, kc kubernetes.Interface, p *policy.Poli
 	for _, ns := range list.Items {
 		labels[ns.Name] = nonNil(ns.Labels)
 	}
-	return func(ns string) string { return e.NamespaceMode(ns, labels[ns]) }, nil
+	return func(ns string) policy.NamespaceMode { return e.NamespaceMode(ns, labels[ns]) }, nil
 }
 
 func nonNil(m map[string]string) map[string]string {

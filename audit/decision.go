@@ -5,12 +5,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
 
 // This file is the one place that reads a verify.Decision. Everything else
 // in audit (and the reports and `sign audit` rendered from it) works on
-// Findings, so when Decision's reasons become typed only this file changes.
+// Findings. (The Memo keeps Decisions whole, and the Engine presents a kept
+// one with verify's Target.Present: reading them is this file's alone.)
 
 // verdict is what a Finding takes from a Decision.
 type verdict struct {
@@ -19,7 +21,7 @@ type verdict struct {
 	identities []string
 	reason     string
 	// mode is the decision's own mode (the rule's or the policy's).
-	mode string
+	mode policy.Mode
 }
 
 func readDecision(d *verify.Decision) verdict {
@@ -34,9 +36,9 @@ func readDecision(d *verify.Decision) verdict {
 	}
 	switch {
 	case len(d.Reasons) > 0 && d.Transient:
-		v.result, v.reason = Error, strings.Join(d.Reasons, "; ")
+		v.result, v.reason = Error, strings.Join(d.Messages(), "; ")
 	case len(d.Reasons) > 0:
-		v.result, v.reason = Fail, strings.Join(d.Reasons, "; ")
+		v.result, v.reason = Fail, strings.Join(d.Messages(), "; ")
 	default:
 		v.result, v.reason = Pass, passReason(d, v.identities)
 	}
@@ -49,7 +51,7 @@ func passReason(d *verify.Decision, identities []string) string {
 	rule := "its rule"
 	if d.Rule != nil {
 		rule = fmt.Sprintf("rule %q", d.Rule.Name)
-		if d.Rule.Kind == "pin-only" {
+		if d.Rule.Kind == policy.RulePinOnly {
 			return rule + " pins the digest and needs no signature"
 		}
 	}
@@ -65,16 +67,4 @@ func passReason(d *verify.Decision, identities []string) string {
 // infrastructure failure.
 func seedable(d *verify.Decision) bool {
 	return d != nil && d.Digest != "" && d.Rule != nil && !d.Transient
-}
-
-// restamp presents a remembered decision, made for ref under an earlier
-// policy whose governing rule meant the same, as a decision of p: the image
-// as this target writes it, and the current policy's hash and rule position.
-func restamp(d *verify.Decision, image, policyHash string, rule *verify.RuleRef) *verify.Decision {
-	out := *d
-	out.Image, out.PolicyHash = image, policyHash
-	if rule != nil {
-		out.Rule = rule
-	}
-	return &out
 }

@@ -51,9 +51,9 @@ type Engine struct {
 type Batch struct {
 	Policy  *policy.Policy
 	Targets []Target
-	// NamespaceMode returns "exempt", "audit" or "" (the policy's mode) for
-	// a namespace; nil: names only, as the trust file lists them.
-	NamespaceMode func(namespace string) string
+	// NamespaceMode says how the webhook treats a namespace; nil: by name
+	// only, as the trust file lists them.
+	NamespaceMode func(namespace string) policy.NamespaceMode
 	// ReverifyDenied asks the registry again about remembered denials (a
 	// periodic pass: a denial is fixed by signing, not by editing policy).
 	ReverifyDenied bool
@@ -62,8 +62,8 @@ type Batch struct {
 // Decide returns one Finding per target, in the targets' order.
 func (e *Engine) Decide(ctx context.Context, pass Batch) []Finding {
 	p := pass.Policy
-	modes := map[string]string{}
-	mode := func(ns string) string {
+	modes := map[string]policy.NamespaceMode{}
+	mode := func(ns string) policy.NamespaceMode {
 		m, ok := modes[ns]
 		if !ok {
 			if pass.NamespaceMode != nil {
@@ -82,7 +82,7 @@ func (e *Engine) Decide(ctx context.Context, pass Batch) []Finding {
 		out[i] = Finding{Namespace: t.Pod.Namespace, Pod: t.Pod.Name, PodUID: string(t.Pod.UID), Workload: t.Pod.Workload,
 			Container: t.Container, Image: t.Image, Digest: t.Digest, DigestFrom: t.DigestFrom, PolicyHash: p.Hash}
 		switch {
-		case mode(t.Pod.Namespace) == "exempt":
+		case mode(t.Pod.Namespace) == policy.NamespaceExempt:
 			out[i].Result, out[i].Reason, out[i].DecidedAt = Skip, "namespace "+t.Pod.Namespace+" is exempt in the trust policy: not verified", e.now()
 			continue
 		case t.Digest == "":
@@ -106,9 +106,9 @@ func (e *Engine) Decide(ctx context.Context, pass Batch) []Finding {
 		for _, i := range idx {
 			f := &out[i]
 			f.Result, f.Rule, f.Identities, f.Reason, f.DecidedAt = v.result, v.rule, v.identities, v.reason, at
-			f.Mode = "enforce"
-			if v.mode == string(policy.ModeAudit) || mode(f.Namespace) == "audit" {
-				f.Mode = "audit"
+			f.Mode = policy.ModeEnforce
+			if v.mode == policy.ModeAudit || mode(f.Namespace) == policy.NamespaceAudit {
+				f.Mode = policy.ModeAudit
 			}
 		}
 	})
@@ -144,11 +144,11 @@ func (e *Engine) each(ctx context.Context, refs []string, f func(string)) {
 // when its rule still means the same, else from the Decider.
 func (e *Engine) decide(ctx context.Context, pass Batch, ref string, pod *Pod) (*verify.Decision, time.Time) {
 	p := pass.Policy
-	key, rule := e.key(ctx, p, ref)
+	t, key := e.key(ctx, p, ref)
 	if key != "" {
 		if d, at, ok := e.Memo.get(key, e.now(), pass.ReverifyDenied); ok {
 			e.Remembered.Add(1)
-			return restamp(d, ref, p.Hash, rule), at
+			return t.Present(d), at
 		}
 	}
 	vctx := ctx
@@ -174,31 +174,30 @@ func (e *Engine) Seed(ctx context.Context, p *policy.Policy, d *verify.Decision)
 	if err != nil {
 		return
 	}
-	if key, _ := e.key(ctx, p, ref.Context().Name()+"@"+d.Digest); key != "" {
+	if _, key := e.key(ctx, p, ref.Context().Name()+"@"+d.Digest); key != "" {
 		e.Memo.put(key, d, e.now())
 	}
 }
 
-// key is the Memo key of ref under p, "" when nothing may be remembered
-// (no Memo or root version, or a decision the policy makes alone: no rule,
-// a deny rule).
-func (e *Engine) key(ctx context.Context, p *policy.Policy, ref string) (string, *verify.RuleRef) {
+// key is the target ref names under p and its Memo key (verify's
+// Target.Key, the one the webhook's cache keeps decisions by), "" when
+// nothing may be remembered: no Memo or root version, or a decision the
+// policy makes alone (no rule, a deny rule).
+func (e *Engine) key(ctx context.Context, p *policy.Policy, ref string) (verify.Target, string) {
 	if e.Memo == nil || e.Roots == nil {
-		return "", nil
+		return verify.Target{}, ""
 	}
-	dg, err := name.NewDigest(ref)
-	if err != nil {
-		return "", nil
-	}
-	m, err := p.MatchRepository(dg.Context().Name())
-	if err != nil || m.Rule.Deny != "" {
-		return "", nil
+	s, d := verify.Prepare(ref, p)
+	dg, ok := s.Ref.(name.Digest)
+	if d != nil || !ok {
+		return verify.Target{}, ""
 	}
 	root, err := e.Roots.RootVersion(ctx, p)
 	if err != nil {
-		return "", nil
+		return verify.Target{}, ""
 	}
-	return MemoKey(dg.String(), m.Rule.Hash, root), &verify.RuleRef{Index: m.Rule.Index, Name: m.Rule.Name, Kind: m.Rule.Kind(), Pattern: m.Pattern}
+	t := verify.Target{Subject: s, Digest: dg}
+	return t, t.Key(root)
 }
 
 func (e *Engine) now() time.Time {

@@ -1,6 +1,10 @@
 package audit
 
-import "time"
+import (
+	"time"
+
+	"github.com/signet-dev/signet/policy"
+)
 
 // Result is the outcome of one target, in PolicyReport terms.
 type Result string
@@ -34,8 +38,8 @@ type Finding struct {
 	DigestFrom DigestSource `json:"digestFrom,omitempty"`
 	Result     Result       `json:"result"`
 	// Mode is how the webhook treats a failure of this image in this
-	// namespace: "enforce" (denied) or "audit" (admitted, reported).
-	Mode string `json:"mode,omitempty"`
+	// namespace: enforce (denied) or audit (admitted, reported).
+	Mode policy.Mode `json:"mode,omitempty"`
 	// Rule is the name of the rule that governs the image.
 	Rule string `json:"rule,omitempty"`
 	// Identities are the trust file identities whose signatures were

@@ -35,12 +35,6 @@ type memoEntry struct {
 	at  time.Time
 }
 
-// MemoKey is the key of a decision about ref under a rule with ruleHash and
-// a trusted root of rootVersion.
-func MemoKey(ref, ruleHash, rootVersion string) string {
-	return ref + "|" + ruleHash + "|" + rootVersion
-}
-
 // get returns the decision for key and when it was made, if it is still
 // fresh: allowed decisions for MaxAge, denials until a pass asks for them
 // to be re-verified (reverifyDenied), since a denial is fixed by signing.
@@ -94,9 +88,12 @@ func (m *Memo) Len() int {
 	return len(m.entries)
 }
 
+// DefaultMaxAge is Memo.MaxAge's default.
+const DefaultMaxAge = 24 * time.Hour
+
 func (m *Memo) maxAge() time.Duration {
 	if m.MaxAge <= 0 {
-		return 24 * time.Hour
+		return DefaultMaxAge
 	}
 	return m.MaxAge
 }

@@ -11,10 +11,14 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 )
 
-// Issuers whose tokens Fulcio maps to CI certificate extensions.
+// Issuers whose tokens Fulcio maps to CI certificate extensions, and the
+// web origins certificate URIs name: the one definition signet has of them
+// (policy infers a keyless identity's CI from its issuer with these).
 const (
 	GitHubIssuer = "https://token.actions.githubusercontent.com"
 	GitLabIssuer = "https://gitlab.com"
+	GitHubServer = "https://github.com"
+	GitLabServer = "https://gitlab.com"
 )
 
 // Claims is the unverified claim set of a CI OIDC token: Fulcio verifies
@@ -80,7 +84,7 @@ func (c Claims) ExpectedCertificate(serverURL string) (certificate.Summary, erro
 
 func (c Claims) github(base string) certificate.Summary {
 	if base == "" {
-		base = "https://github.com"
+		base = GitHubServer
 	}
 	repo := c.Get("repository")
 	e := certificate.Extensions{
@@ -110,7 +114,7 @@ func (c Claims) github(base string) certificate.Summary {
 
 func (c Claims) gitlab(base string) certificate.Summary {
 	if base == "" {
-		base = "https://gitlab.com"
+		base = GitLabServer
 	}
 	project := c.Get("project_path")
 	ref := c.Get("ref")

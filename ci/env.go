@@ -48,12 +48,12 @@ func ServerURL(env Env, s System) string {
 		if u := env("GITHUB_SERVER_URL"); u != "" {
 			return strings.TrimSuffix(u, "/")
 		}
-		return "https://github.com"
+		return GitHubServer
 	case GitLab:
 		if u := env("CI_SERVER_URL"); u != "" {
 			return strings.TrimSuffix(u, "/")
 		}
-		return "https://gitlab.com"
+		return GitLabServer
 	}
 	return ""
 }

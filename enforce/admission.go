@@ -14,8 +14,8 @@ import (
 type Admission struct {
 	Request  *admissionv1.AdmissionRequest
 	Response *admissionv1.AdmissionResponse
-	// Mutate is set on the mutating pass.
-	Mutate bool
+	// Pass is the webhook that saw it: the mutating or the validating one.
+	Pass Pass
 	// Result is the outcome; empty for requests that are not checked
 	// (deletes, status updates, kinds without a pod spec).
 	Result Result
@@ -29,6 +29,16 @@ type Admission struct {
 	// (audit mode). One "where (image): reasons" line each.
 	Failures, Violations []string
 }
+
+// Pass is one of the two webhooks every request goes through.
+type Pass string
+
+const (
+	// Mutating runs first and pins each image to the digest it verified.
+	Mutating Pass = "mutate"
+	// Validating sees the final object and checks it again.
+	Validating Pass = "validate"
+)
 
 // Result is the outcome of an admission, or of one image in it.
 type Result string
@@ -47,7 +57,7 @@ const (
 // there is the decision. Otherwise the validating pass decides: it sees the
 // final object (after every mutating webhook), and for a CREATE the UID the
 // apiserver assigned, which events need to show up in `kubectl describe`.
-func (a *Admission) Decides() bool { return !a.Mutate || !a.Response.Allowed }
+func (a *Admission) Decides() bool { return a.Pass == Validating || !a.Response.Allowed }
 
 // ImageResult is the outcome of image i.
 func (a *Admission) ImageResult(i int) Result {
@@ -74,7 +84,7 @@ func (a *Admission) classify() {
 		if len(d.Reasons) == 0 {
 			continue
 		}
-		msg := fmt.Sprintf("%s (%s): %s", img.Where, img.Image, strings.Join(d.Reasons, "; "))
+		msg := fmt.Sprintf("%s (%s): %s", img.Where, img.Image, strings.Join(d.Messages(), "; "))
 		if a.ImageResult(i) == ResultAuditViolation {
 			a.Violations = append(a.Violations, msg)
 		} else {

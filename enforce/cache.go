@@ -14,9 +14,17 @@ import (
 	"github.com/signet-dev/signet/verify"
 )
 
+// Cache defaults, which enforce serve's flags show.
+const (
+	DefaultCacheSize   = 10000
+	DefaultPositiveTTL = 10 * time.Minute
+	DefaultNegativeTTL = 30 * time.Second
+	DefaultTagTTL      = 30 * time.Second
+)
+
 // CacheConfig bounds and times the cache.
 type CacheConfig struct {
-	// Size bounds each of the two caches (entries). Default 10000.
+	// Size bounds each of the two caches (entries). Default DefaultCacheSize.
 	Size int
 	// PositiveTTL keeps allowed decisions (default 10m); NegativeTTL keeps
 	// denials, which include registry failures, for less (default 30s).
@@ -24,28 +32,46 @@ type CacheConfig struct {
 	// TagTTL keeps tag-to-digest resolutions (default 30s): short, since
 	// tags move.
 	TagTTL time.Duration
-	// VerifyTimeout bounds one shared verification (default 25s). It runs
-	// detached from any one request so a caller that gives up does not
-	// cancel the work others wait for.
+	// VerifyTimeout bounds one shared verification (default
+	// VerifyTimeout(DefaultDeadline)). It runs detached from any one request
+	// so a caller that gives up does not cancel the work others wait for.
 	VerifyTimeout time.Duration
 	Now           func() time.Time
 }
+
+// VerifyTimeout is the bound on one shared verification for a webhook
+// whose requests have deadline: three requests' worth, so a verification a
+// slow registry holds up can still finish for the retries that follow.
+func VerifyTimeout(deadline time.Duration) time.Duration { return 3 * deadline }
 
 // CacheStats counts hits and misses for metrics.
 type CacheStats struct {
 	Hits, Misses, TagHits, TagMisses, Verifications atomic.Int64
 }
 
-// Cache decides images through a Verifier, caching decisions by digest +
-// policy hash + trusted root version (never by tag; the root version is
-// settled before the lookup, so a key never changes under a verification), sharing one
-// verification among concurrent requests for the same key, and caching
-// tag resolutions separately and briefly.
+// Engine is the verification engine as the cache uses it; *verify.Verifier
+// implements it. The cache stands in front of the engine's two costly
+// steps, each one method (resolving a reference, deciding a resolved
+// target), keys what it keeps by the trusted root version, and decides
+// nothing itself: every decision it returns, even when the engine does not
+// answer in time, is built by verify.
+type Engine interface {
+	verify.Resolver
+	verify.TargetDecider
+	RootVersion(ctx context.Context, p *policy.Policy) (string, error)
+}
+
+// Cache decides images through the engine's flow (verify.Flow), keeping
+// decisions by verify.Target.Key (the digest, the governing rule's meaning
+// and the trusted root version; never a tag, never the whole policy: an
+// edit elsewhere in the trust file keeps them), sharing one verification
+// among concurrent requests for the same key, and keeping tag resolutions
+// separately and briefly.
 type Cache struct {
-	v    *verify.Verifier
-	cfg  CacheConfig
-	dec  *lru[*verify.Decision]
-	tags *lru[name.Digest]
+	engine Engine
+	cfg    CacheConfig
+	dec    *lru[*verify.Decision]
+	tags   *lru[name.Digest]
 	// verifications and resolutions share work among concurrent requests
 	// for the same key.
 	verifications flights[*verify.Decision]
@@ -53,83 +79,50 @@ type Cache struct {
 	Stats         CacheStats
 }
 
-// NewCache wraps v.
-func NewCache(v *verify.Verifier, cfg CacheConfig) *Cache {
-	if cfg.Size == 0 {
-		cfg.Size = 10000
-	}
-	if cfg.PositiveTTL == 0 {
-		cfg.PositiveTTL = 10 * time.Minute
-	}
-	if cfg.NegativeTTL == 0 {
-		cfg.NegativeTTL = 30 * time.Second
-	}
-	if cfg.TagTTL == 0 {
-		cfg.TagTTL = 30 * time.Second
-	}
-	if cfg.VerifyTimeout == 0 {
-		cfg.VerifyTimeout = 25 * time.Second
-	}
+// NewCache stands a cache in front of e.
+func NewCache(e Engine, cfg CacheConfig) *Cache {
+	cfg.Size = orDefault(cfg.Size, DefaultCacheSize)
+	cfg.PositiveTTL = orDefault(cfg.PositiveTTL, DefaultPositiveTTL)
+	cfg.NegativeTTL = orDefault(cfg.NegativeTTL, DefaultNegativeTTL)
+	cfg.TagTTL = orDefault(cfg.TagTTL, DefaultTagTTL)
+	cfg.VerifyTimeout = orDefault(cfg.VerifyTimeout, VerifyTimeout(DefaultDeadline))
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Cache{v: v, cfg: cfg, dec: newLRU[*verify.Decision](cfg.Size, cfg.Now), tags: newLRU[name.Digest](cfg.Size, cfg.Now)}
+	return &Cache{engine: e, cfg: cfg, dec: newLRU[*verify.Decision](cfg.Size, cfg.Now), tags: newLRU[name.Digest](cfg.Size, cfg.Now)}
 }
 
-// Verify implements Decider. The work it shares is prioritised at the
-// registry by when it was first asked for (see Limiter), so under a slow
-// registry the oldest admissions finish first.
+// Verify implements Decider: the engine's flow with the cache in front of
+// its resolution and its decisions. The work it shares is prioritised at
+// the registry by when it was first asked for (see Limiter), so under a
+// slow registry the oldest admissions finish first.
 func (c *Cache) Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision {
-	prio := regclient.Priority{Since: time.Now(), Background: ctx.Value(backgroundKey{}) != nil}
-	ref, err := name.ParseReference(image)
-	if err != nil {
-		return c.v.Verify(ctx, image, p) // explains the bad reference
-	}
-	m, err := p.MatchRepository(ref.Context().Name())
-	if err != nil || m.Rule.Deny != "" {
-		return c.v.Verify(ctx, image, p) // decided by the policy alone, no network
-	}
-	digest, err := c.resolve(ctx, ref, prio)
-	if err != nil {
-		d := failure(image, p, m, fmt.Sprintf("could not resolve %s to a digest: %v", image, err))
-		d.Transient = true
-		return d
-	}
-	rootVersion, err := c.v.RootVersion(ctx, p)
-	if err != nil {
-		d := failure(image, p, m, err.Error())
-		d.Transient = true
-		return d
-	}
-	// Name, not String: "repo:tag@sha256:…" (the pinned form the mutating pass
-	// writes, which the validating pass then sees) and "repo@sha256:…" are one
-	// digest and one decision.
-	key := digest.Name() + "|" + p.Hash + "|" + rootVersion
-	d, ok := c.dec.get(key)
-	if ok {
-		c.Stats.Hits.Add(1)
-	} else {
-		c.Stats.Misses.Add(1)
-		d = c.verifyShared(ctx, key, digest, p, m, prio)
-	}
-	// The cached decision is about the digest; present it for this image.
-	out := *d
-	out.Image = image
-	out.Pinned = verify.Pin(image, digest)
-	return &out
+	return verify.Flow{Resolver: c, Decider: c}.Verify(ctx, image, p)
 }
 
-func (c *Cache) verifyShared(ctx context.Context, key string, digest name.Digest, p *policy.Policy, m policy.Match, prio regclient.Priority) *verify.Decision {
-	f, _ := c.verifications.join(key, prio, func(tr *regclient.Tracker) (*verify.Decision, error) {
+// Decide implements verify.TargetDecider over the engine's: a kept
+// decision for t's key, presented for t, or one shared verification.
+func (c *Cache) Decide(ctx context.Context, t verify.Target) *verify.Decision {
+	rootVersion, err := c.engine.RootVersion(ctx, t.Policy)
+	if err != nil {
+		return t.Unavailable(verify.NewReason(verify.CodeTrustedRootUnavailable, "%v", err))
+	}
+	key := t.Key(rootVersion)
+	if d, ok := c.dec.get(key); ok {
+		c.Stats.Hits.Add(1)
+		return t.Present(d)
+	}
+	c.Stats.Misses.Add(1)
+	f, _ := c.verifications.join(key, priority(ctx), func(tr *regclient.Tracker) (*verify.Decision, error) {
 		c.Stats.Verifications.Add(1)
 		vctx, cancel := c.detached(ctx, tr)
 		defer cancel()
-		d := c.v.Verify(vctx, digest.String(), p)
+		d := c.engine.Decide(vctx, t)
 		ttl := c.cfg.PositiveTTL
 		switch {
 		case d.Transient:
 			// A registry or trust-root failure says nothing about the image,
-			// and may depend on the caller's credentials: never cached.
+			// and may depend on the caller's credentials: never kept.
 			ttl = 0
 		case !d.Allowed || len(d.Reasons) > 0:
 			ttl = c.cfg.NegativeTTL
@@ -139,13 +132,21 @@ func (c *Cache) verifyShared(ctx context.Context, key string, digest name.Digest
 	})
 	select {
 	case <-f.done:
-		return f.val
+		return t.Present(f.val)
 	case <-ctx.Done():
-		d := failure(digest.String(), p, m, fmt.Sprintf("verification of %s did not finish within the admission deadline (%v)%s",
-			digest, ctx.Err(), because(f.tr, "; a registry, TUF or the timestamp authority may be slow or unreachable")))
-		d.Digest, d.Transient = digest.DigestStr(), true
-		return d
+		return t.Unavailable(verify.NewReason(verify.CodeDeadlineExceeded, "verification of %s did not finish within the admission deadline (%v)%s",
+			t.Digest, ctx.Err(), because(f.tr, "; a registry, TUF or the timestamp authority may be slow or unreachable")))
 	}
+}
+
+// priority is the registry priority of the request of ctx: when it began
+// (its Tracker's), and whether it is background work.
+func priority(ctx context.Context) regclient.Priority {
+	p := regclient.Priority{Since: time.Now(), Background: ctx.Value(backgroundKey{}) != nil}
+	if tr := regclient.FromContext(ctx); tr != nil {
+		p.Since = tr.Priority().Since
+	}
+	return p
 }
 
 type backgroundKey struct{}
@@ -172,18 +173,6 @@ func because(tr *regclient.Tracker, otherwise string) string {
 	return otherwise
 }
 
-// failure is a decision the cache makes itself when it cannot get one from
-// the verifier in time: a denial (fail closed), admitted only in audit mode.
-func failure(image string, p *policy.Policy, m policy.Match, reason string) *verify.Decision {
-	mode := p.Enforcement.Mode
-	if m.Rule.Mode != "" {
-		mode = m.Rule.Mode
-	}
-	return &verify.Decision{Image: image, PolicyHash: p.Hash, Mode: string(mode), Allowed: mode == policy.ModeAudit,
-		Rule:    &verify.RuleRef{Index: m.Rule.Index, Name: m.Rule.Name, Kind: m.Rule.Kind(), Pattern: m.Pattern},
-		Reasons: []string{reason}}
-}
-
 // detached is the context of shared work: not cancelled with the caller
 // that started it, bounded by VerifyTimeout, carrying the caller's registry
 // credentials and the work's Tracker.
@@ -193,11 +182,12 @@ func (c *Cache) detached(caller context.Context, tr *regclient.Tracker) (context
 	return verify.WithRequestKeychain(ctx, verify.RequestKeychain(caller)), cancel
 }
 
-// resolve returns the digest ref names: a digest as is, a tag from the tag
-// cache while fresh (no registry request at all), else through one shared
-// resolution. Re-resolving a tag seen before is urgent at the registry: it
-// is one cheap request that usually unblocks a cached decision.
-func (c *Cache) resolve(ctx context.Context, ref name.Reference, prio regclient.Priority) (name.Digest, error) {
+// Resolve implements verify.Resolver over the engine's: a digest as is, a
+// tag from the tag cache while fresh (no registry request at all), else
+// through one shared resolution. Re-resolving a tag seen before is urgent
+// at the registry: it is one cheap request that usually unblocks a cached
+// decision.
+func (c *Cache) Resolve(ctx context.Context, ref name.Reference) (name.Digest, error) {
 	if d, ok := ref.(name.Digest); ok {
 		return d, nil
 	}
@@ -208,11 +198,12 @@ func (c *Cache) resolve(ctx context.Context, ref name.Reference, prio regclient.
 		return d, nil
 	}
 	c.Stats.TagMisses.Add(1)
+	prio := priority(ctx)
 	prio.Urgent = known
 	f, _ := c.resolutions.join(key, prio, func(tr *regclient.Tracker) (name.Digest, error) {
 		rctx, cancel := c.detached(ctx, tr)
 		defer cancel()
-		d, err := c.v.Resolve(rctx, ref)
+		d, err := c.engine.Resolve(rctx, ref)
 		if err != nil {
 			if cause := tr.Cause(); cause != "" && !strings.Contains(err.Error(), cause) {
 				err = fmt.Errorf("%w (last registry error: %s)", err, cause)

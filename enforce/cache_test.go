@@ -50,7 +50,7 @@ func TestConcurrentAdmissionsShareOneVerification(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if !h.Handle(context.Background(), req, true).Allowed {
+			if !h.Mutate(context.Background(), req).Allowed {
 				denied.Add(1)
 			}
 		}()
@@ -79,7 +79,7 @@ func TestCacheKeysByDigestNotTag(t *testing.T) {
 	cache := NewCache(verify.New(), CacheConfig{TagTTL: time.Second, Now: clock})
 	img := w.Ref("acme/app:moving")
 	if dec := cache.Verify(context.Background(), img, p); !dec.Allowed {
-		t.Fatalf("signed tag denied: %v", dec.Reasons)
+		t.Fatalf("signed tag denied: %v", dec.Messages())
 	}
 	w.Push("acme/app:moving")
 	now = now.Add(2 * time.Second) // the tag resolution expires; the decision for the old digest does not
@@ -132,7 +132,7 @@ func TestHangingRegistryDeniesWithinDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	resp := h.Handle(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{w.Ref("acme/app:1")})), admissionv1.Create, ""), true)
+	resp := h.Mutate(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{w.Ref("acme/app:1")})), admissionv1.Create, ""))
 	if resp.Allowed || !strings.Contains(resp.Result.Message, "within the admission deadline") {
 		t.Fatalf("want a deadline denial, got %+v", resp.Result)
 	}
@@ -162,10 +162,69 @@ func TestRegistryFailuresAreNotCached(t *testing.T) {
 	cache := NewCache(verify.New(), CacheConfig{})
 	fail.Store(true)
 	if dec := cache.Verify(context.Background(), d.String(), p); dec.Allowed || !dec.Transient {
-		t.Fatalf("want a transient denial, got allowed=%v transient=%v %v", dec.Allowed, dec.Transient, dec.Reasons)
+		t.Fatalf("want a transient denial, got allowed=%v transient=%v %v", dec.Allowed, dec.Transient, dec.Messages())
 	}
 	fail.Store(false)
 	if dec := cache.Verify(context.Background(), d.String(), p); !dec.Allowed {
-		t.Fatalf("the registry failure was cached: %v", dec.Reasons)
+		t.Fatalf("the registry failure was cached: %v", dec.Messages())
+	}
+}
+
+// TestUnrelatedEditKeepsCachedDecisions: decisions are kept by the
+// governing rule's meaning, not by the whole policy's hash. An edit
+// elsewhere in the trust file (another rule's message, a rule inserted
+// before, a namespace list) reuses the cached decision, presented under the
+// new policy's hash and the rule's new position; an edit that changes what
+// the rule decides in (the policy's mode) verifies again, in that mode.
+func TestUnrelatedEditKeepsCachedDecisions(t *testing.T) {
+	w := testworld.New(t, testworld.Options{Policy: enforcePolicy})
+	signed := w.Push("acme/app:1")
+	w.Sign(signed, signed, w.GitHub("acme/app", "refs/heads/main"), ocisig.LayoutBundle)
+	unsigned := w.Push("acme/app:2")
+	load := func(src string) *policy.Policy {
+		t.Helper()
+		w.SetPolicy(src)
+		p, err := policy.LoadFile(w.PolicyPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p1 := load(enforcePolicy)
+	edited := strings.NewReplacer("deny: only approved registries", "deny: only approved registries (ask platform)",
+		"audit: [dev]", "audit: [dev, staging]",
+		"images:\n", "images:\n  - {name: tools, match: [REGISTRY/tools/**], signature: optional}\n").Replace(enforcePolicy)
+	p2 := load(edited)
+	p3 := load(strings.Replace(edited, "enforcement:\n", "enforcement:\n  mode: audit\n", 1))
+	if p1.Hash == p2.Hash || p2.Hash == p3.Hash {
+		t.Fatal("the edits must change the policy hash")
+	}
+	cache := NewCache(verify.New(), CacheConfig{})
+	ctx := context.Background()
+	for _, img := range []string{signed.String(), unsigned.String()} {
+		cache.Verify(ctx, img, p1)
+	}
+	if n := cache.Stats.Verifications.Load(); n != 2 {
+		t.Fatalf("%d verifications under p1, want 2", n)
+	}
+
+	d := cache.Verify(ctx, signed.String(), p2)
+	if n := cache.Stats.Verifications.Load(); n != 2 {
+		t.Fatalf("an edit outside the governing rule verified again (%d verifications): decisions must be kept by the rule's hash, not the policy's", n)
+	}
+	if !d.Allowed || d.PolicyHash != p2.Hash || d.Rule.Index != 1 {
+		t.Fatalf("the kept decision must be presented under the current policy: allowed=%v policy %s (want %s) rule index %d (want 1)",
+			d.Allowed, d.PolicyHash, p2.Hash, d.Rule.Index)
+	}
+	if d := cache.Verify(ctx, unsigned.String(), p2); d.Allowed || !d.Has(verify.CodeNoSignature) {
+		t.Fatalf("the kept denial must still deny for no signature: allowed=%v %v", d.Allowed, d.Messages())
+	}
+
+	d = cache.Verify(ctx, unsigned.String(), p3)
+	if n := cache.Stats.Verifications.Load(); n != 3 {
+		t.Fatalf("a new mode for the rule must verify again, got %d verifications", n)
+	}
+	if !d.Allowed || d.Mode != policy.ModeAudit || !d.Has(verify.CodeNoSignature) || d.PolicyHash != p3.Hash {
+		t.Fatalf("audit mode admits the unsigned image and reports it: allowed=%v mode %s %v", d.Allowed, d.Mode, d.Messages())
 	}
 }

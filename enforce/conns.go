@@ -89,13 +89,6 @@ func (l *connLimit) track(c net.Conn, s http.ConnState) {
 	}
 }
 
-// open is how many connections are open.
-func (l *connLimit) open() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.conns)
-}
-
 func (l *connLimit) longestIdle() net.Conn {
 	var victim net.Conn
 	var since time.Time

@@ -84,7 +84,7 @@ func TestPullSecretsReachOnlyTheirRegistry(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			resp := h.Handle(context.Background(), request(t, "Pod", "prod", &corev1.Pod{Spec: c.spec}, admissionv1.Create, ""), true)
+			resp := h.Mutate(context.Background(), request(t, "Pod", "prod", &corev1.Pod{Spec: c.spec}, admissionv1.Create, ""))
 			if resp.Allowed != c.allow {
 				t.Fatalf("allowed=%v, want %v: %+v", resp.Allowed, c.allow, resp.Result)
 			}
@@ -120,7 +120,7 @@ func TestCachedAdmissionsDoNotReadPullSecrets(t *testing.T) {
 		Credentials: (&PullSecrets{Client: client}).Keychain}
 	req := request(t, "Pod", "prod", &corev1.Pod{Spec: corev1.PodSpec{ImagePullSecrets: []corev1.LocalObjectReference{{Name: "regcred"}},
 		Containers: []corev1.Container{{Name: "app", Image: f.signed}}}}, admissionv1.Create, "")
-	if resp := h.Handle(context.Background(), req, true); !resp.Allowed {
+	if resp := h.Mutate(context.Background(), req); !resp.Allowed {
 		t.Fatalf("denied: %+v", resp.Result)
 	}
 	first := len(client.Actions())
@@ -128,7 +128,7 @@ func TestCachedAdmissionsDoNotReadPullSecrets(t *testing.T) {
 		t.Fatal("the first admission never read the pull secrets it verified with")
 	}
 	for range 3 {
-		if resp := h.Handle(context.Background(), req, true); !resp.Allowed {
+		if resp := h.Mutate(context.Background(), req); !resp.Allowed {
 			t.Fatalf("denied: %+v", resp.Result)
 		}
 	}

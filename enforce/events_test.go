@@ -20,10 +20,10 @@ import (
 // bothPasses sends req through both webhooks as the apiserver does: mutating,
 // then validating unless the mutating pass denied.
 func bothPasses(ctx context.Context, h *Handler, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
-	if resp := h.Handle(ctx, req, true); !resp.Allowed {
+	if resp := h.Mutate(ctx, req); !resp.Allowed {
 		return resp
 	}
-	return h.Handle(ctx, req, false)
+	return h.Validate(ctx, req)
 }
 
 func TestEventsRecordDenialsAndAuditViolations(t *testing.T) {

@@ -83,7 +83,7 @@ func TestColdPodIsNeverDeadlockedBySlots(t *testing.T) {
 			h := &Handler{Decider: cache, Policy: func() *policy.Policy { return p }}
 			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 			defer cancel()
-			resp := h.Handle(ctx, request(t, "Pod", "prod", pod(podSpec(nil, imgs)), admissionv1.Create, ""), true)
+			resp := h.Mutate(ctx, request(t, "Pod", "prod", pod(podSpec(nil, imgs)), admissionv1.Create, ""))
 			if !resp.Allowed {
 				t.Fatalf("pod of %d new signed images denied: %s", tc.images, resp.Result.Message)
 			}
@@ -120,7 +120,7 @@ func TestRegistryHealsAfterA503Storm(t *testing.T) {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 			defer cancel()
-			resp := h.Handle(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{img})), admissionv1.Create, ""), true)
+			resp := h.Mutate(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{img})), admissionv1.Create, ""))
 			if resp.Allowed || !strings.Contains(resp.Result.Message, "answered 503 Service Unavailable") {
 				t.Errorf("during the storm: want a denial naming the 503s, got %+v", resp.Result)
 			}
@@ -131,7 +131,7 @@ func TestRegistryHealsAfterA503Storm(t *testing.T) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	resp := h.Handle(ctx, request(t, "Pod", "prod", pod(podSpec(nil, imgs[:1])), admissionv1.Create, ""), true)
+	resp := h.Mutate(ctx, request(t, "Pod", "prod", pod(podSpec(nil, imgs[:1])), admissionv1.Create, ""))
 	if !resp.Allowed {
 		t.Fatalf("after the storm healed: %s (%d slots in use)", resp.Result.Message, l.InUse(w.Registry))
 	}
@@ -177,7 +177,7 @@ func TestDeadlineDenialNamesTheRegistry(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			start := time.Now()
-			resp := h.Handle(ctx, request(t, "Pod", "prod", pod(podSpec(nil, imgs[i:i+1])), admissionv1.Create, ""), true)
+			resp := h.Mutate(ctx, request(t, "Pod", "prod", pod(podSpec(nil, imgs[i:i+1])), admissionv1.Create, ""))
 			if resp.Allowed || !strings.Contains(resp.Result.Message, "within the admission deadline") || !strings.Contains(resp.Result.Message, tc.cause) {
 				t.Fatalf("want a deadline denial naming %q, got %+v", tc.cause, resp.Result)
 			}
@@ -188,7 +188,7 @@ func TestDeadlineDenialNamesTheRegistry(t *testing.T) {
 			close(release.Load().(chan struct{}))
 			defer release.Store(make(chan struct{}))
 			waitUntil(t, "the shared verification to end", func() bool { return cache.verifications.inFlight() == 0 })
-			if !h.Handle(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, imgs[i:i+1])), admissionv1.Create, ""), true).Allowed {
+			if !h.Mutate(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, imgs[i:i+1])), admissionv1.Create, "")).Allowed {
 				t.Fatal("the registry failure was cached")
 			}
 		})
@@ -214,7 +214,7 @@ func TestSlowRegistryFinishesSomeAdmissions(t *testing.T) {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 			defer cancel()
-			if h.Handle(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{img})), admissionv1.Create, ""), true).Allowed {
+			if h.Mutate(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{img})), admissionv1.Create, "")).Allowed {
 				allowed.Add(1)
 			}
 		})
@@ -253,7 +253,7 @@ func TestCachedImageNeverWaitsForASlot(t *testing.T) {
 	admit := func(img string, timeout time.Duration) *admissionv1.AdmissionResponse {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		return h.Handle(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{img})), admissionv1.Create, ""), true)
+		return h.Mutate(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{img})), admissionv1.Create, ""))
 	}
 	first := admit(imgs[0], 5*time.Second)
 	if !first.Allowed {

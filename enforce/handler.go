@@ -57,11 +57,20 @@ const (
 	AuditDigest     = "digest"
 )
 
-// Handle decides a request. mutate selects the mutating endpoint (which
-// returns the digest-pinning patch); the validating endpoint re-checks the
-// final object, so a later mutating webhook cannot swap an image in.
-func (h *Handler) Handle(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool) *admissionv1.AdmissionResponse {
-	a := h.handle(ctx, req, mutate)
+// Mutate answers the mutating webhook: the decision, and for an admitted
+// request the patch that pins each image to the digest that was verified.
+func (h *Handler) Mutate(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+	return h.review(ctx, req, Mutating)
+}
+
+// Validate answers the validating webhook: it decides the final object
+// again, so a later mutating webhook cannot swap an image in.
+func (h *Handler) Validate(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+	return h.review(ctx, req, Validating)
+}
+
+func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest, pass Pass) *admissionv1.AdmissionResponse {
+	a := h.handle(ctx, req, pass)
 	if a.Result != "" && a.Decides() {
 		a.Response.Warnings = append(a.Response.Warnings, a.warnings()...)
 		if h.OnAdmission != nil {
@@ -71,10 +80,10 @@ func (h *Handler) Handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 	return a.Response
 }
 
-func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool) *Admission {
+func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest, pass Pass) *Admission {
 	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
 	p := h.Policy()
-	a := &Admission{Request: req, Response: resp, Mutate: mutate, PolicyHash: p.Hash}
+	a := &Admission{Request: req, Response: resp, Pass: pass, PolicyHash: p.Hash}
 	nsMode := h.namespaceMode(ctx, req.Namespace, p)
 	if skip, why := h.skip(req, p, nsMode); skip {
 		if why != "" {
@@ -95,7 +104,7 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 		}
 		ctx = verify.WithRequestKeychain(ctx, kc)
 	}
-	a.Audit = nsMode == "audit"
+	a.Audit = nsMode == policy.NamespaceAudit
 	a.Images = w.Images
 	a.Decisions = h.decideAll(ctx, req, p, a.Images)
 	a.classify()
@@ -107,7 +116,7 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 	if len(a.Violations) > 0 {
 		a.Result = ResultAuditViolation
 	}
-	if mutate {
+	if pass == Mutating {
 		if err := pinPatch(resp, a.Images, a.Decisions); err != nil {
 			return a.deny(fmt.Sprintf("signet could not build the digest patch for %s: %v", describe(req), err))
 		}
@@ -142,13 +151,13 @@ func auditAnnotations(p *policy.Policy, images []Image, decisions []*verify.Deci
 }
 
 // skip says whether a request needs no verification, and why (for audit).
-func (h *Handler) skip(req *admissionv1.AdmissionRequest, p *policy.Policy, nsMode string) (bool, string) {
+func (h *Handler) skip(req *admissionv1.AdmissionRequest, p *policy.Policy, nsMode policy.NamespaceMode) (bool, string) {
 	switch {
 	case req.Operation != admissionv1.Create && req.Operation != admissionv1.Update:
 		return true, ""
 	case req.SubResource != "" && req.SubResource != "ephemeralcontainers":
 		return true, "" // status, scale, binding...: no image can change
-	case nsMode == "exempt":
+	case nsMode == policy.NamespaceExempt:
 		return true, "namespace exempt by policy"
 	case !SupportedKind(req.Kind.Kind):
 		return true, ""
@@ -157,7 +166,7 @@ func (h *Handler) skip(req *admissionv1.AdmissionRequest, p *policy.Policy, nsMo
 }
 
 // namespaceMode applies the trust file's namespace names and labels.
-func (h *Handler) namespaceMode(ctx context.Context, ns string, p *policy.Policy) string {
+func (h *Handler) namespaceMode(ctx context.Context, ns string, p *policy.Policy) policy.NamespaceMode {
 	var labels map[string]string
 	e := p.Enforcement
 	if h.NamespaceLabels != nil && ns != "" && (len(e.AuditLabels) > 0 || len(e.ExemptLabels) > 0) {
@@ -265,7 +274,7 @@ func shortOutcome(d *verify.Decision) string {
 	case len(d.Signatures) > 0:
 		return "signed-by:" + d.Signatures[0].Identity + "@" + d.Digest
 	default:
-		return d.Rule.Kind + "@" + d.Digest
+		return string(d.Rule.Kind) + "@" + d.Digest
 	}
 }
 

@@ -142,7 +142,7 @@ func TestHandler(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := f.calls.Load()
-			resp := f.h.Handle(ctx, c.req, true)
+			resp := f.h.Mutate(ctx, c.req)
 			if resp.Allowed != c.allow {
 				t.Fatalf("allowed=%v, want %v: %+v", resp.Allowed, c.allow, resp.Result)
 			}
@@ -169,7 +169,7 @@ func TestHandler(t *testing.T) {
 func TestPinPatchIsExactAndIdempotent(t *testing.T) {
 	f := newFixture(t)
 	req := request(t, "Pod", "prod", pod(podSpec([]string{f.vendor}, []string{f.signed})), admissionv1.Create, "")
-	resp := f.h.Handle(context.Background(), req, true)
+	resp := f.h.Mutate(context.Background(), req)
 	if !resp.Allowed || resp.PatchType == nil || *resp.PatchType != admissionv1.PatchTypeJSONPatch {
 		t.Fatalf("want an allowed JSON patch: %+v", resp)
 	}
@@ -194,12 +194,12 @@ func TestPinPatchIsExactAndIdempotent(t *testing.T) {
 	if ops[0].Path != "/spec/initContainers/0/image" {
 		p = pod(podSpec([]string{ops[1].Value}, []string{ops[0].Value}))
 	}
-	again := f.h.Handle(context.Background(), request(t, "Pod", "prod", p, admissionv1.Create, ""), true)
+	again := f.h.Mutate(context.Background(), request(t, "Pod", "prod", p, admissionv1.Create, ""))
 	if !again.Allowed || again.Patch != nil {
 		t.Fatalf("second pass must allow without a patch: %+v", again)
 	}
 	// The validating endpoint never patches.
-	if v := f.h.Handle(context.Background(), req, false); !v.Allowed || v.Patch != nil {
+	if v := f.h.Validate(context.Background(), req); !v.Allowed || v.Patch != nil {
 		t.Fatalf("validate must not patch: %+v", v)
 	}
 }
@@ -220,11 +220,11 @@ func TestWebhookThresholdCountsDistinctSigners(t *testing.T) {
 	w.Sign(two, two, w.GitHub("acme/app", "refs/heads/main"), ocisig.LayoutBundle)
 	w.Sign(two, two, w.GitHub("acme/app", "refs/heads/feature"), ocisig.LayoutBundle)
 
-	resp := h.Handle(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, []string{w.Ref("acme/tworefs/app:one")})), admissionv1.Create, ""), true)
+	resp := h.Mutate(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, []string{w.Ref("acme/tworefs/app:one")})), admissionv1.Create, ""))
 	if resp.Allowed || !strings.Contains(resp.Result.Message, "only 1 distinct signer") {
 		t.Fatalf("one certificate under two identity names admitted a threshold-2 pod: %+v", resp.Result)
 	}
-	resp = h.Handle(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, []string{w.Ref("acme/tworefs/app:two")})), admissionv1.Create, ""), true)
+	resp = h.Mutate(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, []string{w.Ref("acme/tworefs/app:two")})), admissionv1.Create, ""))
 	if !resp.Allowed {
 		t.Fatalf("two distinct signers denied: %+v", resp.Result)
 	}
@@ -237,7 +237,7 @@ func TestAuditWarningsOncePerAdmission(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	req := request(t, "Pod", "dev", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, "")
-	mutating, validating := f.h.Handle(ctx, req, true), f.h.Handle(ctx, req, false)
+	mutating, validating := f.h.Mutate(ctx, req), f.h.Validate(ctx, req)
 	if !mutating.Allowed || !validating.Allowed {
 		t.Fatalf("audit namespace denied: %+v %+v", mutating.Result, validating.Result)
 	}
@@ -254,7 +254,7 @@ func TestAuditWarningsOncePerAdmission(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.p = p
-	resp := f.h.Handle(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.unsigned, f.vendor})), admissionv1.Create, ""), true)
+	resp := f.h.Mutate(ctx, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.unsigned, f.vendor})), admissionv1.Create, ""))
 	if resp.Allowed || len(resp.Warnings) != 1 || !strings.Contains(resp.Warnings[0], "container cb") {
 		t.Fatalf("want a denial with the audit-mode image's warning: allowed=%v %q", resp.Allowed, resp.Warnings)
 	}
@@ -265,7 +265,7 @@ func TestAuditWarningsOncePerAdmission(t *testing.T) {
 // and they carry the policy hash, each image's digest and the identity.
 func TestAuditAnnotationKeys(t *testing.T) {
 	f := newFixture(t)
-	resp := f.h.Handle(context.Background(), request(t, "Pod", "prod", pod(podSpec([]string{f.vendor}, []string{f.signed})), admissionv1.Create, ""), true)
+	resp := f.h.Mutate(context.Background(), request(t, "Pod", "prod", pod(podSpec([]string{f.vendor}, []string{f.signed})), admissionv1.Create, ""))
 	a := resp.AuditAnnotations
 	for k := range a {
 		if strings.Contains(k, "/") || validation.IsQualifiedName(k) != nil {

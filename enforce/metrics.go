@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -55,7 +56,7 @@ func NewMetrics(cache *Cache, rl *Reloader, opts ...MetricsOption) *Metrics {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f()) })
 	}
 	m.reg.MustRegister(m.admissions, m.decisions, m.latency, m.registryErrors, buildInfo,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if cache != nil {
 		m.reg.MustRegister(
 			counter("signet_cache_hits_total", "Decision cache hits.", cache.Stats.Hits.Load),

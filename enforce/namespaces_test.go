@@ -72,7 +72,7 @@ func TestNamespaceLabelSelectors(t *testing.T) {
 		})
 	}
 	f.h.NamespaceLabels = func(context.Context, string) (map[string]string, error) { return nil, errors.New("apiserver down") }
-	if resp := f.h.Handle(context.Background(), request(t, "Pod", "infra", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""), true); resp.Allowed {
+	if resp := f.h.Mutate(context.Background(), request(t, "Pod", "infra", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, "")); resp.Allowed {
 		t.Fatal("unreadable labels must not exempt a namespace")
 	}
 }

@@ -23,8 +23,9 @@ type ServerConfig struct {
 	// Metrics, if set, is served at /metrics on the ops listener.
 	Metrics http.Handler
 	Log     *slog.Logger
-	// Deadline is the webhook's time budget per request (default 9s, as
-	// Webhook's); the server's write timeout leaves 5s beyond it.
+	// Deadline is the webhook's time budget per request (default
+	// DefaultDeadline, as Webhook's); the server's write timeout leaves 5s
+	// beyond it.
 	Deadline time.Duration
 	// MaxConnections bounds open webhook connections (default
 	// DefaultMaxConnections); at the bound the longest idle one is closed.
@@ -39,11 +40,15 @@ type ServerConfig struct {
 
 const readHeaderTimeout = 5 * time.Second
 
+// DefaultReloadInterval is how often the trust file and the serving
+// certificate are checked for changes.
+const DefaultReloadInterval = 2 * time.Second
+
 // Serve runs the webhook over TLS 1.2+ and the ops endpoints until ctx ends,
 // then shuts both down gracefully.
 func Serve(ctx context.Context, cfg ServerConfig) error {
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cfg.Reloader.GetCertificate, NextProtos: []string{"h2", "http/1.1"}}
-	deadline := orDefault(cfg.Deadline, defaultDeadline)
+	deadline := orDefault(cfg.Deadline, DefaultDeadline)
 	readTimeout, idleTimeout := orDefault(cfg.ReadTimeout, 10*time.Second), orDefault(cfg.IdleTimeout, 2*time.Minute)
 	conns := limitConns(tls.NewListener(cfg.Listener, tlsCfg), cfg.MaxConnections)
 	hooks := &http.Server{Handler: cfg.Webhook, TLSConfig: tlsCfg, ConnState: conns.track,
@@ -53,11 +58,7 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	interval := cfg.ReloadInterval
-	if interval == 0 {
-		interval = 2 * time.Second
-	}
-	go cfg.Reloader.Watch(ctx, interval)
+	go cfg.Reloader.Watch(ctx, orDefault(cfg.ReloadInterval, DefaultReloadInterval))
 
 	errc := make(chan error, 2)
 	go func() { errc <- hooks.Serve(conns) }()
@@ -79,12 +80,12 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 	return err
 }
 
-// orDefault is d, or def when d is unset.
-func orDefault(d, def time.Duration) time.Duration {
-	if d <= 0 {
+// orDefault is v, or def when v is unset.
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
 		return def
 	}
-	return d
+	return v
 }
 
 func opsMux(cfg ServerConfig) *http.ServeMux {

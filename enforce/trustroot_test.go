@@ -82,7 +82,7 @@ func TestCachedDecisionsFollowTheTrustedRoot(t *testing.T) {
 	ctx := context.Background()
 	for range 2 {
 		if d := cache.Verify(ctx, image, p); !d.Allowed {
-			t.Fatalf("denied under the root that signed it: %v", d.Reasons)
+			t.Fatalf("denied under the root that signed it: %v", d.Messages())
 		}
 	}
 	if cache.Stats.Verifications.Load() != 1 {

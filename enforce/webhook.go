@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -17,64 +18,78 @@ import (
 // request limit is 3 MiB).
 const MaxRequestBytes = 3 << 20
 
-// defaultDeadline is a request's time budget when none is configured.
-const defaultDeadline = 9 * time.Second
+// DefaultDeadline is a request's time budget when none is configured: below
+// the 10s webhook timeout the Helm chart registers, leaving the apiserver
+// time to receive the answer.
+const DefaultDeadline = 8 * time.Second
 
-// Webhook is the HTTP face of a Handler: POST /mutate and /validate with an
-// admission.k8s.io/v1 AdmissionReview. Malformed input gets a 4xx, never a
-// panic or an allow.
+// Review answers one admission request: Handler.Mutate, Handler.Validate
+// and TrustConfig's check each serve one path.
+type Review func(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse
+
+// Webhook is the HTTP face of a Handler: POST /mutate and /validate (and,
+// with TrustConfig, TrustConfigPath) with an admission.k8s.io/v1
+// AdmissionReview, one Review per path. Malformed input gets a 4xx, never
+// a panic or an allow.
 type Webhook struct {
 	Handler *Handler
-	// Deadline caps the time spent on one request (default 9s); the
-	// apiserver's own ?timeout= is honoured when shorter, less a margin.
+	// Deadline caps the time spent on one request (default
+	// DefaultDeadline); the apiserver's own ?timeout= is honoured when
+	// shorter, less a margin.
 	Deadline time.Duration
 	Log      *slog.Logger
 	// TrustConfig, if set, answers TrustConfigPath.
 	TrustConfig *TrustConfig
+
+	once sync.Once
+	mux  *http.ServeMux
 }
 
 func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var mutate bool
-	switch r.URL.Path {
-	case "/mutate":
-		mutate = true
-	case "/validate":
-	case TrustConfigPath:
-		if wh.TrustConfig == nil {
-			http.NotFound(w, r)
+	wh.once.Do(func() {
+		wh.mux = http.NewServeMux()
+		wh.mux.Handle("/mutate", wh.serve(wh.Handler.Mutate, true))
+		wh.mux.Handle("/validate", wh.serve(wh.Handler.Validate, true))
+		if tc := wh.TrustConfig; tc != nil {
+			wh.mux.Handle(TrustConfigPath, wh.serve(func(_ context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+				return tc.Review(req)
+			}, false))
+		}
+	})
+	wh.mux.ServeHTTP(w, r)
+}
+
+// serve is the HTTP side of one review: method, content type, size limit,
+// decoding, the time budget (when bounded) and the response.
+func (wh *Webhook) serve(review Review, bounded bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "use POST", http.StatusMethodNotAllowed)
 			return
 		}
-	default:
-		http.NotFound(w, r)
-		return
-	}
-	if r.Method != http.MethodPost {
-		http.Error(w, "use POST", http.StatusMethodNotAllowed)
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-		http.Error(w, "Content-Type must be application/json, got "+ct, http.StatusUnsupportedMediaType)
-		return
-	}
-	review, status, err := decodeReview(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
-	if err != nil {
-		http.Error(w, err.Error(), status)
-		return
-	}
-	var resp *admissionv1.AdmissionResponse
-	if r.URL.Path == TrustConfigPath {
-		resp = wh.TrustConfig.Review(review.Request)
-	} else {
-		ctx, cancel := context.WithTimeout(r.Context(), wh.deadline(r))
-		defer cancel()
-		resp = wh.Handler.Handle(ctx, review.Request, mutate)
-	}
-	resp.UID = review.Request.UID
-	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
-	w.Header().Set("Content-Type", "application/json")
-	if err := json.NewEncoder(w).Encode(out); err != nil && wh.Log != nil {
-		wh.Log.Error("writing admission response", "err", err)
-	}
+		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+			http.Error(w, "Content-Type must be application/json, got "+ct, http.StatusUnsupportedMediaType)
+			return
+		}
+		in, status, err := decodeReview(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+		if err != nil {
+			http.Error(w, err.Error(), status)
+			return
+		}
+		ctx := r.Context()
+		if bounded {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, wh.deadline(r))
+			defer cancel()
+		}
+		resp := review(ctx, in.Request)
+		resp.UID = in.Request.UID
+		out := admissionv1.AdmissionReview{TypeMeta: in.TypeMeta, Response: resp}
+		w.Header().Set("Content-Type", "application/json")
+		if err := json.NewEncoder(w).Encode(out); err != nil && wh.Log != nil {
+			wh.Log.Error("writing admission response", "err", err)
+		}
+	})
 }
 
 // decodeReview reads and checks an AdmissionReview.
@@ -100,10 +115,7 @@ func decodeReview(body io.Reader) (*admissionv1.AdmissionReview, int, error) {
 // deadline is the time budget of one request: the configured cap, or the
 // apiserver's ?timeout= less a margin for the response to travel back.
 func (wh *Webhook) deadline(r *http.Request) time.Duration {
-	d := wh.Deadline
-	if d == 0 {
-		d = defaultDeadline
-	}
+	d := orDefault(wh.Deadline, DefaultDeadline)
 	if t, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && t > 0 {
 		margin := min(t/5, time.Second)
 		d = min(d, t-margin)

@@ -132,7 +132,7 @@ func FuzzExtractImages(f *testing.F) {
 type denyAll struct{}
 
 func (denyAll) Verify(_ context.Context, image string, p *policy.Policy) *verify.Decision {
-	return &verify.Decision{Image: image, PolicyHash: p.Hash, Reasons: []string{"denied by fuzz decider"}}
+	return &verify.Decision{Image: image, PolicyHash: p.Hash, Reasons: []verify.Reason{verify.NewReason("test", "denied by fuzz decider")}}
 }
 
 func rawPod(s string) runtime.RawExtension { return runtime.RawExtension{Raw: []byte(s)} }

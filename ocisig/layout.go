@@ -25,6 +25,9 @@ const (
 	DSSEMediaType          = "application/vnd.dsse.envelope.v1+json"
 	BundleMediaType        = "application/vnd.dev.sigstore.bundle.v0.3+json"
 	InTotoPayloadType      = "application/vnd.in-toto+json"
+	// InTotoStatementType is the _type of the in-toto v1 statements signed
+	// in both layouts.
+	InTotoStatementType = "https://in-toto.io/Statement/v1"
 
 	// CosignSignPredicateType is the predicate of the in-toto statement that a
 	// bundle-format image *signature* (not attestation) carries.

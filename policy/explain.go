@@ -15,8 +15,8 @@ type Explanation struct {
 	// Repository is the image's normalized repository.
 	Repository string        `json:"repository"`
 	Rule       ExplainedRule `json:"rule"`
-	// Decision is "deny", "pin-only" or "signature".
-	Decision string `json:"decision"`
+	// Decision is the rule's kind: what a decision under it needs.
+	Decision RuleKind `json:"decision"`
 	// DenyMessage is a deny rule's message.
 	DenyMessage string `json:"denyMessage,omitempty"`
 	// Threshold distinct signers of Identities must sign the digest.
@@ -68,15 +68,12 @@ func (p *Policy) Explain(image string) (*Explanation, error) {
 	r := m.Rule
 	e := &Explanation{APIVersion: APIVersion, Kind: "Explanation", Repository: m.Repository,
 		Rule: ExplainedRule{Index: r.Index, Name: r.Name, Pattern: m.Pattern}, Decision: r.Kind(),
-		Mode: p.Enforcement.Mode, PolicyHash: p.Hash}
-	if r.Mode != "" {
-		e.Mode = r.Mode
-	}
+		Mode: m.Mode, PolicyHash: p.Hash}
 	switch r.Kind() {
-	case "deny":
+	case RuleDeny:
 		e.DenyMessage = r.Deny
 		return e, nil
-	case "pin-only":
+	case RulePinOnly:
 		return e, nil
 	}
 	e.Threshold, e.Platforms = r.Threshold, r.Platforms
@@ -116,29 +113,21 @@ func keyIDOf(k *Key) string {
 func provenanceConditions(pv *Provenance) []string {
 	var out []string
 	if len(pv.BuilderIDs) > 0 {
-		out = append(out, "builder id "+joinGlobs(pv.BuilderIDs))
+		out = append(out, "builder id "+joinGlobs(pv.BuilderIDs, " | "))
 	}
 	if len(pv.BuildTypes) > 0 {
 		out = append(out, "build type "+strings.Join(pv.BuildTypes, " | "))
 	}
 	if len(pv.SourceRepositories) > 0 {
-		out = append(out, "source repository "+joinGlobs(pv.SourceRepositories))
+		out = append(out, "source repository "+joinGlobs(pv.SourceRepositories, " | "))
 	}
 	if len(pv.SourceRefs) > 0 {
-		out = append(out, "source ref "+joinGlobs(pv.SourceRefs))
+		out = append(out, "source ref "+joinGlobs(pv.SourceRefs, " | "))
 	}
 	if pv.SourceMatchesSigner {
 		out = append(out, "source repository equals the signing certificate's Source Repository URI")
 	}
 	return out
-}
-
-func joinGlobs(gs []Glob) string {
-	parts := make([]string, len(gs))
-	for i, g := range gs {
-		parts[i] = g.String()
-	}
-	return strings.Join(parts, " | ")
 }
 
 // WriteText writes the explanation as `sign policy explain` prints it.
@@ -147,9 +136,9 @@ func (e *Explanation) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "image       %s\n", e.Repository)
 	fmt.Fprintf(&b, "rule        %s (images[%d], matched %q, %s rule)\n", e.Rule.Name, e.Rule.Index, e.Rule.Pattern, e.Decision)
 	switch e.Decision {
-	case "deny":
+	case RuleDeny:
 		fmt.Fprintf(&b, "decision    always denied: %s\n", e.DenyMessage)
-	case "pin-only":
+	case RulePinOnly:
 		fmt.Fprintf(&b, "decision    allowed without a signature; the digest is pinned\n")
 	default:
 		e.writeSignatureRule(&b)

@@ -82,6 +82,28 @@ func MustGlob(pattern string) Glob {
 // String returns the pattern as written.
 func (g Glob) String() string { return g.raw }
 
+// matchAny reports whether any of gs matches s.
+func matchAny(gs []Glob, s string) bool {
+	for _, g := range gs {
+		if g.Match(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// patterns are the patterns of gs as written.
+func patterns(gs []Glob) []string {
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = g.String()
+	}
+	return out
+}
+
+// joinGlobs lists the patterns as written, separated by sep.
+func joinGlobs(gs []Glob, sep string) string { return strings.Join(patterns(gs), sep) }
+
 // Match reports whether name matches the whole pattern.
 func (g Glob) Match(name string) bool {
 	if g.literal {

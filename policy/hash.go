@@ -132,13 +132,7 @@ func normalizeRule(r *Rule) normalRule {
 
 // globStrings returns the sorted, de-duplicated patterns: within one list
 // order never matters (any match suffices).
-func globStrings(gs []Glob) []string {
-	out := make([]string, len(gs))
-	for i, g := range gs {
-		out[i] = g.String()
-	}
-	return sorted(out)
-}
+func globStrings(gs []Glob) []string { return sorted(patterns(gs)) }
 
 func sorted(s []string) []string {
 	if len(s) == 0 {

@@ -27,12 +27,6 @@ const (
 	CIOther  CI = "other"
 )
 
-// Well-known issuers, used to infer CI when the trust file does not say.
-const (
-	GitHubIssuer = "https://token.actions.githubusercontent.com"
-	GitLabIssuer = "https://gitlab.com"
-)
-
 // Keyless matches a Fulcio certificate by structured fields, never by a
 // free-form pattern over the whole SAN: repository, workflow and refs are
 // compared against the certificate extensions Fulcio derives from the CI's
@@ -79,29 +73,16 @@ type Key struct {
 	TransparencyLog Requirement
 }
 
-// Mismatch explains why a certificate did not satisfy an identity: the
-// field, what the trust file expected and what the certificate carried.
-type Mismatch struct {
-	Identity string
-	Field    string
-	Expected string
-	Actual   string
-}
-
-func (m *Mismatch) Error() string {
-	return fmt.Sprintf("identity %q: %s: expected %s, certificate has %q", m.Identity, m.Field, m.Expected, m.Actual)
-}
-
 // MatchCertificate checks a verified certificate's summary against the
 // identity. It returns nil on a match and a *Mismatch naming the first
 // differing field otherwise.
 func (id *Identity) MatchCertificate(s certificate.Summary) *Mismatch {
 	k := id.Keyless
-	if k == nil {
-		return &Mismatch{Identity: id.Name, Field: "kind", Expected: "a key signature", Actual: "a certificate"}
-	}
 	miss := func(field, expected, actual string) *Mismatch {
-		return &Mismatch{Identity: id.Name, Field: field, Expected: expected, Actual: actual}
+		return certificateMismatch(id.Name, field, expected, actual)
+	}
+	if k == nil {
+		return miss("kind", "a key signature", "a certificate")
 	}
 	if s.Issuer != k.Issuer {
 		return miss("issuer", quote(k.Issuer), s.Issuer)
@@ -124,11 +105,11 @@ func (id *Identity) MatchCertificate(s certificate.Summary) *Mismatch {
 		if !ok || signerRef == "" {
 			return miss("workflow", quote(prefix+"<ref>"), s.BuildSignerURI)
 		}
-		if len(k.SignerRefs) > 0 && !anyGlob(k.SignerRefs, signerRef) {
+		if len(k.SignerRefs) > 0 && !matchAny(k.SignerRefs, signerRef) {
 			return miss("signerRefs", globList(k.SignerRefs), signerRef)
 		}
 	}
-	if len(k.Refs) > 0 && !anyGlob(k.Refs, s.SourceRepositoryRef) {
+	if len(k.Refs) > 0 && !matchAny(k.Refs, s.SourceRepositoryRef) {
 		return miss("refs", globList(k.Refs), s.SourceRepositoryRef)
 	}
 	if k.RunnerEnvironment != "" && s.RunnerEnvironment != k.RunnerEnvironment {
@@ -179,24 +160,11 @@ func refDescription(k *Keyless) string {
 	return "<ref>"
 }
 
-func anyGlob(gs []Glob, s string) bool {
-	for _, g := range gs {
-		if g.Match(s) {
-			return true
-		}
-	}
-	return false
-}
-
 func globList(gs []Glob) string {
-	parts := make([]string, len(gs))
-	for i, g := range gs {
-		parts[i] = g.String()
+	if len(gs) == 1 {
+		return quote(gs[0].String())
 	}
-	if len(parts) == 1 {
-		return quote(parts[0])
-	}
-	return "one of " + strings.Join(parts, ", ")
+	return "one of " + joinGlobs(gs, ", ")
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }

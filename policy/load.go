@@ -48,24 +48,38 @@ func WithReadFile(f func(string) ([]byte, error)) Option {
 // Parse compiles a trust file from bytes. All problems are reported at once
 // in a *LoadError.
 func Parse(data []byte, opts ...Option) (*Policy, error) {
-	cfg := parseConfig{baseDir: ".", readFile: os.ReadFile}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	l := &loader{cfg: cfg, d: &decoder{file: cfg.source}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}, idNodes: map[*Identity]*yaml.Node{}}
+	cfg := newParseConfig(opts)
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		return nil, &LoadError{Errors: []FieldError{yamlError(cfg.source, data, err)}}
 	}
 	var extra yaml.Node
+	var errs []FieldError
 	if err := dec.Decode(&extra); err == nil {
-		l.d.errorf(&extra, "", "a trust file holds one YAML document; found a second one")
+		errs = append(errs, FieldError{File: cfg.source, Line: extra.Line, Column: extra.Column, Msg: "a trust file holds one YAML document; found a second one"})
 	}
 	if len(doc.Content) == 0 {
 		return nil, &LoadError{Errors: []FieldError{{File: cfg.source, Msg: "empty trust file"}}}
 	}
-	l.document(doc.Content[0])
+	return compile(doc.Content[0], opts, errs...)
+}
+
+func newParseConfig(opts []Option) parseConfig {
+	cfg := parseConfig{baseDir: ".", readFile: os.ReadFile}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
+// compile validates and compiles a trust file's document node: the one
+// path from YAML (Parse) and from Go (New) to a Policy. errs are problems
+// already found, reported with the rest.
+func compile(n *yaml.Node, opts []Option, errs ...FieldError) (*Policy, error) {
+	cfg := newParseConfig(opts)
+	l := &loader{cfg: cfg, d: &decoder{file: cfg.source, errs: errs}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}, idNodes: map[*Identity]*yaml.Node{}}
+	l.document(n)
 	if len(l.d.errs) > 0 {
 		slices.SortStableFunc(l.d.errs, func(a, b FieldError) int {
 			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))

@@ -10,6 +10,8 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"gopkg.in/yaml.v3"
+
+	"github.com/signet-dev/signet/ci"
 )
 
 func (l *loader) keyless(n *yaml.Node, path string) *Keyless {
@@ -24,22 +26,22 @@ func (l *loader) keyless(n *yaml.Node, path string) *Keyless {
 		l.d.errorf(issuerN, path+".issuer", "%v", err)
 	}
 
-	ci, ciN := o.str("ci")
-	switch CI(ci) {
+	system, ciN := o.str("ci")
+	switch CI(system) {
 	case CIGitHub, CIGitLab, CIOther:
-		k.CI = CI(ci)
+		k.CI = CI(system)
 	case "":
 		// Compare hosts so a wrong scheme is reported once, as a scheme error.
 		switch issuerHost(k.Issuer) {
-		case issuerHost(GitHubIssuer):
+		case issuerHost(ci.GitHubIssuer):
 			k.CI = CIGitHub
-		case issuerHost(GitLabIssuer):
+		case issuerHost(ci.GitLabIssuer):
 			k.CI = CIGitLab
 		default:
 			k.CI = CIOther
 		}
 	default:
-		l.d.errorf(ciN, path+".ci", "must be github, gitlab or other, got %q", ci)
+		l.d.errorf(ciN, path+".ci", "must be github, gitlab or other, got %q", system)
 	}
 
 	server, serverN := o.str("serverURL")
@@ -50,9 +52,9 @@ func (l *loader) keyless(n *yaml.Node, path string) *Keyless {
 		}
 		k.ServerURL = strings.TrimSuffix(server, "/")
 	case k.CI == CIGitHub:
-		k.ServerURL = "https://github.com"
+		k.ServerURL = ci.GitHubServer
 	case k.CI == CIGitLab:
-		k.ServerURL = "https://gitlab.com"
+		k.ServerURL = ci.GitLabServer
 	}
 
 	repo, repoN := o.str("repository")

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
+	"github.com/signet-dev/signet/ci"
 )
 
 func githubCert(repo, workflow, ref string) certificate.Summary {
@@ -13,7 +15,7 @@ func githubCert(repo, workflow, ref string) certificate.Summary {
 	return certificate.Summary{
 		SubjectAlternativeName: uri,
 		Extensions: certificate.Extensions{
-			Issuer: GitHubIssuer, BuildSignerURI: uri, BuildConfigURI: uri,
+			Issuer: ci.GitHubIssuer, BuildSignerURI: uri, BuildConfigURI: uri,
 			SourceRepositoryURI: "https://github.com/" + repo, SourceRepositoryRef: ref,
 			RunnerEnvironment: "github-hosted", BuildTrigger: "push",
 		},
@@ -25,7 +27,7 @@ func gitlabCert(project, ref string) certificate.Summary {
 	return certificate.Summary{
 		SubjectAlternativeName: uri,
 		Extensions: certificate.Extensions{
-			Issuer: GitLabIssuer, BuildSignerURI: uri, BuildConfigURI: uri,
+			Issuer: ci.GitLabIssuer, BuildSignerURI: uri, BuildConfigURI: uri,
 			SourceRepositoryURI: "https://gitlab.com/" + project, SourceRepositoryRef: ref,
 			RunnerEnvironment: "gitlab-hosted", BuildTrigger: "push",
 		},

@@ -1,8 +1,10 @@
 // Package policy is signet's trust file: which workflow identities may ship
 // which images. It parses trust.yaml strictly (every error names
-// file:line:column and the field), compiles every matcher once at load time,
-// hashes the policy's meaning, and answers two pure questions: which rule
-// governs an image, and does a certificate or key satisfy an identity.
+// file:line:column and the field), or builds the same Policy in Go from a
+// Spec (New, through the same validation); it compiles every matcher once
+// at load time, hashes the policy's meaning, and answers two pure
+// questions: which rule governs an image, and does a certificate or key
+// satisfy an identity.
 //
 // It never touches the network: verify does the fetching and the
 // cryptography, and asks this package what must hold.
@@ -34,6 +36,17 @@ type Policy struct {
 
 	byName map[string]*Identity
 	index  ruleIndex
+}
+
+// NeedsTrustedRoot reports whether verifying under p can need a Sigstore
+// trusted root: it has a keyless identity, or a key that must be logged.
+func (p *Policy) NeedsTrustedRoot() bool {
+	for _, id := range p.Identities {
+		if id.Keyless != nil || id.Key != nil && id.Key.TransparencyLog == Required {
+			return true
+		}
+	}
+	return false
 }
 
 // Identity looks an identity up by name.
@@ -90,17 +103,29 @@ type Enforcement struct {
 	AuditLabels, ExemptLabels map[string]string
 }
 
-// NamespaceMode says how the webhook treats a namespace: "exempt", "audit"
-// or "" (the policy's mode). labels may be nil when they are unknown; label
-// rules then do not apply (fail closed: an unknown namespace is enforced).
-func (e Enforcement) NamespaceMode(name string, labels map[string]string) string {
+// NamespaceMode is how the webhook treats a namespace.
+type NamespaceMode string
+
+const (
+	// NamespaceByRule: images are decided in their rules' modes (ModeOf).
+	NamespaceByRule NamespaceMode = ""
+	// NamespaceAudit: every violation is admitted and reported.
+	NamespaceAudit NamespaceMode = "audit"
+	// NamespaceExempt: nothing is verified.
+	NamespaceExempt NamespaceMode = "exempt"
+)
+
+// NamespaceMode says how the webhook treats a namespace. labels may be nil
+// when they are unknown; label rules then do not apply (fail closed: an
+// unknown namespace is decided by its rules).
+func (e Enforcement) NamespaceMode(name string, labels map[string]string) NamespaceMode {
 	switch {
 	case slices.Contains(e.ExemptNamespaces, name), matchLabels(e.ExemptLabels, labels):
-		return "exempt"
+		return NamespaceExempt
 	case slices.Contains(e.AuditNamespaces, name), matchLabels(e.AuditLabels, labels):
-		return "audit"
+		return NamespaceAudit
 	}
-	return ""
+	return NamespaceByRule
 }
 
 func matchLabels(sel, labels map[string]string) bool {

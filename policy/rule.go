@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"strings"
 )
 
 // Rule governs the images its patterns match. Exactly one of three shapes:
@@ -75,24 +74,32 @@ const (
 	SLSAProvenanceV02 = "https://slsa.dev/provenance/v0.2"
 )
 
-// Kind describes the rule's shape for messages.
-func (r *Rule) Kind() string {
+// RuleKind is a rule's shape: what a decision under it needs.
+type RuleKind string
+
+const (
+	// RuleDeny refuses every image it matches, with its message.
+	RuleDeny RuleKind = "deny"
+	// RulePinOnly admits by digest without a signature (third-party images).
+	RulePinOnly RuleKind = "pin-only"
+	// RuleSignature needs signatures (and maybe provenance) by its identities.
+	RuleSignature RuleKind = "signature"
+)
+
+// Kind is the rule's shape.
+func (r *Rule) Kind() RuleKind {
 	switch {
 	case r.Deny != "":
-		return "deny"
+		return RuleDeny
 	case r.Signature == Optional:
-		return "pin-only"
+		return RulePinOnly
 	default:
-		return "signature"
+		return RuleSignature
 	}
 }
 
 func (r *Rule) String() string {
-	pats := make([]string, len(r.Match))
-	for i, g := range r.Match {
-		pats[i] = g.String()
-	}
-	return fmt.Sprintf("%s (match %s)", r.Name, strings.Join(pats, ", "))
+	return fmt.Sprintf("%s (match %s)", r.Name, joinGlobs(r.Match, ", "))
 }
 
 // IdentityNames lists the names of the rule's signers.
@@ -104,13 +111,26 @@ func IdentityNames(ids []*Identity) []string {
 	return out
 }
 
-// Match is the outcome of matching an image against the policy.
+// Match is the outcome of matching an image against the policy: the first
+// step of every decision.
 type Match struct {
 	// Repository is the normalized repository ("index.docker.io/library/nginx").
 	Repository string
 	Rule       *Rule
 	// Pattern is the glob of Rule that matched.
 	Pattern string
+	// Mode is the mode the rule decides in (ModeOf).
+	Mode Mode
+}
+
+// ModeOf is the mode a decision under r is made in: the rule's own mode
+// when it sets one, else the policy's. It is the one place the override is
+// written; Match, Explain and the rule's Hash all take it from here.
+func (p *Policy) ModeOf(r *Rule) Mode {
+	if r.Mode != "" {
+		return r.Mode
+	}
+	return p.Enforcement.Mode
 }
 
 // Match finds the first rule whose patterns match the image's normalized
@@ -133,9 +153,20 @@ func (p *Policy) MatchRepository(repo string) (Match, error) {
 
 func (p *Policy) matchCanonical(repo string) (Match, error) {
 	if r, pattern := p.index.lookup(repo); r != nil {
-		return Match{Repository: repo, Rule: r, Pattern: pattern}, nil
+		return Match{Repository: repo, Rule: r, Pattern: pattern, Mode: p.ModeOf(r)}, nil
 	}
-	return Match{Repository: repo}, fmt.Errorf("no rule in %s matches %s; add a rule (or a final catch-all rule with match: [\"**\"])", p.sourceName(), repo)
+	return Match{Repository: repo}, &NoRuleError{Policy: p.sourceName(), Repository: repo}
+}
+
+// NoRuleError is Match's error for a repository no rule matches: such an
+// image is never admitted by omission.
+type NoRuleError struct {
+	// Policy names the trust file; Repository is the normalized repository.
+	Policy, Repository string
+}
+
+func (e *NoRuleError) Error() string {
+	return fmt.Sprintf("no rule in %s matches %s; add a rule (or a final catch-all rule with match: [\"**\"])", e.Policy, e.Repository)
 }
 
 func (p *Policy) sourceName() string {

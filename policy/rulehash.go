@@ -27,11 +27,8 @@ func hashRules(p *Policy) {
 }
 
 func hashRule(p *Policy, r *Rule) string {
-	m := ruleMeaning{Rule: normalizeRule(r), Sigstore: p.Sigstore, Mode: p.Enforcement.Mode}
+	m := ruleMeaning{Rule: normalizeRule(r), Sigstore: p.Sigstore, Mode: p.ModeOf(r)}
 	m.Rule.Match = nil
-	if r.Mode != "" {
-		m.Mode = r.Mode
-	}
 	if m.Sigstore.TrustedRootDigest != "" {
 		m.Sigstore.TrustedRoot = "" // the content decides, as in the policy hash
 	}

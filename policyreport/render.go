@@ -54,7 +54,7 @@ func FromFinding(f audit.Finding, policyName string) Result {
 	set("digest", f.Digest)
 	set("digestFrom", string(f.DigestFrom))
 	set("identity", strings.Join(f.Identities, ", "))
-	set("mode", f.Mode)
+	set("mode", string(f.Mode))
 	set("workload", f.Workload)
 	if f.Result == audit.Fail && f.Mode == "enforce" {
 		r.Severity = "high" // the webhook denies it: a restart will not come back

@@ -12,4 +12,9 @@
 //
 // Preflight checks, before anything is pushed, that the trust policy would
 // accept what the Session is about to produce.
+//
+// What a command decides besides is here too, so `sign` stays wiring and
+// tests reach it: ChooseServices applies the precedence of a run's Sigstore
+// services (flags, then a signing_config.json, then public-good), and a
+// Report is a run's document: its JSON, its CI log text and its CI outputs.
 package sign

@@ -19,7 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore/pkg/signature"
 
-	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/internal/sigstoretest"
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
@@ -123,7 +122,7 @@ func TestResigningKeepsOneEntryPerLayout(t *testing.T) {
 				otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 				predicate := "https://example.com/sbom"
 				if keyless {
-					predicate = attest.PredicateSLSAv1
+					predicate = policy.SLSAProvenanceV1
 				}
 				for _, other := range []*sigstoretest.Signer{w.GitHub("acme/app", "refs/tags/v1.0"), w.KeySigner(otherKey)} {
 					for _, l := range []ocisig.Layout{ocisig.LayoutLegacy, ocisig.LayoutBundle} {
@@ -140,7 +139,7 @@ func TestResigningKeepsOneEntryPerLayout(t *testing.T) {
 				for i := range runs {
 					res := r.run(t, d.String())
 					if !res.Decision.Allowed {
-						t.Fatalf("run %d: post-check denied: %v", i+1, res.Decision.Reasons)
+						t.Fatalf("run %d: post-check denied: %v", i+1, res.Decision.Messages())
 					}
 					want := ocisig.ActionReplaced
 					if i == 0 {
@@ -263,7 +262,7 @@ func TestConcurrentRunsOfOneJobStayBounded(t *testing.T) {
 				}
 			}
 			if dec := verify.New().Verify(context.Background(), d.String(), r.policy); !dec.Allowed {
-				t.Fatalf("denied after the concurrent runs: %v", dec.Reasons)
+				t.Fatalf("denied after the concurrent runs: %v", dec.Messages())
 			}
 			for k, es := range entries(t, d) {
 				if len(es) > jobs {
@@ -349,7 +348,7 @@ func TestConcurrentWriterThatDropsOurLayerIsMergedBack(t *testing.T) {
 		t.Fatalf("%d signatures in the .sig tag, want both signers'", n)
 	}
 	if dec := verify.New().Verify(context.Background(), d.String(), loadPolicy(t, w)); !dec.Allowed {
-		t.Fatalf("our signature was lost: %v", dec.Reasons)
+		t.Fatalf("our signature was lost: %v", dec.Messages())
 	}
 }
 

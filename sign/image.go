@@ -158,7 +158,7 @@ func statement(d name.Digest, h v1.Hash, predicateType string, predicate any) ([
 		PredicateType string    `json:"predicateType"`
 		Predicate     any       `json:"predicate"`
 	}{
-		Type:          "https://in-toto.io/Statement/v1",
+		Type:          ocisig.InTotoStatementType,
 		Subject:       []subject{{Name: d.Context().Name(), Digest: map[string]string{h.Algorithm: h.Hex}}},
 		PredicateType: predicateType,
 		Predicate:     predicate,

@@ -36,6 +36,14 @@ func TestEncryptedKeyRoundTrip(t *testing.T) {
 	if !errors.Is(err, ErrWrongPassword) {
 		t.Fatalf("wrong password: got %v, want ErrWrongPassword", err)
 	}
+	// A public key given as the private key is not a password problem.
+	pubPath := filepath.Join(dir, "cosign.pub")
+	if err := os.WriteFile(pubPath, pub, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = LoadKeyFile(pubPath, []byte("s3cret")); err == nil || errors.Is(err, ErrWrongPassword) {
+		t.Fatalf("public key as private key: got %v, want an error that is not ErrWrongPassword", err)
+	}
 }
 
 // worldKey is the world's trusted release key as a Keypair.

@@ -11,11 +11,13 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 
+	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
@@ -48,12 +50,24 @@ func LoadKeyFile(path string, password []byte) (*Keypair, error) {
 	}
 	sv, err := cosign.LoadPrivateKey(data, password, nil)
 	if err != nil {
-		if strings.Contains(err.Error(), "decrypt") {
+		if !decrypts(data, password) {
 			return nil, fmt.Errorf("loading key %s: %w", path, ErrWrongPassword)
 		}
 		return nil, fmt.Errorf("loading key %s: %w", path, err)
 	}
 	return NewKeypair(sv, path)
+}
+
+// decrypts reports whether a cosign private key's PEM block decrypts with
+// password: cosign's own first check, run again on the failure path,
+// because the error cosign returns for it has no type.
+func decrypts(key, password []byte) bool {
+	p, _ := pem.Decode(key)
+	if p == nil || (p.Type != cosign.CosignPrivateKeyPemType && p.Type != cosign.SigstorePrivateKeyPemType) {
+		return true // not a key cosign decrypts: its error says what it is
+	}
+	_, err := encrypted.Decrypt(p.Bytes, password)
+	return err == nil
 }
 
 // LoadKMS returns a Keypair signing through a KMS key URI (awskms://,

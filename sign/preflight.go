@@ -1,15 +1,16 @@
 package sign
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
 	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
@@ -22,145 +23,101 @@ type Signer struct {
 	Key         *Keypair
 }
 
-func (s Signer) String() string {
-	if s.Certificate != nil {
-		return s.Certificate.SubjectAlternativeName
-	}
-	if s.Key != nil {
-		return "key " + s.Key.KeyID
-	}
-	return "<nobody>"
-}
+func (s Signer) String() string { return s.evidence().String() }
 
-// Problem is one field where the trust policy expects something else.
-type Problem struct {
-	Identity string `json:"identity,omitempty"`
-	Field    string `json:"field"`
-	Expected string `json:"expected"`
-	Actual   string `json:"actual"`
+// evidence is the signer as the engine evaluates it.
+func (s Signer) evidence() verify.Signer {
+	out := verify.Signer{Certificate: s.Certificate}
+	if s.Key != nil {
+		out.KeyID, out.KMS = s.Key.KeyID, s.Key.KMS
+	}
+	return out
 }
 
 // PreflightReport says whether the policy would admit what this run is
 // about to sign, and if not, why, field by field.
 type PreflightReport struct {
-	Image      string    `json:"image"`
-	PolicyHash string    `json:"policyHash"`
-	Rule       string    `json:"rule,omitempty"`
-	Signer     string    `json:"signer"`
-	Identity   string    `json:"identity,omitempty"` // the policy identity that accepts the signer
-	OK         bool      `json:"ok"`
-	Problems   []Problem `json:"problems,omitempty"`
-	Notes      []string  `json:"notes,omitempty"`
+	Image      string `json:"image"`
+	PolicyHash string `json:"policyHash"`
+	Rule       string `json:"rule,omitempty"`
+	Signer     string `json:"signer"`
+	Identity   string `json:"identity,omitempty"` // the policy identity that accepts the signer
+	OK         bool   `json:"ok"`
+	// Problems are the fields where the policy expects something else.
+	Problems []policy.Mismatch `json:"problems,omitempty"`
+	Notes    []string          `json:"notes,omitempty"`
+	// Decision is the engine's decision on the evidence this run will
+	// produce, which Problems and Notes read.
+	Decision *verify.Decision `json:"decision,omitempty"`
 }
 
-// Preflight checks signer (and prov, the provenance the run will attach,
-// nil when not attesting) against the rule governing image. It is pure: no
-// registry, no Sigstore.
+// Preflight decides, with the engine the cluster runs, what this run will
+// attach: a signature by signer and, when prov is not nil, that SLSA
+// provenance attested by signer (verify.Predicted), under the rule that
+// governs image. It is pure: no registry, no Sigstore.
 func Preflight(p *policy.Policy, image string, signer Signer, prov *attest.Provenance) *PreflightReport {
 	r := &PreflightReport{Image: image, PolicyHash: p.Hash, Signer: signer.String()}
-	m, err := p.Match(image)
-	if err != nil {
-		r.Problems = append(r.Problems, Problem{Field: "rule", Expected: "a rule matching " + m.Repository, Actual: err.Error()})
-		return r
+	s, d := verify.Prepare(image, p)
+	if d == nil {
+		var statements []verify.Statement
+		if prov != nil {
+			raw, err := json.Marshal(prov)
+			if err != nil {
+				r.Problems = []policy.Mismatch{{Field: "provenance", Expected: "an encodable SLSA predicate", Actual: err.Error()}}
+				return r
+			}
+			statements = append(statements, verify.Statement{PredicateType: policy.SLSAProvenanceV1, Predicate: raw})
+		}
+		d = verify.Evaluate(context.Background(), verify.Target{Subject: s}, verify.Predicted(signer.evidence(), statements...))
 	}
-	rule := m.Rule
-	r.Rule = rule.Name
-	switch {
-	case rule.Deny != "":
-		r.Problems = append(r.Problems, Problem{Field: "rule", Expected: "an image the policy admits", Actual: fmt.Sprintf("rule %q denies %s: %s", rule.Name, m.Repository, rule.Deny)})
-		return r
-	case rule.Signature == policy.Optional:
-		r.Notes = append(r.Notes, fmt.Sprintf("rule %q is pin-only: the cluster admits %s by digest without checking signatures", rule.Name, m.Repository))
-		r.OK = true
-		return r
+	r.Decision = d
+	if d.Rule != nil {
+		r.Rule = d.Rule.Name
+		if d.Rule.Kind == policy.RulePinOnly {
+			r.Notes = append(r.Notes, fmt.Sprintf("rule %q is pin-only: the cluster admits %s by digest without checking signatures", d.Rule.Name, s.Match.Repository))
+		}
 	}
-	id, probs := matchSigner(rule.SignedBy, signer)
-	if id == nil {
-		r.Problems = append(r.Problems, probs...)
-		return r
+	if len(d.Signatures) > 0 {
+		r.Identity = d.Signatures[0].Identity
 	}
-	r.Identity = id.Name
-	if rule.Threshold > 1 {
-		r.Notes = append(r.Notes, fmt.Sprintf("rule %q needs %d signers; this run provides %s only", rule.Name, rule.Threshold, id.Name))
-	}
-	if pv := rule.Provenance; pv != nil {
-		r.Problems = append(r.Problems, checkProvenance(pv, rule.SignedBy, signer, prov)...)
-	}
+	r.read(d)
 	r.OK = len(r.Problems) == 0
 	return r
 }
 
-// matchSigner returns the first identity accepting signer, or every
-// identity's objection.
-func matchSigner(ids []*policy.Identity, s Signer) (*policy.Identity, []Problem) {
-	var probs []Problem
-	for _, id := range ids {
+// read turns the decision into problems and notes: each objection to
+// this run's signature or attestation, field by field, then every reason
+// they do not already say. A threshold above one is a note: other runs
+// may add the missing signers.
+func (r *PreflightReport) read(d *verify.Decision) {
+	for _, rej := range d.Rejected {
+		m := rej.Mismatch
+		if m.Field == "" {
+			continue
+		}
+		if rej.Kind == ocisig.KindAttestation && !strings.HasPrefix(m.Field, "provenance") {
+			m.Field = "provenance.signedBy." + m.Field
+		}
+		r.Problems = append(r.Problems, m)
+	}
+	objected := len(r.Problems) > 0
+	for _, reason := range d.Reasons {
 		switch {
-		case s.Certificate != nil && id.Keyless != nil:
-			mm := id.MatchCertificate(*s.Certificate)
-			if mm == nil {
-				return id, nil
+		case reason.Code == verify.CodeThresholdNotMet && r.Identity != "":
+			r.Notes = append(r.Notes, fmt.Sprintf("rule %q needs %s; this run provides %s only", r.Rule, reason.Expected, r.Identity))
+		case objected && (reason.Code == verify.CodeWrongIdentity || reason.Code == verify.CodeProvenanceMismatch):
+			// the objections above say it field by field
+		default:
+			m := reason.Mismatch
+			if m.Field == "" {
+				m.Field = string(reason.Code)
 			}
-			probs = append(probs, Problem{Identity: id.Name, Field: mm.Field, Expected: mm.Expected, Actual: mm.Actual})
-		case s.Key != nil && id.Key != nil:
-			if id.Key.KMS != "" && id.Key.KMS == s.Key.KMS || id.Key.KeyID != "" && id.Key.KeyID == s.Key.KeyID {
-				return id, nil
+			if m.Actual == "" {
+				m.Actual = reason.String()
 			}
-			want := id.Key.KeyID
-			if id.Key.KMS != "" {
-				want = id.Key.KMS
-			}
-			probs = append(probs, Problem{Identity: id.Name, Field: "key", Expected: want, Actual: s.Key.KeyID + " (" + s.Key.Source + ")"})
-		case s.Certificate != nil:
-			probs = append(probs, Problem{Identity: id.Name, Field: "kind", Expected: "a key signature", Actual: "keyless " + s.Certificate.SubjectAlternativeName})
-		case s.Key != nil:
-			probs = append(probs, Problem{Identity: id.Name, Field: "kind", Expected: "keyless " + id.Keyless.ExpectedSAN(), Actual: "key " + s.Key.KeyID})
+			r.Problems = append(r.Problems, m)
 		}
 	}
-	return nil, probs
-}
-
-// checkProvenance mirrors verify's provenance conditions on the predicate
-// this run will produce.
-func checkProvenance(pv *policy.Provenance, ruleSigners []*policy.Identity, s Signer, prov *attest.Provenance) []Problem {
-	if prov == nil {
-		if pv.Required {
-			return []Problem{{Field: "provenance", Expected: "a SLSA provenance attestation (run with --attest, or `sign attest`)", Actual: "none will be attached by this run"}}
-		}
-		return nil
-	}
-	var probs []Problem
-	signers := pv.SignedBy
-	if len(signers) == 0 {
-		signers = ruleSigners
-	}
-	if id, p := matchSigner(signers, s); id == nil {
-		for i := range p {
-			p[i].Field = "provenance.signedBy." + p[i].Field
-		}
-		probs = append(probs, p...)
-	}
-	if len(pv.PredicateTypes) > 0 && !slices.Contains(pv.PredicateTypes, attest.PredicateSLSAv1) {
-		probs = append(probs, Problem{Field: "provenance.predicateTypes", Expected: strings.Join(pv.PredicateTypes, ", "), Actual: attest.PredicateSLSAv1})
-	}
-	// The content conditions are verify's own, on the predicate as the
-	// engine will parse it: CI and cluster cannot drift apart.
-	raw, err := json.Marshal(prov)
-	if err != nil {
-		return append(probs, Problem{Field: "provenance", Expected: "an encodable SLSA predicate", Actual: err.Error()})
-	}
-	got, err := verify.ParseSLSA(attest.PredicateSLSAv1, raw)
-	if err != nil {
-		return append(probs, Problem{Field: "provenance", Expected: "a SLSA v1 predicate", Actual: err.Error()})
-	}
-	signerRepo := ""
-	if s.Certificate != nil {
-		signerRepo = s.Certificate.SourceRepositoryURI
-	}
-	if mm := verify.CheckProvenance(pv, *got, signerRepo); mm != nil {
-		probs = append(probs, Problem{Field: mm.Field, Expected: mm.Expected, Actual: mm.Actual})
-	}
-	return probs
 }
 
 // WriteText prints the report for a CI log: the verdict, then expected
@@ -170,25 +127,26 @@ func (r *PreflightReport) WriteText(w io.Writer) error {
 	if !r.OK {
 		verdict = "REFUSED"
 	}
-	fmt.Fprintf(w, "preflight %s: %s\n  signer:  %s\n", verdict, r.Image, r.Signer)
+	var b strings.Builder
+	fmt.Fprintf(&b, "preflight %s: %s\n  signer:  %s\n", verdict, r.Image, r.Signer)
 	if r.Rule != "" {
-		fmt.Fprintf(w, "  rule:    %s\n", r.Rule)
+		fmt.Fprintf(&b, "  rule:    %s\n", r.Rule)
 	}
 	if r.Identity != "" {
-		fmt.Fprintf(w, "  accepted as identity %q\n", r.Identity)
+		fmt.Fprintf(&b, "  accepted as identity %q\n", r.Identity)
 	}
-	fmt.Fprintf(w, "  policy:  %s\n", r.PolicyHash)
+	fmt.Fprintf(&b, "  policy:  %s\n", r.PolicyHash)
 	for _, p := range r.Problems {
 		who := ""
 		if p.Identity != "" {
 			who = "identity " + p.Identity + ": "
 		}
-		fmt.Fprintf(w, "  - %s%s\n      expected: %s\n      actual:   %s\n", who, p.Field, p.Expected, p.Actual)
+		fmt.Fprintf(&b, "  - %s%s\n      expected: %s\n      actual:   %s\n", who, p.Field, p.Expected, p.Actual)
 	}
 	for _, n := range r.Notes {
-		fmt.Fprintf(w, "  note: %s\n", n)
+		fmt.Fprintf(&b, "  note: %s\n", n)
 	}
-	_, err := fmt.Fprint(w, "")
+	_, err := io.WriteString(w, b.String())
 	return err
 }
 

@@ -16,6 +16,12 @@ import (
 // Logf receives progress lines (one per attempt, retry and push).
 type Logf func(format string, args ...any)
 
+// Defaults of RetryTransport (and of Config.Retries and Config.Backoff).
+const (
+	DefaultRetries = 4
+	DefaultBackoff = 500 * time.Millisecond
+)
+
 // RetryTransport retries requests that a Sigstore service or a registry
 // answered with 429 or 5xx, or that failed at the connection level, with
 // exponential backoff. Every retry is logged, so a slow CI job says why.
@@ -49,7 +55,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	attempts := t.Attempts
 	if attempts <= 0 {
-		attempts = 4
+		attempts = DefaultRetries
 	}
 	var body []byte
 	if req.Body != nil && req.GetBody == nil {
@@ -62,7 +68,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	wait := t.Backoff
 	if wait <= 0 {
-		wait = 500 * time.Millisecond
+		wait = DefaultBackoff
 	}
 	for i := 1; ; i++ {
 		r, err := rewind(req, body)

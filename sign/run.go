@@ -149,7 +149,7 @@ func Run(ctx context.Context, s *Session, req Request) (*Result, error) {
 	if req.Policy != nil && req.PostCheck != nil {
 		res.Decision = req.PostCheck.Verify(ctx, t.Digest.String(), req.Policy)
 		if !res.Decision.Allowed {
-			return res, fmt.Errorf("%w: the cluster would deny %s: %v", ErrPostCheck, t.Digest, res.Decision.Reasons)
+			return res, fmt.Errorf("%w: the cluster would deny %s: %v", ErrPostCheck, t.Digest, res.Decision.Messages())
 		}
 	}
 	return res, nil

@@ -126,9 +126,9 @@ func (cfg Config) transport(service string) *RetryTransport {
 func (cfg Config) budget() time.Duration {
 	attempts := cfg.Retries
 	if attempts <= 0 {
-		attempts = 4
+		attempts = DefaultRetries
 	}
-	wait := max(cfg.Backoff, 500*time.Millisecond)
+	wait := max(cfg.Backoff, DefaultBackoff)
 	return time.Duration(attempts)*cfg.Timeout + time.Duration(1<<attempts)*wait
 }
 

@@ -141,5 +141,5 @@ func provenance(t *testing.T, c ci.Claims) *Predicate {
 		t.Fatal(err)
 	}
 	raw, _ := json.Marshal(prov)
-	return &Predicate{Type: attest.PredicateSLSAv1, JSON: raw, Provenance: prov}
+	return &Predicate{Type: policy.SLSAProvenanceV1, JSON: raw, Provenance: prov}
 }

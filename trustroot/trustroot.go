@@ -7,6 +7,9 @@
 // network. A long-running process keeps it current with a Refresher, which
 // keeps the last good root when TUF is unreachable. Any other value is the
 // path of a trusted_root.json for a private Sigstore deployment.
+//
+// Everything signet knows of public-good lives here: its name, its root,
+// and the Fulcio and Rekor a signer uses by default.
 package trustroot
 
 import (
@@ -29,6 +32,13 @@ var embeddedPublicGood []byte
 
 // PublicGood is the name trust files use for the public-good instance.
 const PublicGood = "public-good"
+
+// The public-good instance's signing services, the counterpart of its
+// trusted root: where a signer goes when nothing names a private instance.
+const (
+	PublicGoodFulcio = "https://fulcio.sigstore.dev"
+	PublicGoodRekor  = "https://rekor.sigstore.dev" // Rekor v1
+)
 
 // Source says where a root came from.
 type Source string

@@ -43,7 +43,7 @@ func BenchmarkVerifyKeySignedWithSLSA(b *testing.B) {
 			image := w.Ref("acme/app:1")
 			for b.Loop() {
 				if dec := v.Verify(context.Background(), image, p); !dec.Allowed || len(dec.Attestations) != 1 {
-					b.Fatalf("not allowed: %v", dec.Reasons)
+					b.Fatalf("not allowed: %v", dec.Messages())
 				}
 			}
 		})
@@ -63,7 +63,7 @@ func BenchmarkVerifyKeyless(b *testing.B) {
 	v := verify.New()
 	for b.Loop() {
 		if dec := v.Verify(context.Background(), d.String(), p); !dec.Allowed {
-			b.Fatalf("not allowed: %v", dec.Reasons)
+			b.Fatalf("not allowed: %v", dec.Messages())
 		}
 	}
 }

@@ -9,16 +9,18 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 
 	"github.com/signet-dev/signet/ocisig"
-	"github.com/signet-dev/signet/policy"
-	"github.com/signet-dev/signet/trustroot"
 )
 
-// candidate is one signature or attestation found on the digest, not yet
-// verified.
+// candidate is one signature or attestation on the digest: found in the
+// registry and not yet verified, or predicted (sign's preflight) and taken
+// as verified.
 type candidate struct {
 	layout ocisig.Layout
 	kind   ocisig.Kind
 	entity *bundle.Bundle
+	// predicted is who will sign it, for a candidate sign's preflight
+	// predicts: there is nothing to verify cryptographically yet.
+	predicted *Signer
 	// payload is the simple-signing payload of a legacy signature.
 	payload []byte
 	// stamped is a legacy attestation's envelope, the bytes its RFC 3161
@@ -43,69 +45,6 @@ type subject struct {
 	Digest map[string]string `json:"digest"`
 }
 
-// evaluation carries the state of deciding one digest.
-type evaluation struct {
-	v      *Verifier
-	p      *policy.Policy
-	rule   *policy.Rule
-	digest name.Digest
-	d      *Decision
-
-	sigs, atts []*candidate
-
-	root    *trustroot.Root
-	rootErr error
-	rootSet bool
-}
-
-// classify parses what was found into signature and attestation candidates.
-// Unparseable material is recorded as rejected, never fatal: a registry
-// holding junk next to a good signature must not block the good one.
-func (ev *evaluation) classify(found *ocisig.Found) error {
-	for _, l := range found.Legacy {
-		b, err := fromLegacy(l)
-		if err != nil {
-			ev.d.reject(ocisig.LayoutLegacy, l.Kind, "unreadable: %v", err)
-			continue
-		}
-		c := &candidate{layout: ocisig.LayoutLegacy, kind: l.Kind, entity: b}
-		if l.Kind == ocisig.KindSignature {
-			c.payload = l.Payload
-			ev.sigs = append(ev.sigs, c)
-			continue
-		}
-		if c.statement, err = envelopeStatement(b); err != nil {
-			ev.d.reject(ocisig.LayoutLegacy, l.Kind, "%v", err)
-			continue
-		}
-		c.stamped = l.Payload
-		ev.atts = append(ev.atts, c)
-	}
-	for _, fb := range found.Bundles {
-		b, err := parseBundle(fb.JSON)
-		if err != nil {
-			ev.d.reject(ocisig.LayoutBundle, "", "referrer %s: %v", fb.Manifest, err)
-			continue
-		}
-		c := &candidate{layout: ocisig.LayoutBundle, kind: ocisig.KindSignature, entity: b}
-		if b.GetDsseEnvelope() != nil {
-			if c.statement, err = envelopeStatement(b); err != nil {
-				ev.d.reject(ocisig.LayoutBundle, "", "referrer %s: %v", fb.Manifest, err)
-				continue
-			}
-			if c.statement.PredicateType != ocisig.CosignSignPredicateType {
-				c.kind = ocisig.KindAttestation
-			}
-		}
-		if c.kind == ocisig.KindSignature {
-			ev.sigs = append(ev.sigs, c)
-		} else {
-			ev.atts = append(ev.atts, c)
-		}
-	}
-	return nil
-}
-
 func envelopeStatement(b *bundle.Bundle) (*statement, error) {
 	env := b.GetDsseEnvelope()
 	if env == nil {
@@ -122,6 +61,15 @@ func envelopeStatement(b *bundle.Bundle) (*statement, error) {
 		return nil, fmt.Errorf("DSSE payload type %q is not an in-toto statement", st.Type)
 	}
 	return &st, nil
+}
+
+// what names the candidate in a sentence: "bundle signature", "legacy
+// attestation", or "this run's signature" for a predicted one.
+func (c *candidate) what() string {
+	if c.predicted != nil {
+		return "this run's " + string(c.kind)
+	}
+	return fmt.Sprintf("%s %s", c.layout, c.kind)
 }
 
 // coversDigest reports whether the statement names the digest as a subject.

@@ -1,11 +1,14 @@
 package verify
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/policy"
 )
 
 // Decision is the engine's answer for one image: the verdict and everything
@@ -23,8 +26,9 @@ type Decision struct {
 	Pinned string `json:"pinned,omitempty"`
 	// Allowed is the verdict. An audit-mode rule can be Allowed with
 	// Violations: the image would have been denied under enforce.
-	Allowed bool   `json:"allowed"`
-	Mode    string `json:"mode"`
+	Allowed bool `json:"allowed"`
+	// Mode is the mode the governing rule decides in (policy.Policy.ModeOf).
+	Mode policy.Mode `json:"mode"`
 	// PolicyHash identifies the exact policy that decided.
 	PolicyHash string   `json:"policyHash"`
 	Rule       *RuleRef `json:"rule,omitempty"`
@@ -35,9 +39,10 @@ type Decision struct {
 	// Platforms lists child manifests checked when the rule requires
 	// every platform of an index to be signed.
 	Platforms []PlatformResult `json:"platforms,omitempty"`
-	// Reasons explain a denial (or, in audit mode, what would have denied),
-	// one actionable sentence each.
-	Reasons []string `json:"reasons,omitempty"`
+	// Reasons explain a denial (or, in audit mode, what would have denied).
+	// In JSON, "reasons" holds their sentences (the field's form since the
+	// first release) and "reasonDetails" the typed reasons.
+	Reasons []Reason `json:"-"`
 	// Rejected lists material that was found but did not count, and why:
 	// the first place to look when a signature "is there" but is not accepted.
 	Rejected []Rejection `json:"rejected,omitempty"`
@@ -56,10 +61,10 @@ type Decision struct {
 
 // RuleRef names the rule that governed the image.
 type RuleRef struct {
-	Index   int    `json:"index"`
-	Name    string `json:"name"`
-	Kind    string `json:"kind"` // deny, pin-only, signature
-	Pattern string `json:"pattern"`
+	Index   int             `json:"index"`
+	Name    string          `json:"name"`
+	Kind    policy.RuleKind `json:"kind"`
+	Pattern string          `json:"pattern"`
 }
 
 // SignatureResult is one verified signature and the identity it satisfied.
@@ -105,11 +110,64 @@ type PlatformResult struct {
 	Reason   string `json:"reason,omitempty"`
 }
 
-// Rejection is attached material that did not count.
+// Rejection is attached material that did not count: its reason as a
+// sentence, and typed (code, and the field at fault when one is).
 type Rejection struct {
 	Layout ocisig.Layout `json:"layout"`
 	Kind   ocisig.Kind   `json:"kind"`
 	Reason string        `json:"reason"`
+	Code   ReasonCode    `json:"code,omitempty"`
+	policy.Mismatch
+}
+
+// Messages are the sentences of the decision's reasons, in order.
+func (d *Decision) Messages() []string {
+	out := make([]string, len(d.Reasons))
+	for i, r := range d.Reasons {
+		out[i] = r.String()
+	}
+	return out
+}
+
+// Has reports whether a reason of the decision has code.
+func (d *Decision) Has(code ReasonCode) bool {
+	return slices.ContainsFunc(d.Reasons, func(r Reason) bool { return r.Code == code })
+}
+
+// decisionJSON is Decision without its methods, for MarshalJSON.
+type decisionJSON Decision
+
+// MarshalJSON writes the documented form (docs/verify-json.md): the
+// reasons as sentences under "reasons", as they always were, and typed
+// under "reasonDetails".
+func (d Decision) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		decisionJSON
+		Reasons []string `json:"reasons,omitempty"`
+		Details []Reason `json:"reasonDetails,omitempty"`
+	}{decisionJSON(d), d.Messages(), d.Reasons})
+}
+
+// UnmarshalJSON reads the documented form back. A document without
+// reasonDetails (written before they existed) gets one uncoded Reason per
+// sentence.
+func (d *Decision) UnmarshalJSON(b []byte) error {
+	var in struct {
+		*decisionJSON
+		Reasons []string `json:"reasons"`
+		Details []Reason `json:"reasonDetails"`
+	}
+	in.decisionJSON = (*decisionJSON)(d)
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	d.Reasons = in.Details
+	if len(d.Reasons) == 0 {
+		for _, m := range in.Reasons {
+			d.Reasons = append(d.Reasons, Reason{Message: m})
+		}
+	}
+	return nil
 }
 
 // Duration marshals as milliseconds with microsecond precision.

@@ -23,7 +23,7 @@ func (d *Decision) Verdict() string {
 func (d *Decision) Summary() string {
 	switch {
 	case len(d.Reasons) > 0:
-		return fmt.Sprintf("%s: %s", d.Image, strings.Join(d.Reasons, "; "))
+		return fmt.Sprintf("%s: %s", d.Image, strings.Join(d.Messages(), "; "))
 	case len(d.Signatures) > 0:
 		s := d.Signatures[0]
 		return fmt.Sprintf("%s: signed by %s (%s)", d.Image, s.Identity, s.who())
@@ -83,7 +83,7 @@ func (d *Decision) WriteText(w io.Writer) error {
 		if d.Allowed {
 			label = "violation"
 		}
-		row(label, "%s", r)
+		row(label, "%s", r.String())
 	}
 	if !d.Allowed || len(d.Reasons) > 0 {
 		for _, r := range d.Rejected {

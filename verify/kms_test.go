@@ -44,7 +44,7 @@ func TestKMSKeyIdentity(t *testing.T) {
 	}))
 	for range 2 {
 		if dec := v.Verify(context.Background(), d.String(), p); !dec.Allowed || dec.Signatures[0].KeyID == "" {
-			t.Fatalf("KMS-signed image denied: %v", dec.Reasons)
+			t.Fatalf("KMS-signed image denied: %v", dec.Messages())
 		}
 	}
 	if calls != 1 {
@@ -55,8 +55,8 @@ func TestKMSKeyIdentity(t *testing.T) {
 		return nil, errors.New("AccessDeniedException: no kms:GetPublicKey")
 	}))
 	dec := broken.Verify(context.Background(), d.String(), p)
-	if dec.Allowed || !strings.Contains(strings.Join(dec.Reasons, " "), "AccessDeniedException") {
-		t.Fatalf("KMS failure must deny with its error: %v", dec.Reasons)
+	if dec.Allowed || !strings.Contains(strings.Join(dec.Messages(), " "), "AccessDeniedException") {
+		t.Fatalf("KMS failure must deny with its error: %v", dec.Messages())
 	}
 }
 
@@ -85,8 +85,8 @@ func TestThresholdCountsOneKeyOnce(t *testing.T) {
 	}
 	v := verify.New(verify.WithKMSLoader(func(context.Context, string) (crypto.PublicKey, error) { return &w.Key.PublicKey, nil }))
 	dec := v.Verify(context.Background(), d.String(), p)
-	if dec.Allowed || !strings.Contains(strings.Join(dec.Reasons, " "), "only 1 distinct signer") {
-		t.Fatalf("one key under two names met a threshold of two: allowed=%v %v", dec.Allowed, dec.Reasons)
+	if dec.Allowed || !strings.Contains(strings.Join(dec.Messages(), " "), "only 1 distinct signer") {
+		t.Fatalf("one key under two names met a threshold of two: allowed=%v %v", dec.Allowed, dec.Messages())
 	}
 	if len(dec.Signatures) != 1 {
 		t.Fatalf("the one signer is listed %d times: %+v", len(dec.Signatures), dec.Signatures)

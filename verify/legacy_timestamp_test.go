@@ -55,8 +55,8 @@ func TestLegacyAttestationTimestampCoversTheEnvelope(t *testing.T) {
 			t.Fatal(err)
 		}
 		dec := verify.New().Verify(context.Background(), w.Ref("acme/prov/app:foreign-timestamp"), p)
-		if dec.Allowed || !strings.Contains(strings.Join(dec.Reasons, " "), "no trusted time") {
-			t.Fatalf("a timestamp of another envelope was accepted as the attestation's time: allowed=%v %v", dec.Allowed, dec.Reasons)
+		if dec.Allowed || !strings.Contains(strings.Join(dec.Messages(), " "), "no trusted time") {
+			t.Fatalf("a timestamp of another envelope was accepted as the attestation's time: allowed=%v %v", dec.Allowed, dec.Messages())
 		}
 	})
 }

@@ -7,10 +7,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"golang.org/x/sync/errgroup"
-
-	"github.com/signet-dev/signet/ocisig"
-	"github.com/signet-dev/signet/policy"
 )
 
 // MaxPlatforms is how many platform manifests of one index `platforms:
@@ -20,54 +16,58 @@ import (
 // so a hostile index cannot cost thousands of registry requests.
 const MaxPlatforms = 32
 
-// platformParallel is how many children are checked at once.
+// platformParallel is how many children are read at once.
 const platformParallel = 4
 
-// checkPlatforms implements platforms: all. The digest a workload names is
-// always verified (checkDigest); when that digest is an index, this also
+// platforms implements platforms: all. The digest a workload names is
+// always verified (signatures); when that digest is an index, this also
 // requires every platform child to carry a signature the rule accepts, so
 // a node of any architecture runs signed bits. Attestation manifests
 // (buildkit's unknown/unknown entries) are not platforms and are skipped.
-func (v *Verifier) checkPlatforms(ctx context.Context, d *Decision, digest name.Digest, p *policy.Policy, r *policy.Rule) {
-	im, err := v.index(ctx, digest)
-	if err != nil {
-		d.denyf("could not read %s to check its platforms: %v", digest, err)
-		d.Transient = true
+func (e *evaluation) platforms(ctx context.Context) {
+	pe, r := e.ev.platforms, e.rule
+	switch {
+	case pe.err != nil:
+		e.d.deny(NewReason(CodeRegistryUnavailable, "could not read %s to check its platforms: %v", e.digest, pe.err))
+		e.d.Transient = true
 		return
-	}
-	if im == nil {
+	case !pe.index:
 		return // an image, not an index
-	}
-	var children []v1.Descriptor
-	for _, child := range im.Manifests {
-		if !isAttestationManifest(child) {
-			children = append(children, child)
-		}
-	}
-	if len(children) > MaxPlatforms {
-		d.denyf("index %s lists %d platform manifests; rule %q requires every platform to be signed (platforms: all), "+
-			"and signet checks at most %d: split the index, or drop platforms: all from the rule", shortDigest(digest), len(children), r.Name, MaxPlatforms)
+	case len(pe.children) > MaxPlatforms:
+		e.d.deny(NewReason(CodeTooManyPlatforms, "index %s lists %d platform manifests; rule %q requires every platform to be signed (platforms: all), "+
+			"and signet checks at most %d", shortDigest(e.digest), len(pe.children), r.Name, MaxPlatforms).
+			WithHint("split the index, or drop platforms: all from the rule"))
 		return
 	}
-	results := make([]PlatformResult, len(children))
-	transient := make([]bool, len(children))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(platformParallel)
-	for i, child := range children {
-		g.Go(func() error {
-			results[i], transient[i] = v.checkPlatform(gctx, digest, child, p, r)
-			return nil
-		})
-	}
-	_ = g.Wait() // checkPlatform reports failures in its result
-	for i, pr := range results {
-		d.Transient = d.Transient || transient[i]
+	for _, child := range pe.children {
+		pr := e.platform(ctx, child)
 		if !pr.Signed {
-			d.denyf("platform %s (%s) of index %s is not signed as rule %q requires (platforms: all): %s",
-				pr.Platform, pr.Digest, digest.DigestStr(), r.Name, pr.Reason)
+			e.d.deny(NewReason(CodePlatformUnsigned, "platform %s (%s) of index %s is not signed as rule %q requires (platforms: all): %s",
+				pr.Platform, pr.Digest, e.digest.DigestStr(), r.Name, pr.Reason))
 		}
-		d.Platforms = append(d.Platforms, pr)
+		e.d.Platforms = append(e.d.Platforms, pr)
 	}
+}
+
+// platform checks the signatures of one child.
+func (e *evaluation) platform(ctx context.Context, child platformChild) PlatformResult {
+	cd := e.digest.Context().Digest(child.desc.Digest.String())
+	sub := &Decision{}
+	if child.err != nil {
+		r, transient := fetchReason(cd, child.err)
+		sub.deny(r)
+		e.d.Transient = e.d.Transient || transient
+	} else {
+		ce := &evaluation{p: e.p, rule: e.rule, digest: cd, ev: child.ev, d: sub}
+		sub.Rejected = child.ev.rejected
+		ce.signatures(ctx)
+		e.d.Transient = e.d.Transient || sub.Transient
+	}
+	pr := PlatformResult{Platform: platformString(child.desc.Platform), Digest: child.desc.Digest.String(), Signed: len(sub.Reasons) == 0}
+	if !pr.Signed {
+		pr.Reason = sub.Reasons[0].String()
+	}
+	return pr
 }
 
 // index returns the index manifest digest names, or nil when it is an image.
@@ -84,28 +84,6 @@ func (v *Verifier) index(ctx context.Context, digest name.Digest) (*v1.IndexMani
 		return nil, nil
 	}
 	return v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
-}
-
-// checkPlatform checks one child; transient reports a registry failure.
-func (v *Verifier) checkPlatform(ctx context.Context, digest name.Digest, child v1.Descriptor, p *policy.Policy, r *policy.Rule) (PlatformResult, bool) {
-	cd := digest.Context().Digest(child.Digest.String())
-	sub := &Decision{}
-	found, err := v.fetch(ctx, cd, ocisig.Want{})
-	transient := false
-	if err != nil {
-		sub.denyFetch(cd, err)
-		transient = sub.Transient
-	} else {
-		ev := &evaluation{v: v, p: p, rule: r, digest: cd, d: sub}
-		if err := ev.classify(found); err == nil {
-			ev.signatures(ctx)
-		}
-	}
-	pr := PlatformResult{Platform: platformString(child.Platform), Digest: child.Digest.String(), Signed: len(sub.Reasons) == 0}
-	if !pr.Signed {
-		pr.Reason = sub.Reasons[0]
-	}
-	return pr, transient
 }
 
 func isAttestationManifest(desc v1.Descriptor) bool {

@@ -70,8 +70,8 @@ func TestPlatformsAllRefusesAWideIndexBeforeReadingChildren(t *testing.T) {
 	before := l.total.Load()
 	d := verify.New().Verify(context.Background(), w.Ref("acme/multi/wide:1"), p)
 	want := "lists " + strconv.Itoa(verify.MaxPlatforms+8) + " platform manifests"
-	if d.Allowed || !strings.Contains(strings.Join(d.Reasons, "\n"), want) || d.Transient {
-		t.Fatalf("want a (cacheable) denial saying %q, got allowed=%v transient=%v %v", want, d.Allowed, d.Transient, d.Reasons)
+	if d.Allowed || !strings.Contains(strings.Join(d.Messages(), "\n"), want) || d.Transient {
+		t.Fatalf("want a (cacheable) denial saying %q, got allowed=%v transient=%v %v", want, d.Allowed, d.Transient, d.Messages())
 	}
 	if n := l.total.Load() - before; n > 12 {
 		t.Fatalf("%d registry requests for one wide index, want the index's own (no child read)", n)
@@ -91,7 +91,7 @@ func TestPlatformsAllChecksChildrenInParallel(t *testing.T) {
 	l.peakSigReads.Store(0)
 	d := verify.New().Verify(context.Background(), w.Ref("acme/multi/eight:1"), p)
 	if !d.Allowed || len(d.Platforms) != 8 {
-		t.Fatalf("allowed=%v with %d platforms: %v", d.Allowed, len(d.Platforms), d.Reasons)
+		t.Fatalf("allowed=%v with %d platforms: %v", d.Allowed, len(d.Platforms), d.Messages())
 	}
 	if peak := l.peakSigReads.Load(); peak < 2 || peak > 4 {
 		t.Fatalf("peak %d children read at once, want 2 to 4", peak)
@@ -115,7 +115,7 @@ func TestColdVerificationPingsOnce(t *testing.T) {
 	l.total.Store(0)
 	dec := verify.New().Verify(context.Background(), w.Ref("acme/prov/app:1"), p)
 	if !dec.Allowed {
-		t.Fatalf("denied: %v", dec.Reasons)
+		t.Fatalf("denied: %v", dec.Messages())
 	}
 	if n := l.pings.Load(); n != 1 {
 		t.Fatalf("%d pings for one verification, want 1", n)
@@ -174,8 +174,8 @@ func TestRegistryFailuresAreNamedAndBounded(t *testing.T) {
 				defer cancel()
 			}
 			d := verify.New().Verify(ctx, dg.String(), p)
-			if d.Allowed || !d.Transient || !strings.Contains(strings.Join(d.Reasons, "\n"), c.reason) {
-				t.Fatalf("want a transient denial saying %q, got allowed=%v transient=%v %v", c.reason, d.Allowed, d.Transient, d.Reasons)
+			if d.Allowed || !d.Transient || !strings.Contains(strings.Join(d.Messages(), "\n"), c.reason) {
+				t.Fatalf("want a transient denial saying %q, got allowed=%v transient=%v %v", c.reason, d.Allowed, d.Transient, d.Messages())
 			}
 			if n := l.total.Load(); n > c.maxReqs {
 				t.Fatalf("%d registry requests, want at most %d", n, c.maxReqs)
@@ -203,11 +203,11 @@ func TestSessionAuthenticatesWithTheKeychain(t *testing.T) {
 	d := w.Push("acme/app:private")
 	w.Sign(d, d, w.KeySigner(nil), ocisig.LayoutBundle)
 	private.Store(true)
-	if dec := verify.New().Verify(context.Background(), d.String(), p); dec.Allowed || !strings.Contains(strings.Join(dec.Reasons, " "), "UNAUTHORIZED") {
-		t.Fatalf("without credentials: want UNAUTHORIZED, got allowed=%v %v", dec.Allowed, dec.Reasons)
+	if dec := verify.New().Verify(context.Background(), d.String(), p); dec.Allowed || !strings.Contains(strings.Join(dec.Messages(), " "), "UNAUTHORIZED") {
+		t.Fatalf("without credentials: want UNAUTHORIZED, got allowed=%v %v", dec.Allowed, dec.Messages())
 	}
 	if dec := verify.New(verify.WithKeychain(staticKeychain{})).Verify(context.Background(), d.String(), p); !dec.Allowed {
-		t.Fatalf("with the keychain: %v", dec.Reasons)
+		t.Fatalf("with the keychain: %v", dec.Messages())
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -40,11 +39,7 @@ type sessionKey struct{}
 // begin returns ctx carrying a session of v and a Tracker, adding whichever
 // it lacks (a caller such as enforce's cache may bring its own Tracker).
 func (v *Verifier) begin(ctx context.Context) (context.Context, *regclient.Tracker) {
-	tr := regclient.FromContext(ctx)
-	if tr == nil {
-		tr = regclient.NewTracker(regclient.Priority{Since: time.Now()})
-		ctx = regclient.WithTracker(ctx, tr)
-	}
+	ctx, tr := tracked(ctx)
 	if s, _ := ctx.Value(sessionKey{}).(*session); s == nil || s.v != v {
 		ctx = context.WithValue(ctx, sessionKey{}, &session{v: v, byRepo: map[string]*repoTransport{}})
 	}

@@ -1,27 +1,24 @@
 package verify
 
 import (
-	"bytes"
+	"cmp"
 	"context"
-	"crypto"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
-	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/signet-dev/signet/policy"
-	"github.com/signet-dev/signet/trustroot"
 )
 
 // match is an identity a verified candidate satisfied.
 type match struct {
 	identity *policy.Identity
-	result   *sgverify.VerificationResult
-	sig      SignatureResult
+	// cert is the verified (or predicted) certificate, nil for a key.
+	cert *certificate.Summary
+	sig  SignatureResult
 	// signer is who made the signature, for threshold counting (signers.go).
 	signer signerKey
 }
@@ -30,89 +27,112 @@ type match struct {
 // threshold: the threshold counts distinct signers matched to distinct
 // identities (see signerKey), so one key or one certificate identity never
 // counts twice, whatever names the trust file gives it.
-func (ev *evaluation) signatures(ctx context.Context) {
-	r := ev.rule
+func (e *evaluation) signatures(ctx context.Context) {
+	r := e.rule
 	var tally signerTally
-	var why []string
-	for _, c := range ev.sigs {
-		matches, reasons := ev.verifyCandidate(ctx, c, r.SignedBy)
+	var why []Reason
+	for _, c := range e.ev.sigs {
+		matches, reasons := e.verifyCandidate(ctx, c, r.SignedBy)
 		for _, m := range matches {
 			tally.add(r.SignedBy, m)
 		}
 		if len(matches) == 0 {
 			for _, reason := range reasons {
-				ev.d.reject(c.layout, c.kind, "%s", reason)
+				e.reject(c, reason)
 			}
 			why = append(why, reasons...)
 		}
 	}
 	counted := tally.assign(len(r.SignedBy))
-	ev.d.Signatures = append(ev.d.Signatures, counted...)
+	e.d.Signatures = append(e.d.Signatures, counted...)
 	if len(counted) >= r.Threshold {
 		return
 	}
 	need := fmt.Sprintf("%s of [%s]", plural(r.Threshold, "signature"), strings.Join(policy.IdentityNames(r.SignedBy), ", "))
 	switch {
-	case len(ev.sigs) == 0 && len(ev.d.Rejected) == 0:
-		ev.d.denyf("%s has no signatures (looked for a cosign .sig tag and Sigstore bundle referrers); rule %q needs %s: sign the digest in CI with `sign image`",
-			shortDigest(ev.digest), r.Name, need)
+	case len(e.ev.sigs) == 0 && len(e.d.Rejected) == 0:
+		e.d.deny(NewReason(CodeNoSignature, "%s has no signatures (looked for a cosign .sig tag and Sigstore bundle referrers); rule %q needs %s",
+			shortDigest(e.digest), r.Name, need).WithHint("sign the digest in CI with `sign image`"))
 	case len(counted) > 0:
-		ev.d.denyf("rule %q needs %s by distinct signers, only %s signed %s (%s); a key or a certificate identity counts once, however many identities it satisfies",
-			r.Name, need, plural(len(counted), "distinct signer"), shortDigest(ev.digest), tally.describe(r.SignedBy))
-	case len(ev.sigs) == 0:
-		ev.d.denyf("no usable signature on %s: %s", shortDigest(ev.digest), rejectionList(ev.d.Rejected))
+		e.d.deny(NewReason(CodeThresholdNotMet, "rule %q needs %s by distinct signers, only %s signed %s (%s); a key or a certificate identity counts once, however many identities it satisfies",
+			r.Name, need, plural(len(counted), "distinct signer"), shortDigest(e.digest), tally.describe(r.SignedBy)).
+			With(&policy.Mismatch{Field: "threshold", Expected: need, Actual: plural(len(counted), "distinct signer")}))
+	case len(e.ev.sigs) == 0:
+		e.d.deny(NewReason(CodeUnreadable, "no usable signature on %s: %s", shortDigest(e.digest), rejectionList(e.d.Rejected)))
 	default:
-		ev.d.denyf("none of the %d signatures on %s satisfies rule %q (needs %s): %s",
-			len(ev.sigs), shortDigest(ev.digest), r.Name, need, strings.Join(dedupe(why), "; "))
+		first := why[0]
+		e.d.deny(Reason{Code: first.Code, Mismatch: first.Mismatch, Message: fmt.Sprintf("none of the %d signatures on %s satisfies rule %q (needs %s): %s",
+			len(e.ev.sigs), shortDigest(e.digest), r.Name, need, joinReasons(why))})
 	}
 }
 
 // verifyCandidate verifies c cryptographically once per kind of signer and
 // returns every identity in ids that it satisfies, or the reasons it
 // satisfies none.
-func (ev *evaluation) verifyCandidate(ctx context.Context, c *candidate, ids []*policy.Identity) ([]match, []string) {
+func (e *evaluation) verifyCandidate(ctx context.Context, c *candidate, ids []*policy.Identity) ([]match, []Reason) {
+	if c.predicted != nil {
+		if c.predicted.Certificate != nil {
+			return e.matchCertificate(c, *c.predicted.Certificate, nil, ids)
+		}
+		return e.matchPredictedKey(c, ids)
+	}
 	vc, err := c.entity.VerificationContent()
 	if err != nil {
-		return nil, []string{fmt.Sprintf("%s %s: %v", c.layout, c.kind, err)}
+		return nil, []Reason{NewReason(CodeUnreadable, "%s: %v", c.what(), err)}
 	}
 	if vc.Certificate() != nil {
-		return ev.verifyKeyless(ctx, c, ids)
+		return e.verifyKeyless(ctx, c, ids)
 	}
-	return ev.verifyKeys(ctx, c, ids)
+	return e.verifyKeys(ctx, c, ids)
 }
 
-func (ev *evaluation) verifyKeyless(ctx context.Context, c *candidate, ids []*policy.Identity) ([]match, []string) {
-	vc, _ := c.entity.VerificationContent()
-	san := sanOf(vc)
-	var keyless []*policy.Identity
+func keylessOf(ids []*policy.Identity) []*policy.Identity {
+	var out []*policy.Identity
 	for _, id := range ids {
 		if id.Keyless != nil {
-			keyless = append(keyless, id)
+			out = append(out, id)
 		}
 	}
+	return out
+}
+
+func (e *evaluation) verifyKeyless(ctx context.Context, c *candidate, ids []*policy.Identity) ([]match, []Reason) {
+	vc, _ := c.entity.VerificationContent()
+	san := sanOf(vc)
+	if len(keylessOf(ids)) == 0 {
+		return nil, []Reason{NewReason(CodeWrongIdentity, "%s by certificate %q, but the rule accepts only keys", c.what(), san).
+			With(&policy.Mismatch{Field: "kind", Expected: "a key signature", Actual: "certificate " + san})}
+	}
+	if reason, bad := e.checkPayload(c); bad {
+		return nil, []Reason{reason}
+	}
+	tr, err := e.trustedRoot(ctx)
+	if err != nil {
+		return nil, []Reason{NewReason(CodeTrustedRootUnavailable, "%v", err)}
+	}
+	res, err := e.sigstoreVerify(c, tr.Material, e.keylessOptions(c))
+	if err != nil {
+		return nil, []Reason{e.explainKeyless(c, tr.Material, san, err)}
+	}
+	return e.matchCertificate(c, *res.Signature.Certificate, res, ids)
+}
+
+// matchCertificate returns the keyless identities of ids a verified (or
+// predicted) certificate satisfies, or each one's objection.
+func (e *evaluation) matchCertificate(c *candidate, cert certificate.Summary, res *sgverify.VerificationResult, ids []*policy.Identity) ([]match, []Reason) {
+	keyless := keylessOf(ids)
 	if len(keyless) == 0 {
-		return nil, []string{fmt.Sprintf("%s %s by certificate %q, but the rule accepts only keys", c.layout, c.kind, san)}
+		return nil, []Reason{NewReason(CodeWrongIdentity, "%s by certificate %q, but the rule accepts only keys", c.what(), cert.SubjectAlternativeName).
+			With(&policy.Mismatch{Field: "kind", Expected: "a key signature", Actual: "certificate " + cert.SubjectAlternativeName})}
 	}
-	if reason := ev.checkPayload(c); reason != "" {
-		return nil, []string{reason}
-	}
-	tr, err := ev.trustedRoot(ctx)
-	if err != nil {
-		return nil, []string{err.Error()}
-	}
-	res, err := ev.sigstoreVerify(c, tr.Material, ev.keylessOptions(c))
-	if err != nil {
-		return nil, []string{fmt.Sprintf("%s %s by %q does not verify: %s", c.layout, c.kind, san, explainSigstoreError(err, vc.Certificate()))}
-	}
-	cert := *res.Signature.Certificate
 	var out []match
-	var reasons []string
+	var reasons []Reason
 	for _, id := range keyless {
 		if mm := id.MatchCertificate(cert); mm != nil {
-			reasons = append(reasons, fmt.Sprintf("%s %s signed by %q: %v", c.layout, c.kind, cert.SubjectAlternativeName, mm))
+			reasons = append(reasons, NewReason(CodeWrongIdentity, "%s signed by %q: %v", c.what(), cert.SubjectAlternativeName, mm).With(mm))
 			continue
 		}
-		out = append(out, match{identity: id, result: res, signer: certSigner(cert), sig: SignatureResult{
+		out = append(out, match{identity: id, cert: &cert, signer: certSigner(cert), sig: SignatureResult{
 			Identity: id.Name, Layout: c.layout, Subject: cert.SubjectAlternativeName, Issuer: cert.Issuer,
 			LogIndex: logIndex(c), Timestamps: timestamps(res),
 		}})
@@ -120,34 +140,50 @@ func (ev *evaluation) verifyKeyless(ctx context.Context, c *candidate, ids []*po
 	return out, reasons
 }
 
-func (ev *evaluation) verifyKeys(ctx context.Context, c *candidate, ids []*policy.Identity) ([]match, []string) {
-	if reason := ev.checkPayload(c); reason != "" {
-		return nil, []string{reason}
+func (e *evaluation) verifyKeys(ctx context.Context, c *candidate, ids []*policy.Identity) ([]match, []Reason) {
+	if reason, bad := e.checkPayload(c); bad {
+		return nil, []Reason{reason}
 	}
+	return e.matchKeys(c, ids, "another key", func(k *policy.Key) (*sgverify.VerificationResult, string, error) {
+		return e.verifyKey(ctx, c, k)
+	})
+}
+
+// matchPredictedKey matches the key a run will sign with: a key identity
+// accepts it by key id, or by KMS URI (nothing is loaded from the KMS).
+func (e *evaluation) matchPredictedKey(c *candidate, ids []*policy.Identity) ([]match, []Reason) {
+	s := c.predicted
+	actual := s.KeyID
+	if s.KMS != "" {
+		actual += " (" + s.KMS + ")"
+	}
+	return e.matchKeys(c, ids, actual, func(k *policy.Key) (*sgverify.VerificationResult, string, error) {
+		if k.KMS != "" && k.KMS == s.KMS || k.KeyID != "" && k.KeyID == s.KeyID {
+			return nil, s.KeyID, nil
+		}
+		return nil, "", errNotThisKey
+	})
+}
+
+// matchKeys returns the key identities of ids whose key made c, as verify
+// finds out (errNotThisKey when the key did not make the signature), or
+// why none did; actual names the key that did, for the reason.
+func (e *evaluation) matchKeys(c *candidate, ids []*policy.Identity, actual string,
+	verify func(*policy.Key) (*sgverify.VerificationResult, string, error)) ([]match, []Reason) {
 	var out []match
-	var tried []string
+	var tried, want []string
 	var lastErr error
 	for _, id := range ids {
 		if id.Key == nil {
 			continue
 		}
-		tried = append(tried, id.Name)
-		pub, keyID, err := ev.v.publicKey(ctx, id.Key)
+		tried, want = append(tried, id.Name), append(want, cmp.Or(id.Key.KMS, id.Key.KeyID))
+		res, keyID, err := verify(id.Key)
 		if err != nil {
 			lastErr = err
 			continue
 		}
-		tm, opts, err := ev.keyMaterial(ctx, id.Key, pub)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		res, err := ev.sigstoreVerify(c, tm, opts)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		out = append(out, match{identity: id, result: res, signer: keySigner(keyID), sig: SignatureResult{
+		out = append(out, match{identity: id, signer: keySigner(keyID), sig: SignatureResult{
 			Identity: id.Name, Layout: c.layout, KeyID: keyID, LogIndex: logIndex(c), Timestamps: timestamps(res),
 		}})
 	}
@@ -155,120 +191,55 @@ func (ev *evaluation) verifyKeys(ctx context.Context, c *candidate, ids []*polic
 		return out, nil
 	}
 	if len(tried) == 0 {
-		return nil, []string{fmt.Sprintf("%s %s is signed with a key, but the rule accepts only keyless identities", c.layout, c.kind)}
+		return nil, []Reason{NewReason(CodeWrongIdentity, "%s is signed with a key, but the rule accepts only keyless identities", c.what()).
+			With(&policy.Mismatch{Field: "kind", Expected: "a keyless signature", Actual: "a key signature"})}
 	}
-	reason := fmt.Sprintf("%s %s is not signed by key %s", c.layout, c.kind, strings.Join(tried, " or "))
-	if lastErr != nil && !isSignatureMismatch(lastErr) {
-		reason += fmt.Sprintf(" (%v)", lastErr)
+	r := NewReason(CodeWrongIdentity, "%s is not signed by key %s", c.what(), strings.Join(tried, " or ")).
+		With(&policy.Mismatch{Field: "key", Expected: strings.Join(want, " or "), Actual: actual})
+	if lastErr != nil && !errors.Is(lastErr, errNotThisKey) {
+		r.Code, r.Message = CodeInvalidSignature, r.Message+fmt.Sprintf(" (%v)", lastErr)
 	}
-	return nil, []string{reason}
-}
-
-// sigstoreVerify runs sigstore-go on the candidate. Signatures are checked
-// against the digest being decided: a simple-signing payload by its bytes
-// (its digest field is checked by checkPayload), DSSE statements and
-// message signatures by the image digest itself.
-func (ev *evaluation) sigstoreVerify(c *candidate, tm root.TrustedMaterial, opts []sgverify.VerifierOption) (*sgverify.VerificationResult, error) {
-	if c.stamped != nil {
-		tm = envelopeTimestamps{tm, c.stamped}
-	}
-	sv, err := sgverify.NewVerifier(tm, opts...)
-	if err != nil {
-		return nil, err
-	}
-	var artifact sgverify.ArtifactPolicyOption
-	if c.payload != nil {
-		artifact = sgverify.WithArtifact(bytes.NewReader(c.payload))
-	} else {
-		h := mustHash(ev.digest)
-		raw, err := hex.DecodeString(h.Hex)
-		if err != nil {
-			return nil, err
-		}
-		artifact = sgverify.WithArtifactDigest(h.Algorithm, raw)
-	}
-	return sv.Verify(c.entity, sgverify.NewPolicy(artifact, sgverify.WithoutIdentitiesUnsafe()))
+	return nil, []Reason{r}
 }
 
 // checkPayload makes sure a signature vouches for this digest and not
 // another one: a signature copied from another image verifies
 // cryptographically and must still be refused. It runs before the crypto
 // (it can only refuse, never accept), so the reason names the real problem.
-func (ev *evaluation) checkPayload(c *candidate) string {
-	want := ev.digest.DigestStr()
+func (e *evaluation) checkPayload(c *candidate) (Reason, bool) {
+	want := e.digest.DigestStr()
 	switch {
 	case c.payload != nil:
 		got, err := simpleSigningDigest(c.payload)
 		if err != nil {
-			return fmt.Sprintf("%s %s: %v", c.layout, c.kind, err)
+			return NewReason(CodeUnreadable, "%s: %v", c.what(), err), true
 		}
 		if got != want {
-			return fmt.Sprintf("%s %s is for %s, not for %s (a signature copied from another image)", c.layout, c.kind, got, want)
+			return NewReason(CodeWrongDigest, "%s is for %s, not for %s (a signature copied from another image)", c.what(), got, want).
+				With(&policy.Mismatch{Field: "digest", Expected: want, Actual: got}), true
 		}
 	case c.statement != nil:
-		if !c.statement.coversDigest(ev.digest) {
-			return fmt.Sprintf("%s %s statement's subject is not %s (copied from another image)", c.layout, c.kind, want)
+		if !c.statement.coversDigest(e.digest) {
+			return NewReason(CodeWrongDigest, "%s statement's subject is not %s (copied from another image)", c.what(), want).
+				With(&policy.Mismatch{Field: "subject", Expected: want}), true
 		}
 	}
-	return ""
-}
-
-// keylessOptions maps the policy's sigstore requirements to sigstore-go. A
-// transparency log entry that is present is always verified, even when the
-// policy makes the log optional: evidence is checked, never ignored.
-func (ev *evaluation) keylessOptions(c *candidate) []sgverify.VerifierOption {
-	s := ev.p.Sigstore
-	opts := []sgverify.VerifierOption{sgverify.WithObserverTimestamps(1)}
-	if entries, _ := c.entity.TlogEntries(); s.TransparencyLog == policy.Required || len(entries) > 0 {
-		opts = append(opts, sgverify.WithTransparencyLog(1))
-	}
-	if s.SignedTimestamps == policy.Required {
-		opts = append(opts, sgverify.WithSignedTimestamps(1))
-	}
-	if s.CertificateTransparency == policy.Required {
-		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
-	}
-	return opts
-}
-
-// keyMaterial is the trusted material for one key identity: the key, plus
-// the trusted root when the identity requires a transparency log entry.
-func (ev *evaluation) keyMaterial(ctx context.Context, k *policy.Key, pub crypto.PublicKey) (root.TrustedMaterial, []sgverify.VerifierOption, error) {
-	sv, err := signature.LoadDefaultVerifier(pub)
-	if err != nil {
-		return nil, nil, fmt.Errorf("unsupported key: %w", err)
-	}
-	keyTM := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
-		// A key in the trust policy has no validity window of its own.
-		return root.NewExpiringKey(sv, time.Time{}, time.Time{}), nil
-	})
-	if k.TransparencyLog != policy.Required {
-		return keyTM, []sgverify.VerifierOption{sgverify.WithNoObserverTimestamps()}, nil
-	}
-	tr, err := ev.trustedRoot(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return root.TrustedMaterialCollection{keyTM, tr.Material},
-		[]sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithObserverTimestamps(1)}, nil
-}
-
-func (ev *evaluation) trustedRoot(ctx context.Context) (*trustroot.Root, error) {
-	if !ev.rootSet {
-		ev.root, ev.rootErr = ev.v.trustedRoot(ctx, ev.p)
-		ev.rootSet = true
-		ev.d.Transient = ev.d.Transient || ev.rootErr != nil
-		if ev.root != nil {
-			ev.d.TrustedRoot, ev.d.TrustedRootSource = ev.root.Version, string(ev.root.Source)
-		}
-	}
-	return ev.root, ev.rootErr
+	return Reason{}, false
 }
 
 func rejectionList(rs []Rejection) string {
 	parts := make([]string, len(rs))
 	for i, r := range rs {
 		parts[i] = r.Reason
+	}
+	return strings.Join(dedupe(parts), "; ")
+}
+
+// joinReasons is the reasons' sentences, each once, joined for one sentence.
+func joinReasons(rs []Reason) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = r.String()
 	}
 	return strings.Join(dedupe(parts), "; ")
 }

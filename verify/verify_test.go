@@ -51,7 +51,7 @@ func checkDecision(t *testing.T, c testworld.Case, d *verify.Decision) {
 	if d.Allowed != c.Allow {
 		t.Fatalf("allowed=%v, want %v\n%s", d.Allowed, c.Allow, text.String())
 	}
-	if !c.Allow && !strings.Contains(strings.Join(d.Reasons, "\n"), c.Reason) {
+	if !c.Allow && !strings.Contains(strings.Join(d.Messages(), "\n"), c.Reason) {
 		t.Fatalf("denial does not say %q:\n%s", c.Reason, text.String())
 	}
 	if d.PolicyHash == "" {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/urfave/cli/v2"
 	"k8s.io/client-go/kubernetes"
@@ -73,11 +72,11 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.StringFlag{Name: "tls-key", Usage: "serving key (PEM)", Required: true, EnvVars: []string{"SIGNET_TLS_KEY"}},
 			&cli.StringFlag{Name: "listen", Usage: "webhook address (TLS)", Value: ":8443", EnvVars: []string{"SIGNET_LISTEN"}},
 			&cli.StringFlag{Name: "ops-listen", Usage: "health and metrics address (plain HTTP)", Value: ":9090", EnvVars: []string{"SIGNET_OPS_LISTEN"}},
-			&cli.DurationFlag{Name: "deadline", Usage: "time budget per admission request (kept below the webhook timeout)", Value: enforceDefaults.Deadline, EnvVars: []string{"SIGNET_DEADLINE"}},
-			&cli.DurationFlag{Name: "reload-interval", Usage: "how often the trust file and certificate are checked for changes", Value: enforceDefaults.Reload, EnvVars: []string{"SIGNET_RELOAD_INTERVAL"}},
-			&cli.DurationFlag{Name: "cache-ttl", Usage: "how long an allowed decision is cached (per digest and policy hash)", Value: enforceDefaults.PositiveTTL, EnvVars: []string{"SIGNET_CACHE_TTL"}},
-			&cli.DurationFlag{Name: "negative-cache-ttl", Usage: "how long a denial is cached", Value: enforceDefaults.NegativeTTL, EnvVars: []string{"SIGNET_NEGATIVE_CACHE_TTL"}},
-			&cli.IntFlag{Name: "cache-size", Usage: "maximum cached decisions", Value: 10000, EnvVars: []string{"SIGNET_CACHE_SIZE"}},
+			&cli.DurationFlag{Name: "deadline", Usage: "time budget per admission request (kept below the webhook timeout)", Value: enforce.DefaultDeadline, EnvVars: []string{"SIGNET_DEADLINE"}},
+			&cli.DurationFlag{Name: "reload-interval", Usage: "how often the trust file and certificate are checked for changes", Value: enforce.DefaultReloadInterval, EnvVars: []string{"SIGNET_RELOAD_INTERVAL"}},
+			&cli.DurationFlag{Name: "cache-ttl", Usage: "how long an allowed decision is cached (per digest and policy hash)", Value: enforce.DefaultPositiveTTL, EnvVars: []string{"SIGNET_CACHE_TTL"}},
+			&cli.DurationFlag{Name: "negative-cache-ttl", Usage: "how long a denial is cached", Value: enforce.DefaultNegativeTTL, EnvVars: []string{"SIGNET_NEGATIVE_CACHE_TTL"}},
+			&cli.IntFlag{Name: "cache-size", Usage: "maximum cached decisions", Value: enforce.DefaultCacheSize, EnvVars: []string{"SIGNET_CACHE_SIZE"}},
 			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: enforce.DefaultRegistryConcurrency, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
 			&cli.IntFlag{Name: "max-connections", Usage: "maximum open webhook connections; at the limit the longest idle one is closed", Value: enforce.DefaultMaxConnections, EnvVars: []string{"SIGNET_MAX_CONNECTIONS"}},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
@@ -87,12 +86,6 @@ credentials for the webhook's own identity come from the Docker config.`,
 		Action: serve,
 	}
 }
-
-// Defaults: the deadline stays below the 10s webhook timeout the Helm chart
-// configures, leaving the apiserver time to receive the answer.
-var enforceDefaults = struct {
-	Deadline, Reload, PositiveTTL, NegativeTTL time.Duration
-}{Deadline: 8 * time.Second, Reload: 2 * time.Second, PositiveTTL: 10 * time.Minute, NegativeTTL: 30 * time.Second}
 
 func serve(c *cli.Context) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -107,13 +100,13 @@ func serve(c *cli.Context) error {
 	verifier := verify.New(opts...)
 	cache := enforce.NewCache(verifier, enforce.CacheConfig{
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
-		VerifyTimeout: c.Duration("deadline") * 3,
+		VerifyTimeout: enforce.VerifyTimeout(c.Duration("deadline")),
 	})
 	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(buildinfo.Version()))
 	metrics.RegisterTrustedRoots(roots)
 	// Each admission is recorded once (Admission.Decides); events join the
 	// recorders below when the API server is reachable, before serving starts.
-	record := []func(*enforce.Admission){logAdmission(log), metrics.Record}
+	record := []func(*enforce.Admission){enforce.LogAdmission(log), metrics.Record}
 	handler := &enforce.Handler{Decider: cache, Policy: rl.Policy, OnAdmission: func(a *enforce.Admission) {
 		for _, f := range record {
 			f(a)

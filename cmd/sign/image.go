@@ -13,6 +13,7 @@ import (
 	"github.com/signet-dev/signet/ci"
 	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/cloudauth"
+	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
 )
@@ -141,5 +142,5 @@ func predicate(c *cli.Context, id *identity) (*sign.Predicate, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sign.Predicate{Type: attest.PredicateSLSAv1, JSON: raw, Provenance: prov}, nil
+	return &sign.Predicate{Type: policy.SLSAProvenanceV1, JSON: raw, Provenance: prov}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/signet-dev/signet/internal/testworld"
+	"github.com/signet-dev/signet/sign"
 )
 
 // TestKeyPairSignImageThroughTheBinary: a key made by generate-key-pair
@@ -24,15 +25,11 @@ func TestKeyPairSignImageThroughTheBinary(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("sign image exit %d:\n%s\n%s", code, stdout, stderr)
 	}
-	var res struct {
-		Digest    string
-		Signed    []struct{ Bundle, LegacyTag string }
-		PostCheck struct{ Allowed bool }
-	}
+	var res sign.Report
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("%v: %s", err, stdout)
 	}
-	if !res.PostCheck.Allowed || len(res.Signed) != 1 || res.Signed[0].Bundle == "" || res.Signed[0].LegacyTag == "" {
+	if res.Decision == nil || !res.Decision.Allowed || len(res.Signed) != 1 || res.Signed[0].Bundle == "" || res.Signed[0].LegacyTag == "" {
 		t.Fatalf("want both layouts and an allowed post-check:\n%s", stdout)
 	}
 	if !strings.Contains(stderr, "is a tag") {

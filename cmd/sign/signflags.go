@@ -16,13 +16,6 @@ import (
 	"github.com/signet-dev/signet/sign"
 )
 
-// Public-good Sigstore endpoints, the defaults when neither flags nor a
-// signing config name a private instance.
-const (
-	publicFulcio = "https://fulcio.sigstore.dev"
-	publicRekor  = "https://rekor.sigstore.dev"
-)
-
 // signingFlags are shared by image, attest and preflight.
 func signingFlags() []cli.Flag {
 	return []cli.Flag{
@@ -39,7 +32,7 @@ func signingFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-post-check", Usage: "UNSAFE: skip verifying the pushed signatures with the trust policy", EnvVars: []string{"SIGNET_NO_POST_CHECK"}},
 		&cli.BoolFlag{Name: "index-only", Usage: "sign an image index but not its child manifests", EnvVars: []string{"SIGNET_INDEX_ONLY"}},
 		&cli.BoolFlag{Name: "offline", Usage: "post-check with the embedded public-good trusted root", EnvVars: []string{"SIGNET_OFFLINE"}},
-		&cli.IntFlag{Name: "retries", Value: 4, Usage: "attempts per Fulcio/Rekor/TSA/registry call on 429/5xx, a reset or a timeout", EnvVars: []string{"SIGNET_RETRIES"}},
+		&cli.IntFlag{Name: "retries", Value: sign.DefaultRetries, Usage: "attempts per Fulcio/Rekor/TSA/registry call on 429/5xx, a reset or a timeout", EnvVars: []string{"SIGNET_RETRIES"}},
 		&cli.DurationFlag{Name: "request-timeout", Value: sign.DefaultTimeout, Usage: "bound on each attempt of each Fulcio/Rekor/TSA/registry call", EnvVars: []string{"SIGNET_REQUEST_TIMEOUT"}},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json", EnvVars: []string{"SIGNET_OUTPUT"}},
 		&cli.StringFlag{Name: "dotenv", Value: "signet.env", Usage: "GitLab dotenv report to write (artifacts:reports:dotenv)", EnvVars: []string{"SIGNET_DOTENV"}},
@@ -118,41 +111,22 @@ func loadKey(ctx context.Context, ref string) (*sign.Keypair, error) {
 	return sign.LoadKeyFile(ref, []byte(pass))
 }
 
-// sessionConfig merges the signing config file, flags and defaults.
+// sessionConfig is the identity and the services the flags, the signing
+// config and the defaults choose (sign.ChooseServices).
 func sessionConfig(c *cli.Context, id *identity) (sign.Config, error) {
 	cfg := sign.Config{Key: id.key, IDToken: id.token, Retries: c.Int("retries"), Timeout: c.Duration("request-timeout"), Log: stderrLog(c)}
-	fulcio, rekor, tsas := publicFulcio, []sign.Rekor{{URL: publicRekor, Version: 1}}, []string(nil)
+	flags := sign.Services{FulcioURL: c.String("fulcio-url"), TSAURLs: c.StringSlice("timestamp-url")}
+	if u := c.String("rekor-url"); u != "" {
+		flags.Rekor = []sign.Rekor{{URL: u, Version: 1}}
+	}
+	var sc *root.SigningConfig
 	if path := c.String("signing-config"); path != "" {
-		sc, err := root.NewSigningConfigFromPath(path)
-		if err != nil {
+		var err error
+		if sc, err = root.NewSigningConfigFromPath(path); err != nil {
 			return cfg, usageError("reading signing config %s: %v", path, err)
 		}
-		if s := sc.FulcioCertificateAuthorityURLs(); len(s) > 0 {
-			fulcio = s[0].URL
-		}
-		if s := sc.RekorLogURLs(); len(s) > 0 {
-			rekor = []sign.Rekor{{URL: s[0].URL, Version: s[0].MajorAPIVersion}}
-		}
-		for _, s := range sc.TimestampAuthorityURLs() {
-			tsas = append(tsas, s.URL)
-		}
 	}
-	if u := c.String("fulcio-url"); u != "" {
-		fulcio = u
-	}
-	if u := c.String("rekor-url"); u != "" {
-		rekor = []sign.Rekor{{URL: u, Version: 1}}
-	}
-	if u := c.StringSlice("timestamp-url"); len(u) > 0 {
-		tsas = u
-	}
-	if !c.Bool("tlog-upload") {
-		rekor = nil
-	}
-	if id.key == nil {
-		cfg.FulcioURL = fulcio
-	}
-	cfg.Rekor, cfg.TSAURLs = rekor, tsas
+	sign.ChooseServices(flags, sc, c.Bool("tlog-upload")).Configure(&cfg)
 	return cfg, nil
 }
 

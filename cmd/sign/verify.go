@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -79,7 +78,7 @@ the Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			for _, img := range images {
 				d := v.Verify(ctx, img, p)
 				if !d.Allowed && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-					d.Reasons = append(d.Reasons, fmt.Sprintf("sign verify stopped at its --timeout of %s", timeout))
+					d.Reasons = append(d.Reasons, verify.NewReason(verify.CodeDeadlineExceeded, "sign verify stopped at its --timeout of %s", timeout))
 				}
 				decisions = append(decisions, d)
 			}
@@ -94,35 +93,12 @@ the Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 	}
 }
 
-// Result is the JSON document `sign verify -o json` prints (docs/verify-json.md).
-type Result struct {
-	APIVersion string             `json:"apiVersion"`
-	Kind       string             `json:"kind"`
-	Policy     string             `json:"policy"`
-	PolicyHash string             `json:"policyHash"`
-	Allowed    bool               `json:"allowed"`
-	Decisions  []*verify.Decision `json:"decisions"`
-}
-
 func writeDecisions(w io.Writer, output string, p *policy.Policy, ds []*verify.Decision) error {
+	r := verify.NewReport(p, ds)
 	if output == "json" {
-		res := Result{APIVersion: policy.APIVersion, Kind: "VerifyResult", Policy: p.Source, PolicyHash: p.Hash, Allowed: true, Decisions: ds}
-		for _, d := range ds {
-			res.Allowed = res.Allowed && d.Allowed
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return r.WriteJSON(w)
 	}
-	for i, d := range ds {
-		if i > 0 {
-			fmt.Fprintln(w)
-		}
-		if err := d.WriteText(w); err != nil {
-			return err
-		}
-	}
-	return nil
+	return r.WriteText(w)
 }
 
 // verifyExitCode: 1 when any image is denied on its merits (retrying will

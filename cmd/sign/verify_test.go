@@ -10,6 +10,7 @@ import (
 
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/verify"
 )
 
 // TestVerifyBinarySpecification runs the whole allow/deny table through
@@ -31,7 +32,7 @@ func TestVerifyBinarySpecification(t *testing.T) {
 				t.Run(c.Name, func(t *testing.T) {
 					image := c.Setup(w, e.layout)
 					stdout, stderr, code := runSign(t, nil, "verify", "--policy", w.PolicyPath, "--output", "json", image)
-					var res Result
+					var res verify.Report
 					if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 						t.Fatalf("output is not JSON (%v):\n%s\n%s", err, stdout, stderr)
 					}
@@ -43,7 +44,7 @@ func TestVerifyBinarySpecification(t *testing.T) {
 						t.Fatalf("exit %d allowed=%v, want exit %d allowed=%v:\n%s", code, res.Allowed, wantCode, c.Allow, stdout)
 					}
 					d := res.Decisions[0]
-					if !c.Allow && !strings.Contains(strings.Join(d.Reasons, "\n"), c.Reason) {
+					if !c.Allow && !strings.Contains(strings.Join(d.Messages(), "\n"), c.Reason) {
 						t.Fatalf("reason does not say %q:\n%s", c.Reason, stdout)
 					}
 					if c.Signatures != 0 && len(d.Signatures) != c.Signatures {
@@ -175,11 +176,11 @@ func TestVerifyTimeoutEndsAHang(t *testing.T) {
 			if el := time.Since(start); el > 3*time.Second {
 				t.Fatalf("sign verify took %s with a 700ms timeout", el)
 			}
-			var res Result
+			var res verify.Report
 			if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != 3 || len(res.Decisions) != 1 {
 				t.Fatalf("exit %d (%v):\n%s\n%s", code, err, stdout, stderr)
 			}
-			reasons := strings.Join(res.Decisions[0].Reasons, "\n")
+			reasons := strings.Join(res.Decisions[0].Messages(), "\n")
 			for _, want := range []string{"had not answered HEAD /v2/acme/app/manifests/hang", "--timeout of 700ms"} {
 				if !strings.Contains(reasons, want) {
 					t.Fatalf("reasons do not say %q:\n%s", want, reasons)

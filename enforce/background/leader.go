@@ -12,6 +12,13 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 )
 
+// Lease defaults: the Lease's name (the chart's too) and how long it is
+// valid without renewal.
+const (
+	DefaultLeaseName     = "signet-enforce-scanner"
+	DefaultLeaseDuration = 15 * time.Second
+)
+
 // Lease configures leader election: exactly one replica scans at a time.
 type Lease struct {
 	// Namespace and Name of the coordination.k8s.io Lease (the chart: the
@@ -30,7 +37,7 @@ type Lease struct {
 // another replica takes over at once rather than after Duration.
 func elect(ctx context.Context, client kubernetes.Interface, l Lease, lead func(context.Context), onChange func(leading bool)) error {
 	if l.Duration <= 0 {
-		l.Duration = 15 * time.Second
+		l.Duration = DefaultLeaseDuration
 	}
 	if l.RenewDeadline <= 0 {
 		l.RenewDeadline = l.Duration * 2 / 3

@@ -46,6 +46,9 @@ type Config struct {
 	Metrics *Metrics
 }
 
+// DefaultInterval is Config.Interval's default.
+const DefaultInterval = time.Hour
+
 // Scanner is the background verifier. Run it in every replica; only the
 // leader scans.
 type Scanner struct {
@@ -58,7 +61,7 @@ type Scanner struct {
 // New returns a Scanner with cfg's defaults filled in.
 func New(cfg Config) *Scanner {
 	if cfg.Interval <= 0 {
-		cfg.Interval = time.Hour
+		cfg.Interval = DefaultInterval
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 2 * time.Second
@@ -73,7 +76,7 @@ func New(cfg Config) *Scanner {
 		cfg.Lease.Identity, _ = os.Hostname()
 	}
 	if cfg.Lease.Name == "" {
-		cfg.Lease.Name = "signet-enforce-scanner"
+		cfg.Lease.Name = DefaultLeaseName
 	}
 	return &Scanner{cfg: cfg}
 }

@@ -263,13 +263,13 @@ func equalFinding(a, b audit.Finding) bool {
 
 // modes returns the namespace modes of p, reading labels only when p uses
 // them (each namespace once per batch, through the label cache).
-func (t *term) modes(ctx context.Context, p *policy.Policy) func(string) string {
+func (t *term) modes(ctx context.Context, p *policy.Policy) func(string) policy.NamespaceMode {
 	e := p.Enforcement
 	read := t.s.cfg.NamespaceLabels
 	if read == nil || len(e.AuditLabels) == 0 && len(e.ExemptLabels) == 0 {
-		return func(ns string) string { return e.NamespaceMode(ns, nil) }
+		return func(ns string) policy.NamespaceMode { return e.NamespaceMode(ns, nil) }
 	}
-	return func(ns string) string {
+	return func(ns string) policy.NamespaceMode {
 		labels, _ := read(ctx, ns) // unknown labels: enforced
 		return e.NamespaceMode(ns, labels)
 	}

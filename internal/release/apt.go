@@ -117,7 +117,7 @@ func (f *Fetcher) prepare(arches []string) error {
 		}
 	}
 	if _, err := os.Stat(f.Source.Keyring); err != nil {
-		return fmt.Errorf("Debian archive keyring: %w (install the debian-archive-keyring package)", err)
+		return fmt.Errorf("reading the Debian archive keyring: %w (install the debian-archive-keyring package)", err)
 	}
 	s := f.Source
 	list := fmt.Sprintf("deb [signed-by=%[1]s] %[2]s %[4]s main\ndeb [signed-by=%[1]s] %[2]s %[4]s-updates main\ndeb [signed-by=%[1]s] %[3]s %[4]s-security main\n",

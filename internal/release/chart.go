@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -26,7 +27,7 @@ var (
 func ChartVersions(chartYAML []byte) (version, appVersion string, err error) {
 	v, a := chartVersionRe.FindSubmatch(chartYAML), chartAppVersionRe.FindSubmatch(chartYAML)
 	if v == nil || a == nil {
-		return "", "", fmt.Errorf("Chart.yaml: version or appVersion missing")
+		return "", "", errors.New("the chart's Chart.yaml has no version or no appVersion")
 	}
 	return string(v[1]), string(a[1]), nil
 }
@@ -104,7 +105,7 @@ func pinImage(values []byte, repository, tag, digest string) ([]byte, error) {
 		}
 	}
 	if !strings.HasPrefix(digest, "sha256:") {
-		return nil, fmt.Errorf("chart: image digest %q is not sha256:...", digest)
+		return nil, fmt.Errorf("chart: image digest %q is not a sha256 digest", digest)
 	}
 	values = valuesRepositoryRe.ReplaceAll(values, []byte("  repository: "+repository))
 	values = valuesTagRe.ReplaceAll(values, []byte(`  tag: "`+tag+`"`))

@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"strings"
 	"text/template"
+
+	"github.com/signet-dev/signet/ci"
 )
 
 // Identity is who signs a release: the GitHub repository and workflows
@@ -19,7 +21,7 @@ type Identity struct {
 
 // GitHubIdentity is signet's own release identity on github.com.
 var GitHubIdentity = Identity{
-	Issuer:          "https://token.actions.githubusercontent.com",
+	Issuer:          ci.GitHubIssuer,
 	Repository:      "signet-dev/signet",
 	ImageWorkflow:   ".github/workflows/reusable-release.yml",
 	ReleaseWorkflow: ".github/workflows/release.yml",

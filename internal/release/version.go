@@ -25,10 +25,10 @@ func ReleaseVersion(module string) (string, error) {
 		return "", err
 	}
 	if !semver.IsValid(app) || semver.Prerelease(app) != "" || semver.Build(app) != "" || semver.Canonical(app) != app {
-		return "", fmt.Errorf("Chart.yaml appVersion %q is not a release tag like v0.2.0", app)
+		return "", fmt.Errorf("the chart's appVersion %q is not a release tag like v0.2.0", app)
 	}
 	if "v"+v != app {
-		return "", fmt.Errorf("Chart.yaml: version %q and appVersion %q disagree (want version %q)", v, app, strings.TrimPrefix(app, "v"))
+		return "", fmt.Errorf("the chart's version %q and appVersion %q disagree (want version %q)", v, app, strings.TrimPrefix(app, "v"))
 	}
 	return app, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/policy"
 )
 
 func newSigstore(t *testing.T) *Sigstore {
@@ -80,7 +81,7 @@ func TestSignBundleVerifiesWithSigstoreGo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, pt := range []string{ocisig.CosignSignPredicateType, SLSAProvenanceV1} {
+			for _, pt := range []string{ocisig.CosignSignPredicateType, policy.SLSAProvenanceV1} {
 				b, err := s.SignBundle(Statement(digest, pt, SLSAv1GitHub(tc.id)))
 				if err != nil {
 					t.Fatal(err)
@@ -127,7 +128,7 @@ func TestSignBundleFailsVerification(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := s.SignBundle(Statement(digest, SLSAProvenanceV1, nil))
+			b, err := s.SignBundle(Statement(digest, policy.SLSAProvenanceV1, nil))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +141,7 @@ func TestSignBundleFailsVerification(t *testing.T) {
 	}
 	t.Run("wrong subject digest", func(t *testing.T) {
 		s, _ := ss.Signer(gh)
-		b, _ := s.SignBundle(Statement(digest, SLSAProvenanceV1, nil))
+		b, _ := s.SignBundle(Statement(digest, policy.SLSAProvenanceV1, nil))
 		other := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)}
 		if _, err := verifyBundle(tr, loadBundle(t, b), other, certID(t, gh), strict...); err == nil {
 			t.Fatal("bundle verified for a digest it does not name")
@@ -148,7 +149,7 @@ func TestSignBundleFailsVerification(t *testing.T) {
 	})
 	t.Run("other repository's identity", func(t *testing.T) {
 		s, _ := ss.Signer(gh)
-		b, _ := s.SignBundle(Statement(digest, SLSAProvenanceV1, nil))
+		b, _ := s.SignBundle(Statement(digest, policy.SLSAProvenanceV1, nil))
 		evil := GitHub("acme-evil/app", ".github/workflows/release.yml", "refs/heads/main")
 		if _, err := verifyBundle(tr, loadBundle(t, b), digest, certID(t, evil), strict...); err == nil {
 			t.Fatal("bundle verified against another repository's identity")
@@ -164,7 +165,7 @@ func TestSignBundleTimestampOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.SignBundle(Statement(digest, SLSAProvenanceV1, nil))
+	b, err := s.SignBundle(Statement(digest, policy.SLSAProvenanceV1, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,12 +14,14 @@ import (
 	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
+	"github.com/signet-dev/signet/ci"
 )
 
-// Issuers of the CI OIDC tokens Fulcio accepts.
+// Issuers of the CI OIDC tokens Fulcio accepts (ci's).
 const (
-	GitHubIssuer = "https://token.actions.githubusercontent.com"
-	GitLabIssuer = "https://gitlab.com"
+	GitHubIssuer = ci.GitHubIssuer
+	GitLabIssuer = ci.GitLabIssuer
 )
 
 // oidTokenSubject is Fulcio's 1.3.6.1.4.1.57264.1.24 (token "sub" claim),
@@ -149,12 +151,14 @@ func (id Identity) render() ([]pkix.Extension, error) {
 			exts = append(exts, pkix.Extension{Id: oid, Value: []byte(v)})
 		}
 	}
-	raw(certificate.OIDIssuer, e.Issuer)
-	raw(certificate.OIDGitHubWorkflowTrigger, e.GithubWorkflowTrigger)
-	raw(certificate.OIDGitHubWorkflowSHA, e.GithubWorkflowSHA)
-	raw(certificate.OIDGitHubWorkflowName, e.GithubWorkflowName)
-	raw(certificate.OIDGitHubWorkflowRepository, e.GithubWorkflowRepository)
-	raw(certificate.OIDGitHubWorkflowRef, e.GithubWorkflowRef)
+	// Fulcio still issues the deprecated v1 extensions beside the v2 ones,
+	// so certificates here carry them too.
+	raw(certificate.OIDIssuer, e.Issuer)                                     //lint:ignore SA1019 Fulcio still issues it
+	raw(certificate.OIDGitHubWorkflowTrigger, e.GithubWorkflowTrigger)       //lint:ignore SA1019 Fulcio still issues it
+	raw(certificate.OIDGitHubWorkflowSHA, e.GithubWorkflowSHA)               //lint:ignore SA1019 Fulcio still issues it
+	raw(certificate.OIDGitHubWorkflowName, e.GithubWorkflowName)             //lint:ignore SA1019 Fulcio still issues it
+	raw(certificate.OIDGitHubWorkflowRepository, e.GithubWorkflowRepository) //lint:ignore SA1019 Fulcio still issues it
+	raw(certificate.OIDGitHubWorkflowRef, e.GithubWorkflowRef)               //lint:ignore SA1019 Fulcio still issues it
 	for _, f := range []struct {
 		oid asn1.ObjectIdentifier
 		v   string

@@ -86,7 +86,7 @@ func checkEncoding(t *testing.T, cert *x509.Certificate, id Identity) {
 	for _, ext := range cert.Extensions {
 		seen[ext.Id.String()] = true
 		switch {
-		case ext.Id.Equal(certificate.OIDIssuer):
+		case ext.Id.Equal(certificate.OIDIssuer): //lint:ignore SA1019 the v1 issuer extension Fulcio still issues
 			if string(ext.Value) != id.Issuer {
 				t.Errorf("v1 issuer = %q", ext.Value)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 
 	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/policy"
 )
 
 // checkSET parses the cosign bundle annotation the way cosign does and
@@ -43,7 +44,7 @@ func checkSET(t *testing.T, ss *Sigstore, l ocisig.Legacy, wantKind string) *tlo
 		t.Fatal(err)
 	}
 	id, _ := hex.DecodeString(rb.Payload.LogID)
-	e, err := tlog.NewEntry(body, rb.Payload.IntegratedTime, rb.Payload.LogIndex, id, rb.SignedEntryTimestamp, nil) //nolint:staticcheck
+	e, err := tlog.NewEntry(body, rb.Payload.IntegratedTime, rb.Payload.LogIndex, id, rb.SignedEntryTimestamp, nil) //lint:ignore SA1019 cosign v2 writes Rekor v1 entries, which NewEntry parses
 	if err != nil {
 		t.Fatalf("parsing rekor entry: %v", err)
 	}
@@ -141,12 +142,12 @@ func TestAttestLegacy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := Statement(testDigest(), SLSAProvenanceV1, map[string]any{"buildDefinition": map[string]any{}})
-	l, err := s.AttestLegacy(st, SLSAProvenanceV1)
+	st := Statement(testDigest(), policy.SLSAProvenanceV1, map[string]any{"buildDefinition": map[string]any{}})
+	l, err := s.AttestLegacy(st, policy.SLSAProvenanceV1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.Kind != ocisig.KindAttestation || l.MediaType != ocisig.DSSEMediaType || l.PredicateType != SLSAProvenanceV1 || l.Signature != "" {
+	if l.Kind != ocisig.KindAttestation || l.MediaType != ocisig.DSSEMediaType || l.PredicateType != policy.SLSAProvenanceV1 || l.Signature != "" {
 		t.Fatalf("unexpected legacy shape: %+v", l)
 	}
 	var env dsse.Envelope

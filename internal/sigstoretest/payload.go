@@ -6,10 +6,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
-)
 
-// SLSAProvenanceV1 is the SLSA v1 provenance predicate type.
-const SLSAProvenanceV1 = "https://slsa.dev/provenance/v1"
+	"github.com/signet-dev/signet/ocisig"
+)
 
 // SimpleSigning is cosign's simple-signing payload for ref, what a legacy
 // .sig layer signs: critical.identity.docker-reference is the repository,
@@ -37,7 +36,7 @@ func StatementFor(subjectName string, digest v1.Hash, predicateType string, pred
 		PredicateType string    `json:"predicateType"`
 		Predicate     any       `json:"predicate"`
 	}{
-		Type:          "https://in-toto.io/Statement/v1",
+		Type:          ocisig.InTotoStatementType,
 		Subject:       []subject{{Name: subjectName, Digest: map[string]string{digest.Algorithm: digest.Hex}}},
 		PredicateType: predicateType,
 		Predicate:     predicate,

@@ -30,6 +30,7 @@ import (
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/test/faultregistry"
 	"github.com/signet-dev/signet/test/stack"
+	"github.com/signet-dev/signet/verify"
 )
 
 const faultsPolicy = `apiVersion: signet.dev/v1alpha1
@@ -253,14 +254,12 @@ func (w *faultWorld) checkSignVerify(t *testing.T, c faultCase, image string) {
 	if el > timeout+2*time.Second {
 		t.Errorf("sign verify took %s with --timeout %s", el, timeout)
 	}
-	var res struct {
-		Decisions []decision `json:"decisions"`
-	}
+	var res verify.Report
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Decisions) != 1 {
 		t.Errorf("sign verify output (%v): %s", err, out.String())
 		return
 	}
-	if reasons := strings.Join(res.Decisions[0].Reasons, "\n"); !strings.Contains(reasons, c.cause) {
+	if reasons := strings.Join(res.Decisions[0].Messages(), "\n"); !strings.Contains(reasons, c.cause) {
 		t.Errorf("sign verify: reasons do not name %q:\n%s", c.cause, reasons)
 	}
 }

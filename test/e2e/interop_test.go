@@ -75,10 +75,10 @@ func TestCosignSignaturesVerifyWithSign(t *testing.T) {
 				sg.sign(cosign.bin, digest.String())
 				d, code := signVerify(t, policyPath, digest.String())
 				if code != 0 || !d.Allowed || len(d.Signatures) == 0 {
-					t.Fatalf("sign verify denied what %s signed (exit %d): %v", cosign.name, code, d.Reasons)
+					t.Fatalf("sign verify denied what %s signed (exit %d): %v", cosign.name, code, d.Messages())
 				}
 				got := d.Signatures[0]
-				if got.Identity != sg.identity || got.Layout != cosign.layout {
+				if got.Identity != sg.identity || string(got.Layout) != cosign.layout {
 					t.Fatalf("satisfied %s in %s layout, want %s in %s", got.Identity, got.Layout, sg.identity, cosign.layout)
 				}
 				// Keyless signatures carry a verified trusted time: cosign v3's a
@@ -103,8 +103,8 @@ func TestCosignSignaturesVerifyWithSign(t *testing.T) {
 		digest := push(t, s.Registry.Host+"/strict/app:1")
 		stack.CosignSignKeyless(t, v3, s, digest.String(), glToken)
 		d, code := signVerify(t, policyPath, digest.String())
-		if code != 1 || d.Allowed || !strings.Contains(strings.Join(d.Reasons, " "), `identity "github-release": issuer`) {
-			t.Fatalf("want a denial naming the issuer mismatch, got exit %d: %v", code, d.Reasons)
+		if code != 1 || d.Allowed || !strings.Contains(strings.Join(d.Messages(), " "), `identity "github-release": issuer`) {
+			t.Fatalf("want a denial naming the issuer mismatch, got exit %d: %v", code, d.Messages())
 		}
 	})
 }

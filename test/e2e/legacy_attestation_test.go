@@ -36,7 +36,7 @@ func TestCosignV2AttestationWithTimestampOnlyVerifiesWithSign(t *testing.T) {
 	}
 	d := w.signVerify(t, w.tlogOptional, digest.String())
 	if !d.Allowed || len(d.Attestations) != 1 {
-		t.Fatalf("sign verify denied cosign v2's timestamped attestation: %v (rejected: %v)", d.Reasons, d.Rejected)
+		t.Fatalf("sign verify denied cosign v2's timestamped attestation: %v (rejected: %v)", d.Messages(), d.Rejected)
 	}
 	if a := d.Attestations[0]; a.Layout != "legacy" || a.Identity != "github-release" || a.SourceRepository != "https://github.com/acme/app" {
 		t.Fatalf("attestation %+v, want the legacy layer by github-release from https://github.com/acme/app", a)

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/signet-dev/signet/verify"
 )
 
 // signBin and enforceBin are the binaries under test; plainEnforceBin is
@@ -55,24 +57,9 @@ func build(dir string, race bool) {
 	}
 }
 
-// decision is the part of `sign verify -o json` these tests read.
-type decision struct {
-	Allowed    bool     `json:"allowed"`
-	Reasons    []string `json:"reasons"`
-	Signatures []struct {
-		Identity   string `json:"identity"`
-		Layout     string `json:"layout"`
-		Subject    string `json:"subject"`
-		LogIndex   *int64 `json:"logIndex"`
-		Timestamps []struct {
-			Kind string `json:"kind"`
-		} `json:"timestamps"`
-	} `json:"signatures"`
-}
-
 // signVerify runs `sign verify -o json` and returns the single decision and
 // the exit code.
-func signVerify(t *testing.T, policyPath, image string) (decision, int) {
+func signVerify(t *testing.T, policyPath, image string) (*verify.Decision, int) {
 	t.Helper()
 	cmd := exec.Command(signBin, "verify", "--policy", policyPath, "-o", "json", image)
 	var out, errb bytes.Buffer
@@ -85,9 +72,7 @@ func signVerify(t *testing.T, policyPath, image string) (decision, int) {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	var res struct {
-		Decisions []decision `json:"decisions"`
-	}
+	var res verify.Report
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Decisions) != 1 {
 		t.Fatalf("sign verify output (%v):\n%s\n%s", err, out.String(), errb.String())
 	}

@@ -212,7 +212,7 @@ func checkImages(t *testing.T, s *stack.Stack, v2, v3 string, m release.Manifest
 			ref := repo + "@" + img.Digest
 			dec := templateDecision(t, policy, ref)
 			if !dec.Allowed || len(dec.Signatures) == 0 || len(dec.Attestations) == 0 {
-				t.Fatalf("sign verify with the notes' trust snippet denied %s: %v (rejected %v)", ref, dec.Reasons, dec.Rejected)
+				t.Fatalf("sign verify with the notes' trust snippet denied %s: %v (rejected %v)", ref, dec.Messages(), dec.Rejected)
 			}
 			if sig, att := dec.Signatures[0], dec.Attestations[0]; sig.Identity != "signet-release" || sig.Subject != id ||
 				att.SourceRepository != "https://github.com/signet-dev/signet" || att.SourceRef != "refs/tags/"+tag {

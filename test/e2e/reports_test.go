@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/signet-dev/signet/audit"
 	"github.com/signet-dev/signet/internal/sigstoretest"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policyreport"
@@ -183,7 +184,7 @@ func TestReportsOnRealAPIServer(t *testing.T) {
 				continue
 			}
 			r, ok := rs[f.Pod+"/"+f.Container]
-			if !ok || r.Result != f.Result || r.Properties["digest"] != f.Digest || r.Properties["policyHash"] != f.PolicyHash {
+			if !ok || r.Result != string(f.Result) || r.Properties["digest"] != f.Digest || r.Properties["policyHash"] != f.PolicyHash {
 				t.Errorf("sign audit %s/%s: %s %s %s; report: %+v", f.Pod, f.Container, f.Result, f.Digest, f.PolicyHash, r)
 			}
 		}
@@ -391,13 +392,8 @@ func summary(rs map[string]policyreport.Result) map[string]string {
 	return out
 }
 
-// auditFinding is the part of `sign audit -o json` this test reads.
-type auditFinding struct {
-	Namespace, Pod, Container, Digest, PolicyHash string
-	Result                                        string
-}
-
-func signAudit(t *testing.T, kubeconfig, policyPath string) ([]auditFinding, int) {
+// signAudit runs `sign audit -o json` and decodes its document.
+func signAudit(t *testing.T, kubeconfig, policyPath string) ([]audit.Finding, int) {
 	t.Helper()
 	cmd := exec.Command(signBin, "audit", "--kubeconfig", kubeconfig, "--policy", policyPath, "-o", "json")
 	var out, errb bytes.Buffer
@@ -410,7 +406,7 @@ func signAudit(t *testing.T, kubeconfig, policyPath string) ([]auditFinding, int
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	var res struct{ Findings []auditFinding }
+	var res audit.Report
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("sign audit output (%v):\n%s\n%s", err, out.String(), errb.String())
 	}

@@ -8,19 +8,9 @@ import (
 	"testing"
 
 	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/test/stack"
 )
-
-// resignResult is the part of `sign image -o json` a re-run reports.
-type resignResult struct {
-	Signed, Attested []struct {
-		BundleWrite, LegacyWrite *struct {
-			Action   string   `json:"action"`
-			Replaced []string `json:"replaced"`
-		}
-	}
-	PostCheck *struct{ Allowed bool } `json:"postCheck"`
-}
 
 // TestResigningSeventyTimesKeepsOneSignaturePerLayout: a CI job that is
 // re-run runs the same `sign image --attest` again. 70 runs (readers
@@ -52,13 +42,13 @@ func TestResigningSeventyTimesKeepsOneSignaturePerLayout(t *testing.T) {
 			for i := range 70 {
 				stdout, stderr, code := runSignCLI(t, env, "image", "-o", "json", "--attest", "--policy", policy,
 					"--signing-config", w.s.SigningConfigPath, digest.String())
-				var res resignResult
-				if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != 0 || res.PostCheck == nil || !res.PostCheck.Allowed {
+				var res sign.Report
+				if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != 0 || res.Decision == nil || !res.Decision.Allowed {
 					t.Fatalf("run %d: exit %d:\n%s\n%s", i+1, code, stdout, stderr)
 				}
-				want := "replaced"
+				want := ocisig.ActionReplaced
 				if i == 0 {
-					want = "added"
+					want = ocisig.ActionAdded
 				}
 				for _, a := range append(res.Signed, res.Attested...) {
 					if a.BundleWrite == nil || a.LegacyWrite == nil || a.BundleWrite.Action != want || a.LegacyWrite.Action != want {

@@ -19,7 +19,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/test/stack"
+	"github.com/signet-dev/signet/verify"
 )
 
 // signPolicy is the trust file `sign` runs against on the local stack. The
@@ -101,31 +103,6 @@ func newSignWorld(t *testing.T) *signWorld {
 	return w
 }
 
-// signResult is the part of `sign image -o json` these tests read.
-type signResult struct {
-	Digest string `json:"digest"`
-	Pinned string `json:"pinned"`
-	Signed []struct {
-		Digest, Bundle, LegacyTag string
-		LogIndex                  *int64
-	} `json:"signed"`
-	Attested []struct {
-		Digest, Bundle, LegacyTag string
-		LogIndex                  *int64
-	} `json:"attested"`
-	Preflight *struct {
-		OK       bool `json:"ok"`
-		Problems []struct {
-			Identity, Field, Expected, Actual string
-		} `json:"problems"`
-	} `json:"preflight"`
-	PostCheck *struct {
-		Allowed bool     `json:"allowed"`
-		Reasons []string `json:"reasons"`
-	} `json:"postCheck"`
-	Error string `json:"error"`
-}
-
 // sign runs the sign binary in a hermetic environment (nothing inherited
 // from the developer's or the real CI's environment) plus env, from a
 // fresh working directory, and returns its combined output and exit code.
@@ -156,11 +133,11 @@ func runSignCLI(t testing.TB, env []string, args ...string) (stdout, stderr stri
 }
 
 // signImage runs `sign image -o json` and decodes its result.
-func (w *signWorld) signImage(t *testing.T, env []string, args ...string) (signResult, string, int) {
+func (w *signWorld) signImage(t *testing.T, env []string, args ...string) (sign.Report, string, int) {
 	t.Helper()
 	args = append([]string{"image", "-o", "json"}, args...)
 	stdout, stderr, code := runSignCLI(t, env, args...)
-	var res signResult
+	var res sign.Report
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("sign %s: exit %d, output is not JSON (%v):\n%s\n%s", strings.Join(args, " "), code, err, stdout, stderr)
 	}
@@ -221,7 +198,7 @@ func TestSignKeylessInCIIsAcceptedEverywhere(t *testing.T) {
 					t.Fatalf("want both layouts and a Rekor v2 entry for every item, got:\n%s", out)
 				}
 			}
-			if res.PostCheck == nil || !res.PostCheck.Allowed {
+			if res.Decision == nil || !res.Decision.Allowed {
 				t.Fatalf("the post-check did not allow the pushed signatures:\n%s", out)
 			}
 			if !strings.Contains(out, "is a tag") {
@@ -251,7 +228,7 @@ func TestSignKeylessInCIIsAcceptedEverywhere(t *testing.T) {
 
 			d := w.signVerify(t, w.policy, image)
 			if !d.Allowed || len(d.Signatures) == 0 || len(d.Attestations) == 0 {
-				t.Fatalf("sign verify denied what sign wrote: %v (rejected: %v)", d.Reasons, d.Rejected)
+				t.Fatalf("sign verify denied what sign wrote: %v (rejected: %v)", d.Messages(), d.Rejected)
 			}
 			sig, att := d.Signatures[0], d.Attestations[0]
 			if sig.Identity != run.identity || sig.Subject != run.san || sig.Layout != "bundle" || sig.LogIndex == nil {
@@ -282,7 +259,7 @@ func TestSignLegacyOnlyIsAcceptedBySignVerify(t *testing.T) {
 	}
 	d := w.signVerify(t, w.tlogOptional, digest.String())
 	if !d.Allowed || len(d.Attestations) == 0 || d.Attestations[0].Layout != "legacy" {
-		t.Fatalf("sign verify denied sign's legacy layout: %v (rejected: %v)", d.Reasons, d.Rejected)
+		t.Fatalf("sign verify denied sign's legacy layout: %v (rejected: %v)", d.Messages(), d.Rejected)
 	}
 	// Only the legacy layout exists, so this is cosign v2 reading what
 	// `sign` wrote for it (with both layouts it prefers the bundle).
@@ -359,7 +336,7 @@ func TestSignWithKeys(t *testing.T) {
 			digest := push(t, w.s.Registry.Host+"/keyed/"+strings.Fields(k.name)[0]+":1")
 			res, out, code := w.signImage(t, nil, "--key", k.key, "--policy", w.policy,
 				"--signing-config", w.s.SigningConfigPath, digest.String())
-			if code != 0 || res.PostCheck == nil || !res.PostCheck.Allowed {
+			if code != 0 || res.Decision == nil || !res.Decision.Allowed {
 				t.Fatalf("sign image --key exit %d:\n%s", code, out)
 			}
 			for _, bin := range []string{w.v2, w.v3} {
@@ -443,26 +420,10 @@ func (w *signWorld) cosign(t *testing.T, bin, cmd, image, san, issuer string, ex
 	return stack.RunCosign(t.Context(), bin, stack.CosignEnv(t), args...)
 }
 
-// fullDecision is `sign verify -o json`'s decision including attestations.
-type fullDecision struct {
-	Allowed    bool     `json:"allowed"`
-	Reasons    []string `json:"reasons"`
-	Signatures []struct {
-		Identity, Layout, Subject string
-		LogIndex                  *int64
-	} `json:"signatures"`
-	Attestations []struct {
-		Identity, Layout, PredicateType, SourceRepository, SourceRef, SourceDigest string
-	} `json:"attestations"`
-	Rejected []struct{ Layout, Kind, Reason string } `json:"rejected"`
-}
-
-func (w *signWorld) signVerify(t *testing.T, policyPath, image string) fullDecision {
+func (w *signWorld) signVerify(t *testing.T, policyPath, image string) *verify.Decision {
 	t.Helper()
 	stdout, stderr, _ := runSignCLI(t, nil, "verify", "--policy", policyPath, "-o", "json", image)
-	var res struct {
-		Decisions []fullDecision `json:"decisions"`
-	}
+	var res verify.Report
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil || len(res.Decisions) != 1 {
 		t.Fatalf("sign verify output (%v):\n%s\n%s", err, stdout, stderr)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/signet-dev/signet/internal/release"
 	"github.com/signet-dev/signet/test/stack"
+	"github.com/signet-dev/signet/verify"
 )
 
 // This file runs the CI templates in ci-templates/ against the local stack
@@ -38,7 +39,7 @@ func repoRoot(t *testing.T) string {
 }
 
 // templateDecision runs `sign verify -o json` with the trust file.
-func templateDecision(t *testing.T, policyPath, image string) fullDecision {
+func templateDecision(t *testing.T, policyPath, image string) *verify.Decision {
 	t.Helper()
 	return (&signWorld{}).signVerify(t, policyPath, image)
 }
@@ -503,7 +504,7 @@ images:
 
 	d := templateDecision(t, policy, digest.String())
 	if !d.Allowed || len(d.Signatures) == 0 || len(d.Attestations) == 0 {
-		t.Fatalf("sign verify denied what the action signed: %v (rejected: %v)", d.Reasons, d.Rejected)
+		t.Fatalf("sign verify denied what the action signed: %v (rejected: %v)", d.Messages(), d.Rejected)
 	}
 	sig, att := d.Signatures[0], d.Attestations[0]
 	if sig.Identity != "github-release" || sig.Subject != githubSAN || sig.LogIndex == nil {
@@ -796,7 +797,7 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 
 	d := templateDecision(t, filepath.Join(project, "trust.yaml"), image+"@"+digest)
 	if !d.Allowed || len(d.Signatures) == 0 || len(d.Attestations) == 0 {
-		t.Fatalf("sign verify with the example trust file denied what the sign job signed: %v (rejected: %v)", d.Reasons, d.Rejected)
+		t.Fatalf("sign verify with the example trust file denied what the sign job signed: %v (rejected: %v)", d.Messages(), d.Rejected)
 	}
 	san := "https://gitlab.com/acme/hello//.gitlab-ci.yml@refs/heads/main"
 	sig, att := d.Signatures[0], d.Attestations[0]

@@ -156,10 +156,7 @@ func (w *workflowRun) runJob(name string, j *workflowJob) jobResult {
 		if err := json.Unmarshal([]byte(w.eval(m[1], nil)), &list); err != nil || len(list) == 0 {
 			w.t.Fatalf("job %s: matrix %q is not a non-empty JSON list of objects: %v", name, w.eval(m[1], nil), err)
 		}
-		matrices = nil
-		for _, e := range list {
-			matrices = append(matrices, e)
-		}
+		matrices = append([]map[string]string(nil), list...)
 	}
 	res := jobResult{Result: "success", Outputs: map[string]string{}}
 	for _, matrix := range matrices {

@@ -62,12 +62,3 @@ func (c *criClient) removeAllSandboxes(ctx context.Context) (int, error) {
 	}
 	return len(list.Items), errors.Join(errs...)
 }
-
-// containers counts the runtime's containers (any state).
-func (c *criClient) containers(ctx context.Context) (int, error) {
-	list, err := c.rt.ListContainers(ctx, &criv1.ListContainersRequest{})
-	if err != nil {
-		return 0, err
-	}
-	return len(list.Containers), nil
-}

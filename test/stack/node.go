@@ -170,7 +170,7 @@ func (n *Node) waitReady(ctx context.Context, timeout time.Duration) error {
 		}
 		for _, c := range node.Status.Conditions {
 			if c.Type == corev1.NodeReady {
-				last = fmt.Errorf("Ready=%s: %s", c.Status, c.Message)
+				last = fmt.Errorf("condition Ready=%s: %s", c.Status, c.Message)
 				return c.Status == corev1.ConditionTrue
 			}
 		}

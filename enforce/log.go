@@ -1,16 +1,14 @@
-package main
+package enforce
 
-import (
-	"log/slog"
+import "log/slog"
 
-	"github.com/signet-dev/signet/enforce"
-)
-
-// logAdmission logs every image decision of an admission as one JSON line
-// (once per admission, by the pass that decides it): the policy hash and
-// the identity that satisfied it, or the reasons it did not.
-func logAdmission(log *slog.Logger) func(*enforce.Admission) {
-	return func(a *enforce.Admission) {
+// LogAdmission records every image decision of an admission in log, one
+// record each (a JSON line under enforce serve's handler): where the image
+// is, its digest and result, the policy hash and the identity that
+// satisfied it (Info), or the reasons it did not (Warn). Record an
+// admission once, by the pass that decides it (Admission.Decides).
+func LogAdmission(log *slog.Logger) func(*Admission) {
+	return func(a *Admission) {
 		req := a.Request
 		for i, img := range a.Images {
 			d := a.Decisions[i]

@@ -1,0 +1,119 @@
+package policy
+
+import (
+	"fmt"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Spec is a trust file as Go values: the same fields, with the same names
+// and defaults, as trust.yaml (a field left unset takes the file's
+// default). New validates and compiles it with the very code that loads
+// files, so a Policy built in Go has the hash, the warnings and the
+// decisions of the same file written in YAML, and a mistake is refused the
+// same way (with the field's path instead of a line).
+type Spec struct {
+	Sigstore    *SigstoreSpec    `yaml:"sigstore,omitempty"`
+	Identities  []IdentitySpec   `yaml:"identities,omitempty"`
+	Images      []RuleSpec       `yaml:"images"`
+	Enforcement *EnforcementSpec `yaml:"enforcement,omitempty"`
+}
+
+// SigstoreSpec is the sigstore section.
+type SigstoreSpec struct {
+	TrustedRoot             string      `yaml:"trustedRoot,omitempty"`
+	TransparencyLog         Requirement `yaml:"transparencyLog,omitempty"`
+	SignedTimestamps        Requirement `yaml:"signedTimestamps,omitempty"`
+	CertificateTransparency Requirement `yaml:"certificateTransparency,omitempty"`
+}
+
+// IdentitySpec is one identity: exactly one of Keyless or Key.
+type IdentitySpec struct {
+	Name    string       `yaml:"name"`
+	Keyless *KeylessSpec `yaml:"keyless,omitempty"`
+	Key     *KeySpec     `yaml:"key,omitempty"`
+}
+
+// KeylessSpec is a keyless identity's certificate fields.
+type KeylessSpec struct {
+	Issuer            string   `yaml:"issuer"`
+	CI                CI       `yaml:"ci,omitempty"`
+	ServerURL         string   `yaml:"serverURL,omitempty"`
+	Repository        string   `yaml:"repository,omitempty"`
+	Project           string   `yaml:"project,omitempty"`
+	Workflow          string   `yaml:"workflow,omitempty"`
+	SignerRepository  string   `yaml:"signerRepository,omitempty"`
+	SignerRefs        []string `yaml:"signerRefs,omitempty"`
+	Refs              []string `yaml:"refs,omitempty"`
+	RunnerEnvironment string   `yaml:"runnerEnvironment,omitempty"`
+	Triggers          []string `yaml:"triggers,omitempty"`
+	Subject           string   `yaml:"subject,omitempty"`
+	SubjectRegExp     string   `yaml:"subjectRegExp,omitempty"`
+}
+
+// KeySpec is a key identity: exactly one of PublicKey (PEM), Path or KMS.
+type KeySpec struct {
+	PublicKey       string      `yaml:"publicKey,omitempty"`
+	Path            string      `yaml:"path,omitempty"`
+	KMS             string      `yaml:"kms,omitempty"`
+	TransparencyLog Requirement `yaml:"transparencyLog,omitempty"`
+}
+
+// RuleSpec is one image rule: Deny, Signature: Optional, or SignedBy.
+type RuleSpec struct {
+	Name       string          `yaml:"name,omitempty"`
+	Match      []string        `yaml:"match"`
+	Deny       string          `yaml:"deny,omitempty"`
+	Signature  Requirement     `yaml:"signature,omitempty"`
+	SignedBy   []string        `yaml:"signedBy,omitempty"`
+	Threshold  int             `yaml:"threshold,omitempty"`
+	Provenance *ProvenanceSpec `yaml:"provenance,omitempty"`
+	Platforms  Platforms       `yaml:"platforms,omitempty"`
+	Mode       Mode            `yaml:"mode,omitempty"`
+}
+
+// ProvenanceSpec is a rule's provenance requirement. Required defaults to
+// true (nil).
+type ProvenanceSpec struct {
+	Required            *bool    `yaml:"required,omitempty"`
+	AllowSLSAv02        bool     `yaml:"allowSLSAv02,omitempty"`
+	PredicateTypes      []string `yaml:"predicateTypes,omitempty"`
+	SignedBy            []string `yaml:"signedBy,omitempty"`
+	BuilderIDs          []string `yaml:"builderIDs,omitempty"`
+	BuildTypes          []string `yaml:"buildTypes,omitempty"`
+	SourceRepositories  []string `yaml:"sourceRepositories,omitempty"`
+	SourceRefs          []string `yaml:"sourceRefs,omitempty"`
+	SourceMatchesSigner bool     `yaml:"sourceMatchesSigner,omitempty"`
+}
+
+// EnforcementSpec is the enforcement section.
+type EnforcementSpec struct {
+	Mode       Mode            `yaml:"mode,omitempty"`
+	Namespaces *NamespacesSpec `yaml:"namespaces,omitempty"`
+}
+
+// NamespacesSpec selects audit and exempt namespaces by name or label.
+type NamespacesSpec struct {
+	Audit        []string          `yaml:"audit,omitempty"`
+	Exempt       []string          `yaml:"exempt,omitempty"`
+	AuditLabels  map[string]string `yaml:"auditLabels,omitempty"`
+	ExemptLabels map[string]string `yaml:"exemptLabels,omitempty"`
+}
+
+// New compiles a Policy from s, as Parse compiles a trust file: the same
+// validation (every problem at once, in a *LoadError naming each field),
+// defaults, lint warnings and hash. Options are Parse's: WithBaseDir says
+// where relative paths (a trusted_root.json, a key file) resolve,
+// WithReadFile how they are read.
+func New(s Spec, opts ...Option) (*Policy, error) {
+	doc := struct {
+		APIVersion string `yaml:"apiVersion"`
+		Kind       string `yaml:"kind"`
+		Spec       `yaml:",inline"`
+	}{APIVersion, Kind, s}
+	var n yaml.Node
+	if err := n.Encode(doc); err != nil {
+		return nil, fmt.Errorf("encoding the policy: %w", err)
+	}
+	return compile(&n, opts)
+}

@@ -1,0 +1,69 @@
+package verify
+
+import (
+	"context"
+	"slices"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/trustroot"
+)
+
+// Evaluate decides t from ev: the engine's last step. It verifies each
+// found signature and attestation (sigstore-go, against the trusted root
+// or the rule's keys; predicted ones are taken as signed by their Signer),
+// matches them against the rule's identities and threshold, checks
+// provenance against the rule's conditions and, under platforms: all,
+// every platform of an index; the Decision says what held and, for each
+// requirement that did not, a typed Reason.
+func Evaluate(ctx context.Context, t Target, ev *Evidence) *Decision {
+	d := t.decision()
+	r := t.Match.Rule
+	if r.Signature == policy.Optional {
+		d.settle()
+		return d // pin-only: the digest is what runs, no signature needed
+	}
+	e := &evaluation{p: t.Policy, rule: r, digest: t.Digest, ev: ev, d: d}
+	d.Rejected = slices.Clone(ev.rejected)
+	e.signatures(ctx)
+	if r.Provenance != nil {
+		e.provenance(ctx)
+	}
+	if r.Platforms == policy.PlatformsAll && ev.platforms != nil {
+		e.platforms(ctx)
+	}
+	d.settle()
+	return d
+}
+
+// evaluation carries the state of deciding one digest.
+type evaluation struct {
+	p      *policy.Policy
+	rule   *policy.Rule
+	digest name.Digest
+	ev     *Evidence
+	d      *Decision
+
+	root    *trustroot.Root
+	rootErr error
+	rootSet bool
+}
+
+// trustedRoot loads the policy's trusted root once per evaluation, the
+// first time a candidate needs it.
+func (e *evaluation) trustedRoot(ctx context.Context) (*trustroot.Root, error) {
+	if !e.rootSet {
+		e.root, e.rootErr = e.ev.trust.trustedRoot(ctx, e.p)
+		e.rootSet = true
+		e.d.Transient = e.d.Transient || e.rootErr != nil
+		if e.root != nil {
+			e.d.TrustedRoot, e.d.TrustedRootSource = e.root.Version, string(e.root.Source)
+		}
+	}
+	return e.root, e.rootErr
+}
+
+func (e *evaluation) reject(c *candidate, r Reason) {
+	e.d.Rejected = append(e.d.Rejected, Rejection{Layout: c.layout, Kind: c.kind, Reason: r.String(), Code: r.Code, Mismatch: r.Mismatch})
+}

@@ -1,0 +1,83 @@
+package verify
+
+import (
+	"fmt"
+
+	"github.com/signet-dev/signet/policy"
+)
+
+// ReasonCode says, for programs, why an image is (or in audit mode would
+// be) denied, or why material on it did not count. A Reason's Message says
+// it for people.
+type ReasonCode string
+
+// Decided by the policy alone, before any registry request.
+const (
+	CodeInvalidReference ReasonCode = "invalid-reference"
+	CodeNoRule           ReasonCode = "no-rule"
+	CodeDeniedByRule     ReasonCode = "denied-by-rule"
+)
+
+// Infrastructure: the decision could not be made (Decision.Transient).
+const (
+	CodeUnresolved             ReasonCode = "unresolved"
+	CodeRegistryUnavailable    ReasonCode = "registry-unavailable"
+	CodeTrustedRootUnavailable ReasonCode = "trusted-root-unavailable"
+	CodeDeadlineExceeded       ReasonCode = "deadline-exceeded"
+)
+
+// Decided by what the registry holds for the digest.
+const (
+	CodeTooManySignatures    ReasonCode = "too-many-signatures"
+	CodeTooManyPlatforms     ReasonCode = "too-many-platforms"
+	CodeNoSignature          ReasonCode = "no-signature"
+	CodeUnreadable           ReasonCode = "unreadable"
+	CodeWrongIdentity        ReasonCode = "wrong-identity"
+	CodeWrongDigest          ReasonCode = "wrong-digest"
+	CodeNoTrustedTime        ReasonCode = "no-trusted-time"
+	CodeUntrustedCertificate ReasonCode = "untrusted-certificate"
+	CodeInvalidSignature     ReasonCode = "invalid-signature"
+	CodeThresholdNotMet      ReasonCode = "threshold-not-met"
+	CodeWrongPredicateType   ReasonCode = "wrong-predicate-type"
+	CodeNoProvenance         ReasonCode = "no-provenance"
+	CodeProvenanceMismatch   ReasonCode = "provenance-mismatch"
+	CodePlatformUnsigned     ReasonCode = "platform-unsigned"
+)
+
+// Reason is one cause of a denial: a code, the field with what the trust
+// file expected and what was found (when one field is at fault), the
+// sentence for people and what to do about it. Its String is the text
+// `sign verify`, the webhook and the PolicyReports show.
+type Reason struct {
+	Code ReasonCode `json:"code"`
+	policy.Mismatch
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+// NewReason is a reason with a message; With and WithHint add the rest.
+func NewReason(code ReasonCode, format string, args ...any) Reason {
+	return Reason{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// With returns r carrying m as its expected-against-actual detail.
+func (r Reason) With(m *policy.Mismatch) Reason {
+	if m != nil {
+		r.Mismatch = *m
+	}
+	return r
+}
+
+// WithHint returns r with what a developer can do about it.
+func (r Reason) WithHint(hint string) Reason {
+	r.Hint = hint
+	return r
+}
+
+// String is the reason as one sentence: its message, then its hint.
+func (r Reason) String() string {
+	if r.Hint == "" {
+		return r.Message
+	}
+	return r.Message + ": " + r.Hint
+}
