@@ -34,6 +34,7 @@ import (
 type Verifier struct {
 	remote    []remote.Option
 	transport http.RoundTripper
+	auth      *regclient.Auth // over transport: one ping and token per process
 	keychain  authn.Keychain
 	roots     *trustroot.Store
 	loadKMS   func(ctx context.Context, uri string) (crypto.PublicKey, error)
@@ -54,6 +55,7 @@ func New(opts ...Option) *Verifier {
 	if v.transport == nil {
 		v.transport = regclient.New(regclient.HTTPTransport(), regclient.Options{})
 	}
+	v.auth = regclient.NewAuth(v.transport)
 	return v
 }
 
