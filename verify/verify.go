@@ -30,7 +30,10 @@ import (
 )
 
 // Verifier decides images. It is safe for concurrent use; it holds no
-// per-image state.
+// per-image state. It is meant to live as long as the process: it keeps,
+// per registry, the authentication its verifications share (one ping, one
+// token per repository and credentials) and the transport's kept-alive
+// connections.
 type Verifier struct {
 	remote    []remote.Option
 	transport http.RoundTripper
