@@ -34,17 +34,16 @@ images:
     provenance: {required: true, sourceRefs: [refs/heads/main]}
 `
 
-// BenchmarkVerifyProcesses: verifying a key-signed image and its SLSA v1
-// attestation as whole processes, the way a CI step or a shell does, on
-// the stack's distribution registry (loopback, no referrers API: bundles
-// are found through the referrers tag). cosign needs two processes
-// (`verify` then `verify-attestation --type slsaprovenance1`); `sign
-// verify` one, which also checks the provenance's source ref. signet's
-// sub-benchmarks report speedup-v2 and speedup-v3: cosign's ns/op for the
-// same layout in this run over signet's. Run the cosign ones first.
-func BenchmarkVerifyProcesses(b *testing.B) {
+// verifyWorld is the stack's registry holding acme/legacy:1 and
+// acme/bundle:1, each signed and attested with one key in its layout, and
+// a trust file that requires both.
+type verifyWorld struct {
+	pub, root, policy string
+	images            map[ocisig.Layout]string
+}
+
+func newVerifyWorld(b *testing.B) *verifyWorld {
 	s := stack.New(b, stack.Options{Registry: true})
-	bins := map[string]string{"cosign-v2": stack.CosignV2(b), "cosign-v3": stack.CosignV3(b)}
 	dir := b.TempDir()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -79,6 +78,21 @@ func BenchmarkVerifyProcesses(b *testing.B) {
 	for _, layout := range []ocisig.Layout{ocisig.LayoutLegacy, ocisig.LayoutBundle} {
 		images[layout] = signedAndAttested(b, signer, s.Registry.Host+"/acme/"+string(layout)+":1", layout)
 	}
+	return &verifyWorld{pub: pub, root: root, policy: policyPath, images: images}
+}
+
+// BenchmarkVerifyProcesses: verifying a key-signed image and its SLSA v1
+// attestation as whole processes, the way a CI step or a shell does, on
+// the stack's distribution registry (loopback, no referrers API: bundles
+// are found through the referrers tag). cosign needs two processes
+// (`verify` then `verify-attestation --type slsaprovenance1`); `sign
+// verify` one, which also checks the provenance's source ref. signet's
+// sub-benchmarks report speedup-v2 and speedup-v3: cosign's ns/op for the
+// same layout in this run over signet's. Run the cosign ones first.
+func BenchmarkVerifyProcesses(b *testing.B) {
+	bins := map[string]string{"cosign-v2": stack.CosignV2(b), "cosign-v3": stack.CosignV3(b)}
+	vw := newVerifyWorld(b)
+	pub, root, policyPath, images := vw.pub, vw.root, vw.policy, vw.images
 	env := stack.CosignEnv(b)
 	nsPerOp := map[string]float64{}
 	run := func(impl string, layout ocisig.Layout, op func(image string) error) {
