@@ -13,7 +13,10 @@
 //     not closed, and never while its holder waits for another slot;
 //   - every failure is recorded on the Tracker, so a denial can name what the
 //     registry did ("answered 503 Service Unavailable 3 times") even when a
-//     deadline is what ended the work.
+//     deadline is what ended the work;
+//   - authentication is the process's, not the call's (Auth): one ping per
+//     registry, one token per repository and credentials, each sent only to
+//     the registry it is for.
 package regclient
 
 import "time"
@@ -44,7 +47,7 @@ type Limits struct {
 }
 
 // Defaults for Limits. A cold image signed and attested in both layouts
-// costs about 12 requests and a few KiB; `platforms: all` over an index of
+// costs about 11 requests and a few KiB; `platforms: all` over an index of
 // ocisig's cap of children about 30 times that.
 const (
 	DefaultRequestTimeout   = 20 * time.Second

@@ -9,16 +9,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/signet-dev/signet/regclient"
 )
 
-// session is the registry side of one verification: one authenticated
-// transport per repository, so the verification pings the registry and
-// fetches a token once instead of once per call (go-containerregistry does
-// both for every remote.Image, remote.Head and remote.Referrers), and one
-// regclient.Tracker that accounts for, and bounds, all of its requests.
+// session is the registry side of one verification: the transport for
+// each repository it reads, from the Verifier's regclient.Auth (which pings
+// each registry and fetches each token once per process, not once per
+// call as go-containerregistry does for every remote.Image, remote.Head and
+// remote.Referrers), and one regclient.Tracker that accounts for, and
+// bounds, all of its requests. A repository the session could not
+// authenticate to is not tried again within the verification.
 type session struct {
 	v  *Verifier
 	mu sync.Mutex
@@ -73,11 +74,12 @@ func (s *session) transport(ctx context.Context, repo name.Repository) (http.Rou
 	return e.rt, e.err
 }
 
-// authenticate pings repo's registry and sets up its authentication (a
-// bearer token for pulling repo, or basic auth) over the Verifier's
-// registry transport. The result is a transport.Wrapper: go-containerregistry
-// uses it as is, adding neither another ping nor its own retries (regclient
-// retries, within the caller's deadline).
+// authenticate returns the transport for reading repo with the request's
+// keychain, then the Verifier's (anonymous if neither knows the registry),
+// over the Verifier's registry transport. The result is a
+// transport.Wrapper: go-containerregistry uses it as is, adding neither
+// another ping nor its own retries (regclient retries, within the caller's
+// deadline).
 func (v *Verifier) authenticate(ctx context.Context, repo name.Repository) (http.RoundTripper, error) {
 	var kcs []authn.Keychain
 	if kc := RequestKeychain(ctx); kc != nil {
@@ -94,7 +96,7 @@ func (v *Verifier) authenticate(ctx context.Context, repo name.Repository) (http
 		}
 		auth = a
 	}
-	rt, err := transport.NewWithContext(ctx, repo.Registry, auth, v.transport, []string{repo.Scope(transport.PullScope)})
+	rt, err := v.auth.Transport(ctx, repo, auth)
 	if err != nil {
 		return nil, fmt.Errorf("contacting registry %s: %w", repo.RegistryStr(), err)
 	}

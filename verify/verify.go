@@ -30,10 +30,14 @@ import (
 )
 
 // Verifier decides images. It is safe for concurrent use; it holds no
-// per-image state.
+// per-image state. It is meant to live as long as the process: it keeps,
+// per registry, the authentication its verifications share (one ping, one
+// token per repository and credentials) and the transport's kept-alive
+// connections.
 type Verifier struct {
 	remote    []remote.Option
 	transport http.RoundTripper
+	auth      *regclient.Auth // over transport: one ping and token per process
 	keychain  authn.Keychain
 	roots     *trustroot.Store
 	loadKMS   func(ctx context.Context, uri string) (crypto.PublicKey, error)
@@ -54,6 +58,7 @@ func New(opts ...Option) *Verifier {
 	if v.transport == nil {
 		v.transport = regclient.New(regclient.HTTPTransport(), regclient.Options{})
 	}
+	v.auth = regclient.NewAuth(v.transport)
 	return v
 }
 

@@ -11,6 +11,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -58,6 +59,15 @@ type World struct {
 	// Dir holds trust.yaml, trusted_root.json and cosign.pub.
 	Dir        string
 	PolicyPath string
+	writeOpts  []remote.Option
+}
+
+// TLSClientConfig trusts the registry's certificate (nil unless Options.TLS).
+func (w *World) TLSClientConfig() *tls.Config {
+	if w.Server.TLS == nil {
+		return nil
+	}
+	return w.Server.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
 }
 
 // Options configure New.
@@ -70,6 +80,11 @@ type Options struct {
 	Policy string
 	// Wrap, if set, wraps the registry handler (to count or fail requests).
 	Wrap func(http.Handler) http.Handler
+	// Counter, if set, counts the registry's requests and connections.
+	Counter *Counter
+	// TLS serves the registry over HTTPS with HTTP/2, as remote registries
+	// are; clients trust it through World.TLSClientConfig.
+	TLS bool
 }
 
 // New starts a world; everything is torn down by t.Cleanup.
@@ -83,7 +98,17 @@ func New(t TB, o Options) *World {
 	if o.Wrap != nil {
 		h = o.Wrap(h)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	if o.Counter != nil {
+		srv.Config.Handler = o.Counter.wrap(h)
+		srv.Config.ConnState = o.Counter.connState
+	}
+	if o.TLS {
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	ss, err := sigstoretest.New()
 	if err != nil {
@@ -93,7 +118,7 @@ func New(t TB, o Options) *World {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &World{t: t, Registry: strings.TrimPrefix(srv.URL, "http://"), Server: srv, Sigstore: ss, Key: key, Dir: t.TempDir()}
+	w := &World{t: t, Registry: srv.Listener.Addr().String(), Server: srv, Sigstore: ss, Key: key, Dir: t.TempDir()}
 	rootJSON, err := ss.TrustedRootJSON()
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +132,10 @@ func New(t TB, o Options) *World {
 	tmpl := o.Policy
 	if tmpl == "" {
 		tmpl = DefaultPolicy
+	}
+	w.writeOpts = []remote.Option{auth}
+	if o.TLS {
+		w.writeOpts = append(w.writeOpts, remote.WithTransport(srv.Client().Transport))
 	}
 	w.PolicyPath = w.write("trust.yaml", []byte(strings.ReplaceAll(tmpl, "REGISTRY", w.Registry)))
 	return w
@@ -145,7 +174,7 @@ func (w *World) PushImage(repoTag string, img v1.Image) name.Digest {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	if err := remote.Write(tag, img, auth); err != nil {
+	if err := remote.Write(tag, img, w.writeOpts...); err != nil {
 		w.t.Fatal(err)
 	}
 	h, err := img.Digest()
@@ -189,7 +218,7 @@ func (w *World) PushPlatforms(repoTag string, n int) (name.Digest, []name.Digest
 		children = append(children, tag.Context().Digest(h.String()))
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: platform}})
 	}
-	if err := remote.WriteIndex(tag, idx, auth); err != nil {
+	if err := remote.WriteIndex(tag, idx, w.writeOpts...); err != nil {
 		w.t.Fatal(err)
 	}
 	h, _ := idx.Digest()
@@ -242,13 +271,13 @@ func (w *World) Sign(subject, payloadFor name.Digest, s *sigstoretest.Signer, la
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		w.must(ocisig.WriteLegacy(context.Background(), subject, []ocisig.Legacy{l}, auth))
+		w.must(ocisig.WriteLegacy(context.Background(), subject, []ocisig.Legacy{l}, w.writeOpts...))
 	case ocisig.LayoutBundle:
 		b, err := s.SignBundle(sigstoretest.Statement(h, ocisig.CosignSignPredicateType, nil))
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		_, err = ocisig.WriteBundle(context.Background(), subject, b, ocisig.CosignSignPredicateType, auth)
+		_, err = ocisig.WriteBundle(context.Background(), subject, b, ocisig.CosignSignPredicateType, w.writeOpts...)
 		w.must(err)
 	default:
 		w.t.Fatalf("unknown layout %q", layout)
@@ -269,13 +298,13 @@ func (w *World) Attest(subject, statementFor name.Digest, s *sigstoretest.Signer
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		w.must(ocisig.WriteLegacy(context.Background(), subject, []ocisig.Legacy{l}, auth))
+		w.must(ocisig.WriteLegacy(context.Background(), subject, []ocisig.Legacy{l}, w.writeOpts...))
 	case ocisig.LayoutBundle:
 		b, err := s.SignBundle(st)
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		_, err = ocisig.WriteBundle(context.Background(), subject, b, predicateType, auth)
+		_, err = ocisig.WriteBundle(context.Background(), subject, b, predicateType, w.writeOpts...)
 		w.must(err)
 	default:
 		w.t.Fatalf("unknown layout %q", layout)
