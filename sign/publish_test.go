@@ -74,8 +74,8 @@ func TestPublisherWritesMaterialInEachLayout(t *testing.T) {
 		subject := Subject{Digest: d, Descriptor: *desc}
 		material := func(n string) Material {
 			return Material{Subject: d, Kind: ocisig.KindSignature, PredicateType: ocisig.CosignSignPredicateType,
-				Bundle: []byte(`{"n":"` + n + `"}`),
-				Legacy: &ocisig.Legacy{Kind: ocisig.KindSignature, MediaType: ocisig.SimpleSigningMediaType, Payload: []byte(`{}`), Signature: n},
+				Bundle:     []byte(`{"n":"` + n + `"}`),
+				Legacy:     &ocisig.Legacy{Kind: ocisig.KindSignature, MediaType: ocisig.SimpleSigningMediaType, Payload: []byte(`{}`), Signature: n},
 				SameBundle: func(ocisig.Bundle) bool { return true }, SameLegacy: func(ocisig.Legacy) bool { return true }}
 		}
 		for i, n := range []string{"first", "second"} {
@@ -101,4 +101,3 @@ func TestPublisherWritesMaterialInEachLayout(t *testing.T) {
 		}
 	}
 }
-
