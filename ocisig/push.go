@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -91,8 +92,12 @@ func (w *Writer) upload(ctx context.Context, h v1.Hash, data []byte) error {
 	return err
 }
 
-// location is the upload URL a 202 names, on the registry's own host: a
-// registry cannot send the blob, or the credentials, elsewhere.
+// location is the upload URL a 202 names. Registries may hand uploads
+// to another host (credentials only ever go to the registry's own: the
+// authenticating transports match the host); like go-containerregistry,
+// a Location on another host that is a private, loopback or link-local
+// address is refused, so a registry cannot aim the upload at an internal
+// service.
 func (w *Writer) location(resp *http.Response) (*url.URL, error) {
 	raw := resp.Header.Get("Location")
 	if raw == "" {
@@ -104,7 +109,9 @@ func (w *Writer) location(resp *http.Response) (*url.URL, error) {
 	}
 	u = resp.Request.URL.ResolveReference(u)
 	if u.Host != resp.Request.URL.Host {
-		return nil, fmt.Errorf("upload Location %q is on another host than the registry %s", raw, resp.Request.URL.Host)
+		if ip := net.ParseIP(u.Hostname()); ip != nil && (ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
+			return nil, fmt.Errorf("upload Location %q points at the internal address %s, not the registry %s", raw, ip, resp.Request.URL.Host)
+		}
 	}
 	return u, nil
 }

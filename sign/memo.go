@@ -126,12 +126,20 @@ func (m *memo) read(req *http.Request, res resource) (*http.Response, error) {
 		return resp, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, memoMax+1))
-	resp.Body.Close()
 	if err != nil {
+		resp.Body.Close()
 		return nil, err
 	}
+	if len(body) > memoMax { // too large to keep: hand it on whole
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+		return resp, nil
+	}
+	resp.Body.Close()
 	s = &stored{status: resp.StatusCode, header: resp.Header.Clone(), body: body}
-	if len(body) <= memoMax && (!content || digestOf(body) == res.ref) {
+	if !content || digestOf(body) == res.ref {
 		m.mu.Lock()
 		if content {
 			m.content[res.key()] = s

@@ -164,3 +164,23 @@ func TestMemoAnswersOnlyWhatTheRegistryWouldAnswerNow(t *testing.T) {
 		}
 	})
 }
+
+// TestMemoHandsOnWholeWhatItCannotKeep: a response larger than the memo
+// keeps reaches the caller whole.
+func TestMemoHandsOnWholeWhatItCannotKeep(t *testing.T) {
+	big := strings.Repeat("x", memoMax+10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.(http.Flusher).Flush() // no Content-Length: the memo reads to find the size
+		io.WriteString(w, big)
+	}))
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v2/acme/app/manifests/v1", nil)
+	resp, err := newMemo(http.DefaultTransport).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if got, _ := io.ReadAll(resp.Body); len(got) != len(big) {
+		t.Fatalf("got %d bytes, want all %d", len(got), len(big))
+	}
+}
