@@ -64,6 +64,15 @@ const maxCandidates = 4 * MaxItems
 // layer already there is kept and nothing is written. Other layers are
 // kept byte for byte, in order.
 func ReplaceLegacy(ctx context.Context, subject name.Digest, item Legacy, same SameLegacy, opts ...remote.Option) (Outcome, error) {
+	return replaceLegacy(ctx, subject, item, same, remotePutter{subject.Context(), shareReads(append(opts, remote.WithContext(ctx)))})
+}
+
+// ReplaceLegacy is the package's ReplaceLegacy through the Writer.
+func (w *Writer) ReplaceLegacy(ctx context.Context, subject name.Digest, item Legacy, same SameLegacy) (Outcome, error) {
+	return replaceLegacy(ctx, subject, item, same, writerPutter{w: w, ctx: ctx})
+}
+
+func replaceLegacy(ctx context.Context, subject name.Digest, item Legacy, same SameLegacy, p putter) (Outcome, error) {
 	h, err := v1.NewHash(subject.DigestStr())
 	if err != nil {
 		return Outcome{}, fmt.Errorf("writing signature for %s: %w", subject, err)
@@ -72,7 +81,7 @@ func ReplaceLegacy(ctx context.Context, subject name.Digest, item Legacy, same S
 		return Outcome{}, fmt.Errorf("writing signature for %s: unknown kind %q", subject, item.Kind)
 	}
 	tag := subject.Context().Tag(LegacyTag(h, item.Kind))
-	w := legacyWrite{tag: tag, item: item, same: same, opts: shareReads(append(opts, remote.WithContext(ctx)))}
+	w := legacyWrite{tag: tag, item: item, same: same, put: p, opts: p.reads()}
 	w.layer = static.NewLayer(item.Payload, types.MediaType(item.MediaType))
 	if w.digest, err = w.layer.Digest(); err != nil {
 		return Outcome{}, err
@@ -100,6 +109,7 @@ type legacyWrite struct {
 	tag    name.Tag
 	item   Legacy
 	same   SameLegacy
+	put    putter
 	opts   []remote.Option
 	layer  v1.Layer
 	digest v1.Hash
@@ -146,7 +156,7 @@ func (w *legacyWrite) once() (Outcome, error) {
 	if !identical {
 		add = w.layer
 	}
-	return out, putLegacy(w.tag, keep, add, w.item.annotations(), w.opts)
+	return out, putLegacy(w.tag, keep, w.item.Payload, add, w.item.annotations(), w.put)
 }
 
 // present reads the tag back: is our layer, or one of the same signer's
@@ -223,17 +233,18 @@ func legacyFromLayer(kind Kind, desc v1.Descriptor, payload []byte) Legacy {
 
 // putLegacy writes a cosign signatures image (OCI manifest, OCI config)
 // with the kept layer descriptors as they were and, if add is set, one new
-// layer with annotations ann. cosign's layers are uncompressed, so each
-// layer's diff ID is its digest.
-func putLegacy(tag name.Tag, keep []v1.Descriptor, add v1.Layer, ann map[string]string, opts []remote.Option) error {
+// layer (payload) with annotations ann. cosign's layers are uncompressed,
+// so each layer's diff ID is its digest.
+func putLegacy(tag name.Tag, keep []v1.Descriptor, payload []byte, add v1.Layer, ann map[string]string, p putter) error {
 	layers := append([]v1.Descriptor(nil), keep...)
 	if add != nil {
-		if err := remote.WriteLayer(tag.Context(), add, opts...); err != nil {
-			return fmt.Errorf("uploading layer: %w", err)
-		}
-		d, err := partial(add)
+		mt, err := add.MediaType()
 		if err != nil {
 			return err
+		}
+		d, err := p.blob(payload, mt)
+		if err != nil {
+			return fmt.Errorf("uploading layer: %w", err)
 		}
 		d.Annotations = ann
 		layers = append(layers, d)
@@ -246,20 +257,58 @@ func putLegacy(tag name.Tag, keep []v1.Descriptor, add v1.Layer, ann map[string]
 	if err != nil {
 		return err
 	}
-	config := static.NewLayer(raw, types.OCIConfigJSON)
-	if err := remote.WriteLayer(tag.Context(), config, opts...); err != nil {
-		return fmt.Errorf("uploading config: %w", err)
-	}
-	cd, err := partial(config)
+	cd, err := p.blob(raw, types.OCIConfigJSON)
 	if err != nil {
-		return err
+		return fmt.Errorf("uploading config: %w", err)
 	}
 	m, err := jsonManifest(v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Config: cd, Layers: layers})
 	if err != nil {
 		return err
 	}
-	return remote.Put(tag, m, opts...)
+	return p.manifest(tag, m)
 }
+
+// putter uploads blobs and manifests: through go-containerregistry with
+// the caller's options, or through a Writer.
+type putter interface {
+	blob(data []byte, mt types.MediaType) (v1.Descriptor, error)
+	manifest(ref name.Reference, m rawManifest) error
+	reads() []remote.Option
+}
+
+type remotePutter struct {
+	repo name.Repository
+	opts []remote.Option
+}
+
+func (p remotePutter) blob(data []byte, mt types.MediaType) (v1.Descriptor, error) {
+	l := static.NewLayer(data, mt)
+	if err := remote.WriteLayer(p.repo, l, p.opts...); err != nil {
+		return v1.Descriptor{}, err
+	}
+	return partial(l)
+}
+
+func (p remotePutter) manifest(ref name.Reference, m rawManifest) error {
+	return remote.Put(ref, m, p.opts...)
+}
+
+func (p remotePutter) reads() []remote.Option { return p.opts }
+
+type writerPutter struct {
+	w   *Writer
+	ctx context.Context
+}
+
+func (p writerPutter) blob(data []byte, mt types.MediaType) (v1.Descriptor, error) {
+	return p.w.Blob(p.ctx, data, mt)
+}
+
+func (p writerPutter) manifest(ref name.Reference, m rawManifest) error {
+	return p.w.Manifest(p.ctx, ref.Identifier(), m.b, m.mt)
+}
+
+func (p writerPutter) reads() []remote.Option { return p.w.readOpts(p.ctx) }
 
 // readRepoBlob reads one small blob of repo by descriptor, bounded like
 // the readers bound it; go-containerregistry verifies its digest.

@@ -13,11 +13,30 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// ReplaceBundle writes bundleJSON as a referrer of subject (WriteBundle)
-// and then removes the referrers that same accepts among those listed
-// before the write: the signer's own earlier bundles of this predicate
-// type. Listing before writing means two concurrent runs of one signer
-// can never remove each other's new bundle.
+// BundleItem is one bundle to attach: its JSON, the predicate type its
+// referrer announces, and which earlier referrers are the same signer's
+// for the same claim (nil replaces nothing).
+type BundleItem struct {
+	JSON          []byte
+	PredicateType string
+	Same          SameBundle
+}
+
+// BundleWritten is what ReplaceBundles did for one item: the referrer
+// manifest written and what happened to the signer's earlier ones.
+type BundleWritten struct {
+	Manifest v1.Hash
+	Outcome  Outcome
+}
+
+// ReplaceBundles writes each item as a referrer of subject (whose
+// descriptor the caller resolved) and then removes, for each, the
+// referrers its Same accepts among those listed before the write: the
+// signer's own earlier bundles of that predicate type. Listing before
+// writing means two concurrent runs of one signer can never remove each
+// other's new bundle. The items share one listing and, on a registry
+// without the referrers API, one update of the fallback tag; the listing
+// is read once more at the end, which is what a reader finds now.
 //
 // How a referrer is removed depends on how the registry lists them. With
 // the referrers API, its manifest is deleted (the registry updates the
@@ -25,65 +44,94 @@ import (
 // rewritten without it and the manifest is left in place: another client
 // updating the index concurrently may write back a descriptor we removed,
 // and a descriptor whose manifest is gone would break every reader.
-func ReplaceBundle(ctx context.Context, subject name.Digest, bundleJSON []byte, predicateType string, same SameBundle, opts ...remote.Option) (v1.Hash, Outcome, error) {
-	opts = append(opts, remote.WithContext(ctx))
-	probe := opts // no shared puller: its fallback setting would answer the probe
-	opts = shareReads(opts)
-	var earlier []v1.Hash
-	var api bool
-	if same != nil {
-		var err error
-		if earlier, api, err = signerBundles(subject, predicateType, same, probe, opts); err != nil {
-			return v1.Hash{}, Outcome{}, fmt.Errorf("writing bundle for %s: %w", subject, err)
+func (w *Writer) ReplaceBundles(ctx context.Context, subject name.Digest, desc v1.Descriptor, items []BundleItem) ([]BundleWritten, error) {
+	opts := w.readOpts(ctx)
+	l, err := listReferrers(subject, opts)
+	if err != nil {
+		return nil, fmt.Errorf("writing bundles for %s: %w", subject, err)
+	}
+	earlier := make([][]v1.Hash, len(items))
+	for i, it := range items {
+		if it.Same == nil {
+			continue
+		}
+		if earlier[i], err = l.signers(subject, it.PredicateType, it.Same, opts); err != nil {
+			return nil, fmt.Errorf("writing bundles for %s: %w", subject, err)
 		}
 	}
-	desc, err := writeBundle(subject, bundleJSON, predicateType, opts)
-	if err != nil {
-		return v1.Hash{}, Outcome{}, fmt.Errorf("writing bundle for %s: %w", subject, err)
+	out := make([]BundleWritten, len(items))
+	ours := make([]v1.Descriptor, len(items))
+	p := writerPutter{w: w, ctx: ctx}
+	for i, it := range items {
+		if ours[i], err = putReferrer(p, subject.Context(), desc, it.JSON, it.PredicateType); err != nil {
+			return nil, fmt.Errorf("writing bundle for %s: %w", subject, err)
+		}
+		out[i].Manifest = ours[i].Digest
+		earlier[i] = slices.DeleteFunc(earlier[i], func(d v1.Hash) bool { return d == ours[i].Digest })
+		out[i].Outcome = Outcome{Action: ActionAdded}
 	}
-	h := desc.Digest
-	earlier = slices.DeleteFunc(earlier, func(d v1.Hash) bool { return d == h })
-	if len(earlier) == 0 {
-		return h, Outcome{Action: ActionAdded}, nil
+	if l.api {
+		for i := range items {
+			if len(earlier[i]) > 0 {
+				out[i].Outcome = deleteReferrers(subject, earlier[i], opts)
+			}
+		}
+		// The listing a reader gets now (the post-check evaluates it).
+		if _, err := remote.Referrers(subject, append(opts, remote.WithReferrersTagFallback(false))...); err != nil && !isNotFound(err) {
+			return out, fmt.Errorf("listing referrers of %s after writing: %w", subject, err)
+		}
+		return out, nil
 	}
-	var out Outcome
-	if api {
-		out = deleteReferrers(subject, earlier, opts)
-	} else {
-		out, err = unlistReferrers(subject, desc, earlier, opts)
+	if err := w.updateFallback(ctx, subject, l.index, ours, slices.Concat(earlier...)); err != nil {
+		return out, fmt.Errorf("writing bundles for %s: %w", subject, err)
 	}
-	if err != nil {
-		return h, out, fmt.Errorf("replacing earlier bundles of %s: %w", subject, err)
+	for i := range items {
+		if len(earlier[i]) > 0 {
+			out[i].Outcome = Outcome{Action: ActionReplaced}
+			for _, d := range earlier[i] {
+				out[i].Outcome.Replaced = append(out[i].Outcome.Replaced, d.String())
+			}
+		}
 	}
-	return h, out, nil
+	return out, nil
 }
 
-// signerBundles lists subject's bundle referrers of predicateType and
-// returns the manifests of those same accepts, and whether the registry
-// lists them through the referrers API (asked with probe, options that
-// share no puller).
-func signerBundles(subject name.Digest, predicateType string, same SameBundle, probe, opts []remote.Option) ([]v1.Hash, bool, error) {
-	api := true
-	var im *v1.IndexManifest
-	idx, err := remote.Referrers(subject, append(probe, remote.WithReferrersTagFallback(false))...)
+// referrerListing is a subject's referrers as listed before a write, and
+// whether the registry lists them through the referrers API.
+type referrerListing struct {
+	api   bool
+	index *v1.IndexManifest
+}
+
+// listReferrers lists subject's referrers: through the API, or, when the
+// registry has none, from the fallback tag (an absent tag lists nothing).
+func listReferrers(subject name.Digest, opts []remote.Option) (referrerListing, error) {
+	l := referrerListing{api: true}
+	idx, err := remote.Referrers(subject, append(opts, remote.WithReferrersTagFallback(false))...)
 	switch {
 	// go-containerregistry says so in these words when the endpoint is
 	// missing; its error has no type of its own.
 	case err != nil && strings.Contains(err.Error(), "does not support the Referrers API"):
-		api = false
-		im, err = fallbackIndex(subject.Context().Tag(fallbackTag(subject)), opts)
+		l.api = false
+		l.index, err = fallbackIndex(subject.Context().Tag(fallbackTag(subject)), opts)
 	case err == nil:
-		im, err = idx.IndexManifest()
+		l.index, err = idx.IndexManifest()
 	}
 	if isNotFound(err) {
-		return nil, api, nil
+		return referrerListing{api: l.api, index: emptyIndex()}, nil
 	}
 	if err != nil {
-		return nil, api, fmt.Errorf("listing referrers: %w", err)
+		return l, fmt.Errorf("listing referrers: %w", err)
 	}
+	return l, nil
+}
+
+// signers returns the manifests of the listed bundle referrers of
+// predicateType that same accepts.
+func (l referrerListing) signers(subject name.Digest, predicateType string, same SameBundle, opts []remote.Option) ([]v1.Hash, error) {
 	var ours []v1.Hash
 	candidates := 0
-	for _, desc := range im.Manifests {
+	for _, desc := range l.index.Manifests {
 		// The annotation is a hint (the bundle decides); registries report
 		// the artifact type or the config media type as artifactType.
 		if desc.Annotations[AnnotationBundlePredicate] != predicateType ||
@@ -98,52 +146,60 @@ func signerBundles(subject name.Digest, predicateType string, same SameBundle, p
 			continue // removed since the listing, by a concurrent run
 		}
 		if err != nil {
-			return nil, api, err
+			return nil, err
 		}
 		if b != nil && same(*b) {
 			ours = append(ours, desc.Digest)
 		}
 	}
-	return ours, api, nil
+	return ours, nil
 }
 
-// unlistReferrers removes the referrers earlier from subject's fallback
-// index, which go-containerregistry has just updated with ours, and makes
-// sure ours stays listed.
-func unlistReferrers(subject name.Digest, ours v1.Descriptor, earlier []v1.Hash, opts []remote.Option) (Outcome, error) {
+// updateFallback writes subject's fallback index as listed before the
+// write (im), without the referrers earlier and with ours, then reads it
+// back and merges again while a concurrent writer dropped one of ours or
+// put back one of earlier.
+func (w *Writer) updateFallback(ctx context.Context, subject name.Digest, im *v1.IndexManifest, ours []v1.Descriptor, earlier []v1.Hash) error {
 	tag := subject.Context().Tag(fallbackTag(subject))
-	h := ours.Digest
-	im, err := fallbackIndex(tag, opts)
-	if err != nil {
-		return Outcome{}, err
-	}
+	opts := w.readOpts(ctx)
 	for attempt := 1; ; attempt++ {
-		if holds(im, h) && !holdsAny(im, earlier) {
-			out := Outcome{Action: ActionReplaced}
-			for _, d := range earlier {
-				out.Replaced = append(out.Replaced, d.String())
-			}
-			return out, nil
-		}
-		if attempt > maxWriteAttempts {
-			return Outcome{}, fmt.Errorf("a concurrent writer replaced the referrers tag %s %d times in a row", tag, maxWriteAttempts)
-		}
 		kept := slices.DeleteFunc(slices.Clone(im.Manifests), func(d v1.Descriptor) bool { return slices.Contains(earlier, d.Digest) })
-		if !holds(im, h) { // a concurrent writer dropped ours: put it back
-			kept = append(kept, ours)
+		for _, o := range ours {
+			if !holds(&v1.IndexManifest{Manifests: kept}, o.Digest) {
+				kept = append(kept, o)
+			}
 		}
 		im.Manifests = kept
 		raw, err := json.Marshal(im)
 		if err != nil {
-			return Outcome{}, err
+			return err
 		}
-		if err := remote.Put(tag, rawManifest{b: raw, mt: types.OCIImageIndex}, opts...); err != nil {
-			return Outcome{}, fmt.Errorf("rewriting referrers tag %s: %w", tag, err)
+		if err := w.Manifest(ctx, tag.TagStr(), raw, types.OCIImageIndex); err != nil {
+			return fmt.Errorf("rewriting referrers tag %s: %w", tag, err)
 		}
 		if im, err = fallbackIndex(tag, opts); err != nil {
-			return Outcome{}, err
+			return err
+		}
+		if allHeld(im, ours) && !holdsAny(im, earlier) {
+			return nil
+		}
+		if attempt >= maxWriteAttempts {
+			return fmt.Errorf("a concurrent writer replaced the referrers tag %s %d times in a row", tag, maxWriteAttempts)
 		}
 	}
+}
+
+func allHeld(im *v1.IndexManifest, ds []v1.Descriptor) bool {
+	for _, d := range ds {
+		if !holds(im, d.Digest) {
+			return false
+		}
+	}
+	return true
+}
+
+func emptyIndex() *v1.IndexManifest {
+	return &v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
 }
 
 // fallbackTag is the sha256-<hex> tag that lists subject's referrers on a
@@ -166,7 +222,7 @@ func shareReads(opts []remote.Option) []remote.Option {
 func fallbackIndex(tag name.Tag, opts []remote.Option) (*v1.IndexManifest, error) {
 	desc, err := remote.Get(tag, opts...)
 	if isNotFound(err) {
-		return &v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}, nil
+		return emptyIndex(), nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading referrers tag %s: %w", tag, err)

@@ -11,10 +11,13 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // subjectBehind pushes a random image to an in-process registry wrapped by
@@ -34,6 +37,23 @@ func subjectBehind(t *testing.T, referrers bool, wrap func(http.Handler) http.Ha
 	}
 	d, _ := img.Digest()
 	return tag.Context().Digest(d.String())
+}
+
+// writerFor is a Writer for subject's repository (anonymous) and the
+// subject's descriptor.
+func writerFor(t *testing.T, subject name.Digest) (*Writer, v1.Descriptor) {
+	t.Helper()
+	repo := subject.Context()
+	rt, err := transport.NewWithContext(context.Background(), repo.Registry, authn.Anonymous, http.DefaultTransport,
+		[]string{repo.Scope(transport.PushScope)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewWriter(repo, rt), *desc
 }
 
 func signatureBy(who string, n int) Legacy {
@@ -125,14 +145,15 @@ func TestReplaceBundleWhenTheRegistryRefusesDeletes(t *testing.T) {
 	})
 	ctx := context.Background()
 	all := func(Bundle) bool { return true }
-	if _, out, err := ReplaceBundle(ctx, d, []byte(`{"n":1}`), CosignSignPredicateType, all); err != nil || out.Action != ActionAdded {
+	w, desc := writerFor(t, d)
+	if out, err := w.ReplaceBundles(ctx, d, desc, []BundleItem{{JSON: []byte(`{"n":1}`), PredicateType: CosignSignPredicateType, Same: all}}); err != nil || out[0].Outcome.Action != ActionAdded {
 		t.Fatalf("first write: %+v, %v", out, err)
 	}
-	_, out, err := ReplaceBundle(ctx, d, []byte(`{"n":2}`), CosignSignPredicateType, all)
+	written, err := w.ReplaceBundles(ctx, d, desc, []BundleItem{{JSON: []byte(`{"n":2}`), PredicateType: CosignSignPredicateType, Same: all}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Action != ActionAdded || !strings.Contains(out.Warning, "deletes are disabled") {
+	if out := written[0].Outcome; out.Action != ActionAdded || !strings.Contains(out.Warning, "deletes are disabled") {
 		t.Fatalf("outcome %+v, want added with the registry's refusal as a warning", out)
 	}
 	found, err := Fetch(ctx, d)

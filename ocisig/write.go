@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -93,26 +92,29 @@ func writeBundle(subject name.Digest, bundleJSON []byte, predicateType string, o
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("resolving subject: %w", err)
 	}
-	repo := subject.Context()
-	config := static.NewLayer([]byte("{}"), emptyConfigMediaType)
-	layer := static.NewLayer(bundleJSON, BundleMediaType)
-	var descs [2]v1.Descriptor
-	for i, l := range []v1.Layer{config, layer} {
-		if err := remote.WriteLayer(repo, l, opts...); err != nil {
-			return v1.Descriptor{}, fmt.Errorf("uploading blob: %w", err)
-		}
-		if descs[i], err = partial(l); err != nil {
-			return v1.Descriptor{}, err
-		}
+	return putReferrer(remotePutter{subject.Context(), opts}, subject.Context(), *desc, bundleJSON, predicateType)
+}
+
+// putReferrer uploads a bundle as a referrer of subject (the empty config,
+// the bundle layer, the manifest by digest) and returns the manifest's
+// descriptor as a referrers list shows it.
+func putReferrer(p putter, repo name.Repository, subject v1.Descriptor, bundleJSON []byte, predicateType string) (v1.Descriptor, error) {
+	config, err := p.blob([]byte("{}"), emptyConfigMediaType)
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("uploading blob: %w", err)
 	}
-	descs[0].ArtifactType = BundleMediaType // cosign sets it on the config too
+	layer, err := p.blob(bundleJSON, BundleMediaType)
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("uploading blob: %w", err)
+	}
+	config.ArtifactType = BundleMediaType // cosign sets it on the config too
 	m := v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
 		ArtifactType:  BundleMediaType,
-		Config:        descs[0],
-		Layers:        []v1.Descriptor{descs[1]},
-		Subject:       &v1.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size},
+		Config:        config,
+		Layers:        []v1.Descriptor{layer},
+		Subject:       &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
 		Annotations: map[string]string{
 			annotationCreated:         time.Now().UTC().Format(time.RFC3339),
 			AnnotationBundleContent:   bundleContentDSSE,
@@ -127,7 +129,7 @@ func writeBundle(subject name.Digest, bundleJSON []byte, predicateType string, o
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
-	if err := remote.Put(repo.Digest(h.String()), raw, opts...); err != nil {
+	if err := p.manifest(repo.Digest(h.String()), raw); err != nil {
 		return v1.Descriptor{}, fmt.Errorf("uploading referrer manifest: %w", err)
 	}
 	return v1.Descriptor{MediaType: m.MediaType, Digest: h, Size: int64(len(raw.b)), ArtifactType: m.ArtifactType, Annotations: m.Annotations}, nil

@@ -7,39 +7,34 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/signet-dev/signet/ocisig"
 )
 
-// AttestDigest signs an in-toto statement {subject: d, predicateType,
-// predicate} as DSSE and attaches it in the requested layouts: a bundle
-// referrer (cosign v3) and a layer of the .att image (cosign v2). Both
-// carry the same envelope, signature and Rekor entry.
-func (s *Session) AttestDigest(ctx context.Context, d name.Digest, predicateType string, predicate json.RawMessage, f Format, opts ...remote.Option) (Attached, error) {
-	out := Attached{Digest: d.DigestStr()}
+// Attestation signs an in-toto statement {subject: d, predicateType,
+// predicate} as DSSE for the layouts f names: a bundle referrer (cosign
+// v3) and a layer of the .att image (cosign v2). Both carry the same
+// envelope, signature and log entry. Nothing is written.
+func (s *Session) Attestation(ctx context.Context, d name.Digest, predicateType string, predicate json.RawMessage, f Format) (Material, error) {
+	m := Material{Subject: d, Kind: ocisig.KindAttestation, PredicateType: predicateType}
 	h, err := v1.NewHash(d.DigestStr())
 	if err != nil {
-		return out, fmt.Errorf("attesting %s: %w", d, err)
+		return m, fmt.Errorf("attesting %s: %w", d, err)
 	}
 	st, err := statement(d, h, predicateType, predicate)
 	if err != nil {
-		return out, err
+		return m, err
 	}
 	b, err := s.bundle(ctx, &sgsign.DSSEData{Data: st, PayloadType: ocisig.InTotoPayloadType}, s.tlogs)
 	if err != nil {
-		return out, fmt.Errorf("attesting %s: %w", d, err)
+		return m, fmt.Errorf("attesting %s: %w", d, err)
 	}
-	out.LogIndex = firstLogIndex(b)
+	m.LogIndex = firstLogIndex(b)
 	if f.bundle() {
-		raw, err := protojson.Marshal(b)
-		if err != nil {
-			return out, fmt.Errorf("encoding attestation bundle for %s: %w", d, err)
-		}
-		if err := s.writeBundle(ctx, &out, d, raw, predicateType, opts); err != nil {
-			return out, err
+		if m.Bundle, err = protojson.Marshal(b); err != nil {
+			return m, fmt.Errorf("encoding attestation bundle for %s: %w", d, err)
 		}
 	}
 	if f.legacy() {
@@ -48,24 +43,22 @@ func (s *Session) AttestDigest(ctx context.Context, d name.Digest, predicateType
 		// the layer's hash with the entry's envelope hash.
 		env, err := json.Marshal(b.GetDsseEnvelope())
 		if err != nil {
-			return out, fmt.Errorf("encoding envelope for %s: %w", d, err)
+			return m, fmt.Errorf("encoding envelope for %s: %w", d, err)
 		}
 		l := ocisig.Legacy{Kind: ocisig.KindAttestation, MediaType: ocisig.DSSEMediaType, Payload: env, PredicateType: predicateType}
 		if err := s.legacyMaterial(&l, b); err != nil {
-			return out, fmt.Errorf("attesting %s: %w", d, err)
+			return m, fmt.Errorf("attesting %s: %w", d, err)
 		}
 		ts, err := s.timestamp(ctx, env)
 		if err != nil {
-			return out, fmt.Errorf("timestamping attestation of %s: %w", d, err)
+			return m, fmt.Errorf("timestamping attestation of %s: %w", d, err)
 		}
 		if ts != nil {
 			if l.RFC3161, err = rfc3161Annotation(ts); err != nil {
-				return out, err
+				return m, err
 			}
 		}
-		if err := s.writeLegacy(ctx, &out, d, l, opts); err != nil {
-			return out, err
-		}
+		m.Legacy = &l
 	}
-	return out, nil
+	return m, s.claim(&m)
 }

@@ -10,6 +10,14 @@
 // sign.Bundle; the legacy layer is derived from the same bundles, never
 // signed separately by another code path.
 //
+// Signing and publishing are separate halves (material.go): the Session is
+// a Producer of Material, which touches no registry; a Publisher writes it
+// (RegistryPublisher: bundle referrers, then the .sig/.att tags), touching
+// no key. Run resolves, produces, publishes and post-checks, every registry
+// request through one authenticated transport (registry.go) that remembers
+// what the run wrote and read back (memo.go), so the post-check verifies
+// the registry's listings without downloading the run's own material again.
+//
 // Preflight checks, before anything is pushed, that the trust policy would
 // accept what the Session is about to produce.
 //

@@ -64,7 +64,7 @@ func (r *rerun) run(t *testing.T, image string) *Result {
 func (r *rerun) request(t *testing.T, image string) (Config, Request) {
 	t.Helper()
 	cfg := Config{Backoff: time.Millisecond}
-	req := Request{Image: image, Format: FormatBoth, Sign: true, Policy: r.policy, PostCheck: verify.New()}
+	req := Request{Image: image, Format: FormatBoth, Sign: true, Policy: r.policy, PostCheck: NewPostCheck()}
 	if r.keyless {
 		tok, c, sum := ciIdentity(t, githubClaims("acme/app", "refs/heads/main"))
 		cfg.IDToken, cfg.FulcioURL, cfg.TSAURLs = tok, r.fulcio, []string{r.tsa}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
@@ -55,35 +54,33 @@ type Attached struct {
 	LegacyWrite *ocisig.Outcome `json:"legacyWrite,omitempty"`
 }
 
-// SignDigest signs one digest in the requested layouts and attaches it.
-func (s *Session) SignDigest(ctx context.Context, d name.Digest, f Format, opts ...remote.Option) (Attached, error) {
-	out := Attached{Digest: d.DigestStr()}
+// Signature signs one digest in the layouts f names: a DSSE bundle of
+// the cosign sign predicate (bundle layout) and a simple-signing layer
+// (legacy layout), by the same key or certificate. Nothing is written.
+func (s *Session) Signature(ctx context.Context, d name.Digest, f Format) (Material, error) {
+	m := Material{Subject: d, Kind: ocisig.KindSignature, PredicateType: ocisig.CosignSignPredicateType}
 	h, err := v1.NewHash(d.DigestStr())
 	if err != nil {
-		return out, fmt.Errorf("signing %s: %w", d, err)
+		return m, fmt.Errorf("signing %s: %w", d, err)
 	}
 	if f.bundle() {
 		st, err := statement(d, h, ocisig.CosignSignPredicateType, map[string]any{})
 		if err != nil {
-			return out, err
+			return m, err
 		}
 		b, err := s.bundle(ctx, &sgsign.DSSEData{Data: st, PayloadType: ocisig.InTotoPayloadType}, s.tlogs)
 		if err != nil {
-			return out, fmt.Errorf("signing %s: %w", d, err)
+			return m, fmt.Errorf("signing %s: %w", d, err)
 		}
-		out.LogIndex = firstLogIndex(b)
-		raw, err := protojson.Marshal(b)
-		if err != nil {
-			return out, fmt.Errorf("encoding bundle for %s: %w", d, err)
-		}
-		if err := s.writeBundle(ctx, &out, d, raw, ocisig.CosignSignPredicateType, opts); err != nil {
-			return out, err
+		m.LogIndex = firstLogIndex(b)
+		if m.Bundle, err = protojson.Marshal(b); err != nil {
+			return m, fmt.Errorf("encoding bundle for %s: %w", d, err)
 		}
 	}
 	if f.legacy() {
 		pl, err := payload.Cosign{Image: d}.MarshalJSON()
 		if err != nil {
-			return out, fmt.Errorf("building simple-signing payload for %s: %w", d, err)
+			return m, fmt.Errorf("building simple-signing payload for %s: %w", d, err)
 		}
 		// A Rekor v2 entry cannot be expressed in the legacy layer. When the
 		// bundle layout is written too, its signature of the same digest by
@@ -96,57 +93,16 @@ func (s *Session) SignDigest(ctx context.Context, d name.Digest, f Format, opts 
 		}
 		b, err := s.bundle(ctx, &sgsign.PlainData{Data: pl}, tlogs)
 		if err != nil {
-			return out, fmt.Errorf("signing %s (legacy layout): %w", d, err)
+			return m, fmt.Errorf("signing %s (legacy layout): %w", d, err)
 		}
 		l := ocisig.Legacy{Kind: ocisig.KindSignature, MediaType: ocisig.SimpleSigningMediaType, Payload: pl,
 			Signature: base64.StdEncoding.EncodeToString(b.GetMessageSignature().GetSignature())}
 		if err := s.legacyMaterial(&l, b); err != nil {
-			return out, fmt.Errorf("signing %s: %w", d, err)
+			return m, fmt.Errorf("signing %s: %w", d, err)
 		}
-		if err := s.writeLegacy(ctx, &out, d, l, opts); err != nil {
-			return out, err
-		}
+		m.Legacy = &l
 	}
-	return out, nil
-}
-
-// writeBundle attaches a bundle, replacing the signer's earlier bundles of
-// the same predicate type.
-func (s *Session) writeBundle(ctx context.Context, out *Attached, d name.Digest, raw []byte, predicateType string, opts []remote.Option) error {
-	same, err := s.sameSigner()
-	if err != nil {
-		return fmt.Errorf("writing bundle for %s: %w", d, err)
-	}
-	return s.write(func() error {
-		ref, o, err := ocisig.ReplaceBundle(ctx, d, raw, predicateType, same.bundle(predicateType), opts...)
-		if err != nil {
-			return err
-		}
-		out.Bundle, out.BundleWrite = ref.String(), &o
-		return nil
-	})
-}
-
-// writeLegacy attaches a .sig or .att layer, replacing the signer's
-// earlier layers of the same claim.
-func (s *Session) writeLegacy(ctx context.Context, out *Attached, d name.Digest, l ocisig.Legacy, opts []remote.Option) error {
-	same, err := s.sameSigner()
-	if err != nil {
-		return fmt.Errorf("writing %s for %s: %w", l.Kind, d, err)
-	}
-	match := same.legacySignature(l.Payload)
-	if l.Kind == ocisig.KindAttestation {
-		match = same.legacyAttestation(l.PredicateType)
-	}
-	return s.write(func() error {
-		o, err := ocisig.ReplaceLegacy(ctx, d, l, match, opts...)
-		if err != nil {
-			return err
-		}
-		h, _ := v1.NewHash(d.DigestStr())
-		out.LegacyTag, out.LegacyWrite = d.Context().Tag(ocisig.LegacyTag(h, l.Kind)).String(), &o
-		return nil
-	})
+	return m, s.claim(&m)
 }
 
 // statement is an in-toto v1 statement about one image digest, named by its

@@ -11,7 +11,6 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/signet-dev/signet/internal/testworld"
-	"github.com/signet-dev/signet/verify"
 )
 
 func TestEncryptedKeyRoundTrip(t *testing.T) {
@@ -73,7 +72,7 @@ func TestKeySignedImageIsAllowedInEachLayout(t *testing.T) {
 			}
 			res, err := Run(context.Background(), s, Request{
 				Image: w.Ref("acme/app:1.0"), Format: f, Sign: true,
-				Policy: p, Signer: Signer{Key: kp}, PostCheck: verify.New(),
+				Policy: p, Signer: Signer{Key: kp}, PostCheck: NewPostCheck(),
 			})
 			if err != nil {
 				t.Fatalf("%v\n%+v", err, res.Decision)

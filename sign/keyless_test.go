@@ -14,7 +14,6 @@ import (
 
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/policy"
-	"github.com/signet-dev/signet/verify"
 )
 
 type keylessRun struct {
@@ -57,7 +56,7 @@ func (k *keylessRun) run(t *testing.T, image string, claims map[string]any, with
 		t.Fatal(err)
 	}
 	req := Request{Image: image, Format: FormatBoth, Sign: true, Policy: k.policy,
-		Signer: Signer{Certificate: &sum}, PostCheck: verify.New(), Log: s.log}
+		Signer: Signer{Certificate: &sum}, PostCheck: NewPostCheck(), Log: s.log}
 	if withProvenance {
 		req.Attest = provenance(t, c)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -15,12 +16,18 @@ type Target struct {
 	Ref string
 	// Digest is the resolved manifest digest.
 	Digest name.Digest
+	// Descriptor is the manifest's descriptor (media type, size), which a
+	// bundle referrer names as its subject.
+	Descriptor v1.Descriptor
 	// FromTag is true when Ref named a tag: the tag was resolved once and
 	// the digest, never the tag, is what gets signed.
 	FromTag bool
 	// Children are the manifests of an index, empty for an image.
-	Children []name.Digest
+	Children []Subject
 }
+
+// Subject is the resolved digest as a Publisher takes it.
+func (t *Target) Subject() Subject { return Subject{Digest: t.Digest, Descriptor: t.Descriptor} }
 
 // Resolve turns ref into the digest to sign and lists an index's children.
 // A digest reference is used as is; a tag is resolved once.
@@ -34,7 +41,7 @@ func Resolve(ctx context.Context, ref string, opts ...remote.Option) (*Target, e
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s: %w", ref, err)
 	}
-	t := &Target{Ref: ref, Digest: r.Context().Digest(desc.Digest.String())}
+	t := &Target{Ref: ref, Digest: r.Context().Digest(desc.Digest.String()), Descriptor: desc.Descriptor}
 	if d, ok := r.(name.Digest); ok {
 		t.Digest = d
 	} else {
@@ -50,7 +57,8 @@ func Resolve(ctx context.Context, ref string, opts ...remote.Option) (*Target, e
 			return nil, fmt.Errorf("reading index %s: %w", t.Digest, err)
 		}
 		for _, c := range m.Manifests {
-			t.Children = append(t.Children, r.Context().Digest(c.Digest.String()))
+			t.Children = append(t.Children, Subject{Digest: r.Context().Digest(c.Digest.String()),
+				Descriptor: v1.Descriptor{MediaType: c.MediaType, Digest: c.Digest, Size: c.Size}})
 		}
 	}
 	return t, nil

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
@@ -44,8 +45,10 @@ type Request struct {
 	Policy    *policy.Policy
 	Signer    Signer
 	PostCheck Decider
-	Remote    []remote.Option
-	Log       Logf
+	// Keychain holds the registry credentials (nil: anonymous).
+	Keychain authn.Keychain
+	Remote   []remote.Option
+	Log      Logf
 }
 
 // Result is what a run did, for outputs.
@@ -84,16 +87,20 @@ func Run(ctx context.Context, s *Session, req Request) (*Result, error) {
 			return res, fmt.Errorf("%w: %w", ErrPreflight, res.Preflight.Err())
 		}
 	}
-	// Registry reads and writes retry like the Sigstore services do, and
-	// writes share one pusher: one ping and token exchange per repository
-	// for the whole run. (Reads do not share a puller: ocisig asks each
-	// listing whether the registry has the referrers API, which a shared
-	// puller would answer once, with its own fallback setting.)
-	req.Remote = append(slices.Clip(req.Remote), s.registryOptions()...)
-	if pusher, err := remote.NewPusher(req.Remote...); err == nil {
-		req.Remote = append(req.Remote, remote.Reuse(pusher))
+	// Every registry request of the run, the post-check's included, goes
+	// through one authenticated transport (registry.go) with the run's
+	// memory of what it wrote (memo.go), and retries like the Sigstore
+	// services do.
+	ref, err := name.ParseReference(req.Image)
+	if err != nil {
+		return res, fmt.Errorf("parsing image reference %q: %w", req.Image, err)
 	}
-	t, err := Resolve(ctx, req.Image, req.Remote...)
+	rt, err := connect(ctx, ref.Context(), req.Keychain, newMemo(s.retry))
+	if err != nil {
+		return res, err
+	}
+	reads := append([]remote.Option{remote.WithTransport(rt)}, req.Remote...)
+	t, err := Resolve(ctx, req.Image, reads...)
 	if err != nil {
 		return res, err
 	}
@@ -102,55 +109,80 @@ func Run(ctx context.Context, s *Session, req Request) (*Result, error) {
 	if t.FromTag {
 		log("warning: %s is a tag; signing the digest it names now, %s", req.Image, t.Digest.DigestStr())
 	}
-	digests := []name.Digest{t.Digest}
+	subjects := []Subject{t.Subject()}
 	if !req.SkipChildren {
-		digests = append(digests, t.Children...)
+		subjects = append(subjects, t.Children...)
 	}
-	// The attestation is signed while the signatures are: each waits on
-	// its own log and timestamp authority round trips, and the session's
-	// one certificate serves both.
-	var att struct {
-		a   Attached
-		err error
+	mats, err := produce(ctx, s, req, subjects)
+	if err != nil {
+		return res, err
 	}
-	done := make(chan struct{})
-	if req.Attest != nil {
-		go func() {
-			defer close(done)
-			att.a, att.err = s.AttestDigest(ctx, t.Digest, req.Attest.Type, req.Attest.JSON, req.Format, req.Remote...)
-		}()
-	} else {
-		close(done)
-	}
-	var signErr error
-	for _, d := range digests {
-		if !req.Sign {
-			break
-		}
-		a, err := s.SignDigest(ctx, d, req.Format, req.Remote...)
+	pub := RegistryPublisher{Writer: ocisig.NewWriter(t.Digest.Context(), rt, req.Remote...)}
+	for i, subj := range subjects {
+		out, err := pub.Publish(ctx, subj, mats[i])
 		if err != nil {
-			signErr = err
-			break
+			return res, err
 		}
-		log("signed %s", d)
-		res.Signed = append(res.Signed, a)
-	}
-	<-done
-	if signErr != nil {
-		return res, signErr
-	}
-	if req.Attest != nil {
-		if att.err != nil {
-			return res, att.err
+		for j, m := range mats[i] {
+			if m.Kind == ocisig.KindAttestation {
+				log("attested %s (%s)", subj.Digest, m.PredicateType)
+				res.Attested = append(res.Attested, out[j])
+			} else {
+				log("signed %s", subj.Digest)
+				res.Signed = append(res.Signed, out[j])
+			}
 		}
-		log("attested %s (%s)", t.Digest, req.Attest.Type)
-		res.Attested = append(res.Attested, att.a)
 	}
 	if req.Policy != nil && req.PostCheck != nil {
-		res.Decision = req.PostCheck.Verify(ctx, t.Digest.String(), req.Policy)
+		check := req.PostCheck
+		if pc, ok := check.(postCheck); ok {
+			check = pc.over(rt)
+		}
+		res.Decision = check.Verify(ctx, t.Digest.String(), req.Policy)
 		if !res.Decision.Allowed {
 			return res, fmt.Errorf("%w: the cluster would deny %s: %v", ErrPostCheck, t.Digest, res.Decision.Messages())
 		}
 	}
 	return res, nil
+}
+
+// produce signs everything of the run before anything is published: per
+// subject, its signature (when req.Sign) and, for the first, the
+// attestation. The attestation is signed while the signatures are: each
+// waits on its own log and timestamp authority round trips, and the
+// session's one certificate serves both.
+func produce(ctx context.Context, p Producer, req Request, subjects []Subject) ([][]Material, error) {
+	mats := make([][]Material, len(subjects))
+	var att Material
+	var attErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if req.Attest != nil {
+			att, attErr = p.Attestation(ctx, subjects[0].Digest, req.Attest.Type, req.Attest.JSON, req.Format)
+		}
+	}()
+	var signErr error
+	for i, subj := range subjects {
+		if !req.Sign {
+			break
+		}
+		m, err := p.Signature(ctx, subj.Digest, req.Format)
+		if err != nil {
+			signErr = err
+			break
+		}
+		mats[i] = append(mats[i], m)
+	}
+	<-done
+	if signErr != nil {
+		return nil, signErr
+	}
+	if attErr != nil {
+		return nil, attErr
+	}
+	if req.Attest != nil {
+		mats[0] = append(mats[0], att)
+	}
+	return mats, nil
 }

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 )
@@ -62,10 +60,6 @@ type Session struct {
 	tsas    []*sgsign.TimestampAuthority
 	retry   *RetryTransport
 	log     Logf
-	// writes serialises registry writes: a signature and an attestation
-	// of one digest are signed concurrently, but the referrers fallback
-	// tag they both update is read, modified and written.
-	writes sync.Mutex
 }
 
 // NewSession validates cfg and prepares the clients. Nothing is contacted
@@ -180,20 +174,4 @@ func (s *Session) timestamp(ctx context.Context, data []byte) ([]byte, error) {
 		return nil, nil
 	}
 	return s.tsas[0].GetTimestamp(ctx, data)
-}
-
-// write runs one registry write at a time.
-func (s *Session) write(f func() error) error {
-	s.writes.Lock()
-	defer s.writes.Unlock()
-	return f()
-}
-
-// registryOptions send registry requests through the session's
-// RetryTransport, like every Sigstore call, and turn go-containerregistry's
-// own retries off (one step of backoff), so a 503 or 429 is retried the
-// configured number of times, each attempt logged, instead of being retried
-// silently by both layers.
-func (s *Session) registryOptions() []remote.Option {
-	return []remote.Option{remote.WithTransport(s.retry), remote.WithRetryBackoff(remote.Backoff{Steps: 1})}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/urfave/cli/v2"
 
 	"github.com/signet-dev/signet/attest"
@@ -76,8 +75,7 @@ func signRun(c *cli.Context, doSign, doAttest bool) error {
 		return usageError("%v", err)
 	}
 	req := sign.Request{Image: image, Format: format, Sign: doSign, Policy: p, Signer: id.signer,
-		SkipChildren: c.Bool("index-only"), Log: stderrLog(c),
-		Remote: []remote.Option{remote.WithAuthFromKeychain(cloudauth.Keychain)}}
+		SkipChildren: c.Bool("index-only"), Log: stderrLog(c), Keychain: cloudauth.Keychain}
 	if doAttest {
 		if req.Attest, err = predicate(c, id); err != nil {
 			return usageError("%v", err)
@@ -94,7 +92,7 @@ func signRun(c *cli.Context, doSign, doAttest bool) error {
 		if c.Bool("offline") {
 			opts = append(opts, verify.WithOffline())
 		}
-		req.PostCheck = verify.New(opts...)
+		req.PostCheck = sign.NewPostCheck(opts...)
 	}
 	cfg, err := sessionConfig(c, id)
 	if err != nil {

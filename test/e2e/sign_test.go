@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -13,7 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -430,33 +432,98 @@ func (w *signWorld) signVerify(t *testing.T, policyPath, image string) *verify.D
 	return res.Decisions[0]
 }
 
-// countingRegistry fronts a registry and counts every request that could
-// write (anything but GET and HEAD): "what the registry received".
+// countingRegistry fronts a registry and counts every request it
+// forwards, by kind (requestKind): "what the registry received".
 type countingRegistry struct {
-	Host   string
-	writes atomic.Int64
+	Host  string
+	mu    sync.Mutex
+	kinds map[string]int
 }
 
-func newCountingRegistry(t *testing.T, upstream string) *countingRegistry {
-	t.Helper()
+func newCountingRegistry(tb testing.TB, upstream string) *countingRegistry {
+	tb.Helper()
 	u, err := url.Parse(upstream)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	proxy := httputil.NewSingleHostReverseProxy(u)
-	c := &countingRegistry{}
+	c := &countingRegistry{kinds: map[string]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			c.writes.Add(1)
-		}
+		c.mu.Lock()
+		c.kinds[requestKind(r)]++
+		c.mu.Unlock()
 		proxy.ServeHTTP(rw, r)
 	}))
-	t.Cleanup(srv.Close)
+	tb.Cleanup(srv.Close)
 	c.Host = strings.TrimPrefix(srv.URL, "http://")
 	return c
 }
 
-func (c *countingRegistry) Writes() int64 { return c.writes.Load() }
+// requestKind names a registry request by what it does: "ping" (/v2/),
+// "referrers", "tags", else "<method> manifest|blob|upload".
+func requestKind(r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case p == "/v2/" || p == "/v2":
+		return "ping"
+	case strings.Contains(p, "/referrers/"):
+		return "referrers"
+	case strings.HasSuffix(p, "/tags/list"):
+		return "tags"
+	case strings.Contains(p, "/blobs/uploads"):
+		return r.Method + " upload"
+	case strings.Contains(p, "/blobs/"):
+		return r.Method + " blob"
+	case strings.Contains(p, "/manifests/"):
+		return r.Method + " manifest"
+	}
+	return r.Method + " other"
+}
+
+// Writes counts the requests that could write (anything but GET and HEAD).
+func (c *countingRegistry) Writes() int64 {
+	n := 0
+	for k, v := range c.Counts() {
+		if k != "ping" && k != "referrers" && k != "tags" && !strings.HasPrefix(k, "GET ") && !strings.HasPrefix(k, "HEAD ") {
+			n += v
+		}
+	}
+	return int64(n)
+}
+
+// Counts is a copy of the requests by kind; Reset zeroes them.
+func (c *countingRegistry) Counts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.kinds)
+}
+
+func (c *countingRegistry) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.kinds)
+}
+
+// Total is the number of requests (of the given kinds, or all).
+func (c *countingRegistry) Total(kinds ...string) int {
+	n := 0
+	for k, v := range c.Counts() {
+		if len(kinds) == 0 || slices.Contains(kinds, k) {
+			n += v
+		}
+	}
+	return n
+}
+
+// String lists the counts by kind, sorted, for a failure message.
+func (c *countingRegistry) String() string {
+	counts := c.Counts()
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	return fmt.Sprintf("%d requests (%s)", c.Total(), strings.Join(parts, ", "))
+}
 
 func (c *countingRegistry) tags(t *testing.T, repo string) []string {
 	t.Helper()
