@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"github.com/signet-dev/signet/sign"
 	"os"
 	"path/filepath"
 	"testing"
@@ -85,8 +86,8 @@ func TestSignImageAttestRequests(t *testing.T) {
 				c.Reset()
 				stdout, stderr, code := runSignCLI(t, githubKeyEnv, "image", "-o", "json", "--key", prefix+".key", "--attest",
 					"--tlog-upload=false", "--policy", policy, digest.String())
-				var res signResult
-				if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != 0 || res.PostCheck == nil || !res.PostCheck.Allowed ||
+				var res sign.Report
+				if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != 0 || res.Decision == nil || !res.Decision.Allowed ||
 					len(res.Signed) != 1 || len(res.Attested) != 1 {
 					t.Fatalf("run %d: exit %d, want both signed and attested and the post-check allowing:\n%s\n%s", run+1, code, stdout, stderr)
 				}
