@@ -2,11 +2,11 @@ package e2e
 
 import (
 	"encoding/json"
-	"github.com/signet-dev/signet/sign"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/test/stack"
 )
 
