@@ -58,4 +58,18 @@ func (t target) wanted() string {
 }
 
 // defaultTargets are issue 13's targets, by the benchmarks that measure them.
-var defaultTargets = []target{}
+var defaultTargets = []target{
+	// 1. Requests and connections of a verification (process warm: the
+	// registry's ping is reused, as in a webhook; a cold process adds one).
+	{what: "verify legacy: registry requests (floor 7 cold, 6 warm)", bench: "BenchmarkVerifySideBySide/signet/legacy", unit: "requests/op", atMost: 7},
+	{what: "verify bundle: registry requests (floor 9 cold, 8 warm)", bench: "BenchmarkVerifySideBySide/signet/bundle", unit: "requests/op", atMost: 9},
+	{what: "verify: new TCP connections per verification", bench: "BenchmarkVerifySideBySide/signet/legacy", unit: "conns/op", atMost: 1},
+	// 2. Signing: the default (both layouts, preflight, post-check).
+	{what: "sign+attest default: registry requests (cosign: 27)", bench: "BenchmarkSignAndAttest/both/signet-postcheck", unit: "requests", atMost: 27},
+	{what: "sign+attest both layouts vs cosign v2+v3 CLIs", bench: "BenchmarkSignAndAttest/both/signet", unit: "speedup", atLeast: 1},
+	// 4. The engine in-process against cosign's library, same work.
+	{what: "engine vs cosign v2 library, legacy", bench: "BenchmarkVerifySideBySide/signet/legacy", unit: "speedup-v2", atLeast: 2},
+	{what: "engine vs cosign v3 library, legacy", bench: "BenchmarkVerifySideBySide/signet/legacy", unit: "speedup-v3", atLeast: 2},
+	{what: "engine vs cosign v3 library, bundle", bench: "BenchmarkVerifySideBySide/signet/bundle", unit: "speedup-v3", atLeast: 2},
+	{what: "sign verify vs cosign v3 CLI processes, bundle", bench: "BenchmarkVerifyProcesses/signet/bundle", unit: "speedup-v3", atLeast: 1},
+}
