@@ -16,7 +16,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/sigstore/cosign/v2/pkg/cosign"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -27,14 +26,14 @@ import (
 
 // GenerateKeyPair creates an ECDSA P-256 key pair in cosign's format: the
 // private key encrypted with password (scrypt + secretbox, PEM type
-// "ENCRYPTED SIGSTORE PRIVATE KEY") and the PKIX public key PEM. cosign's
-// own code does it, so `cosign sign --key` reads what this writes.
+// "ENCRYPTED SIGSTORE PRIVATE KEY") and the PKIX public key PEM, in the
+// format cosign writes, so `cosign sign --key` reads it.
 func GenerateKeyPair(password []byte) (privatePEM, publicPEM []byte, err error) {
-	kb, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return password, nil })
+	privatePEM, publicPEM, err = generateCosignKey(password)
 	if err != nil {
 		return nil, nil, fmt.Errorf("generating key pair: %w", err)
 	}
-	return kb.PrivateBytes, kb.PublicBytes, nil
+	return privatePEM, publicPEM, nil
 }
 
 // ErrWrongPassword is returned when a cosign key does not decrypt.
@@ -46,9 +45,9 @@ func LoadKeyFile(path string, password []byte) (*Keypair, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading key %s: %w", path, err)
 	}
-	sv, err := cosign.LoadPrivateKey(data, password, nil)
+	sv, err := loadCosignKey(data, password)
 	if err != nil {
-		if strings.Contains(err.Error(), "decrypt") {
+		if errors.Is(err, errDecrypt) {
 			return nil, fmt.Errorf("loading key %s: %w", path, ErrWrongPassword)
 		}
 		return nil, fmt.Errorf("loading key %s: %w", path, err)
