@@ -56,8 +56,9 @@ func LoadKeyFile(path string, password []byte) (*Keypair, error) {
 }
 
 // LoadKMS returns a Keypair signing through a KMS key URI (awskms://,
-// gcpkms://, azurekms://, hashivault://). Providers register themselves
-// when their package is imported by the binary.
+// gcpkms://, azurekms://, hashivault://): a provider the binary links, or
+// else sigstore's KMS plugin executable for the scheme (cmd/signet-kms for
+// sign, which links none).
 func LoadKMS(ctx context.Context, uri string) (*Keypair, error) {
 	sv, err := kms.Get(ctx, uri, crypto.SHA256)
 	if err != nil {

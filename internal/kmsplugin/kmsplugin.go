@@ -15,9 +15,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/kms"
 	"github.com/sigstore/sigstore/pkg/signature/kms/cliplugin"
 	"github.com/sigstore/sigstore/pkg/signature/kms/cliplugin/common"
@@ -76,8 +78,12 @@ func Serve(ctx context.Context, scheme string, args []string, stdin io.Reader, s
 		ctx, cancel = context.WithDeadline(ctx, *d)
 		defer cancel()
 	}
+	var rpc []signature.RPCOption
+	if pa.InitOptions.RPCOptions != nil {
+		rpc = encoding.UnpackRPCOptions(pa.InitOptions.RPCOptions)
+	}
 	uri := scheme + "://" + pa.InitOptions.KeyResourceID
-	sv, err := kms.Get(ctx, uri, pa.InitOptions.HashFunc, encoding.UnpackRPCOptions(pa.InitOptions.RPCOptions)...)
+	sv, err := kms.Get(ctx, uri, pa.InitOptions.HashFunc, rpc...)
 	if err != nil {
 		return fail(err)
 	}
@@ -100,6 +106,15 @@ func Link(dir, target string) ([]string, error) {
 		made = append(made, p)
 	}
 	return made, nil
+}
+
+// Hint adds to a kms.Get error for a missing plugin executable how to
+// install it; other errors are returned as they are.
+func Hint(err error) error {
+	if errors.Is(err, exec.ErrNotFound) {
+		return fmt.Errorf("%w (sign runs KMS keys through signet-kms: install it on PATH or beside sign and run 'signet-kms link')", err)
+	}
+	return err
 }
 
 // FindBesideExecutable appends the directory of the running executable to
