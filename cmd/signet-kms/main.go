@@ -56,7 +56,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	switch {
 	case len(args) >= 2 && args[1] == "version":
-		fmt.Fprintf(stdout, "signet-kms %s\n", buildinfo.Version())
+		if err := buildinfo.Read().Write(stdout, "signet-kms"); err != nil {
+			return 4
+		}
 		return 0
 	case len(args) >= 2 && args[1] == "link" && len(args) <= 3:
 		return link(args, stdout, stderr)

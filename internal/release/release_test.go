@@ -179,6 +179,14 @@ func runImage(t *testing.T, spec ImageSpec, img v1.Image, version string) {
 			t.Errorf("%s: %v %v: %v, want %q in:\n%s", spec.Name(version), entrypoint, args, err, want, out)
 		}
 	}
+	if spec.Plugin != "" {
+		check([]string{"/usr/local/bin/" + spec.Plugin}, []string{"version"}, spec.Plugin+" "+version)
+		for _, l := range spec.PluginLinks {
+			if target, err := os.Readlink(filepath.Join(rootfs, "usr", "local", "bin", l)); err != nil || target != spec.Plugin {
+				t.Errorf("%s: /usr/local/bin/%s -> %q (%v), want a link to %s", spec.Name(version), l, target, err, spec.Plugin)
+			}
+		}
+	}
 	switch {
 	case spec.Binary == "enforce":
 		check(nil, []string{"serve", "--help"}, "--tls-cert")
