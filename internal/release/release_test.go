@@ -22,7 +22,7 @@ import (
 // testBinaries is what make test builds: sign for every platform, enforce
 // for the image platforms (the images need them); enforce for darwin/arm64
 // is only compiled (TestEnforceCompilesForDarwin). See the README's CI budget.
-const testBinaries = "sign/linux/amd64,sign/linux/arm64,sign/darwin/amd64,sign/darwin/arm64,enforce/linux/amd64,enforce/linux/arm64"
+const testBinaries = "sign/linux/amd64,sign/linux/arm64,sign/darwin/amd64,sign/darwin/arm64,enforce/linux/amd64,enforce/linux/arm64,signet-kms/linux/amd64,signet-kms/linux/arm64"
 
 // makeRelease runs `make release` (snapshot) into dist.
 func makeRelease(t *testing.T, dist string) time.Duration {
