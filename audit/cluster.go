@@ -4,19 +4,27 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/signet-dev/signet/policy"
 )
 
+// API is what an audit reads from the Kubernetes API; internal/kubecore
+// implements it over a kubeconfig. It is declared here, and this small, so
+// that `sign` need not link client-go's full clientset.
+type API interface {
+	Pods(ctx context.Context, namespace string, opts metav1.ListOptions) (*corev1.PodList, error)
+	Namespaces(ctx context.Context, opts metav1.ListOptions) (*corev1.NamespaceList, error)
+}
+
 // ListTargets lists the targets of every running pod in namespace ("" for
 // all namespaces), a page at a time.
-func ListTargets(ctx context.Context, kc kubernetes.Interface, namespace string) ([]Target, error) {
+func ListTargets(ctx context.Context, kc API, namespace string) ([]Target, error) {
 	var out []Target
 	opts := metav1.ListOptions{Limit: 500}
 	for {
-		pods, err := kc.CoreV1().Pods(namespace).List(ctx, opts)
+		pods, err := kc.Pods(ctx, namespace, opts)
 		if err != nil {
 			return nil, fmt.Errorf("listing pods: %w", err)
 		}
@@ -35,12 +43,12 @@ func ListTargets(ctx context.Context, kc kubernetes.Interface, namespace string)
 // namespaces' labels are read (one list) only when p selects namespaces by
 // label; a namespace whose labels cannot be read is enforced, as the
 // webhook does.
-func NamespaceModes(ctx context.Context, kc kubernetes.Interface, p *policy.Policy) (func(string) policy.NamespaceMode, error) {
+func NamespaceModes(ctx context.Context, kc API, p *policy.Policy) (func(string) policy.NamespaceMode, error) {
 	e := p.Enforcement
 	if len(e.AuditLabels) == 0 && len(e.ExemptLabels) == 0 {
 		return func(ns string) policy.NamespaceMode { return e.NamespaceMode(ns, nil) }, nil
 	}
-	list, err := kc.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	list, err := kc.Namespaces(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("reading namespace labels for the trust file's auditLabels/exemptLabels: %w", err)
 	}
@@ -75,7 +83,7 @@ type Report struct {
 }
 
 // Cluster audits what runs in namespace ("" for the whole cluster) under p.
-func Cluster(ctx context.Context, kc kubernetes.Interface, e *Engine, p *policy.Policy, namespace string) (*Report, error) {
+func Cluster(ctx context.Context, kc API, e *Engine, p *policy.Policy, namespace string) (*Report, error) {
 	targets, err := ListTargets(ctx, kc, namespace)
 	if err != nil {
 		return nil, err

@@ -11,14 +11,11 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 
-	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
-	"github.com/sigstore/cosign/v2/pkg/cosign"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -29,14 +26,14 @@ import (
 
 // GenerateKeyPair creates an ECDSA P-256 key pair in cosign's format: the
 // private key encrypted with password (scrypt + secretbox, PEM type
-// "ENCRYPTED SIGSTORE PRIVATE KEY") and the PKIX public key PEM. cosign's
-// own code does it, so `cosign sign --key` reads what this writes.
+// "ENCRYPTED SIGSTORE PRIVATE KEY") and the PKIX public key PEM, in the
+// format cosign writes, so `cosign sign --key` reads it.
 func GenerateKeyPair(password []byte) (privatePEM, publicPEM []byte, err error) {
-	kb, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return password, nil })
+	privatePEM, publicPEM, err = generateCosignKey(password)
 	if err != nil {
 		return nil, nil, fmt.Errorf("generating key pair: %w", err)
 	}
-	return kb.PrivateBytes, kb.PublicBytes, nil
+	return privatePEM, publicPEM, nil
 }
 
 // ErrWrongPassword is returned when a cosign key does not decrypt.
@@ -48,9 +45,9 @@ func LoadKeyFile(path string, password []byte) (*Keypair, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading key %s: %w", path, err)
 	}
-	sv, err := cosign.LoadPrivateKey(data, password, nil)
+	sv, err := loadCosignKey(data, password)
 	if err != nil {
-		if !decrypts(data, password) {
+		if errors.Is(err, errDecrypt) {
 			return nil, fmt.Errorf("loading key %s: %w", path, ErrWrongPassword)
 		}
 		return nil, fmt.Errorf("loading key %s: %w", path, err)
@@ -58,21 +55,10 @@ func LoadKeyFile(path string, password []byte) (*Keypair, error) {
 	return NewKeypair(sv, path)
 }
 
-// decrypts reports whether a cosign private key's PEM block decrypts with
-// password: cosign's own first check, run again on the failure path,
-// because the error cosign returns for it has no type.
-func decrypts(key, password []byte) bool {
-	p, _ := pem.Decode(key)
-	if p == nil || (p.Type != cosign.CosignPrivateKeyPemType && p.Type != cosign.SigstorePrivateKeyPemType) {
-		return true // not a key cosign decrypts: its error says what it is
-	}
-	_, err := encrypted.Decrypt(p.Bytes, password)
-	return err == nil
-}
-
 // LoadKMS returns a Keypair signing through a KMS key URI (awskms://,
-// gcpkms://, azurekms://, hashivault://). Providers register themselves
-// when their package is imported by the binary.
+// gcpkms://, azurekms://, hashivault://): a provider the binary links, or
+// else sigstore's KMS plugin executable for the scheme (cmd/signet-kms for
+// sign, which links none).
 func LoadKMS(ctx context.Context, uri string) (*Keypair, error) {
 	sv, err := kms.Get(ctx, uri, crypto.SHA256)
 	if err != nil {

@@ -9,11 +9,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/signet-dev/signet/audit"
-	"github.com/signet-dev/signet/internal/cloudauth"
+	"github.com/signet-dev/signet/internal/kubecore"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
@@ -56,11 +54,11 @@ Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			kc, err := kubeClient(c.String("kubeconfig"), c.String("context"))
+			kc, err := kubecore.Load(c.String("kubeconfig"), c.String("context"))
 			if err != nil {
 				return usageError("%v", err)
 			}
-			opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain)}
+			opts := []verify.Option{verify.WithKeychain(registryKeychain)}
 			if c.Bool("offline") {
 				opts = append(opts, verify.WithOffline())
 			}
@@ -87,19 +85,6 @@ func writeAudit(w io.Writer, output string, r *audit.Report) error {
 		return enc.Encode(r)
 	}
 	return r.WriteTable(w)
-}
-
-// kubeClient loads a kubeconfig the way kubectl does.
-func kubeClient(path, context string) (kubernetes.Interface, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if path != "" {
-		rules.ExplicitPath = path
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("loading kubeconfig: %w", err)
-	}
-	return kubernetes.NewForConfig(cfg)
 }
 
 // progress reports verified images on a terminal (one line, rewritten), and

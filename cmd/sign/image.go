@@ -11,7 +11,6 @@ import (
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/ci"
 	"github.com/signet-dev/signet/internal/cliapp"
-	"github.com/signet-dev/signet/internal/cloudauth"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
@@ -75,7 +74,7 @@ func signRun(c *cli.Context, doSign, doAttest bool) error {
 		return usageError("%v", err)
 	}
 	req := sign.Request{Image: image, Format: format, Sign: doSign, Policy: p, Signer: id.signer,
-		SkipChildren: c.Bool("index-only"), Log: stderrLog(c), Keychain: cloudauth.Keychain}
+		SkipChildren: c.Bool("index-only"), Log: stderrLog(c), Keychain: registryKeychain}
 	if doAttest {
 		if req.Attest, err = predicate(c, id); err != nil {
 			return usageError("%v", err)
@@ -88,7 +87,7 @@ func signRun(c *cli.Context, doSign, doAttest bool) error {
 		req.Log("warning: --no-post-check: the pushed signatures are NOT verified against %s", p.Source)
 	default:
 		// The post-check reads with the same credentials the run writes with.
-		opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain)}
+		opts := []verify.Option{verify.WithKeychain(registryKeychain)}
 		if c.Bool("offline") {
 			opts = append(opts, verify.WithOffline())
 		}

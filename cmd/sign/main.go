@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/urfave/cli/v2"
 
 	"github.com/signet-dev/signet/internal/cliapp"
+	"github.com/signet-dev/signet/internal/kmsplugin"
 )
 
 // Exit codes, documented in the README and stable (internal/cliapp).
@@ -21,6 +23,9 @@ const (
 )
 
 func main() {
+	// KMS keys (--key awskms://…, a trust file's kms:) are served by the
+	// signet-kms plugin, found on PATH or beside sign; sign links no KMS SDK.
+	kmsplugin.FindBesideExecutable()
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
@@ -74,3 +79,12 @@ COSIGN_PASSWORD for encrypted keys; the Docker config for registry credentials.
 func usageError(format string, args ...any) error {
 	return cli.Exit(fmt.Sprintf("sign: "+format, args...), exitUsage)
 }
+
+// registryKeychain is sign's registry identity: the Docker config
+// ($DOCKER_CONFIG/config.json: auths, credHelpers, credsStore), as cosign's
+// CLI uses by default. Cloud registries are reached through their Docker
+// credential helpers (docker-credential-ecr-login, gcloud's, acr-env) or a
+// `docker login`, which is what CI jobs do; sign does not link the AWS, Azure
+// and Google SDKs that enforce uses for node identity (internal/cloudauth),
+// because every linked package's init runs on every command.
+var registryKeychain = authn.DefaultKeychain

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/signet-dev/signet/ci"
+	"github.com/signet-dev/signet/internal/kmsplugin"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
 )
@@ -102,7 +103,8 @@ func resolveIdentity(c *cli.Context, needToken bool) (*identity, error) {
 
 func loadKey(ctx context.Context, ref string) (*sign.Keypair, error) {
 	if sign.IsKMS(ref) {
-		return sign.LoadKMS(ctx, ref)
+		kp, err := sign.LoadKMS(ctx, ref)
+		return kp, kmsplugin.Hint(err)
 	}
 	pass, ok := os.LookupEnv("COSIGN_PASSWORD")
 	if !ok {

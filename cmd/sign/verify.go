@@ -9,7 +9,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/signet-dev/signet/internal/cloudauth"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/trustroot"
 	"github.com/signet-dev/signet/verify"
@@ -73,7 +72,7 @@ the Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			ctx, cancel := context.WithTimeout(c.Context, timeout)
 			defer cancel()
 			roots := trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: c.Bool("offline")}))
-			v := verify.New(verify.WithKeychain(cloudauth.Keychain), verify.WithTrustedRoots(roots))
+			v := verify.New(verify.WithKeychain(registryKeychain), verify.WithTrustedRoots(roots))
 			var decisions []*verify.Decision
 			for _, img := range images {
 				d := v.Verify(ctx, img, p)

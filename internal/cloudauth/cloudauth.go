@@ -1,8 +1,9 @@
-// Package cloudauth is the registry identity signet's binaries use for
-// themselves (as opposed to a pod's pull secrets): the Docker config with its
-// credHelpers, then the cloud providers' workload identities — Google
-// (Artifact Registry / GCR), AWS ECR and Azure ACR — linked in as libraries
-// the way k8schain does, so no helper binary is needed in the image.
+// Package cloudauth is the registry identity enforce uses for itself (as
+// opposed to a pod's pull secrets): the Docker config with its credHelpers,
+// then the cloud providers' workload identities — Google (Artifact Registry /
+// GCR), AWS ECR and Azure ACR — linked in as libraries the way k8schain does,
+// so no helper binary is needed in the image. sign does not use it (it uses
+// the Docker config alone): these SDKs' inits would run on every sign command.
 package cloudauth
 
 import (

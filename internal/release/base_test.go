@@ -120,15 +120,19 @@ func TestBaseTree(t *testing.T) {
 // is valid OCI and carries one image per platform, running as nonroot.
 func TestBuildImageIsReproducible(t *testing.T) {
 	dir := t.TempDir()
-	bins := map[string]string{}
+	bins, plugins := map[string]string{}, map[string]string{}
 	for _, p := range ImagePlatforms {
 		path := filepath.Join(dir, strings.ReplaceAll(p, "/", "_"))
 		if err := os.WriteFile(path, []byte("binary for "+p), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		bins[p] = path
+		if err := os.WriteFile(path+".kms", []byte("plugin for "+p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		plugins[p] = path + ".kms"
 	}
-	in := ImageInputs{Version: "v0.2.0", Commit: "abc", Source: SourceURL, Epoch: time.Unix(1700000000, 0).UTC(), Binaries: bins, Debs: testDebs(t)}
+	in := ImageInputs{Version: "v0.2.0", Commit: "abc", Source: SourceURL, Epoch: time.Unix(1700000000, 0).UTC(), Binaries: bins, Plugins: plugins, Debs: testDebs(t)}
 	digest := func(in ImageInputs) string {
 		img, err := BuildImage(Images[2], in)
 		if err != nil {

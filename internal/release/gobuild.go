@@ -24,7 +24,8 @@ func (b Binary) File() string { return b.Name + "_" + strings.ReplaceAll(b.Platf
 var (
 	BinaryPlatforms = []string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64"}
 	ImagePlatforms  = []string{"linux/amd64", "linux/arm64"}
-	Commands        = []string{"sign", "enforce"}
+	// signet-kms is sign's KMS plugin (cmd/signet-kms), shipped beside it.
+	Commands = []string{"sign", "enforce", "signet-kms"}
 )
 
 // Matrix is every release binary: each command for each platform.

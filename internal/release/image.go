@@ -18,10 +18,15 @@ type ImageSpec struct {
 	Repository string // e.g. signet-enforce (appended to the registry prefix)
 	TagSuffix  string // e.g. -shell: the tag is <version><suffix>
 	Binary     string // sign or enforce
-	Shell      bool   // busybox as /bin/sh and its applets
-	Cmd        []string
-	Ports      []string
-	Title      string
+	// Plugin, when set, is a second binary of the release installed beside
+	// Binary with links of these names to it (sign's signet-kms, under the
+	// sigstore-kms-* names sigstore's KMS plugin protocol runs).
+	Plugin      string
+	PluginLinks []string
+	Shell       bool // busybox as /bin/sh and its applets
+	Cmd         []string
+	Ports       []string
+	Title       string
 }
 
 // Path of the binary inside every image.
@@ -37,10 +42,15 @@ func (s ImageSpec) Name(version string) string { return s.Repository + ":" + s.T
 var Images = []ImageSpec{
 	{Repository: "signet-enforce", Binary: "enforce", Cmd: []string{"serve"}, Ports: []string{"8443/tcp", "9090/tcp"},
 		Title: "signet enforce: the admission webhook"},
-	{Repository: "signet-sign", Binary: "sign", Title: "signet sign: sign, attest and verify images"},
-	{Repository: "signet-sign", TagSuffix: "-shell", Binary: "sign", Shell: true,
+	{Repository: "signet-sign", Binary: "sign", Plugin: "signet-kms", PluginLinks: signKMSLinks,
+		Title: "signet sign: sign, attest and verify images"},
+	{Repository: "signet-sign", TagSuffix: "-shell", Binary: "sign", Plugin: "signet-kms", PluginLinks: signKMSLinks, Shell: true,
 		Title: "signet sign with a POSIX shell (busybox), for CI jobs that run scripts in the image"},
 }
+
+// signKMSLinks are the names sign runs for awskms://, azurekms://, gcpkms://
+// and hashivault:// keys (internal/kmsplugin.Schemes).
+var signKMSLinks = []string{"sigstore-kms-awskms", "sigstore-kms-azurekms", "sigstore-kms-gcpkms", "sigstore-kms-hashivault"}
 
 // ImageInputs is what an image is built from, per platform.
 type ImageInputs struct {
@@ -48,6 +58,8 @@ type ImageInputs struct {
 	Epoch                   time.Time
 	// Binaries: platform ("linux/amd64") -> path of the static binary.
 	Binaries map[string]string
+	// Plugins: platform -> path of the spec's Plugin binary (when it has one).
+	Plugins map[string]string
 	// Debs: architecture ("amd64") -> the base's packages.
 	Debs map[string][]*Deb
 }
@@ -119,6 +131,16 @@ func platformImage(spec ImageSpec, in ImageInputs, platform string) (v1.Image, [
 	}
 	app := tree{}
 	app.add(file(spec.entrypoint(), 0o755, bin))
+	if spec.Plugin != "" {
+		plugin, err := os.ReadFile(in.Plugins[platform])
+		if err != nil {
+			return nil, nil, fmt.Errorf("plugin %s: %w", spec.Plugin, err)
+		}
+		app.add(file("/usr/local/bin/"+spec.Plugin, 0o755, plugin))
+		for _, l := range spec.PluginLinks {
+			app.add(symlink("/usr/local/bin/"+l, spec.Plugin))
+		}
+	}
 	appLayer, err := app.layer(in.Epoch)
 	if err != nil {
 		return nil, nil, err

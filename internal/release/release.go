@@ -105,13 +105,19 @@ func (cfg *Config) images(ctx context.Context, m *Manifest, bins map[string]stri
 	}
 	var built []*BuiltImage
 	for _, spec := range Images {
-		in := ImageInputs{Version: cfg.Version, Commit: cfg.Commit, Source: SourceURL, Epoch: cfg.Epoch, Debs: debs, Binaries: map[string]string{}}
+		in := ImageInputs{Version: cfg.Version, Commit: cfg.Commit, Source: SourceURL, Epoch: cfg.Epoch, Debs: debs,
+			Binaries: map[string]string{}, Plugins: map[string]string{}}
 		for _, p := range cfg.ImagePlatforms {
 			path, ok := bins[Binary{Name: spec.Binary, Platform: p}.File()]
 			if !ok {
 				return fmt.Errorf("image platform %s has no %s binary: add it to the binary platforms", p, spec.Binary)
 			}
 			in.Binaries[p] = path
+			if spec.Plugin != "" {
+				if in.Plugins[p], ok = bins[Binary{Name: spec.Plugin, Platform: p}.File()]; !ok {
+					return fmt.Errorf("image platform %s has no %s binary: add it to the binary platforms", p, spec.Plugin)
+				}
+			}
 		}
 		img, err := BuildImage(spec, in)
 		if err != nil {
@@ -142,8 +148,12 @@ func (cfg *Config) images(ctx context.Context, m *Manifest, bins map[string]stri
 func (cfg *Config) imageSBOMs(m *Manifest, img *BuiltImage, pub PublishedImage, boms map[string]*cdx.BOM, g SBOMGenerator) error {
 	for _, p := range cfg.ImagePlatforms {
 		bom := boms[Binary{Name: img.Spec.Binary, Platform: p}.File()]
+		var plugins []*cdx.BOM
+		if img.Spec.Plugin != "" {
+			plugins = append(plugins, boms[Binary{Name: img.Spec.Plugin, Platform: p}.File()])
+		}
 		file := strings.ReplaceAll(img.Spec.Repository+img.Spec.TagSuffix+"_"+p, "/", "_") + ".cdx.json"
-		if err := WriteSBOM(filepath.Join(cfg.Dist, file), g.Image(bom, pub.Reference, pub.Platforms[p], img.Packages[p])); err != nil {
+		if err := WriteSBOM(filepath.Join(cfg.Dist, file), g.Image(bom, pub.Reference, pub.Platforms[p], img.Packages[p], plugins...)); err != nil {
 			return err
 		}
 		m.Files = append(m.Files, file)

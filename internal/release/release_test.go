@@ -22,7 +22,7 @@ import (
 // testBinaries is what make test builds: sign for every platform, enforce
 // for the image platforms (the images need them); enforce for darwin/arm64
 // is only compiled (TestEnforceCompilesForDarwin). See the README's CI budget.
-const testBinaries = "sign/linux/amd64,sign/linux/arm64,sign/darwin/amd64,sign/darwin/arm64,enforce/linux/amd64,enforce/linux/arm64"
+const testBinaries = "sign/linux/amd64,sign/linux/arm64,sign/darwin/amd64,sign/darwin/arm64,enforce/linux/amd64,enforce/linux/arm64,signet-kms/linux/amd64,signet-kms/linux/arm64"
 
 // makeRelease runs `make release` (snapshot) into dist.
 func makeRelease(t *testing.T, dist string) time.Duration {
@@ -179,6 +179,14 @@ func runImage(t *testing.T, spec ImageSpec, img v1.Image, version string) {
 			t.Errorf("%s: %v %v: %v, want %q in:\n%s", spec.Name(version), entrypoint, args, err, want, out)
 		}
 	}
+	if spec.Plugin != "" {
+		check([]string{"/usr/local/bin/" + spec.Plugin}, []string{"version"}, spec.Plugin+" "+version)
+		for _, l := range spec.PluginLinks {
+			if target, err := os.Readlink(filepath.Join(rootfs, "usr", "local", "bin", l)); err != nil || target != spec.Plugin {
+				t.Errorf("%s: /usr/local/bin/%s -> %q (%v), want a link to %s", spec.Name(version), l, target, err, spec.Plugin)
+			}
+		}
+	}
 	switch {
 	case spec.Binary == "enforce":
 		check(nil, []string{"serve", "--help"}, "--tls-cert")
@@ -208,16 +216,23 @@ func checkSBOMs(t *testing.T, dist string, m Manifest) {
 		if err != nil || bom.Metadata == nil || bom.Metadata.Component == nil || bom.Components == nil {
 			t.Fatalf("%s is not a CycloneDX SBOM with a subject and components: %v", f, err)
 		}
+		// A module each binary links (signet-kms: the AWS KMS SDK, which
+		// the signet-sign images' SBOMs must list too: they ship it).
+		module := "pkg:golang/github.com/urfave/cli/v2@v2.27.7?"
+		isPlugin := strings.HasPrefix(f, "signet-kms_")
+		if isPlugin || strings.HasPrefix(f, "signet-sign") {
+			module = "pkg:golang/github.com/aws/aws-sdk-go-v2/service/kms@"
+		}
 		var golang, debs bool
 		for _, c := range *bom.Components {
-			golang = golang || strings.HasPrefix(c.PackageURL, "pkg:golang/github.com/urfave/cli/v2@v2.27.7?")
+			golang = golang || strings.HasPrefix(c.PackageURL, module)
 			for _, p := range m.Packages {
 				debs = debs || p.Name == "ca-certificates" && c.PackageURL == "pkg:deb/debian/ca-certificates@"+purlVersion.Replace(p.Version)+"?arch=all&distro=debian-12"
 			}
 		}
-		isImage := strings.HasPrefix(f, "signet-")
+		isImage := strings.HasPrefix(f, "signet-") && !isPlugin
 		if !golang || debs != isImage {
-			t.Errorf("%s: Go modules listed %v, Debian packages listed %v (image SBOM %v)", f, golang, debs, isImage)
+			t.Errorf("%s: Go module %s listed %v, Debian packages listed %v (image SBOM %v)", f, module, golang, debs, isImage)
 		}
 	}
 }

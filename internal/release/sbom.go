@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,7 +55,7 @@ func (g SBOMGenerator) Binary(ctx context.Context, path, version string) (*cdx.B
 // Image returns the SBOM of one platform image: the binary's SBOM, with the
 // image as the document's subject and the base's Debian packages added as
 // components (package URLs pkg:deb/debian/...), each depending on nothing.
-func (g SBOMGenerator) Image(binary *cdx.BOM, imageRef, digest string, pkgs []Package) *cdx.BOM {
+func (g SBOMGenerator) Image(binary *cdx.BOM, imageRef, digest string, pkgs []Package, plugins ...*cdx.BOM) *cdx.BOM {
 	bom := *binary
 	comps := append([]cdx.Component(nil), derefComponents(binary.Components)...)
 	var deps []cdx.Dependency
@@ -64,6 +65,7 @@ func (g SBOMGenerator) Image(binary *cdx.BOM, imageRef, digest string, pkgs []Pa
 	app := *binary.Metadata.Component
 	comps = append(comps, app)
 	imageRefs := []string{app.BOMRef}
+	comps, deps, imageRefs = addPlugins(comps, deps, imageRefs, plugins)
 	for _, p := range pkgs {
 		purl := fmt.Sprintf("pkg:deb/debian/%s@%s?arch=%s&distro=debian-12", p.Name, purlVersion.Replace(p.Version), p.Architecture)
 		comps = append(comps, cdx.Component{
@@ -86,6 +88,40 @@ func (g SBOMGenerator) Image(binary *cdx.BOM, imageRef, digest string, pkgs []Pa
 	bom.Dependencies = &deps
 	g.stamp(&bom, []byte(imageRef+"@"+digest))
 	return &bom
+}
+
+// addPlugins adds each plugin binary's SBOM to an image's: the binary
+// itself (a dependency of the image), and its modules and dependency edges
+// that the image does not list yet.
+func addPlugins(comps []cdx.Component, deps []cdx.Dependency, imageRefs []string, plugins []*cdx.BOM) ([]cdx.Component, []cdx.Dependency, []string) {
+	seen := map[string]bool{}
+	for _, c := range comps {
+		seen[c.BOMRef] = true
+	}
+	seenDep := map[string]bool{}
+	for _, d := range deps {
+		seenDep[d.Ref] = true
+	}
+	for _, pb := range plugins {
+		for _, c := range append(derefComponents(pb.Components), *pb.Metadata.Component) {
+			if !seen[c.BOMRef] {
+				seen[c.BOMRef] = true
+				comps = append(comps, c)
+			}
+		}
+		if pb.Dependencies != nil {
+			for _, d := range *pb.Dependencies {
+				if !seenDep[d.Ref] {
+					seenDep[d.Ref] = true
+					deps = append(deps, d)
+				}
+			}
+		}
+		if ref := pb.Metadata.Component.BOMRef; !slices.Contains(imageRefs, ref) {
+			imageRefs = append(imageRefs, ref)
+		}
+	}
+	return comps, deps, imageRefs
 }
 
 // purlVersion percent-encodes what a package URL's version may not carry

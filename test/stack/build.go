@@ -40,6 +40,9 @@ var (
 	ToolCosignV3  = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v3", Version: "v3.1.3", Package: "github.com/sigstore/cosign/v3/cmd/cosign"}
 	ToolEtcd      = Tool{Name: "etcd", Module: "go.etcd.io/etcd/server/v3", Version: "v3.6.16", Package: "go.etcd.io/etcd/server/v3", throwawayModule: requireModule("go.etcd.io/etcd/server/v3", "v3.6.16")}
 	ToolAPIServer = kubeTool("kube-apiserver", "v1.37.2", "control-plane").withCacheTag("-stamped")
+	// ToolLocalKMS is an AWS KMS API server (asymmetric ECC sign/verify), the
+	// real endpoint behind sign's awskms:// keys in tests (StartLocalKMS).
+	ToolLocalKMS = Tool{Name: "local-kms", Module: "github.com/nsmithuk/local-kms", Version: "v0.0.0-20260228092603-2a5e92d09ab6", Package: "github.com/nsmithuk/local-kms"}
 	// ToolCycloneDX generates the release's SBOMs (internal/release).
 	ToolCycloneDX = Tool{Name: "cyclonedx-gomod", Module: "github.com/CycloneDX/cyclonedx-gomod", Version: "v1.10.0", Package: "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod"}
 )
@@ -63,7 +66,7 @@ func (tl Tool) withCacheTag(tag string) Tool { tl.cacheTag = tag; return tl }
 // Tools lists every tool, in the order stackbuild builds them.
 func Tools() []Tool {
 	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolRekor, ToolEtcd,
-		ToolAPIServer, ToolControllerManager, ToolScheduler, ToolKubelet, ToolCycloneDX}
+		ToolAPIServer, ToolControllerManager, ToolScheduler, ToolKubelet, ToolCycloneDX, ToolLocalKMS}
 }
 
 // batchMates are the tools built with tl by the same `go build`, tl first.
