@@ -73,7 +73,7 @@ vet:
 
 ## bench: the benchmarks the issues name, with medians.
 bench: stack
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 ./policy ./verify ./enforce ./test/e2e | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 ./policy ./verify ./enforce ./internal/startup ./test/e2e | tee bench.out
 	cd bench/cosignlib && $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 . | tee -a ../../bench.out
 	$(GO) run ./internal/benchfmt < bench.out
 

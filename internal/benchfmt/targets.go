@@ -67,6 +67,10 @@ var defaultTargets = []target{
 	// 2. Signing: the default (both layouts, preflight, post-check).
 	{what: "sign+attest default: registry requests (cosign: 27)", bench: "BenchmarkSignAndAttest/both/signet-postcheck", unit: "requests", atMost: 27},
 	{what: "sign+attest both layouts vs cosign v2+v3 CLIs", bench: "BenchmarkSignAndAttest/both/signet", unit: "speedup", atLeast: 1},
+	// 3. Start-up. Below the floor of a binary linking sigstore-go's
+	// verifier (~10-11 ms): reported, not expected to be met.
+	{what: "sign policy lint, whole process", bench: "BenchmarkStartup/sign-lint", unit: "ns/op", atMost: 5e6},
+	{what: "sign verify process over in-process", bench: "BenchmarkStartup/sign-verify", unit: "x-in-process", atMost: 2},
 	// 4. The engine in-process against cosign's library, same work.
 	{what: "engine vs cosign v2 library, legacy", bench: "BenchmarkVerifySideBySide/signet/legacy", unit: "speedup-v2", atLeast: 2},
 	{what: "engine vs cosign v3 library, legacy", bench: "BenchmarkVerifySideBySide/signet/legacy", unit: "speedup-v3", atLeast: 2},
