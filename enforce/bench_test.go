@@ -75,17 +75,24 @@ func podReview(b testing.TB, images ...string) []byte {
 	return review(b, request(&t, "Pod", "prod", pod(podSpec(nil, images)), admissionv1.Create, ""))
 }
 
+// cachedPod is the webhook with the decisions of a pod of 3 signed and
+// attested images cached, and that pod's AdmissionReview.
+func cachedPod(b *testing.B) (*httptest.Server, *http.Client, *Cache, []byte) {
+	w := testworld.New(b, testworld.Options{Policy: benchPolicy})
+	imgs := []string{signedImage(w, "acme/a:1"), signedImage(w, "acme/b:1"), signedImage(w, "acme/c:1")}
+	srv, client, cache := benchServer(b, w)
+	body := podReview(b, imgs...)
+	admit(b, client, srv.URL, body) // warm the cache
+	return srv, client, cache, body
+}
+
 // BenchmarkAdmissionCached: a pod of 3 containers through HTTPS, every
 // decision a cache hit, 8 concurrent clients per core (16 on 2 cores).
 // Reports p50/p99 latency and admissions per second; the target is a p99
 // under 1 ms on 2 cores. The clients run in the same process and share its
 // cores.
 func BenchmarkAdmissionCached(b *testing.B) {
-	w := testworld.New(b, testworld.Options{Policy: benchPolicy})
-	imgs := []string{signedImage(w, "acme/a:1"), signedImage(w, "acme/b:1"), signedImage(w, "acme/c:1")}
-	srv, client, cache := benchServer(b, w)
-	body := podReview(b, imgs...)
-	admit(b, client, srv.URL, body) // warm the cache
+	srv, client, cache, body := cachedPod(b)
 	// and the connections: the apiserver keeps its connections to the
 	// webhook, so a TLS handshake is not part of an admission's latency.
 	warm(client, srv.URL, 8*runtime.GOMAXPROCS(0))
@@ -119,11 +126,7 @@ func BenchmarkAdmissionCached(b *testing.B) {
 // the handler, the cache and encoding, the part of a cached admission's
 // time that is signet's own.
 func BenchmarkWebhookCached(b *testing.B) {
-	w := testworld.New(b, testworld.Options{Policy: benchPolicy})
-	imgs := []string{signedImage(w, "acme/a:1"), signedImage(w, "acme/b:1"), signedImage(w, "acme/c:1")}
-	srv, client, cache := benchServer(b, w)
-	body := podReview(b, imgs...)
-	admit(b, client, srv.URL, body) // warm the cache
+	srv, _, cache, body := cachedPod(b)
 	wh := srv.Config.Handler
 	verifications := cache.Stats.Verifications.Load()
 	b.ReportAllocs()
@@ -144,11 +147,7 @@ func BenchmarkWebhookCached(b *testing.B) {
 // BenchmarkAdmissionCachedLatency: the same cached pod admitted by one
 // client at a time, so latency is the handler's, not the queue's.
 func BenchmarkAdmissionCachedLatency(b *testing.B) {
-	w := testworld.New(b, testworld.Options{Policy: benchPolicy})
-	imgs := []string{signedImage(w, "acme/a:1"), signedImage(w, "acme/b:1"), signedImage(w, "acme/c:1")}
-	srv, client, _ := benchServer(b, w)
-	body := podReview(b, imgs...)
-	admit(b, client, srv.URL, body)
+	srv, client, _, body := cachedPod(b)
 	var lat []time.Duration
 	for b.Loop() {
 		t0 := time.Now()
