@@ -76,6 +76,7 @@ type Cache struct {
 	// for the same key.
 	verifications flights[*verify.Decision]
 	resolutions   flights[name.Digest]
+	subjects      subjectMemo
 	Stats         CacheStats
 }
 
@@ -92,11 +93,15 @@ func NewCache(e Engine, cfg CacheConfig) *Cache {
 	return &Cache{engine: e, cfg: cfg, dec: newLRU[*verify.Decision](cfg.Size, cfg.Now), tags: newLRU[name.Digest](cfg.Size, cfg.Now)}
 }
 
-// Verify implements Decider: the engine's flow with the cache in front of
-// its resolution and its decisions. The work it shares is prioritised at
-// the registry by when it was first asked for (see Limiter), so under a
-// slow registry the oldest admissions finish first.
+// Verify implements Decider: a kept decision (Cached), else the engine's
+// flow with the cache in front of its resolution and its decisions. The
+// work it shares is prioritised at the registry by when it was first asked
+// for (see Limiter), so under a slow registry the oldest admissions finish
+// first.
 func (c *Cache) Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision {
+	if d, ok := c.Cached(ctx, image, p); ok {
+		return d
+	}
 	return verify.Flow{Resolver: c, Decider: c}.Verify(ctx, image, p)
 }
 

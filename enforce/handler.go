@@ -175,10 +175,18 @@ func (h *Handler) namespaceMode(ctx context.Context, ns string, p *policy.Policy
 	return e.NamespaceMode(ns, labels)
 }
 
+// CachedDecider is a Decider that can answer from what it keeps, without
+// starting work (Cache.Cached): the handler asks it first, so a cached
+// image costs a lookup, not a goroutine.
+type CachedDecider interface {
+	Cached(ctx context.Context, image string, p *policy.Policy) (*verify.Decision, bool)
+}
+
 // decideAll decides the images concurrently: a pod's latency is its slowest
-// image, not the sum. Identical references are decided once. Each goroutine
-// writes only its own slot of decided; the map of references is written
-// before any goroutine starts and only read after they all end.
+// image, not the sum. Identical references are decided once, and those the
+// Decider keeps a decision for are answered at once, without a goroutine.
+// Each goroutine writes only its own slot of decided; the map of references
+// is written before any goroutine starts and only read after they all end.
 func (h *Handler) decideAll(ctx context.Context, req *admissionv1.AdmissionRequest, p *policy.Policy, images []Image) []*verify.Decision {
 	slot := map[string]int{}
 	var refs []string
@@ -190,7 +198,14 @@ func (h *Handler) decideAll(ctx context.Context, req *admissionv1.AdmissionReque
 	}
 	decided := make([]*verify.Decision, len(refs))
 	var wg sync.WaitGroup
+	cached, _ := h.Decider.(CachedDecider)
 	for i, image := range refs {
+		if cached != nil {
+			if d, ok := cached.Cached(ctx, image, p); ok {
+				decided[i] = d
+				continue
+			}
+		}
 		wg.Go(func() { decided[i] = h.Decider.Verify(ctx, image, p) })
 	}
 	wg.Wait()

@@ -78,7 +78,7 @@ func newParseConfig(opts []Option) parseConfig {
 // already found, reported with the rest.
 func compile(n *yaml.Node, opts []Option, errs ...FieldError) (*Policy, error) {
 	cfg := newParseConfig(opts)
-	l := &loader{cfg: cfg, d: &decoder{file: cfg.source, errs: errs}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}, idNodes: map[*Identity]*yaml.Node{}}
+	l := &loader{cfg: cfg, d: &decoder{file: cfg.source, errs: errs}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}, idNodes: map[*Identity]*yaml.Node{}, earlier: newShadows()}
 	l.document(n)
 	if len(l.d.errs) > 0 {
 		slices.SortStableFunc(l.d.errs, func(a, b FieldError) int {
@@ -92,6 +92,7 @@ func compile(n *yaml.Node, opts []Option, errs ...FieldError) (*Policy, error) {
 	l.p.Hash = hashPolicy(l.p)
 	hashRules(l.p)
 	l.p.index = buildIndex(l.p.Rules)
+	l.p.memo = newMatchMemo()
 	return l.p, nil
 }
 
@@ -101,6 +102,8 @@ type loader struct {
 	p   *Policy
 	// idNodes are the identities' name nodes, for warnings.
 	idNodes map[*Identity]*yaml.Node
+	// earlier are the rules loaded so far (shadowed).
+	earlier shadows
 }
 
 func (l *loader) document(n *yaml.Node) {

@@ -36,6 +36,7 @@ type Policy struct {
 
 	byName map[string]*Identity
 	index  ruleIndex
+	memo   *matchMemo // nil for a Policy not built by compile: no memo
 }
 
 // NeedsTrustedRoot reports whether verifying under p can need a Sigstore

@@ -152,8 +152,13 @@ func (p *Policy) MatchRepository(repo string) (Match, error) {
 }
 
 func (p *Policy) matchCanonical(repo string) (Match, error) {
+	if m, ok := p.memo.get(repo); ok {
+		return m, nil
+	}
 	if r, pattern := p.index.lookup(repo); r != nil {
-		return Match{Repository: repo, Rule: r, Pattern: pattern, Mode: p.ModeOf(r)}, nil
+		m := Match{Repository: repo, Rule: r, Pattern: pattern, Mode: p.ModeOf(r)}
+		p.memo.put(repo, m)
+		return m, nil
 	}
 	return Match{Repository: repo}, &NoRuleError{Policy: p.sourceName(), Repository: repo}
 }
