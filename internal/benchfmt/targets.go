@@ -76,4 +76,9 @@ var defaultTargets = []target{
 	{what: "engine vs cosign v3 library, legacy", bench: "BenchmarkVerifySideBySide/signet/legacy", unit: "speedup-v3", atLeast: 2},
 	{what: "engine vs cosign v3 library, bundle", bench: "BenchmarkVerifySideBySide/signet/bundle", unit: "speedup-v3", atLeast: 2},
 	{what: "sign verify vs cosign v3 CLI processes, bundle", bench: "BenchmarkVerifyProcesses/signet/bundle", unit: "speedup-v3", atLeast: 1},
+	// 5. enforce.
+	{what: "cold pod 10 vs 1 image, registry at 5 ms per request", bench: "BenchmarkAdmissionColdRatio/registry=rtt=5ms", unit: "ratio-10-vs-1", atMost: 2},
+	{what: "cold pod 10 vs 1 image, loopback (CPU-bound)", bench: "BenchmarkAdmissionColdRatio/registry=loopback", unit: "ratio-10-vs-1", atMost: 2},
+	{what: "match, 10,000 wildcard-first rules", bench: "BenchmarkMatch/rules=10000/wildcard-first", unit: "ns/op", atMost: 5000},
+	{what: "cached pod of 3, 16 HTTPS clients: p99", bench: "BenchmarkAdmissionCached", unit: "p99-ms", atMost: 1},
 }
