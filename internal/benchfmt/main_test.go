@@ -15,7 +15,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // two), the GOMAXPROCS suffix dropped, ratios taken between two benchmarks
 // of the same run, and a target whose benchmark did not run says so.
 func TestMediansAndTargets(t *testing.T) {
-	f, err := os.Open("testdata/bench.out")
+	f, err := os.Open("testdata/input.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
