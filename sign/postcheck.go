@@ -28,5 +28,5 @@ func (p postCheck) Verify(ctx context.Context, image string, pol *policy.Policy)
 // over is the post-check through rt, the run's transport.Wrapper: the
 // engine uses it as is (no ping, the run's credentials).
 func (p postCheck) over(rt http.RoundTripper) Decider {
-	return verify.New(append(slices.Clip(p), verify.WithTransport(rt))...)
+	return verify.New(append(slices.Clip(p), verify.WithAuthenticatedTransport(rt))...)
 }

@@ -30,6 +30,15 @@ func WithTransport(rt http.RoundTripper) Option {
 	return func(v *Verifier) { v.transport = rt }
 }
 
+// WithAuthenticatedTransport reads every repository through rt as is: a
+// transport.Wrapper that already authenticates to its registry (sign's run
+// transport, which has pinged and exchanged a token at most once for the
+// whole run). The engine adds no ping and no token of its own, and no
+// keychain is consulted: rt's credentials are the only ones sent.
+func WithAuthenticatedTransport(rt http.RoundTripper) Option {
+	return func(v *Verifier) { v.signedIn = rt }
+}
+
 // WithKeychain sets the verifier's own registry credentials (the Docker
 // config, cloud helpers). A request's keychain (WithRequestKeychain) is
 // tried first.

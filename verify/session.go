@@ -81,6 +81,9 @@ func (s *session) transport(ctx context.Context, repo name.Repository) (http.Rou
 // another ping nor its own retries (regclient retries, within the caller's
 // deadline).
 func (v *Verifier) authenticate(ctx context.Context, repo name.Repository) (http.RoundTripper, error) {
+	if v.signedIn != nil {
+		return v.signedIn, nil
+	}
 	var kcs []authn.Keychain
 	if kc := RequestKeychain(ctx); kc != nil {
 		kcs = append(kcs, kc)

@@ -38,6 +38,7 @@ type Verifier struct {
 	remote    []remote.Option
 	transport http.RoundTripper
 	auth      *regclient.Auth // over transport: one ping and token per process
+	signedIn  http.RoundTripper // WithAuthenticatedTransport: used as is
 	keychain  authn.Keychain
 	roots     *trustroot.Store
 	loadKMS   func(ctx context.Context, uri string) (crypto.PublicKey, error)
