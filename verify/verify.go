@@ -37,7 +37,7 @@ import (
 type Verifier struct {
 	remote    []remote.Option
 	transport http.RoundTripper
-	auth      *regclient.Auth // over transport: one ping and token per process
+	auth      *regclient.Auth   // over transport: one ping and token per process
 	signedIn  http.RoundTripper // WithAuthenticatedTransport: used as is
 	keychain  authn.Keychain
 	roots     *trustroot.Store
