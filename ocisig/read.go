@@ -214,10 +214,16 @@ func readBundle(subject name.Digest, desc v1.Descriptor, opts []remote.Option) (
 // readBlob reads a layer by descriptor with a size bound. go-containerregistry
 // verifies the blob's digest as it is read.
 func readBlob(img v1.Image, desc v1.Descriptor) ([]byte, error) {
+	return readLayer(desc, func() (v1.Layer, error) { return img.LayerByDigest(desc.Digest) })
+}
+
+// readLayer reads the layer get returns, refusing it by its descriptor's
+// size before any request and by what arrives after MaxBlobBytes.
+func readLayer(desc v1.Descriptor, get func() (v1.Layer, error)) ([]byte, error) {
 	if desc.Size > MaxBlobBytes {
 		return nil, fmt.Errorf("blob is %d bytes, more than the %d signet reads", desc.Size, MaxBlobBytes)
 	}
-	l, err := img.LayerByDigest(desc.Digest)
+	l, err := get()
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -313,24 +312,5 @@ func (p writerPutter) reads() []remote.Option { return p.w.readOpts(p.ctx) }
 // readRepoBlob reads one small blob of repo by descriptor, bounded like
 // the readers bound it; go-containerregistry verifies its digest.
 func readRepoBlob(repo name.Repository, desc v1.Descriptor, opts []remote.Option) ([]byte, error) {
-	if desc.Size > MaxBlobBytes {
-		return nil, fmt.Errorf("blob is %d bytes, more than the %d signet reads", desc.Size, MaxBlobBytes)
-	}
-	l, err := remote.Layer(repo.Digest(desc.Digest.String()), opts...)
-	if err != nil {
-		return nil, err
-	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, MaxBlobBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxBlobBytes {
-		return nil, fmt.Errorf("blob exceeds %d bytes", MaxBlobBytes)
-	}
-	return data, nil
+	return readLayer(desc, func() (v1.Layer, error) { return remote.Layer(repo.Digest(desc.Digest.String()), opts...) })
 }
