@@ -33,7 +33,8 @@ release:
 ## end-to-end tests start: registry, Fulcio, TSA, Rekor v2, etcd, kube-apiserver, cosign v2/v3,
 ## and the node's kube-controller-manager, kube-scheduler and kubelet.
 stack:
-	$(GO) run ./test/stack/cmd/stackbuild
+	$(GO) build -o $(BIN)/stackbuild ./test/stack/cmd/stackbuild
+	$(BIN)/stackbuild
 
 ## tools: Debian packages the tests run, installed if missing: shellcheck, buildah and rsync
 ## (gitlab-ci-local's shell executor) for the CI-template tests; containerd, runc and the CNI
@@ -51,7 +52,12 @@ tools:
 ## end-to-end tests run race-built sign and enforce binaries (SIGNET_E2E_RACE),
 ## so a data race fails CI; the other packages run once, without it.
 RACE_PKGS := ./enforce/... ./verify ./sign ./ocisig ./regclient
-test: vet tools stack
+## vet and stack run side by side: both compile for minutes on a first run, and
+## each fills the other's idle moments (links, module extraction). stackbuild is
+## compiled first, so the two never compile the same packages at once.
+test:
+	$(GO) build -o $(BIN)/stackbuild ./test/stack/cmd/stackbuild
+	$(MAKE) --no-print-directory -j3 --output-sync=target tools vet stack
 	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 	SIGNET_E2E_RACE=1 $(GO) test -count=1 -timeout 45m $$($(GO) list $(PKGS) | grep -vxF $$($(GO) list $(RACE_PKGS) | sed 's/^/-e /'))
 

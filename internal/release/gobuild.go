@@ -1,7 +1,9 @@
 package release
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/signet-dev/signet/internal/filelock"
 )
 
 // Binary is one release binary to build.
@@ -68,8 +72,16 @@ const buildinfoPkg = "github.com/signet-dev/signet/internal/buildinfo"
 // GoBuild compiles b into out: static (CGO_ENABLED=0), -trimpath, no build
 // ID, no VCS stamping (the commit is stamped explicitly), so the same
 // source, version and toolchain give the same bytes on any machine.
+//
+// Builds for one platform take a machine-wide lock per Go build cache (see
+// buildLock), so concurrent releases share one cold compile.
 func GoBuild(ctx context.Context, b Binary, out string, o BuildOptions) error {
 	goos, goarch, _ := strings.Cut(b.Platform, "/")
+	unlock, err := buildLock(ctx, b.Platform, o)
+	if err != nil {
+		return fmt.Errorf("go build %s for %s: %w", b.Name, b.Platform, err)
+	}
+	defer unlock()
 	ldflags := fmt.Sprintf("-s -w -buildid= -X %[1]s.version=%[2]s -X %[1]s.commit=%[3]s", buildinfoPkg, o.Version, o.Commit)
 	cmd := exec.CommandContext(ctx, goTool(), "build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags,
 		"-o", out, "./cmd/"+b.Name)
@@ -108,4 +120,24 @@ func goTool() string {
 func isFile(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular()
+}
+
+// buildLock serializes builds for one platform that share a Go build cache.
+// Two processes compiling the same dependency tree at once both pay for it,
+// since the cache is written only when a compile ends: with `go test ./...`,
+// internal/release's snapshot and test/e2e's release workflow would each
+// cold-compile every platform side by side, on a 2-core CI machine the
+// largest waste of a first run. Waiting instead, the second build finds the
+// first one's packages in the cache and only links.
+func buildLock(ctx context.Context, platform string, o BuildOptions) (func(), error) {
+	cmd := exec.CommandContext(ctx, goTool(), "env", "GOCACHE")
+	cmd.Dir = o.Module
+	cmd.Env = append(goEnv(), o.GoEnv...)
+	gocache, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go env GOCACHE: %w", err)
+	}
+	sum := sha256.Sum256(bytes.TrimSpace(gocache))
+	name := fmt.Sprintf("signet-gobuild-%x-%s.lock", sum[:6], strings.ReplaceAll(platform, "/", "-"))
+	return filelock.Lock(ctx, filepath.Join(os.TempDir(), name), nil)
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/signet-dev/signet/internal/filelock"
 )
 
 // Tool is a pinned server or CLI built from the Go module proxy.
@@ -123,7 +125,7 @@ func (tl Tool) Ensure(ctx context.Context, logf Logf) (string, error) {
 	}
 	// Stop waiting as soon as another process has published the binary.
 	built := func() bool { return isExecutable(bin) }
-	unlock, err := lockFile(ctx, filepath.Join(filepath.Dir(bin), ".build.lock"), built)
+	unlock, err := filelock.Lock(ctx, filepath.Join(filepath.Dir(bin), ".build.lock"), built)
 	if err != nil {
 		return "", fmt.Errorf("locking build cache: %w", err)
 	}
@@ -141,6 +143,11 @@ func (tl Tool) Ensure(ctx context.Context, logf Logf) (string, error) {
 	return bin, nil
 }
 
+// stripFlags leave out the symbol table and DWARF: the servers are run, never
+// debugged, and a first run links a dozen large binaries (kube-apiserver's
+// link alone is tens of seconds with DWARF on two cores).
+const stripFlags = "-s -w"
+
 func (tl Tool) build(ctx context.Context, bin string) error {
 	work, err := os.MkdirTemp(filepath.Dir(bin), ".build-"+tl.Name+"-")
 	if err != nil {
@@ -155,7 +162,7 @@ func (tl Tool) build(ctx context.Context, bin string) error {
 	}
 	// go install pkg@version ignores any enclosing module, so this never touches ours.
 	gobin := filepath.Join(work, "gobin")
-	if err := goCmd(ctx, work, []string{"GOBIN=" + gobin}, "install", tl.Package+"@"+tl.Version); err != nil {
+	if err := goCmd(ctx, work, []string{"GOBIN=" + gobin}, "install", "-ldflags="+stripFlags, tl.Package+"@"+tl.Version); err != nil {
 		return err
 	}
 	ents, err := os.ReadDir(gobin)
@@ -177,10 +184,7 @@ func (tl Tool) buildModule(ctx context.Context, work, out string) error {
 		}
 	}
 	// -mod=mod lets the throwaway module fill in go.sum; our own go.mod is never involved.
-	args := []string{"build", "-mod=mod", "-o", out + string(filepath.Separator)}
-	if tl.ldflags != "" {
-		args = append(args, "-ldflags="+tl.ldflags)
-	}
+	args := []string{"build", "-mod=mod", "-o", out + string(filepath.Separator), "-ldflags=" + strings.TrimSpace(stripFlags+" "+tl.ldflags)}
 	if err := goCmd(ctx, work, nil, append(args, pkgs...)...); err != nil {
 		return err
 	}
@@ -250,37 +254,6 @@ func goBinary() string {
 func isExecutable(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
-}
-
-// lockFile takes an exclusive flock, polling so ctx can cancel the wait. If stop
-// reports true while waiting, it returns a no-op unlock without the lock.
-func lockFile(ctx context.Context, path string, stop func() bool) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if err != syscall.EWOULDBLOCK {
-			f.Close()
-			return nil, err
-		}
-		if stop != nil && stop() {
-			f.Close()
-			return func() {}, nil
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for lock %s: %w", path, ctx.Err())
-		case <-tick.C:
-		}
-	}
 }
 
 func tail(b []byte, n int) string {

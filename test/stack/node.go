@@ -12,6 +12,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/signet-dev/signet/internal/filelock"
 )
 
 // Node is a real single-node cluster around the stack's kube-apiserver:
@@ -73,7 +75,7 @@ func (s *Stack) prepareNode(ctx context.Context) error {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return err
 	}
-	unlock, err := lockFile(ctx, filepath.Join(cache, ".node.lock"), nil)
+	unlock, err := filelock.Lock(ctx, filepath.Join(cache, ".node.lock"), nil)
 	if err != nil {
 		return err
 	}

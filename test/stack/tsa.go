@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+
+	"github.com/signet-dev/signet/internal/filelock"
 )
 
 // TSA is a real RFC 3161 timestamp authority with an in-memory signer.
@@ -25,7 +27,7 @@ func (s *Stack) startTSA(ctx context.Context) (*TSA, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lockFile(ctx, filepath.Join(cache, ".tsa-metrics-2112.lock"), nil)
+	unlock, err := filelock.Lock(ctx, filepath.Join(cache, ".tsa-metrics-2112.lock"), nil)
 	if err != nil {
 		return nil, err
 	}
