@@ -127,12 +127,19 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 // auditAnnotations record, for the audit log, the policy that decided and
 // per image its outcome, digest and the identity that signed it.
 func auditAnnotations(p *policy.Policy, images []Image, decisions []*verify.Decision) map[string]string {
-	var notes, digests, identities []string
+	var notes, digests strings.Builder
+	var identities []string
 	for i, img := range images {
 		d := decisions[i]
-		notes = append(notes, fmt.Sprintf("%s=%s", img.Where, shortOutcome(d)))
+		if i > 0 {
+			notes.WriteString("; ")
+		}
+		notes.WriteString(img.Where + "=" + shortOutcome(d))
 		if d.Digest != "" {
-			digests = append(digests, fmt.Sprintf("%s=%s", img.Where, d.Digest))
+			if digests.Len() > 0 {
+				digests.WriteString("; ")
+			}
+			digests.WriteString(img.Where + "=" + d.Digest)
 		}
 		for _, s := range d.Signatures {
 			if !slices.Contains(identities, s.Identity) {
@@ -140,9 +147,9 @@ func auditAnnotations(p *policy.Policy, images []Image, decisions []*verify.Deci
 			}
 		}
 	}
-	out := map[string]string{AuditPolicyHash: p.Hash, AuditDecisions: strings.Join(notes, "; ")}
-	if len(digests) > 0 {
-		out[AuditDigest] = strings.Join(digests, "; ")
+	out := map[string]string{AuditPolicyHash: p.Hash, AuditDecisions: notes.String()}
+	if digests.Len() > 0 {
+		out[AuditDigest] = digests.String()
 	}
 	if len(identities) > 0 {
 		out[AuditIdentity] = strings.Join(identities, ", ")

@@ -9,6 +9,28 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
+// workloadSpec is the part of corev1.PodSpec the webhook reads, with the same
+// JSON names: decoding a whole PodSpec (resources, probes, env...) was half
+// of a cached admission's time, for fields no decision looks at.
+type workloadSpec struct {
+	ServiceAccountName  string                        `json:"serviceAccountName,omitempty"`
+	ImagePullSecrets    []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+	InitContainers      []container                   `json:"initContainers,omitempty"`
+	Containers          []container                   `json:"containers,omitempty"`
+	EphemeralContainers []container                   `json:"ephemeralContainers,omitempty"`
+	Volumes             []volume                      `json:"volumes,omitempty"`
+}
+
+type container struct {
+	Name  string `json:"name"`
+	Image string `json:"image,omitempty"`
+}
+
+type volume struct {
+	Name  string                    `json:"name"`
+	Image *corev1.ImageVolumeSource `json:"image,omitempty"`
+}
+
 // Image is one image reference in a workload, with the JSON pointer of the
 // field that holds it (for the digest patch) and a name for messages.
 type Image struct {
@@ -60,7 +82,7 @@ func ExtractWorkload(kind string, raw []byte, ephemeralOnly bool) (*Workload, er
 	if specJSON == nil {
 		return &Workload{}, nil // no pod spec (e.g. a template left empty): nothing runs
 	}
-	var spec corev1.PodSpec
+	var spec workloadSpec
 	if err := json.Unmarshal(specJSON, &spec); err != nil {
 		return nil, fmt.Errorf("decoding the pod spec of %s: %w", kind, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -89,6 +90,12 @@ func BenchmarkVerifySideBySide(b *testing.B) {
 	run := func(impl string, layout ocisig.Layout, op func(*world) error) {
 		w := worlds[layout]
 		b.Run(impl+"/"+string(layout), func(b *testing.B) {
+			// Each implementation starts from the same machine: cosign's
+			// library opens connections on every call and leaves them idle
+			// (a CLI process would exit), thousands of them with their
+			// goroutines, which slowed whatever ran after it.
+			w.w.Server.CloseClientConnections()
+			runtime.GC()
 			if err := op(w); err != nil { // warm: one process's first call
 				b.Fatal(err)
 			}
