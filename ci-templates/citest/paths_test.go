@@ -3,19 +3,16 @@ package citest
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
+
+	"github.com/signet-dev/signet/internal/testdir"
 )
 
 // repoRoot is the module root, found from this file's location so tests do
 // not depend on the working directory.
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate test file")
-	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	return testdir.ModuleRoot(t)
 }
 
 func readRepoFile(t *testing.T, rel string) []byte {

@@ -5,12 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/zip"
+
+	"github.com/signet-dev/signet/internal/testdir"
 )
 
 // TestGoInstallReportsTheModuleVersion: `go install .../cmd/sign@v0.99.0`
@@ -21,8 +22,7 @@ func TestGoInstallReportsTheModuleVersion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles sign (make unit runs -short; make test runs it)")
 	}
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	root := testdir.ModuleRoot(t)
 	const mod, version = "github.com/signet-dev/signet", "v0.99.0"
 	proxy := t.TempDir()
 	dir := filepath.Join(proxy, mod, "@v")

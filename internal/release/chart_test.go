@@ -4,19 +4,19 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"helm.sh/helm/v3/pkg/chart/loader"
+
+	"github.com/signet-dev/signet/internal/testdir"
 )
 
 // moduleRoot is the repository root, from this file's location.
 func moduleRoot(t *testing.T) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	return testdir.ModuleRoot(t)
 }
 
 // TestPackageChartPinsTheDigest: helm loads the packaged chart, its values

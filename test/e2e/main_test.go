@@ -51,6 +51,11 @@ func build(dir string, race bool) {
 		args = append(args, "-race")
 	}
 	cmd := exec.Command("go", append(args, "github.com/signet-dev/signet/cmd/sign", "github.com/signet-dev/signet/cmd/enforce")...)
+	if race {
+		// The race detector needs cgo, which make test turns off for the
+		// plain builds (they share the release's static compile).
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		panic("building sign and enforce: " + err.Error())

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/signet-dev/signet/internal/release"
+	"github.com/signet-dev/signet/internal/testdir"
 	"github.com/signet-dev/signet/test/stack"
 	"github.com/signet-dev/signet/verify"
 )
@@ -31,11 +31,7 @@ import (
 // repoRoot is the module root (test/e2e/../..).
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("no caller")
-	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	return testdir.ModuleRoot(t)
 }
 
 // templateDecision runs `sign verify -o json` with the trust file.

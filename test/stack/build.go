@@ -144,9 +144,13 @@ func (tl Tool) Ensure(ctx context.Context, logf Logf) (string, error) {
 }
 
 // stripFlags leave out the symbol table and DWARF: the servers are run, never
-// debugged, and a first run links a dozen large binaries (kube-apiserver's
-// link alone is tens of seconds with DWARF on two cores).
-const stripFlags = "-s -w"
+// debugged, and a first run compiles and links a dozen large binaries on two
+// cores (kube-apiserver's link alone is tens of seconds with DWARF).
+// noDWARF keeps the compiler from generating the DWARF the linker drops.
+const (
+	stripFlags = "-s -w"
+	noDWARF    = "-gcflags=all=-dwarf=false"
+)
 
 func (tl Tool) build(ctx context.Context, bin string) error {
 	work, err := os.MkdirTemp(filepath.Dir(bin), ".build-"+tl.Name+"-")
@@ -162,7 +166,7 @@ func (tl Tool) build(ctx context.Context, bin string) error {
 	}
 	// go install pkg@version ignores any enclosing module, so this never touches ours.
 	gobin := filepath.Join(work, "gobin")
-	if err := goCmd(ctx, work, []string{"GOBIN=" + gobin}, "install", "-ldflags="+stripFlags, tl.Package+"@"+tl.Version); err != nil {
+	if err := goCmd(ctx, work, []string{"GOBIN=" + gobin}, "install", noDWARF, "-ldflags="+stripFlags, tl.Package+"@"+tl.Version); err != nil {
 		return err
 	}
 	ents, err := os.ReadDir(gobin)
@@ -184,7 +188,7 @@ func (tl Tool) buildModule(ctx context.Context, work, out string) error {
 		}
 	}
 	// -mod=mod lets the throwaway module fill in go.sum; our own go.mod is never involved.
-	args := []string{"build", "-mod=mod", "-o", out + string(filepath.Separator), "-ldflags=" + strings.TrimSpace(stripFlags+" "+tl.ldflags)}
+	args := []string{"build", "-mod=mod", "-o", out + string(filepath.Separator), noDWARF, "-ldflags=" + strings.TrimSpace(stripFlags+" "+tl.ldflags)}
 	if err := goCmd(ctx, work, nil, append(args, pkgs...)...); err != nil {
 		return err
 	}
