@@ -49,7 +49,13 @@ func forStack(t *testing.T, s *stack.Stack, trust string) string {
 // the notes' identity; every image, index and child, is accepted by `sign
 // verify` with the notes' trust snippet and by cosign v2 and v3 with the
 // notes' identity; the binaries for this platform report the tag.
+//
+// It runs after the package's other tests (t.Parallel): on a fresh machine
+// its make release waits for internal/release's, which holds the per-platform
+// build lock while it cold-compiles the same platforms, and that wait should
+// not hold up every test after this one.
 func TestReleaseWorkflowOnLocalStack(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
 	v2, v3 := stack.CosignV2(t), stack.CosignV3(t)
