@@ -25,8 +25,10 @@ VERSION   ?=
 PREFIX    ?= ghcr.io/signet-dev
 BINARIES  ?=
 DIST      ?= dist
+## The release tool itself is compiled as make test compiles (static, -trimpath), so a
+## run inside make test (the release tests, the release workflow's) finds it in the cache.
 release:
-	$(GO) run ./internal/release/cmd/release -dist "$(DIST)" -prefix "$(PREFIX)" \
+	CGO_ENABLED=0 $(GO) run -trimpath ./internal/release/cmd/release -dist "$(DIST)" -prefix "$(PREFIX)" \
 		$(if $(VERSION),-version "$(VERSION)") $(if $(PUSH),-push) $(if $(BINARIES),-binaries "$(BINARIES)")
 
 ## stack: build (once, cached by version in the user cache dir) the real servers the
