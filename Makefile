@@ -5,7 +5,7 @@ PKGS      := ./...
 FUZZTIME  ?= 10s
 BENCHTIME ?= 2s
 
-.PHONY: all build demo stack stack-built tools test unit e2e bench fuzz vet lint clean release
+.PHONY: all build demo stack tools test unit e2e bench fuzz vet lint clean release
 
 all: build
 
@@ -61,7 +61,7 @@ tools:
 ##    node's image share one compile of the dependencies instead of two;
 ##  - stackbuild is compiled first (it shares most packages with vet: two go
 ##    commands compiling one package at once both pay for it), then vet and
-##    the stack build run side by side.
+##    the stack build run side by side (stack's own go build is then a cache hit).
 ## staticcheck is `make lint`, outside this budget: cold it analyses every
 ## dependency from source, ~11 CPU-minutes.
 RACE_PKGS := ./enforce/... ./verify ./sign ./ocisig ./regclient
@@ -69,13 +69,9 @@ test: export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
 test: export CGO_ENABLED := 0
 test:
 	$(GO) build -o $(BIN)/stackbuild ./test/stack/cmd/stackbuild
-	$(MAKE) --no-print-directory -j3 --output-sync=target tools vet stack-built
+	$(MAKE) --no-print-directory -j3 --output-sync=target tools vet stack
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 	SIGNET_E2E_RACE=1 $(GO) test -count=1 -timeout 45m $$($(GO) list $(PKGS) | grep -vxF $$($(GO) list $(RACE_PKGS) | sed 's/^/-e /'))
-
-# stack-built runs the stackbuild make test compiled.
-stack-built:
-	$(BIN)/stackbuild
 
 ## unit: tests without the end-to-end stack.
 unit:
