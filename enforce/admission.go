@@ -80,6 +80,25 @@ func (a *Admission) ImageResult(i int) Result {
 	return ResultDeny
 }
 
+// requirePins is the validating pass's check that the final object names
+// each image it decided by the digest that was verified. The mutating pass
+// pins; a mutating webhook that runs after it can rewrite
+// "app:v1@sha256:D" back to "app:v1", and the tag, decided again here,
+// would be admitted for whatever digest it names when the kubelet pulls
+// it. So a decided image without its digest is a failure (a violation in
+// audit mode), never re-resolved and allowed.
+func (a *Admission) requirePins() {
+	for i, img := range a.Images {
+		d := a.Decisions[i]
+		if d.Digest == "" || d.Pinned == img.Image {
+			continue // not resolved (denied already), or pinned
+		}
+		a.Decisions[i] = d.WithReason(verify.NewReason(verify.CodeDigestNotPinned,
+			"the final object names %s without the digest signet verified (%s): a mutating webhook that ran after signet's removed the pin, or signet's mutating webhook did not run", img.Image, d.Digest).
+			WithHint("the object must name " + d.Pinned + "; keep mutating webhooks that run after signet's from rewriting image references"))
+	}
+}
+
 // classify sorts the images' reasons into failures and violations.
 func (a *Admission) classify() {
 	for i, img := range a.Images {

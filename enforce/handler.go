@@ -116,6 +116,9 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 	a.Audit = nsMode == policy.NamespaceAudit
 	a.Images = images
 	a.Decisions = h.decideAll(ctx, req, p, a.Images)
+	if pass == Validating {
+		a.requirePins()
+	}
 	a.classify()
 	resp.AuditAnnotations = a.auditAnnotations()
 	if len(a.Failures) > 0 {

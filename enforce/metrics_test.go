@@ -39,14 +39,14 @@ func TestMetricsCountEachAdmissionOnce(t *testing.T) {
 	f.h.Decider, f.h.OnAdmission = cache, m.Record
 	ctx := context.Background()
 	for range 2 {
-		bothPasses(ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed})), admissionv1.Create, ""))
+		bothPasses(t, ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed})), admissionv1.Create, ""))
 	}
-	bothPasses(ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed, f.unsigned})), admissionv1.Create, ""))
-	bothPasses(ctx, f.h, request(t, "Pod", "dev", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
-	bothPasses(ctx, f.h, request(t, "Pod", "kube-system", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
-	bothPasses(ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.w.Registry + "/acme/app:nonexistent"})), admissionv1.Create, ""))
+	bothPasses(t, ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed, f.unsigned})), admissionv1.Create, ""))
+	bothPasses(t, ctx, f.h, request(t, "Pod", "dev", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
+	bothPasses(t, ctx, f.h, request(t, "Pod", "kube-system", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
+	bothPasses(t, ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.w.Registry + "/acme/app:nonexistent"})), admissionv1.Create, ""))
 	wh := m.Wrap(&Webhook{Handler: f.h})
-	post(wh, "/validate", "application/json", review(t, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.vendor})), admissionv1.Create, "")))
+	post(wh, "/validate", "application/json", review(t, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.vendor + "@" + f.vendorDigest})), admissionv1.Create, "")))
 
 	body := scrape(t, m)
 	for _, want := range []string{
