@@ -44,6 +44,9 @@ type Handler struct {
 	// (its pull secrets and its service account's), used before the
 	// webhook's own credentials.
 	Credentials func(ctx context.Context, namespace string, w *Workload) (authn.Keychain, error)
+	// MaxImages bounds the images one admission may ask to decide
+	// (default DefaultMaxImages); a review with more is denied.
+	MaxImages int
 }
 
 // Audit annotation keys. kube-apiserver prefixes each with the webhook's
@@ -99,6 +102,9 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 	images, unchanged := w.Images, []Image(nil)
 	if req.Operation == admissionv1.Update {
 		images, unchanged = changedImages(req, w.Images)
+	}
+	if why := h.tooMany(images); why != "" {
+		return a.deny(fmt.Sprintf("signet denied %s: %s", describe(req), why))
 	}
 	a.Unchanged = unchanged
 	if len(images) == 0 && req.Operation == admissionv1.Update {
