@@ -20,8 +20,14 @@ const DefaultMaxImages = 100
 // reaches the registry client, the logs or the audit annotations.
 const MaxReferenceBytes = 1024
 
-// tooMany says why images are more than one admission may decide, or "".
-func (h *Handler) tooMany(images []Image) string {
+// MaxPullSecrets is how many imagePullSecrets one workload may name: each
+// is an API read when its images need credentials, so a review must not
+// turn into thousands of them. A real pod names a handful.
+const MaxPullSecrets = 64
+
+// tooMany says why a workload asks for more work than one admission may
+// (images to decide, their references' length, pull secrets), or "".
+func (h *Handler) tooMany(w *Workload, images []Image) string {
 	if limit := orDefault(h.MaxImages, DefaultMaxImages); len(images) > limit {
 		return fmt.Sprintf("it has %d images to decide, more than the %d one admission may carry (enforce serve --max-images-per-review)", len(images), limit)
 	}
@@ -29,6 +35,9 @@ func (h *Handler) tooMany(images []Image) string {
 		if len(img.Image) > MaxReferenceBytes {
 			return fmt.Sprintf("the image reference of %s is %d bytes, longer than any valid reference (at most %d)", img.Where, len(img.Image), MaxReferenceBytes)
 		}
+	}
+	if len(w.PullSecrets) > MaxPullSecrets {
+		return fmt.Sprintf("it names %d imagePullSecrets, more than the %d signet reads for one workload", len(w.PullSecrets), MaxPullSecrets)
 	}
 	return ""
 }

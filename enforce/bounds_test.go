@@ -21,9 +21,18 @@ func images(n int, image string) []string {
 	return out
 }
 
+func withPullSecrets(n int) *corev1.Pod {
+	p := pod(podSpec(nil, []string{"r.example/c"}))
+	for i := range n {
+		p.Spec.ImagePullSecrets = append(p.Spec.ImagePullSecrets, corev1.LocalObjectReference{Name: fmt.Sprintf("secret-%d", i)})
+	}
+	return p
+}
+
 // TestImagesPerReviewAreBounded: a review with more images to decide than
 // the cap is denied, naming the cap and the count, before any verification
-// starts; on UPDATE only the changed images count.
+// starts; on UPDATE only the changed images count. References longer than
+// any valid one, and more pull secrets than signet reads, are refused too.
 func TestImagesPerReviewAreBounded(t *testing.T) {
 	p, err := policy.Parse([]byte("apiVersion: signet.dev/v1alpha1\nkind: TrustPolicy\nimages: [{match: ['**'], signature: optional}]\n"))
 	if err != nil {
@@ -48,6 +57,9 @@ func TestImagesPerReviewAreBounded(t *testing.T) {
 		{name: "a reference longer than any valid one is refused without echoing it",
 			req:  request(t, "Pod", "prod", pod(podSpec(nil, []string{"r.example/" + strings.Repeat("a", MaxReferenceBytes)})), admissionv1.Create, ""),
 			deny: fmt.Sprintf("the image reference of container ca is %d bytes, longer than any valid reference (at most %d)", MaxReferenceBytes+10, MaxReferenceBytes)},
+		{name: "more pull secrets than signet reads for one workload are refused", req: request(t, "Pod", "prod", withPullSecrets(MaxPullSecrets+1), admissionv1.Create, ""),
+			deny: fmt.Sprintf("it names %d imagePullSecrets, more than the %d", MaxPullSecrets+1, MaxPullSecrets)},
+		{name: "as many pull secrets as signet reads are accepted", req: request(t, "Pod", "prod", withPullSecrets(MaxPullSecrets), admissionv1.Create, ""), decide: 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

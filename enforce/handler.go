@@ -103,7 +103,7 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 	if req.Operation == admissionv1.Update {
 		images, unchanged = changedImages(req, w.Images)
 	}
-	if why := h.tooMany(images); why != "" {
+	if why := h.tooMany(w, images); why != "" {
 		return a.deny(fmt.Sprintf("signet denied %s: %s", describe(req), why))
 	}
 	a.Unchanged = unchanged
