@@ -66,7 +66,9 @@ func (h *Handler) Mutate(ctx context.Context, req *admissionv1.AdmissionRequest)
 }
 
 // Validate answers the validating webhook: it decides the final object
-// again, so a later mutating webhook cannot swap an image in.
+// again, so a later mutating webhook cannot swap an image in, and requires
+// each image it decides to carry the digest it verified, so a later one
+// cannot strip the pin either (Admission.requirePins).
 func (h *Handler) Validate(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 	return h.review(ctx, req, Validating)
 }
