@@ -2,6 +2,7 @@ package enforce
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -23,8 +24,13 @@ type Admission struct {
 	Audit bool
 	// PolicyHash is the policy that decided.
 	PolicyHash string
-	Images     []Image
-	Decisions  []*verify.Decision // one per image
+	// Images are the images this admission decides: all of them, or on
+	// UPDATE those it changes (see changedImages).
+	Images    []Image
+	Decisions []*verify.Decision // one per image
+	// Unchanged are the images of an UPDATE the old object already holds
+	// at the same field: not decided.
+	Unchanged []Image
 	// Failures deny the request; Violations are admitted with a warning
 	// (audit mode). One "where (image): reasons" line each.
 	Failures, Violations []string
@@ -48,6 +54,7 @@ const (
 	ResultDeny           Result = "deny"
 	ResultAuditViolation Result = "audit-violation" // admitted: audit mode, would have been denied
 	ResultExempt         Result = "exempt"          // exempt namespace, not verified
+	ResultUnchanged      Result = "unchanged"       // an UPDATE that changes no image: nothing to decide
 )
 
 // Decides reports whether this pass is the one that decides the admission,
@@ -71,6 +78,25 @@ func (a *Admission) ImageResult(i int) Result {
 		return ResultAuditViolation
 	}
 	return ResultDeny
+}
+
+// requirePins is the validating pass's check that the final object names
+// each image it decided by the digest that was verified. The mutating pass
+// pins; a mutating webhook that runs after it can rewrite
+// "app:v1@sha256:D" back to "app:v1", and the tag, decided again here,
+// would be admitted for whatever digest it names when the kubelet pulls
+// it. So a decided image without its digest is a failure (a violation in
+// audit mode), never re-resolved and allowed.
+func (a *Admission) requirePins() {
+	for i, img := range a.Images {
+		d := a.Decisions[i]
+		if d.Digest == "" || d.Pinned == img.Image {
+			continue // not resolved (denied already), or pinned
+		}
+		a.Decisions[i] = d.WithReason(verify.NewReason(verify.CodeDigestNotPinned,
+			"the final object names %s without the digest signet verified (%s): a mutating webhook that ran after signet's removed the pin, or signet's mutating webhook did not run", img.Image, d.Digest).
+			WithHint("the object must name " + d.Pinned + "; keep mutating webhooks that run after signet's from rewriting image references"))
+	}
 }
 
 // classify sorts the images' reasons into failures and violations.
@@ -99,6 +125,43 @@ func (a *Admission) warnings() []string {
 	out := make([]string, len(a.Violations))
 	for i, v := range a.Violations {
 		out[i] = "signet audit: " + v
+	}
+	return out
+}
+
+// auditAnnotations record, for the audit log, the policy that decided and
+// per image its outcome (or "unchanged"), digest and the identity that
+// signed it.
+func (a *Admission) auditAnnotations() map[string]string {
+	var notes, digests strings.Builder
+	var identities []string
+	add := func(b *strings.Builder, where, what string) {
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(where + "=" + what)
+	}
+	for i, img := range a.Images {
+		d := a.Decisions[i]
+		add(&notes, img.Where, shortOutcome(d))
+		if d.Digest != "" {
+			add(&digests, img.Where, d.Digest)
+		}
+		for _, s := range d.Signatures {
+			if !slices.Contains(identities, s.Identity) {
+				identities = append(identities, s.Identity)
+			}
+		}
+	}
+	for _, img := range a.Unchanged {
+		add(&notes, img.Where, "unchanged")
+	}
+	out := map[string]string{AuditPolicyHash: a.PolicyHash, AuditDecisions: notes.String()}
+	if digests.Len() > 0 {
+		out[AuditDigest] = digests.String()
+	}
+	if len(identities) > 0 {
+		out[AuditIdentity] = strings.Join(identities, ", ")
 	}
 	return out
 }

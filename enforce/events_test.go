@@ -2,7 +2,9 @@ package enforce
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,12 +20,76 @@ import (
 )
 
 // bothPasses sends req through both webhooks as the apiserver does: mutating,
-// then validating unless the mutating pass denied.
-func bothPasses(ctx context.Context, h *Handler, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
-	if resp := h.Mutate(ctx, req); !resp.Allowed {
+// then, unless the mutating pass denied, validating the object with the
+// mutating pass's patch applied.
+func bothPasses(t testing.TB, ctx context.Context, h *Handler, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+	t.Helper()
+	resp := h.Mutate(ctx, req)
+	if !resp.Allowed {
 		return resp
 	}
-	return h.Validate(ctx, req)
+	return h.Validate(ctx, patched(t, req, resp.Patch))
+}
+
+// patched is req with its object changed by a JSON patch of replace
+// operations (all the mutating pass emits), as the apiserver applies it.
+func patched(t testing.TB, req *admissionv1.AdmissionRequest, patch []byte) *admissionv1.AdmissionRequest {
+	t.Helper()
+	if patch == nil {
+		return req
+	}
+	var ops []patchOp
+	var obj any
+	if err := json.Unmarshal(patch, &ops); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(req.Object.Raw, &obj); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range ops {
+		if op.Op != "replace" || !setPointer(obj, strings.Split(op.Path, "/")[1:], op.Value) {
+			t.Fatalf("cannot apply %+v", op)
+		}
+	}
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := *req
+	out.Object = runtime.RawExtension{Raw: raw}
+	return &out
+}
+
+// setPointer replaces the existing value at an RFC 6901 path (without
+// escapes: signet's paths have none).
+func setPointer(doc any, path []string, value string) bool {
+	for i, key := range path {
+		last := i == len(path)-1
+		switch node := doc.(type) {
+		case map[string]any:
+			if _, ok := node[key]; !ok {
+				return false
+			}
+			if last {
+				node[key] = value
+				return true
+			}
+			doc = node[key]
+		case []any:
+			n, err := strconv.Atoi(key)
+			if err != nil || n < 0 || n >= len(node) {
+				return false
+			}
+			if last {
+				node[n] = value
+				return true
+			}
+			doc = node[n]
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 func TestEventsRecordDenialsAndAuditViolations(t *testing.T) {
@@ -36,15 +102,15 @@ func TestEventsRecordDenialsAndAuditViolations(t *testing.T) {
 	f.h.OnAdmission = ev.Record
 
 	withUID := func(p *corev1.Pod) *corev1.Pod { p.UID = "pod-uid-1"; return p }
-	bothPasses(ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.unsigned, "quay.io/x/y:1"})), admissionv1.Create, ""))
-	bothPasses(ctx, f.h, request(t, "Pod", "dev", withUID(pod(podSpec(nil, []string{f.unsigned}))), admissionv1.Create, ""))
-	bothPasses(ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed})), admissionv1.Create, ""))
+	bothPasses(t, ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.unsigned, "quay.io/x/y:1"})), admissionv1.Create, ""))
+	bothPasses(t, ctx, f.h, request(t, "Pod", "dev", withUID(pod(podSpec(nil, []string{f.unsigned}))), admissionv1.Create, ""))
+	bothPasses(t, ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed})), admissionv1.Create, ""))
 	dry := request(t, "Pod", "prod", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, "")
 	dry.DryRun = new(true)
-	bothPasses(ctx, f.h, dry)
+	bothPasses(t, ctx, f.h, dry)
 	// One sender drains the queue in order: once this last event exists,
 	// every earlier admission's event (or its absence) is settled.
-	bothPasses(ctx, f.h, request(t, "Pod", "sentinel", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
+	bothPasses(t, ctx, f.h, request(t, "Pod", "sentinel", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
 	waitEvents(t, ctx, client, "sentinel")
 
 	cases := []struct {
@@ -52,7 +118,8 @@ func TestEventsRecordDenialsAndAuditViolations(t *testing.T) {
 		uid                   types.UID
 	}{
 		{"prod", ReasonDenied, "container ca (" + f.unsigned + "): ", ""},
-		{"dev", ReasonAuditViolation, "container ca (" + f.unsigned + "): ", "pod-uid-1"},
+		// The validating pass decides, and sees the image the mutating one pinned.
+		{"dev", ReasonAuditViolation, "container ca (" + f.unsigned + "@sha256:", "pod-uid-1"},
 	}
 	for _, c := range cases {
 		list := waitEvents(t, ctx, client, c.ns)

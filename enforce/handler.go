@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 
@@ -45,6 +44,9 @@ type Handler struct {
 	// (its pull secrets and its service account's), used before the
 	// webhook's own credentials.
 	Credentials func(ctx context.Context, namespace string, w *Workload) (authn.Keychain, error)
+	// MaxImages bounds the images one admission may ask to decide
+	// (default DefaultMaxImages); a review with more is denied.
+	MaxImages int
 }
 
 // Audit annotation keys. kube-apiserver prefixes each with the webhook's
@@ -64,7 +66,9 @@ func (h *Handler) Mutate(ctx context.Context, req *admissionv1.AdmissionRequest)
 }
 
 // Validate answers the validating webhook: it decides the final object
-// again, so a later mutating webhook cannot swap an image in.
+// again, so a later mutating webhook cannot swap an image in, and requires
+// each image it decides to carry the digest it verified, so a later one
+// cannot strip the pin either (Admission.requirePins).
 func (h *Handler) Validate(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 	return h.review(ctx, req, Validating)
 }
@@ -97,6 +101,19 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 	if err != nil {
 		return a.deny(fmt.Sprintf("signet could not read the images of %s: %v", describe(req), err))
 	}
+	images, unchanged := w.Images, []Image(nil)
+	if req.Operation == admissionv1.Update {
+		images, unchanged = changedImages(req, w.Images)
+	}
+	if why := h.tooMany(w, images); why != "" {
+		return a.deny(fmt.Sprintf("signet denied %s: %s", describe(req), why))
+	}
+	a.Unchanged = unchanged
+	if len(images) == 0 && req.Operation == admissionv1.Update {
+		a.Result = ResultUnchanged
+		resp.AuditAnnotations = a.auditAnnotations()
+		return a
+	}
 	if h.Credentials != nil {
 		kc, err := h.Credentials(ctx, req.Namespace, w)
 		if err != nil {
@@ -105,10 +122,13 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 		ctx = verify.WithRequestKeychain(ctx, kc)
 	}
 	a.Audit = nsMode == policy.NamespaceAudit
-	a.Images = w.Images
+	a.Images = images
 	a.Decisions = h.decideAll(ctx, req, p, a.Images)
+	if pass == Validating {
+		a.requirePins()
+	}
 	a.classify()
-	resp.AuditAnnotations = auditAnnotations(p, a.Images, a.Decisions)
+	resp.AuditAnnotations = a.auditAnnotations()
 	if len(a.Failures) > 0 {
 		return a.deny(fmt.Sprintf("signet denied %s under policy %s:\n- %s", describe(req), shortHash(p.Hash), strings.Join(a.Failures, "\n- ")))
 	}
@@ -122,39 +142,6 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 		}
 	}
 	return a
-}
-
-// auditAnnotations record, for the audit log, the policy that decided and
-// per image its outcome, digest and the identity that signed it.
-func auditAnnotations(p *policy.Policy, images []Image, decisions []*verify.Decision) map[string]string {
-	var notes, digests strings.Builder
-	var identities []string
-	for i, img := range images {
-		d := decisions[i]
-		if i > 0 {
-			notes.WriteString("; ")
-		}
-		notes.WriteString(img.Where + "=" + shortOutcome(d))
-		if d.Digest != "" {
-			if digests.Len() > 0 {
-				digests.WriteString("; ")
-			}
-			digests.WriteString(img.Where + "=" + d.Digest)
-		}
-		for _, s := range d.Signatures {
-			if !slices.Contains(identities, s.Identity) {
-				identities = append(identities, s.Identity)
-			}
-		}
-	}
-	out := map[string]string{AuditPolicyHash: p.Hash, AuditDecisions: notes.String()}
-	if digests.Len() > 0 {
-		out[AuditDigest] = digests.String()
-	}
-	if len(identities) > 0 {
-		out[AuditIdentity] = strings.Join(identities, ", ")
-	}
-	return out
 }
 
 // skip says whether a request needs no verification, and why (for audit).

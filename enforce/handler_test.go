@@ -29,6 +29,7 @@ type fixture struct {
 	p                        *policy.Policy
 	signed, unsigned, vendor string
 	signedDigest             string
+	vendorDigest             string
 	calls                    atomic.Int64
 	h                        *Handler
 }
@@ -64,12 +65,12 @@ func newFixture(t *testing.T) *fixture {
 	d := w.Push("acme/app:1.0")
 	w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), ocisig.LayoutBundle)
 	w.Push("acme/app:unsigned")
-	w.Push("vendor/db:7")
+	v := w.Push("vendor/db:7")
 	p, err := policy.LoadFile(w.PolicyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{w: w, p: p, signed: w.Ref("acme/app:1.0"), unsigned: w.Ref("acme/app:unsigned"), vendor: w.Ref("vendor/db:7"), signedDigest: d.DigestStr()}
+	f := &fixture{w: w, p: p, signed: w.Ref("acme/app:1.0"), unsigned: w.Ref("acme/app:unsigned"), vendor: w.Ref("vendor/db:7"), signedDigest: d.DigestStr(), vendorDigest: v.DigestStr()}
 	f.h = &Handler{Decider: countingDecider{f: f, d: verify.New()}, Policy: func() *policy.Policy { return f.p }}
 	return f
 }
@@ -198,9 +199,9 @@ func TestPinPatchIsExactAndIdempotent(t *testing.T) {
 	if !again.Allowed || again.Patch != nil {
 		t.Fatalf("second pass must allow without a patch: %+v", again)
 	}
-	// The validating endpoint never patches.
-	if v := f.h.Validate(context.Background(), req); !v.Allowed || v.Patch != nil {
-		t.Fatalf("validate must not patch: %+v", v)
+	// The validating endpoint admits the pinned object and never patches.
+	if v := f.h.Validate(context.Background(), request(t, "Pod", "prod", p, admissionv1.Create, "")); !v.Allowed || v.Patch != nil {
+		t.Fatalf("validate must admit the pinned object without a patch: %+v", v)
 	}
 }
 
@@ -237,7 +238,8 @@ func TestAuditWarningsOncePerAdmission(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	req := request(t, "Pod", "dev", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, "")
-	mutating, validating := f.h.Mutate(ctx, req), f.h.Validate(ctx, req)
+	mutating := f.h.Mutate(ctx, req)
+	validating := f.h.Validate(ctx, patched(t, req, mutating.Patch))
 	if !mutating.Allowed || !validating.Allowed {
 		t.Fatalf("audit namespace denied: %+v %+v", mutating.Result, validating.Result)
 	}

@@ -97,7 +97,7 @@ func ExtractWorkload(kind string, raw []byte, ephemeralOnly bool) (*Workload, er
 	base := "/" + strings.Join(path, "/")
 	var out []Image
 	add := func(field, what string, i int, name, image string) {
-		out = append(out, Image{Pointer: fmt.Sprintf("%s/%s/%d/image", base, field, i), Where: what + " " + name, Image: image})
+		out = append(out, Image{Pointer: fmt.Sprintf("%s/%s/%d/image", base, field, i), Where: what + " " + clip(name), Image: image})
 	}
 	if !ephemeralOnly {
 		for i, c := range spec.InitContainers {
@@ -113,7 +113,7 @@ func ExtractWorkload(kind string, raw []byte, ephemeralOnly bool) (*Workload, er
 	if !ephemeralOnly {
 		for i, v := range spec.Volumes {
 			if v.Image != nil {
-				out = append(out, Image{Pointer: base + "/volumes/" + strconv.Itoa(i) + "/image/reference", Where: "image volume " + v.Name, Image: v.Image.Reference})
+				out = append(out, Image{Pointer: base + "/volumes/" + strconv.Itoa(i) + "/image/reference", Where: "image volume " + clip(v.Name), Image: v.Image.Reference})
 			}
 		}
 	}

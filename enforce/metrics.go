@@ -21,15 +21,25 @@ type Metrics struct {
 	decisions      *prometheus.CounterVec
 	latency        *prometheus.HistogramVec
 	registryErrors *prometheus.CounterVec
+	// namespaces and registries bound the label values those take from
+	// requests.
+	namespaces, registries *labelValues
 }
 
 // MetricsOption configures NewMetrics.
 type MetricsOption func(*metricsConfig)
 
-type metricsConfig struct{ version string }
+type metricsConfig struct {
+	version    string
+	namespaces int
+}
 
 // WithVersion sets the version label of signet_build_info.
 func WithVersion(v string) MetricsOption { return func(c *metricsConfig) { c.version = v } }
+
+// WithNamespaces bounds the distinct namespace label values (default
+// DefaultMetricNamespaces); further namespaces are counted as LabelOther.
+func WithNamespaces(n int) MetricsOption { return func(c *metricsConfig) { c.namespaces = n } }
 
 // NewMetrics registers enforce's metrics (and Go runtime metrics).
 func NewMetrics(cache *Cache, rl *Reloader, opts ...MetricsOption) *Metrics {
@@ -38,13 +48,15 @@ func NewMetrics(cache *Cache, rl *Reloader, opts ...MetricsOption) *Metrics {
 		o(&cfg)
 	}
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		reg:        prometheus.NewRegistry(),
+		namespaces: newLabelValues(orDefault(cfg.namespaces, DefaultMetricNamespaces), validNamespace),
+		registries: newLabelValues(metricRegistries, validRegistry),
 		admissions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signet_admissions_total",
 			Help: "Checked admission requests by result (allow, deny, audit-violation, exempt) and namespace, each counted once."}, []string{"result", "namespace"}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signet_image_decisions_total",
 			Help: "Image decisions by result (allow, deny, audit-violation), rule and namespace, once per admission."}, []string{"result", "rule", "namespace"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "signet_admission_duration_seconds",
-			Help:    "Time to answer an AdmissionReview, by endpoint.",
+			Help:    "Time to answer a request to the webhook, by endpoint (mutate, validate, validate-trust-config; other for any other path).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"endpoint"}),
 		registryErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signet_registry_errors_total",
 			Help: "Denials caused by infrastructure (registry, TUF, trusted root) rather than the image, by registry host."}, []string{"registry"}),
@@ -88,7 +100,7 @@ func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, pro
 // Record is a Handler.OnAdmission hook: the admission once, and each of
 // its images once.
 func (m *Metrics) Record(a *Admission) {
-	ns := a.Request.Namespace
+	ns := m.namespaces.value(a.Request.Namespace)
 	m.admissions.WithLabelValues(string(a.Result), ns).Inc()
 	for i, d := range a.Decisions {
 		rule := "none"
@@ -97,24 +109,35 @@ func (m *Metrics) Record(a *Admission) {
 		}
 		m.decisions.WithLabelValues(string(a.ImageResult(i)), rule, ns).Inc()
 		if d.Transient {
-			m.registryErrors.WithLabelValues(registryOf(d.Image)).Inc()
+			m.registryErrors.WithLabelValues(m.registries.value(registryOf(d.Image))).Inc()
 		}
 	}
 }
 
-// Wrap times every request to the webhook.
+// Wrap times every request to the webhook, labelled by endpoint: one of
+// the webhook's paths, or "other" for any other (a path is the client's
+// string, and each label value a series).
 func (m *Metrics) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		h.ServeHTTP(w, r)
-		m.latency.WithLabelValues(strings.TrimPrefix(r.URL.Path, "/")).Observe(time.Since(start).Seconds())
+		m.latency.WithLabelValues(endpointOf(r.URL.Path)).Observe(time.Since(start).Seconds())
 	})
+}
+
+// endpointOf names the webhook endpoint of a request path.
+func endpointOf(path string) string {
+	switch path {
+	case MutatePath, ValidatePath, TrustConfigPath:
+		return strings.TrimPrefix(path, "/")
+	}
+	return "other"
 }
 
 func registryOf(image string) string {
 	ref, err := name.ParseReference(image)
 	if err != nil {
-		return "invalid"
+		return LabelInvalid
 	}
 	return ref.Context().RegistryStr()
 }

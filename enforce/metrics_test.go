@@ -2,18 +2,22 @@ package enforce
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
 	admissionv1 "k8s.io/api/admission/v1"
 
+	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -39,14 +43,14 @@ func TestMetricsCountEachAdmissionOnce(t *testing.T) {
 	f.h.Decider, f.h.OnAdmission = cache, m.Record
 	ctx := context.Background()
 	for range 2 {
-		bothPasses(ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed})), admissionv1.Create, ""))
+		bothPasses(t, ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed})), admissionv1.Create, ""))
 	}
-	bothPasses(ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed, f.unsigned})), admissionv1.Create, ""))
-	bothPasses(ctx, f.h, request(t, "Pod", "dev", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
-	bothPasses(ctx, f.h, request(t, "Pod", "kube-system", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
-	bothPasses(ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.w.Registry + "/acme/app:nonexistent"})), admissionv1.Create, ""))
+	bothPasses(t, ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.signed, f.unsigned})), admissionv1.Create, ""))
+	bothPasses(t, ctx, f.h, request(t, "Pod", "dev", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
+	bothPasses(t, ctx, f.h, request(t, "Pod", "kube-system", pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
+	bothPasses(t, ctx, f.h, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.w.Registry + "/acme/app:nonexistent"})), admissionv1.Create, ""))
 	wh := m.Wrap(&Webhook{Handler: f.h})
-	post(wh, "/validate", "application/json", review(t, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.vendor})), admissionv1.Create, "")))
+	post(wh, "/validate", "application/json", review(t, request(t, "Pod", "prod", pod(podSpec(nil, []string{f.vendor + "@" + f.vendorDigest})), admissionv1.Create, "")))
 
 	body := scrape(t, m)
 	for _, want := range []string{
@@ -95,4 +99,71 @@ func TestPolicyWarningsMetric(t *testing.T) {
 			t.Errorf("metrics lack %s:\n%s", want, body)
 		}
 	}
+}
+
+// TestMetricLabelsAreBounded: label values that come from requests take a
+// bounded set of values. Thousands of junk paths are one "other" endpoint;
+// forged namespaces beyond the bound are "_other", invalid ones "_invalid";
+// registry hosts beyond theirs are "_other".
+func TestMetricLabelsAreBounded(t *testing.T) {
+	p, err := policy.Parse([]byte("apiVersion: signet.dev/v1alpha1\nkind: TrustPolicy\nimages: [{name: all, match: ['**'], deny: nothing runs}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMetrics(nil, nil, WithNamespaces(5))
+	h := &Handler{Decider: verify.New(), Policy: func() *policy.Policy { return p }, OnAdmission: m.Record}
+	wh := m.Wrap(&Webhook{Handler: h})
+	for i := range 2000 {
+		post(wh, fmt.Sprintf("/junk-%d-%s", i, strings.Repeat("x", 1000)), "application/json", nil)
+	}
+	for i := range 50 {
+		req := request(t, "Pod", fmt.Sprintf("tenant-%d", i), pod(podSpec(nil, []string{"r.example/app:1"})), admissionv1.Create, "")
+		post(wh, ValidatePath, "application/json", review(t, req))
+	}
+	down := &downDecider{}
+	for i := range 300 {
+		a := &Admission{Request: &admissionv1.AdmissionRequest{Namespace: "Not/A.Namespace"}, Result: ResultDeny,
+			Images: []Image{{Image: fmt.Sprintf("r%d.example/app:1", i)}}}
+		a.Decisions = []*verify.Decision{down.Verify(context.Background(), a.Images[0].Image, p)}
+		m.Record(a)
+	}
+	values := labelValuesOf(t, m)
+	for _, c := range []struct {
+		label string
+		want  []string
+	}{
+		{"endpoint", []string{"other", "validate"}},
+		{"namespace", []string{"_invalid", "_other", "tenant-0", "tenant-1", "tenant-2", "tenant-3", "tenant-4"}},
+	} {
+		if got := slices.Sorted(maps.Keys(values[c.label])); !slices.Equal(got, c.want) {
+			t.Errorf("label %s takes %q, want %q", c.label, got, c.want)
+		}
+	}
+	if n := len(values["registry"]); n != metricRegistries+1 || !values["registry"][LabelOther] {
+		t.Errorf("registry label takes %d values, want %d and %q", n, metricRegistries+1, LabelOther)
+	}
+}
+
+// labelValuesOf gathers m's signet_ series and returns each label's values.
+func labelValuesOf(t *testing.T, m *Metrics) map[string]map[string]bool {
+	t.Helper()
+	fams, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]bool{}
+	for _, f := range fams {
+		if !strings.HasPrefix(f.GetName(), "signet_") {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			for _, l := range s.GetLabel() {
+				if out[l.GetName()] == nil {
+					out[l.GetName()] = map[string]bool{}
+				}
+				out[l.GetName()][l.GetValue()] = true
+			}
+		}
+	}
+	return out
 }

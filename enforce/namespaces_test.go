@@ -62,7 +62,7 @@ func TestNamespaceLabelSelectors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.ns, func(t *testing.T) {
 			before := f.calls.Load()
-			resp := bothPasses(context.Background(), f.h, request(t, "Pod", c.ns, pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
+			resp := bothPasses(t, context.Background(), f.h, request(t, "Pod", c.ns, pod(podSpec(nil, []string{f.unsigned})), admissionv1.Create, ""))
 			if resp.Allowed != c.allow || (len(resp.Warnings) > 0) != c.warn {
 				t.Fatalf("allowed=%v warnings=%v, want %v/%v", resp.Allowed, resp.Warnings, c.allow, c.warn)
 			}

@@ -23,6 +23,12 @@ const MaxRequestBytes = 3 << 20
 // time to receive the answer.
 const DefaultDeadline = 8 * time.Second
 
+// The webhook's paths (TrustConfigPath is the third).
+const (
+	MutatePath   = "/mutate"
+	ValidatePath = "/validate"
+)
+
 // Review answers one admission request: Handler.Mutate, Handler.Validate
 // and TrustConfig's check each serve one path.
 type Review func(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse
@@ -48,8 +54,8 @@ type Webhook struct {
 func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	wh.once.Do(func() {
 		wh.mux = http.NewServeMux()
-		wh.mux.Handle("/mutate", wh.serve(wh.Handler.Mutate, true))
-		wh.mux.Handle("/validate", wh.serve(wh.Handler.Validate, true))
+		wh.mux.Handle(MutatePath, wh.serve(wh.Handler.Mutate, true))
+		wh.mux.Handle(ValidatePath, wh.serve(wh.Handler.Validate, true))
 		if tc := wh.TrustConfig; tc != nil {
 			wh.mux.Handle(TrustConfigPath, wh.serve(func(_ context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 				return tc.Review(req)
@@ -108,6 +114,9 @@ func decodeReview(body io.Reader) (*admissionv1.AdmissionReview, int, error) {
 	}
 	if review.Request == nil || review.Request.UID == "" {
 		return nil, http.StatusBadRequest, errors.New("AdmissionReview has no request or no request uid")
+	}
+	if err := checkRequest(review.Request); err != nil {
+		return nil, http.StatusBadRequest, err
 	}
 	return &review, 0, nil
 }

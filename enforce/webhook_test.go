@@ -95,6 +95,8 @@ func FuzzWebhook(f *testing.F) {
 	f.Add(review(f, &admissionv1.AdmissionRequest{UID: "u", Kind: metav1.GroupVersionKind{Kind: "Pod"}, Operation: admissionv1.Create, Object: rawPod(`{"spec":{"containers":[{"name":"a","image":"x"}]}}`)}))
 	f.Add(review(f, &admissionv1.AdmissionRequest{UID: "u", Kind: metav1.GroupVersionKind{Kind: "CronJob"}, Operation: admissionv1.Create, Object: rawPod(`{"spec":{"jobTemplate":{"spec":null}}}`)}))
 	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"kind":"Pod"},"operation":"CREATE","object":[1,2]}}`))
+	f.Add(review(f, &admissionv1.AdmissionRequest{UID: "u", Kind: metav1.GroupVersionKind{Kind: "Pod"}, Operation: admissionv1.Update, Namespace: "prod",
+		Object: rawPod(`{"spec":{"containers":[{"name":"a","image":"x"},{"name":"b","image":"y"}]}}`), OldObject: rawPod(`{"spec":{"containers":[{"name":"a","image":"x"}]}}`)}))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rec := post(wh, "/validate", "application/json", body)
 		if rec.Code != 200 {

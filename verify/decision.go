@@ -120,6 +120,15 @@ type Rejection struct {
 	policy.Mismatch
 }
 
+// WithReason returns a copy of d with r added and the verdict settled
+// again (allowed only in audit mode). d is not changed: a cache shares it.
+func (d *Decision) WithReason(r Reason) *Decision {
+	out := *d
+	out.Reasons = append(slices.Clip(d.Reasons), r)
+	out.settle()
+	return &out
+}
+
 // Messages are the sentences of the decision's reasons, in order.
 func (d *Decision) Messages() []string {
 	out := make([]string, len(d.Reasons))

@@ -44,6 +44,11 @@ const (
 	CodePlatformUnsigned     ReasonCode = "platform-unsigned"
 )
 
+// Decided by the admitted object: enforce's validating pass found a
+// reference without the digest that was verified (a later mutating
+// webhook removed the pin, or signet's mutating webhook did not run).
+const CodeDigestNotPinned ReasonCode = "digest-not-pinned"
+
 // Reason is one cause of a denial: a code, the field with what the trust
 // file expected and what was found (when one field is at fault), the
 // sentence for people and what to do about it. Its String is the text

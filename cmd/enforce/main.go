@@ -78,6 +78,8 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.DurationFlag{Name: "negative-cache-ttl", Usage: "how long a denial is cached", Value: enforce.DefaultNegativeTTL, EnvVars: []string{"SIGNET_NEGATIVE_CACHE_TTL"}},
 			&cli.IntFlag{Name: "cache-size", Usage: "maximum cached decisions", Value: enforce.DefaultCacheSize, EnvVars: []string{"SIGNET_CACHE_SIZE"}},
 			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: enforce.DefaultRegistryConcurrency, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
+			&cli.IntFlag{Name: "max-images-per-review", Usage: "maximum images one admission may ask to decide (containers, init and ephemeral containers, image volumes; on UPDATE the changed ones); a review with more is denied", Value: enforce.DefaultMaxImages, EnvVars: []string{"SIGNET_MAX_IMAGES_PER_REVIEW"}},
+			&cli.IntFlag{Name: "metrics-namespaces", Usage: "distinct namespaces that get their own metric label value; later ones are counted as _other", Value: enforce.DefaultMetricNamespaces, EnvVars: []string{"SIGNET_METRICS_NAMESPACES"}},
 			&cli.IntFlag{Name: "max-connections", Usage: "maximum open webhook connections; at the limit the longest idle one is closed", Value: enforce.DefaultMaxConnections, EnvVars: []string{"SIGNET_MAX_CONNECTIONS"}},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
@@ -102,12 +104,12 @@ func serve(c *cli.Context) error {
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
 		VerifyTimeout: enforce.VerifyTimeout(c.Duration("deadline")),
 	})
-	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(buildinfo.Version()))
+	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(buildinfo.Version()), enforce.WithNamespaces(c.Int("metrics-namespaces")))
 	metrics.RegisterTrustedRoots(roots)
 	// Each admission is recorded once (Admission.Decides); events join the
 	// recorders below when the API server is reachable, before serving starts.
 	record := []func(*enforce.Admission){enforce.LogAdmission(log), metrics.Record}
-	handler := &enforce.Handler{Decider: cache, Policy: rl.Policy, OnAdmission: func(a *enforce.Admission) {
+	handler := &enforce.Handler{Decider: cache, Policy: rl.Policy, MaxImages: c.Int("max-images-per-review"), OnAdmission: func(a *enforce.Admission) {
 		for _, f := range record {
 			f(a)
 		}

@@ -280,14 +280,14 @@ func (hs webhooks) mustAdmit(t *testing.T, images ...string) {
 
 // hookClient posts AdmissionReviews to the webhook over HTTPS.
 type hookClient struct {
-	url    string
+	url    string // https://127.0.0.1:port
 	client *http.Client
 }
 
 func webhookClient(caPEM []byte, port int) *hookClient {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
-	return &hookClient{url: fmt.Sprintf("https://127.0.0.1:%d/mutate", port),
+	return &hookClient{url: fmt.Sprintf("https://127.0.0.1:%d", port),
 		client: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}}
 }
 
@@ -296,26 +296,34 @@ func webhookClient(caPEM []byte, port int) *hookClient {
 func (h *hookClient) admit(t *testing.T, images ...string) (bool, string, time.Duration) {
 	t.Helper()
 	raw, _ := json.Marshal(testPod("faults", nil, images))
-	review := admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
-		Request: &admissionv1.AdmissionRequest{UID: "faults", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Namespace: "prod",
-			Name: "faults", Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: raw}}}
-	body, _ := json.Marshal(review)
 	start := time.Now()
-	resp, err := h.client.Post(h.url+"?timeout=10s", "application/json", bytes.NewReader(body))
+	resp, err := h.send("/mutate", &admissionv1.AdmissionRequest{UID: "faults", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Namespace: "prod",
+		Name: "faults", Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: raw}})
+	el := time.Since(start)
 	if err != nil {
-		return false, err.Error(), time.Since(start)
+		return false, err.Error(), el
+	}
+	if resp.Result != nil {
+		return resp.Allowed, resp.Result.Message, el
+	}
+	return resp.Allowed, "", el
+}
+
+// send posts one AdmissionReview to path, as the apiserver would (with its
+// timeout=10s), and returns the webhook's answer.
+func (h *hookClient) send(path string, req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, error) {
+	body, _ := json.Marshal(admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"}, Request: req})
+	resp, err := h.client.Post(h.url+path+"?timeout=10s", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	el := time.Since(start)
 	var out admissionv1.AdmissionReview
 	if err := json.Unmarshal(data, &out); err != nil || out.Response == nil {
-		return false, fmt.Sprintf("status %d: %s", resp.StatusCode, data), el
+		return nil, fmt.Errorf("status %d: %s", resp.StatusCode, data)
 	}
-	if out.Response.Result != nil {
-		return out.Response.Allowed, out.Response.Result.Message, el
-	}
-	return out.Response.Allowed, "", el
+	return out.Response, nil
 }
 
 // vmHWM is a process's peak resident set size (VmHWM in /proc/PID/status).

@@ -369,7 +369,15 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 			t.Fatalf("answered after %s, past the 10s webhook timeout", el)
 		}
 	})
-	t.Run("a trust-file edit changes the decision without restart", func(t *testing.T) {
+	t.Run("a trust-file edit changes the decision without restart; updates that change no image still pass", func(t *testing.T) {
+		held := testPod("held", nil, []string{signedTag})
+		held.Finalizers = []string{"example.com/hold"}
+		if _, err := kc.CoreV1().Pods("prod").Create(ctx, held, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := kc.CoreV1().Pods("prod").Delete(ctx, "held", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err) // held by its finalizer: Terminating
+		}
 		data, _ := os.ReadFile(policyPath)
 		edited := strings.Replace(string(data), "{name: acme, match: [", "{name: acme, match: [nowhere.example/x, ", 1)
 		edited = strings.Replace(edited, "signedBy: [release-key]}", "deny: acme images are frozen for the release}", 1)
@@ -384,6 +392,23 @@ func TestWebhookOnRealAPIServer(t *testing.T) {
 			}
 			return nil
 		})
+		// Real UPDATEs from the apiserver, with the old object: a label and a
+		// finalizer removal change no image, so the frozen rule does not apply.
+		p, err := kc.CoreV1().Pods("prod").Get(ctx, "signed", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Labels = map[string]string{"frozen": "yes"}
+		if _, err := kc.CoreV1().Pods("prod").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Errorf("kubectl label under the tightened trust file: %v", err)
+		}
+		if p, err = kc.CoreV1().Pods("prod").Get(ctx, "held", metav1.GetOptions{}); err != nil || p.DeletionTimestamp == nil {
+			t.Fatalf("pod held is not terminating: %v", err)
+		}
+		p.Finalizers = nil
+		if _, err := kc.CoreV1().Pods("prod").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Errorf("a finalizer removal under the tightened trust file: %v", err)
+		}
 		write(t, policyPath, data)
 	})
 }
