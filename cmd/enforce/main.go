@@ -54,9 +54,9 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "serve /mutate and /validate over TLS, health and metrics over plain HTTP",
-		Description: `The trust file (and the private trusted root file it names) and the TLS
-certificate are reloaded when their content changes; an invalid new trust file
-is logged and the last good one stays in force. The public-good trusted root
+		Description: `The trust file, every file it names (key files, a private trusted root),
+the TLS certificate and the client CA are reloaded when their content changes;
+an invalid new trust file is logged and the last good one stays in force. The public-good trusted root
 is refreshed through TUF every --trusted-root-refresh; when TUF is unreachable
 the last good root stays (signet_trusted_root_* metrics say which is in force).
 
