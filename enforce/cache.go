@@ -65,8 +65,20 @@ type Engine interface {
 // decisions by verify.Target.Key (the digest, the governing rule's meaning
 // and the trusted root version; never a tag, never the whole policy: an
 // edit elsewhere in the trust file keeps them), sharing one verification
-// among concurrent requests for the same key, and keeping tag resolutions
-// separately and briefly.
+// among concurrent requests for the same key and credentials, and keeping
+// tag resolutions separately and briefly, per credentials.
+//
+// Work in flight carries the credentials of the request that started it,
+// so it is shared only among requests with the same credentials
+// (credentialsID): a tenant's anonymous lookup never fails another's
+// authenticated admission with its 401, and a tenant without access never
+// rides on another's authenticated registry reads. A tag resolution is
+// kept per credentials for the same reason: what a private tag names is
+// only learnt with access to it. A decision is kept for everyone: it says
+// what is attached to a digest under a rule, which does not depend on who
+// asked (a failure that might, a 401 among them, is transient and never
+// kept), and pulling the digest stays the kubelet's, with the pod's own
+// credentials.
 type Cache struct {
 	engine Engine
 	cfg    CacheConfig
@@ -118,7 +130,7 @@ func (c *Cache) Decide(ctx context.Context, t verify.Target) *verify.Decision {
 		return t.Present(d)
 	}
 	c.Stats.Misses.Add(1)
-	f, _ := c.verifications.join(key, priority(ctx), func(tr *regclient.Tracker) (*verify.Decision, error) {
+	f, _ := c.verifications.join(key+"\x00"+credentialsID(ctx), priority(ctx), func(tr *regclient.Tracker) (*verify.Decision, error) {
 		c.Stats.Verifications.Add(1)
 		vctx, cancel := c.detached(ctx, tr)
 		defer cancel()
@@ -187,6 +199,12 @@ func (c *Cache) detached(caller context.Context, tr *regclient.Tracker) (context
 	return verify.WithRequestKeychain(ctx, verify.RequestKeychain(caller)), cancel
 }
 
+// tagKey is what a tag resolution is kept and shared under: the tag and
+// the credentials it is read with.
+func tagKey(ctx context.Context, ref name.Reference) string {
+	return ref.Name() + "\x00" + credentialsID(ctx)
+}
+
 // Resolve implements verify.Resolver over the engine's: a digest as is, a
 // tag from the tag cache while fresh (no registry request at all), else
 // through one shared resolution. Re-resolving a tag seen before is urgent
@@ -196,7 +214,7 @@ func (c *Cache) Resolve(ctx context.Context, ref name.Reference) (name.Digest, e
 	if d, ok := ref.(name.Digest); ok {
 		return d, nil
 	}
-	key := ref.Name()
+	key := tagKey(ctx, ref)
 	d, fresh, known := c.tags.lookup(key)
 	if fresh {
 		c.Stats.TagHits.Add(1)
