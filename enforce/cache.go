@@ -36,7 +36,12 @@ type CacheConfig struct {
 	// VerifyTimeout(DefaultDeadline)). It runs detached from any one request
 	// so a caller that gives up does not cancel the work others wait for.
 	VerifyTimeout time.Duration
-	Now           func() time.Time
+	// MaxInFlight bounds verifications and tag resolutions in flight
+	// together, over every registry (default DefaultMaxInFlight). A request
+	// that would start one more waits for one to end, until its deadline,
+	// and is then denied naming the bound (transient, never kept).
+	MaxInFlight int
+	Now         func() time.Time
 }
 
 // VerifyTimeout is the bound on one shared verification for a webhook
@@ -99,10 +104,14 @@ func NewCache(e Engine, cfg CacheConfig) *Cache {
 	cfg.NegativeTTL = orDefault(cfg.NegativeTTL, DefaultNegativeTTL)
 	cfg.TagTTL = orDefault(cfg.TagTTL, DefaultTagTTL)
 	cfg.VerifyTimeout = orDefault(cfg.VerifyTimeout, VerifyTimeout(DefaultDeadline))
+	cfg.MaxInFlight = orDefault(cfg.MaxInFlight, DefaultMaxInFlight)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Cache{engine: e, cfg: cfg, dec: newLRU[*verify.Decision](cfg.Size, cfg.Now), tags: newLRU[name.Digest](cfg.Size, cfg.Now)}
+	c := &Cache{engine: e, cfg: cfg, dec: newLRU[*verify.Decision](cfg.Size, cfg.Now), tags: newLRU[name.Digest](cfg.Size, cfg.Now)}
+	c.verifications.slots = newFlightSlots(cfg.MaxInFlight)
+	c.resolutions.slots = c.verifications.slots
+	return c
 }
 
 // Verify implements Decider: a kept decision (Cached), else the engine's
@@ -130,7 +139,7 @@ func (c *Cache) Decide(ctx context.Context, t verify.Target) *verify.Decision {
 		return t.Present(d)
 	}
 	c.Stats.Misses.Add(1)
-	f, _ := c.verifications.join(key+"\x00"+credentialsID(ctx), priority(ctx), func(tr *regclient.Tracker) (*verify.Decision, error) {
+	f, err := c.verifications.join(ctx, key+"\x00"+credentialsID(ctx), priority(ctx), func(tr *regclient.Tracker) (*verify.Decision, error) {
 		c.Stats.Verifications.Add(1)
 		vctx, cancel := c.detached(ctx, tr)
 		defer cancel()
@@ -147,6 +156,9 @@ func (c *Cache) Decide(ctx context.Context, t verify.Target) *verify.Decision {
 		c.dec.put(key, d, ttl)
 		return d, nil
 	})
+	if err != nil {
+		return t.Unavailable(verify.NewReason(verify.CodeOverloaded, "verification of %s did not start: %v", t.Digest, err))
+	}
 	select {
 	case <-f.done:
 		return t.Present(f.val)
@@ -223,7 +235,7 @@ func (c *Cache) Resolve(ctx context.Context, ref name.Reference) (name.Digest, e
 	c.Stats.TagMisses.Add(1)
 	prio := priority(ctx)
 	prio.Urgent = known
-	f, _ := c.resolutions.join(key, prio, func(tr *regclient.Tracker) (name.Digest, error) {
+	f, err := c.resolutions.join(ctx, key, prio, func(tr *regclient.Tracker) (name.Digest, error) {
 		rctx, cancel := c.detached(ctx, tr)
 		defer cancel()
 		d, err := c.engine.Resolve(rctx, ref)
@@ -236,6 +248,9 @@ func (c *Cache) Resolve(ctx context.Context, ref name.Reference) (name.Digest, e
 		c.tags.put(key, d, c.cfg.TagTTL)
 		return d, nil
 	})
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("resolving the tag did not start: %w", err)
+	}
 	select {
 	case <-f.done:
 		return f.val, f.err

@@ -78,6 +78,7 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.DurationFlag{Name: "negative-cache-ttl", Usage: "how long a denial is cached", Value: enforce.DefaultNegativeTTL, EnvVars: []string{"SIGNET_NEGATIVE_CACHE_TTL"}},
 			&cli.IntFlag{Name: "cache-size", Usage: "maximum cached decisions", Value: enforce.DefaultCacheSize, EnvVars: []string{"SIGNET_CACHE_SIZE"}},
 			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: enforce.DefaultRegistryConcurrency, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
+			&cli.IntFlag{Name: "max-in-flight", Usage: "maximum verifications and tag resolutions in flight at once, over all registries; beyond it an image waits for one to end, then is denied as overloaded (never cached)", Value: enforce.DefaultMaxInFlight, EnvVars: []string{"SIGNET_MAX_IN_FLIGHT"}},
 			&cli.IntFlag{Name: "max-connections", Usage: "maximum open webhook connections; at the limit the longest idle one is closed", Value: enforce.DefaultMaxConnections, EnvVars: []string{"SIGNET_MAX_CONNECTIONS"}},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
@@ -100,7 +101,7 @@ func serve(c *cli.Context) error {
 	verifier := verify.New(opts...)
 	cache := enforce.NewCache(verifier, enforce.CacheConfig{
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
-		VerifyTimeout: enforce.VerifyTimeout(c.Duration("deadline")),
+		VerifyTimeout: enforce.VerifyTimeout(c.Duration("deadline")), MaxInFlight: c.Int("max-in-flight"),
 	})
 	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(buildinfo.Version()))
 	metrics.RegisterTrustedRoots(roots)
