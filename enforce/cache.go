@@ -139,7 +139,8 @@ func (c *Cache) Decide(ctx context.Context, t verify.Target) *verify.Decision {
 		return t.Present(d)
 	}
 	c.Stats.Misses.Add(1)
-	f, err := c.verifications.join(ctx, key+"\x00"+credentialsID(ctx), priority(ctx), func(tr *regclient.Tracker) (*verify.Decision, error) {
+	creds, _ := credentialsID(ctx)
+	f, err := c.verifications.join(ctx, key+"\x00"+creds, priority(ctx), func(tr *regclient.Tracker) (*verify.Decision, error) {
 		c.Stats.Verifications.Add(1)
 		vctx, cancel := c.detached(ctx, tr)
 		defer cancel()
@@ -212,9 +213,10 @@ func (c *Cache) detached(caller context.Context, tr *regclient.Tracker) (context
 }
 
 // tagKey is what a tag resolution is kept and shared under: the tag and
-// the credentials it is read with.
-func tagKey(ctx context.Context, ref name.Reference) string {
-	return ref.Name() + "\x00" + credentialsID(ctx)
+// the credentials it is read with (keep: whether those can be named).
+func tagKey(ctx context.Context, ref name.Reference) (key string, keep bool) {
+	creds, keep := credentialsID(ctx)
+	return ref.Name() + "\x00" + creds, keep
 }
 
 // Resolve implements verify.Resolver over the engine's: a digest as is, a
@@ -226,7 +228,7 @@ func (c *Cache) Resolve(ctx context.Context, ref name.Reference) (name.Digest, e
 	if d, ok := ref.(name.Digest); ok {
 		return d, nil
 	}
-	key := tagKey(ctx, ref)
+	key, keep := tagKey(ctx, ref)
 	d, fresh, known := c.tags.lookup(key)
 	if fresh {
 		c.Stats.TagHits.Add(1)
@@ -245,7 +247,9 @@ func (c *Cache) Resolve(ctx context.Context, ref name.Reference) (name.Digest, e
 			}
 			return d, err
 		}
-		c.tags.put(key, d, c.cfg.TagTTL)
+		if keep {
+			c.tags.put(key, d, c.cfg.TagTTL)
+		}
 		return d, nil
 	})
 	if err != nil {

@@ -52,7 +52,8 @@ func (c *Cache) freshDigest(ctx context.Context, ref name.Reference) (d name.Dig
 	if d, ok := ref.(name.Digest); ok {
 		return d, false, true
 	}
-	d, fresh, _ := c.tags.lookup(tagKey(ctx, ref))
+	key, _ := tagKey(ctx, ref)
+	d, fresh, _ := c.tags.lookup(key)
 	return d, true, fresh
 }
 

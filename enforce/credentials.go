@@ -72,16 +72,17 @@ var unsharedKeychains atomic.Int64
 // credentialsID identifies the registry credentials of the request of ctx,
 // for keys of work that carries them (verifications and tag resolutions
 // in flight, tag resolutions kept): "" for the webhook's own credentials
-// alone, the keychain's CredentialsID, or for a keychain that cannot say,
-// an identity no other request shares.
-func credentialsID(ctx context.Context) string {
+// alone, or the keychain's CredentialsID. A keychain that cannot say gets
+// an identity no other request shares, and shared is false: nothing read
+// with it is kept for later requests.
+func credentialsID(ctx context.Context) (id string, shared bool) {
 	switch kc := verify.RequestKeychain(ctx).(type) {
 	case nil:
-		return ""
+		return "", true
 	case Credentialed:
-		return kc.CredentialsID()
+		return kc.CredentialsID(), true
 	default:
-		return fmt.Sprintf("unshared:%d", unsharedKeychains.Add(1))
+		return fmt.Sprintf("unshared:%d", unsharedKeychains.Add(1)), false
 	}
 }
 

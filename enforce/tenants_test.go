@@ -225,6 +225,29 @@ func TestSharedWorkCarriesOneTenantsCredentials(t *testing.T) {
 		}
 	})
 
+	t.Run("a keychain that cannot name its credentials shares no work and keeps no tag", func(t *testing.T) {
+		cache := NewCache(verify.New(), CacheConfig{})
+		pullSecrets := (&PullSecrets{Client: tn.client}).Keychain
+		h := &Handler{Decider: cache, Policy: func() *policy.Policy { return tn.p },
+			Credentials: func(ctx context.Context, ns string, w *Workload) (authn.Keychain, error) {
+				kc, err := pullSecrets(ctx, ns, w)
+				return opaqueKeychain{kc}, err
+			}}
+		tn.gate.arm(anonymous)
+		defer tn.gate.open()
+		ch := make(chan *admissionv1.AdmissionResponse, 1)
+		go func() { ch <- admitWithin(h, 20*time.Second, tn.byTag.b) }()
+		tn.gate.waitHeld(t)
+		if resp := admitWithin(h, 5*time.Second, tn.byTag.a); !resp.Allowed {
+			t.Fatalf("team-a was denied while team-b's lookup was in flight: %s", resp.Result.Message)
+		}
+		tn.gate.open()
+		<-ch
+		if n := cache.tags.len(); n != 0 {
+			t.Fatalf("%d tag resolutions read with unnamed credentials were kept, where no later request can find them", n)
+		}
+	})
+
 	t.Run("concurrent admissions of both tenants each get their own answer", func(t *testing.T) {
 		h := tn.handler()
 		var wg sync.WaitGroup
@@ -250,3 +273,7 @@ func TestSharedWorkCarriesOneTenantsCredentials(t *testing.T) {
 		}
 	})
 }
+
+// opaqueKeychain hides its keychain's CredentialsID, as a keychain signet
+// does not know would.
+type opaqueKeychain struct{ authn.Keychain }
