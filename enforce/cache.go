@@ -36,7 +36,12 @@ type CacheConfig struct {
 	// VerifyTimeout(DefaultDeadline)). It runs detached from any one request
 	// so a caller that gives up does not cancel the work others wait for.
 	VerifyTimeout time.Duration
-	Now           func() time.Time
+	// MaxInFlight bounds verifications and tag resolutions in flight
+	// together, over every registry (default DefaultMaxInFlight). A request
+	// that would start one more waits for one to end, until its deadline,
+	// and is then denied naming the bound (transient, never kept).
+	MaxInFlight int
+	Now         func() time.Time
 }
 
 // VerifyTimeout is the bound on one shared verification for a webhook
@@ -65,8 +70,20 @@ type Engine interface {
 // decisions by verify.Target.Key (the digest, the governing rule's meaning
 // and the trusted root version; never a tag, never the whole policy: an
 // edit elsewhere in the trust file keeps them), sharing one verification
-// among concurrent requests for the same key, and keeping tag resolutions
-// separately and briefly.
+// among concurrent requests for the same key and credentials, and keeping
+// tag resolutions separately and briefly, per credentials.
+//
+// Work in flight carries the credentials of the request that started it,
+// so it is shared only among requests with the same credentials
+// (credentialsID): a tenant's anonymous lookup never fails another's
+// authenticated admission with its 401, and a tenant without access never
+// rides on another's authenticated registry reads. A tag resolution is
+// kept per credentials for the same reason: what a private tag names is
+// only learnt with access to it. A decision is kept for everyone: it says
+// what is attached to a digest under a rule, which does not depend on who
+// asked (a failure that might, a 401 among them, is transient and never
+// kept), and pulling the digest stays the kubelet's, with the pod's own
+// credentials.
 type Cache struct {
 	engine Engine
 	cfg    CacheConfig
@@ -87,10 +104,14 @@ func NewCache(e Engine, cfg CacheConfig) *Cache {
 	cfg.NegativeTTL = orDefault(cfg.NegativeTTL, DefaultNegativeTTL)
 	cfg.TagTTL = orDefault(cfg.TagTTL, DefaultTagTTL)
 	cfg.VerifyTimeout = orDefault(cfg.VerifyTimeout, VerifyTimeout(DefaultDeadline))
+	cfg.MaxInFlight = orDefault(cfg.MaxInFlight, DefaultMaxInFlight)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Cache{engine: e, cfg: cfg, dec: newLRU[*verify.Decision](cfg.Size, cfg.Now), tags: newLRU[name.Digest](cfg.Size, cfg.Now)}
+	c := &Cache{engine: e, cfg: cfg, dec: newLRU[*verify.Decision](cfg.Size, cfg.Now), tags: newLRU[name.Digest](cfg.Size, cfg.Now)}
+	c.verifications.slots = newFlightSlots(cfg.MaxInFlight)
+	c.resolutions.slots = c.verifications.slots
+	return c
 }
 
 // Verify implements Decider: a kept decision (Cached), else the engine's
@@ -118,7 +139,8 @@ func (c *Cache) Decide(ctx context.Context, t verify.Target) *verify.Decision {
 		return t.Present(d)
 	}
 	c.Stats.Misses.Add(1)
-	f, _ := c.verifications.join(key, priority(ctx), func(tr *regclient.Tracker) (*verify.Decision, error) {
+	creds, _ := credentialsID(ctx)
+	f, err := c.verifications.join(ctx, key+"\x00"+creds, priority(ctx), func(tr *regclient.Tracker) (*verify.Decision, error) {
 		c.Stats.Verifications.Add(1)
 		vctx, cancel := c.detached(ctx, tr)
 		defer cancel()
@@ -135,6 +157,9 @@ func (c *Cache) Decide(ctx context.Context, t verify.Target) *verify.Decision {
 		c.dec.put(key, d, ttl)
 		return d, nil
 	})
+	if err != nil {
+		return t.Unavailable(verify.NewReason(verify.CodeOverloaded, "verification of %s did not start: %v", t.Digest, err))
+	}
 	select {
 	case <-f.done:
 		return t.Present(f.val)
@@ -187,6 +212,13 @@ func (c *Cache) detached(caller context.Context, tr *regclient.Tracker) (context
 	return verify.WithRequestKeychain(ctx, verify.RequestKeychain(caller)), cancel
 }
 
+// tagKey is what a tag resolution is kept and shared under: the tag and
+// the credentials it is read with (keep: whether those can be named).
+func tagKey(ctx context.Context, ref name.Reference) (key string, keep bool) {
+	creds, keep := credentialsID(ctx)
+	return ref.Name() + "\x00" + creds, keep
+}
+
 // Resolve implements verify.Resolver over the engine's: a digest as is, a
 // tag from the tag cache while fresh (no registry request at all), else
 // through one shared resolution. Re-resolving a tag seen before is urgent
@@ -196,7 +228,7 @@ func (c *Cache) Resolve(ctx context.Context, ref name.Reference) (name.Digest, e
 	if d, ok := ref.(name.Digest); ok {
 		return d, nil
 	}
-	key := ref.Name()
+	key, keep := tagKey(ctx, ref)
 	d, fresh, known := c.tags.lookup(key)
 	if fresh {
 		c.Stats.TagHits.Add(1)
@@ -205,7 +237,7 @@ func (c *Cache) Resolve(ctx context.Context, ref name.Reference) (name.Digest, e
 	c.Stats.TagMisses.Add(1)
 	prio := priority(ctx)
 	prio.Urgent = known
-	f, _ := c.resolutions.join(key, prio, func(tr *regclient.Tracker) (name.Digest, error) {
+	f, err := c.resolutions.join(ctx, key, prio, func(tr *regclient.Tracker) (name.Digest, error) {
 		rctx, cancel := c.detached(ctx, tr)
 		defer cancel()
 		d, err := c.engine.Resolve(rctx, ref)
@@ -215,9 +247,14 @@ func (c *Cache) Resolve(ctx context.Context, ref name.Reference) (name.Digest, e
 			}
 			return d, err
 		}
-		c.tags.put(key, d, c.cfg.TagTTL)
+		if keep {
+			c.tags.put(key, d, c.cfg.TagTTL)
+		}
 		return d, nil
 	})
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("resolving the tag did not start: %w", err)
+	}
 	select {
 	case <-f.done:
 		return f.val, f.err

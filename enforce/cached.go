@@ -24,7 +24,7 @@ func (c *Cache) Cached(ctx context.Context, image string, p *policy.Policy) (*ve
 	if !ok {
 		return nil, false
 	}
-	digest, tagged, ok := c.freshDigest(s.Ref)
+	digest, tagged, ok := c.freshDigest(ctx, s.Ref)
 	if !ok {
 		return nil, false
 	}
@@ -47,12 +47,13 @@ func (c *Cache) Cached(ctx context.Context, image string, p *policy.Policy) (*ve
 }
 
 // freshDigest is the digest ref names without a registry request: its own,
-// or a tag's while the tag cache holds it fresh.
-func (c *Cache) freshDigest(ref name.Reference) (d name.Digest, tagged, ok bool) {
+// or a tag's while the tag cache holds it fresh for ctx's credentials.
+func (c *Cache) freshDigest(ctx context.Context, ref name.Reference) (d name.Digest, tagged, ok bool) {
 	if d, ok := ref.(name.Digest); ok {
 		return d, false, true
 	}
-	d, fresh, _ := c.tags.lookup(ref.Name())
+	key, _ := tagKey(ctx, ref)
+	d, fresh, _ := c.tags.lookup(key)
 	return d, true, fresh
 }
 

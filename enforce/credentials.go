@@ -3,7 +3,9 @@ package enforce
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -11,6 +13,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/signet-dev/signet/verify"
 )
 
 // PullSecrets reads a workload's registry credentials the way the kubelet
@@ -29,19 +33,57 @@ type PullSecrets struct {
 func (ps *PullSecrets) Keychain(ctx context.Context, namespace string, w *Workload) (authn.Keychain, error) {
 	// The registry call may come from a shared verification that outlives
 	// this request's context; the API reads are bounded on their own.
-	return &lazyKeychain{load: func() (authn.Keychain, error) {
+	return &lazyKeychain{id: pullSecretsID(namespace, w), load: func() (authn.Keychain, error) {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		return ps.load(lctx, namespace, w)
 	}}, nil
 }
 
+// pullSecretsID names where a workload's credentials come from: its
+// namespace, service account and pull secrets, in the order the kubelet
+// tries them. Two workloads with the same sources authenticate alike;
+// nothing secret is in it, and it is known without an API call.
+func pullSecretsID(namespace string, w *Workload) string {
+	return "pull-secrets:" + namespace + "/" + w.ServiceAccount + "/" + strings.Join(w.PullSecrets, ",")
+}
+
 // lazyKeychain loads its keychain on first use.
 type lazyKeychain struct {
+	id   string
 	load func() (authn.Keychain, error)
 	once sync.Once
 	kc   authn.Keychain
 	err  error
+}
+
+// CredentialsID implements Credentialed.
+func (l *lazyKeychain) CredentialsID() string { return l.id }
+
+// Credentialed is a request keychain (verify.WithRequestKeychain) that can
+// say who it authenticates as without resolving anything: keychains with
+// the same CredentialsID send the same credentials to every registry.
+type Credentialed interface {
+	CredentialsID() string
+}
+
+var unsharedKeychains atomic.Int64
+
+// credentialsID identifies the registry credentials of the request of ctx,
+// for keys of work that carries them (verifications and tag resolutions
+// in flight, tag resolutions kept): "" for the webhook's own credentials
+// alone, or the keychain's CredentialsID. A keychain that cannot say gets
+// an identity no other request shares, and shared is false: nothing read
+// with it is kept for later requests.
+func credentialsID(ctx context.Context) (id string, shared bool) {
+	switch kc := verify.RequestKeychain(ctx).(type) {
+	case nil:
+		return "", true
+	case Credentialed:
+		return kc.CredentialsID(), true
+	default:
+		return fmt.Sprintf("unshared:%d", unsharedKeychains.Add(1)), false
+	}
 }
 
 func (l *lazyKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {

@@ -118,7 +118,9 @@ func (l *Limiter) releaser(host string) func() {
 	return func() { once.Do(func() { l.release(host) }) }
 }
 
-// release frees a slot of host, handing it to the first waiter if any.
+// release frees a slot of host, handing it to the first waiter if any. A
+// host with no slot taken is forgotten: images at thousands of distinct
+// hosts leave nothing behind.
 func (l *Limiter) release(host string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -129,7 +131,16 @@ func (l *Limiter) release(host string) {
 		close(w.ready)
 		return
 	}
-	h.inUse--
+	if h.inUse--; h.inUse == 0 {
+		delete(l.hosts, host)
+	}
+}
+
+// hostsKnown is how many hosts the limiter keeps state for.
+func (l *Limiter) hostsKnown() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.hosts)
 }
 
 // InUse reports how many of host's slots are taken.

@@ -2,8 +2,9 @@ package enforce
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,25 +12,31 @@ import (
 	"time"
 
 	"github.com/signet-dev/signet/policy"
-	"github.com/signet-dev/signet/trustroot"
 )
 
-// Reloader keeps the trust policy (and the private trusted root file it
-// names) and the serving certificate current. It polls the files' content
-// (not mtimes or inotify), which also catches the atomic symlink swaps
-// Kubernetes uses for ConfigMap and Secret volumes.
+// Reloader keeps the trust policy (with every file it names: key files,
+// a private trusted root), the serving certificate and the client CA
+// current. It polls the files' content (not mtimes or inotify), which also
+// catches the atomic symlink swaps Kubernetes uses for ConfigMap and Secret
+// volumes.
 // An invalid new policy or certificate is logged and counted, and the last
 // good one stays in force: a typo in trust.yaml never opens the cluster.
 type Reloader struct {
 	PolicyPath, CertFile, KeyFile string
-	Log                           *slog.Logger
+	// ClientCAFile, if set, holds the CAs a webhook client's certificate
+	// must chain to (Serve then requires one: see ClientCAs).
+	ClientCAFile string
+	Log          *slog.Logger
 
-	policy atomic.Pointer[policy.Policy]
-	cert   atomic.Pointer[tls.Certificate]
-	sums   [3][32]byte
-	// rootSeen is the digest of the policy's trusted root file when last
-	// looked at.
-	rootSeen string
+	policy    atomic.Pointer[policy.Policy]
+	cert      atomic.Pointer[tls.Certificate]
+	clientCAs atomic.Pointer[x509.CertPool]
+	// policyFiles are the files the last policy load read, as it read them
+	// (policy.Policy.Files, or a failed load's): any change loads again.
+	policyFiles []policy.File
+	// certFiles and caFiles are the serving key pair and the client CA as
+	// last read.
+	certFiles, caFiles []policy.File
 
 	PolicyReloads, PolicyFailures, CertReloads, CertFailures atomic.Int64
 }
@@ -41,6 +48,11 @@ func (r *Reloader) Load() error {
 	}
 	if r.CertFile != "" {
 		if _, err := r.reloadCert(true); err != nil {
+			return err
+		}
+	}
+	if r.ClientCAFile != "" {
+		if _, err := r.reloadClientCAs(true); err != nil {
 			return err
 		}
 	}
@@ -58,6 +70,10 @@ func (r *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 	}
 	return c, nil
 }
+
+// ClientCAs is the pool of CAs in force from ClientCAFile, or nil when
+// none is configured.
+func (r *Reloader) ClientCAs() *x509.CertPool { return r.clientCAs.Load() }
 
 // Watch polls every interval until ctx ends.
 func (r *Reloader) Watch(ctx context.Context, interval time.Duration) {
@@ -80,60 +96,75 @@ func (r *Reloader) Check() {
 		r.log().Error("trust policy reload failed; keeping the last good policy", "path", r.PolicyPath, "err", err, "policyHash", r.Policy().Hash)
 	} else if changed {
 		r.PolicyReloads.Add(1)
-		r.log().Info("trust policy reloaded", "path", r.PolicyPath, "policyHash", r.Policy().Hash)
+		r.log().Info("trust policy reloaded", "path", r.PolicyPath, "files", len(r.policyFiles), "policyHash", r.Policy().Hash)
 	}
-	if r.CertFile == "" {
-		return
+	if r.CertFile != "" {
+		r.report(r.reloadCert(false))("serving certificate", r.CertFile)
 	}
-	if changed, err := r.reloadCert(false); err != nil {
-		r.CertFailures.Add(1)
-		r.log().Error("serving certificate reload failed; keeping the last good one", "cert", r.CertFile, "err", err)
-	} else if changed {
-		r.CertReloads.Add(1)
-		r.log().Info("serving certificate reloaded", "cert", r.CertFile)
+	if r.ClientCAFile != "" {
+		r.report(r.reloadClientCAs(false))("client CA", r.ClientCAFile)
 	}
 }
 
-func (r *Reloader) reloadPolicy(force bool) (bool, error) {
-	data, err := os.ReadFile(r.PolicyPath)
-	if err != nil {
-		return false, err
+// report logs and counts the outcome of a certificate or CA reload.
+func (r *Reloader) report(changed bool, err error) func(what, path string) {
+	return func(what, path string) {
+		switch {
+		case err != nil:
+			r.CertFailures.Add(1)
+			r.log().Error(what+" reload failed; keeping the last good one", "path", path, "err", err)
+		case changed:
+			r.CertReloads.Add(1)
+			r.log().Info(what+" reloaded", "path", path)
+		}
 	}
-	sum := sha256.Sum256(data)
-	if !force && sum == r.sums[0] && !r.trustedRootChanged() {
+}
+
+// reloadPolicy loads the trust file again when any file the last load read
+// changed: the trust file, a key file named by path, a trusted root. Each
+// new content is tried once, like a new trust file.
+func (r *Reloader) reloadPolicy(force bool) (bool, error) {
+	if !force && !anyChanged(r.policyFiles) {
 		return false, nil
 	}
 	p, err := policy.LoadFile(r.PolicyPath)
+	switch le := (*policy.LoadError)(nil); {
+	case p != nil:
+		r.policyFiles = p.Files
+	case errors.As(err, &le):
+		r.policyFiles = le.Files // report a bad policy once, not every poll
+	default:
+		r.policyFiles = []policy.File{{Path: r.PolicyPath}} // unreadable: try when it is back
+	}
 	if err != nil {
-		r.sums[0] = sum // report a bad file once, not every poll
 		return false, err
 	}
-	r.sums[0] = sum
 	r.policy.Store(p)
-	r.rootSeen = p.Sigstore.TrustedRootDigest
 	r.logWarnings(p)
 	return true, nil
 }
 
-// trustedRootChanged reports whether the private trusted root file the
-// policy in force names no longer has the content the policy pinned (its
-// digest is part of the policy hash, so a new root is a new policy).
-// Each new content is tried once, like a new trust file.
-func (r *Reloader) trustedRootChanged() bool {
-	p := r.policy.Load()
-	if p == nil || p.Sigstore.TrustedRootDigest == "" {
-		return false
+func anyChanged(files []policy.File) bool {
+	for _, f := range files {
+		if f.Changed() {
+			return true
+		}
 	}
-	data, err := os.ReadFile(p.Sigstore.TrustedRoot)
-	seen := "unreadable"
-	if err == nil {
-		seen = trustroot.Version(data)
+	return false
+}
+
+// readAll reads paths for a reload, recording what was read.
+func readAll(paths ...string) ([][]byte, []policy.File, error) {
+	var data [][]byte
+	var files []policy.File
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		data, files = append(data, b), append(files, policy.NewFile(p, b))
 	}
-	if seen == r.rootSeen {
-		return false
-	}
-	r.rootSeen = seen
-	return true
+	return data, files, nil
 }
 
 // logWarnings logs each lint warning of a newly loaded policy once (they
@@ -147,24 +178,36 @@ func (r *Reloader) logWarnings(p *policy.Policy) {
 }
 
 func (r *Reloader) reloadCert(force bool) (bool, error) {
-	certPEM, err := os.ReadFile(r.CertFile)
-	if err != nil {
-		return false, err
-	}
-	keyPEM, err := os.ReadFile(r.KeyFile)
-	if err != nil {
-		return false, err
-	}
-	cs, ks := sha256.Sum256(certPEM), sha256.Sum256(keyPEM)
-	if !force && cs == r.sums[1] && ks == r.sums[2] {
+	if !force && !anyChanged(r.certFiles) {
 		return false, nil
 	}
-	r.sums[1], r.sums[2] = cs, ks
-	c, err := tls.X509KeyPair(certPEM, keyPEM)
+	data, files, err := readAll(r.CertFile, r.KeyFile)
+	if err != nil {
+		return false, err
+	}
+	r.certFiles = files
+	c, err := tls.X509KeyPair(data[0], data[1])
 	if err != nil {
 		return false, err
 	}
 	r.cert.Store(&c)
+	return true, nil
+}
+
+func (r *Reloader) reloadClientCAs(force bool) (bool, error) {
+	if !force && !anyChanged(r.caFiles) {
+		return false, nil
+	}
+	data, files, err := readAll(r.ClientCAFile)
+	if err != nil {
+		return false, err
+	}
+	r.caFiles = files
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data[0]) {
+		return false, fmt.Errorf("client CA file %s holds no PEM certificate", r.ClientCAFile)
+	}
+	r.clientCAs.Store(pool)
 	return true, nil
 }
 

@@ -28,8 +28,11 @@ type ServerConfig struct {
 	// beyond it.
 	Deadline time.Duration
 	// MaxConnections bounds open webhook connections (default
-	// DefaultMaxConnections); at the bound the longest idle one is closed.
-	MaxConnections int
+	// DefaultMaxConnections); MaxConnectionsPerClient those of one remote
+	// IP without a verified client certificate (default a quarter of
+	// MaxConnections). At a bound the connection that made no progress the
+	// longest is closed (see connLimit).
+	MaxConnections, MaxConnectionsPerClient int
 	// ReadTimeout bounds reading one request, headers and body (default
 	// 10s; a request is at most MaxRequestBytes). IdleTimeout closes a
 	// keep-alive connection without requests (default 2m: longer than the
@@ -45,13 +48,14 @@ const readHeaderTimeout = 5 * time.Second
 const DefaultReloadInterval = 2 * time.Second
 
 // Serve runs the webhook over TLS 1.2+ and the ops endpoints until ctx ends,
-// then shuts both down gracefully.
+// then shuts both down gracefully. With a client CA (Reloader.ClientCAFile)
+// every webhook client must present a certificate that chains to it.
 func Serve(ctx context.Context, cfg ServerConfig) error {
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cfg.Reloader.GetCertificate, NextProtos: []string{"h2", "http/1.1"}}
+	tlsCfg := serverTLS(cfg.Reloader)
 	deadline := orDefault(cfg.Deadline, DefaultDeadline)
 	readTimeout, idleTimeout := orDefault(cfg.ReadTimeout, 10*time.Second), orDefault(cfg.IdleTimeout, 2*time.Minute)
-	conns := limitConns(tls.NewListener(cfg.Listener, tlsCfg), cfg.MaxConnections)
-	hooks := &http.Server{Handler: cfg.Webhook, TLSConfig: tlsCfg, ConnState: conns.track,
+	conns := limitConns(tls.NewListener(cfg.Listener, tlsCfg), cfg.MaxConnections, cfg.MaxConnectionsPerClient)
+	hooks := &http.Server{Handler: cfg.Webhook, TLSConfig: tlsCfg, ConnState: conns.track, ConnContext: conns.connContext,
 		ReadHeaderTimeout: min(readHeaderTimeout, readTimeout), ReadTimeout: readTimeout, WriteTimeout: deadline + 5*time.Second,
 		IdleTimeout: idleTimeout, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn)}
 	ops := &http.Server{Handler: opsMux(cfg), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: time.Minute, IdleTimeout: idleTimeout}
@@ -78,6 +82,23 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 		err = nil
 	}
 	return err
+}
+
+// serverTLS is the webhook's TLS configuration: the reloader's serving
+// certificate and, when it has a client CA file, a client certificate
+// required and verified against the CAs in force at each handshake.
+func serverTLS(r *Reloader) *tls.Config {
+	base := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.GetCertificate, NextProtos: []string{"h2", "http/1.1"}}
+	if r.ClientCAFile == "" {
+		return base
+	}
+	cfg := base.Clone()
+	cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		c := base.Clone()
+		c.ClientAuth, c.ClientCAs = tls.RequireAndVerifyClientCert, r.ClientCAs()
+		return c, nil
+	}
+	return cfg
 }
 
 // orDefault is v, or def when v is unset.

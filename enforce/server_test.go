@@ -22,16 +22,12 @@ import (
 )
 
 // serve runs Serve on loopback with cfg's limits and returns the webhook
-// address; it stops when the test ends.
+// address; it stops when the test ends. Without cfg.Reloader it serves
+// policyA with a fresh certificate.
 func serve(t *testing.T, cfg ServerConfig) string {
 	t.Helper()
-	dir := t.TempDir()
-	policyPath, certPath, keyPath := filepath.Join(dir, "trust.yaml"), filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	writeFile(t, policyPath, policyA)
-	writeServingCert(t, certPath, keyPath)
-	rl := &Reloader{PolicyPath: policyPath, CertFile: certPath, KeyFile: keyPath}
-	if err := rl.Load(); err != nil {
-		t.Fatal(err)
+	if cfg.Reloader == nil {
+		cfg.Reloader = servingReloader(t, "")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -41,7 +37,7 @@ func serve(t *testing.T, cfg ServerConfig) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Listener, cfg.OpsListener, cfg.Reloader, cfg.Log = ln, ops, rl, slog.New(slog.DiscardHandler)
+	cfg.Listener, cfg.OpsListener, cfg.Log = ln, ops, slog.New(slog.DiscardHandler)
 	if cfg.Webhook == nil {
 		cfg.Webhook = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }) //nolint:errcheck
 	}
@@ -53,6 +49,21 @@ func serve(t *testing.T, cfg ServerConfig) string {
 		<-done
 	})
 	return ln.Addr().String()
+}
+
+// servingReloader is a loaded Reloader of policyA with a fresh serving
+// certificate, and clientCA as its client CA file if set.
+func servingReloader(t *testing.T, clientCA string) *Reloader {
+	t.Helper()
+	dir := t.TempDir()
+	policyPath, certPath, keyPath := filepath.Join(dir, "trust.yaml"), filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	writeFile(t, policyPath, policyA)
+	writeServingCert(t, certPath, keyPath)
+	rl := &Reloader{PolicyPath: policyPath, CertFile: certPath, KeyFile: keyPath, ClientCAFile: clientCA, Log: discardLog()}
+	if err := rl.Load(); err != nil {
+		t.Fatal(err)
+	}
+	return rl
 }
 
 // keepAlive opens a TLS connection, makes one request on it and leaves it

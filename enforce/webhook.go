@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -17,6 +18,12 @@ import (
 // MaxRequestBytes bounds an AdmissionReview body (the apiserver's own
 // request limit is 3 MiB).
 const MaxRequestBytes = 3 << 20
+
+// DefaultBodyTimeout bounds reading one AdmissionReview body once its
+// headers are in: a review is small (MaxRequestBytes at most, usually a few
+// KiB) and the apiserver sends it at once, so a client still sending after
+// this is slow on purpose, holding a connection.
+const DefaultBodyTimeout = 2 * time.Second
 
 // DefaultDeadline is a request's time budget when none is configured: below
 // the 10s webhook timeout the Helm chart registers, leaving the apiserver
@@ -46,6 +53,9 @@ type Webhook struct {
 	Log      *slog.Logger
 	// TrustConfig, if set, answers TrustConfigPath.
 	TrustConfig *TrustConfig
+	// BodyTimeout bounds reading a request's body (default
+	// DefaultBodyTimeout).
+	BodyTimeout time.Duration
 
 	once sync.Once
 	mux  *http.ServeMux
@@ -77,7 +87,7 @@ func (wh *Webhook) serve(review Review, bounded bool) http.Handler {
 			http.Error(w, "Content-Type must be application/json, got "+ct, http.StatusUnsupportedMediaType)
 			return
 		}
-		in, status, err := decodeReview(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+		in, status, err := wh.read(w, r)
 		if err != nil {
 			http.Error(w, err.Error(), status)
 			return
@@ -98,15 +108,38 @@ func (wh *Webhook) serve(review Review, bounded bool) http.Handler {
 	})
 }
 
-// decodeReview reads and checks an AdmissionReview.
+// read reads the request's AdmissionReview within the body timeout (a
+// read deadline: net/http lifts it once the body is read to its end, so it
+// never cuts the decision short) and tells the connection limit the
+// request is in.
+func (wh *Webhook) read(w http.ResponseWriter, r *http.Request) (*admissionv1.AdmissionReview, int, error) {
+	timeout := orDefault(wh.BodyTimeout, DefaultBodyTimeout)
+	// Unsupported only outside a server, and by a ResponseWriter wrapper
+	// without Unwrap: TestServeCutsASlowBody goes through enforce's own.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
+	in, status, err := decodeReview(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+	if status == http.StatusRequestTimeout {
+		return nil, status, fmt.Errorf("AdmissionReview body not received within %v", timeout)
+	}
+	requestRead(r.Context())
+	return in, status, err
+}
+
+// decodeReview reads a whole AdmissionReview body (to its end, so that
+// "read" means read) and checks it.
 func decodeReview(body io.Reader) (*admissionv1.AdmissionReview, int, error) {
+	data, err := io.ReadAll(body)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("AdmissionReview larger than %d bytes", MaxRequestBytes)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, http.StatusRequestTimeout, err
+	case err != nil:
+		return nil, http.StatusBadRequest, fmt.Errorf("reading AdmissionReview: %v", err)
+	}
 	var review admissionv1.AdmissionReview
-	dec := json.NewDecoder(body)
-	if err := dec.Decode(&review); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("AdmissionReview larger than %d bytes", MaxRequestBytes)
-		}
+	if err := json.Unmarshal(data, &review); err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("malformed AdmissionReview: %v", err)
 	}
 	if review.APIVersion != "admission.k8s.io/v1" || review.Kind != "AdmissionReview" {

@@ -34,6 +34,10 @@ func (e FieldError) Error() string {
 // them in one pass instead of one per run.
 type LoadError struct {
 	Errors []FieldError
+	// Files are the files read before the problems were found (see
+	// Policy.Files): a change to any of them, such as a missing key file
+	// appearing, is worth loading again.
+	Files []File
 }
 
 func (e *LoadError) Error() string {

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -16,12 +17,48 @@ import (
 
 // LoadFile reads and compiles a trust file. Relative paths inside it (a
 // trusted_root.json, a public key file) resolve against the file's directory.
+// The trust file is the first of the policy's Files (and of a LoadError's).
 func LoadFile(path string) (*Policy, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading trust policy: %w", err)
 	}
-	return Parse(data, WithSource(path), WithBaseDir(filepath.Dir(path)))
+	self := NewFile(path, data)
+	p, err := Parse(data, WithSource(path), WithBaseDir(filepath.Dir(path)))
+	if le := (*LoadError)(nil); errors.As(err, &le) {
+		le.Files = append([]File{self}, le.Files...)
+	}
+	if p != nil {
+		p.Files = append([]File{self}, p.Files...)
+	}
+	return p, err
+}
+
+// File is one file a policy was built from, as it was read: the trust file
+// or a file it names (a key's path, a trusted root).
+type File struct {
+	Path string
+	// Digest is "sha256:<hex>" of the bytes read, or "" when the file could
+	// not be read (a key file not there yet).
+	Digest string
+}
+
+// Changed reports whether the file no longer holds what was read: other
+// bytes, or readable now and not then (or the reverse).
+func (f File) Changed() bool {
+	data, err := os.ReadFile(f.Path)
+	if err != nil {
+		return f.Digest != ""
+	}
+	return digest(data) != f.Digest
+}
+
+// NewFile is the record of data, read from path.
+func NewFile(path string, data []byte) File { return File{Path: path, Digest: digest(data)} }
+
+func digest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // Option configures Parse.
@@ -84,11 +121,12 @@ func compile(n *yaml.Node, opts []Option, errs ...FieldError) (*Policy, error) {
 		slices.SortStableFunc(l.d.errs, func(a, b FieldError) int {
 			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 		})
-		return nil, &LoadError{Errors: l.d.errs}
+		return nil, &LoadError{Errors: l.d.errs, Files: l.files}
 	}
 	l.unusedIdentities()
 	sortWarnings(l.d.warns)
 	l.p.Warnings = l.d.warns
+	l.p.Files = l.files
 	l.p.Hash = hashPolicy(l.p)
 	hashRules(l.p)
 	l.p.index = buildIndex(l.p.Rules)
@@ -104,6 +142,20 @@ type loader struct {
 	idNodes map[*Identity]*yaml.Node
 	// earlier are the rules loaded so far (shadowed).
 	earlier shadows
+	// files are the files read so far, also those that could not be.
+	files []File
+}
+
+// read reads a file the trust file names, recording it (Policy.Files): a
+// file whose content changes changes what the policy means.
+func (l *loader) read(path string) ([]byte, error) {
+	data, err := l.cfg.readFile(path)
+	f := File{Path: path}
+	if err == nil {
+		f.Digest = digest(data)
+	}
+	l.files = append(l.files, f)
+	return data, err
 }
 
 func (l *loader) document(n *yaml.Node) {
@@ -154,12 +206,11 @@ func (l *loader) sigstore(n *yaml.Node) {
 	s.TrustedRoot = PublicGood
 	if v, vn := o.str("trustedRoot"); v != "" && v != PublicGood {
 		path := l.resolve(v)
-		data, err := l.cfg.readFile(path)
+		data, err := l.read(path)
 		if err != nil {
 			l.d.errorf(vn, "sigstore.trustedRoot", "reading trusted root: %v", err)
 		} else {
-			sum := sha256.Sum256(data)
-			s.TrustedRoot, s.TrustedRootDigest = path, "sha256:"+hex.EncodeToString(sum[:])
+			s.TrustedRoot, s.TrustedRootDigest = path, digest(data)
 		}
 	}
 	s.TransparencyLog = l.requirement(o, "transparencyLog", Required)

@@ -244,7 +244,7 @@ func (l *loader) key(n *yaml.Node, path string) *Key {
 	case pemV != "":
 		k.PublicKey, k.KeyID = l.parsePEM([]byte(pemV), pemN, path+".publicKey")
 	case file != "":
-		data, err := l.cfg.readFile(l.resolve(file))
+		data, err := l.read(l.resolve(file))
 		if err != nil {
 			l.d.errorf(fileN, path+".path", "reading public key: %v", err)
 			return k

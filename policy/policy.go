@@ -33,6 +33,13 @@ type Policy struct {
 	Enforcement Enforcement
 	// Warnings are what lint found questionable but legal, in file order.
 	Warnings []Warning
+	// Files are the files the policy was built from, in the order read,
+	// with the digest of what was read: the trust file (when loaded with
+	// LoadFile) and every file it names. What each means is in Hash (a key
+	// file through its key id, a trusted root through its digest), so a
+	// watcher that sees one change loads again and gets a new hash
+	// (enforce's Reloader).
+	Files []File
 
 	byName map[string]*Identity
 	index  ruleIndex

@@ -70,7 +70,7 @@ func (f Flow) Verify(ctx context.Context, image string, p *policy.Policy) *Decis
 	s, d := Prepare(image, p)
 	if d == nil {
 		if digest, err := f.Resolver.Resolve(ctx, s.Ref); err != nil {
-			d = s.deny(NewReason(CodeUnresolved, "could not resolve %s to a digest: %v", image, err), true)
+			d = s.deny(NewReason(resolveCode(err), "could not resolve %s to a digest: %v", image, err), true)
 		} else {
 			d = f.Decider.Decide(ctx, Target{Subject: s, Digest: digest})
 		}
@@ -80,6 +80,22 @@ func (f Flow) Verify(ctx context.Context, image string, p *policy.Policy) *Decis
 	}
 	d.Elapsed = Duration(time.Since(start))
 	return d
+}
+
+// CodedError is an error that knows the reason code of the denial it
+// causes (enforce's overload), where the step that meets it would give a
+// generic one.
+type CodedError interface {
+	error
+	ReasonCode() ReasonCode
+}
+
+// resolveCode is the code of a denial for a failed resolution.
+func resolveCode(err error) ReasonCode {
+	if ce := CodedError(nil); errors.As(err, &ce) {
+		return ce.ReasonCode()
+	}
+	return CodeUnresolved
 }
 
 // Prepare is the engine's first step, pure: parse the reference and match

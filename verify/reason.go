@@ -24,6 +24,8 @@ const (
 	CodeRegistryUnavailable    ReasonCode = "registry-unavailable"
 	CodeTrustedRootUnavailable ReasonCode = "trusted-root-unavailable"
 	CodeDeadlineExceeded       ReasonCode = "deadline-exceeded"
+	// CodeOverloaded: the verifier's work in flight was at its bound.
+	CodeOverloaded ReasonCode = "overloaded"
 )
 
 // Decided by what the registry holds for the digest.

@@ -54,9 +54,9 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "serve /mutate and /validate over TLS, health and metrics over plain HTTP",
-		Description: `The trust file (and the private trusted root file it names) and the TLS
-certificate are reloaded when their content changes; an invalid new trust file
-is logged and the last good one stays in force. The public-good trusted root
+		Description: `The trust file, every file it names (key files, a private trusted root),
+the TLS certificate and the client CA are reloaded when their content changes;
+an invalid new trust file is logged and the last good one stays in force. The public-good trusted root
 is refreshed through TUF every --trusted-root-refresh; when TUF is unreachable
 the last good root stays (signet_trusted_root_* metrics say which is in force).
 
@@ -70,6 +70,7 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.StringFlag{Name: "policy", Usage: "trust policy file", Value: "trust.yaml", EnvVars: []string{"SIGNET_POLICY"}},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serving certificate (PEM)", Required: true, EnvVars: []string{"SIGNET_TLS_CERT"}},
 			&cli.StringFlag{Name: "tls-key", Usage: "serving key (PEM)", Required: true, EnvVars: []string{"SIGNET_TLS_KEY"}},
+			&cli.StringFlag{Name: "client-ca-file", Usage: "CA bundle (PEM) the apiserver's client certificate must chain to; when set, every webhook connection must present one (see the README: authenticating the apiserver)", EnvVars: []string{"SIGNET_CLIENT_CA_FILE"}},
 			&cli.StringFlag{Name: "listen", Usage: "webhook address (TLS)", Value: ":8443", EnvVars: []string{"SIGNET_LISTEN"}},
 			&cli.StringFlag{Name: "ops-listen", Usage: "health and metrics address (plain HTTP)", Value: ":9090", EnvVars: []string{"SIGNET_OPS_LISTEN"}},
 			&cli.DurationFlag{Name: "deadline", Usage: "time budget per admission request (kept below the webhook timeout)", Value: enforce.DefaultDeadline, EnvVars: []string{"SIGNET_DEADLINE"}},
@@ -80,7 +81,9 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: enforce.DefaultRegistryConcurrency, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
 			&cli.IntFlag{Name: "max-images-per-review", Usage: "maximum images one admission may ask to decide (containers, init and ephemeral containers, image volumes; on UPDATE the changed ones); a review with more is denied", Value: enforce.DefaultMaxImages, EnvVars: []string{"SIGNET_MAX_IMAGES_PER_REVIEW"}},
 			&cli.IntFlag{Name: "metrics-namespaces", Usage: "distinct namespaces that get their own metric label value; later ones are counted as _other", Value: enforce.DefaultMetricNamespaces, EnvVars: []string{"SIGNET_METRICS_NAMESPACES"}},
-			&cli.IntFlag{Name: "max-connections", Usage: "maximum open webhook connections; at the limit the longest idle one is closed", Value: enforce.DefaultMaxConnections, EnvVars: []string{"SIGNET_MAX_CONNECTIONS"}},
+			&cli.IntFlag{Name: "max-in-flight", Usage: "maximum verifications and tag resolutions in flight at once, over all registries; beyond it an image waits for one to end, then is denied as overloaded (never cached)", Value: enforce.DefaultMaxInFlight, EnvVars: []string{"SIGNET_MAX_IN_FLIGHT"}},
+			&cli.IntFlag{Name: "max-connections", Usage: "maximum open webhook connections; at the limit the one idle or slow the longest is closed", Value: enforce.DefaultMaxConnections, EnvVars: []string{"SIGNET_MAX_CONNECTIONS"}},
+			&cli.IntFlag{Name: "max-connections-per-client", Usage: "maximum open webhook connections of one client IP without a verified client certificate (default a quarter of --max-connections)", EnvVars: []string{"SIGNET_MAX_CONNECTIONS_PER_CLIENT"}},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
 			&cli.DurationFlag{Name: "trusted-root-refresh", Usage: "how often the public-good trusted root is refreshed through TUF (the last good root stays when TUF is down)", Value: enforce.DefaultTrustedRootRefresh, EnvVars: []string{"SIGNET_TRUSTED_ROOT_REFRESH"}},
@@ -91,7 +94,8 @@ credentials for the webhook's own identity come from the Docker config.`,
 
 func serve(c *cli.Context) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	rl := &enforce.Reloader{PolicyPath: c.String("policy"), CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), Log: log}
+	rl := &enforce.Reloader{PolicyPath: c.String("policy"), CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"),
+		ClientCAFile: c.String("client-ca-file"), Log: log}
 	if err := rl.Load(); err != nil {
 		return cliapp.Usagef("enforce", "%v", err)
 	}
@@ -102,7 +106,7 @@ func serve(c *cli.Context) error {
 	verifier := verify.New(opts...)
 	cache := enforce.NewCache(verifier, enforce.CacheConfig{
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
-		VerifyTimeout: enforce.VerifyTimeout(c.Duration("deadline")),
+		VerifyTimeout: enforce.VerifyTimeout(c.Duration("deadline")), MaxInFlight: c.Int("max-in-flight"),
 	})
 	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(buildinfo.Version()), enforce.WithNamespaces(c.Int("metrics-namespaces")))
 	metrics.RegisterTrustedRoots(roots)
@@ -142,7 +146,7 @@ func serve(c *cli.Context) error {
 	}
 	err = enforce.Serve(ctx, enforce.ServerConfig{
 		Listener: ln, OpsListener: ops, Reloader: rl, ReloadInterval: c.Duration("reload-interval"), Log: log,
-		Deadline: c.Duration("deadline"), MaxConnections: c.Int("max-connections"),
+		Deadline: c.Duration("deadline"), MaxConnections: c.Int("max-connections"), MaxConnectionsPerClient: c.Int("max-connections-per-client"),
 		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log,
 			TrustConfig: enforce.NewTrustConfig(c.String("policy"))}),
 		Metrics: metrics.Handler(),

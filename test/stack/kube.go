@@ -77,6 +77,7 @@ func (s *Stack) startKube(ctx context.Context) (*Kube, error) {
 		args = append(args, "--audit-policy-file="+files["audit-policy.yaml"], "--audit-log-path="+k.AuditLog,
 			"--audit-log-format=json", "--audit-log-mode=blocking")
 	}
+	args = append(args, s.opts.KubeArgs...)
 	// kubeAccess.args: what a node needs of the apiserver (see startNode).
 	p, err := s.runArgs(ctx, "kube-apiserver", ToolAPIServer, dir, nil, s.kubeAccess.args, args...)
 	if err != nil {

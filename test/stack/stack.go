@@ -22,6 +22,9 @@ type Options struct {
 	// request at level Metadata, which includes admission webhooks' audit
 	// annotations.
 	KubeAudit bool
+	// KubeArgs are extra kube-apiserver flags, e.g.
+	// --admission-control-config-file (files they name are the caller's).
+	KubeArgs []string
 	// Node runs a real node around Kube (implies Registry and Kube): see Node.
 	Node bool
 	// Logf receives build and start progress (default: discard).
