@@ -93,6 +93,9 @@ func Prepare(image string, p *policy.Policy) (s Subject, d *Decision) {
 	}
 	s.Ref = ref
 	m, err := p.MatchRepository(ref.Context().Name())
+	if he := (*policy.HostError)(nil); errors.As(err, &he) {
+		return s, s.deny(NewReason(CodeInvalidReference, "%q is not a valid image reference: %v", image, err), false)
+	}
 	if err != nil {
 		r := NewReason(CodeNoRule, "%v", err)
 		if nr := (*policy.NoRuleError)(nil); errors.As(err, &nr) {
