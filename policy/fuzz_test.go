@@ -156,7 +156,7 @@ func FuzzSpellingsMatchOneRule(f *testing.F) {
 		patHost, patPath, ok := strings.Cut(pattern, "/")
 		if !ok || !isRegistry(patHost) {
 			patHost, patPath = "", pattern
-		} else if h, err := canonicalHost(patHost); err == nil && dockerHubAliases[h] {
+		} else if h, err := CanonicalHost(patHost); err == nil && dockerHubAliases[h] {
 			patHost = ""
 		}
 		var rule string

@@ -71,7 +71,7 @@ func NormalizeRepository(image string) (string, error) {
 const maxRepositoryLength = 255
 
 // canonicalRepository normalizes "host/path" (a repository as ggcr names
-// it, or a literal rule pattern): the host per canonicalHost, and Docker
+// it, or a literal rule pattern): the host per CanonicalHost, and Docker
 // Hub's one-segment paths under "library/". It is idempotent and cheap (no
 // allocation for a name that is already canonical).
 func canonicalRepository(repo string) (string, error) {
@@ -79,7 +79,7 @@ func canonicalRepository(repo string) (string, error) {
 	if !ok {
 		return repo, nil
 	}
-	h, err := canonicalHost(host)
+	h, err := CanonicalHost(host)
 	if err != nil {
 		return "", err
 	}
@@ -91,11 +91,14 @@ func canonicalRepository(repo string) (string, error) {
 	return h + "/" + path, nil
 }
 
-// canonicalHost names a registry host as the runtime reaches it: lower
-// case, trailing dots dropped, the port as a number (HTTPS's default
-// dropped), an IPv6 literal in its RFC 5952 form (an IPv4-mapped one as the
-// IPv4 address), and every Docker Hub alias DockerHub.
-func canonicalHost(host string) (string, error) {
+// CanonicalHost names a registry host ("host[:port]") as the runtime
+// reaches it: lower case, trailing dots dropped, the port as a number
+// (HTTPS's default dropped), an IPv6 literal in its RFC 5952 form (an
+// IPv4-mapped one as the IPv4 address), and every Docker Hub alias
+// DockerHub. Rules match repositories on it, and credentials are matched
+// to registries on it (regclient.HostPattern). A host the runtime could not
+// dial, or would dial at a resolver-dependent address, is a *HostError.
+func CanonicalHost(host string) (string, error) {
 	lower := asciiLower(host)
 	hostname, port := splitPort(lower)
 	port, err := canonicalPort(host, port)
@@ -205,7 +208,7 @@ func canonicalPort(host, port string) (string, error) {
 	return ":" + trimmed, nil
 }
 
-// hostPattern is canonicalHost for a host written with wildcards: case,
+// hostPattern is CanonicalHost for a host written with wildcards: case,
 // the port as a number and trailing dots (Docker Hub's aliases cannot be
 // told apart under a wildcard, and need not be: DockerHub is one of them).
 // A port that is no number is kept as written: the pattern then matches
