@@ -55,8 +55,8 @@ type Azure struct {
 type HostCount struct {
 	// Exchanges are POSTs of an Azure AD token to /oauth2/exchange.
 	Exchanges int
-	// Credentialed are requests that carried any credential: an
-	// Authorization header, or a token or password in the form.
+	// Credentialed are requests that carried an Azure-derived secret
+	// (carriesAzureSecret).
 	Credentialed int
 	// Requests is every request.
 	Requests int
@@ -144,7 +144,7 @@ func (a *Azure) serve(w http.ResponseWriter, r *http.Request) {
 		a.byHost[host] = c
 	}
 	c.Requests++
-	if r.Header.Get("Authorization") != "" || r.Form.Get("access_token") != "" || r.Form.Get("refresh_token") != "" || r.Form.Get("password") != "" {
+	if carriesAzureSecret(r) {
 		c.Credentialed++
 	}
 	if r.URL.Path == "/oauth2/exchange" && r.Form.Get("access_token") != "" {
@@ -154,8 +154,10 @@ func (a *Azure) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/oauth2/exchange":
 		writeJSON(w, map[string]string{"refresh_token": "acr-refresh-for-" + host})
-	case r.URL.Path == "/oauth2/token":
+	case r.URL.Path == "/oauth2/token" && carriesAzureSecret(r):
 		writeJSON(w, map[string]string{"access_token": "acr-access", "token": "acr-access"})
+	case r.URL.Path == "/oauth2/token":
+		writeJSON(w, map[string]string{"access_token": "anonymous", "token": "anonymous"})
 	case r.URL.Path == "/v2/" && r.Header.Get("Authorization") == "":
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="https://%s/oauth2/token",service="%s"`, host, host))
 		http.Error(w, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
@@ -165,6 +167,29 @@ func (a *Azure) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		http.Error(w, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"fakecloud serves no images"}]}`, http.StatusNotFound)
 	}
+}
+
+// carriesAzureSecret reports a request that carries something only an
+// Azure identity has: the AD token, the ACR refresh token exchanged for it,
+// or the access token issued for that (anonymous tokens do not count).
+func carriesAzureSecret(r *http.Request) bool {
+	secret := func(v string) bool {
+		return strings.Contains(v, "aad-token") || strings.Contains(v, "acr-refresh-for-") || strings.Contains(v, "acr-access")
+	}
+	if secret(r.Header.Get("Authorization")) {
+		return true
+	}
+	if u, p, ok := r.BasicAuth(); ok && (secret(u) || secret(p)) {
+		return true
+	}
+	for _, vs := range r.Form {
+		for _, v := range vs {
+			if secret(v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ad issues a token for any client credentials POSTed to the tenant's
