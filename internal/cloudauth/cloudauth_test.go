@@ -1,8 +1,10 @@
 package cloudauth
 
 import (
+	"encoding/base64"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -116,5 +118,27 @@ func TestParseRegistriesRefusesBroadOrMalformedPatterns(t *testing.T) {
 	r, err := ParseRegistries("us-docker.pkg.dev, europe-docker.pkg.dev", "*.dkr.ecr.eu-west-1.amazonaws.com", "acme.azurecr.io,*.azurecr.cn")
 	if err != nil || len(r.Google) != 2 || len(r.ECR) != 1 || len(r.ACR) != 2 {
 		t.Fatalf("ParseRegistries: %+v, %v", r, err)
+	}
+}
+
+// TestDockerConfigCredentialsOnlyForTheirHost: the Docker config's auths
+// (the keychain tried first) match their host exactly: a look-alike, a
+// longer name or another port gets nothing.
+func TestDockerConfigCredentialsOnlyForTheirHost(t *testing.T) {
+	dir := os.Getenv("DOCKER_CONFIG")
+	auth := `{"auths":{"https://acme.azurecr.io/v1/":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("acr:pw")) + `"},` +
+		`"registry.corp:5000":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("corp:pw")) + `"}}}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(auth), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(filepath.Join(dir, "config.json")) })
+	kc := Keychain(Registries{})
+	for image, user := range map[string]string{
+		"acme.azurecr.io/x": "acr", "acme.azurecr.io.evil.example/x": "", "evil-acme.azurecr.io/x": "", "acme.azurecr.io:8443/x": "",
+		"registry.corp:5000/x": "corp", "registry.corp/x": "", "registry.corp:50000/x": "", "registry.corp.evil.example:5000/x": "",
+	} {
+		if got := resolve(t, kc, image).Username; got != user {
+			t.Errorf("%s: credentials of %q, want %q", image, got, user)
+		}
 	}
 }
