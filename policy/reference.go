@@ -160,27 +160,16 @@ func canonicalIPv6(host, hostname string) (string, error) {
 // numericHost reports a hostname every label of which is a number as
 // inet_aton reads one (decimal, 0-prefixed octal or 0x-prefixed hex).
 func numericHost(h string) bool {
-	if h == "" {
-		return false
-	}
-	for _, label := range strings.Split(h, ".") {
-		digits := label
+	for label := range strings.SplitSeq(h, ".") {
+		digits, set := label, "0123456789"
 		if rest, ok := strings.CutPrefix(label, "0x"); ok {
-			digits = strings.TrimLeft(rest, "0123456789abcdef")
-			if rest == "" {
-				digits = "-" // "0x" alone is no number
-			}
-		} else {
-			digits = strings.TrimLeft(label, "0123456789")
-			if label == "" {
-				digits = "-"
-			}
+			digits, set = rest, "0123456789abcdef"
 		}
-		if digits != "" {
+		if digits == "" || strings.Trim(digits, set) != "" {
 			return false
 		}
 	}
-	return true
+	return h != ""
 }
 
 // canonicalPort reads port (":digits", or "") as the runtime dials it: a

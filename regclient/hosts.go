@@ -49,8 +49,7 @@ func (p HostPattern) Match(host string) bool {
 	return ok && label != "" && !strings.HasPrefix(label, "[") && rest == p.host
 }
 
-// Wildcard reports whether the pattern is "*.domain", and Domain is the
-// part after the wildcard (or the whole host).
+// Wildcard reports whether the pattern is "*.domain".
 func (p HostPattern) Wildcard() bool { return p.wildcard }
 
 // Domain is the host the pattern names, or for "*.domain" the domain.
