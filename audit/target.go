@@ -61,9 +61,13 @@ func (t Target) Ref() string {
 }
 
 // Running reports whether a pod's containers run or are about to: pending
-// (just admitted) or running. Finished pods run nothing and are not audited.
+// (just admitted) or running. A pod being deleted counts until its phase
+// says its containers stopped: it runs through its grace period, which
+// its author sets (and a process that ignores SIGTERM uses all of), so
+// skipping terminating pods would hide exactly what runs (Kyverno's
+// CVE-2023-34091). Finished pods run nothing and are not audited.
 func Running(pod *corev1.Pod) bool {
-	return pod.DeletionTimestamp == nil && (pod.Status.Phase == corev1.PodPending || pod.Status.Phase == corev1.PodRunning || pod.Status.Phase == "")
+	return pod.Status.Phase == corev1.PodPending || pod.Status.Phase == corev1.PodRunning || pod.Status.Phase == ""
 }
 
 // Targets lists every image of a pod with the digest that runs it.

@@ -70,3 +70,20 @@ func TestTargetsUseTheDigestTheNodeRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestATerminatingPodThatStillRunsIsAudited: deletion starts a grace
+// period the pod's author chose; until the containers stop (the kubelet
+// then sets a final phase) the pod runs and is audited.
+func TestATerminatingPodThatStillRunsIsAudited(t *testing.T) {
+	now := metav1.Now()
+	grace := int64(86400)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "stays", DeletionTimestamp: &now, DeletionGracePeriodSeconds: &grace},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	if !Running(pod) {
+		t.Error("a terminating pod whose containers still run is not audited")
+	}
+	pod.Status.Phase = corev1.PodSucceeded
+	if Running(pod) {
+		t.Error("a terminated pod is audited")
+	}
+}

@@ -8,22 +8,28 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/regclient"
 )
 
 // pullSecretKeychain serves credentials from Kubernetes image pull secrets
 // (kubernetes.io/dockerconfigjson and kubernetes.io/dockercfg). A credential
-// is only ever returned for the registry its entry names: hosts match
-// exactly (port included), "*.example.com" matches one DNS label, and an
-// entry with a path ("registry.example.com/team") matches only repositories
-// under that path, segment by segment. Docker Hub's aliases are one host.
+// is only ever returned for the registry its entry names: hosts match as
+// regclient.HostPattern does (the host as the runtime dials it, port
+// included; "*.example.com" is one whole DNS label), and an entry with a
+// path ("registry.example.com/team") matches only repositories under that
+// path, segment by segment. Docker Hub's aliases are one host. An entry
+// whose key names no registry host matches nothing.
 type pullSecretKeychain struct {
 	entries []credEntry
 }
 
 type credEntry struct {
-	host, path string // host[:port], optional repository path prefix
-	wildcard   bool   // host was "*.domain"
-	auth       authn.AuthConfig
+	host  regclient.HostPattern
+	valid bool   // the key named a registry host
+	path  string // optional repository path prefix
+	auth  authn.AuthConfig
 }
 
 // newPullSecretKeychain parses secrets in order: the first matching entry wins,
@@ -68,12 +74,12 @@ type dockerAuth struct {
 func parseCredEntry(key string, a dockerAuth) (credEntry, error) {
 	k := strings.TrimPrefix(strings.TrimPrefix(key, "https://"), "http://")
 	host, path, _ := strings.Cut(k, "/")
-	e := credEntry{host: normalizeHost(host), path: strings.Trim(path, "/"), auth: authn.AuthConfig{Username: a.Username, Password: a.Password}}
-	if e.host == "index.docker.io" && e.path == "v1" {
-		e.path = "" // "https://index.docker.io/v1/" is Docker Hub itself
+	e := credEntry{path: strings.Trim(path, "/"), auth: authn.AuthConfig{Username: a.Username, Password: a.Password}}
+	if hp, err := regclient.ParseHostPattern(host); err == nil {
+		e.host, e.valid = hp, true
 	}
-	if rest, ok := strings.CutPrefix(e.host, "*."); ok {
-		e.host, e.wildcard = rest, true
+	if e.host.String() == policy.DockerHub && e.path == "v1" {
+		e.path = "" // "https://index.docker.io/v1/" is Docker Hub itself
 	}
 	if a.Auth != "" && e.auth.Username == "" {
 		dec, err := base64.StdEncoding.DecodeString(a.Auth)
@@ -89,17 +95,9 @@ func parseCredEntry(key string, a dockerAuth) (credEntry, error) {
 	return e, nil
 }
 
-func normalizeHost(h string) string {
-	switch h {
-	case "docker.io", "registry-1.docker.io":
-		return "index.docker.io"
-	}
-	return h
-}
-
 // Resolve implements authn.Keychain for a registry or a repository.
 func (kc *pullSecretKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
-	host := normalizeHost(target.RegistryStr())
+	host := target.RegistryStr()
 	repo := ""
 	if r, ok := target.(interface{ RepositoryStr() string }); ok {
 		repo = r.RepositoryStr()
@@ -113,12 +111,7 @@ func (kc *pullSecretKeychain) Resolve(target authn.Resource) (authn.Authenticato
 }
 
 func (e credEntry) matches(host, repo string) bool {
-	if e.wildcard {
-		label, rest, ok := strings.Cut(host, ".")
-		if !ok || label == "" || rest != e.host {
-			return false
-		}
-	} else if host != e.host {
+	if !e.valid || !e.host.Match(host) {
 		return false
 	}
 	if e.path == "" {

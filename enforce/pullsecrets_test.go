@@ -24,7 +24,9 @@ func TestPullSecretCredentialsOnlyGoToTheirRegistry(t *testing.T) {
 			"ghcr.io/acme": {"username":"acme","password":"acme-pw"},
 			"registry.example.com:5000": {"auth":"`+auth+`"},
 			"*.internal.example": {"username":"wild","password":"wild-pw"},
-			"https://index.docker.io/v1/": {"username":"hub","password":"hub-pw"}}}`),
+			"https://index.docker.io/v1/": {"username":"hub","password":"hub-pw"},
+			"acme.azurecr.io": {"username":"acr","password":"acr-pw"},
+			"*": {"username":"any","password":"any-pw"}}}`),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +48,19 @@ func TestPullSecretCredentialsOnlyGoToTheirRegistry(t *testing.T) {
 		{"docker.io/library/nginx", "hub"},
 		{"nginx", "hub"},
 		{"index.docker.io.evil.example/x", ""},
+		// Hosts compare as the runtime dials them, never as strings,
+		// prefixes or suffixes: a look-alike or another port gets nothing.
+		{"acme.azurecr.io/x", "acr"},
+		{"ACME.azurecr.io.:0443/x", "acr"},
+		{"acme.azurecr.io.evil.example/x", ""},
+		{"evil-acme.azurecr.io/x", ""},
+		{"acme.azurecr.io:8443/x", ""},
+		{"registry.example.com:05000/x", "bob"},
+		{"registry.example.com:0443/x", ""},
+		{"a.internal.example:443/x", "wild"},
+		{"a.internal.example:5000/x", ""},
+		{"a.internal.example.evil.example/x", ""},
+		{"anything.example/x", ""}, // a "*" key names no registry
 	}
 	for _, c := range cases {
 		repo, err := name.NewRepository(c.repo)

@@ -86,11 +86,13 @@ type Bundle struct {
 	JSON          []byte
 }
 
-// Found is everything attached to one digest, in both layouts.
+// Found is everything attached to one digest, in both layouts, and what
+// was listed but left unread (over MaxItems).
 type Found struct {
 	Subject v1.Hash
 	Legacy  []Legacy
 	Bundles []Bundle
+	Unread  []Unread
 }
 
 // LegacyTag returns cosign's tag for a digest's legacy attachments:

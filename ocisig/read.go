@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -32,26 +34,29 @@ type Want struct {
 	Attestations bool
 }
 
-// TooManyError says a digest carries more signatures or attestations than
-// signet reads. It is an answer about the image, not a registry failure:
-// retrying does not change it, removing stale entries does.
-type TooManyError struct {
+// Unread is attached material listed but not read: more than MaxItems of
+// one layout and kind. Reading stays bounded, and what was read still
+// decides (a cap is never a veto); the decision says what was left.
+type Unread struct {
 	Subject name.Digest
-	Count   int
-	// Tag is the legacy tag that holds them; "" for bundle referrers.
-	Tag  string
+	Layout  Layout
+	// Kind is what the items are (legacy) or announce (bundle referrers;
+	// those announcing nothing count as signatures).
 	Kind Kind
+	// Tag is the legacy tag that holds them; "" for bundle referrers.
+	Tag          string
+	Listed, Read int
 }
 
-func (e *TooManyError) Error() string {
-	if e.Tag != "" {
-		return fmt.Sprintf("%s holds %d %ss, more than the %d signet reads: each run of a signer that appends "+
-			"added one; delete the tag (cosign clean --type %s %s) and sign the digest once more",
-			e.Tag, e.Count, e.Kind, MaxItems, e.Kind, e.Subject)
+func (u Unread) String() string {
+	if u.Layout == LayoutLegacy {
+		return fmt.Sprintf("%s holds %d %ss, more than the %d signet reads: only the newest %d were read; each run of a signer "+
+			"that appends added one; delete the tag (cosign clean --type %s %s) and sign the digest once more",
+			u.Tag, u.Listed, u.Kind, MaxItems, u.Read, u.Kind, u.Subject)
 	}
-	return fmt.Sprintf("%s has %d Sigstore bundles attached as referrers, more than the %d signet reads: delete the "+
-		"stale ones (each is a referrer manifest in %s; oras discover %s lists them) and sign the digest once more",
-		e.Subject, e.Count, MaxItems, e.Subject.Context(), e.Subject)
+	return fmt.Sprintf("%s has %d Sigstore bundles attached as referrers, more than the %d signet reads: only the %d newest "+
+		"announced as %ss were read; delete the stale ones (each is a referrer manifest in %s; oras discover %s lists them) "+
+		"and sign the digest once more", u.Subject, u.Listed, MaxItems, u.Read, u.Kind, u.Subject.Context(), u.Subject)
 }
 
 // Fetch reads every signature and attestation attached to subject.
@@ -69,8 +74,8 @@ func FetchWant(ctx context.Context, subject name.Digest, want Want, opts ...remo
 		return nil, fmt.Errorf("parsing digest of %s: %w", subject, err)
 	}
 	found := &Found{Subject: h}
-	var sigs, atts []Legacy
-	var bundles []Bundle
+	var sigs, atts layoutRead[Legacy]
+	var bundles layoutRead[Bundle]
 	g, ctx := errgroup.WithContext(ctx)
 	opts = append(opts, remote.WithContext(ctx))
 	g.Go(func() (err error) { sigs, err = fetchLegacy(ctx, subject, h, KindSignature, opts); return })
@@ -81,30 +86,42 @@ func FetchWant(ctx context.Context, subject name.Digest, want Want, opts ...remo
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	found.Legacy = append(sigs, atts...)
-	found.Bundles = bundles
+	found.Legacy = append(sigs.items, atts.items...)
+	found.Bundles = bundles.items
+	found.Unread = slices.Concat(sigs.unread, atts.unread, bundles.unread)
 	return found, nil
 }
 
-func fetchLegacy(ctx context.Context, subject name.Digest, h v1.Hash, kind Kind, opts []remote.Option) ([]Legacy, error) {
+// layoutRead is what one layout yielded: the items read and what was left.
+type layoutRead[T any] struct {
+	items  []T
+	unread []Unread
+}
+
+// fetchLegacy reads the .sig or .att tag: every layer, or past MaxItems
+// the newest MaxItems (cosign appends, so the last ones).
+func fetchLegacy(ctx context.Context, subject name.Digest, h v1.Hash, kind Kind, opts []remote.Option) (layoutRead[Legacy], error) {
+	var r layoutRead[Legacy]
 	tag := subject.Context().Tag(LegacyTag(h, kind))
 	img, err := remote.Image(tag, opts...)
 	if isNotFound(err) {
-		return nil, nil
+		return r, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", tag, err)
+		return r, fmt.Errorf("reading %s: %w", tag, err)
 	}
 	m, err := img.Manifest()
 	if err != nil {
-		return nil, fmt.Errorf("reading manifest of %s: %w", tag, err)
+		return r, fmt.Errorf("reading manifest of %s: %w", tag, err)
 	}
-	if len(m.Layers) > MaxItems {
-		return nil, &TooManyError{Subject: subject, Count: len(m.Layers), Tag: tag.String(), Kind: kind}
+	layers := m.Layers
+	if len(layers) > MaxItems {
+		r.unread = []Unread{{Subject: subject, Layout: LayoutLegacy, Kind: kind, Tag: tag.String(), Listed: len(layers), Read: MaxItems}}
+		layers = layers[len(layers)-MaxItems:]
 	}
-	out := make([]Legacy, len(m.Layers))
-	err = each(ctx, len(m.Layers), func(i int) error {
-		desc := m.Layers[i]
+	out := make([]Legacy, len(layers))
+	err = each(ctx, len(layers), func(i int) error {
+		desc := layers[i]
 		payload, err := readBlob(img, desc)
 		if err != nil {
 			return fmt.Errorf("reading %s layer %s: %w", tag, desc.Digest, err)
@@ -124,52 +141,45 @@ func fetchLegacy(ctx context.Context, subject name.Digest, h v1.Hash, kind Kind,
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return r, err
 	}
-	return out, nil
+	r.items = out
+	return r, nil
 }
 
 // fetchBundles lists the subject's referrers (ggcr falls back to the
-// sha256-<hex> referrers tag when the registry has no referrers API), keeps
-// those that announce a Sigstore bundle (and, unless want says otherwise,
-// only signatures), refuses more than MaxItems before fetching any, and
-// reads the rest Parallel at a time.
-func fetchBundles(ctx context.Context, subject name.Digest, want Want, opts []remote.Option) ([]Bundle, error) {
+// sha256-<hex> referrers tag when the registry has no referrers API),
+// picks those worth reading (bundleCandidates: at most MaxItems of each
+// announced kind) and reads them Parallel at a time.
+func fetchBundles(ctx context.Context, subject name.Digest, want Want, opts []remote.Option) (layoutRead[Bundle], error) {
+	var r layoutRead[Bundle]
 	idx, err := remote.Referrers(subject, opts...)
 	if isNotFound(err) {
-		return nil, nil
+		return r, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("listing referrers of %s: %w", subject, err)
+		return r, fmt.Errorf("listing referrers of %s: %w", subject, err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, fmt.Errorf("reading referrers of %s: %w", subject, err)
+		return r, fmt.Errorf("reading referrers of %s: %w", subject, err)
 	}
 	var descs []v1.Descriptor
-	for _, desc := range im.Manifests {
-		if maybeBundle(desc) && (want.Attestations || !announcesAttestation(desc)) {
-			descs = append(descs, desc)
-		}
-	}
-	if len(descs) > MaxItems {
-		return nil, &TooManyError{Subject: subject, Count: len(descs)}
-	}
+	descs, r.unread = bundleCandidates(subject, im.Manifests, want, time.Now())
 	found := make([]*Bundle, len(descs))
 	err = each(ctx, len(descs), func(i int) (err error) {
 		found[i], err = readBundle(subject, descs[i], opts)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return r, err
 	}
-	var out []Bundle
 	for _, b := range found {
 		if b != nil {
-			out = append(out, *b)
+			r.items = append(r.items, *b)
 		}
 	}
-	return out, nil
+	return r, nil
 }
 
 // each runs f(0..n-1), Parallel at a time, and returns the first error.

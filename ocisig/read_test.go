@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -78,27 +77,31 @@ func fakeReferrer(i int, artifactType string, ann map[string]string) v1.Descript
 		Digest: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}}
 }
 
-// TestFetchRefusesTooManyBundlesBeforeReadingAny: 10,000 referrers that
-// announce Sigstore bundles cost one listing, not 20,000 requests, and the
-// reason says what to do.
-func TestFetchRefusesTooManyBundlesBeforeReadingAny(t *testing.T) {
+// TestFetchReadsAtMostMaxItemsOfAHugeListing: 10,000 referrers that
+// announce Sigstore bundles cost one listing and MaxItems reads, not 20,000
+// requests; the fetch does not fail (what was read still decides), and the
+// rest is reported unread with what to do.
+func TestFetchReadsAtMostMaxItemsOfAHugeListing(t *testing.T) {
 	l := &listing{}
 	for i := range 10000 {
 		l.extra = append(l.extra, fakeReferrer(i, BundleMediaType, map[string]string{AnnotationBundlePredicate: CosignSignPredicateType}))
 	}
 	subject := l.start(t)
-	_, err := Fetch(context.Background(), subject)
-	var tooMany *TooManyError
-	if !errors.As(err, &tooMany) || tooMany.Count != 10000 {
-		t.Fatalf("want a TooManyError counting 10000, got %v", err)
+	found, err := Fetch(context.Background(), subject)
+	if err != nil {
+		t.Fatalf("a listing longer than signet reads failed the fetch: %v", err)
 	}
-	for _, s := range []string{"10000 Sigstore bundles", "more than the 64 signet reads", "delete the stale ones", "sign the digest once more"} {
-		if !strings.Contains(err.Error(), s) {
-			t.Fatalf("reason does not say %q: %v", s, err)
+	if len(found.Unread) != 1 || found.Unread[0].Listed != 10000 || found.Unread[0].Read != MaxItems {
+		t.Fatalf("unread %+v, want 10000 listed and %d read", found.Unread, MaxItems)
+	}
+	msg := found.Unread[0].String()
+	for _, s := range []string{"10000 Sigstore bundles", "more than the 64 signet reads", "only the 64 newest announced as signatures were read", "delete the stale ones", "sign the digest once more"} {
+		if !strings.Contains(msg, s) {
+			t.Fatalf("unread note does not say %q: %s", s, msg)
 		}
 	}
-	if n := l.reads.Load(); n != 0 {
-		t.Fatalf("%d referrer manifests read before refusing the listing", n)
+	if n := l.reads.Load(); n != MaxItems {
+		t.Fatalf("%d referrer manifests read, want %d", n, MaxItems)
 	}
 }
 
@@ -159,9 +162,10 @@ func TestFetchSkipsAReferrerDeletedAfterTheListing(t *testing.T) {
 	}
 }
 
-// TestFetchRefusesALegacyTagWithTooManyLayers: the reason names the tag,
-// the count and the remedy.
-func TestFetchRefusesALegacyTagWithTooManyLayers(t *testing.T) {
+// TestFetchReadsTheNewestLayersOfAnOverfullLegacyTag: past MaxItems
+// layers the newest (cosign appends: the last) are read, the rest are
+// reported unread, naming the tag, the count and the remedy.
+func TestFetchReadsTheNewestLayersOfAnOverfullLegacyTag(t *testing.T) {
 	subject := pushSubject(t, false)
 	h, _ := v1.NewHash(subject.DigestStr())
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
@@ -176,10 +180,16 @@ func TestFetchRefusesALegacyTagWithTooManyLayers(t *testing.T) {
 	if err := remote.Write(tag, img); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Fetch(context.Background(), subject)
-	var tooMany *TooManyError
-	if !errors.As(err, &tooMany) || !strings.Contains(err.Error(), "holds 65 signatures, more than the 64 signet reads") ||
-		!strings.Contains(err.Error(), "cosign clean --type signature") {
-		t.Fatalf("got %v", err)
+	found, err := Fetch(context.Background(), subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found.Legacy) != MaxItems || string(found.Legacy[MaxItems-1].Payload) != fmt.Sprintf(`{"critical":{"n":%d}}`, MaxItems) ||
+		string(found.Legacy[0].Payload) != `{"critical":{"n":1}}` {
+		t.Fatalf("read %d layers, want the newest %d", len(found.Legacy), MaxItems)
+	}
+	if len(found.Unread) != 1 || !strings.Contains(found.Unread[0].String(), "holds 65 signatures, more than the 64 signet reads: only the newest 64 were read") ||
+		!strings.Contains(found.Unread[0].String(), "cosign clean --type signature") {
+		t.Fatalf("unread %v", found.Unread)
 	}
 }

@@ -65,8 +65,8 @@ func byUs(l Legacy) bool { return strings.HasPrefix(l.Signature, "us-") }
 
 // TestReplaceLegacyRepairsAnOverfullTag: a .sig tag that an appending
 // signer grew past the readers' cap (65 layers of ours, one of someone
-// else) is what made images "denied for good". One replacing write leaves
-// ours once and theirs untouched, and the digest reads again.
+// else) leaves the oldest unread (theirs among them). One replacing write
+// leaves ours once and theirs untouched, and the digest reads whole again.
 func TestReplaceLegacyRepairsAnOverfullTag(t *testing.T) {
 	ctx := context.Background()
 	d := subjectBehind(t, true, nil)
@@ -77,8 +77,12 @@ func TestReplaceLegacyRepairsAnOverfullTag(t *testing.T) {
 	if err := WriteLegacy(ctx, d, items); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Fetch(ctx, d); err == nil {
-		t.Fatal("the reader accepted a tag over its cap")
+	found, err := Fetch(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found.Unread) != 1 || len(found.Legacy) != MaxItems {
+		t.Fatalf("the reader read %d layers of a tag over its cap, unread %v", len(found.Legacy), found.Unread)
 	}
 	out, err := ReplaceLegacy(ctx, d, signatureBy("us", 100), byUs)
 	if err != nil {
@@ -87,16 +91,15 @@ func TestReplaceLegacyRepairsAnOverfullTag(t *testing.T) {
 	if out.Action != ActionReplaced || len(out.Replaced) != MaxItems+1 {
 		t.Fatalf("outcome %s replacing %d layers, want replaced %d", out.Action, len(out.Replaced), MaxItems+1)
 	}
-	found, err := Fetch(ctx, d)
-	if err != nil {
+	if found, err = Fetch(ctx, d); err != nil {
 		t.Fatal(err)
 	}
 	var sigs []string
 	for _, l := range found.Legacy {
 		sigs = append(sigs, l.Signature)
 	}
-	if strings.Join(sigs, ",") != "them-0,us-100" {
-		t.Fatalf("layers %v, want theirs kept first and ours once", sigs)
+	if strings.Join(sigs, ",") != "them-0,us-100" || len(found.Unread) != 0 {
+		t.Fatalf("layers %v (unread %v), want theirs kept first and ours once", sigs, found.Unread)
 	}
 }
 

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,24 +65,31 @@ func FuzzGlob(f *testing.F) {
 }
 
 // spellings returns ways of writing repository path on host (Docker Hub
-// when host is ""), all of which name the same repository. Without a host,
-// a pattern whose first segment is a wildcard is taken as written (it may
-// match registries), so it has no host-less spellings.
+// when host is ""), all of which name the same repository to the runtime:
+// the case of the host, its fully qualified form, its port with leading
+// zeros or HTTPS's default port written out, and an IPv6 literal fully
+// expanded. Without a host, a pattern whose first segment is a wildcard is
+// taken as written (it may match registries), so it has no host-less
+// spellings.
 func spellings(host, path string, pattern bool) []string {
-	hostname, port := host, ""
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		hostname, port = host[:i], host[i:]
-	}
+	hostname, port := splitPort(host)
 	hosts := []string{host, asciiUpper(host)}
-	if !strings.HasSuffix(hostname, ".") {
+	literal := strings.HasPrefix(hostname, "[") || numericHost(strings.TrimRight(hostname, "."))
+	if !strings.HasSuffix(hostname, ".") && !literal {
 		hosts = append(hosts, hostname+"."+port) // the fully qualified spelling
 	}
 	if port == "" {
-		hosts = append(hosts, host+":443")
+		hosts = append(hosts, host+":443", host+":0443")
+	} else {
+		hosts = append(hosts, hostname+":0"+port[1:])
+	}
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(hostname, "["), "]")); err == nil && strings.HasPrefix(hostname, "[") && a.Zone() == "" {
+		hosts = append(hosts, "["+a.StringExpanded()+"]"+port)
 	}
 	var out []string
 	if host == "" {
-		hosts = []string{"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com", "Docker.IO", "index.docker.io.", "docker.io:443"}
+		hosts = []string{"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com", "Docker.IO", "index.docker.io.",
+			"docker.io:443", "docker.io:0443", "registry-1.docker.io.:00443"}
 		first, _, _ := strings.Cut(path, "/")
 		if pattern && strings.ContainsAny(first, "*?") {
 			return []string{path}
@@ -107,6 +115,12 @@ func FuzzSpellingsMatchOneRule(f *testing.F) {
 	f.Add("", "library/nginx", "nginx")
 	f.Add("ghcr.io", "acme/app", "ghcr.io/acme/**")
 	f.Add("localhost:5000", "a/b", "localhost:5000/*/b")
+	f.Add("registry.corp", "app", "registry.corp/**")
+	f.Add("registry.corp:0443", "app", "registry.corp:443/*")
+	f.Add("registry.corp:5000", "app", "registry.corp:05000/app")
+	f.Add("[::1]:5000", "a/b", "**")
+	f.Add("[::ffff:10.0.0.1]", "a", "10.0.0.1/*")
+	f.Add("", "library/nginx", "docker.io:0443/nginx")
 	f.Fuzz(func(t *testing.T, host, path, pattern string) {
 		if host != "" && (!isRegistry(host) || host == "localhost" || strings.ContainsAny(host, "/@")) {
 			return // not a registry ("LOCALHOST/x" is a Docker Hub path, and invalid)
@@ -142,7 +156,7 @@ func FuzzSpellingsMatchOneRule(f *testing.F) {
 		patHost, patPath, ok := strings.Cut(pattern, "/")
 		if !ok || !isRegistry(patHost) {
 			patHost, patPath = "", pattern
-		} else if dockerHubAliases[canonicalHost(patHost)] {
+		} else if h, err := CanonicalHost(patHost); err == nil && dockerHubAliases[h] {
 			patHost = ""
 		}
 		var rule string

@@ -213,3 +213,27 @@ func sameRepository(a, b *Identity) (string, bool) {
 	}
 	return "", false
 }
+
+// namespaceNameLabel is set by the apiserver to the namespace's name and
+// cannot be changed: a selector on it selects by name.
+const namespaceNameLabel = "kubernetes.io/metadata.name"
+
+// labelExemption warns about a label selector that takes namespaces out of
+// enforcement (exemptLabels) or into audit mode (auditLabels): anyone who
+// may update a namespace's labels (namespace admins, often tenants, or a
+// GitOps repository they write to) can select their own namespace and run
+// unsigned images. Namespace names are set once, by whoever may create
+// namespaces.
+func (l *loader) labelExemption(n *yaml.Node, field, key string, selector map[string]string) {
+	if _, byName := selector[namespaceNameLabel]; byName {
+		return
+	}
+	effect := "exempts it from verification"
+	list := "exempt"
+	if key == "auditLabels" {
+		effect, list = "puts it in audit mode (unsigned images are admitted and only reported)", "audit"
+	}
+	l.d.warnf(n, field, WarnLabelExemption,
+		"a namespace carrying these labels %s, and whoever may label a namespace can add them to their own; list namespaces by name under namespaces.%s (or select %s), and keep namespace label updates to cluster admins",
+		effect, list, namespaceNameLabel)
+}

@@ -47,9 +47,25 @@ func TestLintGolden(t *testing.T) {
 			golden.Check(t, strings.TrimSuffix(f, ".yaml")+".golden", b.String(), *update)
 		})
 	}
-	for _, c := range []WarningCode{WarnUnescapedDot, WarnCatchAllOptional, WarnUnusedIdentity, WarnUnreachableRule, WarnThresholdOneRepository} {
+	for _, c := range []WarningCode{WarnUnescapedDot, WarnCatchAllOptional, WarnUnusedIdentity, WarnUnreachableRule, WarnThresholdOneRepository, WarnLabelExemption} {
 		if !codes[c] {
 			t.Errorf("no golden file shows warning %s", c)
+		}
+	}
+}
+
+// TestLabelSelectorOnTheNamespaceNameIsQuiet: the apiserver sets
+// kubernetes.io/metadata.name to the name and refuses changes to it, so a
+// selector on it is a selection by name and draws no label-exemption
+// warning.
+func TestLabelSelectorOnTheNamespaceNameIsQuiet(t *testing.T) {
+	p, err := Parse([]byte(header + "images: [{match: ['**'], deny: x}]\nenforcement: {namespaces: {exemptLabels: {kubernetes.io/metadata.name: kube-system}}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range p.Warnings {
+		if w.Code == WarnLabelExemption {
+			t.Errorf("selector by name warned: %s", w)
 		}
 	}
 }

@@ -300,6 +300,8 @@ func (l *loader) labels(o *object, key string) map[string]string {
 	m.done()
 	if len(out) == 0 {
 		l.d.errorf(n, o.field(key), "an empty label selector would match every namespace")
+	} else {
+		l.labelExemption(n, o.field(key), key, out)
 	}
 	return out
 }

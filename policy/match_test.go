@@ -130,10 +130,80 @@ func TestNormalizeRepository(t *testing.T) {
 		"bitnami/redis@sha256:" + strings.Repeat("0", 64): "index.docker.io/bitnami/redis",
 		"localhost:5000/a/b:t":                            "localhost:5000/a/b",
 		"ghcr.io/acme/app":                                "ghcr.io/acme/app",
+		// The port is a number: the runtime dials ":0443" as 443.
+		"registry.corp:0443/app":         "registry.corp/app",
+		"registry.corp:000443/app":       "registry.corp/app",
+		"registry.corp:05000/app":        "registry.corp:5000/app",
+		"REGISTRY.corp.:0443/app":        "registry.corp/app",
+		"docker.io:0443/nginx":           "index.docker.io/library/nginx",
+		"registry-1.docker.io:443/nginx": "index.docker.io/library/nginx",
+		"index.docker.io.:00443/nginx":   "index.docker.io/library/nginx",
+		// One IPv6 address, one text (RFC 5952); IPv4-mapped is the IPv4 host.
+		"[0:0:0:0:0:0:0:1]:5000/a":     "[::1]:5000/a",
+		"[0::0001]:05000/a":            "[::1]:5000/a",
+		"[2001:DB8:0:0:0:0:0:1]:443/a": "[2001:db8::1]/a",
+		"[::ffff:10.0.0.1]:5000/a":     "10.0.0.1:5000/a",
+		"[::FFFF:a00:1]:5000/a":        "10.0.0.1:5000/a",
+		"127.0.0.1:5000/a":             "127.0.0.1:5000/a",
+		"1.2.3.4.example.com/a":        "1.2.3.4.example.com/a",
+		"0x7f.example.com/a":           "0x7f.example.com/a",
 	} {
 		got, err := NormalizeRepository(in)
 		if err != nil || got != want {
 			t.Errorf("NormalizeRepository(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+// TestNormalizeRepositoryRefusesHostsTheRuntimeReadsOtherwise: a port the
+// runtime cannot dial, or a numeric host whose address depends on the
+// resolver (glibc's inet_aton reads "127.1" and "0x7f.0.0.1" as 127.0.0.1,
+// Go's resolver as names), selects no rule: it is refused with the reason.
+func TestNormalizeRepositoryRefusesHostsTheRuntimeReadsOtherwise(t *testing.T) {
+	for in, want := range map[string]string{
+		"registry.corp:0/app":                       "outside 1-65535",
+		"registry.corp:65536/app":                   "outside 1-65535",
+		"registry.corp:000000000000000000443/app":   "", // still 443: leading zeros are free
+		"registry.corp:99999999999999999999443/app": "outside 1-65535",
+		"127.1:5000/app":                            "numeric address",
+		"0x7f.0.0.1:5000/app":                       "numeric address",
+		"127.000.000.001:5000/app":                  "numeric address",
+		"127.0.0.1.:5000/app":                       "numeric address",
+		"2130706433:5000/app":                       "numeric address",
+	} {
+		got, err := NormalizeRepository(in)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("NormalizeRepository(%q): %v", in, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("NormalizeRepository(%q) = %q, %v; want an error saying %q", in, got, err, want)
+		}
+	}
+	p, err := Parse([]byte(header + "images: [{match: [\"**\"], signature: optional}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := p.Match("127.1:5000/app"); err == nil || m.Rule != nil {
+		t.Errorf("a resolver-dependent host matched the catch-all rule %v", m.Rule)
+	}
+}
+
+// TestRegistrySpellingsMatchOneRule: a deny rule on registry.corp is not
+// bypassed by any spelling the runtime dials as the same registry.
+func TestRegistrySpellingsMatchOneRule(t *testing.T) {
+	for _, pat := range []string{"registry.corp/**", "REGISTRY.CORP:0443/**", "registry.corp.:443/**", "*.corp/**"} {
+		p, err := Parse([]byte(header + "images:\n- {name: no-corp, match: [\"" + pat + "\"], deny: no}\n- {match: [\"**\"], signature: optional}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, img := range []string{"registry.corp/app", "registry.corp:443/app", "registry.corp:0443/app", "registry.corp:00443/app:1",
+			"Registry.Corp:0443/app", "registry.corp./app", "registry.corp.:0443/app", "registry.corp..:443/app@sha256:" + strings.Repeat("a", 64)} {
+			if m, err := p.Match(img); err != nil || m.Rule.Name != "no-corp" {
+				t.Errorf("rule %q does not catch %q: %v %v", pat, img, m.Rule, err)
+			}
+		}
+		if m, _ := p.Match("registry.corp:5000/app"); m.Rule != nil && m.Rule.Name == "no-corp" {
+			t.Errorf("rule %q catches another port of the host", pat)
 		}
 	}
 }

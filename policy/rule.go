@@ -146,9 +146,14 @@ func (p *Policy) Match(image string) (Match, error) {
 
 // MatchRepository is Match for a repository name as go-containerregistry
 // spells it ("host/path"). It is normalized again (cheaply, and
-// idempotently), so every spelling of a registry selects the same rule.
+// idempotently), so every spelling of a registry selects the same rule. A
+// host the runtime would not reach as written (see HostError) is an error.
 func (p *Policy) MatchRepository(repo string) (Match, error) {
-	return p.matchCanonical(canonicalRepository(repo))
+	canonical, err := canonicalRepository(repo)
+	if err != nil {
+		return Match{Repository: repo}, err
+	}
+	return p.matchCanonical(canonical)
 }
 
 func (p *Policy) matchCanonical(repo string) (Match, error) {

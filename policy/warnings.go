@@ -41,6 +41,10 @@ const (
 	// identities that one repository can satisfy (its workflow on two refs
 	// is two signers), so one party may meet it.
 	WarnThresholdOneRepository WarningCode = "threshold-one-repository"
+	// WarnLabelExemption: exemptLabels or auditLabels select namespaces by
+	// labels that whoever may edit a namespace can set, so they can take
+	// their own namespace out of enforcement.
+	WarnLabelExemption WarningCode = "label-exemption"
 )
 
 // String renders the warning as FILE:LINE:COLUMN: warning: field: message [code].

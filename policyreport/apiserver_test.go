@@ -9,7 +9,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/signet-dev/signet/audit"
@@ -28,20 +27,8 @@ var chartCRDs = []string{
 // nothing refused, nothing pruned. `kubectl get polr -A` (the apiserver's
 // table view) shows the counts.
 func TestReportsOnRealAPIServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts kube-apiserver and etcd")
-	}
-	s := stack.New(t, stack.Options{Kube: true})
-	dyn, err := dynamic.NewForConfig(s.Kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := kubernetes.NewForConfig(s.Kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, dyn := apiServer(t, "prod")
 	ctx := t.Context()
-	createNamespace(t, kc, "prod")
 	kyverno, err := stack.KyvernoReportCRDs(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +46,7 @@ func TestReportsOnRealAPIServer(t *testing.T) {
 					t.Error(err)
 				}
 			})
-			checkRoundTrip(t, ctx, s.Kube.Config, dyn)
+			checkRoundTrip(t, ctx, cfg, dyn)
 		})
 	}
 }

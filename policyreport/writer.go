@@ -25,34 +25,36 @@ const (
 	// same label), so signet only ever lists, changes or deletes these.
 	ManagedByLabel = "app.kubernetes.io/managed-by"
 	ManagedBy      = "signet"
-	// ContentAnnotation is the hash of a report's summary and results: a
-	// report whose content has not changed is not written again.
-	ContentAnnotation = "signet.dev/content-hash"
 )
 
 // FieldManager is signet's server-side apply field manager.
 const FieldManager = "signet"
 
 // Writer keeps signet's reports in the cluster equal to the results it is
-// given: it writes a report only when its content changed (server-side
-// apply, strict field validation, so the apiserver checks every report
-// against the installed CRD), and deletes reports that no longer have
-// results. It is used by one goroutine at a time (the leader's scanner).
+// given: it writes a report only when what the cluster holds differs
+// (server-side apply, strict field validation, so the apiserver checks
+// every report against the installed CRD), and deletes reports that no
+// longer have results. What the cluster holds is read from the reports'
+// live content (Load, Watch), never from anything a report says about
+// itself: anyone who may edit a report could make it claim to be current.
+// Syncs come from one goroutine at a time (the leader's scanner); Watch's
+// callbacks may run beside them.
 type Writer struct {
 	Client dynamic.Interface
 	Limits Limits
 
 	mu sync.Mutex
-	// written is the content hash of each report signet owns, by
-	// "namespace/name" ("/name" for cluster reports).
+	// written is the content hash of each report signet owns as the
+	// cluster holds it, by "namespace/name" ("/name" for cluster reports).
 	written map[string]string
 	// Writes and Deletes count API requests that changed a report.
 	Writes, Deletes atomic.Int64
 }
 
-// Load reads which reports signet already owns (after a restart, or when
-// another replica wrote them), so unchanged ones are not rewritten and
-// stale ones are deleted.
+// Load reads which reports signet already owns and what they hold (after a
+// restart, when another replica wrote them, or at each full pass), so
+// unchanged ones are not rewritten, edited ones are, and stale ones are
+// deleted.
 func (w *Writer) Load(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -65,8 +67,9 @@ func (w *Writer) Load(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("listing signet's policy reports (are the wgpolicyk8s.io CRDs installed?): %w", err)
 		}
-		for _, u := range list.Items {
-			w.written[u.GetNamespace()+"/"+u.GetName()] = u.GetAnnotations()[ContentAnnotation]
+		for i := range list.Items {
+			u := &list.Items[i]
+			w.written[u.GetNamespace()+"/"+u.GetName()] = liveHash(u)
 		}
 	}
 	return nil
@@ -116,7 +119,6 @@ func (w *Writer) sync(ctx context.Context, ns, kind string, results []Result) er
 		if w.written[key] == sum {
 			continue
 		}
-		rep.Annotations = map[string]string{ContentAnnotation: sum}
 		if err := w.apply(ctx, rep); err != nil {
 			errs = append(errs, err)
 			delete(w.written, key) // unknown now: written again next time
@@ -183,6 +185,16 @@ func contentHash(rep Report) string {
 	}{rep.Summary, rep.Results})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
+}
+
+// liveHash is contentHash of what a report the apiserver returned holds
+// ("" when it does not decode: it differs from anything signet writes).
+func liveHash(u *unstructured.Unstructured) string {
+	rep, err := Decode(u)
+	if err != nil {
+		return ""
+	}
+	return contentHash(*rep)
 }
 
 // Decode reads a report the apiserver returned.

@@ -78,3 +78,59 @@ func mustRepo(t *testing.T, s string) name.Repository {
 	}
 	return r
 }
+
+// TestCredentialsDoNotFollowARedirectToAnotherHost: a registry that
+// redirects a read to another host (blob storage, or an attacker's) never
+// gets its credentials forwarded there, whether the registry takes basic
+// credentials or a bearer token; another port of the same address is
+// another host.
+func TestCredentialsDoNotFollowARedirectToAnotherHost(t *testing.T) {
+	var leaked atomic.Int64
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+		w.Write([]byte("{}")) //nolint:errcheck
+	}))
+	defer elsewhere.Close()
+	for _, scheme := range []string{"basic", "bearer"} {
+		t.Run(scheme, func(t *testing.T) {
+			var authorized atomic.Int64
+			var srv *httptest.Server
+			srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case r.URL.Path == "/token":
+					w.Write([]byte(`{"token":"registry-token"}`)) //nolint:errcheck
+				case r.Header.Get("Authorization") == "" && scheme == "basic":
+					w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
+					w.WriteHeader(http.StatusUnauthorized)
+				case r.Header.Get("Authorization") == "":
+					w.Header().Set("WWW-Authenticate", `Bearer realm="`+srv.URL+`/token",service="registry"`)
+					w.WriteHeader(http.StatusUnauthorized)
+				case r.URL.Path == "/v2/":
+					authorized.Add(1)
+				default:
+					authorized.Add(1)
+					http.Redirect(w, r, elsewhere.URL+"/blob", http.StatusTemporaryRedirect)
+				}
+			}))
+			defer srv.Close()
+			repo := mustRepo(t, strings.TrimPrefix(srv.URL, "http://")+"/acme/app")
+			rt, err := NewAuth(New(nil, Options{})).Transport(context.Background(), repo, authn.FromConfig(authn.AuthConfig{Username: "u", Password: "secret"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := (&http.Client{Transport: rt}).Get(srv.URL + "/v2/acme/app/blobs/sha256:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if authorized.Load() == 0 {
+				t.Fatal("the registry never saw the credentials: the test proves nothing")
+			}
+			if n := leaked.Load(); n != 0 {
+				t.Fatalf("%d requests to the redirect target carried the registry's credentials", n)
+			}
+		})
+	}
+}

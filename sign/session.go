@@ -82,12 +82,15 @@ func NewSession(cfg Config) (*Session, error) {
 		if cfg.FulcioURL == "" {
 			return nil, errors.New("keyless signing needs a Fulcio URL")
 		}
+		if err := checkFulcioURL(cfg.FulcioURL); err != nil {
+			return nil, err
+		}
 		kp, err := ephemeralKeypair()
 		if err != nil {
 			return nil, err
 		}
 		s.keypair = kp
-		s.fulcio = &Fulcio{URL: cfg.FulcioURL, Token: cfg.IDToken, Client: &http.Client{Transport: cfg.transport("Fulcio")}}
+		s.fulcio = &Fulcio{URL: cfg.FulcioURL, Token: cfg.IDToken, Client: fulcioClient(cfg.transport("Fulcio"))}
 	}
 	for _, r := range cfg.Rekor {
 		t, err := newRekor(r, cfg)

@@ -47,8 +47,9 @@ type Decision struct {
 	// the first place to look when a signature "is there" but is not accepted.
 	Rejected []Rejection `json:"rejected,omitempty"`
 	// Transient marks a denial caused by infrastructure (a registry, TUF or
-	// the trusted root could not be read) rather than by the image: retrying
-	// may change it, so it is never cached.
+	// the trusted root could not be read) rather than by the image, or made
+	// without reading everything attached (more than signet reads, see
+	// Rejected): retrying may change it, so it is never cached.
 	Transient bool `json:"transient,omitempty"`
 	// TrustedRoot is the version of the Sigstore trusted root used, if any,
 	// and TrustedRootSource where it came from: tuf, embedded (the snapshot

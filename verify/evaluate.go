@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -33,8 +34,31 @@ func Evaluate(ctx context.Context, t Target, ev *Evidence) *Decision {
 	if r.Platforms == policy.PlatformsAll && ev.platforms != nil {
 		e.platforms(ctx)
 	}
+	e.unread()
 	d.settle()
 	return d
+}
+
+// unread records what was listed but not read (over ocisig.MaxItems) as
+// rejected material, so every decision says it. What was read decides: a
+// signature that satisfies the rule admits the image whatever else is
+// attached. A denial, though, was made without looking at everything (an
+// unread item may be the signature the rule wants, hidden by junk anyone
+// with push access can add): it says so and is transient, so no cache
+// keeps it and it changes as soon as the digest is cleaned up.
+func (e *evaluation) unread() {
+	var what []string
+	for _, u := range e.ev.unread {
+		r := NewReason(CodeTooManySignatures, "%s", u)
+		e.d.Rejected = append(e.d.Rejected, Rejection{Layout: u.Layout, Kind: u.Kind, Reason: r.String(), Code: r.Code})
+		what = append(what, u.String())
+	}
+	if len(what) == 0 || len(e.d.Reasons) == 0 {
+		return
+	}
+	e.d.deny(NewReason(CodeTooManySignatures, "not everything attached to %s was read, and what was read does not satisfy rule %q: %s",
+		shortDigest(e.digest), e.rule.Name, strings.Join(what, "; ")))
+	e.d.Transient = true
 }
 
 // evaluation carries the state of deciding one digest.

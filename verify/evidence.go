@@ -22,6 +22,8 @@ import (
 type Evidence struct {
 	sigs, atts []*candidate
 	rejected   []Rejection
+	// unread is what was listed but not read (over ocisig.MaxItems).
+	unread []ocisig.Unread
 	// trust checks found candidates (nil for predicted evidence).
 	trust *Verifier
 	// platforms is set when the rule requires every platform signed.
@@ -145,6 +147,7 @@ func (v *Verifier) collectPlatforms(ctx context.Context, digest name.Digest) *pl
 // Unparseable material is recorded as rejected, never fatal: a registry
 // holding junk next to a good signature must not block the good one.
 func (ev *Evidence) classify(found *ocisig.Found) {
+	ev.unread = found.Unread
 	for _, l := range found.Legacy {
 		b, err := fromLegacy(l)
 		if err != nil {

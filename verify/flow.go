@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/regclient"
 )
@@ -109,6 +108,9 @@ func Prepare(image string, p *policy.Policy) (s Subject, d *Decision) {
 	}
 	s.Ref = ref
 	m, err := p.MatchRepository(ref.Context().Name())
+	if he := (*policy.HostError)(nil); errors.As(err, &he) {
+		return s, s.deny(NewReason(CodeInvalidReference, "%q is not a valid image reference: %v", image, err), false)
+	}
 	if err != nil {
 		r := NewReason(CodeNoRule, "%v", err)
 		if nr := (*policy.NoRuleError)(nil); errors.As(err, &nr) {
@@ -235,11 +237,8 @@ func Pin(image string, digest name.Digest) string {
 }
 
 // fetchReason is the reason a failure to read a digest's signatures gives:
-// transient (a registry failure), unless the registry answered and holds
-// more than signet reads.
-func fetchReason(digest name.Digest, err error) (Reason, bool) {
-	if tooMany := (*ocisig.TooManyError)(nil); errors.As(err, &tooMany) {
-		return NewReason(CodeTooManySignatures, "%v", err), false
-	}
-	return NewReason(CodeRegistryUnavailable, "could not read signatures of %s: %v", digest, err), true
+// a registry failure (transient), since a listing longer than signet reads
+// is not a failure (ocisig.Unread; see evaluation.unread).
+func fetchReason(digest name.Digest, err error) Reason {
+	return NewReason(CodeRegistryUnavailable, "could not read signatures of %s: %v", digest, err)
 }

@@ -54,13 +54,13 @@ func (e *evaluation) platform(ctx context.Context, child platformChild) Platform
 	cd := e.digest.Context().Digest(child.desc.Digest.String())
 	sub := &Decision{}
 	if child.err != nil {
-		r, transient := fetchReason(cd, child.err)
-		sub.deny(r)
-		e.d.Transient = e.d.Transient || transient
+		sub.deny(fetchReason(cd, child.err))
+		e.d.Transient = true
 	} else {
 		ce := &evaluation{p: e.p, rule: e.rule, digest: cd, ev: child.ev, d: sub}
 		sub.Rejected = child.ev.rejected
 		ce.signatures(ctx)
+		ce.unread()
 		e.d.Transient = e.d.Transient || sub.Transient
 	}
 	pr := PlatformResult{Platform: platformString(child.desc.Platform), Digest: child.desc.Digest.String(), Signed: len(sub.Reasons) == 0}

@@ -227,13 +227,23 @@ func (e *evaluation) checkPayload(c *candidate) (Reason, bool) {
 	return Reason{}, false
 }
 
+// rejectionList is the reasons material was rejected, each once, for one
+// sentence: the first few (a digest may carry dozens of junk referrers,
+// anyone with push access can add them); Decision.Rejected lists all.
 func rejectionList(rs []Rejection) string {
 	parts := make([]string, len(rs))
 	for i, r := range rs {
 		parts[i] = r.Reason
 	}
-	return strings.Join(dedupe(parts), "; ")
+	parts = dedupe(parts)
+	if len(parts) > maxListed {
+		return strings.Join(parts[:maxListed], "; ") + fmt.Sprintf("; and %d more (see rejected)", len(parts)-maxListed)
+	}
+	return strings.Join(parts, "; ")
 }
+
+// maxListed is how many rejected items a denial's sentence names.
+const maxListed = 3
 
 // joinReasons is the reasons' sentences, each once, joined for one sentence.
 func joinReasons(rs []Reason) string {

@@ -78,14 +78,7 @@ func (v *Verifier) Decide(ctx context.Context, t Target) *Decision {
 	ev, err := v.Collect(ctx, t)
 	var d *Decision
 	if err != nil {
-		r, transient := fetchReason(t.Digest, err)
-		if transient {
-			d = t.Unavailable(r)
-		} else {
-			d = t.decision()
-			d.deny(r)
-			d.settle()
-		}
+		d = t.Unavailable(fetchReason(t.Digest, err))
 	} else {
 		d = Evaluate(ctx, t, ev)
 	}

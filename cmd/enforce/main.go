@@ -65,7 +65,14 @@ Example:
      --tls-cert /tls/tls.crt --tls-key /tls/tls.key --listen :8443 --ops-listen :9090
 
 Environment: every flag has a SIGNET_ variable (shown below); registry
-credentials for the webhook's own identity come from the Docker config.`,
+credentials for the webhook's own identity come from the Docker config and,
+only for the registry hosts listed for each provider, from the cloud workload
+identity (--google-registries, --ecr-registries, --acr-registries; none by
+default): for example
+   enforce serve ... --acr-registries 'acme.azurecr.io,*.azurecr.io' \
+     --ecr-registries '123456789012.dkr.ecr.eu-west-1.amazonaws.com'
+A host pattern is an exact host[:port] or *.domain ("*" is one DNS label);
+hosts compare as the runtime dials them, never by substring or suffix.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "policy", Usage: "trust policy file", Value: "trust.yaml", EnvVars: []string{"SIGNET_POLICY"}},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serving certificate (PEM)", Required: true, EnvVars: []string{"SIGNET_TLS_CERT"}},
@@ -86,6 +93,9 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.IntFlag{Name: "max-connections-per-client", Usage: "maximum open webhook connections of one client IP without a verified client certificate (default a quarter of --max-connections)", EnvVars: []string{"SIGNET_MAX_CONNECTIONS_PER_CLIENT"}},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
+			&cli.StringFlag{Name: "google-registries", Usage: "comma-separated registry hosts (host[:port] or *.domain) that get the Google workload identity's token, e.g. us-docker.pkg.dev; none by default", EnvVars: []string{"SIGNET_GOOGLE_REGISTRIES"}},
+			&cli.StringFlag{Name: "ecr-registries", Usage: "comma-separated registry hosts that get AWS ECR credentials of the pod's AWS identity, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com; none by default", EnvVars: []string{"SIGNET_ECR_REGISTRIES"}},
+			&cli.StringFlag{Name: "acr-registries", Usage: "comma-separated registry hosts that get an Azure ACR token of the pod's Azure identity, e.g. acme.azurecr.io; none by default", EnvVars: []string{"SIGNET_ACR_REGISTRIES"}},
 			&cli.DurationFlag{Name: "trusted-root-refresh", Usage: "how often the public-good trusted root is refreshed through TUF (the last good root stays when TUF is down)", Value: enforce.DefaultTrustedRootRefresh, EnvVars: []string{"SIGNET_TRUSTED_ROOT_REFRESH"}},
 		}, backgroundFlags()...),
 		Action: serve,
@@ -99,10 +109,14 @@ func serve(c *cli.Context) error {
 	if err := rl.Load(); err != nil {
 		return cliapp.Usagef("enforce", "%v", err)
 	}
+	clouds, err := cloudauth.ParseRegistries(c.String("google-registries"), c.String("ecr-registries"), c.String("acr-registries"))
+	if err != nil {
+		return cliapp.Usagef("enforce", "%v", err)
+	}
 	roots := &enforce.TrustedRoots{Interval: c.Duration("trusted-root-refresh"), Policy: rl.Policy, Log: log,
 		Store: trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: c.Bool("offline")}))}
 	registry := regclient.New(regclient.HTTPTransport(), regclient.Options{Gate: enforce.NewLimiter(c.Int("registry-concurrency"))})
-	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain), verify.WithTrustedRoots(roots.Store), verify.WithTransport(registry)}
+	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain(clouds)), verify.WithTrustedRoots(roots.Store), verify.WithTransport(registry)}
 	verifier := verify.New(opts...)
 	cache := enforce.NewCache(verifier, enforce.CacheConfig{
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),

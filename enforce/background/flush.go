@@ -10,9 +10,9 @@ import (
 	"github.com/signet-dev/signet/policyreport"
 )
 
-// flush writes the reports of the touched namespaces and the cluster
-// summary. The writer skips reports whose content did not change, so a
-// pass that found nothing new costs no API request.
+// flush writes the reports of the touched namespaces ("" touches only the
+// cluster summary) and the cluster summary. The writer skips reports whose
+// content did not change, so a pass that found nothing new writes nothing.
 func (t *term) flush(ctx context.Context, touched map[string]bool) {
 	if len(touched) == 0 {
 		return
@@ -25,6 +25,9 @@ func (t *term) flush(ctx context.Context, touched map[string]bool) {
 	}
 	w := t.s.cfg.Reports
 	for ns := range touched {
+		if ns == "" {
+			continue // the cluster report, synced below
+		}
 		var rs []policyreport.Result
 		for _, f := range byNS[ns] {
 			rs = append(rs, policyreport.FromFinding(f, name))

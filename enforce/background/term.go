@@ -32,6 +32,11 @@ type term struct {
 	pods  map[string]*podState
 	// policyHash and root are what the last full pass decided under.
 	policyHash, root string
+	// stale are namespaces ("" for the cluster) whose reports someone else
+	// changed (policyreport.Writer.Watch); watching says the watch runs,
+	// else each full pass re-reads the reports.
+	stale    chan string
+	watching bool
 }
 
 type podState struct {
@@ -79,10 +84,24 @@ func (s *Scanner) start(ctx context.Context) *term {
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return nil
 	}
+	t.stale = make(chan string, 1024)
 	if err := s.cfg.Reports.Load(ctx); err != nil {
 		s.cfg.Log.Error("background verifier: reading existing reports", "err", err)
+	} else if err := s.cfg.Reports.Watch(ctx, t.reportChanged); err != nil {
+		s.cfg.Log.Error("background verifier: watching reports (edits are corrected at each full pass instead)", "err", err)
+	} else {
+		t.watching = true
 	}
 	return t
+}
+
+// reportChanged queues a namespace whose reports someone else changed. It
+// never waits: when the queue is full the next full pass corrects them.
+func (t *term) reportChanged(ns string) {
+	select {
+	case t.stale <- ns:
+	default:
+	}
 }
 
 func (t *term) loop(ctx context.Context) {
@@ -97,6 +116,8 @@ func (t *term) loop(ctx context.Context) {
 		case key := <-t.dirty:
 			keys := t.settle(ctx, key)
 			t.decidePods(ctx, keys)
+		case ns := <-t.stale:
+			t.flush(ctx, map[string]bool{ns: true})
 		case <-periodic.C:
 			t.fullPass(ctx, TriggerPeriodic)
 		case <-poll.C:
@@ -185,6 +206,11 @@ func (t *term) decidePods(ctx context.Context, keys map[string]bool) {
 // changed.
 func (t *term) fullPass(ctx context.Context, trigger string) {
 	start := time.Now()
+	if !t.watching {
+		if err := t.s.cfg.Reports.Load(ctx); err != nil {
+			t.s.cfg.Log.Error("background verifier: reading existing reports", "err", err)
+		}
+	}
 	p := t.s.cfg.Policy()
 	root, _ := t.s.cfg.Engine.Roots.RootVersion(ctx, p)
 	var targets []audit.Target

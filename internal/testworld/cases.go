@@ -229,4 +229,12 @@ var Cases = []Case{
 		Setup: func(w *World, l ocisig.Layout) string {
 			return "registry-1.docker.io/nginx:1.27"
 		}},
+	{Name: "a deny rule catches its registry however the port is written", Reason: "nginx is retired here",
+		Setup: func(w *World, l ocisig.Layout) string {
+			return "Docker.IO.:0443/library/nginx:1.27" // the runtime dials docker.io:443
+		}},
+	{Name: "a registry host whose address depends on the resolver is refused", Reason: "numeric address only some resolvers read",
+		Setup: func(w *World, l ocisig.Layout) string {
+			return "127.1:5000/acme/app:1.0" // glibc dials 127.0.0.1, Go's resolver looks the name up
+		}},
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -193,6 +194,13 @@ func TestReportsOnRealAPIServer(t *testing.T) {
 		}
 	})
 
+	t.Run("an edited report is rewritten from what it holds", func(t *testing.T) {
+		hideFailures(t, dyn, "shop")
+		waitResults(t, dyn, "shop", "the hidden failure to be reported again", func(rs map[string]policyreport.Result) error {
+			return want(rs, map[string]string{"good/container c0": "pass", "bad/container c0": "fail"})
+		})
+	})
+
 	t.Run("a trust-file change flips results without a restart", func(t *testing.T) {
 		write(t, policyPath, policyFor("signature: optional"))
 		waitResults(t, dyn, "shop", "results under the new policy", func(rs map[string]policyreport.Result) error {
@@ -203,6 +211,49 @@ func TestReportsOnRealAPIServer(t *testing.T) {
 		}
 		write(t, policyPath, policyFor("signedBy: [release-key]"))
 		waitResults(t, dyn, "shop", "results under the first policy again", func(rs map[string]policyreport.Result) error {
+			return want(rs, map[string]string{"good/container c0": "pass", "bad/container c0": "fail"})
+		})
+	})
+
+	t.Run("a terminating pod whose containers keep running stays reported", func(t *testing.T) {
+		// A finalizer keeps the deleted pod terminating, as a long grace
+		// period and a process that ignores SIGTERM keep a real one.
+		p := testPod("lingering", nil, []string{unsigned.Context().Name() + ":unsigned"})
+		p.Finalizers = []string{"signet.test/hold"}
+		p, err := kc.CoreV1().Pods("shop").Create(ctx, p, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		setRunning(t, kc, p, unsigned)
+		waitResults(t, dyn, "shop", "the lingering pod's result", func(rs map[string]policyreport.Result) error {
+			return want(rs, map[string]string{"good/container c0": "pass", "bad/container c0": "fail", "lingering/container c0": "fail"})
+		})
+		if err := kc.CoreV1().Pods("shop").Delete(ctx, "lingering", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// The scanner decides changes in order: once a pod created after
+		// the deletion has its result, the deletion has been seen.
+		createPod(t, kc, "shop", "after-delete", unsigned.Context().Name()+":unsigned")
+		waitResults(t, dyn, "shop", "a later pod's result", func(rs map[string]policyreport.Result) error {
+			return want(rs, map[string]string{"good/container c0": "pass", "bad/container c0": "fail", "lingering/container c0": "fail",
+				"after-delete/container c0": "fail"})
+		})
+		findings, _ := signAudit(t, s.Kube.Kubeconfig, policyPath)
+		if !slices.ContainsFunc(findings, func(f audit.Finding) bool { return f.Pod == "lingering" && f.Result == audit.Fail }) {
+			t.Errorf("sign audit does not report the terminating pod that still runs")
+		}
+		cur, err := kc.CoreV1().Pods("shop").Get(ctx, "lingering", metav1.GetOptions{})
+		if err != nil || cur.DeletionTimestamp == nil {
+			t.Fatalf("the lingering pod is not terminating: %v", err)
+		}
+		cur.Finalizers = nil
+		if _, err := kc.CoreV1().Pods("shop").Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := kc.CoreV1().Pods("shop").Delete(ctx, "after-delete", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitResults(t, dyn, "shop", "the terminated pods' results to go", func(rs map[string]policyreport.Result) error {
 			return want(rs, map[string]string{"good/container c0": "pass", "bad/container c0": "fail"})
 		})
 	})
@@ -335,6 +386,33 @@ func waitLeader(t *testing.T, kc kubernetes.Interface, replicas map[string]*repl
 		return nil
 	})
 	return holder
+}
+
+// hideFailures edits ns's reports as someone hiding a failing image
+// would: the fail results removed, the summaries saying all passes, and
+// nothing else touched.
+func hideFailures(t *testing.T, dyn dynamic.Interface, ns string) {
+	t.Helper()
+	ri := dyn.Resource(policyreport.PolicyReports).Namespace(ns)
+	list, err := ri.List(context.Background(), metav1.ListOptions{LabelSelector: policyreport.ManagedByLabel + "=" + policyreport.ManagedBy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range list.Items {
+		u := &list.Items[i]
+		raw, _ := u.Object["results"].([]any)
+		var kept []any
+		for _, r := range raw {
+			if m, _ := r.(map[string]any); m["result"] != "fail" {
+				kept = append(kept, r)
+			}
+		}
+		u.Object["results"] = kept
+		u.Object["summary"] = map[string]any{"pass": int64(len(kept))}
+		if _, err := ri.Update(context.Background(), u, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // reportResults reads signet's results in ns, keyed "pod/container".
