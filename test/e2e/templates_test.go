@@ -228,7 +228,7 @@ func (r *actionRunner) setupGo(with map[string]string) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	out, err := exec.Command(goBin, "env", "GOVERSION", "GOROOT", "GOCACHE", "GOMODCACHE", "GOPROXY", "GOTOOLCHAIN").Output()
+	out, err := exec.Command(goBin, "env", "GOVERSION", "GOROOT").Output()
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -237,33 +237,38 @@ func (r *actionRunner) setupGo(with map[string]string) {
 		r.t.Fatalf("actions/setup-go: %s asks for go %q, this machine has %s", modFile, want, f[0])
 	}
 	r.path = append([]string{filepath.Join(f[1], "bin")}, r.path...)
-	// setup-go with cache: false leaves Go's own defaults; share this
-	// machine's caches so the build is incremental, as a warm runner's is.
-	r.env["GOCACHE"], r.env["GOMODCACHE"], r.env["GOPROXY"], r.env["GOTOOLCHAIN"] = f[2], f[3], f[4], f[5]
 	fmt.Fprintf(&r.log, "setup-go: go %s (go.mod wants %s)\n", f[0], want)
 }
 
-// cache stands in for actions/cache: its inputs must name existing
-// directories and a key (what a runner needs to restore and save); the
-// restore misses, as on a fresh runner, and nothing is uploaded.
-func (r *actionRunner) cache(with map[string]string) {
-	r.t.Helper()
-	key := r.expand(with["key"])
-	var paths []string
-	for _, p := range strings.Split(r.expand(with["path"]), "\n") {
-		if p = strings.TrimSpace(p); p != "" {
-			paths = append(paths, p)
-		}
+// localModuleProxy is this machine's module download cache as a GOPROXY
+// (file://): the action's go-proxy input pointed at a local mirror, so its
+// fresh module cache fills without the network. What it serves is checked
+// against the action's go.sum like anything a proxy serves.
+func localModuleProxy(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if key == "" || len(paths) == 0 {
-		r.t.Fatalf("actions/cache: empty key %q or paths %q", key, paths)
+	return "file://" + filepath.Join(strings.TrimSpace(string(out)), "cache", "download")
+}
+
+// poisonedGoEnv is what a job (or a restored cache) could leave for the
+// action's Go build. Inherited, each would fail the build (or run a
+// trojan): the action must build in a clean environment.
+func poisonedGoEnv(t *testing.T) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	goenv := filepath.Join(dir, "go.env")
+	if err := os.WriteFile(goenv, []byte("GOFLAGS=-toolexec=/bin/false\nGOPROXY=off\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range paths {
-		if st, err := os.Stat(p); err != nil || !st.IsDir() {
-			r.t.Fatalf("actions/cache: path %q is not a directory: %v", p, err)
-		}
+	return map[string]string{
+		"GOFLAGS": "-toolexec=/bin/false", "GOWORK": filepath.Join(dir, "nonexistent", "go.work"),
+		"GOENV": goenv, "GOPROXY": "off", "GONOSUMDB": "*", "GOINSECURE": "*",
+		// Relative: Go refuses to use either, so a build that inherits them fails.
+		"GOCACHE": "restored-build-cache", "GOMODCACHE": "restored-module-cache",
 	}
-	fmt.Fprintf(&r.log, "cache: key %s, paths %v (restore missed)\n", key, paths)
 }
 
 func compareGoVersions(a, b string) int {
@@ -299,8 +304,7 @@ func (r *actionRunner) runStep(i int, st actionStep) {
 			r.setupGo(st.With)
 			return
 		case strings.HasPrefix(st.Uses, "actions/cache@"):
-			r.cache(st.With)
-			return
+			r.t.Fatalf("step %q restores a cache: whatever it holds would be linked into the binary that holds the OIDC token", st.Name)
 		default:
 			r.t.Fatalf("step %q uses %s, which this runner does not implement", st.Name, st.Uses)
 		}
@@ -407,11 +411,14 @@ func runAction(t *testing.T, actionPath string, with, env map[string]string, run
 }
 
 // TestGitHubCompositeActionOnLocalStack runs ci-templates/github/action.yml
-// with its default inputs (only image given) the way the Actions runner runs
-// a composite action: no checksum is pinned for the default signet-version,
-// so the action decides to build from source and says so; setup-go (checked,
-// not downloaded) and actions/cache (inputs checked), the build step compiling `sign`
-// from this checkout into $RUNNER_TEMP and adding it through GITHUB_PATH, then
+// with its default inputs (only image given, and go-proxy a local mirror) the
+// way the Actions runner runs a composite action: no checksum is pinned for
+// the default signet-version, so the action decides to build from source and
+// says so; setup-go (checked, not downloaded), the build step compiling `sign`
+// from this checkout into $RUNNER_TEMP, in a clean Go environment with fresh
+// caches although the job's environment is poisoned (GOFLAGS=-toolexec,
+// GOWORK, GOENV, GOPROXY=off, relative GOCACHE: inherited, any of them fails
+// the build), and adding it through GITHUB_PATH, then
 // the sign step, keyless with a GitHub-shaped token from the stack's local
 // Actions token endpoint, against the stack's Sigstore services (the signing
 // config given through its SIGNET_ variable in the job environment). The
@@ -445,7 +452,7 @@ images:
 `, map[string]string{"TRUSTED_ROOT": s.TrustedRootPath, "GH_ISSUER": s.OIDC.GitHubIssuer, "REGISTRY": s.Registry.Host})
 
 	// The step's `with:` (the workflow would pass the digest its build pushed).
-	with := map[string]string{"image": digest.String()}
+	with := map[string]string{"image": digest.String(), "go-proxy": localModuleProxy(t)}
 	reqURL, reqTok := s.OIDC.ActionsTokenEndpoint(claims)
 	env := map[string]string{
 		"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "CI": "true",
@@ -468,6 +475,7 @@ images:
 		// public-good one (every `sign` flag has a SIGNET_ variable).
 		"SIGNET_SIGNING_CONFIG": s.SigningConfigPath,
 	}
+	maps.Copy(env, poisonedGoEnv(t))
 	r, outputs := runAction(t, actionPath, with, env, runnerTemp)
 	t.Logf("composite action in %s:\n%s", time.Since(start).Round(time.Millisecond), r.log.String())
 
