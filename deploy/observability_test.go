@@ -355,7 +355,10 @@ func scrapeScanner(t *testing.T, bin, policyPath, cert, key string) map[string]*
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	var fams map[string]*dto.MetricFamily
 	waitFor(t, time.Minute, "the background verifier to lead and finish a pass", func() error {
-		fams = scrape(t, opsAddr)
+		var err error
+		if fams, err = scrapeErr(opsAddr); err != nil {
+			return err
+		}
 		leader, passes := fams["signet_scan_leader"], fams["signet_scan_duration_seconds"]
 		if leader == nil || len(leader.Metric) == 0 || leader.Metric[0].GetGauge().GetValue() != 1 {
 			return fmt.Errorf("signet_scan_leader is %v", leader)
@@ -371,17 +374,21 @@ func scrapeScanner(t *testing.T, bin, policyPath, cert, key string) map[string]*
 // scrape parses the /metrics of the ops listener at addr.
 func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
+	fams, err := scrapeErr(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return fams
+}
+
+func scrapeErr(addr string) (map[string]*dto.MetricFamily, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(resp.Body)
 }
 
 func admit(t *testing.T, c *http.Client, url, name, image string) {
