@@ -288,6 +288,18 @@ func TestGitLabTemplateStructure(t *testing.T) {
 			}
 		}
 	})
+	t.Run("no script entry's first line runs anything when a runner echoes it", func(t *testing.T) {
+		// gitlab-ci-local prints each entry's first line inside double quotes:
+		// a backtick or $( there runs as a command substitution.
+		for name, j := range jobs {
+			for _, entry := range j.Script {
+				first, _, _ := strings.Cut(entry, "\n")
+				if strings.Contains(first, "`") || strings.Contains(first, "$(") {
+					t.Errorf("%s: first line %q", name, first)
+				}
+			}
+		}
+	})
 	t.Run("post-check is never skipped", func(t *testing.T) {
 		if strings.Contains(string(body), "no-post-check") || strings.Contains(string(body), "NO_POST_CHECK") {
 			t.Error("template must not disable sign's post-check")
