@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/restmapper"
@@ -22,7 +23,7 @@ import (
 )
 
 // installOrder is helm's: what others reference first, webhooks last.
-var installOrder = []string{"ServiceAccount", "Secret", "ConfigMap", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
+var installOrder = []string{"NetworkPolicy", "ServiceAccount", "Secret", "ConfigMap", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
 	"Service", "Deployment", "Job", "PodDisruptionBudget", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
 
 // neverMatches keeps registered webhooks from intercepting anything else in
@@ -77,20 +78,71 @@ func TestChartOnAPIServer(t *testing.T) {
 	})
 	registerWebhooks(t, ctx, kc, one[*admissionregv1.MutatingWebhookConfiguration](t, objs), one[*admissionregv1.ValidatingWebhookConfiguration](t, objs))
 
-	t.Run("the webhook pod passes Pod Security restricted", func(t *testing.T) {
-		spec := one[*appsv1.Deployment](t, objs).Spec.Template.Spec
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "psa-probe", Namespace: releaseNamespace}, Spec: spec}
-		if _, err := kc.CoreV1().Pods(releaseNamespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+	t.Run("the webhook and scanner pods pass Pod Security restricted", func(t *testing.T) {
+		for _, d := range []*appsv1.Deployment{webhookDeployment(t, objs), scannerDeployment(t, objs)} {
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "psa-probe", Namespace: releaseNamespace}, Spec: d.Spec.Template.Spec}
+			if _, err := kc.CoreV1().Pods(releaseNamespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+				t.Errorf("%s: %v", d.Name, err)
+			}
+		}
+	})
+	t.Run("every optional object passes the apiserver's validation", func(t *testing.T) {
+		for _, ns := range []string{"tenant-a", "monitoring"} {
+			if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		optional := map[string]any{
+			"webhook":       map[string]any{"clientAuth": map[string]any{"caBundle": testCA}},
+			"rbac":          map[string]any{"pullSecretNamespaces": []any{"tenant-a"}},
+			"networkPolicy": map[string]any{"webhook": map[string]any{"from": []any{map[string]any{"ipBlock": map[string]any{"cidr": "10.0.0.0/24"}}}}},
+			"metrics":       map[string]any{"prometheusRule": map[string]any{"enabled": false}},
+		}
+		files, err := renderErr(optional)
+		if err != nil {
 			t.Fatal(err)
 		}
+		// Objects of the default install exist already: a dry-run apply
+		// validates each as an upgrade would send it.
+		applyAll(t, ctx, kc, dyn, files)
 	})
 	checkServiceAccountAccess(t, ctx, kc)
 	checkScanAccess(t, ctx, kc)
+	t.Run("the trust ConfigMap webhook, as the apiserver applies it", func(t *testing.T) {
+		checkTrustConfigWebhook(t, ctx, kc, objs)
+	})
 }
 
 // createAll creates the rendered non-webhook objects through the dynamic
 // client, each exactly as rendered.
 func createAll(t *testing.T, ctx context.Context, kc *kubernetes.Clientset, dyn dynamic.Interface, files map[string]string, dryRun ...string) {
+	t.Helper()
+	eachObject(t, kc, dyn, files, func(ri dynamic.ResourceInterface, u *unstructured.Unstructured) {
+		if _, err := ri.Create(ctx, u, metav1.CreateOptions{FieldValidation: metav1.FieldValidationStrict, DryRun: dryRun}); err != nil {
+			t.Fatalf("creating %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+	})
+}
+
+// applyAll server-side applies the rendered non-webhook objects in dry-run:
+// full validation, created or updated, nothing stored.
+func applyAll(t *testing.T, ctx context.Context, kc *kubernetes.Clientset, dyn dynamic.Interface, files map[string]string) {
+	t.Helper()
+	eachObject(t, kc, dyn, files, func(ri dynamic.ResourceInterface, u *unstructured.Unstructured) {
+		body, err := u.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := metav1.PatchOptions{FieldManager: "helm", Force: ptrTo(true), DryRun: []string{metav1.DryRunAll}, FieldValidation: metav1.FieldValidationStrict}
+		if _, err := ri.Patch(ctx, u.GetName(), types.ApplyPatchType, body, opts); err != nil {
+			t.Fatalf("applying %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+	})
+}
+
+// eachObject calls f with each rendered non-webhook object, in helm's
+// install order, and the dynamic client for its kind.
+func eachObject(t *testing.T, kc *kubernetes.Clientset, dyn dynamic.Interface, files map[string]string, f func(dynamic.ResourceInterface, *unstructured.Unstructured)) {
 	t.Helper()
 	groups, err := restmapper.GetAPIGroupResources(kc.Discovery())
 	if err != nil {
@@ -124,9 +176,7 @@ func createAll(t *testing.T, ctx context.Context, kc *kubernetes.Clientset, dyn 
 		if u.GetNamespace() != "" {
 			ri = dyn.Resource(mapping.Resource).Namespace(u.GetNamespace())
 		}
-		if _, err := ri.Create(ctx, u, metav1.CreateOptions{FieldValidation: metav1.FieldValidationStrict, DryRun: dryRun}); err != nil {
-			t.Fatalf("creating %s %s: %v", u.GetKind(), u.GetName(), err)
-		}
+		f(ri, u)
 	}
 }
 
@@ -168,28 +218,31 @@ func registerWebhooks(t *testing.T, ctx context.Context, kc *kubernetes.Clientse
 func checkServiceAccountAccess(t *testing.T, ctx context.Context, kc *kubernetes.Clientset) {
 	user := "system:serviceaccount:" + releaseNamespace + ":" + fullname
 	for _, tc := range []struct {
-		name                string
-		verb, resource, sub string
-		allowed             bool
+		name                       string
+		verb, group, resource, sub string
+		allowed                    bool
 	}{
-		{"may read a named pull secret", "get", "secrets", "", true},
-		{"may read a pod's service account", "get", "serviceaccounts", "", true},
-		{"may read a namespace's labels", "get", "namespaces", "", true},
-		{"may not list namespaces", "list", "namespaces", "", false},
-		{"may record an event", "create", "events", "", true},
-		{"may update an event it recorded", "patch", "events", "", true},
-		{"may not list secrets", "list", "secrets", "", false},
-		{"may not watch secrets", "watch", "secrets", "", false},
-		{"may not change secrets", "update", "secrets", "", false},
-		{"may not mint service account tokens", "create", "serviceaccounts", "token", false},
-		{"may not read pods", "get", "pods", "", false},
-		{"may not create pods", "create", "pods", "", false},
+		{"may read a named pull secret", "get", "", "secrets", "", true},
+		{"may read a pod's service account", "get", "", "serviceaccounts", "", true},
+		{"may read a namespace's labels", "get", "", "namespaces", "", true},
+		{"may not list namespaces", "list", "", "namespaces", "", false},
+		{"may record an event", "create", "", "events", "", true},
+		{"may update an event it recorded", "patch", "", "events", "", true},
+		{"may not list secrets", "list", "", "secrets", "", false},
+		{"may not watch secrets", "watch", "", "secrets", "", false},
+		{"may not change secrets", "update", "", "secrets", "", false},
+		{"may not mint service account tokens", "create", "", "serviceaccounts", "token", false},
+		{"may not read pods", "get", "", "pods", "", false},
+		{"may not list pods: only the background verifier's account may", "list", "", "pods", "", false},
+		{"may not watch pods", "watch", "", "pods", "", false},
+		{"may not create pods", "create", "", "pods", "", false},
+		{"may not write policy reports", "patch", "wgpolicyk8s.io", "policyreports", "", false},
 	} {
 		t.Run("service account "+tc.name, func(t *testing.T) {
 			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 				User:               user,
 				Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + releaseNamespace, "system:authenticated"},
-				ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: "tenant-a", Verb: tc.verb, Resource: tc.resource, Subresource: tc.sub},
+				ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: "tenant-a", Verb: tc.verb, Group: tc.group, Resource: tc.resource, Subresource: tc.sub},
 			}}
 			got, err := kc.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
 			if err != nil {
@@ -201,3 +254,5 @@ func checkServiceAccountAccess(t *testing.T, ctx context.Context, kc *kubernetes
 		})
 	}
 }
+
+func ptrTo[T any](v T) *T { return &v }

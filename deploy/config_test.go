@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -56,7 +55,7 @@ func itemKey(v corev1.Volume, file string) string {
 // the pod mounts it, and --policy points at the mounted file.
 func TestTrustFileFromConfigMap(t *testing.T) {
 	objs := render(t, nil)
-	spec := one[*appsv1.Deployment](t, objs).Spec.Template.Spec
+	spec := webhookDeployment(t, objs).Spec.Template.Spec
 	file, ok := arg(spec.Containers[0].Args, "policy")
 	if !ok {
 		t.Fatalf("no --policy in %v", spec.Containers[0].Args)
@@ -78,7 +77,7 @@ func TestExistingConfigMap(t *testing.T) {
 	if cms := all[*corev1.ConfigMap](objs); len(cms) != 0 {
 		t.Errorf("rendered ConfigMap %s although existingConfigMap is set", cms[0].Name)
 	}
-	spec := one[*appsv1.Deployment](t, objs).Spec.Template.Spec
+	spec := webhookDeployment(t, objs).Spec.Template.Spec
 	file, _ := arg(spec.Containers[0].Args, "policy")
 	v, key := mountedFile(t, spec, file)
 	if v.ConfigMap == nil || v.ConfigMap.Name != "platform-trust" || key != "prod.yaml" {
@@ -92,7 +91,7 @@ func TestTLSSecretMounted(t *testing.T) {
 	for name, values := range map[string]map[string]any{"generated CA": nil, "cert-manager": certManagerValues} {
 		t.Run(name, func(t *testing.T) {
 			objs := render(t, values)
-			spec := one[*appsv1.Deployment](t, objs).Spec.Template.Spec
+			spec := webhookDeployment(t, objs).Spec.Template.Spec
 			var secret string
 			for _, flag := range []string{"tls-cert", "tls-key"} {
 				file, ok := arg(spec.Containers[0].Args, flag)

@@ -39,8 +39,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/signet-dev/signet/test/stack"
 )
 
 var observabilityValues = map[string]any{"metrics": map[string]any{
@@ -50,8 +53,26 @@ var observabilityValues = map[string]any{"metrics": map[string]any{
 }}
 
 // targetLabels are added by Prometheus to every scraped series; the binary
-// does not export them.
+// does not export them. (namespace too, on series that have no namespace
+// label of their own: see targetLabel.)
 var targetLabels = map[string]bool{"job": true, "instance": true, "pod": true, "container": true, "service": true}
+
+// targetLabel: the ServiceMonitor's targets carry namespace, which a series
+// keeps unless it has a namespace label of its own (honorLabels: signet's
+// per-request namespace wins).
+func targetLabel(l string, have map[string]map[string]bool) bool {
+	_, own := have[l]
+	return targetLabels[l] || l == "namespace" && !own
+}
+
+// externalMetrics are series the alerts read that enforce cannot export,
+// because they must exist while no enforce replica runs, with the labels
+// their source gives them: Prometheus' own per-target up, and
+// kube-state-metrics' Deployment status.
+var externalMetrics = map[string][]string{
+	"up": {"namespace", "job", "pod", "instance", "service"},
+	"kube_deployment_status_replicas_available": {"namespace", "deployment"},
+}
 
 // chartQueries collects every PromQL expression the chart ships: alert rules
 // and dashboard panels, named for error messages.
@@ -120,6 +141,14 @@ func TestDashboardAndAlertsUseRealMetrics(t *testing.T) {
 	for where, q := range chartQueries(t) {
 		var labelsSeen []string
 		for _, sel := range q.selectors {
+			if known, ok := externalMetrics[sel.metric]; ok {
+				for l := range sel.labels {
+					if !slices.Contains(known, l) {
+						t.Errorf("%s: %s has no label %q (%s)", where, sel.metric, l, q.expr)
+					}
+				}
+				continue
+			}
 			fam, ok := family(families, sel.metric)
 			if !ok {
 				t.Errorf("%s: metric %s is not exported by enforce (%s)", where, sel.metric, q.expr)
@@ -128,7 +157,7 @@ func TestDashboardAndAlertsUseRealMetrics(t *testing.T) {
 			have := familyLabels(fam)
 			labelsSeen = append(labelsSeen, keys(have)...)
 			for l, vals := range sel.labels {
-				if targetLabels[l] {
+				if targetLabel(l, have) {
 					continue
 				}
 				if _, ok := have[l]; !ok {
@@ -149,8 +178,11 @@ func TestDashboardAndAlertsUseRealMetrics(t *testing.T) {
 	}
 }
 
-// TestServiceMonitorScrapesOpsPort: the ServiceMonitor's port is a Service
-// port that reaches the container port enforce serves /metrics on.
+// TestServiceMonitorScrapesOpsPort: the ServiceMonitor selects exactly two
+// Services, the webhook's and the background verifier's metrics Services
+// (Prometheus names their jobs after them, which the alerts select), and each
+// reaches, through the ServiceMonitor's port, the container port its own pods
+// serve /metrics on.
 func TestServiceMonitorScrapesOpsPort(t *testing.T) {
 	objs := render(t, observabilityValues)
 	sms := ofKind(objs, "ServiceMonitor")
@@ -166,33 +198,46 @@ func TestServiceMonitorScrapesOpsPort(t *testing.T) {
 	if ep["path"] != "/metrics" || ep["honorLabels"] != true {
 		t.Errorf("endpoint %v: want path /metrics and honorLabels (signet's namespace label is the request's)", ep)
 	}
-	d := one[*appsv1.Deployment](t, objs)
-	c := d.Spec.Template.Spec.Containers[0]
-	ops, _ := arg(c.Args, "ops-listen")
-	var svc *corev1.Service
-	for _, s := range all[*corev1.Service](objs) {
-		if matchesAll(s.Labels, sel) {
-			if svc != nil {
-				t.Fatalf("the ServiceMonitor selects Services %s and %s", svc.Name, s.Name)
-			}
-			svc = s
+	scraped := map[string]*appsv1.Deployment{fullname + "-metrics": webhookDeployment(t, objs), scannerName + "-metrics": scannerDeployment(t, objs)}
+	var selected []string
+	for _, svc := range all[*corev1.Service](objs) {
+		if !matchesAll(svc.Labels, sel) {
+			continue
+		}
+		selected = append(selected, svc.Name)
+		d, ok := scraped[svc.Name]
+		if !ok {
+			t.Errorf("the ServiceMonitor selects Service %s", svc.Name)
+			continue
+		}
+		if !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(d.Spec.Template.Labels)) {
+			t.Errorf("Service %s does not select the pods of %s", svc.Name, d.Name)
+		}
+		if err := reachesOps(svc, d.Spec.Template.Spec.Containers[0], ep["port"]); err != nil {
+			t.Errorf("Service %s: %v", svc.Name, err)
 		}
 	}
-	if svc == nil {
-		t.Fatalf("no Service carries the ServiceMonitor's labels %v", sel)
+	if len(selected) != len(scraped) {
+		t.Errorf("the ServiceMonitor selects %v, want %v", selected, keys(scraped))
 	}
+}
+
+// reachesOps: the Service port named port targets the container port that
+// --ops-listen opens.
+func reachesOps(svc *corev1.Service, c corev1.Container, port any) error {
+	ops, _ := arg(c.Args, "ops-listen")
 	for _, p := range svc.Spec.Ports {
-		if p.Name != ep["port"] {
+		if p.Name != port {
 			continue
 		}
 		for _, cp := range c.Ports {
 			if cp.Name == p.TargetPort.String() && ":"+fmt.Sprint(cp.ContainerPort) == ops {
-				return
+				return nil
 			}
 		}
-		t.Fatalf("Service port %s targets %s, not the container port of --ops-listen=%s", p.Name, p.TargetPort.String(), ops)
+		return fmt.Errorf("port %s targets %s, not the container port of --ops-listen=%s", p.Name, p.TargetPort.String(), ops)
 	}
-	t.Fatalf("Service %s has no port %v", svc.Name, ep["port"])
+	return fmt.Errorf("no port %v", port)
 }
 
 func matchesAll(have, want map[string]string) bool {
@@ -238,9 +283,11 @@ func familyLabels(f *dto.MetricFamily) map[string]map[string]bool {
 	return out
 }
 
-// scrapeEnforce runs the enforce binary, sends it admissions that are
-// allowed, denied, and denied for a registry error, on both endpoints, and
-// returns its parsed /metrics.
+// scrapeEnforce runs the enforce binary twice, as the chart does: a webhook
+// that is sent admissions that are allowed, denied, and denied for a
+// registry error, on both endpoints; and a background verifier on a real
+// kube-apiserver that has won its Lease and finished a pass. It returns
+// their parsed /metrics, merged.
 func scrapeEnforce(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
 	dir := t.TempDir()
@@ -282,17 +329,66 @@ images:
 			admit(t, c, "https://"+hookAddr+path, fmt.Sprintf("p%d", i), image)
 		}
 	}
-	resp, err := http.Get("http://" + opsAddr + "/metrics")
-	if err != nil {
+	fams := scrape(t, opsAddr)
+	for name, f := range scrapeScanner(t, bin, policyPath, cert, key) {
+		if _, ok := fams[name]; !ok {
+			fams[name] = f
+		}
+	}
+	return fams
+}
+
+// scrapeScanner runs enforce as the chart's background verifier against the
+// stack's kube-apiserver and scrapes it once it leads and a pass finished.
+func scrapeScanner(t *testing.T, bin, policyPath, cert, key string) map[string]*dto.MetricFamily {
+	t.Helper()
+	s := stack.New(t, stack.Options{Kube: true})
+	opsAddr := freeAddr(t)
+	cmd := exec.Command(bin, "serve", "--policy", policyPath, "--tls-cert", cert, "--tls-key", key, "--offline",
+		"--listen", freeAddr(t), "--ops-listen", opsAddr, "--kubeconfig", s.Kube.Kubeconfig,
+		"--background-scan=true", "--lease-namespace", "default", "--lease-identity", "scanner-0")
+	cmd.Stderr = io.Discard
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	var fams map[string]*dto.MetricFamily
+	waitFor(t, time.Minute, "the background verifier to lead and finish a pass", func() error {
+		var err error
+		if fams, err = scrapeErr(opsAddr); err != nil {
+			return err
+		}
+		leader, passes := fams["signet_scan_leader"], fams["signet_scan_duration_seconds"]
+		if leader == nil || len(leader.Metric) == 0 || leader.Metric[0].GetGauge().GetValue() != 1 {
+			return fmt.Errorf("signet_scan_leader is %v", leader)
+		}
+		if passes == nil || len(passes.Metric) == 0 {
+			return fmt.Errorf("no finished pass (signet_scan_duration_seconds)")
+		}
+		return nil
+	})
+	return fams
+}
+
+// scrape parses the /metrics of the ops listener at addr.
+func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
+	t.Helper()
+	fams, err := scrapeErr(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return fams
+}
+
+func scrapeErr(addr string) (map[string]*dto.MetricFamily, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(resp.Body)
 }
 
 func admit(t *testing.T, c *http.Client, url, name, image string) {

@@ -11,6 +11,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/releaseutil"
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -23,6 +24,8 @@ const (
 	releaseName      = "signet"
 	releaseNamespace = "signet-system"
 	fullname         = "signet-signet-enforce"
+	// scannerName names the background verifier's Deployment and service account.
+	scannerName = fullname + "-scanner"
 )
 
 // strict rejects unknown and duplicate fields, so a mis-indented key in a
@@ -74,11 +77,16 @@ func isHook(manifest string) bool {
 }
 
 func renderFiles(values map[string]any) (map[string]string, error) {
+	return renderFilesIn(releaseNamespace, values)
+}
+
+// renderFilesIn renders as `helm install -n namespace` would.
+func renderFilesIn(namespace string, values map[string]any) (map[string]string, error) {
 	ch, err := loader.Load(chartDir)
 	if err != nil {
 		return nil, err
 	}
-	opts := chartutil.ReleaseOptions{Name: releaseName, Namespace: releaseNamespace, Revision: 1, IsInstall: true}
+	opts := chartutil.ReleaseOptions{Name: releaseName, Namespace: namespace, Revision: 1, IsInstall: true}
 	vals, err := chartutil.ToRenderValues(ch, values, opts, chartutil.DefaultCapabilities)
 	if err != nil {
 		return nil, err
@@ -135,6 +143,18 @@ func decode(t *testing.T, name, manifest string) runtime.Object {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return u
+}
+
+// webhookDeployment is the Deployment the webhook Service sends admissions to.
+func webhookDeployment(t *testing.T, objs []runtime.Object) *appsv1.Deployment {
+	t.Helper()
+	return named[*appsv1.Deployment](t, objs, fullname)
+}
+
+// scannerDeployment is the background verifier's Deployment.
+func scannerDeployment(t *testing.T, objs []runtime.Object) *appsv1.Deployment {
+	t.Helper()
+	return named[*appsv1.Deployment](t, objs, scannerName)
 }
 
 // all returns the rendered objects of type T.

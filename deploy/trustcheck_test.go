@@ -6,17 +6,19 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 	"testing"
 
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
-	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/signet-dev/signet/enforce"
 )
@@ -44,7 +46,7 @@ func keyedTrustPolicy(path string) string {
 func TestKeysTravelWithTrustFile(t *testing.T) {
 	values := map[string]any{"trustPolicy": keyedTrustPolicy("cosign.pub"), "keys": map[string]any{"cosign.pub": testPublicKey(t)}}
 	objs := render(t, values)
-	spec := one[*appsv1.Deployment](t, objs).Spec.Template.Spec
+	spec := webhookDeployment(t, objs).Spec.Template.Spec
 	policyFile, _ := arg(spec.Containers[0].Args, "policy")
 	keyFile := strings.TrimSuffix(policyFile, "trust.yaml") + "cosign.pub"
 	v, key := mountedFile(t, spec, keyFile)
@@ -77,48 +79,91 @@ func TestKeyOutsideKeysMapFailsRender(t *testing.T) {
 	}
 }
 
-// TestTrustConfigWebhook: the chart's trust ConfigMap, and nothing else, goes
-// to enforce's ConfigMap validator before it is stored; it is served by the
-// same Service and CA as the image webhooks; and it fails open, so a trust file
-// stays fixable while no replica runs.
-func TestTrustConfigWebhook(t *testing.T) {
-	objs := render(t, nil)
+// trustConfigHook returns the trust ConfigMap webhook of a render.
+func trustConfigHook(t *testing.T, objs []runtime.Object) (*admissionregv1.ValidatingWebhook, *admissionregv1.ValidatingWebhookConfiguration) {
+	t.Helper()
 	v := one[*admissionregv1.ValidatingWebhookConfiguration](t, objs)
-	var w *admissionregv1.ValidatingWebhook
 	for i := range v.Webhooks {
 		if v.Webhooks[i].Name == trustConfigWebhook {
-			w = &v.Webhooks[i]
+			return &v.Webhooks[i], v
 		}
 	}
-	if w == nil {
-		t.Fatalf("no %s webhook", trustConfigWebhook)
+	t.Fatalf("no %s webhook", trustConfigWebhook)
+	return nil, nil
+}
+
+// TestTrustConfigWebhook: the trust ConfigMap, chart-made or existing, and no
+// other ConfigMap, goes to enforce's ConfigMap validator before it is stored;
+// it is selected by name (matchConditions), never by a label a `kubectl
+// replace --force` would drop; it is served by the same Service and CA as the
+// image webhooks with the endpoint and key enforce serves; and it fails open,
+// so a trust file stays fixable while no replica runs. (The apiserver's own
+// evaluation: TestChartOnAPIServer, checkTrustConfigWebhook.)
+func TestTrustConfigWebhook(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		values map[string]any
+		cm     string
+	}{
+		{"the chart's ConfigMap", nil, fullname},
+		{"existingConfigMap", map[string]any{"existingConfigMap": "platform-trust", "existingConfigMapKey": "prod.yaml"}, "platform-trust"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			objs := render(t, tc.values)
+			w, v := trustConfigHook(t, objs)
+			if s := w.ClientConfig.Service; s == nil || s.Path == nil || *s.Path != enforce.TrustConfigPath || s.Name != fullname || s.Namespace != releaseNamespace {
+				t.Errorf("clientConfig %+v, want %s/%s path %s", w.ClientConfig.Service, releaseNamespace, fullname, enforce.TrustConfigPath)
+			}
+			if string(w.ClientConfig.CABundle) != string(v.Webhooks[0].ClientConfig.CABundle) {
+				t.Error("caBundle differs from the image webhooks'")
+			}
+			if w.FailurePolicy == nil || *w.FailurePolicy != admissionregv1.Ignore {
+				t.Errorf("failurePolicy %v, want Ignore", w.FailurePolicy)
+			}
+			if len(w.Rules) != 1 || !slices.Equal(w.Rules[0].Resources, []string{"configmaps"}) || !slices.Equal(w.Rules[0].Operations, []admissionregv1.OperationType{admissionregv1.Create, admissionregv1.Update}) {
+				t.Errorf("rules %+v, want CREATE and UPDATE of configmaps", w.Rules)
+			}
+			if w.ObjectSelector != nil && len(w.ObjectSelector.MatchLabels)+len(w.ObjectSelector.MatchExpressions) > 0 {
+				t.Errorf("objectSelector %v: a label selects nothing once `kubectl replace --force` drops it", w.ObjectSelector)
+			}
+			want := fmt.Sprintf("object.metadata.name == %q", tc.cm)
+			if len(w.MatchConditions) != 1 || w.MatchConditions[0].Expression != want {
+				t.Errorf("matchConditions %+v, want the one expression %s", w.MatchConditions, want)
+			}
+			nsSel, _ := metav1.LabelSelectorAsSelector(w.NamespaceSelector)
+			if !nsSel.Matches(labels.Set{corev1.LabelMetadataName: releaseNamespace}) || nsSel.Matches(labels.Set{corev1.LabelMetadataName: "default"}) {
+				t.Errorf("namespaceSelector %v, want the release namespace only", w.NamespaceSelector)
+			}
+			// The validator checks the key the pods load: --policy's base name.
+			policyFile, _ := arg(webhookDeployment(t, objs).Spec.Template.Spec.Containers[0].Args, "policy")
+			if tc.values != nil && path.Base(policyFile) != "prod.yaml" {
+				t.Errorf("--policy=%s, want the existingConfigMapKey prod.yaml", policyFile)
+			}
+		})
 	}
-	if s := w.ClientConfig.Service; s == nil || s.Path == nil || *s.Path != enforce.TrustConfigPath || s.Name != fullname || s.Namespace != releaseNamespace {
-		t.Errorf("clientConfig %+v, want %s/%s path %s", w.ClientConfig.Service, releaseNamespace, fullname, enforce.TrustConfigPath)
-	}
-	if string(w.ClientConfig.CABundle) != string(v.Webhooks[0].ClientConfig.CABundle) {
-		t.Error("caBundle differs from the image webhooks'")
-	}
-	if w.FailurePolicy == nil || *w.FailurePolicy != admissionregv1.Ignore {
-		t.Errorf("failurePolicy %v, want Ignore", w.FailurePolicy)
-	}
-	if len(w.Rules) != 1 || !slices.Equal(w.Rules[0].Resources, []string{"configmaps"}) || !slices.Equal(w.Rules[0].Operations, []admissionregv1.OperationType{admissionregv1.Create, admissionregv1.Update}) {
-		t.Errorf("rules %+v, want CREATE and UPDATE of configmaps", w.Rules)
-	}
-	objSel, err := metav1.LabelSelectorAsSelector(w.ObjectSelector)
-	if err != nil || w.ObjectSelector == nil {
-		t.Fatalf("objectSelector %v: %v", w.ObjectSelector, err)
-	}
-	nsSel, _ := metav1.LabelSelectorAsSelector(w.NamespaceSelector)
-	cm := one[*corev1.ConfigMap](t, objs)
-	if !objSel.Matches(labels.Set(cm.Labels)) || !nsSel.Matches(labels.Set{corev1.LabelMetadataName: cm.Namespace}) {
-		t.Errorf("the webhook does not select the trust ConfigMap %s (labels %v)", cm.Name, cm.Labels)
-	}
-	if objSel.Matches(labels.Set{"app.kubernetes.io/name": "signet-enforce"}) || nsSel.Matches(labels.Set{corev1.LabelMetadataName: "default"}) {
-		t.Error("the webhook selects ConfigMaps other than the trust ConfigMap")
-	}
-	if ws := one[*admissionregv1.ValidatingWebhookConfiguration](t, render(t, map[string]any{"existingConfigMap": "x"})).Webhooks; len(ws) != 1 {
-		t.Errorf("with existingConfigMap: %d validating webhooks, want only the image webhook", len(ws))
+}
+
+// TestTrustVolumeIsTheWholeConfigMap: the webhook, the scanner and the check
+// hook mount the trust ConfigMap whole, so every key file enforce's validator
+// accepts (it serves any key of the ConfigMap) is a file in the pod, and a key
+// removed from the ConfigMap leaves no projected item that keeps new pods in
+// ContainerCreating.
+func TestTrustVolumeIsTheWholeConfigMap(t *testing.T) {
+	for name, values := range map[string]map[string]any{
+		"chart ConfigMap":   {"trustPolicy": keyedTrustPolicy("cosign.pub"), "keys": map[string]any{"cosign.pub": testPublicKey(t)}},
+		"existingConfigMap": {"existingConfigMap": "platform-trust", "existingConfigMapKey": "prod.yaml"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			objs := render(t, values)
+			specs := map[string]corev1.PodSpec{"webhook": webhookDeployment(t, objs).Spec.Template.Spec,
+				"scanner": scannerDeployment(t, objs).Spec.Template.Spec, "check": one[*batchv1.Job](t, hooks(t, values)).Spec.Template.Spec}
+			for who, spec := range specs {
+				v, _ := mountedFile(t, spec, "/etc/signet/trust.yaml")
+				if v.ConfigMap == nil || len(v.ConfigMap.Items) != 0 {
+					t.Errorf("%s: trust volume %+v, want the whole ConfigMap (no items)", who, v.VolumeSource)
+				}
+			}
+		})
 	}
 }
 
@@ -133,7 +178,7 @@ func TestTrustCheckHook(t *testing.T) {
 	if got := job.Annotations["helm.sh/hook"]; got != "pre-install,pre-upgrade" {
 		t.Errorf("hook %q, want pre-install,pre-upgrade", got)
 	}
-	dep := one[*appsv1.Deployment](t, release).Spec.Template.Spec
+	dep := webhookDeployment(t, release).Spec.Template.Spec
 	spec := job.Spec.Template.Spec
 	c := spec.Containers[0]
 	policyFile, _ := arg(dep.Containers[0].Args, "policy")
@@ -166,7 +211,9 @@ func TestTrustCheckHook(t *testing.T) {
 		if cms := all[*corev1.ConfigMap](hs); len(cms) != 0 {
 			t.Errorf("rendered hook ConfigMap %s although existingConfigMap is set", cms[0].Name)
 		}
-		v, key := mountedFile(t, one[*batchv1.Job](t, hs).Spec.Template.Spec, policyFile)
+		job := one[*batchv1.Job](t, hs).Spec.Template.Spec.Containers[0]
+		existingPolicy, _ := arg(job.Args, "policy")
+		v, key := mountedFile(t, one[*batchv1.Job](t, hs).Spec.Template.Spec, existingPolicy)
 		if v.ConfigMap == nil || v.ConfigMap.Name != "platform-trust" || key != "prod.yaml" {
 			t.Errorf("hook checks %+v key %q, want platform-trust[prod.yaml]", v.ConfigMap, key)
 		}

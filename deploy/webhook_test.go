@@ -4,10 +4,10 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"slices"
+	"strings"
 	"testing"
 
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -77,7 +77,7 @@ func TestWebhooksFailClosed(t *testing.T) {
 					t.Errorf("%s: admissionReviewVersions %v", w.name, w.reviewVersions)
 				}
 			}
-			d := one[*appsv1.Deployment](t, objs)
+			d := webhookDeployment(t, objs)
 			if deadline, _ := arg(d.Spec.Template.Spec.Containers[0].Args, "deadline"); deadline != "8s" {
 				t.Errorf("--deadline=%s, want 8s", deadline)
 			}
@@ -174,6 +174,20 @@ func TestNamespaceSelector(t *testing.T) {
 				t.Errorf("excluded %v, want %v", keys(got), tc.excluded)
 			}
 		})
+	}
+}
+
+// TestChartRefusesDefaultNamespace: the release namespace is never sent to
+// the webhooks, so a release in "default" (helm install without -n) would let
+// anyone who may create a pod there run an unsigned image. The render fails
+// and says where to install instead; any other namespace renders.
+func TestChartRefusesDefaultNamespace(t *testing.T) {
+	_, err := renderFilesIn("default", nil)
+	if err == nil || !strings.Contains(err.Error(), "default namespace") || !strings.Contains(err.Error(), "-n signet-system") {
+		t.Fatalf("render in default: %v, want a refusal naming the default namespace and a dedicated one", err)
+	}
+	if _, err := renderFilesIn("platform-signet", nil); err != nil {
+		t.Fatalf("render in platform-signet: %v", err)
 	}
 }
 

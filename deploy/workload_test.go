@@ -17,7 +17,7 @@ import (
 // budget that lets a drain take only one at a time.
 func TestWorkloadSurvivesNodeLoss(t *testing.T) {
 	objs := render(t, nil)
-	d := one[*appsv1.Deployment](t, objs)
+	d := webhookDeployment(t, objs)
 	if d.Spec.Replicas == nil || *d.Spec.Replicas != 3 {
 		t.Errorf("replicas = %v, want 3", d.Spec.Replicas)
 	}
@@ -52,7 +52,14 @@ func mustSelect(t *testing.T, what string, sel *metav1.LabelSelector, pod labels
 // TestPodIsNonRootAndReadOnly: the fields the restricted Pod Security
 // profile checks, plus a read-only root filesystem.
 func TestPodIsNonRootAndReadOnly(t *testing.T) {
-	spec := one[*appsv1.Deployment](t, render(t, nil)).Spec.Template.Spec
+	objs := render(t, nil)
+	for _, d := range []*appsv1.Deployment{webhookDeployment(t, objs), scannerDeployment(t, objs)} {
+		t.Run(d.Name, func(t *testing.T) { checkRestricted(t, d.Spec.Template.Spec) })
+	}
+}
+
+func checkRestricted(t *testing.T, spec corev1.PodSpec) {
+	t.Helper()
 	ps := spec.SecurityContext
 	if ps == nil || !isTrue(ps.RunAsNonRoot) || ps.SeccompProfile == nil || ps.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
 		t.Errorf("pod securityContext %+v: want runAsNonRoot and seccomp RuntimeDefault", ps)
@@ -85,7 +92,7 @@ func isTrue(b *bool) bool { return b != nil && *b }
 // TestProbesUseOpsPort: liveness /healthz and readiness /readyz on the plain
 // HTTP ops listener, the port `--ops-listen` opens.
 func TestProbesUseOpsPort(t *testing.T) {
-	c := one[*appsv1.Deployment](t, render(t, nil)).Spec.Template.Spec.Containers[0]
+	c := webhookDeployment(t, render(t, nil)).Spec.Template.Spec.Containers[0]
 	for name, p := range map[string]struct {
 		probe *corev1.Probe
 		path  string
@@ -113,7 +120,7 @@ func containerPort(c corev1.Container, name string) int32 {
 // serves TLS on 8443 (--listen).
 func TestServiceReachesWebhookPort(t *testing.T) {
 	objs := render(t, nil)
-	d, svc := one[*appsv1.Deployment](t, objs), one[*corev1.Service](t, objs)
+	d, svc := webhookDeployment(t, objs), one[*corev1.Service](t, objs)
 	c := d.Spec.Template.Spec.Containers[0]
 	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 443 {
 		t.Fatalf("service ports %+v, want only 443", svc.Spec.Ports)
@@ -126,9 +133,10 @@ func TestServiceReachesWebhookPort(t *testing.T) {
 	}
 }
 
-// TestRBACIsLeastPrivilege: the ClusterRole grants exactly what enforce
-// calls (get a service account, get a pull secret, write an Event) and is
-// bound to the Deployment's service account.
+// TestRBACIsLeastPrivilege: the webhook's ClusterRole grants exactly what
+// its handler calls (get a service account, get a pull secret, get a
+// namespace, write an Event) and is bound to the webhook Deployment's own
+// service account; nothing of the background verifier's (scan_test.go).
 func TestRBACIsLeastPrivilege(t *testing.T) {
 	objs := render(t, nil)
 	role := named[*rbacv1.ClusterRole](t, objs, fullname)
@@ -150,12 +158,12 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("resources %v, want %v", got, want)
 	}
-	sa := one[*corev1.ServiceAccount](t, objs)
+	sa := named[*corev1.ServiceAccount](t, objs, fullname)
 	b := named[*rbacv1.ClusterRoleBinding](t, objs, fullname)
 	if b.RoleRef.Name != role.Name || len(b.Subjects) != 1 || b.Subjects[0].Name != sa.Name || b.Subjects[0].Namespace != releaseNamespace {
 		t.Errorf("binding %+v does not bind %s to %s/%s", b, role.Name, releaseNamespace, sa.Name)
 	}
-	if d := one[*appsv1.Deployment](t, objs); d.Spec.Template.Spec.ServiceAccountName != sa.Name {
+	if d := webhookDeployment(t, objs); d.Spec.Template.Spec.ServiceAccountName != sa.Name {
 		t.Errorf("pods run as %q, not the bound service account %q", d.Spec.Template.Spec.ServiceAccountName, sa.Name)
 	}
 }
@@ -167,6 +175,46 @@ func TestRBACWithoutPullSecrets(t *testing.T) {
 	for _, r := range role.Rules {
 		if slices.Contains(r.Resources, "secrets") || slices.Contains(r.Resources, "serviceaccounts") {
 			t.Errorf("rule %+v still reads credentials", r)
+		}
+	}
+}
+
+// TestPullSecretsOnlyInListedNamespaces: with rbac.pullSecretNamespaces, no
+// ClusterRole reads secrets or service accounts; each listed namespace gets a
+// Role (get only) bound to both service accounts, and no other namespace does.
+func TestPullSecretsOnlyInListedNamespaces(t *testing.T) {
+	objs := render(t, map[string]any{"rbac": map[string]any{"pullSecretNamespaces": []any{"tenant-a", "tenant-b"}}})
+	for _, cr := range all[*rbacv1.ClusterRole](objs) {
+		for _, r := range cr.Rules {
+			if slices.Contains(r.Resources, "secrets") || slices.Contains(r.Resources, "serviceaccounts") {
+				t.Errorf("ClusterRole %s still reads %v in every namespace", cr.Name, r.Resources)
+			}
+		}
+	}
+	roles := map[string]*rbacv1.Role{}
+	for _, r := range all[*rbacv1.Role](objs) {
+		if r.Name == fullname+"-pull-secrets" {
+			roles[r.Namespace] = r
+		}
+	}
+	if len(roles) != 2 || roles["tenant-a"] == nil || roles["tenant-b"] == nil {
+		t.Fatalf("pull-secret Roles in %v, want tenant-a and tenant-b", keys(roles))
+	}
+	for _, r := range roles["tenant-a"].Rules {
+		if !slices.Equal(r.Verbs, []string{"get"}) {
+			t.Errorf("rule %+v: want get only", r)
+		}
+	}
+	for _, b := range all[*rbacv1.RoleBinding](objs) {
+		if b.Name != fullname+"-pull-secrets" {
+			continue
+		}
+		var subjects []string
+		for _, s := range b.Subjects {
+			subjects = append(subjects, s.Namespace+"/"+s.Name)
+		}
+		if want := []string{releaseNamespace + "/" + fullname, releaseNamespace + "/" + scannerName}; !slices.Equal(subjects, want) {
+			t.Errorf("%s/%s binds %v, want %v", b.Namespace, b.Name, subjects, want)
 		}
 	}
 }

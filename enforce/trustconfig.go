@@ -15,16 +15,19 @@ import (
 )
 
 // TrustConfigPath is the endpoint that validates enforce's own trust ConfigMap
-// (the Helm chart registers it for that one ConfigMap). A running webhook keeps
-// its last good policy when the file breaks, but a pod that restarts on a broken
-// file cannot start, and with failurePolicy Fail that locks the cluster: so a
-// ConfigMap whose trust file would not load is refused before it is stored.
+// (the Helm chart registers it for that one ConfigMap, selected by name). A
+// running webhook keeps its last good policy when the file breaks, but a pod
+// that restarts on a broken file cannot start, and with failurePolicy Fail that
+// locks the cluster: so a ConfigMap whose trust file would not load is refused
+// before it is stored.
 const TrustConfigPath = "/validate-trust-config"
 
 // TrustConfig validates a trust ConfigMap exactly as enforce will load it once
 // mounted: the file under Key, parsed with paths resolving against MountDir,
 // where the ConfigMap's other keys (public keys, a trusted_root.json) appear
-// beside it.
+// beside it. That holds because the pod mounts the ConfigMap whole (no items):
+// every key, data or binaryData, is a file in MountDir and nothing else is, so
+// what Check accepts is exactly what the pod can load.
 type TrustConfig struct {
 	// Key holds the trust file (trust.yaml).
 	Key string
@@ -57,13 +60,22 @@ func (tc *TrustConfig) Review(req *admissionv1.AdmissionRequest) *admissionv1.Ad
 
 // Check loads the ConfigMap's trust file as enforce would.
 func (tc *TrustConfig) Check(cm *corev1.ConfigMap) error {
-	data, ok := cm.Data[tc.Key]
+	data, ok := configMapFile(cm, tc.Key)
 	if !ok {
 		return fmt.Errorf("no %s key", tc.Key)
 	}
-	_, err := policy.Parse([]byte(data), policy.WithSource(tc.Key), policy.WithBaseDir(tc.MountDir),
+	_, err := policy.Parse(data, policy.WithSource(tc.Key), policy.WithBaseDir(tc.MountDir),
 		policy.WithReadFile(tc.readFrom(cm)))
 	return err
+}
+
+// configMapFile is the content of the file a ConfigMap volume makes of key.
+func configMapFile(cm *corev1.ConfigMap, key string) ([]byte, bool) {
+	if v, ok := cm.Data[key]; ok {
+		return []byte(v), true
+	}
+	v, ok := cm.BinaryData[key]
+	return v, ok
 }
 
 // readFrom serves files beside the trust file from the ConfigMap's keys. A path
@@ -73,11 +85,7 @@ func (tc *TrustConfig) readFrom(cm *corev1.ConfigMap) func(string) ([]byte, erro
 		if filepath.Dir(path) != filepath.Clean(tc.MountDir) {
 			return nil, fmt.Errorf("%s is outside %s: files the trust file names by path travel in the same ConfigMap (the chart's keys map) and are mounted beside it", path, tc.MountDir)
 		}
-		name := filepath.Base(path)
-		if v, ok := cm.Data[name]; ok {
-			return []byte(v), nil
-		}
-		if v, ok := cm.BinaryData[name]; ok {
+		if v, ok := configMapFile(cm, filepath.Base(path)); ok {
 			return v, nil
 		}
 		return nil, &fs.PathError{Op: "open", Path: path, Err: errors.New("no such key in the ConfigMap (add it to the chart's keys map)")}

@@ -16,10 +16,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-func configMapRequest(t *testing.T, op admissionv1.Operation, data map[string]string) *admissionv1.AdmissionRequest {
+func configMapRequest(t *testing.T, op admissionv1.Operation, data map[string]string, binary ...map[string][]byte) *admissionv1.AdmissionRequest {
 	t.Helper()
-	raw, err := json.Marshal(&corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{Name: "signet-enforce", Namespace: "signet-system"}, Data: data})
+	cm := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Name: "signet-enforce", Namespace: "signet-system"}, Data: data}
+	if len(binary) > 0 {
+		cm.BinaryData = binary[0]
+	}
+	raw, err := json.Marshal(cm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,35 +52,46 @@ func TestTrustConfigRefusesWhatEnforceCouldNotLoad(t *testing.T) {
 	keyed := "apiVersion: signet.dev/v1alpha1\nkind: TrustPolicy\nidentities:\n  - name: release\n    key: {path: KEYPATH}\nimages:\n  - {match: ['**'], signedBy: [release]}\n"
 	tc := NewTrustConfig("/etc/signet/trust.yaml")
 	for _, c := range []struct {
-		name  string
-		op    admissionv1.Operation
-		data  map[string]string
-		allow bool
-		want  []string // substrings of the refusal
+		name   string
+		op     admissionv1.Operation
+		data   map[string]string
+		binary map[string][]byte // the ConfigMap's binaryData: files in the pod too
+		allow  bool
+		want   []string // substrings of the refusal
 	}{
-		{"a valid trust file is admitted", admissionv1.Update, map[string]string{"trust.yaml": policyA}, true, nil},
+		{"a valid trust file is admitted", admissionv1.Update, map[string]string{"trust.yaml": policyA}, nil, true, nil},
 		{"a key beside the trust file is read from the ConfigMap", admissionv1.Create,
-			map[string]string{"trust.yaml": strings.Replace(keyed, "KEYPATH", "cosign.pub", 1), "cosign.pub": pub}, true, nil},
+			map[string]string{"trust.yaml": strings.Replace(keyed, "KEYPATH", "cosign.pub", 1), "cosign.pub": pub}, nil, true, nil},
+		{"a key in binaryData is a file beside the trust file too", admissionv1.Create,
+			map[string]string{"trust.yaml": strings.Replace(keyed, "KEYPATH", "cosign.pub", 1)}, map[string][]byte{"cosign.pub": []byte(pub)}, true, nil},
+		{"a trust file in binaryData is the file the pod loads", admissionv1.Update,
+			nil, map[string][]byte{"trust.yaml": []byte(policyA)}, true, nil},
 		{"an absolute path into the mount is the same key", admissionv1.Create,
-			map[string]string{"trust.yaml": strings.Replace(keyed, "KEYPATH", "/etc/signet/cosign.pub", 1), "cosign.pub": pub}, true, nil},
+			map[string]string{"trust.yaml": strings.Replace(keyed, "KEYPATH", "/etc/signet/cosign.pub", 1), "cosign.pub": pub}, nil, true, nil},
 		{"a YAML syntax error is refused at its line", admissionv1.Update,
-			map[string]string{"trust.yaml": "apiVersion: signet.dev/v1alpha1\nkind: TrustPolicy\nimages:\n  - {match: ['**'], deny: x\n"}, false,
+			map[string]string{"trust.yaml": "apiVersion: signet.dev/v1alpha1\nkind: TrustPolicy\nimages:\n  - {match: ['**'], deny: x\n"}, nil, false,
 			[]string{"trust.yaml:", "invalid YAML"}},
 		{"an unknown field is refused at line:column", admissionv1.Update,
-			map[string]string{"trust.yaml": "apiVersion: signet.dev/v1alpha1\nkind: TrustPolicy\nimages:\n  - {match: ['**'], deny: x}\nenforcment: {mode: audit}\n"}, false,
+			map[string]string{"trust.yaml": "apiVersion: signet.dev/v1alpha1\nkind: TrustPolicy\nimages:\n  - {match: ['**'], deny: x}\nenforcment: {mode: audit}\n"}, nil, false,
 			[]string{"trust.yaml:5:1", "enforcment"}},
 		{"a key the ConfigMap does not carry is refused", admissionv1.Create,
-			map[string]string{"trust.yaml": strings.Replace(keyed, "KEYPATH", "cosign.pub", 1)}, false,
+			map[string]string{"trust.yaml": strings.Replace(keyed, "KEYPATH", "cosign.pub", 1)}, nil, false,
 			[]string{"trust.yaml:5:", "/etc/signet/cosign.pub", "keys map"}},
+		{"a key the ConfigMap dropped while the trust file still names it is refused", admissionv1.Update,
+			map[string]string{"trust.yaml": strings.Replace(keyed, "KEYPATH", "cosign.pub", 1), "old.pub": pub}, nil, false,
+			[]string{"trust.yaml:5:", "/etc/signet/cosign.pub"}},
+		{"a key under a subdirectory is refused: a ConfigMap volume is flat", admissionv1.Create,
+			map[string]string{"trust.yaml": strings.Replace(keyed, "KEYPATH", "keys/cosign.pub", 1), "cosign.pub": pub}, nil, false,
+			[]string{"trust.yaml:5:", "/etc/signet/keys/cosign.pub is outside /etc/signet"}},
 		{"a key outside the mount is refused", admissionv1.Create,
-			map[string]string{"trust.yaml": strings.Replace(keyed, "KEYPATH", "/home/me/cosign.pub", 1), "cosign.pub": pub}, false,
+			map[string]string{"trust.yaml": strings.Replace(keyed, "KEYPATH", "/home/me/cosign.pub", 1), "cosign.pub": pub}, nil, false,
 			[]string{"trust.yaml:5:", "/home/me/cosign.pub is outside /etc/signet"}},
-		{"a ConfigMap without the trust file is refused", admissionv1.Update, map[string]string{"other": "x"}, false,
+		{"a ConfigMap without the trust file is refused", admissionv1.Update, map[string]string{"other": "x"}, nil, false,
 			[]string{"no trust.yaml key"}},
-		{"a delete is not judged", admissionv1.Delete, map[string]string{"trust.yaml": "{"}, true, nil},
+		{"a delete is not judged", admissionv1.Delete, map[string]string{"trust.yaml": "{"}, nil, true, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			resp := tc.Review(configMapRequest(t, c.op, c.data))
+			resp := tc.Review(configMapRequest(t, c.op, c.data, c.binary))
 			if resp.Allowed != c.allow {
 				t.Fatalf("allowed=%v, want %v: %+v", resp.Allowed, c.allow, resp.Result)
 			}

@@ -15,11 +15,13 @@ import (
 // Remote references in the templates that the lint project replaces with local
 // copies, so actionlint checks every `with:`, `secrets:` and output against the
 // real action and reusable workflow instead of skipping unknown remote ones.
+// The reusable workflow runs the action from its own checkout (selfAction).
 const (
 	remoteAction   = "signet-dev/signet/ci-templates/github@v0.2.0"
 	remoteWorkflow = "signet-dev/signet/.github/workflows/reusable-release.yml@v0.2.0"
 	localAction    = "./ci-templates/github"
 	localWorkflow  = "./.github/workflows/reusable-release.yml"
+	selfAction     = "./.signet-workflow/ci-templates/github"
 )
 
 // lintProject lays out a throwaway repository the way GitHub sees a caller:
@@ -31,10 +33,15 @@ func lintProject(t *testing.T) (string, []string) {
 	dir := t.TempDir()
 	action := readRepoFile(t, "ci-templates/github/action.yml")
 	writeFile(t, dir, "ci-templates/github/action.yml", action)
+	// Where the reusable workflow's sign job checks out its own commit.
+	writeFile(t, dir, strings.TrimPrefix(selfAction, "./")+"/action.yml", action)
+	reusable := readRepoFile(t, ".github/workflows/reusable-release.yml")
+	if !bytes.Contains(reusable, []byte("uses: "+selfAction+"\n")) {
+		t.Fatalf("reusable-release.yml no longer uses %s: update the lint project", selfAction)
+	}
 
 	files := []string{
-		writeFile(t, dir, ".github/workflows/reusable-release.yml",
-			mustReplace(t, readRepoFile(t, ".github/workflows/reusable-release.yml"), remoteAction, localAction)),
+		writeFile(t, dir, ".github/workflows/reusable-release.yml", reusable),
 		writeFile(t, dir, ".github/workflows/release.yml",
 			mustReplace(t, readRepoFile(t, "examples/github/release.yml"), remoteWorkflow, localWorkflow)),
 		writeFile(t, dir, ".github/workflows/build.yml",

@@ -13,13 +13,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"gopkg.in/yaml.v3"
 )
 
 // TestGitLabBuildJobPushesAndRecordsDigest runs the template's build job
-// script with the real buildah against an in-process registry: the digest it
-// hands to the sign job (build.env) must be the digest the registry serves for
-// every pushed tag. Needs buildah and root (as a GitLab runner's job has);
+// script with the real buildah against an in-process registry: the reference
+// it hands to the sign job (the artifact signet-image.ref) must carry the
+// digest the registry serves for every pushed tag. Variables named like the
+// old job variables (BUILD_IMAGE...) are set to another image and change
+// nothing: the inputs are in the script. Needs buildah and root (as a GitLab runner's job has);
 // skipped otherwise. The image is FROM scratch, so nothing is pulled.
 func TestGitLabBuildJobPushesAndRecordsDigest(t *testing.T) {
 	requireTool(t, "buildah")
@@ -41,34 +42,28 @@ func TestGitLabBuildJobPushesAndRecordsDigest(t *testing.T) {
 	storConf := writeFile(t, dir, "storage.conf", []byte("[storage]\ndriver = \"vfs\"\n"+
 		"graphroot = \""+filepath.Join(dir, "storage")+"\"\nrunroot = \""+filepath.Join(dir, "run")+"\"\n"))
 
-	_, _, body := template(t)
-	var jobs map[string]job
-	if err := yaml.Unmarshal(body, &jobs); err != nil {
-		t.Fatal(err)
-	}
-	build := jobs["signet-build"]
 	image := host + "/acme/hello"
+	build := jobs(t, map[string]string{"image": image, "tags": "abc123 main", "context": "app", "dockerfile": "app/Dockerfile"})["signet-build"]
 	cmd := exec.Command("sh", "-e", "-c", strings.Join(build.Script, "\n"))
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"CONTAINERS_REGISTRIES_CONF="+regConf, "CONTAINERS_STORAGE_CONF="+storConf,
 		"REGISTRY_AUTH_FILE="+authFile,
 		"CI_REGISTRY=", "CI_REGISTRY_PASSWORD=",
-		"BUILD_IMAGE="+image, "BUILD_CONTEXT=app", "BUILD_DOCKERFILE=app/Dockerfile", "BUILD_TAGS=abc123 main",
+		// A pipeline variable of any of these names must not move the build.
+		"BUILD_IMAGE="+host+"/evil/other", "BUILD_CONTEXT=/", "BUILD_DOCKERFILE=/dev/null", "BUILD_TAGS=evil",
 	)
 	for k, v := range build.Variables {
-		if !strings.HasPrefix(k, "BUILD_") {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
+		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build job script: %v\n%s", err, out)
 	}
 
-	env := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(readFile(t, filepath.Join(dir, "build.env")))), "\n") {
-		k, v, _ := strings.Cut(line, "=")
-		env[k] = v
+	ref := strings.TrimSpace(string(readFile(t, filepath.Join(dir, "signet-image.ref"))))
+	repo, digest, _ := strings.Cut(ref, "@")
+	if repo != image || !strings.HasPrefix(digest, "sha256:") {
+		t.Fatalf("signet-image.ref = %q, want %s@sha256:...", ref, image)
 	}
 	for _, tag := range []string{"abc123", "main"} {
 		ref, err := name.ParseReference(image+":"+tag, name.Insecure)
@@ -79,11 +74,8 @@ func TestGitLabBuildJobPushesAndRecordsDigest(t *testing.T) {
 		if err != nil {
 			t.Fatalf("registry has no %s: %v", ref, err)
 		}
-		if desc.Digest.String() != env["SIGNET_DIGEST"] {
-			t.Errorf("tag %s is %s in the registry, build.env says %s", tag, desc.Digest, env["SIGNET_DIGEST"])
+		if desc.Digest.String() != digest {
+			t.Errorf("tag %s is %s in the registry, signet-image.ref says %s", tag, desc.Digest, digest)
 		}
-	}
-	if want := image + "@" + env["SIGNET_DIGEST"]; env["SIGNET_IMAGE"] != want {
-		t.Errorf("SIGNET_IMAGE=%q, want %q", env["SIGNET_IMAGE"], want)
 	}
 }

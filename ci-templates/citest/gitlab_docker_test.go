@@ -6,28 +6,21 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
 // TestGitLabDockerJobReadsTheDigestBuildxPushed runs the docker builder's
 // digest extraction (everything after the buildx call) under sh against the
 // metadata file `docker buildx build --push --metadata-file` writes: the
-// digest the registry answered with must reach build.env, and a metadata file
-// without one must fail the job.
+// digest the registry answered with must reach signet-image.ref, and a
+// metadata file without one must fail the job.
 func TestGitLabDockerJobReadsTheDigestBuildxPushed(t *testing.T) {
-	_, _, body := template(t)
-	var jobs map[string]job
-	if err := yaml.Unmarshal(body, &jobs); err != nil {
-		t.Fatal(err)
-	}
-	script := strings.Join(jobs["signet-build-docker"].Script, "\n")
+	script := strings.Join(jobs(t)["signet-build-docker"].Script, "\n")
 	i := strings.Index(script, `digest="$(sed`)
-	j := strings.Index(script, "cat build.env")
+	j := strings.Index(script, "cat signet-image.ref")
 	if i < 0 || j < i {
 		t.Fatal("docker build script: digest extraction not found")
 	}
-	tail := "set -eu\nBUILD_IMAGE=registry.example/acme/app\n" + script[i:j]
+	tail := "set -eu\nimage=registry.example/acme/app\n" + script[i:j]
 	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	for name, c := range map[string]struct {
 		metadata string
@@ -50,13 +43,12 @@ func TestGitLabDockerJobReadsTheDigestBuildxPushed(t *testing.T) {
 			if !c.ok {
 				return
 			}
-			env, err := os.ReadFile(filepath.Join(dir, "build.env"))
+			ref, err := os.ReadFile(filepath.Join(dir, "signet-image.ref"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := "SIGNET_IMAGE=registry.example/acme/app@" + digest + "\nSIGNET_DIGEST=" + digest + "\n"
-			if string(env) != want {
-				t.Fatalf("build.env = %q, want %q", env, want)
+			if want := "registry.example/acme/app@" + digest + "\n"; string(ref) != want {
+				t.Fatalf("signet-image.ref = %q, want %q", ref, want)
 			}
 		})
 	}

@@ -4,8 +4,6 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
 // TestGitLabScriptsShellcheck runs shellcheck (POSIX sh: the sign job's image
@@ -13,12 +11,7 @@ import (
 // it into one shell script. `make tools` installs shellcheck.
 func TestGitLabScriptsShellcheck(t *testing.T) {
 	sc := requireTool(t, "shellcheck")
-	_, _, body := template(t)
-	var jobs map[string]job
-	if err := yaml.Unmarshal(body, &jobs); err != nil {
-		t.Fatal(err)
-	}
-	for name, j := range jobs {
+	for name, j := range jobs(t) {
 		t.Run(name, func(t *testing.T) {
 			script := "#!/bin/sh\n" + strings.Join(j.Script, "\n") + "\n"
 			cmd := exec.Command(sc, "--shell=sh", "--severity=style", "-")

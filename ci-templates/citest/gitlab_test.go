@@ -87,8 +87,9 @@ type specInput struct {
 
 // template splits the component into its spec header and its body, and
 // returns the body with every input interpolated with its default, the way
-// GitLab expands an include without inputs.
-func template(t *testing.T) (map[string]specInput, []byte, []byte) {
+// GitLab expands an include without inputs (or with the given inputs, the
+// way GitLab expands `include: inputs:`).
+func template(t *testing.T, inputs ...map[string]string) (map[string]specInput, []byte, []byte) {
 	t.Helper()
 	raw := readRepoFile(t, "templates/signet.yml")
 	parts := regexp.MustCompile(`(?m)^---\s*$`).Split(string(raw), 2)
@@ -111,6 +112,14 @@ func template(t *testing.T) (map[string]specInput, []byte, []byte) {
 		if !ok {
 			t.Errorf("body uses undeclared input %q", name)
 			return m
+		}
+		if len(inputs) > 0 {
+			if v, ok := inputs[0][name]; ok {
+				return v
+			}
+		}
+		if in.Default == "" {
+			return ""
 		}
 		return strings.TrimSpace(yamlScalar(in.Default))
 	})
@@ -186,20 +195,29 @@ type job struct {
 	} `yaml:"rules"`
 	Variables map[string]string `yaml:"variables"`
 	Artifacts struct {
+		Paths   []string `yaml:"paths"`
 		Reports struct {
 			Dotenv string `yaml:"dotenv"`
 		} `yaml:"reports"`
 	} `yaml:"artifacts"`
 }
 
+// jobs expands the component (inputs at their defaults, or as given) into its jobs.
+func jobs(t *testing.T, inputs ...map[string]string) map[string]job {
+	t.Helper()
+	_, _, body := template(t, inputs...)
+	var out map[string]job
+	if err := yaml.Unmarshal(body, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // TestGitLabTemplateStructure: the properties signet's security story relies
 // on, stated one by one.
 func TestGitLabTemplateStructure(t *testing.T) {
 	inputs, _, body := template(t)
-	var jobs map[string]job
-	if err := yaml.Unmarshal(body, &jobs); err != nil {
-		t.Fatal(err)
-	}
+	jobs := jobs(t)
 	build, sign := jobs["signet-build"], jobs["signet-sign"]
 	buildScript, signScript := strings.Join(build.Script, "\n"), strings.Join(sign.Script, "\n")
 
@@ -222,7 +240,7 @@ func TestGitLabTemplateStructure(t *testing.T) {
 		}
 	})
 	t.Run("builds with buildah, no daemon, and records the pushed digest", func(t *testing.T) {
-		for _, want := range []string{"buildah build --layers", "buildah push --digestfile image.digest", "SIGNET_DIGEST="} {
+		for _, want := range []string{"buildah build --layers", "buildah push --digestfile image.digest", "> signet-image.ref"} {
 			if !strings.Contains(buildScript, want) {
 				t.Errorf("build script lacks %q", want)
 			}
@@ -230,8 +248,16 @@ func TestGitLabTemplateStructure(t *testing.T) {
 		if strings.Contains(buildScript, "docker ") || build.Variables["DOCKER_HOST"] != "" {
 			t.Error("build job must not need a Docker daemon")
 		}
-		if build.Artifacts.Reports.Dotenv != "build.env" {
-			t.Errorf("build job exports the digest through dotenv build.env, got %q", build.Artifacts.Reports.Dotenv)
+	})
+	t.Run("the digest travels as a file artifact, never as a variable", func(t *testing.T) {
+		for _, name := range []string{"signet-build", "signet-build-docker"} {
+			j := jobs[name]
+			if !slices.Equal(j.Artifacts.Paths, []string{"signet-image.ref"}) || j.Artifacts.Reports.Dotenv != "" {
+				t.Errorf("%s: artifacts %+v, want only the file signet-image.ref (a dotenv report would set variables in the sign job)", name, j.Artifacts)
+			}
+		}
+		if !strings.Contains(signScript, `ref="$(cat signet-image.ref)"`) || !strings.Contains(signScript, `--dotenv signet.env "$ref"`) {
+			t.Error("the sign job must sign the reference it reads from the build job's signet-image.ref")
 		}
 	})
 	t.Run("sign job gets a sigstore-audience OIDC token", func(t *testing.T) {
@@ -242,53 +268,68 @@ func TestGitLabTemplateStructure(t *testing.T) {
 	})
 	t.Run("sign job signs the pushed digest from the build job", func(t *testing.T) {
 		// Exactly one of the two build jobs exists in a pipeline (rules), so
-		// the sign job needs each optionally, with its dotenv artifacts.
+		// the sign job needs each optionally, with its artifacts.
 		if len(sign.Needs) != 2 || sign.Needs[0].Job != "signet-build" || sign.Needs[1].Job != "signet-build-docker" ||
 			!sign.Needs[0].Artifacts || !sign.Needs[1].Artifacts || !sign.Needs[0].Optional || !sign.Needs[1].Optional {
 			t.Errorf("sign job must optionally need signet-build and signet-build-docker with artifacts, got %+v", sign.Needs)
 		}
-		if !strings.Contains(signScript, `sign image "$SIGNET_IMAGE"`) {
-			t.Error(`sign script must run: sign image "$SIGNET_IMAGE" (the digest reference from build.env)`)
+	})
+	t.Run("inputs are written into the jobs, not into variables a pipeline variable overrides", func(t *testing.T) {
+		for name, j := range jobs {
+			for k := range j.Variables {
+				if strings.HasPrefix(k, "SIGNET_") || strings.HasPrefix(k, "BUILD_") {
+					t.Errorf("%s: variable %s: pipeline, project and dotenv variables of that name would override it", name, k)
+				}
+			}
 		}
-		if sign.Variables["SIGNET_POLICY"] != "trust.yaml" || sign.Variables["SIGNET_ATTEST"] != "true" {
-			t.Errorf("sign job: want policy trust.yaml and attest true by default, got %v", sign.Variables)
+		for _, want := range []string{`--policy "trust.yaml"`, "--attest=true", `"$@"`, "env -i"} {
+			if !strings.Contains(signScript, want) {
+				t.Errorf("sign script lacks %q", want)
+			}
+		}
+	})
+	t.Run("no script entry's first line runs anything when a runner echoes it", func(t *testing.T) {
+		// gitlab-ci-local prints each entry's first line inside double quotes:
+		// a backtick or $( there runs as a command substitution.
+		for name, j := range jobs {
+			for _, entry := range j.Script {
+				first, _, _ := strings.Cut(entry, "\n")
+				if strings.Contains(first, "`") || strings.Contains(first, "$(") {
+					t.Errorf("%s: first line %q", name, first)
+				}
+			}
 		}
 	})
 	t.Run("post-check is never skipped", func(t *testing.T) {
-		if strings.Contains(string(body), "no-post-check") || sign.Variables["SIGNET_NO_POST_CHECK"] != "" {
+		if strings.Contains(string(body), "no-post-check") || strings.Contains(string(body), "NO_POST_CHECK") {
 			t.Error("template must not disable sign's post-check")
 		}
 	})
 	t.Run("key mode reads a file variable", func(t *testing.T) {
-		if !strings.Contains(signScript, `SIGNET_KEY="$SIGNET_KEY_FILE"`) {
+		if !strings.Contains(signScript, `--key "$SIGNET_KEY_FILE"`) {
 			t.Error("key signing must come from the File variable SIGNET_KEY_FILE")
 		}
 	})
 	t.Run("sign job exports a dotenv report", func(t *testing.T) {
-		if sign.Artifacts.Reports.Dotenv != "signet.env" || sign.Variables["SIGNET_DOTENV"] != "signet.env" {
-			t.Errorf("want sign --dotenv signet.env reported as artifacts:reports:dotenv, got %q / %q",
-				sign.Variables["SIGNET_DOTENV"], sign.Artifacts.Reports.Dotenv)
+		if sign.Artifacts.Reports.Dotenv != "signet.env" || !strings.Contains(signScript, "--dotenv signet.env") {
+			t.Errorf("want sign --dotenv signet.env reported as artifacts:reports:dotenv, got %q", sign.Artifacts.Reports.Dotenv)
 		}
 	})
 	t.Run("the builder input selects exactly one build job", func(t *testing.T) {
 		if got := inputs["builder"]; !slices.Equal(got.Options, []string{"buildah", "docker"}) || got.Default != "buildah" {
 			t.Errorf("builder: want options [buildah docker] default buildah, got %+v", got)
 		}
-		for _, name := range []string{"signet-build", "signet-build-docker"} {
-			if jobs[name].Variables["SIGNET_BUILDER"] != "buildah" {
-				t.Errorf("job %s: want its own SIGNET_BUILDER from the builder input, got %v", name, jobs[name].Variables)
-			}
-		}
+		// The input's value is in the rule itself: "buildah" != "buildah".
 		gated := func(j job, builder string) bool {
 			for _, r := range j.Rules {
-				if r.If == `$SIGNET_BUILDER != "`+builder+`"` && r.When == "never" {
+				if r.If == `"buildah" != "`+builder+`"` && r.When == "never" {
 					return true
 				}
 			}
 			return false
 		}
 		if !gated(build, "buildah") || !gated(jobs["signet-build-docker"], "docker") {
-			t.Error("each build job must be skipped (when: never) unless SIGNET_BUILDER selects it")
+			t.Error("each build job must be skipped (when: never) unless the builder input selects it")
 		}
 	})
 	t.Run("docker builder uses Docker-in-Docker and records the pushed digest", func(t *testing.T) {
@@ -300,13 +341,10 @@ func TestGitLabTemplateStructure(t *testing.T) {
 		if d.Variables["DOCKER_HOST"] != "tcp://docker:2376" || d.Variables["DOCKER_TLS_VERIFY"] != "1" {
 			t.Errorf("want the dind daemon over TLS, got %v", d.Variables)
 		}
-		for _, want := range []string{"docker buildx build --push", "--metadata-file build.json", "containerimage.digest", "SIGNET_DIGEST="} {
+		for _, want := range []string{"docker buildx build --push", "--metadata-file build.json", "containerimage.digest", "> signet-image.ref"} {
 			if !strings.Contains(script, want) {
 				t.Errorf("docker build script lacks %q", want)
 			}
-		}
-		if d.Artifacts.Reports.Dotenv != "build.env" {
-			t.Errorf("docker build job exports the digest through dotenv build.env, got %q", d.Artifacts.Reports.Dotenv)
 		}
 	})
 	t.Run("a component sets no global keywords in the including pipeline", func(t *testing.T) {

@@ -104,6 +104,8 @@ func TestChartOnNode(t *testing.T) {
 				},
 			},
 			"resources": map[string]any{"requests": map[string]any{"cpu": "10m", "memory": "32Mi"}, "limits": map[string]any{"memory": "256Mi"}},
+			// The background verifier's own Deployment (the node is small).
+			"backgroundScan": map[string]any{"resources": map[string]any{"requests": map[string]any{"cpu": "10m", "memory": "32Mi"}, "limits": map[string]any{"memory": "256Mi"}}},
 		}
 	}
 	broken := strings.Replace(v1, "enforcement:\n  namespaces: {exempt: [kube-system]}\n", brokenTrustLine, 1)

@@ -88,9 +88,9 @@ func TestReleaseWorkflowOnLocalStack(t *testing.T) {
 		t: t, s: s, repo: repo, file: ".github/workflows/release.yml", wf: loadWorkflow(t, repo, ".github/workflows/release.yml"),
 		github: map[string]string{"ref_name": tag, "repository": "signet-dev/signet", "repository_owner": "signet-dev",
 			"actor": "octocat", "token": "ghs_test", "sha": sha},
-		vars: map[string]string{"SIGNET_REGISTRY": s.Registry.Host},
+		vars: map[string]string{"SIGNET_REGISTRY": s.Registry.Host, "SIGNET_GO_PROXY": localModuleProxy(t)},
 		machine: map[string]string{
-			"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "SSL_CERT_FILE": caFile,
+			"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "SSL_CERT_FILE": caFile, "CURL_CA_BUNDLE": caFile,
 			// The local Sigstore instead of public-good (every sign flag has a SIGNET_ variable).
 			"SIGNET_SIGNING_CONFIG": s.SigningConfigPath,
 			// The runner's tool cache: the SBOM generator built once.

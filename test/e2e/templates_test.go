@@ -6,12 +6,15 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,7 +231,7 @@ func (r *actionRunner) setupGo(with map[string]string) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	out, err := exec.Command(goBin, "env", "GOVERSION", "GOROOT", "GOCACHE", "GOMODCACHE", "GOPROXY", "GOTOOLCHAIN").Output()
+	out, err := exec.Command(goBin, "env", "GOVERSION", "GOROOT").Output()
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -237,33 +240,38 @@ func (r *actionRunner) setupGo(with map[string]string) {
 		r.t.Fatalf("actions/setup-go: %s asks for go %q, this machine has %s", modFile, want, f[0])
 	}
 	r.path = append([]string{filepath.Join(f[1], "bin")}, r.path...)
-	// setup-go with cache: false leaves Go's own defaults; share this
-	// machine's caches so the build is incremental, as a warm runner's is.
-	r.env["GOCACHE"], r.env["GOMODCACHE"], r.env["GOPROXY"], r.env["GOTOOLCHAIN"] = f[2], f[3], f[4], f[5]
 	fmt.Fprintf(&r.log, "setup-go: go %s (go.mod wants %s)\n", f[0], want)
 }
 
-// cache stands in for actions/cache: its inputs must name existing
-// directories and a key (what a runner needs to restore and save); the
-// restore misses, as on a fresh runner, and nothing is uploaded.
-func (r *actionRunner) cache(with map[string]string) {
-	r.t.Helper()
-	key := r.expand(with["key"])
-	var paths []string
-	for _, p := range strings.Split(r.expand(with["path"]), "\n") {
-		if p = strings.TrimSpace(p); p != "" {
-			paths = append(paths, p)
-		}
+// localModuleProxy is this machine's module download cache as a GOPROXY
+// (file://): the action's go-proxy input pointed at a local mirror, so its
+// fresh module cache fills without the network. What it serves is checked
+// against the action's go.sum like anything a proxy serves.
+func localModuleProxy(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if key == "" || len(paths) == 0 {
-		r.t.Fatalf("actions/cache: empty key %q or paths %q", key, paths)
+	return "file://" + filepath.Join(strings.TrimSpace(string(out)), "cache", "download")
+}
+
+// poisonedGoEnv is what a job (or a restored cache) could leave for the
+// action's Go build. Inherited, each would fail the build (or run a
+// trojan): the action must build in a clean environment.
+func poisonedGoEnv(t *testing.T) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	goenv := filepath.Join(dir, "go.env")
+	if err := os.WriteFile(goenv, []byte("GOFLAGS=-toolexec=/bin/false\nGOPROXY=off\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range paths {
-		if st, err := os.Stat(p); err != nil || !st.IsDir() {
-			r.t.Fatalf("actions/cache: path %q is not a directory: %v", p, err)
-		}
+	return map[string]string{
+		"GOFLAGS": "-toolexec=/bin/false", "GOWORK": filepath.Join(dir, "nonexistent", "go.work"),
+		"GOENV": goenv, "GOPROXY": "off", "GONOSUMDB": "*", "GOINSECURE": "*",
+		// Relative: Go refuses to use either, so a build that inherits them fails.
+		"GOCACHE": "restored-build-cache", "GOMODCACHE": "restored-module-cache",
 	}
-	fmt.Fprintf(&r.log, "cache: key %s, paths %v (restore missed)\n", key, paths)
 }
 
 func compareGoVersions(a, b string) int {
@@ -299,8 +307,7 @@ func (r *actionRunner) runStep(i int, st actionStep) {
 			r.setupGo(st.With)
 			return
 		case strings.HasPrefix(st.Uses, "actions/cache@"):
-			r.cache(st.With)
-			return
+			r.t.Fatalf("step %q restores a cache: whatever it holds would be linked into the binary that holds the OIDC token", st.Name)
 		default:
 			r.t.Fatalf("step %q uses %s, which this runner does not implement", st.Name, st.Uses)
 		}
@@ -407,11 +414,14 @@ func runAction(t *testing.T, actionPath string, with, env map[string]string, run
 }
 
 // TestGitHubCompositeActionOnLocalStack runs ci-templates/github/action.yml
-// with its default inputs (only image given) the way the Actions runner runs
-// a composite action: no checksum is pinned for the default signet-version,
-// so the action decides to build from source and says so; setup-go (checked,
-// not downloaded) and actions/cache (inputs checked), the build step compiling `sign`
-// from this checkout into $RUNNER_TEMP and adding it through GITHUB_PATH, then
+// with its default inputs (only image given, and go-proxy a local mirror) the
+// way the Actions runner runs a composite action: no checksum is pinned for
+// the default signet-version, so the action decides to build from source and
+// says so; setup-go (checked, not downloaded), the build step compiling `sign`
+// from this checkout into $RUNNER_TEMP, in a clean Go environment with fresh
+// caches although the job's environment is poisoned (GOFLAGS=-toolexec,
+// GOWORK, GOENV, GOPROXY=off, relative GOCACHE: inherited, any of them fails
+// the build), and adding it through GITHUB_PATH, then
 // the sign step, keyless with a GitHub-shaped token from the stack's local
 // Actions token endpoint, against the stack's Sigstore services (the signing
 // config given through its SIGNET_ variable in the job environment). The
@@ -445,7 +455,7 @@ images:
 `, map[string]string{"TRUSTED_ROOT": s.TrustedRootPath, "GH_ISSUER": s.OIDC.GitHubIssuer, "REGISTRY": s.Registry.Host})
 
 	// The step's `with:` (the workflow would pass the digest its build pushed).
-	with := map[string]string{"image": digest.String()}
+	with := map[string]string{"image": digest.String(), "go-proxy": localModuleProxy(t)}
 	reqURL, reqTok := s.OIDC.ActionsTokenEndpoint(claims)
 	env := map[string]string{
 		"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "CI": "true",
@@ -468,6 +478,7 @@ images:
 		// public-good one (every `sign` flag has a SIGNET_ variable).
 		"SIGNET_SIGNING_CONFIG": s.SigningConfigPath,
 	}
+	maps.Copy(env, poisonedGoEnv(t))
 	r, outputs := runAction(t, actionPath, with, env, runnerTemp)
 	t.Logf("composite action in %s:\n%s", time.Since(start).Round(time.Millisecond), r.log.String())
 
@@ -608,12 +619,17 @@ func findFile(t *testing.T, dir, name string) []string {
 // smart HTTP) that acme/hello's origin points at, as CI_SERVER_FQDN does on
 // GitLab. It runs the component's build and sign jobs with
 // gitlab-ci-local's shell executor: buildah builds examples/app's Dockerfile
-// and pushes it to the stack's registry, the build job's dotenv report hands
-// the digest to the sign job, which signs it keylessly with a GitLab-shaped
-// token from the stack issuer as SIGSTORE_ID_TOKEN (what `id_tokens:`
-// provides on GitLab; gitlab-ci-local does not mint it) and attests it. The
-// trust file is examples/trust.yaml with only the issuer, registry and
-// Sigstore root pointed at the stack; `sign verify` must accept the digest.
+// and pushes it to the stack's registry, the build job's artifact
+// (signet-image.ref) hands the digest to the sign job, which signs it
+// keylessly with a GitLab-shaped token from the stack issuer as
+// SIGSTORE_ID_TOKEN (what `id_tokens:` provides on GitLab; gitlab-ci-local
+// does not mint it) and attests it, with the local Sigstore named by the
+// component's signing-config input. Pipeline variables that would redirect
+// the token (SIGNET_FULCIO_URL, SIGNET_SIGNING_CONFIG to a look-alike
+// Fulcio), swap the image or the trust file, or skip the post-check are set
+// and change nothing: the look-alike is never called. The trust file is
+// examples/trust.yaml with only the issuer, registry and Sigstore root
+// pointed at the stack; `sign verify` must accept the digest.
 func TestGitLabSignJobOnLocalStack(t *testing.T) {
 	start := time.Now()
 	for _, tool := range []string{"buildah", "git", "rsync"} {
@@ -686,6 +702,7 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
       tags: $CI_COMMIT_SHORT_SHA $CI_COMMIT_REF_SLUG
       signing: keyless
       policy: trust.yaml
+      signing-config: ` + s.SigningConfigPath + `
 `
 	if err := os.WriteFile(filepath.Join(project, ".gitlab-ci.yml"), []byte(ciYAML), 0o644); err != nil {
 		t.Fatal(err)
@@ -741,10 +758,18 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 		"CI_PIPELINE_ID=" + claims.PipelineID, "CI_PIPELINE_SOURCE=push", "CI_JOB_ID=" + claims.JobID,
 		"CI_CONFIG_PATH=.gitlab-ci.yml", "CI_RUNNER_ENVIRONMENT=" + claims.RunnerEnvironment,
 		"SIGSTORE_ID_TOKEN=" + token,
-		// The project's CI/CD variables: the local Sigstore (every `sign` flag has a SIGNET_ variable).
-		"SIGNET_SIGNING_CONFIG=" + s.SigningConfigPath,
 		"CONTAINERS_REGISTRIES_CONF=" + regConf, "CONTAINERS_STORAGE_CONF=" + storConf, "REGISTRY_AUTH_FILE=" + authFile,
 	}
+	// Pipeline variables (they outrank every job variable on GitLab) aimed at
+	// the sign job: every `sign` flag has a SIGNET_ variable.
+	lookalike := newLookalikeFulcio(t)
+	allowAll := filepath.Join(t.TempDir(), "allow-all.yaml")
+	if err := os.WriteFile(allowAll, []byte("apiVersion: signet.dev/v1alpha1\nkind: TrustPolicy\nimages:\n  - {match: ['**'], signature: optional}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vars = append(vars, "SIGNET_FULCIO_URL="+lookalike.URL, "SIGNET_SIGNING_CONFIG="+lookalike.signingConfig(t),
+		"SIGNET_IMAGE="+s.Registry.Host+"/evil/app@sha256:"+strings.Repeat("0", 64), "SIGNET_POLICY="+allowAll,
+		"SIGNET_NO_POST_CHECK=true", "SIGNET_ATTEST=false", "BUILD_IMAGE="+s.Registry.Host+"/evil/app")
 	args := []string{"--force-shell-executor", "--home", home, "--color=false"}
 	for _, v := range vars {
 		args = append(args, "--variable", v)
@@ -773,20 +798,23 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 		t.Fatalf("gitlab-ci-local did not report both jobs passing")
 	}
 
-	// The dotenv reports: build.env hands the digest over, signet.env carries it on.
-	var dotenvs []string
-	for _, n := range []string{"build.env", "signet.env"} {
-		if ps := findFile(t, project, n); len(ps) == 0 {
-			t.Fatalf("no %s written by the jobs", n)
-		} else {
-			dotenvs = append(dotenvs, ps[0])
-		}
+	if n := lookalike.hits.Load(); n != 0 {
+		t.Fatalf("the look-alike Fulcio a pipeline variable named was called %d times: the job's OIDC token left for it", n)
 	}
-	build, signed := readDotenv(t, dotenvs[0]), readDotenv(t, dotenvs[1])
-	digest := build["SIGNET_DIGEST"]
-	if !strings.HasPrefix(digest, "sha256:") || build["SIGNET_IMAGE"] != image+"@"+digest {
-		t.Fatalf("build.env %v, want SIGNET_IMAGE=%s@sha256:...", build, image)
+	// The build job's artifact hands the digest over, signet.env carries it on.
+	refs, envs := findFile(t, project, "signet-image.ref"), findFile(t, project, "signet.env")
+	if len(refs) == 0 || len(envs) == 0 {
+		t.Fatalf("the jobs wrote signet-image.ref %v and signet.env %v", refs, envs)
 	}
+	ref, err := os.ReadFile(refs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, digest, _ := strings.Cut(strings.TrimSpace(string(ref)), "@")
+	if repo != image || !strings.HasPrefix(digest, "sha256:") {
+		t.Fatalf("signet-image.ref %q, want %s@sha256:...", ref, image)
+	}
+	signed := readDotenv(t, envs[0])
 	if signed["SIGNET_DIGEST"] != digest || signed["SIGNET_IMAGE"] != image+"@"+digest || signed["DIGEST"] != digest {
 		t.Fatalf("signet.env %v, want SIGNET_DIGEST and DIGEST %s", signed, digest)
 	}
@@ -805,4 +833,37 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 		t.Fatalf("provenance %+v, want SLSA v1 from acme/hello@refs/heads/main (%s)", att, sha)
 	}
 	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
+}
+
+// lookalikeFulcio is a server a pipeline variable could point the sign job
+// at, counting every request: the job's OIDC token would arrive there.
+type lookalikeFulcio struct {
+	*httptest.Server
+	hits atomic.Int64
+}
+
+func newLookalikeFulcio(t *testing.T) *lookalikeFulcio {
+	t.Helper()
+	l := &lookalikeFulcio{}
+	l.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		l.hits.Add(1)
+		http.Error(w, "look-alike", http.StatusTeapot)
+	}))
+	t.Cleanup(l.Close)
+	return l
+}
+
+// signingConfig writes a Sigstore signing config whose every service is
+// the look-alike.
+func (l *lookalikeFulcio) signingConfig(t *testing.T) string {
+	t.Helper()
+	cfg := `{"mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+  "caUrls": [{"url": "URL", "majorApiVersion": 1, "validFor": {"start": "2020-01-01T00:00:00Z"}, "operator": "evil"}],
+  "rekorTlogUrls": [{"url": "URL", "majorApiVersion": 1, "validFor": {"start": "2020-01-01T00:00:00Z"}, "operator": "evil"}],
+  "rekorTlogConfig": {"selector": "ANY"}, "tsaConfig": {"selector": "ANY"}}`
+	p := filepath.Join(t.TempDir(), "signing_config.json")
+	if err := os.WriteFile(p, []byte(strings.ReplaceAll(cfg, "URL", l.URL)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

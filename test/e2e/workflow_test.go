@@ -372,11 +372,33 @@ func (w *workflowRun) runStep(job string, i int, st actionStep, env map[string]s
 // third-party actions through stand-ins that check what they are given.
 func (w *workflowRun) uses(job string, st actionStep, with, env map[string]string, path *[]string, workspace, temp string) map[string]string {
 	w.t.Helper()
-	action, ref, _ := strings.Cut(st.Uses, "@")
+	action, _, _ := strings.Cut(st.Uses, "@")
+	if strings.HasPrefix(action, "./") {
+		// A local action: the composite action of a checkout in the workspace.
+		r, outputs := runAction(w.t, filepath.Join(workspace, action), with, env, temp)
+		fmt.Fprintf(&w.Log, "::group::%s action %s\n%s::endgroup::\n", job, st.Uses, r.log.String())
+		w.actionLogs = append(w.actionLogs, r.log.String())
+		*path = append(r.path, *path...)
+		return outputs
+	}
 	switch action {
 	case "actions/checkout":
 		if with["persist-credentials"] != "false" {
 			w.t.Fatalf("job %s: actions/checkout must not persist credentials", job)
+		}
+		if repo := with["repository"]; repo != "" {
+			// Another repository at a given commit: here only the reusable
+			// workflow's own, as its job's OIDC token names it.
+			c := w.claims(w.file)
+			own, _, _ := strings.Cut(c.JobWorkflowRef, "/.github/")
+			if repo != own || with["ref"] != c.JobWorkflowSHA || with["path"] == "" {
+				w.t.Fatalf("job %s: checks out %s@%s into %q, want this workflow's own %s@%s (job_workflow_ref, job_workflow_sha)",
+					job, repo, with["ref"], with["path"], own, c.JobWorkflowSHA)
+			}
+			dst := filepath.Join(workspace, with["path"])
+			git(w.t, "", "clone", "-q", "--no-hardlinks", w.repo, dst)
+			git(w.t, dst, "checkout", "-q", "--detach", with["ref"])
+			break
 		}
 		if f := with["sparse-checkout"]; f != "" {
 			copyTree(w.t, filepath.Join(w.repo, f), filepath.Join(workspace, f))
@@ -409,14 +431,7 @@ func (w *workflowRun) uses(job string, st actionStep, with, env map[string]strin
 		}
 		w.artifacts[with["name"]] = workspace
 	case "signet-dev/signet/ci-templates/github":
-		if ref != w.github["ref_name"] {
-			w.t.Fatalf("job %s: the release signs with the action at %s, want the tag being released (%s)", job, ref, w.github["ref_name"])
-		}
-		r, outputs := runAction(w.t, filepath.Join(w.repo, "ci-templates", "github"), with, env, temp)
-		fmt.Fprintf(&w.Log, "::group::%s action %s\n%s::endgroup::\n", job, st.Uses, r.log.String())
-		w.actionLogs = append(w.actionLogs, r.log.String())
-		*path = append(r.path, *path...)
-		return outputs
+		w.t.Fatalf("job %s: uses %s: the reusable workflow must run the action of its own commit (job_workflow_sha), never a fixed ref", job, st.Uses)
 	default:
 		w.t.Fatalf("job %s: uses %s, which this runner does not implement", job, st.Uses)
 	}

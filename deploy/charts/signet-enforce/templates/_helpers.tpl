@@ -27,6 +27,28 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
+{{/*
+The background verifier runs in its own Deployment, apart from the webhook,
+so that each has its own service account with only what it needs: the
+scanner lists and watches every pod and writes reports, the webhook does not.
+*/}}
+{{- define "signet-enforce.scannerName" -}}
+{{- printf "%s-scanner" (include "signet-enforce.fullname" . | trunc 55 | trimSuffix "-") -}}
+{{- end -}}
+
+{{- define "signet-enforce.scannerSelectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}-scanner
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "signet-enforce.scannerServiceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "signet-enforce.scannerName" .) .Values.serviceAccount.scannerName -}}
+{{- else -}}
+{{- required "serviceAccount.scannerName is required when serviceAccount.create is false and backgroundScan.enabled" .Values.serviceAccount.scannerName -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "signet-enforce.tlsSecretName" -}}
 {{- printf "%s-tls" (include "signet-enforce.fullname" .) -}}
 {{- end -}}
@@ -85,24 +107,28 @@ trust.yaml: {{ .Values.trustPolicy | toJson }}
 {{- end }}
 {{- end -}}
 
+{{/* The trust file's key in the trust ConfigMap, and so its file name in /etc/signet. */}}
+{{- define "signet-enforce.trustKey" -}}
+{{- if .Values.existingConfigMap }}{{ .Values.existingConfigMapKey }}{{ else }}trust.yaml{{ end -}}
+{{- end -}}
+
+{{/* The trust file as enforce reads it (--policy). */}}
+{{- define "signet-enforce.policyPath" -}}
+{{- printf "/etc/signet/%s" (include "signet-enforce.trustKey" .) -}}
+{{- end -}}
+
 {{/*
-The trust volume, mounted at /etc/signet: trust.yaml and, beside it, every file
-of the keys map. Called with (dict "root" $ "configMap" "<name>").
+The trust volume, mounted at /etc/signet: the whole ConfigMap, every key a
+file. No items: a key file added later (kubectl edit, the keys map, a GitOps
+change of existingConfigMap) is in the pod as soon as the trust ConfigMap
+webhook has accepted it, and a key removed from the ConfigMap never leaves a
+projected item pointing at nothing (which keeps new pods in ContainerCreating).
+Called with (dict "root" $ "configMap" "<name>").
 */}}
 {{- define "signet-enforce.trustVolume" -}}
-{{- $root := .root -}}
 - name: trust
   configMap:
     name: {{ .configMap }}
-    items:
-      - key: {{ if $root.Values.existingConfigMap }}{{ $root.Values.existingConfigMapKey }}{{ else }}trust.yaml{{ end }}
-        path: trust.yaml
-      {{- if not $root.Values.existingConfigMap }}
-      {{- range $name, $_ := $root.Values.keys }}
-      - key: {{ $name }}
-        path: {{ $name }}
-      {{- end }}
-      {{- end }}
 {{- end -}}
 
 {{/*
@@ -118,6 +144,9 @@ one of its file names under /etc/signet): nothing else is in the pod.
 {{- with $trust.sigstore -}}{{- with .trustedRoot -}}{{- if ne . "public-good" -}}
 {{- $paths = append $paths (list "sigstore.trustedRoot" .) -}}
 {{- end -}}{{- end -}}{{- end -}}
+{{- if hasKey .Values.keys "trust.yaml" -}}
+{{- fail "keys: trust.yaml is the trust file itself (trustPolicy); name key files differently" -}}
+{{- end -}}
 {{- range $paths -}}
 {{- $field := index . 0 -}}
 {{- $path := index . 1 -}}
@@ -132,7 +161,9 @@ one of its file names under /etc/signet): nothing else is in the pod.
 {{- end -}}
 
 {{- define "signet-enforce.validate" -}}
+{{- include "signet-enforce.validateNamespace" . -}}
 {{- include "signet-enforce.validateKeys" . -}}
+{{- include "signet-enforce.validateClientAuth" . -}}
 {{- $timeout := int .Values.webhook.timeoutSeconds -}}
 {{- if or (lt $timeout 1) (gt $timeout 30) -}}
 {{- fail "webhook.timeoutSeconds must be between 1 and 30" -}}
@@ -140,4 +171,35 @@ one of its file names under /etc/signet): nothing else is in the pod.
 {{- if ge (int .Values.enforce.deadlineSeconds) $timeout -}}
 {{- fail "enforce.deadlineSeconds must be lower than webhook.timeoutSeconds, or the apiserver times out before enforce can explain its denial" -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+The release namespace is never sent to the webhooks (the webhook must be able
+to start its own pods while no replica runs), so whoever may create a Pod
+there runs any image. "default" is where `helm install` without -n puts a
+release, and where most people may create pods: refuse it.
+*/}}
+{{- define "signet-enforce.validateNamespace" -}}
+{{- if eq .Release.Namespace "default" -}}
+{{- fail "signet-enforce refuses the default namespace: its own namespace is exempt from image verification (the webhook must be able to start its own pods), so anyone who may create a Pod there could run an unsigned image. Install it in a dedicated namespace that only cluster admins can create pods in: helm install ... -n signet-system --create-namespace" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The apiserver's client certificate CA (webhook.clientAuth): at most one source,
+and PEM, or enforce would refuse every call, the apiserver's included.
+*/}}
+{{- define "signet-enforce.validateClientAuth" -}}
+{{- with .Values.webhook.clientAuth -}}
+{{- if and .caBundle .existingSecret -}}
+{{- fail "webhook.clientAuth: set caBundle or existingSecret, not both" -}}
+{{- end -}}
+{{- if and .caBundle (not (contains "-----BEGIN CERTIFICATE-----" .caBundle)) -}}
+{{- fail "webhook.clientAuth.caBundle must be PEM (-----BEGIN CERTIFICATE-----): the CA that signs the apiserver's webhook client certificate" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "signet-enforce.clientAuthEnabled" -}}
+{{- if or .Values.webhook.clientAuth.caBundle .Values.webhook.clientAuth.existingSecret }}true{{ end -}}
 {{- end -}}
