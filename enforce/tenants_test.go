@@ -141,7 +141,7 @@ func (tn *tenants) handler() *Handler {
 func admitWithin(h *Handler, d time.Duration, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	return h.Validate(ctx, req)
+	return h.Mutate(ctx, req) // the pass that resolves tags and pins them
 }
 
 func deniedFor(resp *admissionv1.AdmissionResponse, why string) bool {
