@@ -98,13 +98,14 @@ func mustSelector(t *testing.T, sel *metav1.LabelSelector) labels.Selector {
 }
 
 // TestScanRBACIsLeastPrivilege: list and watch pods (no get, no writes),
-// signet's reports, namespace labels and pull secrets by get, and one named
+// signet's reports (watched too, so an edited report is rewritten at once),
+// namespace labels and pull secrets by get, and one named
 // Lease in the release namespace only; bound to the scanner's own account.
 func TestScanRBACIsLeastPrivilege(t *testing.T) {
 	objs := render(t, nil)
 	cr := named[*rbacv1.ClusterRole](t, objs, fullname+"-scan")
 	want := map[string][]string{"pods": {"list", "watch"},
-		"policyreports": {"get", "list", "create", "patch", "update", "delete"}, "clusterpolicyreports": {"get", "list", "create", "patch", "update", "delete"},
+		"policyreports": {"get", "list", "watch", "create", "patch", "update", "delete"}, "clusterpolicyreports": {"get", "list", "watch", "create", "patch", "update", "delete"},
 		"namespaces": {"get"}, "secrets": {"get"}, "serviceaccounts": {"get"}}
 	got := map[string][]string{}
 	for _, r := range cr.Rules {

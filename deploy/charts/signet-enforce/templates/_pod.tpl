@@ -59,6 +59,17 @@ containers:
       - --cache-ttl={{ $v.enforce.cache.ttl }}
       - --negative-cache-ttl={{ $v.enforce.cache.negativeTTL }}
       - --cache-size={{ $v.enforce.cache.size }}
+      {{- with $v.enforce.cloudRegistries }}
+      {{- with .google }}
+      - --google-registries={{ join "," . }}
+      {{- end }}
+      {{- with .ecr }}
+      - --ecr-registries={{ join "," . }}
+      {{- end }}
+      {{- with .acr }}
+      - --acr-registries={{ join "," . }}
+      {{- end }}
+      {{- end }}
       {{- .args | nindent 6 }}
       {{- if $v.enforce.offline }}
       - --offline
