@@ -9,8 +9,11 @@ BENCHTIME ?= 2s
 
 all: build
 
+## build: sign, enforce and signet-kms into bin/, stamped with the commit (`sign version`;
+## Go records none itself in a git worktree).
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "-X github.com/signet-dev/signet/internal/buildinfo.commit=$(COMMIT)" -o $(BIN)/ ./cmd/...
 
 ## demo: the whole story on this machine, no cluster, cloud account or Docker needed.
 demo:

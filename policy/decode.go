@@ -2,10 +2,12 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
-	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/signet-dev/signet/internal/suggest"
 )
 
 // decoder walks a yaml.Node tree and records errors with positions. It is
@@ -144,7 +146,7 @@ func (o *object) list(key string) []*yaml.Node {
 func (o *object) done() {
 	for k, kn := range o.knots {
 		if !o.used[k] {
-			o.d.errorf(kn, o.field(k), "unknown field %q%s", k, suggest(k, o.knownKeys()))
+			o.d.errorf(kn, o.field(k), "unknown field %q%s", k, suggest.DidYouMean(k, o.knownKeys()))
 		}
 	}
 }
@@ -154,38 +156,8 @@ func (o *object) knownKeys() []string {
 	for k := range o.used {
 		out = append(out, k)
 	}
+	slices.Sort(out) // a tie between two suggestions goes the same way every time
 	return out
-}
-
-// suggest names a known key that is a likely typo of k.
-func suggest(k string, known []string) string {
-	lk := strings.ToLower(k)
-	for _, c := range known {
-		if strings.ToLower(c) == lk || editDistance(lk, strings.ToLower(c)) <= 2 {
-			return fmt.Sprintf(" (did you mean %q?)", c)
-		}
-	}
-	return ""
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func join(path, key string) string {

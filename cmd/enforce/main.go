@@ -26,7 +26,7 @@ import (
 )
 
 func main() {
-	os.Exit(cliapp.Code("enforce", newApp().Run(os.Args), os.Stderr))
+	os.Exit(cliapp.Run(newApp(), os.Args, os.Stderr))
 }
 
 func newApp() *cli.App {
