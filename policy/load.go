@@ -89,7 +89,7 @@ func Parse(data []byte, opts ...Option) (*Policy, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, &LoadError{Errors: []FieldError{yamlError(cfg.source, data, err)}}
+		return nil, &LoadError{Errors: []FieldError{YAMLError(cfg.source, data, err)}}
 	}
 	var extra yaml.Node
 	var errs []FieldError
