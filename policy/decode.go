@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 
@@ -17,6 +18,10 @@ type decoder struct {
 	file  string
 	errs  []FieldError
 	warns []Warning
+	// fields, when set, records every field the loader asks for, present
+	// or not, as a schema path ("identities[].keyless.refs"): the trust
+	// file's schema as the code knows it (TestTrustFileReferenceIsComplete).
+	fields map[string]bool
 }
 
 func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
@@ -35,6 +40,8 @@ type object struct {
 	keys  map[string]*yaml.Node // key -> value
 	knots map[string]*yaml.Node // key -> key node (for positions)
 	used  map[string]bool
+	// entries marks a mapping whose keys are data (a label selector), not fields.
+	entries bool
 }
 
 func (d *decoder) object(n *yaml.Node, path string) *object {
@@ -62,8 +69,17 @@ func (o *object) field(key string) string { return join(o.path, key) }
 // get returns the value node for key, or nil.
 func (o *object) get(key string) *yaml.Node {
 	o.used[key] = true
+	if o.d.fields != nil && !o.entries {
+		o.d.fields[schemaPath(o.field(key))] = true
+	}
 	return o.keys[key]
 }
+
+var listIndex = regexp.MustCompile(`\[\d+\]`)
+
+// schemaPath is a field's path without list indexes: identities[2].key ->
+// identities[].key.
+func schemaPath(field string) string { return listIndex.ReplaceAllString(field, "[]") }
 
 func (o *object) has(key string) bool { _, ok := o.keys[key]; return ok }
 
