@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"maps"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -868,4 +870,82 @@ func (l *lookalikeFulcio) signingConfig(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestGitHubSetupActionInstallsAPinnedRelease runs ci-templates/github/setup
+// as the runner runs a composite action, with its default inputs, against a
+// local HTTPS release server holding this build's sign as the chart's
+// release, pinned in the installer exactly as `release pin` pins a release
+// (a copy of the action, the only change the pin): it chooses the release,
+// downloads and checks it, puts it on PATH for the job's next steps and keeps
+// it in the runner's tool cache. A second job on the same runner installs it
+// with the release server gone, from the cache.
+func TestGitHubSetupActionInstallsAPinnedRelease(t *testing.T) {
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skip("the pin is for linux/amd64")
+	}
+	root := repoRoot(t)
+	version, err := release.ReleaseVersion(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(signBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(bin)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/"+version+"/sign_linux_amd64" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(bin)
+	}))
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree := t.TempDir()
+	copyTree(t, filepath.Join(root, "ci-templates", "github"), filepath.Join(tree, "ci-templates", "github"))
+	installer := filepath.Join(tree, "ci-templates", "github", "install-sign.sh")
+	script, err := os.ReadFile(installer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const anchor = "  *) ;;\nesac\n# END signet release checksums"
+	if !strings.Contains(string(script), anchor) {
+		t.Fatal("install-sign.sh lost its checksum block")
+	}
+	pin := `  "` + version + ` linux/amd64") expected=` + hex.EncodeToString(sum[:]) + " ;;\n"
+	if err := os.WriteFile(installer, []byte(strings.Replace(string(script), anchor, pin+anchor, 1)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	toolCache := t.TempDir()
+	job := func(base string) (*actionRunner, map[string]string) {
+		workspace, runnerTemp := t.TempDir(), t.TempDir()
+		env := map[string]string{
+			"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": t.TempDir(), "CI": "true", "GITHUB_ACTIONS": "true",
+			"GITHUB_WORKSPACE": workspace, "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_TOOL_CACHE": toolCache,
+			"SIGNET_DOWNLOAD_BASE": base, "CURL_CA_BUNDLE": ca,
+		}
+		return runAction(t, filepath.Join(tree, "ci-templates", "github", "setup"), nil, env, runnerTemp)
+	}
+	for i, base := range []string{srv.URL, "https://127.0.0.1:9"} {
+		if i == 1 {
+			srv.Close()
+		}
+		r, outputs := job(base)
+		if outputs["source"] != "release" {
+			t.Fatalf("job %d: source %q, want the pinned release:\n%s", i+1, outputs["source"], r.log.String())
+		}
+		cmd := exec.Command("sh", "-c", "sign version")
+		cmd.Env = []string{"PATH=" + r.pathEnv()}
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), "sign ") {
+			t.Fatalf("job %d: sign on the job's PATH: %v\n%s\n%s", i+1, err, out, r.log.String())
+		}
+		if i == 1 && !strings.Contains(r.log.String(), "reusing the cached download") {
+			t.Fatalf("job 2 did not install from the tool cache:\n%s", r.log.String())
+		}
+	}
 }
