@@ -34,9 +34,9 @@ Example:
    %[1]s version
    %[1]s version -o json
 
-Environment: none.`, prog),
+Environment: SIGNET_OUTPUT.`, prog),
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json", EnvVars: []string{"SIGNET_OUTPUT"}},
 		},
 		Action: func(c *cli.Context) error {
 			info := buildinfo.Read()
