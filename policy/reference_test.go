@@ -13,6 +13,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
+
+	"github.com/signet-dev/signet/internal/readme"
 )
 
 // The trust file's fields, as four artefacts must agree on them: the
@@ -111,12 +113,22 @@ func TestTrustFileReferenceIsComplete(t *testing.T) {
 }
 
 // TestTrustFileSchemaValidatesExamples: the schema accepts the trust files
-// the project ships and refuses what the loader refuses for its shape.
+// the project ships (the README's quickstart ones too) and refuses what the
+// loader refuses for its shape.
 func TestTrustFileSchemaValidatesExamples(t *testing.T) {
 	s := compileSchema(t)
 	for _, f := range []string{everyFieldFile, "testdata/trust.yaml", "../examples/trust.yaml"} {
 		if err := s.Validate(yamlJSON(t, mustRead(t, f))); err != nil {
 			t.Errorf("%s violates the schema: %v", f, err)
+		}
+	}
+	blocks, err := readme.Quickstart("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"github trust.yaml", "gitlab trust.yaml"} {
+		if err := s.Validate(yamlJSON(t, []byte(blocks[name]))); blocks[name] == "" || err != nil {
+			t.Errorf("README's quickstart %q violates the schema (or is missing): %v", name, err)
 		}
 	}
 	bad := map[string]string{
