@@ -17,6 +17,12 @@ func CosignV2(t testing.TB) string { return ensureTool(t, ToolCosignV2) }
 // CosignV3 returns the path of the cosign v3.1.3 CLI, building it on first use.
 func CosignV3(t testing.TB) string { return ensureTool(t, ToolCosignV3) }
 
+// Kubectl returns the path of kubectl v1.37.2, building it on first use.
+func Kubectl(t testing.TB) string { return ensureTool(t, ToolKubectl) }
+
+// Helm returns the path of the helm v3 CLI, building it on first use.
+func Helm(t testing.TB) string { return ensureTool(t, ToolHelm) }
+
 func ensureTool(t testing.TB, tl Tool) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
