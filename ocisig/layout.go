@@ -86,11 +86,13 @@ type Bundle struct {
 	JSON          []byte
 }
 
-// Found is everything attached to one digest, in both layouts.
+// Found is everything attached to one digest, in both layouts, and the
+// Notation signatures when they were asked for.
 type Found struct {
-	Subject v1.Hash
-	Legacy  []Legacy
-	Bundles []Bundle
+	Subject  v1.Hash
+	Legacy   []Legacy
+	Bundles  []Bundle
+	Notation []Notation
 }
 
 // LegacyTag returns cosign's tag for a digest's legacy attachments:

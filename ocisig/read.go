@@ -30,6 +30,9 @@ type Want struct {
 	// Attestations also reads the .att tag and attestation bundles (those
 	// whose referrer does not announce the cosign signature predicate).
 	Attestations bool
+	// Notation also reads the Notation signatures the referrers listing
+	// names (notation.go): no request when it names none.
+	Notation bool
 }
 
 // TooManyError says a digest carries more signatures or attestations than
@@ -41,9 +44,15 @@ type TooManyError struct {
 	// Tag is the legacy tag that holds them; "" for bundle referrers.
 	Tag  string
 	Kind Kind
+	// Layout is LayoutNotation for Notation signatures.
+	Layout Layout
 }
 
 func (e *TooManyError) Error() string {
+	if e.Layout == LayoutNotation {
+		return fmt.Sprintf("%s has %d Notation signatures attached as referrers, more than the %d signet reads: delete the "+
+			"stale ones (notation list %s shows them) and sign the digest once more", e.Subject, e.Count, MaxItems, e.Subject)
+	}
 	if e.Tag != "" {
 		return fmt.Sprintf("%s holds %d %ss, more than the %d signet reads: each run of a signer that appends "+
 			"added one; delete the tag (cosign clean --type %s %s) and sign the digest once more",
@@ -77,7 +86,7 @@ func FetchWant(ctx context.Context, subject name.Digest, want Want, opts ...remo
 	if want.Attestations {
 		g.Go(func() (err error) { atts, err = fetchLegacy(ctx, subject, h, KindAttestation, opts); return })
 	}
-	g.Go(func() (err error) { bundles, err = fetchBundles(ctx, subject, want, opts); return })
+	g.Go(func() (err error) { bundles, found.Notation, err = fetchBundles(ctx, subject, want, opts); return })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
@@ -133,19 +142,30 @@ func fetchLegacy(ctx context.Context, subject name.Digest, h v1.Hash, kind Kind,
 // sha256-<hex> referrers tag when the registry has no referrers API), keeps
 // those that announce a Sigstore bundle (and, unless want says otherwise,
 // only signatures), refuses more than MaxItems before fetching any, and
-// reads the rest Parallel at a time.
-func fetchBundles(ctx context.Context, subject name.Digest, want Want, opts []remote.Option) ([]Bundle, error) {
+// reads the rest Parallel at a time. The same listing gives the Notation
+// signatures (fetchNotation).
+func fetchBundles(ctx context.Context, subject name.Digest, want Want, opts []remote.Option) ([]Bundle, []Notation, error) {
 	idx, err := remote.Referrers(subject, opts...)
 	if isNotFound(err) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("listing referrers of %s: %w", subject, err)
+		return nil, nil, fmt.Errorf("listing referrers of %s: %w", subject, err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, fmt.Errorf("reading referrers of %s: %w", subject, err)
+		return nil, nil, fmt.Errorf("reading referrers of %s: %w", subject, err)
 	}
+	notation, err := fetchNotation(ctx, subject, im.Manifests, want, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	bundles, err := readBundles(ctx, subject, im, want, opts)
+	return bundles, notation, err
+}
+
+// readBundles reads the Sigstore bundles a referrers listing names.
+func readBundles(ctx context.Context, subject name.Digest, im *v1.IndexManifest, want Want, opts []remote.Option) ([]Bundle, error) {
 	var descs []v1.Descriptor
 	for _, desc := range im.Manifests {
 		if maybeBundle(desc) && (want.Attestations || !announcesAttestation(desc)) {
@@ -155,15 +175,21 @@ func fetchBundles(ctx context.Context, subject name.Digest, want Want, opts []re
 	if len(descs) > MaxItems {
 		return nil, &TooManyError{Subject: subject, Count: len(descs)}
 	}
-	found := make([]*Bundle, len(descs))
-	err = each(ctx, len(descs), func(i int) (err error) {
-		found[i], err = readBundle(subject, descs[i], opts)
+	return readEach(ctx, descs, func(d v1.Descriptor) (*Bundle, error) { return readBundle(subject, d, opts) })
+}
+
+// readEach reads every listed item, Parallel at a time, keeping those read
+// returns (nil: nothing there after all).
+func readEach[T any](ctx context.Context, descs []v1.Descriptor, read func(v1.Descriptor) (*T, error)) ([]T, error) {
+	found := make([]*T, len(descs))
+	err := each(ctx, len(descs), func(i int) (err error) {
+		found[i], err = read(descs[i])
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	var out []Bundle
+	var out []T
 	for _, b := range found {
 		if b != nil {
 			out = append(out, *b)
