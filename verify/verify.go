@@ -42,6 +42,9 @@ type Verifier struct {
 	keychain  authn.Keychain
 	roots     *trustroot.Store
 	loadKMS   func(ctx context.Context, uri string) (crypto.PublicKey, error)
+	// revocation checks Notation chains (OCSP, CRL), its CRLs kept for
+	// the process like the registry's tokens.
+	revocation RevocationChecker
 
 	mu      sync.Mutex
 	kmsKeys map[string]crypto.PublicKey
@@ -60,6 +63,9 @@ func New(opts ...Option) *Verifier {
 		v.transport = regclient.New(regclient.HTTPTransport(), regclient.Options{})
 	}
 	v.auth = regclient.NewAuth(v.transport)
+	if v.revocation == nil {
+		v.revocation = NewOCSPCRLChecker()
+	}
 	return v
 }
 
