@@ -119,7 +119,7 @@ func (l *loader) certificates(o *object, key string, valid func(*x509.Certificat
 			}
 			node = fileN
 		}
-		certs, err := parseCertificates(data)
+		certs, err := ParseCertificates(data)
 		if err != nil {
 			l.d.errorf(node, field, "%v", err)
 			continue
@@ -152,9 +152,10 @@ func rootCertificate(c *x509.Certificate) error {
 	return nil
 }
 
-// parseCertificates reads every PEM CERTIFICATE block of data; anything
-// else in it (a key, text that is not PEM) is an error.
-func parseCertificates(data []byte) ([]*x509.Certificate, error) {
+// ParseCertificates reads every PEM CERTIFICATE block of data, in order;
+// anything else in it (a key, text that is not PEM) is an error. Trust
+// anchors, and sign's certificate chains, are read with it.
+func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 	var out []*x509.Certificate
 	for rest := data; ; {
 		var b *pem.Block
