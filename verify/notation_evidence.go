@@ -76,6 +76,13 @@ func (n *notationEnvelope) verified(c *candidate, digest string) (notationSig, *
 		return notationSig{}, ptr(NewReason(CodeInvalidSignature, "%s does not verify: %v", notationLabel(c), err))
 	}
 	si := content.SignerInfo
+	for _, a := range si.SignedAttributes.ExtendedAttributes {
+		if a.Critical {
+			// Notation hands these to a verification plugin, and refuses the
+			// signature without one; the engine runs no plugin.
+			return notationSig{}, ptr(NewReason(CodeInvalidSignature, "%s has the critical attribute %v, which signet does not process (a Notation verification plugin's)", notationLabel(c), a.Key))
+		}
+	}
 	if content.Payload.ContentType != NotationPayloadType {
 		return notationSig{}, ptr(NewReason(CodeUnreadable, "%s: payload content type is %q, want %q", notationLabel(c), content.Payload.ContentType, NotationPayloadType))
 	}

@@ -179,6 +179,9 @@ func TestNotationSignatures(t *testing.T) {
 		{"tampered COSE payload is refused", "notation/tampered-cose", func(t *testing.T, d name.Digest) {
 			attachTampered(t, w, d, ocisig.NotationCOSEMediaType)
 		}, false, verify.CodeInvalidSignature, false},
+		{"signature needing a verification plugin is refused", "notation/plugin", func(t *testing.T, d name.Digest) {
+			notationtest.Attach(t, d, d, w.ca.Leaf(t), notationtest.SignOptions{VerificationPlugin: "com.example.plugin"})
+		}, false, verify.CodeInvalidSignature, false},
 		{"signing authority scheme under a signing authority anchor is accepted", "authority/ok", func(t *testing.T, d name.Digest) {
 			notationtest.Attach(t, d, d, w.ca.Leaf(t), notationtest.SignOptions{SigningAuthority: true})
 		}, true, "", false},

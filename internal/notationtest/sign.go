@@ -44,6 +44,9 @@ type SignOptions struct {
 	TSA *TSA
 	// SigningAuthority signs with scheme notary.x509.signingAuthority.
 	SigningAuthority bool
+	// VerificationPlugin names a verification plugin (a critical
+	// extended attribute), as plugin-based signers do.
+	VerificationPlugin string
 }
 
 // Sign signs payload with the leaf, as notation-core-go signs for the
@@ -71,6 +74,9 @@ func Sign(t testing.TB, l *Leaf, payload []byte, o SignOptions) []byte {
 		Expiry:        o.Expiry,
 		SigningScheme: signature.SigningSchemeX509,
 		SigningAgent:  "notationtest/1",
+	}
+	if o.VerificationPlugin != "" {
+		req.ExtendedSignedAttributes = []signature.Attribute{{Key: "io.cncf.notary.verificationPlugin", Critical: true, Value: o.VerificationPlugin}}
 	}
 	if o.SigningAuthority {
 		req.SigningScheme = signature.SigningSchemeX509SigningAuthority
