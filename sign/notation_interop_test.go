@@ -2,16 +2,12 @@ package sign
 
 import (
 	"context"
-	"crypto/x509"
 	"testing"
 
 	"github.com/notaryproject/notation-go"
-	notationregistry "github.com/notaryproject/notation-go/registry"
 	notationsigner "github.com/notaryproject/notation-go/signer"
-	"github.com/notaryproject/notation-go/verifier"
 	"github.com/notaryproject/notation-go/verifier/trustpolicy"
 	"github.com/notaryproject/notation-go/verifier/truststore"
-	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/signet-dev/signet/internal/notationtest"
 	"github.com/signet-dev/signet/ocisig"
@@ -21,25 +17,6 @@ import (
 // The interop arbiter is notation-go's top-level notation.Sign and
 // notation.Verify: what the notation CLI calls (its module is not served
 // here). Both directions, both envelopes, against the same registry.
-
-// orasRepository is the registry repository as notation-go reaches it.
-func orasRepository(t *testing.T, w *notationSignWorld, repo string) notationregistry.Repository {
-	t.Helper()
-	r, err := remote.NewRepository(w.Ref(repo))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.PlainHTTP = true
-	return notationregistry.NewRepository(r)
-}
-
-// memoryTrustStore is a notation trust store holding the test's
-// certificates, by store type.
-type memoryTrustStore map[truststore.Type][]*x509.Certificate
-
-func (m memoryTrustStore) GetCertificates(_ context.Context, t truststore.Type, _ string) ([]*x509.Certificate, error) {
-	return m[t], nil
-}
 
 // TestNotationSignOutputVerifiesInSignet: what notation.Sign pushes (as
 // `notation sign` does) is admitted by signet's engine under the
@@ -56,7 +33,7 @@ func TestNotationSignOutputVerifiesInSignet(t *testing.T) {
 			repo := "notation/by-notation-" + map[string]string{ocisig.NotationJWSMediaType: "jws", ocisig.NotationCOSEMediaType: "cose"}[mt]
 			w.Push(repo + ":1")
 			opts := notation.SignOptions{ArtifactReference: w.Ref(repo + ":1"), SignerSignOptions: notation.SignerSignOptions{SignatureMediaType: mt}}
-			if _, err := notation.Sign(context.Background(), s, orasRepository(t, w, repo), opts); err != nil {
+			if _, err := notation.Sign(context.Background(), s, notationtest.Repository(t, w.Ref(repo)), opts); err != nil {
 				t.Fatal(err)
 			}
 			d := verify.New().Verify(context.Background(), w.Ref(repo+":1"), w.p)
@@ -74,7 +51,7 @@ func TestNotationSignOutputVerifiesInSignet(t *testing.T) {
 func TestSignetNotationSignatureVerifiesWithNotation(t *testing.T) {
 	w := newNotationSignWorld(t)
 	leaf := w.ca.Leaf(t)
-	store := memoryTrustStore{truststore.TypeCA: {w.ca.Root}, truststore.TypeTSA: {w.tsa.Root}}
+	store := notationtest.TrustStore{truststore.TypeCA: {"acme": {w.ca.Root}}, truststore.TypeTSA: {"acme-tsa": {w.tsa.Root}}}
 	for _, envelope := range []string{"jws", "cose"} {
 		t.Run(envelope, func(t *testing.T) {
 			repo := "stamped/by-signet-" + envelope
@@ -89,16 +66,7 @@ func TestSignetNotationSignatureVerifiesWithNotation(t *testing.T) {
 				TrustStores:           []string{"ca:acme", "tsa:acme-tsa"},
 				TrustedIdentities:     []string{"x509.subject: " + notationtest.SubjectDN},
 			}}}
-			v, err := verifier.New(doc, store, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, outcomes, err := notation.Verify(context.Background(), v, orasRepository(t, w, repo),
-				notation.VerifyOptions{ArtifactReference: digest.String(), MaxSignatureAttempts: 10})
-			if err != nil {
-				for _, o := range outcomes {
-					t.Logf("outcome: %v", o.Error)
-				}
+			if err := notationtest.NotationVerify(t, doc, store, w.Ref(repo), digest.String()); err != nil {
 				t.Fatalf("notation.Verify: %v", err)
 			}
 		})
