@@ -63,9 +63,13 @@ type RevocationStatus struct {
 // by the request's Timeout (so a chain costs at most two timeouts: OCSP,
 // then CRL, the chain's certificates in parallel). CRLs are kept until
 // their NextUpdate, so a CRL is downloaded once per validity period,
-// not once per admission.
+// not once per admission; and a chain's definite status (good or
+// revoked, never unknown) is kept for RevocationStatusTTL, so images
+// signed with one certificate cost one OCSP round trip per TTL, not one
+// per image.
 type OCSPCRLChecker struct {
-	crls *crlCache
+	crls     crlCache
+	statuses *expiring[RevocationStatus]
 
 	mu         sync.Mutex
 	validators map[validatorKey]revocation.Validator
@@ -78,11 +82,24 @@ type validatorKey struct {
 
 // NewOCSPCRLChecker returns a checker with an empty CRL cache.
 func NewOCSPCRLChecker() *OCSPCRLChecker {
-	return &OCSPCRLChecker{crls: newCRLCache(maxCachedCRLs), validators: map[validatorKey]revocation.Validator{}}
+	return &OCSPCRLChecker{crls: newCRLCache(maxCachedCRLs), statuses: newExpiring[RevocationStatus](maxCachedStatuses),
+		validators: map[validatorKey]revocation.Validator{}}
 }
 
 // Check checks req.Chain.
 func (c *OCSPCRLChecker) Check(ctx context.Context, req RevocationRequest) RevocationStatus {
+	key := statusKey(req)
+	if st, ok := c.statuses.get(key); ok {
+		return st
+	}
+	st := c.check(ctx, req)
+	if st.State != RevocationUnknown {
+		c.statuses.put(key, st, time.Now().Add(RevocationStatusTTL))
+	}
+	return st
+}
+
+func (c *OCSPCRLChecker) check(ctx context.Context, req RevocationRequest) RevocationStatus {
 	v, err := c.validator(req)
 	if err != nil {
 		return RevocationStatus{State: RevocationUnknown, Detail: err.Error()}
