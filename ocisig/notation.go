@@ -47,7 +47,7 @@ func IsNotationEnvelope(mt string) bool {
 // referrers, when want asks for them: nothing (and no request) when the
 // listing has none. More than MaxItems are refused before any is read.
 func fetchNotation(ctx context.Context, subject name.Digest, listed []v1.Descriptor, want Want, opts []remote.Option) ([]Notation, error) {
-	if !want.Notation {
+	if !want.Notation && !want.OnlyNotation {
 		return nil, nil
 	}
 	var descs []v1.Descriptor

@@ -31,8 +31,9 @@ type Want struct {
 	// whose referrer does not announce the cosign signature predicate).
 	Attestations bool
 	// Notation also reads the Notation signatures the referrers listing
-	// names (notation.go): no request when it names none.
-	Notation bool
+	// names (notation.go): no request when it names none. OnlyNotation
+	// reads nothing else: no .sig tag, no bundle.
+	Notation, OnlyNotation bool
 }
 
 // TooManyError says a digest carries more signatures or attestations than
@@ -82,7 +83,9 @@ func FetchWant(ctx context.Context, subject name.Digest, want Want, opts ...remo
 	var bundles []Bundle
 	g, ctx := errgroup.WithContext(ctx)
 	opts = append(opts, remote.WithContext(ctx))
-	g.Go(func() (err error) { sigs, err = fetchLegacy(ctx, subject, h, KindSignature, opts); return })
+	if !want.OnlyNotation {
+		g.Go(func() (err error) { sigs, err = fetchLegacy(ctx, subject, h, KindSignature, opts); return })
+	}
 	if want.Attestations {
 		g.Go(func() (err error) { atts, err = fetchLegacy(ctx, subject, h, KindAttestation, opts); return })
 	}
@@ -157,8 +160,8 @@ func fetchBundles(ctx context.Context, subject name.Digest, want Want, opts []re
 		return nil, nil, fmt.Errorf("reading referrers of %s: %w", subject, err)
 	}
 	notation, err := fetchNotation(ctx, subject, im.Manifests, want, opts)
-	if err != nil {
-		return nil, nil, err
+	if err != nil || want.OnlyNotation {
+		return nil, notation, err
 	}
 	bundles, err := readBundles(ctx, subject, im, want, opts)
 	return bundles, notation, err

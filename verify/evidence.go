@@ -93,12 +93,14 @@ func Predicted(s Signer, statements ...Statement) *Evidence {
 // signatures could not be read at all.
 func (v *Verifier) Collect(ctx context.Context, t Target) (*Evidence, error) {
 	r := t.Match.Rule
-	ev, err := v.collect(ctx, t.Digest, ocisig.Want{Attestations: r.Provenance != nil, Notation: len(notationOf(r.SignedBy)) > 0})
+	ev, err := v.collect(ctx, t.Digest, want(r))
 	if err != nil {
 		return nil, err
 	}
 	if r.Platforms == policy.PlatformsAll {
-		ev.platforms = v.collectPlatforms(ctx, t.Digest, ocisig.Want{Notation: len(notationOf(r.SignedBy)) > 0})
+		children := want(r)
+		children.Attestations = false
+		ev.platforms = v.collectPlatforms(ctx, t.Digest, children)
 	}
 	return ev, nil
 }

@@ -147,3 +147,11 @@ func notationLabel(c *candidate) string {
 	}
 	return fmt.Sprintf("Notation signature %s", shortHash(c.notation.manifest.String()))
 }
+
+// want is what a rule needs read: attestations for provenance; Notation
+// signatures when it names a notation identity, and only them when it
+// names nothing else (no .sig tag, no bundle is read).
+func want(r *policy.Rule) ocisig.Want {
+	n := len(notationOf(r.SignedBy))
+	return ocisig.Want{Attestations: r.Provenance != nil, Notation: n > 0, OnlyNotation: n > 0 && n == len(r.SignedBy) && r.Provenance == nil}
+}

@@ -307,16 +307,15 @@ func TestNotationRevocationResponderDown(t *testing.T) {
 	}
 }
 
-// TestNotationCRLIsCachedForItsValidity: a certificate that names only a
-// CRL costs one CRL download for any number of verifications while the
-// CRL is valid.
+// TestNotationCRLIsCachedForItsValidity: certificates that name only their
+// CA's CRL cost one CRL download for any number of verifications while the
+// CRL is valid (three certificates, so each chain's status is learnt anew).
 func TestNotationCRLIsCachedForItsValidity(t *testing.T) {
 	w := newNotationWorld(t, testworld.Options{})
-	l := w.ca.Leaf(t, notationtest.OnlyCRL())
 	v := verify.New()
 	for i := range 3 {
 		d := w.Push("notation/crl:" + string(rune('a'+i)))
-		notationtest.Attach(t, d, d, l, notationtest.SignOptions{})
+		notationtest.Attach(t, d, d, w.ca.Leaf(t, notationtest.OnlyCRL()), notationtest.SignOptions{})
 		checkNotationDecision(t, v.Verify(context.Background(), d.String(), w.p), true, "")
 	}
 	if n := w.ca.Revocation.CRLRequests.Load(); n != 1 {
@@ -340,7 +339,8 @@ func TestNotationOnRegistryWithoutReferrersAPI(t *testing.T) {
 // referrers listing the engine already reads for Sigstore bundles. A rule
 // that names a Notation identity costs exactly what a Sigstore-only rule
 // costs on a digest without Notation signatures, and a Notation signature
-// costs its manifest and its envelope, nothing more.
+// costs its manifest and its envelope, nothing more. Under a rule that
+// names only Notation identities, nothing else is read: no .sig tag.
 func TestNotationDiscoveryCostsNoRequest(t *testing.T) {
 	c := &testworld.Counter{}
 	w := newNotationWorld(t, testworld.Options{Counter: c})
@@ -367,5 +367,11 @@ func TestNotationDiscoveryCostsNoRequest(t *testing.T) {
 	want[testworld.KindBlob]++
 	if !maps.Equal(both, want) {
 		t.Fatalf("with a Notation signature too: %v, want %v (its manifest and envelope)", both, want)
+	}
+	only := w.Push("notation/only:1")
+	notationtest.Attach(t, only, only, w.ca.Leaf(t), notationtest.SignOptions{})
+	floor := map[string]int{testworld.KindPing: 1, testworld.KindManifest: 2, testworld.KindReferrers: 1, testworld.KindBlob: 1}
+	if got := cost(w.Ref("notation/only:1")); !maps.Equal(got, floor) {
+		t.Fatalf("a Notation-only rule: %v, want %v (the tag, the listing, the signature's manifest and envelope)", got, floor)
 	}
 }
