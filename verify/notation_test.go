@@ -66,6 +66,7 @@ images:
   - {name: authority, match: [REGISTRY/authority/**], signedBy: [acme-authority]}
   - {name: both-kinds, match: [REGISTRY/both/**], signedBy: [acme-release, release-key], threshold: 2}
   - {name: either-kind, match: [REGISTRY/either/**], signedBy: [acme-release, release-key]}
+  - {name: two-notation, match: [REGISTRY/twonotation/**], signedBy: [acme-release, acme-lenient], threshold: 2}
   - {name: sigstore-only, match: [REGISTRY/sigstore/**], signedBy: [release-key]}
   - {match: ["**"], deny: only approved images}
 `
@@ -199,6 +200,16 @@ func TestNotationSignatures(t *testing.T) {
 			notationtest.Attach(t, d, d, w.ca.Leaf(t), notationtest.SignOptions{})
 			notationtest.Attach(t, d, d, w.ca.Leaf(t), notationtest.SignOptions{MediaType: ocisig.NotationCOSEMediaType})
 		}, false, verify.CodeThresholdNotMet, false},
+		{"one subject satisfying two notation identities is one signer, however many certificates", "twonotation/renewed", func(t *testing.T, d name.Digest) {
+			notationtest.Attach(t, d, d, w.ca.Leaf(t), notationtest.SignOptions{})
+			notationtest.Attach(t, d, d, w.ca.Leaf(t), notationtest.SignOptions{})
+		}, false, verify.CodeThresholdNotMet, false},
+		{"two subjects are two signers", "twonotation/two", func(t *testing.T, d name.Digest) {
+			nightly := notationtest.Subject
+			nightly.CommonName = "nightly"
+			notationtest.Attach(t, d, d, w.ca.Leaf(t), notationtest.SignOptions{})
+			notationtest.Attach(t, d, d, w.ca.Leaf(t, notationtest.WithSubject(nightly)), notationtest.SignOptions{})
+		}, true, "", false},
 		{"a Sigstore-only rule does not read Notation signatures", "sigstore/notation", func(t *testing.T, d name.Digest) {
 			notationtest.Attach(t, d, d, w.ca.Leaf(t), notationtest.SignOptions{})
 		}, false, verify.CodeNoSignature, false},

@@ -12,7 +12,7 @@ import (
 
 // TSA is an RFC 3161 timestamp authority over HTTP on loopback (POST
 // application/timestamp-query), the shape sigstore's timestamp-authority
-// has (sigstoretest.TSA). Its clock can be set, so a test can obtain a
+// has (sigstoretest.TSA), its chain in every timestamp. Its clock can be set, so a test can obtain a
 // timestamp from the time a now-expired certificate was valid.
 type TSA struct {
 	URL  string
@@ -29,6 +29,7 @@ func NewTSA(t testing.TB) *TSA {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.IncludeChain = true
 	tsa := &TSA{Root: a.Root(), clock: time.Now}
 	srv := httptest.NewServer(a.Handler(tsa.now))
 	t.Cleanup(srv.Close)

@@ -20,6 +20,10 @@ import (
 type TSA struct {
 	root, leaf *x509.Certificate
 	leafKey    *ecdsa.PrivateKey
+	// IncludeChain puts the root in every timestamp too (with
+	// --include-chain-in-response, timestamp-authority does), as Notary
+	// Project verifiers need: their trust store holds the root only.
+	IncludeChain bool
 }
 
 // NewTSA issues a TSA's root and leaf, valid from notBefore to notAfter.
@@ -105,6 +109,9 @@ func (a *TSA) Handler(clock func() time.Time) http.Handler {
 		}
 		if ts.Policy == nil {
 			ts.Policy = []int{1, 3, 6, 1, 4, 1, 57264, 2}
+		}
+		if a.IncludeChain && req.Certificates {
+			ts.Certificates = []*x509.Certificate{a.root}
 		}
 		der, err := ts.CreateResponseWithOpts(a.leaf, a.leafKey, crypto.SHA256)
 		if err != nil {
