@@ -218,3 +218,32 @@ func FuzzParseDN(f *testing.F) {
 		}
 	})
 }
+
+// TestExplainNotationIdentity: `sign policy explain` names a Notation
+// identity's subject pin, anchors (subject and fingerprint), TSA roots and
+// revocation setting.
+func TestExplainNotationIdentity(t *testing.T) {
+	files, ca, tsa := notationFixture(t)
+	p, err := Parse([]byte(notationDoc("    certificateAuthorities: [{path: root.pem}]\n    subject: 'CN=release,O=Acme,ST=WA,C=US'\n    timestampAuthorities: [{path: tsa.pem}]\n    revocation: {unreachable: allow}\n")),
+		WithReadFile(files.read))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := p.Explain("ghcr.io/acme/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := e.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`n: notation (X.509), subject "C=US, CN=release, O=Acme, ST=WA"`, "anchor              ca \"" + ca.Root.Subject.String(),
+		"timestamp root      \"" + tsa.Root.Subject.String(), "unreachable: allow"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("explanation lacks %q:\n%s", want, b.String())
+		}
+	}
+	if id := e.Identities[0]; id.Type != "notation" || len(id.Anchors) != 1 || len(id.TimestampAuthorities) != 1 {
+		t.Errorf("JSON form %+v", id)
+	}
+}
