@@ -32,7 +32,11 @@ func (e *evaluation) verifyNotation(ctx context.Context, c *candidate, ids []*po
 	if len(notationOf(ids)) == 0 {
 		return nil, []Reason{notationKindMismatch(c)}
 	}
-	sig, r := c.notation.verified(c, e.digest.DigestStr())
+	var memo *integrityMemo
+	if e.ev.trust != nil {
+		memo = e.ev.trust.envelopes
+	}
+	sig, r := c.notation.verified(c, e.digest.DigestStr(), memo)
 	if r != nil {
 		return nil, []Reason{*r}
 	}

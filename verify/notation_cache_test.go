@@ -3,10 +3,14 @@ package verify
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/notaryproject/notation-core-go/signature"
+
 	"github.com/signet-dev/signet/internal/notationtest"
+	"github.com/signet-dev/signet/ocisig"
 )
 
 // TestRevocationStatusIsKeptForItsTTL: a chain's definite status is
@@ -66,5 +70,44 @@ func TestExpiringIsBounded(t *testing.T) {
 	c.put("stale", 1, now.Add(-time.Second))
 	if _, ok := c.get("stale"); ok {
 		t.Fatal("an entry already expired was kept")
+	}
+}
+
+// countingEnvelope counts integrity checks.
+type countingEnvelope struct {
+	signature.Envelope
+	calls *int
+}
+
+func (e countingEnvelope) Verify() (*signature.EnvelopeContent, error) {
+	*e.calls++
+	return e.Envelope.Verify()
+}
+
+// TestIntegrityIsRememberedByTheEnvelopesBytes: a signature seen again is
+// not verified again; other bytes (a tampered copy) are, and fail.
+func TestIntegrityIsRememberedByTheEnvelopesBytes(t *testing.T) {
+	ca := notationtest.NewCA(t, "Acme")
+	raw := notationtest.Sign(t, ca.Leaf(t), []byte(`{"targetArtifact":{"digest":"sha256:00"}}`), notationtest.SignOptions{})
+	memo := newIntegrityMemo()
+	calls := 0
+	candidate := func(data []byte) *notationEnvelope {
+		ev := &Evidence{}
+		ev.classifyNotation([]ocisig.Notation{{MediaType: ocisig.NotationJWSMediaType, Envelope: data}})
+		n := ev.sigs[0].notation
+		n.env = countingEnvelope{n.env, &calls}
+		return n
+	}
+	for range 3 {
+		if _, err := memo.verify(candidate(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("%d integrity checks of one envelope, want 1", calls)
+	}
+	tampered := []byte(strings.Replace(string(raw), `"signature":"`, `"signature":"AA`, 1))
+	if _, err := memo.verify(candidate(tampered)); err == nil || calls != 2 {
+		t.Fatalf("a tampered copy: err=%v after %d checks, want an error from a check of its own", err, calls)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/notaryproject/notation-core-go/signature"
@@ -35,6 +36,9 @@ type notationEnvelope struct {
 	manifest  v1.Hash
 	mediaType string
 	env       signature.Envelope
+	// key names the envelope's bytes, for the Verifier's memory of
+	// integrity checks (integrityMemo).
+	key string
 }
 
 // classifyNotation parses the Notation signatures found. An envelope that
@@ -46,8 +50,9 @@ func (ev *Evidence) classifyNotation(found []ocisig.Notation) {
 			ev.reject(ocisig.LayoutNotation, ocisig.KindSignature, NewReason(CodeUnreadable, "Notation signature %s: %v", n.Manifest, err))
 			continue
 		}
+		sum := sha256.Sum256(append([]byte(n.MediaType+"\x00"), n.Envelope...))
 		ev.sigs = append(ev.sigs, &candidate{layout: ocisig.LayoutNotation, kind: ocisig.KindSignature,
-			notation: &notationEnvelope{manifest: n.Manifest, mediaType: n.MediaType, env: env}})
+			notation: &notationEnvelope{manifest: n.Manifest, mediaType: n.MediaType, env: env, key: hex.EncodeToString(sum[:])}})
 	}
 }
 
@@ -70,8 +75,8 @@ func parseNotation(n ocisig.Notation) (env signature.Envelope, err error) {
 // payload, by the leaf of a well-formed code-signing chain) and that its
 // payload names digest: a signature copied from another image verifies and
 // is still refused. It returns what the trust checks read.
-func (n *notationEnvelope) verified(c *candidate, digest string) (notationSig, *Reason) {
-	content, err := verifyEnvelope(n.env)
+func (n *notationEnvelope) verified(c *candidate, digest string, memo *integrityMemo) (notationSig, *Reason) {
+	content, err := memo.verify(n)
 	if err != nil {
 		return notationSig{}, ptr(NewReason(CodeInvalidSignature, "%s does not verify: %v", notationLabel(c), err))
 	}
@@ -135,4 +140,41 @@ func predictedNotation(s *NotationSigner) notationSig {
 func fingerprint(c *x509.Certificate) string {
 	sum := sha256.Sum256(c.Raw)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// integrityMemo remembers integrity checks by the envelope's bytes: the
+// check (the envelope's signature, the chain's shape and signatures: four
+// ECDSA verifications for a three-certificate chain) is a function of
+// those bytes alone, so a signature seen again (a decision cache entry
+// expired, a rule edited, a background pass) costs none. Everything that
+// depends on time or trust (anchors, subject, validity, timestamp,
+// revocation) is checked every time. A nil memo remembers nothing.
+type integrityMemo struct{ m *expiring[integrity] }
+
+type integrity struct {
+	content *signature.EnvelopeContent
+	err     error
+}
+
+// maxRememberedEnvelopes bounds the memo (one entry per signature, a few
+// KB each); integrityTTL ages entries out.
+const (
+	maxRememberedEnvelopes = 1024
+	integrityTTL           = time.Hour
+)
+
+func newIntegrityMemo() *integrityMemo {
+	return &integrityMemo{newExpiring[integrity](maxRememberedEnvelopes)}
+}
+
+func (m *integrityMemo) verify(n *notationEnvelope) (*signature.EnvelopeContent, error) {
+	if m == nil {
+		return verifyEnvelope(n.env)
+	}
+	if r, ok := m.m.get(n.key); ok {
+		return r.content, r.err
+	}
+	content, err := verifyEnvelope(n.env)
+	m.m.put(n.key, integrity{content, err}, time.Now().Add(integrityTTL))
+	return content, err
 }

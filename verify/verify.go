@@ -43,8 +43,10 @@ type Verifier struct {
 	roots     *trustroot.Store
 	loadKMS   func(ctx context.Context, uri string) (crypto.PublicKey, error)
 	// revocation checks Notation chains (OCSP, CRL), its CRLs kept for
-	// the process like the registry's tokens.
+	// the process like the registry's tokens; envelopes remembers the
+	// integrity checks of Notation envelopes.
 	revocation RevocationChecker
+	envelopes  *integrityMemo
 
 	mu      sync.Mutex
 	kmsKeys map[string]crypto.PublicKey
@@ -66,6 +68,7 @@ func New(opts ...Option) *Verifier {
 	if v.revocation == nil {
 		v.revocation = NewOCSPCRLChecker()
 	}
+	v.envelopes = newIntegrityMemo()
 	return v
 }
 
