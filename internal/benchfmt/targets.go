@@ -86,4 +86,12 @@ var defaultTargets = []target{
 	// the machine's cores, and the line after it is the one signet can move.
 	{what: "the same load, server only answering (floor): p99", bench: "BenchmarkAdmissionCachedFloor", unit: "p99-ms", atMost: 1},
 	{what: "cached p99 over the floor's", bench: "BenchmarkAdmissionCached", per: "BenchmarkAdmissionCachedFloor", unit: "p99-ms", atMost: 2},
+	// 6. Notation signatures (issue 24): the engine against notation-go's
+	// notation.Verify, same image, registry and OCSP responder.
+	{what: "notation: engine vs notation.Verify (notation-go)", bench: "BenchmarkNotationSideBySide/signet", unit: "speedup-notation", atLeast: 2},
+	{what: "notation: engine, revocation asked every time, vs notation.Verify", bench: "BenchmarkNotationSideBySide/signet-uncached-revocation", unit: "speedup-notation", atLeast: 1},
+	{what: "notation: registry requests (notation.Verify: 4)", bench: "BenchmarkNotationSideBySide/signet", unit: "requests/op", atMost: 3},
+	// Reported, not expected to be met: a new Verifier per verification
+	// (new connections and ping, nothing remembered).
+	{what: "notation: a new engine per verification vs notation.Verify", bench: "BenchmarkNotationSideBySide/signet-cold", unit: "speedup-notation", atLeast: 1},
 }
