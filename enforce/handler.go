@@ -45,6 +45,9 @@ type Handler struct {
 	// (its pull secrets and its service account's), used before the
 	// webhook's own credentials.
 	Credentials func(ctx context.Context, namespace string, w *Workload) (authn.Keychain, error)
+	// Verdicts, if set, signs a verdict onto each admitted pod for
+	// signet-node (see addVerdict).
+	Verdicts VerdictSigner
 }
 
 // Audit annotation keys. kube-apiserver prefixes each with the webhook's
@@ -120,6 +123,7 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 		if err := pinPatch(resp, a.Images, a.Decisions); err != nil {
 			return a.deny(fmt.Sprintf("signet could not build the digest patch for %s: %v", describe(req), err))
 		}
+		h.addVerdict(resp, req, p, a)
 	}
 	return a
 }

@@ -81,6 +81,7 @@ credentials for the webhook's own identity come from the Docker config.`,
 			&cli.IntFlag{Name: "max-connections", Usage: "maximum open webhook connections; at the limit the longest idle one is closed", Value: enforce.DefaultMaxConnections, EnvVars: []string{"SIGNET_MAX_CONNECTIONS"}},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
+			verdictKeyFlag,
 			&cli.DurationFlag{Name: "trusted-root-refresh", Usage: "how often the public-good trusted root is refreshed through TUF (the last good root stays when TUF is down)", Value: enforce.DefaultTrustedRootRefresh, EnvVars: []string{"SIGNET_TRUSTED_ROOT_REFRESH"}},
 		}, backgroundFlags()...),
 		Action: serve,
@@ -112,6 +113,13 @@ func serve(c *cli.Context) error {
 			f(a)
 		}
 	}}
+	signer, err := verdictSigner(c)
+	if err != nil {
+		return cliapp.Usagef("enforce", "--verdict-key: %v", err)
+	}
+	if signer != nil { // a nil *Signer in the interface would not be nil
+		handler.Verdicts = signer
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if !c.Bool("offline") {
