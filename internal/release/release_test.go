@@ -24,7 +24,7 @@ import (
 // each further cold cross-compile costs CI's first run minutes (see the
 // README's CI budget); the release workflow builds the whole Matrix on a
 // tag, before anything is signed or published.
-const testBinaries = "sign/linux/amd64,sign/linux/arm64,sign/darwin/arm64,enforce/linux/amd64,enforce/linux/arm64,signet-kms/linux/amd64,signet-kms/linux/arm64"
+const testBinaries = "sign/linux/amd64,sign/linux/arm64,sign/darwin/arm64,enforce/linux/amd64,enforce/linux/arm64,signet-kms/linux/amd64,signet-kms/linux/arm64,signet-node/linux/amd64,signet-node/linux/arm64"
 
 // makeRelease runs `make release` (snapshot) into dist.
 func makeRelease(t *testing.T, dist string) time.Duration {
