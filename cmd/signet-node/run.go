@@ -69,7 +69,7 @@ func run(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	metrics := node.NewMetrics()
+	metrics := node.NewMetrics(g.Policy)
 	logDecision := node.LogDecision(log)
 	plugin := &node.Plugin{Guard: g, Observe: func(req node.Request, r node.Result) {
 		metrics.Record(req, r)

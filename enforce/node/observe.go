@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/signet-dev/signet/enforce"
 )
 
 // Metrics counts the node's decisions: signet_node_decisions_total by path
@@ -18,8 +20,9 @@ type Metrics struct {
 	seconds   *prometheus.HistogramVec
 }
 
-// NewMetrics registers the node's metrics.
-func NewMetrics() *Metrics {
+// NewMetrics registers the node's metrics; signet_node_policy_info names
+// the trust file in force (its hash), as the node reads it.
+func NewMetrics(p enforce.PolicySource) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry(),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "signet_node_decisions_total",
 			Help: "Container creations decided on this node, by path and result (synchronized: existed when the plugin connected)."},
@@ -28,8 +31,17 @@ func NewMetrics() *Metrics {
 			Help:    "Time to decide one container creation, by path.",
 			Buckets: []float64{0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2}}, []string{"path"}),
 	}
-	m.reg.MustRegister(m.decisions, m.seconds, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.decisions, m.seconds, policyInfo{p}, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+var policyDesc = prometheus.NewDesc("signet_node_policy_info", "The trust file the node decides with (1, labelled with its hash).", []string{"hash"}, nil)
+
+type policyInfo struct{ p enforce.PolicySource }
+
+func (c policyInfo) Describe(ch chan<- *prometheus.Desc) { ch <- policyDesc }
+func (c policyInfo) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(policyDesc, prometheus.GaugeValue, 1, c.p().Hash)
 }
 
 // Record counts one decision.
