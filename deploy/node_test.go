@@ -26,6 +26,9 @@ func TestNodePlugin(t *testing.T) {
 	ds := one[*appsv1.DaemonSet](t, render(t, map[string]any{"node": map[string]any{"enabled": true, "verdictSecret": "verdict"}}))
 	spec := ds.Spec.Template.Spec
 	c := spec.Containers[0]
+	if l := ds.Spec.Template.Labels; l["app.kubernetes.io/name"] != "signet-node" {
+		t.Errorf("pod labels %v: the webhook's Service, PDB and Deployment select app.kubernetes.io/name=signet-enforce", l)
+	}
 	args := strings.Join(c.Args, " ")
 	for _, want := range []string{"--policy=/etc/signet/trust.yaml", "--nri-socket=/var/run/nri/nri.sock", "--exempt-namespace=" + releaseNamespace,
 		"--verdict-public-key=/etc/signet-verdict/verdict.pub", "--undecided=deny", "--undecided-allow=kube-system"} {
