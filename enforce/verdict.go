@@ -25,7 +25,7 @@ type VerdictSigner interface {
 // A verdict that cannot be made is left out for the same reason, never a
 // denial.
 func (h *Handler) addVerdict(resp *admissionv1.AdmissionResponse, req *admissionv1.AdmissionRequest, p *policy.Policy, a *Admission) {
-	if h.Verdicts == nil || req.Kind.Kind != "Pod" || req.SubResource != "" || a.Result != ResultAllow || a.Audit {
+	if h.Verdicts == nil || req.Kind.Kind != "Pod" || req.SubResource != "" {
 		return
 	}
 	var pod struct {
@@ -58,9 +58,10 @@ func (h *Handler) addVerdict(resp *admissionv1.AdmissionResponse, req *admission
 	_ = appendPatch(resp, annotationOp(pod.Metadata.Annotations != nil, verdict.Annotation, env))
 }
 
-// verdictImage is d as a verdict subject, if d passed outright.
+// verdictImage is d as a verdict subject, if d passed outright: a denial,
+// an audit violation and an infrastructure failure all carry reasons.
 func verdictImage(d *verify.Decision, p *policy.Policy) (verdict.Image, bool) {
-	if d == nil || !d.Allowed || len(d.Reasons) > 0 || d.Transient || d.Digest == "" {
+	if d == nil || len(d.Reasons) > 0 || d.Digest == "" {
 		return verdict.Image{}, false
 	}
 	s, denied := verify.Prepare(d.Pinned, p)

@@ -46,7 +46,7 @@ type fixture struct {
 	now              time.Time
 }
 
-func newFixture(t *testing.T, opts testworld.Options) *fixture {
+func newFixture(t testing.TB, opts testworld.Options) *fixture {
 	t.Helper()
 	opts.Policy = strings.Replace(nodePolicy, "VENDOR", "signature: optional", 1)
 	w := testworld.New(t, opts)
@@ -74,7 +74,7 @@ func newFixture(t *testing.T, opts testworld.Options) *fixture {
 	return f
 }
 
-func (f *fixture) load(t *testing.T) {
+func (f *fixture) load(t testing.TB) {
 	t.Helper()
 	p, err := policy.LoadFile(f.w.PolicyPath)
 	if err != nil {
@@ -100,7 +100,7 @@ func req(ns, pod, image string, d name.Digest) Request {
 }
 
 // verdictFor signs what the webhook would have admitted for pod in ns.
-func (f *fixture) verdictFor(t *testing.T, ns, pod string, prefix bool, d name.Digest, at time.Time) string {
+func (f *fixture) verdictFor(t testing.TB, ns, pod string, prefix bool, d name.Digest, at time.Time) string {
 	t.Helper()
 	s, dec := verify.Prepare(d.Name(), f.p)
 	if dec != nil {

@@ -57,7 +57,7 @@ func (t target) wanted() string {
 	return "<= " + strconv.FormatFloat(t.atMost, 'f', -1, 64) + " " + unit
 }
 
-// defaultTargets are issue 13's targets, by the benchmarks that measure them.
+// defaultTargets are issue 13's and issue 28's targets, by the benchmarks that measure them.
 var defaultTargets = []target{
 	// 1. Requests and connections of a verification (process warm: the
 	// registry's ping is reused, as in a webhook; a cold process adds one).
@@ -86,4 +86,8 @@ var defaultTargets = []target{
 	// the machine's cores, and the line after it is the one signet can move.
 	{what: "the same load, server only answering (floor): p99", bench: "BenchmarkAdmissionCachedFloor", unit: "p99-ms", atMost: 1},
 	{what: "cached p99 over the floor's", bench: "BenchmarkAdmissionCached", per: "BenchmarkAdmissionCachedFloor", unit: "p99-ms", atMost: 2},
+	// 6. The node (issue 28): the plugin's time per container creation on the
+	// verdict path, and pod start on the real node with it over without it.
+	{what: "node decision, verdict path", bench: "BenchmarkNodeDecision/verdict", unit: "ns/op", atMost: 1e6},
+	{what: "pod start on the node: signet-node (verdict) over no plugin", bench: "BenchmarkNodePodStart/plugin-verdict", per: "BenchmarkNodePodStart/no-plugin", unit: "ns/op", atMost: 1.1},
 }
