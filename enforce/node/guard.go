@@ -103,9 +103,10 @@ func (g *Guard) decide(ctx context.Context, req Request) Result {
 	if mode == policy.NamespaceExempt || slices.Contains(g.Exempt, req.Namespace) {
 		return r
 	}
+	audit := mode == policy.NamespaceAudit
 	ref, err := pinned(req.Image, req.Digest)
 	if err != nil {
-		return Result{PolicyHash: p.Hash, Path: PathInvalid, Reason: err.Error()}
+		return Result{PolicyHash: p.Hash, Path: PathInvalid, Reason: err.Error(), Allowed: audit, Audit: audit}
 	}
 	r.Reference = ref
 	var verdictWhy string
@@ -123,11 +124,12 @@ func (g *Guard) decide(ctx context.Context, req Request) Result {
 	r.Decision, r.Path = d, PathVerify
 	switch {
 	case d.Transient:
+		// An audit namespace or rule never blocks, decided or not.
 		r.Path = PathUndecided
-		r.Allowed = g.Undecided.Allows(req.Namespace)
+		r.Allowed = d.Allowed || audit || g.Undecided.Allows(req.Namespace)
 		r.Reason = fmt.Sprintf("could not decide %s within %s: %s%s", ref, g.budget(), strings.Join(d.Messages(), "; "), verdictWhy)
 	case len(d.Reasons) > 0:
-		r.Allowed = d.Allowed || mode == policy.NamespaceAudit
+		r.Allowed = d.Allowed || audit
 		r.Audit = r.Allowed
 		r.Reason = strings.Join(d.Messages(), "; ") + verdictWhy
 	}

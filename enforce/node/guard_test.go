@@ -204,7 +204,8 @@ func (f *fixture) decide(ctx context.Context, r Request) Result { return f.guard
 
 // TestUndecidedWithinBudget: with the registry hanging, Decide answers
 // within its budget (the NRI deadline is 2 s) and applies the undecided
-// policy: system namespaces start, others are refused, saying why.
+// policy: system namespaces start, others are refused, saying why; an
+// audit namespace never blocks.
 func TestUndecidedWithinBudget(t *testing.T) {
 	hang := make(chan struct{})
 	f := newFixture(t, testworld.Options{Wrap: func(h http.Handler) http.Handler {
@@ -227,7 +228,7 @@ func TestUndecidedWithinBudget(t *testing.T) {
 	for _, tc := range []struct {
 		ns      string
 		allowed bool
-	}{{"apps", false}, {"kube-system", true}} {
+	}{{"apps", false}, {"kube-system", true}, {"dev", true}} {
 		start := time.Now()
 		r := f.guard.Decide(context.Background(), req(tc.ns, "a", f.w.Ref("apps/app:v1"), f.signed))
 		took := time.Since(start)
