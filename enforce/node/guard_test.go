@@ -208,6 +208,7 @@ func (f *fixture) decide(ctx context.Context, r Request) Result { return f.guard
 // audit namespace never blocks.
 func TestUndecidedWithinBudget(t *testing.T) {
 	hang := make(chan struct{})
+	var hangNow atomic.Bool // the registry hangs once the fixture is set up
 	f := newFixture(t, testworld.Options{Wrap: func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.Contains(r.URL.Path, "/manifests/") && r.Method == http.MethodGet && hangNow.Load() {
@@ -253,5 +254,3 @@ func TestParseUndecided(t *testing.T) {
 		t.Fatal("accepted an unknown policy")
 	}
 }
-
-var hangNow atomic.Bool
