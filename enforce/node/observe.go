@@ -69,8 +69,9 @@ func (r Result) outcome() string {
 
 // LogDecision logs every decision as JSON: refusals and containers that
 // started undecided or with a violation at warning level, with everything
-// a reader needs to find the pod, the image and the reason. Every record
-// says source=node, so the webhook's and the node's logs can be told apart.
+// a reader needs to find the pod, the image and the reason. log should say
+// source=node (signet-node's does), so the webhook's and the node's logs
+// can be told apart.
 func LogDecision(log *slog.Logger) func(Request, Result) {
 	return func(req Request, r Result) {
 		level := slog.LevelInfo
@@ -85,7 +86,7 @@ func LogDecision(log *slog.Logger) func(Request, Result) {
 		case r.Audit:
 			level, msg = slog.LevelWarn, "container allowed with a violation (audit namespace)"
 		}
-		log.Log(context.Background(), level, msg, "source", "node", "namespace", req.Namespace, "pod", req.Pod, "container", req.Container,
+		log.Log(context.Background(), level, msg, "namespace", req.Namespace, "pod", req.Pod, "container", req.Container,
 			"image", req.Image, "reference", r.Reference, "path", string(r.Path), "policyHash", r.PolicyHash,
 			"reason", r.Reason, "synchronized", r.Synchronized, "elapsedMs", float64(r.Elapsed.Microseconds())/1000)
 	}
