@@ -68,7 +68,9 @@ func setupNodeBench(b *testing.B) (*nodeBench, error) {
 		return nil, err
 	}
 	env := append(os.Environ(), "COSIGN_PASSWORD=node-bench")
-	if out, err := exec.Command(signBin, "generate-key-pair", "--output-key-prefix", filepath.Join(dir, "cosign")).CombinedOutput(); err != nil {
+	keygen := exec.Command(signBin, "generate-key-pair", "--output-key-prefix", filepath.Join(dir, "cosign"))
+	keygen.Env = env
+	if out, err := keygen.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("generate-key-pair: %v\n%s", err, out)
 	}
 	reg := s.Node.RegistryHost
