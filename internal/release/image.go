@@ -32,6 +32,17 @@ type ImageSpec struct {
 // Path of the binary inside every image.
 func (s ImageSpec) entrypoint() string { return "/usr/local/bin/" + s.Binary }
 
+// SBOMFile is the release asset holding the image's SBOM for platform:
+// "signet-enforce_linux_amd64.cdx.json". An image named like its binary
+// (signet-node) says "image", so the two SBOMs never share a name.
+func (s ImageSpec) SBOMFile(platform string) string {
+	name := s.Repository + s.TagSuffix
+	if name == s.Binary {
+		name += "-image"
+	}
+	return strings.ReplaceAll(name+"_"+platform, "/", "_") + ".cdx.json"
+}
+
 // Tag is the image tag for a version.
 func (s ImageSpec) Tag(version string) string { return version + s.TagSuffix }
 

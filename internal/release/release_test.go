@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,7 +233,9 @@ func checkSBOMs(t *testing.T, dist string, m Manifest) {
 				debs = debs || p.Name == "ca-certificates" && c.PackageURL == "pkg:deb/debian/ca-certificates@"+purlVersion.Replace(p.Version)+"?arch=all&distro=debian-12"
 			}
 		}
-		isImage := strings.HasPrefix(f, "signet-") && !isPlugin
+		isImage := slices.ContainsFunc(Images, func(spec ImageSpec) bool {
+			return slices.ContainsFunc(ImagePlatforms, func(p string) bool { return spec.SBOMFile(p) == f })
+		})
 		if !golang || debs != isImage {
 			t.Errorf("%s: Go module %s listed %v, Debian packages listed %v (image SBOM %v)", f, module, golang, debs, isImage)
 		}
