@@ -193,6 +193,8 @@ func runImage(t *testing.T, spec ImageSpec, img v1.Image, version string) {
 	switch {
 	case spec.Binary == "enforce":
 		check(nil, []string{"serve", "--help"}, "--tls-cert")
+	case spec.Binary == "signet-node":
+		check(nil, []string{"run", "--help"}, "--nri-socket")
 	case spec.Shell:
 		check([]string{"/bin/sh"}, []string{"-c", "id -u; sign version; echo $HOME"}, "65532\nsign "+version)
 	default:
