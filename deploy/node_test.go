@@ -60,3 +60,36 @@ func TestNodePlugin(t *testing.T) {
 		t.Errorf("container securityContext %+v", sc)
 	}
 }
+
+// TestVerdictKeyGoesOnlyToTheWebhook: with node.verdictSecret the webhook
+// (the one pass that admits) gets verdict.key to sign verdicts with; the
+// scanner and the nodes never do (a node that could sign would vouch for
+// itself).
+func TestVerdictKeyGoesOnlyToTheWebhook(t *testing.T) {
+	objs := render(t, map[string]any{"node": map[string]any{"enabled": true, "verdictSecret": "verdict"},
+		"enforce": map[string]any{"cloudRegistries": map[string]any{"acr": []any{"acme.azurecr.io"}}}})
+	key := func(env []corev1.EnvVar) *corev1.SecretKeySelector {
+		for _, e := range env {
+			if e.Name == "SIGNET_VERDICT_KEY" && e.ValueFrom != nil {
+				return e.ValueFrom.SecretKeyRef
+			}
+		}
+		return nil
+	}
+	if ref := key(webhookDeployment(t, objs).Spec.Template.Spec.Containers[0].Env); ref == nil || ref.Name != "verdict" || ref.Key != "verdict.key" {
+		t.Errorf("webhook's SIGNET_VERDICT_KEY = %+v, want verdict.key of Secret verdict", ref)
+	}
+	if ref := key(scannerDeployment(t, objs).Spec.Template.Spec.Containers[0].Env); ref != nil {
+		t.Errorf("the scanner gets the verdict key %+v", ref)
+	}
+	ds := one[*appsv1.DaemonSet](t, objs)
+	if ref := key(ds.Spec.Template.Spec.Containers[0].Env); ref != nil {
+		t.Errorf("the node gets the verdict key %+v", ref)
+	}
+	if v, _ := arg(ds.Spec.Template.Spec.Containers[0].Args, "acr-registries"); v != "acme.azurecr.io" {
+		t.Errorf("node --acr-registries=%q: the node verifies with the same cloud identity hosts as the webhook", v)
+	}
+	if ref := key(webhookDeployment(t, render(t, nil)).Spec.Template.Spec.Containers[0].Env); ref != nil {
+		t.Errorf("without node.verdictSecret the webhook gets %+v", ref)
+	}
+}

@@ -63,13 +63,11 @@ func TestNodeRefusesWhatAdmissionNeverSaw(t *testing.T) {
 		map[string]any{"name": "KUBERNETES_SERVICE_PORT", "value": portOf(s.Node.APIServerHost)},
 	}
 	values := map[string]any{
-		"replicaCount": 1,
-		"image":        map[string]any{"repository": enforceRepo, "tag": "test", "digest": enforceDigest},
-		"trustPolicy":  trust("signature: optional"),
-		"keys":         map[string]any{"cosign.pub": string(pub)},
-		"enforce": map[string]any{"offline": true, "reloadInterval": "1s",
-			"extraEnv": append(apiEnv, map[string]any{"name": "SIGNET_VERDICT_KEY",
-				"valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": verdictSecret, "key": "verdict.key"}}})},
+		"replicaCount":        1,
+		"image":               map[string]any{"repository": enforceRepo, "tag": "test", "digest": enforceDigest},
+		"trustPolicy":         trust("signature: optional"),
+		"keys":                map[string]any{"cosign.pub": string(pub)},
+		"enforce":             map[string]any{"offline": true, "reloadInterval": "1s", "extraEnv": apiEnv},
 		"backgroundScan":      map[string]any{"enabled": false},
 		"podDisruptionBudget": map[string]any{"enabled": false},
 		"resources":           map[string]any{"requests": map[string]any{"cpu": "10m", "memory": "32Mi"}, "limits": map[string]any{"memory": "256Mi"}},
