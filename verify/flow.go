@@ -225,5 +225,9 @@ func fetchReason(digest name.Digest, err error) (Reason, bool) {
 	if tooMany := (*ocisig.TooManyError)(nil); errors.As(err, &tooMany) {
 		return NewReason(CodeTooManySignatures, "%v", err), false
 	}
+	if tooLarge := (*ocisig.TooLargeError)(nil); errors.As(err, &tooLarge) {
+		return NewReason(CodeTooLarge, "%s carries more than signet reads: %v", digest, err).
+			WithHint("attach smaller attestations (a scan report without descriptions, an SBOM per image, not per base)"), false
+	}
 	return NewReason(CodeRegistryUnavailable, "could not read signatures of %s: %v", digest, err), true
 }
