@@ -19,7 +19,7 @@ import (
 // type, so old results of the same signer do not linger).
 type Attestation struct {
 	// Name is how reasons and reports name the requirement: the rule's
-	// name for it, else the predicate type as the trust file wrote it.
+	// name for it, else the predicate type's short name (or its URI).
 	Name string
 	// PredicateType is the full URI, read from the signed statement only.
 	PredicateType string

@@ -86,14 +86,6 @@ func (c *cursor) next(v rune, style yaml.Style) (filePos, bool) {
 		}
 		pos := filePos{c.line + 1, c.col + 1}
 		switch {
-		case s == v:
-			c.advance(1)
-			if v == '\'' && style&yaml.SingleQuotedStyle != 0 {
-				c.advance(1) // '' is one quote
-			}
-			return pos, true
-		case s == ' ' || s == '\t' || s == '\n':
-			c.advance(1)
 		case s == '\\' && style&yaml.DoubleQuotedStyle != 0:
 			if c.col+1 >= len(c.lines[c.line]) {
 				c.advance(1) // an escaped line break: the value goes on below
@@ -105,6 +97,14 @@ func (c *cursor) next(v rune, style yaml.Style) (filePos, bool) {
 			}
 			c.advance(n)
 			return pos, true
+		case s == v:
+			c.advance(1)
+			if v == '\'' && style&yaml.SingleQuotedStyle != 0 {
+				c.advance(1) // '' is one quote
+			}
+			return pos, true
+		case s == ' ' || s == '\t' || s == '\n':
+			c.advance(1)
 		default:
 			return filePos{}, false
 		}

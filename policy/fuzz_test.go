@@ -14,6 +14,8 @@ import (
 // policy that loads has a hash and matches deterministically.
 func FuzzParse(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/*.yaml")
+	conditions, _ := filepath.Glob("testdata/lint/*condition*.yaml")
+	seeds = append(seeds, conditions...)
 	for _, s := range seeds {
 		data, err := os.ReadFile(s)
 		if err == nil {

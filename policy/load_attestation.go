@@ -50,7 +50,7 @@ func (l *loader) attestation(n *yaml.Node, path string, r *Rule) (*Attestation, 
 	default:
 		a.PredicateType = uri
 	}
-	a.Name = cmp.Or(name, typ)
+	a.Name = cmp.Or(name, PredicateTypeName(a.PredicateType), typ)
 	a.SignedBy = l.identityRefs(o, "signedBy", path)
 	if emptyList(o, "signedBy") {
 		l.d.errorf(o.get("signedBy"), path+".signedBy", "is empty: name at least one identity, or leave signedBy out to use the rule's")

@@ -110,15 +110,15 @@ func (e *evaluation) young(req *policy.Attestation, q qualified) (Reason, bool) 
 	field := req.Field + ".maxAge"
 	if at == nil {
 		return NewReason(CodeNoTrustedTime, "%s attestation %s by %s has no trusted time (no transparency log entry and no RFC 3161 timestamp) to measure its age; rule %q accepts it only younger than %s",
-			req.Name, q.c.what(), q.m.identity.Name, e.rule.Name, age(req.MaxAge)).
-			With(&policy.Mismatch{Identity: q.m.identity.Name, Field: field, Expected: "a log entry or timestamp younger than " + age(req.MaxAge), Actual: "none"}).
+			req.Name, q.c.what(), q.m.identity.Name, e.rule.Name, policy.FormatAge(req.MaxAge)).
+			With(&policy.Mismatch{Identity: q.m.identity.Name, Field: field, Expected: "a log entry or timestamp younger than " + policy.FormatAge(req.MaxAge), Actual: "none"}).
 			WithHint("sign attestations with a transparency log (the default) or a timestamp authority (--timestamp-url)").
 			about(e.ref(req, q.c, nil, "")), false
 	}
 	if old := e.now.Sub(*at); old > req.MaxAge {
 		oldest := e.now.Add(-req.MaxAge).UTC().Format(time.RFC3339)
 		return NewReason(CodeAttestationTooOld, "%s attestation %s by %s was signed at %s, %s ago; rule %q accepts it only younger than %s",
-			req.Name, q.c.what(), q.m.identity.Name, at.UTC().Format(time.RFC3339), age(old.Round(time.Minute)), e.rule.Name, age(req.MaxAge)).
+			req.Name, q.c.what(), q.m.identity.Name, at.UTC().Format(time.RFC3339), policy.FormatAge(old.Round(time.Minute)), e.rule.Name, policy.FormatAge(req.MaxAge)).
 			With(&policy.Mismatch{Identity: q.m.identity.Name, Field: field, Expected: "signed after " + oldest, Actual: at.UTC().Format(time.RFC3339)}).
 			WithHint(policy.AttestationHint(req.PredicateType) + " again").
 			about(e.ref(req, q.c, at, "")), false
@@ -194,14 +194,6 @@ func utc(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
-}
-
-// age writes a duration as a trust file does: 7d, 36h, 90m.
-func age(d time.Duration) string {
-	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
 }
 
 // joinMessages is the reasons' messages, each once, for one sentence.
