@@ -47,7 +47,9 @@ type Finding struct {
 	Identities []string `json:"identities,omitempty"`
 	// Reason is the webhook's reason for a failure (the same words), or
 	// what was accepted for a pass.
-	Reason     string    `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Detail types the reason of a failure.
+	Detail     *Detail   `json:"detail,omitempty"`
 	PolicyHash string    `json:"policyHash"`
 	DecidedAt  time.Time `json:"decidedAt"`
 }
@@ -80,4 +82,15 @@ func Summarize(fs []Finding) Summary {
 		}
 	}
 	return s
+}
+
+// Detail is a failure's reason as data: its code (verify.ReasonCode) and,
+// when it is about an attestation a rule requires, the requirement, its
+// predicate type, the condition and the values the condition saw.
+type Detail struct {
+	Code          string `json:"code"`
+	Attestation   string `json:"attestation,omitempty"`
+	PredicateType string `json:"predicateType,omitempty"`
+	Condition     string `json:"condition,omitempty"`
+	Observed      string `json:"observed,omitempty"`
 }
