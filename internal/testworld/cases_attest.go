@@ -100,12 +100,14 @@ func attested(w *World, l ocisig.Layout, tag string, scanner *sigstoretest.Signe
 	return w.Ref("acme/attested/app:" + tag)
 }
 
-// HugeBOM is a CycloneDX BOM of about size bytes.
+// HugeBOM is a CycloneDX BOM of about size bytes (as JSON).
 func HugeBOM(size int) map[string]any {
 	var names []string
 	pad := strings.Repeat("x", 200)
-	for n := 0; n < size; n += 260 {
-		names = append(names, fmt.Sprintf("pkg-%d-%s", n, pad))
+	for n := 0; n < size; {
+		name := fmt.Sprintf("pkg-%d-%s", n, pad)
+		names = append(names, name)
+		n += 2*len(name) + 80 // its name, its purl, the keys and the other values
 	}
 	return CycloneDXBOM(names...)
 }
