@@ -109,18 +109,18 @@ func (e *evaluation) young(req *policy.Attestation, q qualified) (Reason, bool) 
 	}
 	field := req.Field + ".maxAge"
 	if at == nil {
-		return NewReason(CodeNoTrustedTime, "%s attestation %s by %s has no trusted time (no transparency log entry and no RFC 3161 timestamp) to measure its age; rule %q accepts it only younger than %s",
-			req.Name, q.c.what(), q.m.identity.Name, e.rule.Name, policy.FormatAge(req.MaxAge)).
+		return NewReason(CodeNoTrustedTime, "%s %q signed by %s has no trusted time (no transparency log entry and no RFC 3161 timestamp) to measure its age; rule %q accepts it only younger than %s",
+			q.c.what(), req.Name, q.m.identity.Name, e.rule.Name, policy.FormatAge(req.MaxAge)).
 			With(&policy.Mismatch{Identity: q.m.identity.Name, Field: field, Expected: "a log entry or timestamp younger than " + policy.FormatAge(req.MaxAge), Actual: "none"}).
 			WithHint("sign attestations with a transparency log (the default) or a timestamp authority (--timestamp-url)").
 			about(e.ref(req, q.c, nil, "")), false
 	}
 	if old := e.now.Sub(*at); old > req.MaxAge {
 		oldest := e.now.Add(-req.MaxAge).UTC().Format(time.RFC3339)
-		return NewReason(CodeAttestationTooOld, "%s attestation %s by %s was signed at %s, %s ago; rule %q accepts it only younger than %s",
-			req.Name, q.c.what(), q.m.identity.Name, at.UTC().Format(time.RFC3339), policy.FormatAge(old.Round(time.Minute)), e.rule.Name, policy.FormatAge(req.MaxAge)).
+		return NewReason(CodeAttestationTooOld, "%s %q signed by %s at %s is %s old; rule %q accepts it only younger than %s",
+			q.c.what(), req.Name, q.m.identity.Name, at.UTC().Format(time.RFC3339), policy.FormatAge(old.Round(time.Minute)), e.rule.Name, policy.FormatAge(req.MaxAge)).
 			With(&policy.Mismatch{Identity: q.m.identity.Name, Field: field, Expected: "signed after " + oldest, Actual: at.UTC().Format(time.RFC3339)}).
-			WithHint(policy.AttestationHint(req.PredicateType) + " again").
+			WithHint("a newer one is needed; " + policy.AttestationHint(req.PredicateType)).
 			about(e.ref(req, q.c, at, "")), false
 	}
 	return Reason{}, true

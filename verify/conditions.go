@@ -45,7 +45,7 @@ func (e *evaluation) conditions(conds []*policy.Condition, req *policy.Attestati
 	if len(conds) == 0 {
 		return nil
 	}
-	what := fmt.Sprintf("%s attestation %s signed by %s", req.Name, q.c.what(), q.m.identity.Name)
+	what := fmt.Sprintf("%s %q signed by %s", q.c.what(), req.Name, q.m.identity.Name)
 	if q.at != nil {
 		what += " at " + q.at.UTC().Format(time.RFC3339)
 	}

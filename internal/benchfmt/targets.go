@@ -86,4 +86,9 @@ var defaultTargets = []target{
 	// the machine's cores, and the line after it is the one signet can move.
 	{what: "the same load, server only answering (floor): p99", bench: "BenchmarkAdmissionCachedFloor", unit: "p99-ms", atMost: 1},
 	{what: "cached p99 over the floor's", bench: "BenchmarkAdmissionCached", per: "BenchmarkAdmissionCachedFloor", unit: "p99-ms", atMost: 2},
+	// 6. Attestations with CEL conditions (issue 23).
+	{what: "3 CEL conditions over a 1 MB SBOM + scan, decode and evaluate", bench: "BenchmarkAttestationConditions/decode+evaluate", unit: "ns/op", atMost: 50e6},
+	{what: "sig + provenance + 1 MB SBOM + scan, in-process, bundle", bench: "BenchmarkVerifyAttested/bundle", unit: "ns/op", atMost: 200e6},
+	{what: "sign verify vs cosign v3 verify + 3 verify-attestation, bundle", bench: "BenchmarkVerifyAttestedProcesses/signet/bundle", unit: "speedup-v3", atLeast: 1},
+	{what: "sign verify vs cosign v2 verify + 3 verify-attestation, legacy", bench: "BenchmarkVerifyAttestedProcesses/signet/legacy", unit: "speedup-v2", atLeast: 1},
 }

@@ -39,7 +39,7 @@ var attestationCases = []Case{
 		Setup: func(w *World, l ocisig.Layout) string {
 			return attested(w, l, "odd-scan", w.release(), map[string]any{"scanner": map[string]any{"result": "no findings"}}, CycloneDXBOM())
 		}},
-	{Name: "scan older than the rule's maxAge is denied", Reason: `ago; rule "attested" accepts it only younger than 1h`,
+	{Name: "scan older than the rule's maxAge is denied", Reason: `old; rule "attested" accepts it only younger than 1h`,
 		Setup: func(w *World, l ocisig.Layout) string {
 			old := w.GitHub("acme/app", "refs/heads/main", sigstoretest.WithSigningTime(time.Now().Add(-2*time.Hour)))
 			return attested(w, l, "stale", old, TrivyScan(), CycloneDXBOM())

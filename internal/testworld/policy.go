@@ -81,3 +81,29 @@ images:
     match: ["**"]
     deny: only images from approved registries may run
 `
+
+// KeyProvenancePolicy is the benchmarks' trust file for an image signed
+// with the world's key and attested with SLSA v1 provenance from main
+// (cosign.pub and trusted_root.json beside it; REGISTRY replaced).
+const KeyProvenancePolicy = `apiVersion: signet.dev/v1alpha1
+kind: TrustPolicy
+sigstore: {trustedRoot: trusted_root.json}
+identities:
+  - name: release-key
+    key: {path: cosign.pub}
+images:
+  - match: [REGISTRY/**]
+    signedBy: [release-key]
+    provenance: {required: true, sourceRefs: [refs/heads/main]}
+`
+
+// KeyAttestedPolicy is KeyProvenancePolicy that also requires an SBOM and
+// a scan, with three CEL conditions in all.
+const KeyAttestedPolicy = KeyProvenancePolicy + `    attestations:
+      - type: vuln
+        conditions: ['!vulnerabilities(predicate).exists(v, v.severity == "CRITICAL")']
+      - type: cyclonedx
+        conditions:
+          - '!packages(predicate).exists(p, p.name in ["log4j-core", "xz-utils", "event-stream"])'
+          - 'packages(predicate).all(p, p.purl != "")'
+`

@@ -42,3 +42,42 @@ func CycloneDXBOM(names ...string) map[string]any {
 	}
 	return map[string]any{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": comps}
 }
+
+// RealisticBOM is a CycloneDX BOM of about size bytes shaped as syft
+// writes one for a container image: components with a bom-ref, a type, a
+// name, a version, a purl, a license and syft's properties.
+func RealisticBOM(size int) map[string]any {
+	var comps []any
+	for n, i := 0, 0; n < size; i++ {
+		name := fmt.Sprintf("lib%05d-utils", i)
+		purl := fmt.Sprintf("pkg:deb/debian/%s@1.%d.%d-2?arch=amd64&distro=debian-12", name, i%7, i%13)
+		c := map[string]any{"bom-ref": purl, "type": "library", "name": name, "version": fmt.Sprintf("1.%d.%d-2", i%7, i%13), "purl": purl,
+			"licenses": []any{map[string]any{"license": map[string]any{"id": "MIT"}}},
+			"properties": []any{map[string]any{"name": "syft:package:type", "value": "deb"},
+				map[string]any{"name": "syft:location:0:path", "value": "/var/lib/dpkg/status.d/" + name}}}
+		comps = append(comps, c)
+		n += 2*len(purl) + len(name)*2 + 260
+	}
+	return map[string]any{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+		"metadata": map[string]any{"timestamp": time.Now().UTC().Format(time.RFC3339)}, "components": comps}
+}
+
+// RealisticScan is a Trivy report inside a cosign vulnerability predicate
+// with n findings, descriptions included, none critical.
+func RealisticScan(n int) map[string]any {
+	severities := []string{"LOW", "MEDIUM", "HIGH"}
+	var sev []string
+	for i := range n {
+		sev = append(sev, severities[i%len(severities)])
+	}
+	scan := TrivyScan(sev...)
+	vulns := scan["scanner"].(map[string]any)["result"].(map[string]any)["Results"].([]any)[0].(map[string]any)["Vulnerabilities"].([]any)
+	for i, v := range vulns {
+		m := v.(map[string]any)
+		m["Title"] = fmt.Sprintf("lib%05d: a flaw in input handling", i)
+		m["Description"] = "A flaw was found in the parsing of crafted input, which allows a remote attacker to cause a denial of service or possibly execute code. " +
+			"Versions before the fixed one are affected; the fix bounds the length it copies."
+		m["References"] = []any{fmt.Sprintf("https://security-tracker.debian.org/tracker/CVE-2024-%04d", 1000+i), "https://nvd.nist.gov/vuln/detail/CVE-2024-1000"}
+	}
+	return scan
+}
