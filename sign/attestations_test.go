@@ -10,6 +10,7 @@ import (
 
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/internal/testworld"
+	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
@@ -128,5 +129,38 @@ func TestSBOMRunUnderAProvenanceRule(t *testing.T) {
 	r := Preflight(p, "ghcr.io/acme/app", Signer{Certificate: &sum}, []attest.Predicate{bomPredicate(t)})
 	if !r.OK || !strings.Contains(strings.Join(r.Notes, "\n"), "provenance/v1 attestation") {
 		t.Fatalf("ok=%v problems=%+v notes=%q", r.OK, r.Problems, r.Notes)
+	}
+}
+
+// TestRerunReplacesEachAttestation: a run that attaches an SBOM and a scan
+// (both layouts) and runs again replaces its own earlier SBOM and scan,
+// each by its predicate type, as it does a provenance: one of each stays.
+func TestRerunReplacesEachAttestation(t *testing.T) {
+	w := testworld.New(t, testworld.Options{})
+	d := w.Push("acme/attested/app:1")
+	r := newRerun(t, w, true)
+	for i := range 3 {
+		cfg, req := r.request(t, d.String())
+		req.Attest = []attest.Predicate{bomPredicate(t, "openssl"), scanPredicate(t, "HIGH")}
+		s, err := NewSession(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(context.Background(), s, req)
+		if err != nil || !res.Decision.Allowed || len(res.Attested) != 2 {
+			t.Fatalf("run %d: err %v, attested %d", i+1, err, len(res.Attested))
+		}
+		for _, a := range res.Attested {
+			for layout, o := range map[string]*ocisig.Outcome{"bundle": a.BundleWrite, "legacy": a.LegacyWrite} {
+				if i > 0 && (o == nil || o.Action != ocisig.ActionReplaced || len(o.Replaced) != 1) {
+					t.Fatalf("run %d, %s layout: outcome %+v, want one earlier entry of ours replaced", i+1, layout, o)
+				}
+			}
+		}
+	}
+	got := entries(t, d)
+	if len(got["legacy attestation"]) != 2 || len(got["bundle "+policy.PredicateVuln]) != 1 || len(got["bundle "+policy.PredicateCycloneDX]) != 1 {
+		t.Fatalf("after three runs: %d .att layers, %d scan and %d SBOM bundles; want 2, 1, 1",
+			len(got["legacy attestation"]), len(got["bundle "+policy.PredicateVuln]), len(got["bundle "+policy.PredicateCycloneDX]))
 	}
 }
