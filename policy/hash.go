@@ -46,22 +46,24 @@ type normalRule struct {
 	SignedBy   []string          `json:"signedBy,omitempty"`
 	Threshold  int               `json:"threshold"`
 	Provenance *normalProvenance `json:"provenance,omitempty"`
+	Platforms  Platforms         `json:"platforms"`
+	Mode       Mode              `json:"mode,omitempty"`
+
 	// Attestations: normalAttestations (attestation_hash.go).
 	Attestations []normalAttestation `json:"attestations,omitempty"`
-	Platforms    Platforms           `json:"platforms"`
-	Mode         Mode                `json:"mode,omitempty"`
 }
 
 type normalProvenance struct {
-	Required            bool              `json:"required"`
-	PredicateTypes      []string          `json:"predicateTypes"`
-	SignedBy            []string          `json:"signedBy"`
-	BuilderIDs          []string          `json:"builderIDs,omitempty"`
-	BuildTypes          []string          `json:"buildTypes,omitempty"`
-	SourceRepositories  []string          `json:"sourceRepositories,omitempty"`
-	SourceRefs          []string          `json:"sourceRefs,omitempty"`
-	SourceMatchesSigner bool              `json:"sourceMatchesSigner"`
-	Conditions          []normalCondition `json:"conditions,omitempty"`
+	Required            bool     `json:"required"`
+	PredicateTypes      []string `json:"predicateTypes"`
+	SignedBy            []string `json:"signedBy"`
+	BuilderIDs          []string `json:"builderIDs,omitempty"`
+	BuildTypes          []string `json:"buildTypes,omitempty"`
+	SourceRepositories  []string `json:"sourceRepositories,omitempty"`
+	SourceRefs          []string `json:"sourceRefs,omitempty"`
+	SourceMatchesSigner bool     `json:"sourceMatchesSigner"`
+
+	Conditions []normalCondition `json:"conditions,omitempty"`
 }
 
 type normalEnforce struct {

@@ -68,25 +68,27 @@ type RuleSpec struct {
 	SignedBy   []string        `yaml:"signedBy,omitempty"`
 	Threshold  int             `yaml:"threshold,omitempty"`
 	Provenance *ProvenanceSpec `yaml:"provenance,omitempty"`
+	Platforms  Platforms       `yaml:"platforms,omitempty"`
+	Mode       Mode            `yaml:"mode,omitempty"`
+
 	// Attestations: see AttestationSpec.
 	Attestations []AttestationSpec `yaml:"attestations,omitempty"`
-	Platforms    Platforms         `yaml:"platforms,omitempty"`
-	Mode         Mode              `yaml:"mode,omitempty"`
 }
 
 // ProvenanceSpec is a rule's provenance requirement. Required defaults to
 // true (nil).
 type ProvenanceSpec struct {
-	Required            *bool           `yaml:"required,omitempty"`
-	AllowSLSAv02        bool            `yaml:"allowSLSAv02,omitempty"`
-	PredicateTypes      []string        `yaml:"predicateTypes,omitempty"`
-	SignedBy            []string        `yaml:"signedBy,omitempty"`
-	BuilderIDs          []string        `yaml:"builderIDs,omitempty"`
-	BuildTypes          []string        `yaml:"buildTypes,omitempty"`
-	SourceRepositories  []string        `yaml:"sourceRepositories,omitempty"`
-	SourceRefs          []string        `yaml:"sourceRefs,omitempty"`
-	SourceMatchesSigner bool            `yaml:"sourceMatchesSigner,omitempty"`
-	Conditions          []ConditionSpec `yaml:"conditions,omitempty"`
+	Required            *bool    `yaml:"required,omitempty"`
+	AllowSLSAv02        bool     `yaml:"allowSLSAv02,omitempty"`
+	PredicateTypes      []string `yaml:"predicateTypes,omitempty"`
+	SignedBy            []string `yaml:"signedBy,omitempty"`
+	BuilderIDs          []string `yaml:"builderIDs,omitempty"`
+	BuildTypes          []string `yaml:"buildTypes,omitempty"`
+	SourceRepositories  []string `yaml:"sourceRepositories,omitempty"`
+	SourceRefs          []string `yaml:"sourceRefs,omitempty"`
+	SourceMatchesSigner bool     `yaml:"sourceMatchesSigner,omitempty"`
+
+	Conditions []ConditionSpec `yaml:"conditions,omitempty"`
 }
 
 // AttestationSpec is an attestation a rule requires: Type is a predicate
