@@ -47,11 +47,12 @@ type Finding struct {
 	Identities []string `json:"identities,omitempty"`
 	// Reason is the webhook's reason for a failure (the same words), or
 	// what was accepted for a pass.
-	Reason string `json:"reason,omitempty"`
-	// Detail types the reason of a failure.
-	Detail     *Detail   `json:"detail,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
 	PolicyHash string    `json:"policyHash"`
 	DecidedAt  time.Time `json:"decidedAt"`
+
+	// Detail types the reason of a failure.
+	Detail *Detail `json:"detail,omitempty"`
 }
 
 // Denied reports whether the webhook, in enforce mode, would refuse it:
