@@ -23,9 +23,11 @@ type Explanation struct {
 	Threshold  int                  `json:"threshold,omitempty"`
 	Identities []ExplainedIdentity  `json:"identities,omitempty"`
 	Provenance *ExplainedProvenance `json:"provenance,omitempty"`
-	Platforms  Platforms            `json:"platforms,omitempty"`
-	Mode       Mode                 `json:"mode"`
-	PolicyHash string               `json:"policyHash"`
+	// Attestations are the other attestations the rule requires.
+	Attestations []ExplainedAttestation `json:"attestations,omitempty"`
+	Platforms    Platforms              `json:"platforms,omitempty"`
+	Mode         Mode                   `json:"mode"`
+	PolicyHash   string                 `json:"policyHash"`
 }
 
 // ExplainedRule names the rule that matched.
@@ -41,7 +43,7 @@ type ExplainedRule struct {
 // before CI runs.
 type ExplainedIdentity struct {
 	Name string `json:"name"`
-	// Type is "key" or "keyless".
+	// Type is "key", "keyless" or "notation".
 	Type  string `json:"type"`
 	KeyID string `json:"keyID,omitempty"`
 	KMS   string `json:"kms,omitempty"`
@@ -64,6 +66,11 @@ type ExplainedIdentity struct {
 	SourceRefs        []string `json:"sourceRefs,omitempty"`
 	RunnerEnvironment string   `json:"runnerEnvironment,omitempty"`
 	Triggers          []string `json:"triggers,omitempty"`
+	// Anchors and TimestampAuthorities are a notation identity's trusted
+	// certificates, by subject and fingerprint; Revocation its check.
+	Anchors              []string `json:"anchors,omitempty"`
+	TimestampAuthorities []string `json:"timestampAuthorities,omitempty"`
+	Revocation           string   `json:"revocation,omitempty"`
 }
 
 // ExplainedProvenance is the attestation a rule requires.
@@ -98,7 +105,10 @@ func (p *Policy) Explain(image string) (*Explanation, error) {
 	}
 	if pv := r.Provenance; pv != nil {
 		e.Provenance = &ExplainedProvenance{Required: pv.Required, PredicateTypes: pv.PredicateTypes,
-			SignedBy: IdentityNames(pv.SignedBy), Conditions: provenanceConditions(pv)}
+			SignedBy: IdentityNames(pv.SignedBy), Conditions: append(provenanceConditions(pv), explainConditions(pv.Conditions)...)}
+	}
+	for _, a := range r.Attestations {
+		e.Attestations = append(e.Attestations, explainAttestation(a))
 	}
 	return e, nil
 }
@@ -106,6 +116,9 @@ func (p *Policy) Explain(image string) (*Explanation, error) {
 func explainIdentity(id *Identity) ExplainedIdentity {
 	if k := id.Key; k != nil {
 		return ExplainedIdentity{Name: id.Name, Type: "key", KeyID: keyIDOf(k), KMS: k.KMS, TransparencyLog: k.TransparencyLog}
+	}
+	if n := id.Notation; n != nil {
+		return explainNotation(id.Name, n)
 	}
 	k := id.Keyless
 	e := ExplainedIdentity{Name: id.Name, Type: "keyless", Issuer: k.Issuer, CI: k.CI, Subject: k.ExpectedSAN(),
@@ -188,12 +201,19 @@ func (e *Explanation) writeSignatureRule(b *strings.Builder) {
 			fmt.Fprintf(b, "            - %s\n", c)
 		}
 	}
+	for _, a := range e.Attestations {
+		a.writeText(b)
+	}
 	if e.Platforms == PlatformsAll {
 		fmt.Fprintf(b, "platforms   every platform of a multi-arch index must be signed\n")
 	}
 }
 
 func (id ExplainedIdentity) writeText(b *strings.Builder) {
+	if id.Type == "notation" {
+		id.writeNotation(b)
+		return
+	}
 	if id.Type == "key" {
 		key := id.KeyID
 		if id.KMS != "" {

@@ -70,6 +70,9 @@ type parseConfig struct {
 	readFile func(string) ([]byte, error)
 	// fields records the fields the loader asks for (decoder.fields).
 	fields map[string]bool
+	// src is the trust file's text, so errors inside a condition's
+	// expression point at the character (Parse sets it).
+	src []byte
 }
 
 // WithSource names the file in error messages and in Policy.Source.
@@ -101,7 +104,7 @@ func Parse(data []byte, opts ...Option) (*Policy, error) {
 	if len(doc.Content) == 0 {
 		return nil, &LoadError{Errors: []FieldError{{File: cfg.source, Msg: "empty trust file"}}}
 	}
-	return compile(doc.Content[0], opts, errs...)
+	return compile(doc.Content[0], append(opts, func(c *parseConfig) { c.src = data }), errs...)
 }
 
 func newParseConfig(opts []Option) parseConfig {
@@ -246,15 +249,18 @@ func (l *loader) identity(n *yaml.Node, path string) {
 		id.Name = nameV
 		l.p.byName[nameV] = id
 	}
-	hasKeyless, hasKey := o.has("keyless"), o.has("key")
-	if hasKeyless == hasKey {
-		l.d.errorf(n, path, "an identity has exactly one of keyless or key")
+	hasKeyless, hasKey, hasNotation := o.has("keyless"), o.has("key"), o.has("notation")
+	if count(hasKeyless, hasKey, hasNotation) != 1 {
+		l.d.errorf(n, path, "an identity has exactly one of keyless, key or notation")
 	}
 	if hasKeyless {
 		id.Keyless = l.keyless(o.get("keyless"), path+".keyless")
 	}
 	if hasKey {
 		id.Key = l.key(o.get("key"), path+".key")
+	}
+	if hasNotation {
+		id.Notation = l.notation(o.get("notation"), path+".notation")
 	}
 	l.p.Identities = append(l.p.Identities, id)
 	o.done()

@@ -337,6 +337,13 @@ func schemaProperties(t *testing.T) map[string]bool {
 			walk(items, prefix+"[]")
 			return
 		}
+		// A value of either shape (a condition: an expression or a mapping).
+		if alts, ok := s["oneOf"].([]any); ok && s["properties"] == nil {
+			for _, a := range alts {
+				walk(a.(map[string]any), prefix)
+			}
+			return
+		}
 		props, ok := s["properties"].(map[string]any)
 		if !ok {
 			return

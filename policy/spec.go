@@ -27,11 +27,12 @@ type SigstoreSpec struct {
 	CertificateTransparency Requirement `yaml:"certificateTransparency,omitempty"`
 }
 
-// IdentitySpec is one identity: exactly one of Keyless or Key.
+// IdentitySpec is one identity: exactly one of Keyless, Key or Notation.
 type IdentitySpec struct {
-	Name    string       `yaml:"name"`
-	Keyless *KeylessSpec `yaml:"keyless,omitempty"`
-	Key     *KeySpec     `yaml:"key,omitempty"`
+	Name     string        `yaml:"name"`
+	Keyless  *KeylessSpec  `yaml:"keyless,omitempty"`
+	Key      *KeySpec      `yaml:"key,omitempty"`
+	Notation *NotationSpec `yaml:"notation,omitempty"`
 }
 
 // KeylessSpec is a keyless identity's certificate fields.
@@ -59,6 +60,31 @@ type KeySpec struct {
 	TransparencyLog Requirement `yaml:"transparencyLog,omitempty"`
 }
 
+// NotationSpec is a Notary Project (Notation) identity.
+type NotationSpec struct {
+	CertificateAuthorities []CertificateSpec `yaml:"certificateAuthorities,omitempty"`
+	SigningAuthorities     []CertificateSpec `yaml:"signingAuthorities,omitempty"`
+	TimestampAuthorities   []CertificateSpec `yaml:"timestampAuthorities,omitempty"`
+	VerifyTimestamp        TimestampCheck    `yaml:"verifyTimestamp,omitempty"`
+	Subject                string            `yaml:"subject,omitempty"`
+	SubjectAttributes      map[string]string `yaml:"subjectAttributes,omitempty"`
+	Revocation             *RevocationSpec   `yaml:"revocation,omitempty"`
+}
+
+// CertificateSpec is a trusted certificate: exactly one of Certificate
+// (inline PEM) or Path (a PEM file of one or more certificates).
+type CertificateSpec struct {
+	Certificate string `yaml:"certificate,omitempty"`
+	Path        string `yaml:"path,omitempty"`
+}
+
+// RevocationSpec is a Notation identity's revocation check.
+type RevocationSpec struct {
+	Check       RevocationCheck `yaml:"check,omitempty"`
+	Unreachable Unreachable     `yaml:"unreachable,omitempty"`
+	Timeout     string          `yaml:"timeout,omitempty"`
+}
+
 // RuleSpec is one image rule: Deny, Signature: Optional, or SignedBy.
 type RuleSpec struct {
 	Name       string          `yaml:"name,omitempty"`
@@ -70,6 +96,9 @@ type RuleSpec struct {
 	Provenance *ProvenanceSpec `yaml:"provenance,omitempty"`
 	Platforms  Platforms       `yaml:"platforms,omitempty"`
 	Mode       Mode            `yaml:"mode,omitempty"`
+
+	// Attestations: see AttestationSpec.
+	Attestations []AttestationSpec `yaml:"attestations,omitempty"`
 }
 
 // ProvenanceSpec is a rule's provenance requirement. Required defaults to
@@ -84,6 +113,26 @@ type ProvenanceSpec struct {
 	SourceRepositories  []string `yaml:"sourceRepositories,omitempty"`
 	SourceRefs          []string `yaml:"sourceRefs,omitempty"`
 	SourceMatchesSigner bool     `yaml:"sourceMatchesSigner,omitempty"`
+
+	Conditions []ConditionSpec `yaml:"conditions,omitempty"`
+}
+
+// AttestationSpec is an attestation a rule requires: Type is a predicate
+// type name (PredicateTypeNames) or URI; MaxAge as in a trust file ("7d").
+type AttestationSpec struct {
+	Name               string          `yaml:"name,omitempty"`
+	Type               string          `yaml:"type"`
+	SignedBy           []string        `yaml:"signedBy,omitempty"`
+	MaxAge             string          `yaml:"maxAge,omitempty"`
+	TrustPredicateTime bool            `yaml:"trustPredicateTime,omitempty"`
+	Conditions         []ConditionSpec `yaml:"conditions,omitempty"`
+}
+
+// ConditionSpec is one CEL condition.
+type ConditionSpec struct {
+	Name       string `yaml:"name,omitempty"`
+	Expression string `yaml:"expression"`
+	Message    string `yaml:"message,omitempty"`
 }
 
 // EnforcementSpec is the enforcement section.

@@ -30,6 +30,8 @@ type candidate struct {
 	// from the same bytes the signature covers, and trusted only after the
 	// candidate verifies.
 	statement *statement
+	// notation is a Notation signature's envelope (notation_evidence.go).
+	notation *notationEnvelope
 }
 
 // statement is the part of an in-toto statement (v0.1 or v1) signet reads.
@@ -38,6 +40,8 @@ type statement struct {
 	PredicateType string          `json:"predicateType"`
 	Subject       []subject       `json:"subject"`
 	Predicate     json.RawMessage `json:"predicate"`
+	// payload is the statement's bytes, as signed: conditions read them.
+	payload []byte
 }
 
 type subject struct {
@@ -60,6 +64,7 @@ func envelopeStatement(b *bundle.Bundle) (*statement, error) {
 	if !strings.HasPrefix(st.Type, "https://in-toto.io/Statement/") {
 		return nil, fmt.Errorf("DSSE payload type %q is not an in-toto statement", st.Type)
 	}
+	st.payload = env.Payload
 	return &st, nil
 }
 

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
+
+	"github.com/signet-dev/signet/ocisig"
 )
 
 // Verdict is the one-word outcome: ALLOW, DENY, or AUDIT (admitted, but
@@ -31,6 +34,19 @@ func (d *Decision) Summary() string {
 		return fmt.Sprintf("%s: allowed by %s rule %q", d.Image, d.Rule.Kind, d.Rule.Name)
 	}
 	return d.Image
+}
+
+// describe is a required attestation in a row: "vuln (https://…) signed
+// by app-release at 2026-…Z, valid until 2026-…Z".
+func (a AttestationResult) describe() string {
+	s := fmt.Sprintf("%s (%s) signed by %s", a.Requirement, a.PredicateType, a.Identity)
+	if a.SignedAt != nil {
+		s += " at " + a.SignedAt.Format(time.RFC3339)
+	}
+	if a.ValidUntil != nil {
+		s += ", valid until " + a.ValidUntil.Format(time.RFC3339)
+	}
+	return s
 }
 
 func (s SignatureResult) who() string {
@@ -62,9 +78,24 @@ func (d *Decision) WriteText(w io.Writer) error {
 		if s.LogIndex != nil {
 			extra = append(extra, fmt.Sprintf("rekor log index %d", *s.LogIndex))
 		}
+		if s.Anchor != "" {
+			extra = append(extra, "anchor "+s.Anchor)
+		}
+		for _, t := range s.Timestamps {
+			if s.Layout == ocisig.LayoutNotation {
+				extra = append(extra, "timestamp "+t.Time.Format(time.RFC3339))
+			}
+		}
+		if s.Revocation != "" {
+			extra = append(extra, "revocation "+s.Revocation)
+		}
 		row("signed by", "%s: %s (%s)", s.Identity, s.who(), strings.Join(extra, ", "))
 	}
 	for _, a := range d.Attestations {
+		if a.Requirement != "" {
+			row("attestation", "%s", a.describe())
+			continue
+		}
 		src := a.SourceRepository
 		if a.SourceRef != "" {
 			src += "@" + a.SourceRef

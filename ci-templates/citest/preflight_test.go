@@ -68,12 +68,7 @@ func TestExamplesPassTheirOwnPreflight(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			env := func(string) string { return "" }
-			prov, err := attest.FromCI(env, c.claims)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := sign.Preflight(p, c.image, sign.Signer{Certificate: &cert}, prov)
+			r := sign.Preflight(p, c.image, sign.Signer{Certificate: &cert}, ciProvenance(t, c.claims))
 			if !r.OK {
 				var text strings.Builder
 				_ = r.WriteText(&text)
@@ -81,4 +76,19 @@ func TestExamplesPassTheirOwnPreflight(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ciProvenance is the provenance `sign image --attest` attaches for a run
+// with these claims, as the predicates preflight checks.
+func ciProvenance(t *testing.T, claims ci.Claims) []attest.Predicate {
+	t.Helper()
+	prov, err := attest.FromCI(func(string) string { return "" }, claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred, err := attest.ProvenancePredicate(prov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []attest.Predicate{pred}
 }

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/ci"
 	"github.com/signet-dev/signet/internal/readme"
 	"github.com/signet-dev/signet/policy"
@@ -68,11 +67,7 @@ func TestQuickstartPipelinesPassTheirOwnPreflight(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			prov, err := attest.FromCI(func(string) string { return "" }, c.claims)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r := sign.Preflight(p, c.image, sign.Signer{Certificate: &cert}, prov); r.OK != c.ok {
+			if r := sign.Preflight(p, c.image, sign.Signer{Certificate: &cert}, ciProvenance(t, c.claims)); r.OK != c.ok {
 				var text strings.Builder
 				_ = r.WriteText(&text)
 				t.Fatalf("preflight ok=%v, want %v:\n%s", r.OK, c.ok, text.String())

@@ -95,7 +95,7 @@ func TestQuickstartOnNode(t *testing.T) {
 	image := appImage(t, ctx, workload, reg+"/acme/hello:"+stack.DefaultSHA, "hello")
 	claims := stack.GitHubClaims{Repository: "acme/hello"}.Defaults()
 	env := append(s.OIDC.ActionsEnv(claims), "GITHUB_ACTIONS=true", "SSL_CERT_FILE="+s.OIDC.CAFile)
-	if out, _, code := runSignCLI(t, env, "image", "--policy", filepath.Join(dir, "trust.yaml"), "--signing-config", s.SigningConfigPath, image); code != 0 {
+	if out, _, code := runSignCLI(t, env, "image", "--attest", "--policy", filepath.Join(dir, "trust.yaml"), "--signing-config", s.SigningConfigPath, image); code != 0 {
 		t.Fatalf("signing as the quickstart's workflow: exit %d\n%s", code, out)
 	}
 
