@@ -11,38 +11,31 @@ import (
 
 // This file is the one place that reads a verify.Decision. Everything else
 // in audit (and the reports and `sign audit` rendered from it) works on
-// Findings. (The Memo keeps Decisions whole, and the Engine presents a kept
-// one with verify's Target.Present: reading them is this file's alone.)
+// Findings.
 
-// verdict is what a Finding takes from a Decision.
-type verdict struct {
-	result     Result
-	rule       string
-	identities []string
-	reason     string
-	// mode is the decision's own mode (the rule's or the policy's).
-	mode policy.Mode
-}
-
-func readDecision(d *verify.Decision) verdict {
-	v := verdict{mode: d.Mode}
+// read fills f from d, a decision as it applies in f's namespace
+// (verify.Decision.InNamespace).
+func (f *Finding) read(d *verify.Decision) {
+	f.Mode, f.DecidedAt = policy.ModeEnforce, d.DecidedAt
+	if d.Mode == policy.ModeAudit {
+		f.Mode = policy.ModeAudit
+	}
 	if d.Rule != nil {
-		v.rule = d.Rule.Name
+		f.Rule = d.Rule.Name
 	}
 	for _, s := range d.Signatures {
-		if !slices.Contains(v.identities, s.Identity) {
-			v.identities = append(v.identities, s.Identity)
+		if !slices.Contains(f.Identities, s.Identity) {
+			f.Identities = append(f.Identities, s.Identity)
 		}
 	}
 	switch {
-	case len(d.Reasons) > 0 && d.Transient:
-		v.result, v.reason = Error, strings.Join(d.Messages(), "; ")
-	case len(d.Reasons) > 0:
-		v.result, v.reason = Fail, strings.Join(d.Messages(), "; ")
+	case d.Outcome() == verify.OutcomeAllow:
+		f.Result, f.Reason = Pass, passReason(d, f.Identities)
+	case d.Transient:
+		f.Result, f.Reason = Error, strings.Join(d.Messages(), "; ")
 	default:
-		v.result, v.reason = Pass, passReason(d, v.identities)
+		f.Result, f.Reason = Fail, strings.Join(d.Messages(), "; ")
 	}
-	return v
 }
 
 // passReason says what was accepted; the webhook gives no reason for an
@@ -60,11 +53,4 @@ func passReason(d *verify.Decision, identities []string) string {
 		msg += fmt.Sprintf("; provenance %s by %s", d.Attestations[0].PredicateType, d.Attestations[0].Identity)
 	}
 	return msg
-}
-
-// seedable reports whether a decision may be kept in the Memo: it is about
-// a digest (not decided by the policy alone before resolution) and not an
-// infrastructure failure.
-func seedable(d *verify.Decision) bool {
-	return d != nil && d.Digest != "" && d.Rule != nil && !d.Transient
 }

@@ -6,45 +6,28 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
 
-// Decider decides one image under a policy: verify.Verifier, or enforce's
-// Cache in front of one (so the background pass and the webhook share
-// decisions and registry limits).
-type Decider interface {
-	Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision
-}
-
-// RootVersioner reports the trusted root version a policy's decisions are
-// made with (verify.Verifier does).
-type RootVersioner interface {
-	RootVersion(ctx context.Context, p *policy.Policy) (string, error)
-}
-
 // Engine decides targets: each distinct reference once per pass, with
-// bounded concurrency, remembering decisions in Memo across passes.
+// bounded concurrency, through a verify.Decider (the engine's flow; in
+// enforce, the webhook's Cache, whose decision store remembers decisions
+// across passes and admissions).
 type Engine struct {
-	Decider Decider
-	// Roots, if set, keys the Memo by trusted root version; without it no
-	// decision is remembered (a root change could not be noticed).
-	Roots RootVersioner
-	Memo  *Memo
+	Decider verify.Decider
 	// Concurrency bounds the verifications in flight (default 4).
 	Concurrency int
-	// Credentials, if set, attaches a pod's registry credentials (its pull
-	// secrets) to the context of a verification made for it.
-	Credentials func(ctx context.Context, pod *Pod) context.Context
+	// Credentials, if set, returns a pod's registry credentials (its pull
+	// secrets), for the requests made for it.
+	Credentials func(ctx context.Context, pod *Pod) authn.Keychain
+	// Background marks every request as background work: no admission
+	// waits for it (enforce's background verifier).
+	Background bool
 	// Progress, if set, is told after each distinct reference is decided.
 	Progress func(done, total int)
 	Now      func() time.Time
-
-	// Verified counts references sent to the Decider; Remembered those
-	// answered from the Memo.
-	Verified, Remembered atomic.Int64
 }
 
 // Batch is one set of targets to decide under one policy.
@@ -55,7 +38,8 @@ type Batch struct {
 	// only, as the trust file lists them.
 	NamespaceMode func(namespace string) policy.NamespaceMode
 	// ReverifyDenied asks the registry again about remembered denials (a
-	// periodic pass: a denial is fixed by signing, not by editing policy).
+	// periodic pass: a denial is fixed by signing, not by editing policy;
+	// verify.Request.ReverifyDenied).
 	ReverifyDenied bool
 }
 
@@ -101,15 +85,9 @@ func (e *Engine) Decide(ctx context.Context, pass Batch) []Finding {
 	}
 	e.each(ctx, refs, func(ref string) {
 		idx := byRef[ref]
-		d, at := e.decide(ctx, pass, ref, pass.Targets[idx[0]].Pod)
-		v := readDecision(d)
+		d := e.decide(ctx, pass, ref, pass.Targets[idx[0]].Pod)
 		for _, i := range idx {
-			f := &out[i]
-			f.Result, f.Rule, f.Identities, f.Reason, f.DecidedAt = v.result, v.rule, v.identities, v.reason, at
-			f.Mode = policy.ModeEnforce
-			if v.mode == policy.ModeAudit || mode(f.Namespace) == policy.NamespaceAudit {
-				f.Mode = policy.ModeAudit
-			}
+			out[i].read(d.InNamespace(mode(out[i].Namespace)))
 		}
 	})
 	return out
@@ -140,64 +118,13 @@ func (e *Engine) each(ctx context.Context, refs []string, f func(string)) {
 	wg.Wait()
 }
 
-// decide returns the decision for ref and when it was made: from the Memo
-// when its rule still means the same, else from the Decider.
-func (e *Engine) decide(ctx context.Context, pass Batch, ref string, pod *Pod) (*verify.Decision, time.Time) {
-	p := pass.Policy
-	t, key := e.key(ctx, p, ref)
-	if key != "" {
-		if d, at, ok := e.Memo.get(key, e.now(), pass.ReverifyDenied); ok {
-			e.Remembered.Add(1)
-			return t.Present(d), at
-		}
-	}
-	vctx := ctx
+// decide returns the decision for ref, made for pod.
+func (e *Engine) decide(ctx context.Context, pass Batch, ref string, pod *Pod) *verify.Decision {
+	req := verify.Request{Image: ref, Policy: pass.Policy, Background: e.Background, ReverifyDenied: pass.ReverifyDenied}
 	if e.Credentials != nil {
-		vctx = e.Credentials(ctx, pod)
+		req.Keychain = e.Credentials(ctx, pod)
 	}
-	e.Verified.Add(1)
-	d := e.Decider.Verify(vctx, ref, p)
-	at := e.now()
-	if key != "" {
-		e.Memo.put(key, d, at)
-	}
-	return d, at
-}
-
-// Seed remembers a decision the webhook made at admission, so the
-// background pass that then sees the admitted pod need not ask again.
-func (e *Engine) Seed(ctx context.Context, p *policy.Policy, d *verify.Decision) {
-	if e.Memo == nil || !seedable(d) || d.PolicyHash != p.Hash {
-		return
-	}
-	ref, err := name.ParseReference(d.Image)
-	if err != nil {
-		return
-	}
-	if _, key := e.key(ctx, p, ref.Context().Name()+"@"+d.Digest); key != "" {
-		e.Memo.put(key, d, e.now())
-	}
-}
-
-// key is the target ref names under p and its Memo key (verify's
-// Target.Key, the one the webhook's cache keeps decisions by), "" when
-// nothing may be remembered: no Memo or root version, or a decision the
-// policy makes alone (no rule, a deny rule).
-func (e *Engine) key(ctx context.Context, p *policy.Policy, ref string) (verify.Target, string) {
-	if e.Memo == nil || e.Roots == nil {
-		return verify.Target{}, ""
-	}
-	s, d := verify.Prepare(ref, p)
-	dg, ok := s.Ref.(name.Digest)
-	if d != nil || !ok {
-		return verify.Target{}, ""
-	}
-	root, err := e.Roots.RootVersion(ctx, p)
-	if err != nil {
-		return verify.Target{}, ""
-	}
-	t := verify.Target{Subject: s, Digest: dg}
-	return t, t.Key(root)
+	return e.Decider.Decide(ctx, req)
 }
 
 func (e *Engine) now() time.Time {

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/signet-dev/signet/enforce"
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
@@ -31,13 +32,20 @@ enforcement:
   namespaces: {audit: [dev], exempt: [kube-system]}
 `
 
+// engineWorld is a background engine over the webhook's Cache (the one
+// decision store admissions and background passes share), as enforce runs
+// it.
 type engineWorld struct {
 	w        *testworld.World
 	requests atomic.Int64
+	cache    *enforce.Cache
 	engine   *Engine
 	signed   string // ref of a signed image
 	unsigned string
 }
+
+// verified is how many verifications the engine ran (store misses).
+func (ew *engineWorld) verified() int64 { return ew.cache.Stats.Verifications.Load() }
 
 func newEngineWorld(t *testing.T) *engineWorld {
 	ew := &engineWorld{}
@@ -48,8 +56,8 @@ func newEngineWorld(t *testing.T) *engineWorld {
 	ew.w.Sign(d, d, ew.w.KeySigner(nil), ocisig.LayoutBundle)
 	ew.signed = d.String()
 	ew.unsigned = ew.w.Push("acme/unsigned:1").String()
-	v := verify.New()
-	ew.engine = &Engine{Decider: v, Roots: v, Memo: &Memo{}}
+	ew.cache = enforce.NewCache(verify.New(), enforce.CacheConfig{})
+	ew.engine = &Engine{Decider: ew.cache, Background: true}
 	return ew
 }
 
@@ -92,7 +100,7 @@ func TestEngineVerifiesEachDigestOnceAndRemembers(t *testing.T) {
 	ctx := context.Background()
 	p := ew.policy(t, "enforce")
 	fs := ew.engine.Decide(ctx, Batch{Policy: p, Targets: targets})
-	if got := ew.engine.Verified.Load(); got != 2 {
+	if got := ew.verified(); got != 2 {
 		t.Fatalf("first pass sent %d references to the verifier, want 2 (one per distinct digest)", got)
 	}
 	s := Summarize(fs)
@@ -154,7 +162,7 @@ func TestEngineModesAndSkips(t *testing.T) {
 	if fs[2].Result != Skip || !strings.Contains(fs[2].Reason, "no digest") {
 		t.Errorf("unknown digest: %s %q, want skip", fs[2].Result, fs[2].Reason)
 	}
-	if got := ew.engine.Verified.Load(); got != 1 {
+	if got := ew.verified(); got != 1 {
 		t.Errorf("%d verifications, want 1 (only the audit namespace's image)", got)
 	}
 	audit := ew.policy(t, "audit")
@@ -191,26 +199,28 @@ func TestEngineRemembersNoInfrastructureFailure(t *testing.T) {
 	}
 	unsigned := runningPod("prod", "u", ew.unsigned)
 	ew.engine.Decide(ctx, Batch{Policy: p, Targets: unsigned})
-	n := ew.engine.Verified.Load()
+	n := ew.verified()
 	ew.engine.Decide(ctx, Batch{Policy: p, Targets: unsigned})
-	if ew.engine.Verified.Load() != n {
+	if ew.verified() != n {
 		t.Error("a denial was re-verified by a pass that did not ask for it")
 	}
 	ew.engine.Decide(ctx, Batch{Policy: p, Targets: unsigned, ReverifyDenied: true})
-	if ew.engine.Verified.Load() != n+1 {
+	if ew.verified() != n+1 {
 		t.Error("a periodic pass did not re-verify a remembered denial")
 	}
 }
 
-// TestEngineSeededByAdmission: a decision the webhook made is remembered,
-// so the pass that sees the admitted pod asks no registry.
-func TestEngineSeededByAdmission(t *testing.T) {
+// TestEngineAnsweredByAdmission: a decision the webhook made at admission
+// is in the store the background pass asks, so the pass that sees the
+// admitted pod asks no registry.
+func TestEngineAnsweredByAdmission(t *testing.T) {
 	ew := newEngineWorld(t)
 	p := ew.policy(t, "enforce")
 	ctx := context.Background()
 	repo, dg, _ := strings.Cut(ew.signed, "@")
-	d := verify.New().Verify(ctx, repo+":1@"+dg, p)
-	ew.engine.Seed(ctx, p, d)
+	if d := ew.cache.Decide(ctx, verify.Request{Image: repo + ":1@" + dg, Policy: p}); !d.Allowed {
+		t.Fatalf("admission denied: %v", d.Messages())
+	}
 	before := ew.requests.Load()
 	fs := ew.engine.Decide(ctx, Batch{Policy: p, Targets: runningPod("prod", "a", ew.signed)})
 	if fs[0].Result != Pass || ew.requests.Load() != before {

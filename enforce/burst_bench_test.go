@@ -82,7 +82,7 @@ func coldBurst(b *testing.B, perHost int) {
 		// Let the shared verifications the burst started finish, then
 		// admit the same pods again: every decision is cached.
 		deadline := time.Now().Add(2 * time.Minute)
-		for cache.dec.len() < len(imgs) && time.Now().Before(deadline) {
+		for cache.Store.mem.len() < len(imgs) && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond) // polling a condition, bounded
 		}
 		b.ReportMetric(float64(reg.requests.Load())/float64(len(imgs)), "requests/image")

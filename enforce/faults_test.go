@@ -187,7 +187,7 @@ func TestDeadlineDenialNamesTheRegistry(t *testing.T) {
 			mode.Store("")
 			close(release.Load().(chan struct{}))
 			defer release.Store(make(chan struct{}))
-			waitUntil(t, "the shared verification to end", func() bool { return cache.verifications.inFlight() == 0 })
+			waitUntil(t, "the shared verification to end", func() bool { return cache.Store.work.inFlight() == 0 })
 			if !h.Mutate(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, imgs[i:i+1])), admissionv1.Create, "")).Allowed {
 				t.Fatal("the registry failure was cached")
 			}
@@ -259,7 +259,7 @@ func TestCachedImageNeverWaitsForASlot(t *testing.T) {
 	if !first.Allowed {
 		t.Fatalf("warming the cache: %s", first.Result.Message)
 	}
-	pinned := cache.Verify(context.Background(), imgs[0], p).Pinned
+	pinned := cache.Decide(context.Background(), verify.Request{Image: imgs[0], Policy: p}).Pinned
 	hang.Store(true)
 	go admit(imgs[1], 10*time.Second) // holds the only slot, then queues behind it
 	waitUntil(t, "the registry's only slot to be held", func() bool { return l.InUse(w.Registry) == 1 })

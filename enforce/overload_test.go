@@ -195,6 +195,6 @@ func TestInFlightWorkIsBoundedAcrossRegistryHosts(t *testing.T) {
 		t.Errorf("heap grew by %d MiB during the flood", heapGrowth>>20)
 	}
 	waitUntil(t, "the flights to end and the limiter to forget the hosts", func() bool {
-		return cache.verifications.inFlight() == 0 && cache.resolutions.inFlight() == 0 && limiter.hostsKnown() == 0
+		return cache.Store.work.inFlight() == 0 && cache.Tags.work.inFlight() == 0 && limiter.hostsKnown() == 0
 	})
 }

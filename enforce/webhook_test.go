@@ -133,8 +133,8 @@ func FuzzExtractImages(f *testing.F) {
 
 type denyAll struct{}
 
-func (denyAll) Verify(_ context.Context, image string, p *policy.Policy) *verify.Decision {
-	return &verify.Decision{Image: image, PolicyHash: p.Hash, Reasons: []verify.Reason{verify.NewReason("test", "denied by fuzz decider")}}
+func (denyAll) Decide(_ context.Context, req verify.Request) *verify.Decision {
+	return &verify.Decision{Image: req.Image, PolicyHash: req.Policy.Hash, Reasons: []verify.Reason{verify.NewReason("test", "denied by fuzz decider")}}
 }
 
 func rawPod(s string) runtime.RawExtension { return runtime.RawExtension{Raw: []byte(s)} }

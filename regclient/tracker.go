@@ -3,8 +3,13 @@ package regclient
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcr "github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Priority orders requests waiting at a Gate: background work last, urgent
@@ -97,6 +102,32 @@ func WithTracker(ctx context.Context, t *Tracker) context.Context {
 func FromContext(ctx context.Context) *Tracker {
 	t, _ := ctx.Value(trackerKey{}).(*Tracker)
 	return t
+}
+
+// Track returns rt (a transport to reg) with every request it sends
+// accounted to t, whatever context the request carries: the way a
+// Tracker reaches the transport under go-containerregistry, which builds
+// the requests. The result is a transport.Wrapper, used as is.
+func Track(reg name.Registry, rt http.RoundTripper, t *Tracker) http.RoundTripper {
+	// An anonymous basic transport adds nothing: FromToken only makes the
+	// result a transport.Wrapper.
+	w, err := ggcr.FromToken(reg, authn.Anonymous, tracked{rt, t}, &ggcr.Challenge{}, &ggcr.Token{})
+	if err != nil {
+		panic(fmt.Sprintf("regclient: wrapping a transport: %v", err)) // only a bearer challenge can fail
+	}
+	return w
+}
+
+type tracked struct {
+	inner http.RoundTripper
+	t     *Tracker
+}
+
+func (tr tracked) RoundTrip(r *http.Request) (*http.Response, error) {
+	if FromContext(r.Context()) != tr.t {
+		r = r.WithContext(WithTracker(r.Context(), tr.t))
+	}
+	return tr.inner.RoundTrip(r)
 }
 
 // Requests is how many requests were sent (or refused by the budget).

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -17,16 +16,16 @@ import (
 // from memory; anything else, other signers' entries included, from the
 // registry. The evaluation is the engine's, unchanged, on the digest that
 // will run. Outside Run it verifies like verify.New(opts...).
-func NewPostCheck(opts ...verify.Option) Decider { return postCheck(opts) }
+func NewPostCheck(opts ...verify.Option) verify.Decider { return postCheck(opts) }
 
 type postCheck []verify.Option
 
-func (p postCheck) Verify(ctx context.Context, image string, pol *policy.Policy) *verify.Decision {
-	return verify.New(p...).Verify(ctx, image, pol)
+func (p postCheck) Decide(ctx context.Context, req verify.Request) *verify.Decision {
+	return verify.New(p...).Flow().Decide(ctx, req)
 }
 
 // over is the post-check through rt, the run's transport.Wrapper: the
 // engine uses it as is (no ping, the run's credentials).
-func (p postCheck) over(rt http.RoundTripper) Decider {
-	return verify.New(append(slices.Clip(p), verify.WithAuthenticatedTransport(rt))...)
+func (p postCheck) over(rt http.RoundTripper) verify.Decider {
+	return verify.New(append(slices.Clip(p), verify.WithAuthenticatedTransport(rt))...).Flow()
 }

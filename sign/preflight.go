@@ -1,7 +1,6 @@
 package sign
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -57,7 +56,7 @@ type PreflightReport struct {
 // governs image. It is pure: no registry, no Sigstore.
 func Preflight(p *policy.Policy, image string, signer Signer, prov *attest.Provenance) *PreflightReport {
 	r := &PreflightReport{Image: image, PolicyHash: p.Hash, Signer: signer.String()}
-	s, d := verify.Prepare(image, p)
+	s, d := verify.Prepare(verify.Request{Image: image, Policy: p})
 	if d == nil {
 		var statements []verify.Statement
 		if prov != nil {
@@ -68,7 +67,9 @@ func Preflight(p *policy.Policy, image string, signer Signer, prov *attest.Prove
 			}
 			statements = append(statements, verify.Statement{PredicateType: policy.SLSAProvenanceV1, Predicate: raw})
 		}
-		d = verify.Evaluate(context.Background(), verify.Target{Subject: s}, verify.Predicted(signer.evidence(), statements...))
+		// Predicted evidence needs no trusted material: nothing is verified
+		// cryptographically before it is signed.
+		d = verify.Evaluate(verify.Target{Subject: s}, verify.Predicted(signer.evidence(), statements...), nil)
 	}
 	r.Decision = d
 	if d.Rule != nil {

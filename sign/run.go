@@ -26,11 +26,6 @@ type Predicate struct {
 	Provenance *attest.Provenance
 }
 
-// Decider is the verify engine as the post-check needs it.
-type Decider interface {
-	Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision
-}
-
 // Request is one `sign image` / `sign attest` run.
 type Request struct {
 	Image  string
@@ -44,7 +39,7 @@ type Request struct {
 	// PostCheck, the post-check. Nil skips both.
 	Policy    *policy.Policy
 	Signer    Signer
-	PostCheck Decider
+	PostCheck verify.Decider
 	// Keychain holds the registry credentials (nil: anonymous).
 	Keychain authn.Keychain
 	Remote   []remote.Option
@@ -138,7 +133,7 @@ func Run(ctx context.Context, s *Session, req Request) (*Result, error) {
 		if pc, ok := check.(postCheck); ok {
 			check = pc.over(rt)
 		}
-		res.Decision = check.Verify(ctx, t.Digest.String(), req.Policy)
+		res.Decision = check.Decide(ctx, verify.Request{Image: t.Digest.String(), Policy: req.Policy})
 		if !res.Decision.Allowed {
 			return res, fmt.Errorf("%w: the cluster would deny %s: %v", ErrPostCheck, t.Digest, res.Decision.Messages())
 		}

@@ -40,28 +40,10 @@ func WithAuthenticatedTransport(rt http.RoundTripper) Option {
 }
 
 // WithKeychain sets the verifier's own registry credentials (the Docker
-// config, cloud helpers). A request's keychain (WithRequestKeychain) is
+// config, cloud helpers). A request's keychain (Request.Keychain) is
 // tried first.
 func WithKeychain(kc authn.Keychain) Option {
 	return func(v *Verifier) { v.keychain = kc }
-}
-
-type requestKeychainKey struct{}
-
-// WithRequestKeychain attaches credentials for one request (a pod's pull
-// secrets) to ctx. Keychains resolve per registry, so each credential only
-// goes to the registry it names.
-func WithRequestKeychain(ctx context.Context, kc authn.Keychain) context.Context {
-	if kc == nil {
-		return ctx
-	}
-	return context.WithValue(ctx, requestKeychainKey{}, kc)
-}
-
-// RequestKeychain returns the keychain WithRequestKeychain attached, or nil.
-func RequestKeychain(ctx context.Context) authn.Keychain {
-	kc, _ := ctx.Value(requestKeychainKey{}).(authn.Keychain)
-	return kc
 }
 
 // WithTrustedRoots takes trusted roots from s (default: a store of its
@@ -79,5 +61,5 @@ func WithOffline() Option {
 
 // WithKMSLoader replaces how KMS key URIs are resolved to public keys.
 func WithKMSLoader(f func(ctx context.Context, uri string) (crypto.PublicKey, error)) Option {
-	return func(v *Verifier) { v.loadKMS = f }
+	return func(v *Verifier) { v.keys.load = f }
 }

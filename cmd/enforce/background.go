@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/urfave/cli/v2"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -23,7 +24,7 @@ func backgroundFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "background-scan", Usage: "verify every running pod's images in the background and write PolicyReports (one replica, elected by a Lease)", Value: true, EnvVars: []string{"SIGNET_BACKGROUND_SCAN"}},
 		&cli.DurationFlag{Name: "scan-interval", Usage: "time between periodic background passes (denials are re-checked each pass)", Value: background.DefaultInterval, EnvVars: []string{"SIGNET_SCAN_INTERVAL"}},
-		&cli.DurationFlag{Name: "scan-max-age", Usage: "how long a passing digest's decision is reused by background passes before the registry is asked again", Value: audit.DefaultMaxAge, EnvVars: []string{"SIGNET_SCAN_MAX_AGE"}},
+		&cli.DurationFlag{Name: "scan-max-age", Usage: "how long a passing digest's decision is reused by background passes before the registry is asked again", Value: enforce.DefaultMaxAge, EnvVars: []string{"SIGNET_SCAN_MAX_AGE"}},
 		&cli.IntFlag{Name: "scan-concurrency", Usage: "verifications a background pass runs at once (kept low: admissions come first)", Value: 2, EnvVars: []string{"SIGNET_SCAN_CONCURRENCY"}},
 		&cli.StringFlag{Name: "lease-namespace", Usage: "namespace of the background verifier's Lease (default: the pod's namespace)", EnvVars: []string{"SIGNET_LEASE_NAMESPACE"}},
 		&cli.StringFlag{Name: "lease-name", Usage: "name of the background verifier's Lease", Value: background.DefaultLeaseName, EnvVars: []string{"SIGNET_LEASE_NAME"}},
@@ -46,16 +47,16 @@ func startBackground(ctx context.Context, c *cli.Context, log *slog.Logger, cfg 
 		return nil
 	}
 	pullSecrets := &enforce.PullSecrets{Client: kc}
-	engine := &audit.Engine{Decider: cache.Background(), Roots: v, Memo: &audit.Memo{MaxAge: c.Duration("scan-max-age")}, Concurrency: c.Int("scan-concurrency"),
-		Credentials: func(ctx context.Context, pod *audit.Pod) context.Context {
+	engine := &audit.Engine{Decider: cache, Background: true, Concurrency: c.Int("scan-concurrency"),
+		Credentials: func(ctx context.Context, pod *audit.Pod) authn.Keychain {
 			kc, _ := pullSecrets.Keychain(ctx, pod.Namespace, &enforce.Workload{PullSecrets: pod.PullSecrets, ServiceAccount: pod.ServiceAccount})
-			return verify.WithRequestKeychain(ctx, kc)
+			return kc
 		}}
 	writer := &policyreport.Writer{Client: dyn}
-	m := background.NewMetrics(engine, writer)
+	m := background.NewMetrics(&cache.Stats, writer)
 	metrics.Register(m.Collectors()...)
 	s := background.New(background.Config{
-		Client: kc, Reports: writer, Engine: engine, Policy: rl.Policy, NamespaceLabels: labels,
+		Client: kc, Reports: writer, Engine: engine, RootVersion: v.RootVersion, Policy: rl.Policy, NamespaceLabels: labels,
 		Interval: c.Duration("scan-interval"), Log: log, Metrics: m,
 		Lease: background.Lease{Namespace: leaseNamespace(c.String("lease-namespace")), Name: c.String("lease-name"), Identity: c.String("lease-identity"), Duration: c.Duration("lease-duration")},
 	})

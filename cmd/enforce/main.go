@@ -119,7 +119,7 @@ func serve(c *cli.Context) error {
 	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain(clouds)), verify.WithTrustedRoots(roots.Store), verify.WithTransport(registry)}
 	verifier := verify.New(opts...)
 	cache := enforce.NewCache(verifier, enforce.CacheConfig{
-		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
+		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"), MaxAge: c.Duration("scan-max-age"),
 		VerifyTimeout: enforce.VerifyTimeout(c.Duration("deadline")), MaxInFlight: c.Int("max-in-flight"),
 	})
 	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(buildinfo.Version()), enforce.WithNamespaces(c.Int("metrics-namespaces")))
@@ -142,9 +142,7 @@ func serve(c *cli.Context) error {
 	} else {
 		handler.Credentials = (&enforce.PullSecrets{Client: kc}).Keychain
 		handler.NamespaceLabels = enforce.NewNamespaceLabelCache(kc, 0).Labels
-		if s := startBackground(ctx, c, log, kcfg, kc, cache, verifier, rl, metrics, handler.NamespaceLabels); s != nil {
-			handler.Observe = s.Observe
-		}
+		startBackground(ctx, c, log, kcfg, kc, cache, verifier, rl, metrics, handler.NamespaceLabels)
 		events := &enforce.Events{Client: kc, Log: log}
 		events.Start(ctx, 1024)
 		record = append(record, events.Record)

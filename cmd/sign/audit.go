@@ -62,7 +62,7 @@ Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			if c.Bool("offline") {
 				opts = append(opts, verify.WithOffline())
 			}
-			e := &audit.Engine{Decider: verify.New(opts...), Concurrency: c.Int("concurrency"), Progress: progress(c.App.ErrWriter)}
+			e := &audit.Engine{Decider: verify.New(opts...).Flow(), Concurrency: c.Int("concurrency"), Progress: progress(c.App.ErrWriter)}
 			r, err := audit.Cluster(c.Context, kc, e, p, c.String("namespace"))
 			if err != nil {
 				return usageError("%v", err)

@@ -71,7 +71,7 @@ func TestScannersElectOneAndReport(t *testing.T) {
 	for _, id := range []string{"a", "b"} {
 		v := verify.New()
 		sc := New(Config{Client: kc, Reports: &policyreport.Writer{Client: dyn}, Policy: func() *policy.Policy { return p },
-			Engine: &audit.Engine{Decider: enforce.NewCache(v, enforce.CacheConfig{}), Roots: v, Memo: &audit.Memo{}},
+			Engine: &audit.Engine{Decider: enforce.NewCache(v, enforce.CacheConfig{}), Background: true}, RootVersion: v.RootVersion,
 			Settle: 50 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Lease: Lease{Namespace: "signet-system", Identity: id, Duration: 3 * time.Second}})
 		sctx, stop := context.WithCancel(ctx)

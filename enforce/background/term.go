@@ -122,7 +122,7 @@ func (t *term) loop(ctx context.Context) {
 			t.fullPass(ctx, TriggerPeriodic)
 		case <-poll.C:
 			p := t.s.cfg.Policy()
-			root, err := t.s.cfg.Engine.Roots.RootVersion(ctx, p)
+			root, err := t.s.cfg.RootVersion(ctx, p)
 			switch {
 			case p.Hash != t.policyHash:
 				t.fullPass(ctx, TriggerPolicy)
@@ -212,7 +212,7 @@ func (t *term) fullPass(ctx context.Context, trigger string) {
 		}
 	}
 	p := t.s.cfg.Policy()
-	root, _ := t.s.cfg.Engine.Roots.RootVersion(ctx, p)
+	root, _ := t.s.cfg.RootVersion(ctx, p)
 	var targets []audit.Target
 	owners := map[string]string{}
 	var order []string

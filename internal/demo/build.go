@@ -62,6 +62,6 @@ func signAndAttest(ctx context.Context, kp *sign.Keypair, image string, p *polic
 	return sign.Run(ctx, mustSession(kp), sign.Request{
 		Image: image, Format: sign.FormatBoth, Sign: true,
 		Attest: &sign.Predicate{Type: policy.SLSAProvenanceV1, JSON: pred, Provenance: demoProvenance},
-		Policy: p, Signer: sign.Signer{Key: kp}, PostCheck: verify.New(),
+		Policy: p, Signer: sign.Signer{Key: kp}, PostCheck: verify.New().Flow(),
 	})
 }

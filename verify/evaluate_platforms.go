@@ -1,12 +1,7 @@
 package verify
 
 import (
-	"bytes"
-	"context"
-
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // MaxPlatforms is how many platform manifests of one index `platforms:
@@ -16,15 +11,12 @@ import (
 // so a hostile index cannot cost thousands of registry requests.
 const MaxPlatforms = 32
 
-// platformParallel is how many children are read at once.
-const platformParallel = 4
-
 // platforms implements platforms: all. The digest a workload names is
 // always verified (signatures); when that digest is an index, this also
 // requires every platform child to carry a signature the rule accepts, so
 // a node of any architecture runs signed bits. Attestation manifests
 // (buildkit's unknown/unknown entries) are not platforms and are skipped.
-func (e *evaluation) platforms(ctx context.Context) {
+func (e *evaluation) platforms() {
 	pe, r := e.ev.platforms, e.rule
 	switch {
 	case pe.err != nil:
@@ -40,7 +32,7 @@ func (e *evaluation) platforms(ctx context.Context) {
 		return
 	}
 	for _, child := range pe.children {
-		pr := e.platform(ctx, child)
+		pr := e.platform(child)
 		if !pr.Signed {
 			e.d.deny(NewReason(CodePlatformUnsigned, "platform %s (%s) of index %s is not signed as rule %q requires (platforms: all): %s",
 				pr.Platform, pr.Digest, e.digest.DigestStr(), r.Name, pr.Reason))
@@ -50,16 +42,16 @@ func (e *evaluation) platforms(ctx context.Context) {
 }
 
 // platform checks the signatures of one child.
-func (e *evaluation) platform(ctx context.Context, child platformChild) PlatformResult {
+func (e *evaluation) platform(child platformChild) PlatformResult {
 	cd := e.digest.Context().Digest(child.desc.Digest.String())
 	sub := &Decision{}
 	if child.err != nil {
 		sub.deny(fetchReason(cd, child.err))
 		e.d.Transient = true
 	} else {
-		ce := &evaluation{p: e.p, rule: e.rule, digest: cd, ev: child.ev, d: sub}
+		ce := &evaluation{p: e.p, rule: e.rule, digest: cd, ev: child.ev, trust: e.trust, d: sub}
 		sub.Rejected = child.ev.rejected
-		ce.signatures(ctx)
+		ce.signatures()
 		ce.unread()
 		e.d.Transient = e.d.Transient || sub.Transient
 	}
@@ -68,29 +60,6 @@ func (e *evaluation) platform(ctx context.Context, child platformChild) Platform
 		pr.Reason = sub.Reasons[0].String()
 	}
 	return pr
-}
-
-// index returns the index manifest digest names, or nil when it is an image.
-func (v *Verifier) index(ctx context.Context, digest name.Digest) (*v1.IndexManifest, error) {
-	opts, err := v.remoteOpts(ctx, digest.Context())
-	if err != nil {
-		return nil, err
-	}
-	desc, err := remote.Get(digest, opts...)
-	if err != nil {
-		return nil, err
-	}
-	if !desc.MediaType.IsIndex() {
-		return nil, nil
-	}
-	return v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
-}
-
-func isAttestationManifest(desc v1.Descriptor) bool {
-	if desc.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
-		return true
-	}
-	return desc.Platform != nil && desc.Platform.OS == "unknown" && desc.Platform.Architecture == "unknown"
 }
 
 func platformString(p *v1.Platform) string {

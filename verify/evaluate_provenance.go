@@ -2,7 +2,6 @@ package verify
 
 import (
 	"cmp"
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -14,7 +13,7 @@ import (
 // provenance checks the rule's attestation requirement: an in-toto
 // statement of an accepted predicate type, about this digest, signed by a
 // permitted identity, whose content satisfies every condition.
-func (e *evaluation) provenance(ctx context.Context) {
+func (e *evaluation) provenance() {
 	pv := e.rule.Provenance
 	var why []Reason
 	for _, c := range e.ev.atts {
@@ -27,7 +26,7 @@ func (e *evaluation) provenance(ctx context.Context) {
 				With(&policy.Mismatch{Field: "provenance.predicateTypes", Expected: want, Actual: pt}))
 			continue
 		}
-		matches, reasons := e.verifyCandidate(ctx, c, pv.SignedBy)
+		matches, reasons := e.verifyCandidate(c, pv.SignedBy)
 		if len(matches) == 0 {
 			for _, r := range reasons {
 				e.reject(c, r)

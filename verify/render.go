@@ -6,18 +6,13 @@ import (
 	"strings"
 )
 
-// Verdict is the one-word outcome: ALLOW, DENY, or AUDIT (admitted, but
-// it would have been denied in enforce mode).
+// Verdict is the outcome in one word: ALLOW, DENY, or AUDIT (admitted,
+// but it would have been denied in enforce mode).
 func (d *Decision) Verdict() string {
-	switch {
-	case !d.Allowed:
-		return "DENY"
-	case len(d.Reasons) > 0:
-		return "AUDIT"
-	default:
-		return "ALLOW"
-	}
+	return verdicts[d.Outcome()]
 }
+
+var verdicts = map[Outcome]string{OutcomeAllow: "ALLOW", OutcomeDeny: "DENY", OutcomeAudit: "AUDIT"}
 
 // Summary is a one-line explanation, for admission messages and logs.
 func (d *Decision) Summary() string {

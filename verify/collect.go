@@ -3,12 +3,9 @@ package verify
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
@@ -24,8 +21,6 @@ type Evidence struct {
 	rejected   []Rejection
 	// unread is what was listed but not read (over ocisig.MaxItems).
 	unread []ocisig.Unread
-	// trust checks found candidates (nil for predicted evidence).
-	trust *Verifier
 	// platforms is set when the rule requires every platform signed.
 	platforms *platformEvidence
 }
@@ -74,19 +69,20 @@ func Predicted(s Signer, statements ...Statement) *Evidence {
 // signatures could not be read at all.
 func (v *Verifier) Collect(ctx context.Context, t Target) (*Evidence, error) {
 	r := t.Match.Rule
-	ev, err := v.collect(ctx, t.Digest, ocisig.Want{Attestations: r.Provenance != nil})
+	s := v.session(t.Request)
+	ev, err := s.collect(ctx, t.Digest, ocisig.Want{Attestations: r.Provenance != nil})
 	if err != nil {
 		return nil, err
 	}
 	if r.Platforms == policy.PlatformsAll {
-		ev.platforms = v.collectPlatforms(ctx, t.Digest)
+		ev.platforms = s.collectPlatforms(ctx, t.Digest)
 	}
 	return ev, nil
 }
 
 // collect reads and parses what is attached to one digest.
-func (v *Verifier) collect(ctx context.Context, digest name.Digest, want ocisig.Want) (*Evidence, error) {
-	opts, err := v.remoteOpts(ctx, digest.Context())
+func (s *session) collect(ctx context.Context, digest name.Digest, want ocisig.Want) (*Evidence, error) {
+	opts, err := s.remoteOpts(ctx, digest.Context())
 	if err != nil {
 		return nil, err
 	}
@@ -94,53 +90,9 @@ func (v *Verifier) collect(ctx context.Context, digest name.Digest, want ocisig.
 	if err != nil {
 		return nil, err
 	}
-	ev := &Evidence{trust: v}
+	ev := &Evidence{}
 	ev.classify(found)
 	return ev, nil
-}
-
-// platformEvidence is the evidence on the platforms of an index.
-type platformEvidence struct {
-	// err: the index could not be read; index: the digest is an image.
-	err      error
-	index    bool
-	children []platformChild
-}
-
-type platformChild struct {
-	desc v1.Descriptor
-	ev   *Evidence
-	err  error
-}
-
-// collectPlatforms reads the index digest names and the signatures of each
-// platform child (attestation manifests are not platforms), at most
-// MaxPlatforms of them.
-func (v *Verifier) collectPlatforms(ctx context.Context, digest name.Digest) *platformEvidence {
-	im, err := v.index(ctx, digest)
-	if err != nil || im == nil {
-		return &platformEvidence{err: err}
-	}
-	pe := &platformEvidence{index: true}
-	for _, child := range im.Manifests {
-		if !isAttestationManifest(child) {
-			pe.children = append(pe.children, platformChild{desc: child})
-		}
-	}
-	if len(pe.children) > MaxPlatforms {
-		return pe // denied by count before any child is read
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(platformParallel)
-	for i := range pe.children {
-		c := &pe.children[i]
-		g.Go(func() error {
-			c.ev, c.err = v.collect(gctx, digest.Context().Digest(c.desc.Digest.String()), ocisig.Want{})
-			return nil
-		})
-	}
-	_ = g.Wait() // failures are in each child
-	return pe
 }
 
 // classify parses what was found into signature and attestation candidates.
@@ -194,5 +146,3 @@ func (ev *Evidence) classify(found *ocisig.Found) {
 func (ev *Evidence) reject(layout ocisig.Layout, kind ocisig.Kind, r Reason) {
 	ev.rejected = append(ev.rejected, Rejection{Layout: layout, Kind: kind, Reason: r.String(), Code: r.Code, Mismatch: r.Mismatch})
 }
-
-var _ = fmt.Sprintf

@@ -2,8 +2,6 @@ package verify
 
 import (
 	"bytes"
-	"context"
-	"crypto"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,7 +12,6 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
-	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/signet-dev/signet/policy"
 )
@@ -92,12 +89,12 @@ func (e *evaluation) keylessOptions(c *candidate) []sgverify.VerifierOption {
 // verifyKey verifies c with one key identity's key. It returns the key id,
 // or errNotThisKey when that key did not make the signature (sigstore-go's
 // signature check alone refuses it), or the error of a later check.
-func (e *evaluation) verifyKey(ctx context.Context, c *candidate, k *policy.Key) (*sgverify.VerificationResult, string, error) {
-	pub, keyID, err := e.ev.trust.publicKey(ctx, k)
-	if err != nil {
-		return nil, "", err
+func (e *evaluation) verifyKey(c *candidate, k *policy.Key) (*sgverify.VerificationResult, string, error) {
+	kt := e.trust.key(k)
+	if kt.err != nil {
+		return nil, "", kt.err
 	}
-	tm, opts, err := e.keyMaterial(ctx, k, pub)
+	tm, opts, err := e.keyMaterial(k, kt)
 	if err != nil {
 		return nil, "", err
 	}
@@ -105,7 +102,7 @@ func (e *evaluation) verifyKey(ctx context.Context, c *candidate, k *policy.Key)
 	if err != nil && !e.signedWith(c, tm) {
 		return nil, "", errNotThisKey
 	}
-	return res, keyID, err
+	return res, kt.keyID, err
 }
 
 // signedWith reports whether tm's key made c's signature over the digest.
@@ -126,23 +123,15 @@ func (e *evaluation) signedWith(c *candidate, tm root.TrustedMaterial) bool {
 
 // keyMaterial is the trusted material for one key identity: the key, plus
 // the trusted root when the identity requires a transparency log entry.
-func (e *evaluation) keyMaterial(ctx context.Context, k *policy.Key, pub crypto.PublicKey) (root.TrustedMaterial, []sgverify.VerifierOption, error) {
-	sv, err := signature.LoadDefaultVerifier(pub)
-	if err != nil {
-		return nil, nil, fmt.Errorf("unsupported key: %w", err)
-	}
-	keyTM := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
-		// A key in the trust policy has no validity window of its own.
-		return root.NewExpiringKey(sv, time.Time{}, time.Time{}), nil
-	})
+func (e *evaluation) keyMaterial(k *policy.Key, kt keyTrust) (root.TrustedMaterial, []sgverify.VerifierOption, error) {
 	if k.TransparencyLog != policy.Required {
-		return keyTM, []sgverify.VerifierOption{sgverify.WithNoObserverTimestamps()}, nil
+		return kt.material, []sgverify.VerifierOption{sgverify.WithNoObserverTimestamps()}, nil
 	}
-	tr, err := e.trustedRoot(ctx)
+	tr, err := e.trustedRoot()
 	if err != nil {
 		return nil, nil, err
 	}
-	return root.TrustedMaterialCollection{keyTM, tr.Material},
+	return root.TrustedMaterialCollection{kt.material, tr.Material},
 		[]sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithObserverTimestamps(1)}, nil
 }
 

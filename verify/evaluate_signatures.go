@@ -2,7 +2,6 @@ package verify
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -27,12 +26,12 @@ type match struct {
 // threshold: the threshold counts distinct signers matched to distinct
 // identities (see signerKey), so one key or one certificate identity never
 // counts twice, whatever names the trust file gives it.
-func (e *evaluation) signatures(ctx context.Context) {
+func (e *evaluation) signatures() {
 	r := e.rule
 	var tally signerTally
 	var why []Reason
 	for _, c := range e.ev.sigs {
-		matches, reasons := e.verifyCandidate(ctx, c, r.SignedBy)
+		matches, reasons := e.verifyCandidate(c, r.SignedBy)
 		for _, m := range matches {
 			tally.add(r.SignedBy, m)
 		}
@@ -69,7 +68,7 @@ func (e *evaluation) signatures(ctx context.Context) {
 // verifyCandidate verifies c cryptographically once per kind of signer and
 // returns every identity in ids that it satisfies, or the reasons it
 // satisfies none.
-func (e *evaluation) verifyCandidate(ctx context.Context, c *candidate, ids []*policy.Identity) ([]match, []Reason) {
+func (e *evaluation) verifyCandidate(c *candidate, ids []*policy.Identity) ([]match, []Reason) {
 	if c.predicted != nil {
 		if c.predicted.Certificate != nil {
 			return e.matchCertificate(c, *c.predicted.Certificate, nil, ids)
@@ -81,9 +80,9 @@ func (e *evaluation) verifyCandidate(ctx context.Context, c *candidate, ids []*p
 		return nil, []Reason{NewReason(CodeUnreadable, "%s: %v", c.what(), err)}
 	}
 	if vc.Certificate() != nil {
-		return e.verifyKeyless(ctx, c, ids)
+		return e.verifyKeyless(c, ids)
 	}
-	return e.verifyKeys(ctx, c, ids)
+	return e.verifyKeys(c, ids)
 }
 
 func keylessOf(ids []*policy.Identity) []*policy.Identity {
@@ -96,7 +95,7 @@ func keylessOf(ids []*policy.Identity) []*policy.Identity {
 	return out
 }
 
-func (e *evaluation) verifyKeyless(ctx context.Context, c *candidate, ids []*policy.Identity) ([]match, []Reason) {
+func (e *evaluation) verifyKeyless(c *candidate, ids []*policy.Identity) ([]match, []Reason) {
 	vc, _ := c.entity.VerificationContent()
 	san := sanOf(vc)
 	if len(keylessOf(ids)) == 0 {
@@ -106,7 +105,7 @@ func (e *evaluation) verifyKeyless(ctx context.Context, c *candidate, ids []*pol
 	if reason, bad := e.checkPayload(c); bad {
 		return nil, []Reason{reason}
 	}
-	tr, err := e.trustedRoot(ctx)
+	tr, err := e.trustedRoot()
 	if err != nil {
 		return nil, []Reason{NewReason(CodeTrustedRootUnavailable, "%v", err)}
 	}
@@ -140,12 +139,12 @@ func (e *evaluation) matchCertificate(c *candidate, cert certificate.Summary, re
 	return out, reasons
 }
 
-func (e *evaluation) verifyKeys(ctx context.Context, c *candidate, ids []*policy.Identity) ([]match, []Reason) {
+func (e *evaluation) verifyKeys(c *candidate, ids []*policy.Identity) ([]match, []Reason) {
 	if reason, bad := e.checkPayload(c); bad {
 		return nil, []Reason{reason}
 	}
 	return e.matchKeys(c, ids, "another key", func(k *policy.Key) (*sgverify.VerificationResult, string, error) {
-		return e.verifyKey(ctx, c, k)
+		return e.verifyKey(c, k)
 	})
 }
 
