@@ -69,8 +69,7 @@ func (s *Store) Decide(ctx context.Context, t verify.Target, trust *verify.Trust
 	case <-f.done:
 		return t.Present(f.val)
 	case <-ctx.Done():
-		return t.Unavailable(verify.NewReason(verify.CodeDeadlineExceeded, "verification of %s did not finish within the admission deadline (%v)%s",
-			t.Digest, ctx.Err(), because(f.tr, "; a registry, TUF or the timestamp authority may be slow or unreachable")))
+		return t.Unavailable(deadlineReason(t, ctx.Err(), f.tr.Failure()))
 	}
 }
 
@@ -128,11 +127,13 @@ func (c CacheConfig) keep() time.Duration {
 	return max(c.PositiveTTL, c.NegativeTTL, c.MaxAge)
 }
 
-// because renders what a flight's registry traffic went through, for a
-// reason that would otherwise only say that time ran out.
-func because(tr *regclient.Tracker, otherwise string) string {
-	if cause := tr.Cause(); cause != "" {
-		return ": " + cause
+// deadlineReason is the reason a verification still in flight at the
+// request's deadline gives: what its registry traffic went through (f),
+// which would otherwise only say that time ran out.
+func deadlineReason(t verify.Target, err error, f *regclient.Failure) verify.Reason {
+	if f == nil {
+		return verify.NewReason(verify.CodeDeadlineExceeded, "verification of %s did not finish within the admission deadline (%v); a registry, TUF or the timestamp authority may be slow or unreachable",
+			t.Digest, err)
 	}
-	return otherwise
+	return verify.NewReason(verify.CodeDeadlineExceeded, "verification of %s did not finish within the admission deadline (%v): %s", t.Digest, err, f).WithRegistry(f)
 }

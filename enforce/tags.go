@@ -3,7 +3,6 @@ package enforce
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -50,10 +49,7 @@ func (c *Tags) Resolve(ctx context.Context, s verify.Subject) (name.Digest, erro
 		shared.Tracker = tr
 		d, err := c.engine.Resolve(rctx, shared)
 		if err != nil {
-			if cause := tr.Cause(); cause != "" && !strings.Contains(err.Error(), cause) {
-				err = fmt.Errorf("%w (last registry error: %s)", err, cause)
-			}
-			return d, err
+			return d, regclient.WithFailure(err, tr.Failure())
 		}
 		if keep {
 			c.mem.put(key, d, c.cfg.TagTTL)
@@ -67,7 +63,8 @@ func (c *Tags) Resolve(ctx context.Context, s verify.Subject) (name.Digest, erro
 	case <-f.done:
 		return f.val, f.err
 	case <-ctx.Done():
-		return name.Digest{}, fmt.Errorf("resolving the tag did not finish within the admission deadline (%v)%s", ctx.Err(), because(f.tr, ""))
+		err := fmt.Errorf("resolving the tag did not finish within the admission deadline (%v)", ctx.Err())
+		return name.Digest{}, regclient.WithFailure(err, f.tr.Failure())
 	}
 }
 

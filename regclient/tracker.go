@@ -54,9 +54,8 @@ type Tracker struct {
 
 // failure is one kind of thing a registry did, and how often.
 type failure struct {
-	what  string
-	count int
-	seq   int
+	Failure
+	seq int
 	// cut marks a description of a request the caller's deadline cut
 	// short: less telling than a failure the registry itself produced.
 	// Among those, the request stuck longest (started first) tells most.
@@ -150,13 +149,13 @@ func (t *Tracker) Bytes() int64 {
 	return t.bytes
 }
 
-// Cause names what the registry did, for a denial: the most recent failure
-// it answered or caused, with how often; else the description of a request
-// a deadline cut short; else what the oldest unfinished request is waiting
-// for. "" when nothing went wrong.
-func (t *Tracker) Cause() string {
+// Failure is what the registries did, for a denial: the most recent
+// failure they answered or caused, with how often; else the description of
+// a request a deadline cut short; else what the oldest unfinished request
+// is waiting for. nil when nothing went wrong. The result is a copy.
+func (t *Tracker) Failure() *Failure {
 	if t == nil {
-		return ""
+		return nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -167,7 +166,8 @@ func (t *Tracker) Cause() string {
 		}
 	}
 	if best != nil && !best.cut {
-		return best.what + times(best.count)
+		f := best.Failure
+		return &f
 	}
 	var oldest *attempt
 	for a := range t.inflight {
@@ -176,12 +176,14 @@ func (t *Tracker) Cause() string {
 		}
 	}
 	if oldest != nil {
-		return oldest.describe(time.Now(), false)
+		return &Failure{Host: oldest.host, Cause: oldest.describe(time.Now(), false), Count: 1}
 	}
 	if best != nil {
-		return best.what
+		f := best.Failure
+		f.Count = 1 // a cut request is described, not counted
+		return &f
 	}
-	return ""
+	return nil
 }
 
 // better prefers what the registry did over what a deadline cut short,
@@ -199,13 +201,6 @@ func better(f, than *failure) bool {
 	return f.seq > than.seq
 }
 
-func times(n int) string {
-	if n <= 1 {
-		return ""
-	}
-	return fmt.Sprintf(" %d times", n)
-}
-
 // begin accounts for one attempt before it is sent: it fails when the
 // request budget is spent.
 func (t *Tracker) begin(a *attempt, lim Limits) error {
@@ -216,7 +211,7 @@ func (t *Tracker) begin(a *attempt, lim Limits) error {
 	defer t.mu.Unlock()
 	if t.requests >= lim.MaxRequests {
 		err := &BudgetError{Requests: lim.MaxRequests}
-		t.record(err.Error(), false, a.start)
+		t.record(Failure{Host: a.host, Cause: err.Error(), Err: err}, false, a.start)
 		return err
 	}
 	t.requests++
@@ -257,7 +252,7 @@ func (t *Tracker) addBytes(n int64) {
 
 // fail records what went wrong with a request started at started; cut
 // marks one the caller's deadline ended rather than the registry.
-func (t *Tracker) fail(what string, cut bool, started time.Time) {
+func (t *Tracker) fail(what Failure, cut bool, started time.Time) {
 	if t == nil {
 		return
 	}
@@ -266,16 +261,19 @@ func (t *Tracker) fail(what string, cut bool, started time.Time) {
 	t.record(what, cut, started)
 }
 
-func (t *Tracker) record(what string, cut bool, started time.Time) {
+// record counts what by its sentence: the same thing happening again
+// (each attempt of a retried request) is one failure, counted.
+func (t *Tracker) record(what Failure, cut bool, started time.Time) {
 	if t.failures == nil {
 		t.failures = map[string]*failure{}
 	}
 	t.seq++
-	f := t.failures[what]
+	f := t.failures[what.Cause]
 	if f == nil {
-		f = &failure{what: what, cut: cut, started: started}
-		t.failures[what] = f
+		f = &failure{Failure: what, cut: cut, started: started}
+		t.failures[what.Cause] = f
 	}
-	f.count++
+	f.Count++
+	f.Err = what.Err // the latest attempt's error is the one returned
 	f.seq = t.seq
 }

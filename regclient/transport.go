@@ -69,7 +69,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	tr := FromContext(req.Context())
 	if redirects(req) > t.lim.MaxRedirects {
 		err := &RedirectError{Host: req.URL.Host, Limit: t.lim.MaxRedirects}
-		tr.fail(err.Error(), false, time.Now())
+		tr.fail(Failure{Host: req.URL.Host, Cause: err.Error(), Err: err}, false, time.Now())
 		return nil, err
 	}
 	replayable := req.Body == nil || req.Body == http.NoBody
@@ -99,7 +99,7 @@ func (t *transport) once(req *http.Request, tr *Tracker) (*http.Response, bool, 
 	r := req.Clone(httptrace.WithClientTrace(ctx, a.trace()))
 	failed := func(err error) (*http.Response, bool, error) {
 		what, cut, retry := a.classify(req.Context(), ctx, err)
-		if what != "" {
+		if what.Cause != "" {
 			tr.fail(what, cut, a.start)
 		}
 		return nil, retry, err
@@ -125,7 +125,7 @@ func (t *transport) once(req *http.Request, tr *Tracker) (*http.Response, bool, 
 		resp.ContentLength = int64(len(body))
 	}
 	if retryStatus(resp.StatusCode) {
-		tr.fail(fmt.Sprintf("registry %s answered %s", a.host, resp.Status), false, a.start)
+		tr.fail(Failure{Host: a.host, Status: resp.StatusCode, Cause: fmt.Sprintf("registry %s answered %s", a.host, resp.Status)}, false, a.start)
 		return resp, true, nil
 	}
 	return resp, false, nil

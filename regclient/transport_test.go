@@ -131,8 +131,15 @@ func TestTransportBoundsEachRequest(t *testing.T) {
 					t.Fatal("the answer's body was lost")
 				}
 			}
-			if cause := res.tr.Cause(); !strings.Contains(cause, c.cause) {
-				t.Fatalf("Cause() = %q, want it to say %q", cause, c.cause)
+			f := res.tr.Failure()
+			if cause := f.String(); !strings.Contains(cause, c.cause) {
+				t.Fatalf("Failure() = %q, want it to say %q", cause, c.cause)
+			}
+			if host := strings.TrimPrefix(srv.URL, "http://"); f.Host != host || f.Status != c.status {
+				t.Fatalf("Failure() is at %q with status %d, want %q with %d", f.Host, f.Status, host, c.status)
+			}
+			if c.err != "" && res.err != nil && f.Err != nil && !f.Said(res.err) {
+				t.Fatalf("the returned error %v does not say the failure regclient returned", res.err)
 			}
 			if n := served.Load(); n > c.maxServed {
 				t.Fatalf("the registry served %d requests, want at most %d", n, c.maxServed)
@@ -202,7 +209,7 @@ func TestTransportNamesAStalledTLSHandshake(t *testing.T) {
 	if res.err == nil {
 		t.Fatal("want an error")
 	}
-	if cause := res.tr.Cause(); !strings.Contains(cause, "TLS handshake with "+ln.Addr().String()+" had not completed after") {
+	if cause := res.tr.Failure().String(); !strings.Contains(cause, "TLS handshake with "+ln.Addr().String()+" had not completed after") {
 		t.Fatalf("Cause() = %q", cause)
 	}
 }
@@ -225,7 +232,7 @@ func TestCauseAfterCancelIsNotRecorded(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
-	if c := tr.Cause(); c != "" {
+	if c := tr.Failure().String(); c != "" {
 		t.Fatalf("a cancelled request recorded %q", c)
 	}
 }

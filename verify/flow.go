@@ -119,15 +119,26 @@ func (f Flow) Decide(ctx context.Context, req Request) *Decision {
 	s, d := Prepare(req)
 	if d == nil {
 		if digest, err := f.Resolver.Resolve(ctx, s); err != nil {
-			d = s.deny(NewReason(resolveCode(err), "could not resolve %s to a digest: %v", req.Image, err), true)
+			d = s.unresolved(err)
 		} else {
 			d = f.Decider.Decide(ctx, Target{Subject: s, Digest: digest}, f.Trust.Trust(ctx, s))
 		}
 	}
-	if d.Transient {
-		d.addCause(req.Tracker.Cause())
-	}
 	d.Elapsed = Duration(time.Since(start))
+	return d
+}
+
+// unresolved is the decision for s when its reference could not be
+// resolved with err: a transient denial that says what the registry did,
+// from the shared work err carries it for (regclient.WithFailure) or from
+// the request's own Tracker.
+func (s Subject) unresolved(err error) *Decision {
+	d := s.deny(NewReason(resolveCode(err), "could not resolve %s to a digest: %v", s.Image, err), true)
+	f := regclient.FailureOf(err)
+	if f == nil {
+		f = s.Tracker.Failure()
+	}
+	d.addCause(f, err)
 	return d
 }
 
@@ -253,19 +264,18 @@ func (d *Decision) settle() {
 
 func (d *Decision) deny(r Reason) { d.Reasons = append(d.Reasons, r) }
 
-// addCause adds what the registry did to a transient denial, unless a
-// reason already says it: "… context deadline exceeded" alone does not tell
-// a developer that the registry answered 503 three times.
-func (d *Decision) addCause(cause string) {
-	if cause == "" {
+// addCause adds what the registries did (f) to a transient denial,
+// unless the error the denial reports (err) is f's own: "… context
+// deadline exceeded" alone does not tell a developer that the registry
+// answered 503 three times. Each step that talks to registries adds its
+// own cause once: Verifier.Decide for the evidence, unresolved for a tag.
+func (d *Decision) addCause(f *regclient.Failure, err error) {
+	if f == nil || f.Said(err) {
 		return
 	}
-	for _, r := range d.Reasons {
-		if strings.Contains(r.String(), cause) {
-			return
-		}
-	}
-	d.deny(NewReason(CodeRegistryUnavailable, "last registry error: %s", cause).With(&policy.Mismatch{Field: "registry", Actual: cause}))
+	cause := f.String()
+	d.deny(NewReason(CodeRegistryUnavailable, "last registry error: %s", cause).
+		With(&policy.Mismatch{Field: "registry", Actual: cause}).WithRegistry(f))
 	d.settle()
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/regclient"
 )
 
 // ReasonCode says, for programs, why an image is (or in audit mode would
@@ -60,6 +61,9 @@ type Reason struct {
 	policy.Mismatch
 	Message string `json:"message"`
 	Hint    string `json:"hint,omitempty"`
+	// Registry is what a registry did, for a reason it caused (a transient
+	// denial): its host, status and how often, typed.
+	Registry *regclient.Failure `json:"registry,omitempty"`
 }
 
 // NewReason is a reason with a message; With and WithHint add the rest.
@@ -72,6 +76,12 @@ func (r Reason) With(m *policy.Mismatch) Reason {
 	if m != nil {
 		r.Mismatch = *m
 	}
+	return r
+}
+
+// WithRegistry returns r carrying what a registry did.
+func (r Reason) WithRegistry(f *regclient.Failure) Reason {
+	r.Registry = f
 	return r
 }
 

@@ -133,8 +133,9 @@ func TestRegistryFailuresAreNamedAndBounded(t *testing.T) {
 		timeout   time.Duration
 		reason    string
 		maxReqs   int64
+		status    int // the status the registry's failure carries, typed
 	}{
-		{name: "503 storm", reason: "answered 503 Service Unavailable 3 times", maxReqs: 20,
+		{name: "503 storm", reason: "answered 503 Service Unavailable 3 times", maxReqs: 20, status: 503,
 			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
 				if strings.HasSuffix(r.URL.Path, ".sig") {
 					http.Error(w, "busy", http.StatusServiceUnavailable)
@@ -180,8 +181,22 @@ func TestRegistryFailuresAreNamedAndBounded(t *testing.T) {
 			if n := l.total.Load(); n > c.maxReqs {
 				t.Fatalf("%d registry requests, want at most %d", n, c.maxReqs)
 			}
+			if c.status != 0 && !hasRegistryFailure(d, w.Registry, c.status, 3) {
+				t.Fatalf("no reason carries the registry's failure typed (host %s, status %d, 3 times): %+v", w.Registry, c.status, d.Reasons)
+			}
 		})
 	}
+}
+
+// hasRegistryFailure reports whether a reason of d carries, typed, what
+// the registry at host did: answered status count times.
+func hasRegistryFailure(d *verify.Decision, host string, status, count int) bool {
+	for _, r := range d.Reasons {
+		if f := r.Registry; f != nil && f.Host == host && f.Status == status && f.Count == count {
+			return true
+		}
+	}
+	return false
 }
 
 // TestSessionAuthenticatesWithTheKeychain: a private registry is read with

@@ -81,7 +81,7 @@ func (v *Verifier) Decide(ctx context.Context, t Target, trust *Trust) *Decision
 		d = Evaluate(t, ev, trust)
 	}
 	if d.Transient {
-		d.addCause(t.Tracker.Cause())
+		d.addCause(t.Tracker.Failure(), err)
 	}
 	return d
 }
