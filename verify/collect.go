@@ -31,17 +31,32 @@ type Evidence struct {
 type Signer struct {
 	Certificate *certificate.Summary
 	KeyID, KMS  string
+	// Notation is set when the run also (or only) signs with Notation.
+	Notation *NotationSigner
 }
 
 func (s Signer) String() string {
+	var out string
 	switch {
 	case s.Certificate != nil:
-		return s.Certificate.SubjectAlternativeName
+		out = s.Certificate.SubjectAlternativeName
 	case s.KeyID != "":
-		return "key " + s.KeyID
+		out = "key " + s.KeyID
 	}
-	return "<nobody>"
+	if s.Notation != nil && len(s.Notation.Chain) > 0 {
+		if out != "" {
+			out += " and "
+		}
+		out += "notation " + s.Notation.Chain[0].Subject.String()
+	}
+	if out == "" {
+		return "<nobody>"
+	}
+	return out
 }
+
+// sigstore reports whether s signs with Sigstore (a certificate or a key).
+func (s Signer) sigstore() bool { return s.Certificate != nil || s.KeyID != "" || s.KMS != "" }
 
 // Statement is an in-toto statement a run will attach: its predicate type
 // and predicate (the subject is the digest the run signs).
@@ -55,7 +70,13 @@ type Statement struct {
 // sign's preflight evaluates it with Evaluate, exactly as the cluster will
 // evaluate what the run attaches; nothing is contacted.
 func Predicted(s Signer, statements ...Statement) *Evidence {
-	ev := &Evidence{sigs: []*candidate{{kind: ocisig.KindSignature, predicted: &s}}}
+	ev := &Evidence{}
+	if s.sigstore() || s.Notation == nil {
+		ev.sigs = append(ev.sigs, &candidate{kind: ocisig.KindSignature, predicted: &s})
+	}
+	if s.Notation != nil {
+		ev.sigs = append(ev.sigs, &candidate{layout: ocisig.LayoutNotation, kind: ocisig.KindSignature, predicted: &s})
+	}
 	for _, st := range statements {
 		ev.atts = append(ev.atts, &candidate{kind: ocisig.KindAttestation, predicted: &s,
 			statement: &statement{Type: ocisig.InTotoStatementType, PredicateType: st.PredicateType, Predicate: st.Predicate}})
@@ -70,18 +91,23 @@ func Predicted(s Signer, statements ...Statement) *Evidence {
 func (v *Verifier) Collect(ctx context.Context, t Target) (*Evidence, error) {
 	r := t.Match.Rule
 	s := v.session(t.Request)
-	ev, err := s.collect(ctx, t.Digest, ocisig.Want{Attestations: r.Provenance != nil})
+	ev, err := s.collect(ctx, t.Digest, want(r), r)
 	if err != nil {
 		return nil, err
 	}
 	if r.Platforms == policy.PlatformsAll {
-		ev.platforms = s.collectPlatforms(ctx, t.Digest)
+		children := want(r)
+		children.Attestations = false
+		ev.platforms = s.collectPlatforms(ctx, t.Digest, children, r)
 	}
 	return ev, nil
 }
 
 // collect reads and parses what is attached to one digest.
-func (s *session) collect(ctx context.Context, digest name.Digest, want ocisig.Want) (*Evidence, error) {
+// collect reads and parses what want selects attached to one digest, and
+// gathers what the rule's Notation identities need of its Notation
+// signatures (collect_notation.go).
+func (s *session) collect(ctx context.Context, digest name.Digest, want ocisig.Want, r *policy.Rule) (*Evidence, error) {
 	opts, err := s.remoteOpts(ctx, digest.Context())
 	if err != nil {
 		return nil, err
@@ -92,6 +118,7 @@ func (s *session) collect(ctx context.Context, digest name.Digest, want ocisig.W
 	}
 	ev := &Evidence{}
 	ev.classify(found)
+	s.v.notationEvidence(ctx, ev, digest, r)
 	return ev, nil
 }
 
@@ -141,6 +168,7 @@ func (ev *Evidence) classify(found *ocisig.Found) {
 			ev.atts = append(ev.atts, c)
 		}
 	}
+	ev.classifyNotation(found.Notation)
 }
 
 func (ev *Evidence) reject(layout ocisig.Layout, kind ocisig.Kind, r Reason) {

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/policy"
 )
 
 // platformParallel is how many children are read at once.
@@ -32,7 +33,7 @@ type platformChild struct {
 // collectPlatforms reads the index digest names and the signatures of each
 // platform child (attestation manifests are not platforms), at most
 // MaxPlatforms of them.
-func (s *session) collectPlatforms(ctx context.Context, digest name.Digest) *platformEvidence {
+func (s *session) collectPlatforms(ctx context.Context, digest name.Digest, want ocisig.Want, r *policy.Rule) *platformEvidence {
 	im, err := s.index(ctx, digest)
 	if err != nil || im == nil {
 		return &platformEvidence{err: err}
@@ -51,7 +52,7 @@ func (s *session) collectPlatforms(ctx context.Context, digest name.Digest) *pla
 	for i := range pe.children {
 		c := &pe.children[i]
 		g.Go(func() error {
-			c.ev, c.err = s.collect(gctx, digest.Context().Digest(c.desc.Digest.String()), ocisig.Want{})
+			c.ev, c.err = s.collect(gctx, digest.Context().Digest(c.desc.Digest.String()), want, r)
 			return nil
 		})
 	}

@@ -195,7 +195,7 @@ func (s Subject) decision() *Decision {
 		d.PolicyHash = s.Policy.Hash
 	}
 	if r := s.Match.Rule; r != nil {
-		d.Rule = &RuleRef{Index: r.Index, Name: r.Name, Kind: r.Kind(), Pattern: s.Match.Pattern}
+		d.Rule = &RuleRef{Index: r.Index, Name: r.Name, Kind: r.Kind(), Pattern: s.Match.Pattern, Hash: r.Hash}
 	}
 	return d
 }
