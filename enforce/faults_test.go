@@ -22,10 +22,10 @@ import (
 // productionCache is the cache as cmd/enforce wires it: the registry
 // transport with a per-registry Limiter of perHost slots, and a shared
 // verification bounded at three admission deadlines.
-func productionCache(perHost int) (*Cache, *Limiter) {
-	l := NewLimiter(perHost)
-	rt := regclient.New(regclient.HTTPTransport(), regclient.Options{Gate: l})
-	return NewCache(verify.New(verify.WithTransport(rt)), CacheConfig{VerifyTimeout: 24 * time.Second}), l
+func productionCache(perHost int) (*Cache, *regclient.Limiter) {
+	l := regclient.NewLimiter(perHost)
+	registry := regclient.New(regclient.WithGate(l))
+	return NewCache(verify.New(verify.WithRegistry(registry)), CacheConfig{VerifyTimeout: 24 * time.Second}), l
 }
 
 // latency delays registry requests whose path contains key, once on.
@@ -70,7 +70,7 @@ func TestColdPodIsNeverDeadlockedBySlots(t *testing.T) {
 		perHost int
 		images  int
 	}{
-		{"50 new images with the default --registry-concurrency", DefaultRegistryConcurrency, 50},
+		{"50 new images with the default --registry-concurrency", regclient.DefaultHostConcurrency, 50},
 		{"5 new images with one slot per registry", 1, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

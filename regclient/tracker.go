@@ -71,8 +71,12 @@ func NewTracker(p Priority) *Tracker {
 	return &Tracker{priority: p}
 }
 
-// Priority is the priority of the work's requests at a Gate.
+// Priority is the priority of the work's requests at a Gate; work
+// without a Tracker is served as asked for now.
 func (t *Tracker) Priority() Priority {
+	if t == nil {
+		return Priority{Since: time.Now()}
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.priority
@@ -89,16 +93,16 @@ func (t *Tracker) Promote(p Priority) {
 	}
 }
 
+// The Tracker of a request travels in its context from Track (or a
+// Reader) to the transport, inside regclient only: go-containerregistry
+// builds the requests, and a request carries nothing else.
 type trackerKey struct{}
 
-// WithTracker attaches t to ctx: every request made with ctx is accounted
-// to it.
-func WithTracker(ctx context.Context, t *Tracker) context.Context {
+func withTracker(ctx context.Context, t *Tracker) context.Context {
 	return context.WithValue(ctx, trackerKey{}, t)
 }
 
-// FromContext returns the Tracker of ctx, or nil.
-func FromContext(ctx context.Context) *Tracker {
+func trackerOf(ctx context.Context) *Tracker {
 	t, _ := ctx.Value(trackerKey{}).(*Tracker)
 	return t
 }
@@ -123,8 +127,8 @@ type tracked struct {
 }
 
 func (tr tracked) RoundTrip(r *http.Request) (*http.Response, error) {
-	if FromContext(r.Context()) != tr.t {
-		r = r.WithContext(WithTracker(r.Context(), tr.t))
+	if trackerOf(r.Context()) != tr.t {
+		r = r.WithContext(withTracker(r.Context(), tr.t))
 	}
 	return tr.inner.RoundTrip(r)
 }

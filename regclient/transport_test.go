@@ -21,7 +21,7 @@ type countingGate struct {
 	held, peak atomic.Int64
 }
 
-func (g *countingGate) Enter(r *http.Request) (func(), error) {
+func (g *countingGate) Enter(*http.Request, Priority) (func(), error) {
 	n := g.held.Add(1)
 	for p := g.peak.Load(); n > p && !g.peak.CompareAndSwap(p, n); p = g.peak.Load() {
 	}
@@ -40,9 +40,13 @@ type result struct {
 func get(t *testing.T, url string, lim Limits, gate Gate, timeout time.Duration) result {
 	t.Helper()
 	tr := NewTracker(Priority{})
-	ctx, cancel := context.WithTimeout(WithTracker(context.Background(), tr), timeout)
+	ctx, cancel := context.WithTimeout(withTracker(context.Background(), tr), timeout)
 	defer cancel()
-	client := &http.Client{Transport: New(nil, Options{Limits: lim, Gate: gate}), CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
+	opts := []Option{WithLimits(lim)}
+	if gate != nil {
+		opts = append(opts, WithGate(gate))
+	}
+	client := &http.Client{Transport: New(opts...).Transport(), CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := client.Do(req)
 	return result{resp, err, tr}
@@ -220,7 +224,7 @@ func TestCauseAfterCancelIsNotRecorded(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	defer srv.Close()
 	tr := NewTracker(Priority{})
-	ctx, cancel := context.WithCancel(WithTracker(context.Background(), tr))
+	ctx, cancel := context.WithCancel(withTracker(context.Background(), tr))
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v2/", nil)
 	go func() {
 		for tr.Requests() == 0 {
@@ -228,7 +232,7 @@ func TestCauseAfterCancelIsNotRecorded(t *testing.T) {
 		}
 		cancel()
 	}()
-	_, err := (&http.Client{Transport: New(nil, Options{})}).Do(req)
+	_, err := (&http.Client{Transport: New().Transport()}).Do(req)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}

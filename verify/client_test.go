@@ -33,7 +33,7 @@ func signAndAttest(w *testworld.World, d name.Digest, layout ocisig.Layout) {
 func tlsVerifier(w *testworld.World, opts ...verify.Option) *verify.Verifier {
 	base := regclient.HTTPTransport()
 	base.TLSClientConfig = w.TLSClientConfig()
-	return verify.New(append([]verify.Option{verify.WithTransport(regclient.New(base, regclient.Options{}))}, opts...)...)
+	return verify.New(append([]verify.Option{verify.WithRegistry(regclient.New(regclient.WithBase(base)))}, opts...)...)
 }
 
 // TestColdVerificationAtTheFloor: through a registry that counts requests

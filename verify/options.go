@@ -3,11 +3,11 @@ package verify
 import (
 	"context"
 	"crypto"
-	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/signet-dev/signet/regclient"
 	"github.com/signet-dev/signet/trustroot"
 )
 
@@ -18,25 +18,17 @@ type Option func(*Verifier)
 // call. Credentials given here are ignored: a verification authenticates
 // once per repository, with the request's keychain and then WithKeychain's.
 // A transport given here replaces signet's registry client, its limits and
-// its accounting (use WithTransport instead).
+// its accounting (use WithRegistry instead).
 func WithRemoteOptions(opts ...remote.Option) Option {
 	return func(v *Verifier) { v.remote = append(v.remote, opts...) }
 }
 
-// WithTransport sets the registry transport (default: a regclient
-// transport over regclient.HTTPTransport, with regclient's default limits).
-// enforce passes one with its per-registry limiter as the Gate.
-func WithTransport(rt http.RoundTripper) Option {
-	return func(v *Verifier) { v.transport = rt }
-}
-
-// WithAuthenticatedTransport reads every repository through rt as is: a
-// transport.Wrapper that already authenticates to its registry (sign's run
-// transport, which has pinged and exchanged a token at most once for the
-// whole run). The engine adds no ping and no token of its own, and no
-// keychain is consulted: rt's credentials are the only ones sent.
-func WithAuthenticatedTransport(rt http.RoundTripper) Option {
-	return func(v *Verifier) { v.signedIn = rt }
+// WithRegistry reads through c (default: a regclient.Client with
+// regclient's default limits). enforce passes one with its per-registry
+// limit; sign's post-check the run's own client, so it reads what the run
+// wrote through the run's authentication and memory.
+func WithRegistry(c *regclient.Client) Option {
+	return func(v *Verifier) { v.registry = c }
 }
 
 // WithKeychain sets the verifier's own registry credentials (the Docker

@@ -45,11 +45,10 @@ func (v *Verifier) session(req Request) *session {
 
 // remoteOpts are the registry options for calls about repo.
 func (s *session) remoteOpts(ctx context.Context, repo name.Repository) ([]remote.Option, error) {
-	rt, err := s.transport(regclient.WithTracker(ctx, s.tracker), repo)
+	rt, err := s.transport(ctx, repo)
 	if err != nil {
 		return nil, err
 	}
-	rt = regclient.Track(repo.Registry, rt, s.tracker)
 	return append([]remote.Option{remote.WithContext(ctx), remote.WithTransport(rt)}, s.v.remote...), nil
 }
 
@@ -67,15 +66,12 @@ func (s *session) transport(ctx context.Context, repo name.Repository) (http.Rou
 
 // authenticate returns the transport for reading repo with the request's
 // keychain, then the Verifier's (anonymous if neither knows the registry),
-// over the Verifier's registry transport. The result is a
-// transport.Wrapper: go-containerregistry uses it as is, adding neither
-// another ping nor its own retries (regclient retries, within the caller's
-// deadline).
+// from the Verifier's registry client, accounted to the session's
+// Tracker. The result is a transport.Wrapper: go-containerregistry uses it
+// as is, adding neither another ping nor its own retries (regclient
+// retries, within the caller's deadline).
 func (s *session) authenticate(ctx context.Context, repo name.Repository) (http.RoundTripper, error) {
 	v := s.v
-	if v.signedIn != nil {
-		return v.signedIn, nil
-	}
 	var kcs []authn.Keychain
 	if s.keychain != nil {
 		kcs = append(kcs, s.keychain)
@@ -91,7 +87,7 @@ func (s *session) authenticate(ctx context.Context, repo name.Repository) (http.
 		}
 		auth = a
 	}
-	rt, err := v.auth.Transport(ctx, repo, auth)
+	rt, err := v.registry.Reader(ctx, s.tracker, repo, auth)
 	if err != nil {
 		return nil, fmt.Errorf("contacting registry %s: %w", repo.RegistryStr(), err)
 	}

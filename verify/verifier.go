@@ -17,7 +17,6 @@ package verify
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -35,13 +34,11 @@ import (
 // repository and credentials), the transport's kept-alive connections and
 // the trusted material it resolved.
 type Verifier struct {
-	remote    []remote.Option
-	transport http.RoundTripper
-	auth      *regclient.Auth   // over transport: one ping and token per process
-	signedIn  http.RoundTripper // WithAuthenticatedTransport: used as is
-	keychain  authn.Keychain
-	roots     *trustroot.Store
-	keys      keyCache
+	remote   []remote.Option
+	registry *regclient.Client // reads: one ping and token per process
+	keychain authn.Keychain
+	roots    *trustroot.Store
+	keys     keyCache
 	// revocation checks Notation chains (OCSP, CRL), its CRLs kept for
 	// the process like the registry's tokens; envelopes remembers the
 	// integrity checks of Notation envelopes.
@@ -58,10 +55,9 @@ func New(opts ...Option) *Verifier {
 	if v.roots == nil {
 		v.roots = trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{}))
 	}
-	if v.transport == nil {
-		v.transport = regclient.New(regclient.HTTPTransport(), regclient.Options{})
+	if v.registry == nil {
+		v.registry = regclient.New()
 	}
-	v.auth = regclient.NewAuth(v.transport)
 	if v.revocation == nil {
 		v.revocation = NewOCSPCRLChecker()
 	}

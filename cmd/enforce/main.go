@@ -86,7 +86,7 @@ hosts compare as the runtime dials them, never by substring or suffix.`,
 			&cli.DurationFlag{Name: "cache-ttl", Usage: "how long an allowed decision is cached (per digest and policy hash)", Value: enforce.DefaultPositiveTTL, EnvVars: []string{"SIGNET_CACHE_TTL"}},
 			&cli.DurationFlag{Name: "negative-cache-ttl", Usage: "how long a denial is cached", Value: enforce.DefaultNegativeTTL, EnvVars: []string{"SIGNET_NEGATIVE_CACHE_TTL"}},
 			&cli.IntFlag{Name: "cache-size", Usage: "maximum cached decisions", Value: enforce.DefaultCacheSize, EnvVars: []string{"SIGNET_CACHE_SIZE"}},
-			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: enforce.DefaultRegistryConcurrency, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
+			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: regclient.DefaultHostConcurrency, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
 			&cli.IntFlag{Name: "max-images-per-review", Usage: "maximum images one admission may ask to decide (containers, init and ephemeral containers, image volumes; on UPDATE the changed ones); a review with more is denied", Value: enforce.DefaultMaxImages, EnvVars: []string{"SIGNET_MAX_IMAGES_PER_REVIEW"}},
 			&cli.IntFlag{Name: "metrics-namespaces", Usage: "distinct namespaces that get their own metric label value; later ones are counted as _other", Value: enforce.DefaultMetricNamespaces, EnvVars: []string{"SIGNET_METRICS_NAMESPACES"}},
 			&cli.IntFlag{Name: "max-in-flight", Usage: "maximum verifications and tag resolutions in flight at once, over all registries; beyond it an image waits for one to end, then is denied as overloaded (never cached)", Value: enforce.DefaultMaxInFlight, EnvVars: []string{"SIGNET_MAX_IN_FLIGHT"}},
@@ -114,8 +114,8 @@ func serve(c *cli.Context) error {
 	}
 	roots := &enforce.TrustedRoots{Interval: c.Duration("trusted-root-refresh"), Policy: rl.Policy, Log: log,
 		Store: trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: c.Bool("offline")}))}
-	registry := regclient.New(regclient.HTTPTransport(), regclient.Options{Gate: enforce.NewLimiter(c.Int("registry-concurrency"))})
-	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain(clouds)), verify.WithTrustedRoots(roots.Store), verify.WithTransport(registry)}
+	registry := regclient.New(regclient.WithHostConcurrency(c.Int("registry-concurrency")))
+	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain(clouds)), verify.WithTrustedRoots(roots.Store), verify.WithRegistry(registry)}
 	verifier := verify.New(opts...)
 	cache := enforce.NewCache(verifier, enforce.CacheConfig{
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"), MaxAge: c.Duration("scan-max-age"),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 
@@ -105,8 +104,8 @@ func sigstoreIdentity(c *cli.Context) (*identity, error) {
 	}
 	// The Actions token endpoint is bounded and retried like the Sigstore
 	// services: a stuck endpoint fails the job instead of hanging it.
-	tokenClient := &http.Client{Transport: &sign.RetryTransport{Service: "GitHub Actions token endpoint",
-		Attempts: c.Int("retries"), Timeout: c.Duration("request-timeout"), Log: stderrLog(c)}}
+	tokenClient := sign.Config{Retries: c.Int("retries"), Timeout: c.Duration("request-timeout"), Log: stderrLog(c)}.
+		HTTPClient("GitHub Actions token endpoint")
 	tok, src, err := ci.IDToken(ctx, ci.OSEnv, explicit, tokenClient)
 	if err != nil {
 		return nil, err

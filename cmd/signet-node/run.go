@@ -100,8 +100,8 @@ func guard(c *cli.Context, log *slog.Logger) (*node.Guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	registry := regclient.New(regclient.HTTPTransport(), regclient.Options{Gate: enforce.NewLimiter(enforce.DefaultRegistryConcurrency)})
-	verifier := verify.New(verify.WithKeychain(cloudauth.Keychain(clouds)), verify.WithTrustedRoots(roots.Store), verify.WithTransport(registry))
+	registry := regclient.New(regclient.WithHostConcurrency(regclient.DefaultHostConcurrency))
+	verifier := verify.New(verify.WithKeychain(cloudauth.Keychain(clouds)), verify.WithTrustedRoots(roots.Store), verify.WithRegistry(registry))
 	g := &node.Guard{Policy: rl.Policy, Budget: c.Duration("budget"), VerdictMaxAge: c.Duration("verdict-max-age"),
 		Exempt: c.StringSlice("exempt-namespace"), Undecided: undecided,
 		// Verifications outlive one request's budget, so the runtime's retry

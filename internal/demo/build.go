@@ -15,7 +15,6 @@ import (
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
-	"github.com/signet-dev/signet/verify"
 )
 
 // tinyImage is a one-file image built in memory: no daemon, no base image.
@@ -62,6 +61,6 @@ func signAndAttest(ctx context.Context, kp *sign.Keypair, image string, p *polic
 	return sign.Run(ctx, mustSession(kp), sign.Request{
 		Image: image, Format: sign.FormatBoth, Sign: true,
 		Attest: &sign.Predicate{Type: policy.SLSAProvenanceV1, JSON: pred, Provenance: demoProvenance},
-		Policy: p, Signer: sign.Signer{Key: kp}, PostCheck: verify.New().Flow(),
+		Policy: p, Signer: sign.Signer{Key: kp}, PostCheck: sign.NewPostCheck(),
 	})
 }

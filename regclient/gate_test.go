@@ -1,4 +1,4 @@
-package enforce
+package regclient
 
 import (
 	"context"
@@ -13,14 +13,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-
-	"github.com/signet-dev/signet/regclient"
+	ggcr "github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
-// limitedClient is an HTTP client through regclient with l as its Gate.
+// limitedClient is an HTTP client through a Client with l as its Gate.
 func limitedClient(l *Limiter) *http.Client {
-	return &http.Client{Transport: regclient.New(nil, regclient.Options{Gate: l, Limits: regclient.Limits{Backoff: time.Millisecond}})}
+	return &http.Client{Transport: New(WithGate(l), WithLimits(Limits{Backoff: time.Millisecond})).Transport()}
 }
 
 func TestLimiterCapsConcurrencyPerHost(t *testing.T) {
@@ -63,26 +61,26 @@ func TestLimiterCapsConcurrencyPerHost(t *testing.T) {
 func TestLimiterServesUrgentThenOldestFirst(t *testing.T) {
 	l := NewLimiter(1)
 	base := time.Now()
-	hold, err := l.Enter(reqWith(t, regclient.Priority{Since: base}))
+	hold, err := l.Enter(reqWith(t), Priority{Since: base})
 	if err != nil {
 		t.Fatal(err)
 	}
 	arrivals := []struct {
 		name string
-		prio regclient.Priority
+		prio Priority
 	}{
-		{"background scan", regclient.Priority{Background: true, Since: base}},
-		{"newest verification", regclient.Priority{Since: base.Add(3 * time.Second)}},
-		{"oldest verification", regclient.Priority{Since: base.Add(1 * time.Second)}},
-		{"tag re-resolution", regclient.Priority{Urgent: true, Since: base.Add(4 * time.Second)}},
-		{"middle verification", regclient.Priority{Since: base.Add(2 * time.Second)}},
+		{"background scan", Priority{Background: true, Since: base}},
+		{"newest verification", Priority{Since: base.Add(3 * time.Second)}},
+		{"oldest verification", Priority{Since: base.Add(1 * time.Second)}},
+		{"tag re-resolution", Priority{Urgent: true, Since: base.Add(4 * time.Second)}},
+		{"middle verification", Priority{Since: base.Add(2 * time.Second)}},
 	}
 	var mu sync.Mutex
 	var order []string
 	var wg sync.WaitGroup
 	for i, a := range arrivals {
 		wg.Go(func() {
-			release, err := l.Enter(reqWith(t, a.prio))
+			release, err := l.Enter(reqWith(t), a.prio)
 			if err != nil {
 				t.Error(err)
 				return
@@ -132,7 +130,7 @@ func TestLimiterReleasesOnEveryPath(t *testing.T) {
 	defer close(slowBody)
 	host := strings.TrimPrefix(srv.URL, "http://")
 	l := NewLimiter(1)
-	rt := regclient.New(nil, regclient.Options{Gate: l, Limits: regclient.Limits{Backoff: time.Millisecond}})
+	rt := New(WithGate(l), WithLimits(Limits{Backoff: time.Millisecond})).Transport()
 	head := func(ctx context.Context, repo string) error {
 		ref, err := name.ParseReference(host + "/" + repo + ":1")
 		if err != nil {
@@ -189,7 +187,7 @@ func TestLimiterReleasesOnEveryPath(t *testing.T) {
 // once with the registry named, instead of piling up.
 func TestLimiterQueueIsBounded(t *testing.T) {
 	l := NewLimiter(1)
-	hold, _ := l.Enter(reqWith(t, regclient.Priority{}))
+	hold, _ := l.Enter(reqWith(t), Priority{})
 	defer hold()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -197,19 +195,18 @@ func TestLimiterQueueIsBounded(t *testing.T) {
 	defer wg.Wait()
 	defer cancel()
 	for range 64 {
-		wg.Go(func() { l.Enter(reqWith(t, regclient.Priority{}).WithContext(ctx)) }) //nolint:errcheck // cancelled below
+		wg.Go(func() { l.Enter(reqWith(t).WithContext(ctx), Priority{}) }) //nolint:errcheck // cancelled below
 	}
 	waitUntil(t, "64 waiters", func() bool { return l.Waiting("registry.test") == 64 })
-	_, err := l.Enter(reqWith(t, regclient.Priority{}))
+	_, err := l.Enter(reqWith(t), Priority{})
 	if err == nil || !strings.Contains(err.Error(), "registry registry.test: 64 requests already waiting") {
 		t.Fatalf("want the 65th waiter refused, got %v", err)
 	}
 }
 
-func reqWith(t *testing.T, p regclient.Priority) *http.Request {
+func reqWith(t *testing.T) *http.Request {
 	t.Helper()
-	ctx := regclient.WithTracker(context.Background(), regclient.NewTracker(p))
-	r, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://registry.test/v2/", nil)
+	r, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "https://registry.test/v2/", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,6 +214,19 @@ func reqWith(t *testing.T, p regclient.Priority) *http.Request {
 }
 
 func isStatus(err error, code int) bool {
-	terr, ok := err.(*transport.Error)
+	terr, ok := err.(*ggcr.Error)
 	return ok && terr.StatusCode == code
+}
+
+// waitUntil polls cond (the requests run in their own goroutines) for up
+// to ten seconds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, bounded by the deadline
+	}
 }

@@ -1,4 +1,4 @@
-package sign
+package regclient
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"sync"
 )
 
-// memo is the run's memory of its registry, between the authentication
+// memory is a signing run's memory of its registry, between the authentication
 // and the network: it lets the post-check evaluate what the run just wrote
 // and read back without downloading it again, and answers nothing it cannot
 // answer exactly as the registry would now. It serves, to GET and HEAD:
@@ -33,7 +33,7 @@ import (
 //
 // Everything else (pings, tokens, uploads, other clients' entries) goes to
 // the registry.
-type memo struct {
+type memory struct {
 	base http.RoundTripper
 
 	mu       sync.Mutex
@@ -48,12 +48,12 @@ type stored struct {
 	body   []byte
 }
 
-// memoMax bounds what is kept per response: signatures, bundles and
+// memoryMax bounds what is kept per response: signatures, bundles and
 // manifests are small; an image's layers are never read by a run.
-const memoMax = 4 << 20
+const memoryMax = 4 << 20
 
-func newMemo(base http.RoundTripper) *memo {
-	return &memo{base: base, content: map[string]*stored{}, listings: map[string]*stored{}}
+func newMemory(base http.RoundTripper) *memory {
+	return &memory{base: base, content: map[string]*stored{}, listings: map[string]*stored{}}
 }
 
 // resource is what a registry URL names.
@@ -82,7 +82,7 @@ func (res resource) byDigest() bool { return strings.HasPrefix(res.ref, "sha256:
 
 func (res resource) key() string { return res.repo + "/" + res.kind + "/" + res.ref }
 
-func (m *memo) RoundTrip(req *http.Request) (*http.Response, error) {
+func (m *memory) RoundTrip(req *http.Request) (*http.Response, error) {
 	res, ok := parse(req)
 	if !ok {
 		return m.base.RoundTrip(req)
@@ -98,11 +98,11 @@ func (m *memo) RoundTrip(req *http.Request) (*http.Response, error) {
 	return m.base.RoundTrip(req)
 }
 
-func (m *memo) listingKey(req *http.Request, res resource) string {
+func (m *memory) listingKey(req *http.Request, res resource) string {
 	return res.key() + "?" + req.URL.RawQuery
 }
 
-func (m *memo) read(req *http.Request, res resource) (*http.Response, error) {
+func (m *memory) read(req *http.Request, res resource) (*http.Response, error) {
 	content := res.kind == "blobs" || res.kind == "manifests" && res.byDigest()
 	listing := res.kind == "referrers" || res.kind == "manifests" && !res.byDigest()
 	m.mu.Lock()
@@ -122,15 +122,15 @@ func (m *memo) read(req *http.Request, res resource) (*http.Response, error) {
 		return resp, err
 	}
 	keep := resp.StatusCode == http.StatusOK || listing && resp.StatusCode == http.StatusNotFound
-	if !keep || resp.ContentLength > memoMax {
+	if !keep || resp.ContentLength > memoryMax {
 		return resp, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, memoMax+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, memoryMax+1))
 	if err != nil {
 		resp.Body.Close()
 		return nil, err
 	}
-	if len(body) > memoMax { // too large to keep: hand it on whole
+	if len(body) > memoryMax { // too large to keep: hand it on whole
 		resp.Body = struct {
 			io.Reader
 			io.Closer
@@ -153,11 +153,11 @@ func (m *memo) read(req *http.Request, res resource) (*http.Response, error) {
 
 // put forwards a PUT and remembers what the registry accepted: a manifest
 // under its digest, a blob under the digest its upload was committed with.
-func (m *memo) put(req *http.Request, res resource) (*http.Response, error) {
+func (m *memory) put(req *http.Request, res resource) (*http.Response, error) {
 	var body []byte
 	if req.GetBody != nil {
 		if rc, err := req.GetBody(); err == nil {
-			body, _ = io.ReadAll(io.LimitReader(rc, memoMax+1))
+			body, _ = io.ReadAll(io.LimitReader(rc, memoryMax+1))
 			rc.Close()
 		}
 	}
@@ -175,7 +175,7 @@ func (m *memo) put(req *http.Request, res resource) (*http.Response, error) {
 		}
 	}
 	resp, err := m.base.RoundTrip(req)
-	if err != nil || resp.StatusCode/100 != 2 || body == nil || len(body) > memoMax {
+	if err != nil || resp.StatusCode/100 != 2 || body == nil || len(body) > memoryMax {
 		return resp, err
 	}
 	dg := digestOf(body)
@@ -203,7 +203,7 @@ func (m *memo) put(req *http.Request, res resource) (*http.Response, error) {
 
 // forgetReferrers drops repo's referrers lists (a 404, the endpoint
 // missing, stays) and, with tags, its tag listings too.
-func (m *memo) forgetReferrers(repo string, tags bool) {
+func (m *memory) forgetReferrers(repo string, tags bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k, s := range m.listings {
@@ -216,7 +216,7 @@ func (m *memo) forgetReferrers(repo string, tags bool) {
 // forgetDeleted drops what a DELETE may change: the content itself, the
 // referrers lists and, since a registry may untag what it deletes, the
 // repository's tag listings.
-func (m *memo) forgetDeleted(res resource) {
+func (m *memory) forgetDeleted(res resource) {
 	m.forgetReferrers(res.repo, true)
 	m.mu.Lock()
 	delete(m.content, res.key())

@@ -1,17 +1,14 @@
-package enforce
+package regclient
 
 import (
 	"container/heap"
 	"fmt"
 	"net/http"
 	"sync"
-	"time"
-
-	"github.com/signet-dev/signet/regclient"
 )
 
-// DefaultRegistryConcurrency is the default of --registry-concurrency: the
-// slots per registry host. Measured with BenchmarkRegistryConcurrency: 500
+// DefaultHostConcurrency is the default of enforce's and signet-node's
+// --registry-concurrency: the slots per registry host. Measured with BenchmarkRegistryConcurrency: 500
 // concurrent admissions of 50 new images (signed and attested) against a
 // registry answering every request in 200 ms, 8 s deadline, idle 2-core
 // machine. 8 slots decided 290 of the 500 (p99 8.0 s: the rest hit the
@@ -21,18 +18,18 @@ import (
 // because the simulated registry never slows down; a real one does, and
 // throttles clients that keep many more requests open than that. Registries
 // speak HTTP/2, so 32 requests are 32 streams, not 32 connections.
-const DefaultRegistryConcurrency = 32
+const DefaultHostConcurrency = 32
 
 // Limiter caps concurrent requests per registry host, so a burst of
 // admissions (a rollout, a node drain) cannot overrun one registry or trip
-// its rate limits. It is a regclient.Gate: a slot is held only while
-// regclient sends one request and reads its whole response, so it is
+// its rate limits. It is a Gate (WithHostConcurrency): a slot is held only
+// while the transport sends one request and reads its whole response, so it is
 // released on every path (answer, error, retried failure, cancelled
 // context) and no holder ever waits for a second slot: a verification that
 // needs several requests at once can be slowed by the limit, never
 // deadlocked by it.
 //
-// Waiting requests are served by regclient.Priority (tag re-resolutions,
+// Waiting requests are served by Priority (tag re-resolutions,
 // then the oldest verification, background scans last), not in arrival
 // order: under a slow
 // registry the oldest admissions finish instead of all of them advancing
@@ -50,7 +47,7 @@ type Limiter struct {
 // many waiting.
 func NewLimiter(perHost int) *Limiter {
 	if perHost <= 0 {
-		perHost = DefaultRegistryConcurrency
+		perHost = DefaultHostConcurrency
 	}
 	return &Limiter{perHost: perHost, maxQueue: 64 * perHost, hosts: map[string]*hostSlots{}}
 }
@@ -61,20 +58,16 @@ type hostSlots struct {
 }
 
 type waiter struct {
-	prio    regclient.Priority
+	prio    Priority
 	seq     uint64
 	ready   chan struct{}
 	granted bool
 	index   int
 }
 
-// Enter implements regclient.Gate.
-func (l *Limiter) Enter(r *http.Request) (func(), error) {
+// Enter implements Gate.
+func (l *Limiter) Enter(r *http.Request, prio Priority) (func(), error) {
 	host := r.URL.Host
-	prio := regclient.Priority{Since: time.Now()}
-	if tr := regclient.FromContext(r.Context()); tr != nil {
-		prio = tr.Priority()
-	}
 	l.mu.Lock()
 	h := l.hosts[host]
 	if h == nil {
@@ -136,8 +129,9 @@ func (l *Limiter) release(host string) {
 	}
 }
 
-// hostsKnown is how many hosts the limiter keeps state for.
-func (l *Limiter) hostsKnown() int {
+// Hosts is how many hosts the limiter keeps state for (none once every
+// request ended: images at thousands of hosts leave nothing behind).
+func (l *Limiter) Hosts() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.hosts)

@@ -1,4 +1,4 @@
-package sign
+package regclient
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 type memoWorld struct {
 	t      *testing.T
 	base   string
-	m      *memo
+	m      *memory
 	hits   atomic.Int64
 	refuse atomic.Bool // answer PUTs 500 without storing
 }
@@ -35,7 +35,7 @@ func newMemoWorld(t *testing.T) *memoWorld {
 		reg.ServeHTTP(rw, r)
 	}))
 	t.Cleanup(srv.Close)
-	w.base, w.m = srv.URL+"/v2/acme/app", newMemo(http.DefaultTransport)
+	w.base, w.m = srv.URL+"/v2/acme/app", newMemory(http.DefaultTransport)
 	return w
 }
 
@@ -168,14 +168,14 @@ func TestMemoAnswersOnlyWhatTheRegistryWouldAnswerNow(t *testing.T) {
 // TestMemoHandsOnWholeWhatItCannotKeep: a response larger than the memo
 // keeps reaches the caller whole.
 func TestMemoHandsOnWholeWhatItCannotKeep(t *testing.T) {
-	big := strings.Repeat("x", memoMax+10)
+	big := strings.Repeat("x", memoryMax+10)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.(http.Flusher).Flush() // no Content-Length: the memo reads to find the size
 		io.WriteString(w, big)
 	}))
 	t.Cleanup(srv.Close)
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v2/acme/app/manifests/v1", nil)
-	resp, err := newMemo(http.DefaultTransport).RoundTrip(req)
+	resp, err := newMemory(http.DefaultTransport).RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
