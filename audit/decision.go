@@ -36,6 +36,26 @@ func (f *Finding) read(d *verify.Decision) {
 	default:
 		f.Result, f.Reason = Fail, strings.Join(d.Messages(), "; ")
 	}
+	f.Detail = readDetail(d.Reasons)
+}
+
+// readDetail types a failure: the first reason's code and, from the first
+// reason about an attestation, which one, which condition, what it saw.
+func readDetail(rs []verify.Reason) *Detail {
+	if len(rs) == 0 {
+		return nil
+	}
+	dt := &Detail{Code: string(rs[0].Code)}
+	for _, r := range rs {
+		if a := r.Attestation; a != nil {
+			dt.Attestation, dt.PredicateType, dt.Condition = a.Requirement, a.PredicateType, a.Condition
+			if r.Code == verify.CodeConditionFailed {
+				dt.Observed = r.Actual
+			}
+			break
+		}
+	}
+	return dt
 }
 
 // passReason says what was accepted; the webhook gives no reason for an

@@ -58,7 +58,8 @@ func (s *Store) Decide(ctx context.Context, t verify.Target, trust *verify.Trust
 		if !d.Transient {
 			// A registry or trust-root failure says nothing about the
 			// image, and may depend on the caller's credentials: never kept.
-			s.mem.put(key, kept{d: d, at: s.cfg.Now()}, s.cfg.keep())
+			now := s.cfg.Now()
+			s.mem.put(key, kept{d: d, at: now}, s.cfg.keep(d, now))
 		}
 		return d, nil
 	})
@@ -108,6 +109,9 @@ func (s *Store) miss(req verify.Request) {
 // pass asks for denials to be verified again (ReverifyDenied: a denial is
 // fixed by signing, not by waiting).
 func (c CacheConfig) fresh(k kept, req verify.Request, now time.Time) bool {
+	if v := k.d.ValidUntil; v != nil && !now.Before(*v) {
+		return false // an attestation it rests on became too old
+	}
 	age := now.Sub(k.at)
 	denied := k.d.Outcome() != verify.OutcomeAllow
 	switch {
@@ -121,10 +125,14 @@ func (c CacheConfig) fresh(k kept, req verify.Request, now time.Time) bool {
 	return age < c.MaxAge
 }
 
-// keep is how long a decision stays in the store: as long as any request
-// may be answered with it (fresh).
-func (c CacheConfig) keep() time.Duration {
-	return max(c.PositiveTTL, c.NegativeTTL, c.MaxAge)
+// keep is how long d, kept at now, stays in the store: as long as any
+// request may be answered with it (fresh), and never past its ValidUntil.
+func (c CacheConfig) keep(d *verify.Decision, now time.Time) time.Duration {
+	ttl := max(c.PositiveTTL, c.NegativeTTL, c.MaxAge)
+	if v := d.ValidUntil; v != nil {
+		ttl = min(ttl, v.Sub(now))
+	}
+	return ttl
 }
 
 // deadlineReason is the reason a verification still in flight at the

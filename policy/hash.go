@@ -51,6 +51,9 @@ type normalRule struct {
 	Provenance *normalProvenance `json:"provenance,omitempty"`
 	Platforms  Platforms         `json:"platforms"`
 	Mode       Mode              `json:"mode,omitempty"`
+
+	// Attestations: normalAttestations (attestation_hash.go).
+	Attestations []normalAttestation `json:"attestations,omitempty"`
 }
 
 type normalProvenance struct {
@@ -62,6 +65,8 @@ type normalProvenance struct {
 	SourceRepositories  []string `json:"sourceRepositories,omitempty"`
 	SourceRefs          []string `json:"sourceRefs,omitempty"`
 	SourceMatchesSigner bool     `json:"sourceMatchesSigner"`
+
+	Conditions []normalCondition `json:"conditions,omitempty"`
 }
 
 type normalEnforce struct {
@@ -128,9 +133,10 @@ func normalizeRule(r *Rule) normalRule {
 			Required: p.Required, PredicateTypes: sorted(p.PredicateTypes), SignedBy: sorted(IdentityNames(p.SignedBy)),
 			BuilderIDs: globStrings(p.BuilderIDs), BuildTypes: sorted(p.BuildTypes),
 			SourceRepositories: globStrings(p.SourceRepositories), SourceRefs: globStrings(p.SourceRefs),
-			SourceMatchesSigner: p.SourceMatchesSigner,
+			SourceMatchesSigner: p.SourceMatchesSigner, Conditions: normalConditions(p.Conditions),
 		}
 	}
+	n.Attestations = normalAttestations(r.Attestations)
 	return n
 }
 

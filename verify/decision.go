@@ -34,7 +34,8 @@ type Decision struct {
 	Rule       *RuleRef `json:"rule,omitempty"`
 	// Signatures that verified and satisfied an identity of the rule.
 	Signatures []SignatureResult `json:"signatures,omitempty"`
-	// Attestations that verified and satisfied the rule's provenance.
+	// Attestations that verified and satisfied the rule's provenance and
+	// the attestations it requires.
 	Attestations []AttestationResult `json:"attestations,omitempty"`
 	// Platforms lists child manifests checked when the rule requires
 	// every platform of an index to be signed.
@@ -61,6 +62,10 @@ type Decision struct {
 	// DecidedAt is when the engine made the decision: a decision a store
 	// kept keeps it, so a report can say since when its result holds.
 	DecidedAt time.Time `json:"-"`
+	// ValidUntil, when set, is when the decision stops being true by
+	// itself: an attestation it counted becomes older than its rule's
+	// maxAge. A cache keeps it no longer.
+	ValidUntil *time.Time `json:"validUntil,omitempty"`
 }
 
 // RuleRef names the rule that governed the image.
@@ -105,8 +110,11 @@ type Timestamp struct {
 	Time time.Time `json:"time"`
 }
 
-// AttestationResult summarizes an accepted provenance attestation.
+// AttestationResult summarizes an accepted attestation: the provenance
+// (Requirement empty) with the SLSA fields read from it, or one the rule
+// requires under Requirement's name.
 type AttestationResult struct {
+	Requirement      string        `json:"requirement,omitempty"`
 	Identity         string        `json:"identity"`
 	Layout           ocisig.Layout `json:"layout"`
 	PredicateType    string        `json:"predicateType"`
@@ -117,6 +125,23 @@ type AttestationResult struct {
 	SourceDigest     string        `json:"sourceDigest,omitempty"`
 	Subject          string        `json:"subject,omitempty"`
 	LogIndex         *int64        `json:"logIndex,omitempty"`
+	// SignedAt is the attestation's trusted time (the earliest verified
+	// log entry or timestamp), when it has one; ValidUntil is when it
+	// becomes older than its requirement's maxAge.
+	SignedAt   *time.Time `json:"signedAt,omitempty"`
+	ValidUntil *time.Time `json:"validUntil,omitempty"`
+}
+
+// AttestationRef names the attestation a reason is about: the
+// requirement, its predicate type, where it was found and who signed it
+// when, and the condition at fault, if one.
+type AttestationRef struct {
+	Requirement   string        `json:"requirement"`
+	PredicateType string        `json:"predicateType"`
+	Layout        ocisig.Layout `json:"layout,omitempty"`
+	LogIndex      *int64        `json:"logIndex,omitempty"`
+	SignedAt      *time.Time    `json:"signedAt,omitempty"`
+	Condition     string        `json:"condition,omitempty"`
 }
 
 // PlatformResult is the signature check of one child of an index.
@@ -135,6 +160,7 @@ type Rejection struct {
 	Reason string        `json:"reason"`
 	Code   ReasonCode    `json:"code,omitempty"`
 	policy.Mismatch
+	Attestation *AttestationRef `json:"attestation,omitempty"`
 }
 
 // Outcome is what a decision came to, whatever renders it: the webhook's

@@ -3,6 +3,7 @@ package verify
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -16,9 +17,10 @@ import (
 // trusted root or the rule's keys; predicted ones are taken as signed by
 // their Signer, and need no trust), matches them against the rule's
 // identities and threshold, checks provenance against the rule's
-// conditions and, under platforms: all, every platform of an index; the
-// Decision says what held and, for each requirement that did not, a typed
-// Reason.
+// conditions and, under platforms: all, every platform of an index, and
+// each attestation the rule requires (evaluate_attestations.go: signers,
+// age, CEL conditions); the Decision says what held and, for each
+// requirement that did not, a typed Reason.
 func Evaluate(t Target, ev *Evidence, trust *Trust) *Decision {
 	d := t.decision()
 	r := t.Match.Rule
@@ -26,12 +28,13 @@ func Evaluate(t Target, ev *Evidence, trust *Trust) *Decision {
 		d.settle()
 		return d // pin-only: the digest is what runs, no signature needed
 	}
-	e := &evaluation{p: t.Policy, rule: r, digest: t.Digest, ev: ev, trust: trust, d: d}
+	e := &evaluation{p: t.Policy, rule: r, digest: t.Digest, ev: ev, trust: trust, d: d, now: time.Now(), budget: policy.NewBudget()}
 	d.Rejected = slices.Clone(ev.rejected)
 	e.signatures()
 	if r.Provenance != nil {
 		e.provenance()
 	}
+	e.attestations()
 	if r.Platforms == policy.PlatformsAll && ev.platforms != nil {
 		e.platforms()
 	}
@@ -70,6 +73,13 @@ type evaluation struct {
 	ev     *Evidence
 	trust  *Trust
 	d      *Decision
+	// now is when the attestations' ages are measured; budget is what
+	// conditions may still spend.
+	now    time.Time
+	budget *policy.Budget
+	// statements are the candidates' statements decoded for conditions,
+	// each once.
+	statements map[*candidate]*policy.Facts
 }
 
 // trustedRoot is the trusted root, for a candidate that needs it: the
@@ -85,5 +95,5 @@ func (e *evaluation) trustedRoot() (*trustroot.Root, error) {
 }
 
 func (e *evaluation) reject(c *candidate, r Reason) {
-	e.d.Rejected = append(e.d.Rejected, Rejection{Layout: c.layout, Kind: c.kind, Reason: r.String(), Code: r.Code, Mismatch: r.Mismatch})
+	e.d.Rejected = append(e.d.Rejected, Rejection{Layout: c.layout, Kind: c.kind, Reason: r.String(), Code: r.Code, Mismatch: r.Mismatch, Attestation: r.Attestation})
 }
