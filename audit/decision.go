@@ -39,13 +39,19 @@ func (f *Finding) read(d *verify.Decision) {
 	f.Detail = readDetail(d.Reasons)
 }
 
-// readDetail types a failure: the first reason's code and, from the first
+// readDetail types a failure: the first reason's code, every reason's,
+// and, from the first
 // reason about an attestation, which one, which condition, what it saw.
 func readDetail(rs []verify.Reason) *Detail {
 	if len(rs) == 0 {
 		return nil
 	}
 	dt := &Detail{Code: string(rs[0].Code)}
+	for _, r := range rs {
+		if c := string(r.Code); c != "" && !slices.Contains(dt.Codes, c) {
+			dt.Codes = append(dt.Codes, c)
+		}
+	}
 	for _, r := range rs {
 		if a := r.Attestation; a != nil {
 			dt.Attestation, dt.PredicateType, dt.Condition = a.Requirement, a.PredicateType, a.Condition

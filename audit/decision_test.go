@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/signet-dev/signet/policy"
@@ -19,8 +20,8 @@ func TestFindingTypesTheAttestationThatFailed(t *testing.T) {
 	var f Finding
 	f.read(d)
 	got := f.Detail
-	want := Detail{Code: "no-signature", Attestation: "scan", PredicateType: "vuln-uri", Condition: "no-critical", Observed: "v = [CVE-2024-3094]"}
-	if got == nil || *got != want {
+	want := Detail{Code: "no-signature", Codes: []string{"no-signature", "condition-failed"}, Attestation: "scan", PredicateType: "vuln-uri", Condition: "no-critical", Observed: "v = [CVE-2024-3094]"}
+	if got == nil || !reflect.DeepEqual(*got, want) {
 		t.Fatalf("detail %+v, want %+v", got, want)
 	}
 }

@@ -89,9 +89,12 @@ func Summarize(fs []Finding) Summary {
 // when it is about an attestation a rule requires, the requirement, its
 // predicate type, the condition and the values the condition saw.
 type Detail struct {
-	Code          string `json:"code"`
-	Attestation   string `json:"attestation,omitempty"`
-	PredicateType string `json:"predicateType,omitempty"`
-	Condition     string `json:"condition,omitempty"`
-	Observed      string `json:"observed,omitempty"`
+	Code string `json:"code"`
+	// Codes are the codes of every reason, each once, in order (Code is
+	// the first).
+	Codes         []string `json:"codes,omitempty"`
+	Attestation   string   `json:"attestation,omitempty"`
+	PredicateType string   `json:"predicateType,omitempty"`
+	Condition     string   `json:"condition,omitempty"`
+	Observed      string   `json:"observed,omitempty"`
 }

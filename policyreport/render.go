@@ -61,6 +61,7 @@ func FromFinding(f audit.Finding, policyName string) Result {
 	set("workload", f.Workload)
 	if dt := f.Detail; dt != nil {
 		set("reasonCode", dt.Code)
+		set("reasonCodes", strings.Join(dt.Codes, ","))
 		set("attestation", dt.Attestation)
 		set("predicateType", dt.PredicateType)
 		set("condition", dt.Condition)
