@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -67,7 +66,7 @@ Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			if err := writeAudit(c.App.Writer, output, r); err != nil {
+			if err := write(c, r, r.WriteTable); err != nil {
 				return err
 			}
 			if r.Denied {
@@ -76,15 +75,6 @@ Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			return nil
 		},
 	}
-}
-
-func writeAudit(w io.Writer, output string, r *audit.Report) error {
-	if output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
-	}
-	return r.WriteTable(w)
 }
 
 // progress reports verified images on a terminal (one line, rewritten), and

@@ -6,7 +6,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/signet-dev/signet/enforce"
 	"github.com/signet-dev/signet/policyreport"
 )
 
@@ -23,10 +22,10 @@ type Metrics struct {
 	lastNS map[string]bool
 }
 
-// NewMetrics creates the metrics; images verified and remembered (the
-// decision store's background misses and hits), and report writes, are
-// read at scrape time from stats and w.
-func NewMetrics(stats *enforce.CacheStats, w *policyreport.Writer) *Metrics {
+// NewMetrics creates the metrics; images remembered and verified (the
+// decision store's background hits and misses: enforce.CacheStats), and
+// report writes, are read at scrape time from remembered, verified and w.
+func NewMetrics(remembered, verified func() int64, w *policyreport.Writer) *Metrics {
 	m := &Metrics{
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "signet_scan_duration_seconds",
 			Help:    "Duration of a background verification pass over every running pod, by trigger (start, policy, trusted-root, periodic).",
@@ -44,7 +43,7 @@ func NewMetrics(stats *enforce.CacheStats, w *policyreport.Writer) *Metrics {
 			ConstLabels: prometheus.Labels{"from": from}}, func() float64 { return float64(f()) })
 	}
 	m.collectors = []prometheus.Collector{m.duration, m.violations, m.leader, m.reportErrors,
-		images("memo", stats.BackgroundHits.Load), images("verifier", stats.BackgroundMisses.Load),
+		images("memo", remembered), images("verifier", verified),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "signet_report_writes_total",
 			Help: "PolicyReport and ClusterPolicyReport writes and deletes sent to the apiserver (unchanged reports are not written)."},
 			func() float64 { return float64(w.Writes.Load() + w.Deletes.Load()) }),
