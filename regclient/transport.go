@@ -29,6 +29,7 @@ type transport struct {
 	gate    Gate
 	log     func(format string, args ...any)
 	service string
+	caps    capabilities
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -164,6 +165,7 @@ func (t *transport) once(req *http.Request, tr *Tracker) (*http.Response, bool, 
 	if r.Method != http.MethodHead {
 		resp.ContentLength = int64(len(body))
 	}
+	t.caps.observe(r, resp)
 	if retryStatus(resp.StatusCode) {
 		tr.fail(Failure{Host: a.host, Status: resp.StatusCode, Cause: fmt.Sprintf("registry %s answered %s", a.host, resp.Status)}, false, a.start)
 		return resp, true, nil

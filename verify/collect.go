@@ -114,6 +114,7 @@ func (s *session) collect(ctx context.Context, digest name.Digest, want ocisig.W
 	if err != nil {
 		return nil, err
 	}
+	want.NoReferrersAPI = !s.v.registry.ReferrersAPI(digest.RegistryStr())
 	found, err := ocisig.FetchWant(ctx, digest, want, opts...)
 	if err != nil {
 		return nil, err
