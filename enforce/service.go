@@ -16,10 +16,10 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/signet-dev/signet/audit"
 	"github.com/signet-dev/signet/enforce/background"
 	"github.com/signet-dev/signet/policyreport"
 	"github.com/signet-dev/signet/regclient"
+	"github.com/signet-dev/signet/scan"
 	"github.com/signet-dev/signet/trustroot"
 	"github.com/signet-dev/signet/verdict"
 	"github.com/signet-dev/signet/verify"
@@ -187,8 +187,8 @@ func (s *Service) startBackground(ctx context.Context, kcfg *rest.Config, kc kub
 		return
 	}
 	pullSecrets := &PullSecrets{Client: kc}
-	engine := &audit.Engine{Decider: s.cache, Background: true, Concurrency: b.Concurrency,
-		Credentials: func(ctx context.Context, pod *audit.Pod) authn.Keychain {
+	engine := &scan.Engine{Decider: s.cache, Background: true, Concurrency: b.Concurrency,
+		Credentials: func(ctx context.Context, pod *scan.Pod) authn.Keychain {
 			kc, _ := pullSecrets.Keychain(ctx, pod.Namespace, &Workload{PullSecrets: pod.PullSecrets, ServiceAccount: pod.ServiceAccount})
 			return kc
 		}}

@@ -9,9 +9,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/signet-dev/signet/audit"
 	"github.com/signet-dev/signet/internal/kubecore"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/scan"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -61,8 +61,8 @@ Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			if c.Bool("offline") {
 				opts = append(opts, verify.WithOffline())
 			}
-			e := &audit.Engine{Decider: verify.New(opts...).Flow(), Concurrency: c.Int("concurrency"), Progress: progress(c.App.ErrWriter)}
-			r, err := audit.Cluster(c.Context, kc, e, p, c.String("namespace"))
+			e := &scan.Engine{Decider: verify.New(opts...).Flow(), Concurrency: c.Int("concurrency"), Progress: progress(c.App.ErrWriter)}
+			r, err := scan.Cluster(c.Context, kc, e, p, c.String("namespace"))
 			if err != nil {
 				return usageError("%v", err)
 			}

@@ -9,9 +9,9 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/signet-dev/signet/audit"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/policyreport"
+	"github.com/signet-dev/signet/scan"
 )
 
 // Config is everything a Scanner needs.
@@ -20,7 +20,7 @@ type Config struct {
 	Reports *policyreport.Writer
 	// Engine decides targets; its Decider should be the webhook's Cache, so
 	// scans and admissions share decisions, flights and registry limits.
-	Engine *audit.Engine
+	Engine *scan.Engine
 	// RootVersion is the version of the trusted root a policy's
 	// identities need (verify.Verifier.RootVersion): a new one starts a
 	// full pass.

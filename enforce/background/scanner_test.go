@@ -14,13 +14,13 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/signet-dev/signet/audit"
 	"github.com/signet-dev/signet/enforce"
 	"github.com/signet-dev/signet/enforce/background"
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/policyreport"
+	"github.com/signet-dev/signet/scan"
 	"github.com/signet-dev/signet/test/stack"
 	"github.com/signet-dev/signet/verify"
 )
@@ -72,7 +72,7 @@ func TestScannersElectOneAndReport(t *testing.T) {
 	for _, id := range []string{"a", "b"} {
 		v := verify.New()
 		sc := background.New(background.Config{Client: kc, Reports: &policyreport.Writer{Client: dyn}, Policy: func() *policy.Policy { return p },
-			Engine: &audit.Engine{Decider: enforce.NewCache(v, enforce.CacheConfig{}), Background: true}, RootVersion: v.RootVersion,
+			Engine: &scan.Engine{Decider: enforce.NewCache(v, enforce.CacheConfig{}), Background: true}, RootVersion: v.RootVersion,
 			Settle: 50 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Lease: background.Lease{Namespace: "signet-system", Identity: id, Duration: 3 * time.Second}})
 		sctx, stop := context.WithCancel(ctx)

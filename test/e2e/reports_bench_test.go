@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/signet-dev/signet/audit"
 	"github.com/signet-dev/signet/enforce"
 	"github.com/signet-dev/signet/enforce/background"
 	"github.com/signet-dev/signet/internal/sigstoretest"
@@ -26,6 +25,7 @@ import (
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/policyreport"
+	"github.com/signet-dev/signet/scan"
 	"github.com/signet-dev/signet/test/stack"
 	"github.com/signet-dev/signet/verify"
 )
@@ -146,7 +146,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 func (sb *scanBench) scanner(p func() *policy.Policy) (*background.Scanner, *enforce.CacheStats, *policyreport.Writer) {
 	v := verify.New()
 	cache := enforce.NewCache(v, enforce.CacheConfig{})
-	e := &audit.Engine{Decider: cache, Background: true, Concurrency: 2}
+	e := &scan.Engine{Decider: cache, Background: true, Concurrency: 2}
 	w := &policyreport.Writer{Client: sb.dyn}
 	return background.New(background.Config{Client: sb.kc, Reports: w, Engine: e, RootVersion: v.RootVersion, Policy: p,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}), &cache.Stats, w

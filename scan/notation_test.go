@@ -1,4 +1,4 @@
-package audit_test
+package scan_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signet-dev/signet/audit"
+	"github.com/signet-dev/signet/scan"
 
 	"github.com/signet-dev/signet/internal/notationtest"
 	"github.com/signet-dev/signet/internal/testworld"
@@ -49,24 +49,24 @@ func TestEngineSeesNotationSignatures(t *testing.T) {
 	notationtest.Attach(t, revoked, revoked, leaf, notationtest.SignOptions{})
 	ca.Revocation.Revoke(leaf)
 	notationtest.Attach(t, unreachable, unreachable, ca.Leaf(t), notationtest.SignOptions{})
-	e := &audit.Engine{Decider: verify.New().Flow()}
+	e := &scan.Engine{Decider: verify.New().Flow()}
 	ctx := context.Background()
 
-	fs := e.Decide(ctx, audit.Batch{Policy: p, Targets: append(runningPod("prod", "a", signed.String()), runningPod("prod", "b", revoked.String())...)})
-	if fs[0].Result != audit.Pass || len(fs[0].Identities) != 1 || fs[0].Identities[0] != "acme-notation" {
+	fs := e.Decide(ctx, scan.Batch{Policy: p, Targets: append(runningPod("prod", "a", signed.String()), runningPod("prod", "b", revoked.String())...)})
+	if fs[0].Result != scan.Pass || len(fs[0].Identities) != 1 || fs[0].Identities[0] != "acme-notation" {
 		t.Fatalf("Notation-signed workload: %+v", fs[0])
 	}
-	if fs[1].Result != audit.Fail || !strings.Contains(fs[1].Reason, "is revoked") {
+	if fs[1].Result != scan.Fail || !strings.Contains(fs[1].Reason, "is revoked") {
 		t.Fatalf("revoked certificate: %+v", fs[1])
 	}
 	ca.Revocation.Set(notationtest.Down)
-	fs = e.Decide(ctx, audit.Batch{Policy: p, Targets: runningPod("prod", "c", unreachable.String())})
-	if fs[0].Result != audit.Error || !strings.Contains(fs[0].Reason, "revocation status") {
+	fs = e.Decide(ctx, scan.Batch{Policy: p, Targets: runningPod("prod", "c", unreachable.String())})
+	if fs[0].Result != scan.Error || !strings.Contains(fs[0].Reason, "revocation status") {
 		t.Fatalf("unreachable responder: %+v", fs[0])
 	}
 	ca.Revocation.Set(notationtest.Up)
-	fs = e.Decide(ctx, audit.Batch{Policy: p, Targets: runningPod("prod", "c", unreachable.String())})
-	if fs[0].Result != audit.Pass {
+	fs = e.Decide(ctx, scan.Batch{Policy: p, Targets: runningPod("prod", "c", unreachable.String())})
+	if fs[0].Result != scan.Pass {
 		t.Fatalf("after the responder came back: %+v (an error was remembered?)", fs[0])
 	}
 }

@@ -1,4 +1,4 @@
-package audit_test
+package scan_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/signet-dev/signet/audit"
+	"github.com/signet-dev/signet/scan"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,7 +41,7 @@ type engineWorld struct {
 	w        *testworld.World
 	requests atomic.Int64
 	cache    *enforce.Cache
-	engine   *audit.Engine
+	engine   *scan.Engine
 	signed   string // ref of a signed image
 	unsigned string
 }
@@ -59,7 +59,7 @@ func newEngineWorld(t *testing.T) *engineWorld {
 	ew.signed = d.String()
 	ew.unsigned = ew.w.Push("acme/unsigned:1").String()
 	ew.cache = enforce.NewCache(verify.New(), enforce.CacheConfig{})
-	ew.engine = &audit.Engine{Decider: ew.cache, Background: true}
+	ew.engine = &scan.Engine{Decider: ew.cache, Background: true}
 	return ew
 }
 
@@ -78,7 +78,7 @@ func (ew *engineWorld) policy(t *testing.T, mode string, edit ...string) *policy
 }
 
 // runningPod runs images in namespace ns, the node reporting each digest.
-func runningPod(ns, name string, images ...string) []audit.Target {
+func runningPod(ns, name string, images ...string) []scan.Target {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: types.UID("uid-" + name)}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
 	for i, img := range images {
 		c := "c" + string(rune('0'+i))
@@ -86,7 +86,7 @@ func runningPod(ns, name string, images ...string) []audit.Target {
 		pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: c, Image: repo + ":1"})
 		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, corev1.ContainerStatus{Name: c, ImageID: repo + "@" + dg})
 	}
-	return audit.Targets(pod)
+	return scan.Targets(pod)
 }
 
 // TestEngineVerifiesEachDigestOnceAndRemembers: 30 pods of two images are
@@ -95,25 +95,25 @@ func runningPod(ns, name string, images ...string) []audit.Target {
 // re-verifies exactly the digests it governs.
 func TestEngineVerifiesEachDigestOnceAndRemembers(t *testing.T) {
 	ew := newEngineWorld(t)
-	var targets []audit.Target
+	var targets []scan.Target
 	for i := range 15 {
 		targets = append(targets, runningPod("prod", "a"+string(rune('a'+i)), ew.signed, ew.unsigned)...)
 	}
 	ctx := context.Background()
 	p := ew.policy(t, "enforce")
-	fs := ew.engine.Decide(ctx, audit.Batch{Policy: p, Targets: targets})
+	fs := ew.engine.Decide(ctx, scan.Batch{Policy: p, Targets: targets})
 	if got := ew.verified(); got != 2 {
 		t.Fatalf("first pass sent %d references to the verifier, want 2 (one per distinct digest)", got)
 	}
-	s := audit.Summarize(fs)
+	s := scan.Summarize(fs)
 	if s.Pass != 15 || s.Fail != 15 {
 		t.Fatalf("summary %+v, want 15 pass and 15 fail", s)
 	}
 	for _, f := range fs {
-		if f.Result == audit.Fail && (!strings.Contains(f.Reason, "no signature") && !strings.Contains(f.Reason, "signature")) {
+		if f.Result == scan.Fail && (!strings.Contains(f.Reason, "no signature") && !strings.Contains(f.Reason, "signature")) {
 			t.Errorf("fail without the verifier's reason: %q", f.Reason)
 		}
-		if f.Result == audit.Pass && (len(f.Identities) != 1 || f.Identities[0] != "release-key") {
+		if f.Result == scan.Pass && (len(f.Identities) != 1 || f.Identities[0] != "release-key") {
 			t.Errorf("pass without its identity: %+v", f)
 		}
 	}
@@ -129,12 +129,12 @@ func TestEngineVerifiesEachDigestOnceAndRemembers(t *testing.T) {
 		{"a rescan after the governing rule changed", ew.policy(t, "enforce", "signedBy: [release-key]}", "signedBy: [other-key]}"), true},
 	} {
 		before := ew.requests.Load()
-		fs2 := ew.engine.Decide(ctx, audit.Batch{Policy: step.p, Targets: targets})
+		fs2 := ew.engine.Decide(ctx, scan.Batch{Policy: step.p, Targets: targets})
 		if sent := ew.requests.Load() - before; (sent > 0) != step.wantReqs {
 			t.Errorf("%s: %d registry requests, want requests: %v", step.name, sent, step.wantReqs)
 		}
-		if audit.Summarize(fs2) != s {
-			t.Errorf("%s: summary %+v, want %+v", step.name, audit.Summarize(fs2), s)
+		if scan.Summarize(fs2) != s {
+			t.Errorf("%s: summary %+v, want %+v", step.name, scan.Summarize(fs2), s)
 		}
 		for _, f := range fs2 {
 			if f.PolicyHash != step.p.Hash {
@@ -154,21 +154,21 @@ func TestEngineModesAndSkips(t *testing.T) {
 	noDigest := runningPod("prod", "n", ew.signed)
 	noDigest[0].Digest, noDigest[0].DigestFrom = "", ""
 	targets = append(targets, noDigest...)
-	fs := ew.engine.Decide(context.Background(), audit.Batch{Policy: p, Targets: targets})
-	if fs[0].Result != audit.Fail || fs[0].Mode != "audit" {
+	fs := ew.engine.Decide(context.Background(), scan.Batch{Policy: p, Targets: targets})
+	if fs[0].Result != scan.Fail || fs[0].Mode != "audit" {
 		t.Errorf("audit namespace: %s mode %s, want fail in audit mode", fs[0].Result, fs[0].Mode)
 	}
-	if fs[1].Result != audit.Skip || !strings.Contains(fs[1].Reason, "exempt") {
+	if fs[1].Result != scan.Skip || !strings.Contains(fs[1].Reason, "exempt") {
 		t.Errorf("exempt namespace: %s %q, want skip", fs[1].Result, fs[1].Reason)
 	}
-	if fs[2].Result != audit.Skip || !strings.Contains(fs[2].Reason, "no digest") {
+	if fs[2].Result != scan.Skip || !strings.Contains(fs[2].Reason, "no digest") {
 		t.Errorf("unknown digest: %s %q, want skip", fs[2].Result, fs[2].Reason)
 	}
 	if got := ew.verified(); got != 1 {
 		t.Errorf("%d verifications, want 1 (only the audit namespace's image)", got)
 	}
 	auditMode := ew.policy(t, "audit")
-	if f := ew.engine.Decide(context.Background(), audit.Batch{Policy: auditMode, Targets: runningPod("prod", "p", ew.unsigned)}); f[0].Result != audit.Fail || f[0].Mode != "audit" {
+	if f := ew.engine.Decide(context.Background(), scan.Batch{Policy: auditMode, Targets: runningPod("prod", "p", ew.unsigned)}); f[0].Result != scan.Fail || f[0].Mode != "audit" {
 		t.Errorf("audit trust file: %s mode %s, want fail in audit mode", f[0].Result, f[0].Mode)
 	}
 }
@@ -191,22 +191,22 @@ func TestEngineRemembersNoInfrastructureFailure(t *testing.T) {
 	p := ew.policy(t, "enforce")
 	ctx := context.Background()
 	down.Store(true)
-	fs := ew.engine.Decide(ctx, audit.Batch{Policy: p, Targets: runningPod("prod", "a", ew.signed)})
-	if fs[0].Result != audit.Error {
+	fs := ew.engine.Decide(ctx, scan.Batch{Policy: p, Targets: runningPod("prod", "a", ew.signed)})
+	if fs[0].Result != scan.Error {
 		t.Fatalf("registry down: %s %q, want error", fs[0].Result, fs[0].Reason)
 	}
 	down.Store(false)
-	if fs = ew.engine.Decide(ctx, audit.Batch{Policy: p, Targets: runningPod("prod", "a", ew.signed)}); fs[0].Result != audit.Pass {
+	if fs = ew.engine.Decide(ctx, scan.Batch{Policy: p, Targets: runningPod("prod", "a", ew.signed)}); fs[0].Result != scan.Pass {
 		t.Fatalf("registry back: %s %q, want pass (the failure must not be remembered)", fs[0].Result, fs[0].Reason)
 	}
 	unsigned := runningPod("prod", "u", ew.unsigned)
-	ew.engine.Decide(ctx, audit.Batch{Policy: p, Targets: unsigned})
+	ew.engine.Decide(ctx, scan.Batch{Policy: p, Targets: unsigned})
 	n := ew.verified()
-	ew.engine.Decide(ctx, audit.Batch{Policy: p, Targets: unsigned})
+	ew.engine.Decide(ctx, scan.Batch{Policy: p, Targets: unsigned})
 	if ew.verified() != n {
 		t.Error("a denial was re-verified by a pass that did not ask for it")
 	}
-	ew.engine.Decide(ctx, audit.Batch{Policy: p, Targets: unsigned, ReverifyDenied: true})
+	ew.engine.Decide(ctx, scan.Batch{Policy: p, Targets: unsigned, ReverifyDenied: true})
 	if ew.verified() != n+1 {
 		t.Error("a periodic pass did not re-verify a remembered denial")
 	}
@@ -224,8 +224,8 @@ func TestEngineAnsweredByAdmission(t *testing.T) {
 		t.Fatalf("admission denied: %v", d.Messages())
 	}
 	before := ew.requests.Load()
-	fs := ew.engine.Decide(ctx, audit.Batch{Policy: p, Targets: runningPod("prod", "a", ew.signed)})
-	if fs[0].Result != audit.Pass || ew.requests.Load() != before {
+	fs := ew.engine.Decide(ctx, scan.Batch{Policy: p, Targets: runningPod("prod", "a", ew.signed)})
+	if fs[0].Result != scan.Pass || ew.requests.Load() != before {
 		t.Errorf("after seeding: %s with %d registry requests, want pass with none", fs[0].Result, ew.requests.Load()-before)
 	}
 }

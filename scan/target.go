@@ -1,4 +1,4 @@
-package audit
+package scan
 
 import (
 	"strings"
@@ -20,7 +20,7 @@ const (
 	FromSpec DigestSource = "spec"
 )
 
-// Pod is what audit needs of a pod beyond its images: where it lives and
+// Pod is what a scan needs of a pod beyond its images: where it lives and
 // the credentials the kubelet pulls with.
 type Pod struct {
 	Namespace, Name string

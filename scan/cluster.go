@@ -1,4 +1,4 @@
-package audit
+package scan
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/signet-dev/signet/policy"
 )
 
-// API is what an audit reads from the Kubernetes API; internal/kubecore
+// API is what a scan reads from the Kubernetes API; internal/kubecore
 // implements it over a kubeconfig. It is declared here, and this small, so
 // that `sign` need not link client-go's full clientset.
 type API interface {
