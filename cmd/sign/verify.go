@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -117,7 +116,8 @@ signing key, never a key to verify with.`,
 			for _, img := range images {
 				decisions = append(decisions, decide(ctx, img))
 			}
-			if err := writeDecisions(c.App.Writer, output, p, decisions); err != nil {
+			r := verify.NewReport(p, decisions)
+			if err := write(c, r, r.WriteText); err != nil {
 				return err
 			}
 			return cli.Exit("", verifyExitCode(decisions))
@@ -153,14 +153,6 @@ func verifyManifests(c *cli.Context, ctx context.Context, p *policy.Policy, file
 		return cli.Exit("", exitNetwork)
 	}
 	return cli.Exit("", exitDenied)
-}
-
-func writeDecisions(w io.Writer, output string, p *policy.Policy, ds []*verify.Decision) error {
-	r := verify.NewReport(p, ds)
-	if output == "json" {
-		return r.WriteJSON(w)
-	}
-	return r.WriteText(w)
 }
 
 // verifyExitCode: 1 when any image is denied on its merits (retrying will
