@@ -117,7 +117,7 @@ func TestTrustFileReferenceIsComplete(t *testing.T) {
 // loader refuses for its shape.
 func TestTrustFileSchemaValidatesExamples(t *testing.T) {
 	s := compileSchema(t)
-	for _, f := range []string{everyFieldFile, "testdata/trust.yaml", "../examples/trust.yaml"} {
+	for _, f := range []string{everyFieldFile, "testdata/trust.yaml", "../examples/trust.yaml", "../examples/attestations/trust.yaml"} {
 		if err := s.Validate(yamlJSON(t, mustRead(t, f))); err != nil {
 			t.Errorf("%s violates the schema: %v", f, err)
 		}
