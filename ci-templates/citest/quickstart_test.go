@@ -14,7 +14,7 @@ import (
 // against real servers (TestGitHubQuickstartOnLocalStack,
 // TestGitLabQuickstartOnLocalStack, TestQuickstartOnNode).
 var quickstartBlocks = []string{"github trust.yaml", "github .github/workflows/release.yml",
-	"gitlab trust.yaml", "gitlab .gitlab-ci.yml", "install", "run", "run output", "run signed"}
+	"gitlab trust.yaml", "gitlab .gitlab-ci.yml", "install", "run", "run output", "pull secret", "run signed"}
 
 func quickstart(t *testing.T) map[string]string {
 	t.Helper()

@@ -65,8 +65,8 @@ var releaseChartURL = regexp.MustCompile(`https://github\.com/signet-dev/signet/
 // the stack), an image signed as its workflow signs (acme/hello's
 // release.yml on main, keyless through the stack's Fulcio, with provenance),
 // the quickstart's helm install, then its kubectl commands: the unsigned
-// nginx is refused with the output the README shows, and the signed image
-// runs.
+// nginx is refused with the output the README shows, the pull secret block
+// runs, and the signed image runs.
 func TestQuickstartOnNode(t *testing.T) {
 	s := stack.New(t, stack.Options{Node: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
 	ctx := t.Context()
@@ -147,6 +147,13 @@ func TestQuickstartOnNode(t *testing.T) {
 	}
 	if err := matchOutput(b["run output"], got.String()); err != nil {
 		t.Fatalf("the run block's output is not the README's: %v\n--- got\n%s--- README\n%s", err, got.String(), b["run output"])
+	}
+	// The pull secret a private registry needs: the local registry takes
+	// no credentials, so this shows that the commands work and that the
+	// secret does not stand in the way of the pull or of the webhook.
+	secret := rewrite(t, "the pull secret block", b["pull secret"], [2]string{"--docker-server=ghcr.io ", "--docker-server=" + reg + " "})
+	if out, err := shell("set -e\n"+secret, "USERNAME=acme", "TOKEN=not-a-real-token"); err != nil {
+		t.Fatalf("the quickstart's pull secret block: %v\n%s", err, out)
 	}
 	out, err := shell("set -e\n"+b["run signed"], "IMAGE="+image)
 	if err != nil {
