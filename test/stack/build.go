@@ -90,7 +90,7 @@ func (tl Tool) withCacheTag(tag string) Tool { tl.cacheTag = tag; return tl }
 
 // Tools lists every tool, in the order stackbuild builds them.
 func Tools() []Tool {
-	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolRekor, ToolEtcd,
+	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolNotation, ToolRekor, ToolEtcd,
 		ToolAPIServer, ToolControllerManager, ToolScheduler, ToolKubectl, ToolKubelet, ToolContainerd, ToolContainerdShim, ToolCycloneDX, ToolLocalKMS, ToolStaticcheck, ToolHelm}
 }
 
