@@ -17,11 +17,11 @@ const module = "github.com/signet-dev/signet/"
 // package is listed; a new one joins the layer its imports put it in, and
 // ARCHITECTURE.md's map with it.
 var layers = [][]string{
-	{"ci", "ocisig", "trustroot", "verdict", "internal/buildinfo", "internal/kubecore"},
+	{"ci", "ocisig", "trustroot", "verdict", "workload", "internal/buildinfo", "internal/kubecore", "internal/suggest"},
 	{"policy", "internal/cliapp", "internal/kmsplugin"},
 	{"regclient", "attest", "policy/notationimport"},
 	{"verify", "internal/cloudauth"},
-	{"scan", "sign"},
+	{"scan", "sign", "manifest"},
 	{"policyreport"},
 	{"enforce/background"},
 	{"enforce"},
@@ -37,7 +37,7 @@ var unshipped = []string{
 	"test/", "tools/", "bench/", "examples/", "deploy", "ci-templates/",
 	"internal/testworld", "internal/sigstoretest", "internal/notationtest", "internal/golden",
 	"internal/clidoc", "internal/startup", "internal/testdir", "internal/filelock",
-	"internal/demo", "internal/benchfmt", "internal/release",
+	"internal/demo", "internal/benchfmt", "internal/release", "internal/readme",
 }
 
 func isUnshipped(pkg string) bool {
