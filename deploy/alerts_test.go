@@ -14,7 +14,7 @@ import (
 )
 
 // The alerts on what must always run (templates/_alerts.tpl).
-var availabilityAlerts = []string{"SignetWebhookNoReadyReplica", "SignetScannerNoLeader", "SignetScanOverdue"}
+var availabilityAlerts = []string{"SignetWebhookNoReadyReplica", "SignetScannerNoLeader", "SignetScanOverdue", "SignetWebhookFailsOpen"}
 
 // seg is a run of samples, one a minute: a value n times, or n missing
 // samples ("_"), or the series' end ("stale", once).
@@ -71,7 +71,7 @@ func TestAvailabilityAlertsFire(t *testing.T) {
 	}
 	steady := scanPasses("s1", "periodic", seg{"_", 60}, seg{"1", 60}, seg{"2", 60}, seg{"3", 60}, seg{"4", 60}, seg{"5", 61})
 	stuck := scanPasses("s1", "periodic", seg{"_", 60}, seg{"1", 60}, seg{"2", 241})
-	rules := renderedRules(t)
+	rules := renderedRules(t, observabilityValues)
 	for _, sc := range []struct {
 		name   string
 		series [][2]string
@@ -149,10 +149,10 @@ func runPromtool(t *testing.T, rules ruleGroups, series [][2]string, at string, 
 type ruleGroups struct{ groups []any }
 
 // renderedRules is the spec of the PrometheusRule the chart renders with
-// monitoring on.
-func renderedRules(t *testing.T) ruleGroups {
+// values (monitoring on: observabilityValues).
+func renderedRules(t *testing.T, values map[string]any) ruleGroups {
 	t.Helper()
-	pr := ofKind(render(t, observabilityValues), "PrometheusRule")
+	pr := ofKind(render(t, values), "PrometheusRule")
 	if len(pr) != 1 {
 		t.Fatalf("want one PrometheusRule, rendered %d", len(pr))
 	}
@@ -183,4 +183,25 @@ func writeYAML(t *testing.T, path string, v any) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestFailOpenAlertFires: with webhook.failurePolicy Ignore an outage admits
+// unverified images, so the chart's rules carry an alert that fires for as
+// long as that is configured, healthy or not, and no such alert with Fail.
+func TestFailOpenAlertFires(t *testing.T) {
+	if testing.Short() {
+		t.Skip("downloads promtool")
+	}
+	ignore := merge(observabilityValues, map[string]any{"webhook": map[string]any{"failurePolicy": "Ignore"}})
+	rules := renderedRules(t, ignore)
+	t.Run("failurePolicy Ignore, all is well: fires", func(t *testing.T) {
+		runPromtool(t, rules, healthy(31), "30m", []string{"SignetWebhookFailsOpen"})
+	})
+	t.Run("failurePolicy Ignore, no ready replica: both fire", func(t *testing.T) {
+		runPromtool(t, rules, append(healthy(41)[1:], ksmAvailable(seg{"3", 10}, seg{"0", 31})), "20m",
+			[]string{"SignetWebhookFailsOpen", "SignetWebhookNoReadyReplica"})
+	})
+	t.Run("failurePolicy Fail: never", func(t *testing.T) {
+		runPromtool(t, renderedRules(t, observabilityValues), healthy(31), "30m", nil)
+	})
 }

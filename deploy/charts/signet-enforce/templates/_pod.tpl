@@ -139,6 +139,9 @@ containers:
         mountPath: /cache
       - name: tmp
         mountPath: /tmp
+      {{- with $v.enforce.extraVolumeMounts }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
 volumes:
   {{- include "signet-enforce.trustVolume" (dict "root" $root "configMap" (include "signet-enforce.configMapName" $root)) | nindent 2 }}
   - name: tls
@@ -167,6 +170,9 @@ volumes:
   - name: tmp
     emptyDir:
       sizeLimit: 64Mi
+  {{- with $v.enforce.extraVolumes }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
 {{- end -}}
 
 {{/* Spread the webhook's replicas over nodes, so losing one node leaves the webhook up. */}}
