@@ -44,7 +44,7 @@ Environment: every flag of serve has a SIGNET_ variable (enforce serve --help).
 Exit status: 0 after a clean shutdown (SIGTERM), 2 usage or configuration
 error (bad flags, an invalid trust file or TLS key pair at start), 4 runtime
 failure (an address in use).`,
-		Commands: []*cli.Command{serveCommand(), checkCommand()},
+		Commands: []*cli.Command{serveCommand(), checkCommand(), certificateCommand()},
 	}
 	cliapp.Setup(app)
 	return app

@@ -64,7 +64,31 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{- define "signet-enforce.tlsSecretName" -}}
-{{- printf "%s-tls" (include "signet-enforce.fullname" .) -}}
+{{- default (printf "%s-tls" (include "signet-enforce.fullname" .)) .Values.tls.existingSecret -}}
+{{- end -}}
+
+{{/*
+Where the serving certificate comes from: "certManager", "existingSecret"
+(a Secret the user keeps, and its CA as a value: the only mode besides
+cert-manager whose render is the same on every `helm template`), or
+"generated" (genCA, reused on upgrade through lookup: needs a live helm).
+*/}}
+{{- define "signet-enforce.tlsMode" -}}
+{{- if .Values.tls.certManager.enabled }}certManager{{ else if .Values.tls.existingSecret }}existingSecret{{ else }}generated{{ end -}}
+{{- end -}}
+
+{{- define "signet-enforce.validateTLS" -}}
+{{- with .Values.tls -}}
+{{- if and .certManager.enabled .existingSecret -}}
+{{- fail "tls: set certManager.enabled or existingSecret, not both" -}}
+{{- end -}}
+{{- if and .existingSecret (not (contains "-----BEGIN CERTIFICATE-----" .caBundle)) -}}
+{{- fail (printf "tls.existingSecret %s needs tls.caBundle: the PEM CA certificate that signed its tls.crt (-----BEGIN CERTIFICATE-----), which the apiserver is told to trust" .existingSecret) -}}
+{{- end -}}
+{{- if and .caBundle (not .existingSecret) -}}
+{{- fail "tls.caBundle is only used with tls.existingSecret (the generated and cert-manager modes write the CA themselves)" -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "signet-enforce.configMapName" -}}
@@ -178,6 +202,7 @@ one of its file names under /etc/signet): nothing else is in the pod.
 {{- include "signet-enforce.validateNamespace" . -}}
 {{- include "signet-enforce.validateKeys" . -}}
 {{- include "signet-enforce.validateClientAuth" . -}}
+{{- include "signet-enforce.validateTLS" . -}}
 {{- if not (has .Values.webhook.failurePolicy (list "Fail" "Ignore")) -}}
 {{- fail (printf "webhook.failurePolicy must be Fail or Ignore, got %q" .Values.webhook.failurePolicy) -}}
 {{- end -}}
