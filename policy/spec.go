@@ -70,6 +70,8 @@ type RuleSpec struct {
 	Provenance *ProvenanceSpec `yaml:"provenance,omitempty"`
 	Platforms  Platforms       `yaml:"platforms,omitempty"`
 	Mode       Mode            `yaml:"mode,omitempty"`
+	// Pin false keeps the workload's tag (Rule.NoPin); nil or true pins.
+	Pin *bool `yaml:"pin,omitempty"`
 }
 
 // ProvenanceSpec is a rule's provenance requirement. Required defaults to
