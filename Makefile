@@ -33,19 +33,19 @@ release:
 
 ## stack: build (once, cached by version in the user cache dir) the real servers the
 ## end-to-end tests start: registry, Fulcio, TSA, Rekor v2, etcd, kube-apiserver, cosign v2/v3,
-## and the node's kube-controller-manager, kube-scheduler and kubelet.
+## and the node's kube-controller-manager, kube-scheduler, kubelet and containerd 2.x.
 stack:
 	$(GO) build -o $(BIN)/stackbuild ./test/stack/cmd/stackbuild
 	$(BIN)/stackbuild
 
 ## tools: Debian packages the tests run, installed if missing: shellcheck, buildah and rsync
-## (gitlab-ci-local's shell executor) for the CI-template tests; containerd, runc and the CNI
+## (gitlab-ci-local's shell executor) for the CI-template tests; runc and the CNI
 ## plugins (bridge, host-local, loopback) for the node the Helm chart is installed on.
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-TOOLS_DEB := shellcheck buildah rsync containerd runc containernetworking-plugins
+TOOLS_DEB := shellcheck buildah rsync runc containernetworking-plugins
 tools:
 	@command -v shellcheck >/dev/null && command -v buildah >/dev/null && command -v rsync >/dev/null && \
-	 command -v containerd >/dev/null && command -v runc >/dev/null && [ -x /usr/lib/cni/bridge ] || { \
+	 command -v runc >/dev/null && [ -x /usr/lib/cni/bridge ] || { \
 		echo "installing $(TOOLS_DEB) (Debian packages) for the CI-template and node tests"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(TOOLS_DEB) >/dev/null; }
 
@@ -93,15 +93,15 @@ lint:
 
 ## bench: the benchmarks the issues name, with medians.
 bench: stack
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 ./policy ./verify ./enforce ./internal/startup ./test/e2e | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 ./policy ./verify ./enforce ./enforce/node ./internal/startup ./test/e2e | tee bench.out
 	cd bench/cosignlib && $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 . | tee -a ../../bench.out
 	$(GO) run ./internal/benchfmt < bench.out
 
 ## fuzz: a short run of every fuzz target.
 fuzz:
-	@for t in FuzzParse FuzzNormalizeRepository FuzzGlob FuzzSpellingsMatchOneRule FuzzIndex; do \
+	@for t in FuzzParse FuzzNormalizeRepository FuzzGlob FuzzSpellingsMatchOneRule FuzzIndex FuzzParseDN; do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./policy || exit 1; done
-	@for t in FuzzFromLegacy FuzzParseBundle FuzzProvenance; do \
+	@for t in FuzzFromLegacy FuzzParseBundle FuzzProvenance FuzzNotationEnvelope; do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./verify || exit 1; done
 
 clean:

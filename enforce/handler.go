@@ -47,6 +47,9 @@ type Handler struct {
 	// MaxImages bounds the images one admission may ask to decide
 	// (default DefaultMaxImages); a review with more is denied.
 	MaxImages int
+	// Verdicts, if set, signs a verdict onto each admitted pod for
+	// signet-node (see addVerdict).
+	Verdicts VerdictSigner
 }
 
 // Audit annotation keys. kube-apiserver prefixes each with the webhook's
@@ -141,6 +144,7 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 		if err := pinPatch(resp, a.Images, a.Decisions, a.KeepsTag); err != nil {
 			return a.deny(fmt.Sprintf("signet could not build the digest patch for %s: %v", describe(req), err))
 		}
+		h.addVerdict(resp, req, p, a)
 	}
 	return a
 }

@@ -86,13 +86,15 @@ type Bundle struct {
 	JSON          []byte
 }
 
-// Found is everything attached to one digest, in both layouts, and what
-// was listed but left unread (over MaxItems).
+// Found is everything attached to one digest, in both layouts, the
+// Notation signatures when they were asked for, and what was listed but
+// left unread (over MaxItems).
 type Found struct {
-	Subject v1.Hash
-	Legacy  []Legacy
-	Bundles []Bundle
-	Unread  []Unread
+	Subject  v1.Hash
+	Legacy   []Legacy
+	Bundles  []Bundle
+	Notation []Notation
+	Unread   []Unread
 }
 
 // LegacyTag returns cosign's tag for a digest's legacy attachments:

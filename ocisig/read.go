@@ -32,6 +32,10 @@ type Want struct {
 	// Attestations also reads the .att tag and attestation bundles (those
 	// whose referrer does not announce the cosign signature predicate).
 	Attestations bool
+	// Notation also reads the Notation signatures the referrers listing
+	// names (notation.go): no request when it names none. OnlyNotation
+	// reads nothing else: no .sig tag, no bundle.
+	Notation, OnlyNotation bool
 }
 
 // Unread is attached material listed but not read: more than MaxItems of
@@ -49,7 +53,12 @@ type Unread struct {
 }
 
 func (u Unread) String() string {
-	if u.Layout == LayoutLegacy {
+	switch u.Layout {
+	case LayoutNotation:
+		return fmt.Sprintf("%s has %d Notation signatures attached as referrers, more than the %d signet reads: only the %d newest "+
+			"were read; delete the stale ones (notation list %s shows them) and sign the digest once more",
+			u.Subject, u.Listed, MaxItems, u.Read, u.Subject)
+	case LayoutLegacy:
 		return fmt.Sprintf("%s holds %d %ss, more than the %d signet reads: only the newest %d were read; each run of a signer "+
 			"that appends added one; delete the tag (cosign clean --type %s %s) and sign the digest once more",
 			u.Tag, u.Listed, u.Kind, MaxItems, u.Read, u.Kind, u.Subject)
@@ -76,19 +85,23 @@ func FetchWant(ctx context.Context, subject name.Digest, want Want, opts ...remo
 	found := &Found{Subject: h}
 	var sigs, atts layoutRead[Legacy]
 	var bundles layoutRead[Bundle]
+	var notation layoutRead[Notation]
 	g, ctx := errgroup.WithContext(ctx)
 	opts = append(opts, remote.WithContext(ctx))
-	g.Go(func() (err error) { sigs, err = fetchLegacy(ctx, subject, h, KindSignature, opts); return })
-	if want.Attestations {
+	if !want.OnlyNotation {
+		g.Go(func() (err error) { sigs, err = fetchLegacy(ctx, subject, h, KindSignature, opts); return })
+	}
+	if want.Attestations && !want.OnlyNotation {
 		g.Go(func() (err error) { atts, err = fetchLegacy(ctx, subject, h, KindAttestation, opts); return })
 	}
-	g.Go(func() (err error) { bundles, err = fetchBundles(ctx, subject, want, opts); return })
+	g.Go(func() (err error) { bundles, notation, err = fetchReferrers(ctx, subject, want, opts); return })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	found.Legacy = append(sigs.items, atts.items...)
 	found.Bundles = bundles.items
-	found.Unread = slices.Concat(sigs.unread, atts.unread, bundles.unread)
+	found.Notation = notation.items
+	found.Unread = slices.Concat(sigs.unread, atts.unread, bundles.unread, notation.unread)
 	return found, nil
 }
 
@@ -147,39 +160,58 @@ func fetchLegacy(ctx context.Context, subject name.Digest, h v1.Hash, kind Kind,
 	return r, nil
 }
 
-// fetchBundles lists the subject's referrers (ggcr falls back to the
-// sha256-<hex> referrers tag when the registry has no referrers API),
-// picks those worth reading (bundleCandidates: at most MaxItems of each
-// announced kind) and reads them Parallel at a time.
-func fetchBundles(ctx context.Context, subject name.Digest, want Want, opts []remote.Option) (layoutRead[Bundle], error) {
-	var r layoutRead[Bundle]
+// fetchReferrers lists the subject's referrers once (ggcr falls back to
+// the sha256-<hex> referrers tag when the registry has no referrers API)
+// and reads from that one listing the Sigstore bundles (bundleCandidates:
+// at most MaxItems of each announced kind) and, when want asks, the
+// Notation signatures (notationCandidates), Parallel at a time.
+func fetchReferrers(ctx context.Context, subject name.Digest, want Want, opts []remote.Option) (bundles layoutRead[Bundle], notation layoutRead[Notation], err error) {
 	idx, err := remote.Referrers(subject, opts...)
 	if isNotFound(err) {
-		return r, nil
+		return bundles, notation, nil
 	}
 	if err != nil {
-		return r, fmt.Errorf("listing referrers of %s: %w", subject, err)
+		return bundles, notation, fmt.Errorf("listing referrers of %s: %w", subject, err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return r, fmt.Errorf("reading referrers of %s: %w", subject, err)
+		return bundles, notation, fmt.Errorf("reading referrers of %s: %w", subject, err)
+	}
+	now := time.Now()
+	if want.Notation || want.OnlyNotation {
+		var descs []v1.Descriptor
+		descs, notation.unread = notationCandidates(subject, im.Manifests, now)
+		if notation.items, err = readListed(ctx, descs, func(d v1.Descriptor) (*Notation, error) { return readNotation(subject, d, opts) }); err != nil {
+			return bundles, notation, err
+		}
+	}
+	if want.OnlyNotation {
+		return bundles, notation, nil
 	}
 	var descs []v1.Descriptor
-	descs, r.unread = bundleCandidates(subject, im.Manifests, want, time.Now())
-	found := make([]*Bundle, len(descs))
-	err = each(ctx, len(descs), func(i int) (err error) {
-		found[i], err = readBundle(subject, descs[i], opts)
+	descs, bundles.unread = bundleCandidates(subject, im.Manifests, want, now)
+	bundles.items, err = readListed(ctx, descs, func(d v1.Descriptor) (*Bundle, error) { return readBundle(subject, d, opts) })
+	return bundles, notation, err
+}
+
+// readListed reads every listed item, Parallel at a time, keeping those
+// read returns (nil: deleted since the listing, or nothing there after all).
+func readListed[T any](ctx context.Context, descs []v1.Descriptor, read func(v1.Descriptor) (*T, error)) ([]T, error) {
+	found := make([]*T, len(descs))
+	err := each(ctx, len(descs), func(i int) (err error) {
+		found[i], err = read(descs[i])
 		return err
 	})
 	if err != nil {
-		return r, err
+		return nil, err
 	}
+	var out []T
 	for _, b := range found {
 		if b != nil {
-			r.items = append(r.items, *b)
+			out = append(out, *b)
 		}
 	}
-	return r, nil
+	return out, nil
 }
 
 // each runs f(0..n-1), Parallel at a time, and returns the first error.

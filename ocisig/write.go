@@ -2,6 +2,7 @@ package ocisig
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -99,27 +100,49 @@ func writeBundle(subject name.Digest, bundleJSON []byte, predicateType string, o
 // the bundle layer, the manifest by digest) and returns the manifest's
 // descriptor as a referrers list shows it.
 func putReferrer(p putter, repo name.Repository, subject v1.Descriptor, bundleJSON []byte, predicateType string) (v1.Descriptor, error) {
-	config, err := p.blob([]byte("{}"), emptyConfigMediaType)
-	if err != nil {
-		return v1.Descriptor{}, fmt.Errorf("uploading blob: %w", err)
-	}
-	layer, err := p.blob(bundleJSON, BundleMediaType)
-	if err != nil {
-		return v1.Descriptor{}, fmt.Errorf("uploading blob: %w", err)
-	}
-	config.ArtifactType = BundleMediaType // cosign sets it on the config too
-	m := v1.Manifest{
-		SchemaVersion: 2,
-		MediaType:     types.OCIManifestSchema1,
-		ArtifactType:  BundleMediaType,
-		Config:        config,
-		Layers:        []v1.Descriptor{layer},
-		Subject:       &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
-		Annotations: map[string]string{
+	return putArtifact(p, repo, subject, artifact{
+		artifactType: BundleMediaType, configType: emptyConfigMediaType, layer: bundleJSON, layerType: BundleMediaType,
+		annotations: map[string]string{
 			annotationCreated:         time.Now().UTC().Format(time.RFC3339),
 			AnnotationBundleContent:   bundleContentDSSE,
 			AnnotationBundlePredicate: predicateType,
 		},
+	})
+}
+
+// artifact is a referrer of one layer: a Sigstore bundle or a Notation
+// signature envelope.
+type artifact struct {
+	// artifactType is the manifest's (cosign sets it on the config
+	// descriptor too); "" leaves the type to the config's media type, as
+	// Notation writes its signatures.
+	artifactType, configType string
+	layer                    []byte
+	layerType                string
+	annotations              map[string]string
+}
+
+// putArtifact uploads a as a referrer of subject (the config {}, the
+// layer, the manifest by digest) and returns the manifest's descriptor as
+// a referrers list shows it.
+func putArtifact(p putter, repo name.Repository, subject v1.Descriptor, a artifact) (v1.Descriptor, error) {
+	config, err := p.blob([]byte("{}"), types.MediaType(a.configType))
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("uploading blob: %w", err)
+	}
+	layer, err := p.blob(a.layer, types.MediaType(a.layerType))
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("uploading blob: %w", err)
+	}
+	config.ArtifactType = a.artifactType
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		ArtifactType:  a.artifactType,
+		Config:        config,
+		Layers:        []v1.Descriptor{layer},
+		Subject:       &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
+		Annotations:   a.annotations,
 	}
 	raw, err := jsonManifest(m)
 	if err != nil {
@@ -132,7 +155,8 @@ func putReferrer(p putter, repo name.Repository, subject v1.Descriptor, bundleJS
 	if err := p.manifest(repo.Digest(h.String()), raw); err != nil {
 		return v1.Descriptor{}, fmt.Errorf("uploading referrer manifest: %w", err)
 	}
-	return v1.Descriptor{MediaType: m.MediaType, Digest: h, Size: int64(len(raw.b)), ArtifactType: m.ArtifactType, Annotations: m.Annotations}, nil
+	listed := cmp.Or(a.artifactType, a.configType)
+	return v1.Descriptor{MediaType: m.MediaType, Digest: h, Size: int64(len(raw.b)), ArtifactType: listed, Annotations: m.Annotations}, nil
 }
 
 func partial(l v1.Layer) (v1.Descriptor, error) {

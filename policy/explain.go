@@ -38,7 +38,7 @@ type ExplainedRule struct {
 // ExplainedIdentity is what one identity pins: a key, or certificate fields.
 type ExplainedIdentity struct {
 	Name string `json:"name"`
-	// Type is "key" or "keyless".
+	// Type is "key", "keyless" or "notation".
 	Type              string   `json:"type"`
 	KeyID             string   `json:"keyID,omitempty"`
 	KMS               string   `json:"kms,omitempty"`
@@ -48,6 +48,11 @@ type ExplainedIdentity struct {
 	SourceRefs        []string `json:"sourceRefs,omitempty"`
 	RunnerEnvironment string   `json:"runnerEnvironment,omitempty"`
 	Triggers          []string `json:"triggers,omitempty"`
+	// Anchors and TimestampAuthorities are a notation identity's trusted
+	// certificates, by subject and fingerprint; Revocation its check.
+	Anchors              []string `json:"anchors,omitempty"`
+	TimestampAuthorities []string `json:"timestampAuthorities,omitempty"`
+	Revocation           string   `json:"revocation,omitempty"`
 }
 
 // ExplainedProvenance is the attestation a rule requires.
@@ -90,6 +95,9 @@ func (p *Policy) Explain(image string) (*Explanation, error) {
 func explainIdentity(id *Identity) ExplainedIdentity {
 	if k := id.Key; k != nil {
 		return ExplainedIdentity{Name: id.Name, Type: "key", KeyID: keyIDOf(k), KMS: k.KMS}
+	}
+	if n := id.Notation; n != nil {
+		return explainNotation(id.Name, n)
 	}
 	k := id.Keyless
 	e := ExplainedIdentity{Name: id.Name, Type: "keyless", Issuer: k.Issuer, Subject: k.ExpectedSAN(),
@@ -174,6 +182,10 @@ func (e *Explanation) writeSignatureRule(b *strings.Builder) {
 }
 
 func (id ExplainedIdentity) writeText(b *strings.Builder) {
+	if id.Type == "notation" {
+		id.writeNotation(b)
+		return
+	}
 	if id.Type == "key" {
 		if id.KMS != "" {
 			fmt.Fprintf(b, "  - %s: key %s\n", id.Name, id.KMS)

@@ -36,6 +36,9 @@ type normalIdentity struct {
 	KeyID             string      `json:"keyID,omitempty"`
 	KMS               string      `json:"kms,omitempty"`
 	KeyTlog           Requirement `json:"keyTransparencyLog,omitempty"`
+
+	// Notation is a notation identity's meaning (notation.go).
+	Notation *normalNotation `json:"notation,omitempty"`
 }
 
 type normalRule struct {
@@ -115,6 +118,7 @@ func normalizeIdentity(id *Identity) normalIdentity {
 	if k := id.Key; k != nil {
 		n.KeyID, n.KMS, n.KeyTlog = k.KeyID, k.KMS, k.TransparencyLog
 	}
+	n.Notation = normalizeNotation(id.Notation)
 	return n
 }
 

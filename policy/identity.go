@@ -10,12 +10,14 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 )
 
-// Identity is a named signer: either keyless (an OIDC issuer plus Fulcio
-// certificate extensions) or a key.
+// Identity is a named signer: keyless (an OIDC issuer plus Fulcio
+// certificate extensions), a key, or a Notation signer (an X.509 subject
+// under trust anchors). Exactly one is set.
 type Identity struct {
-	Name    string
-	Keyless *Keyless
-	Key     *Key
+	Name     string
+	Keyless  *Keyless
+	Key      *Key
+	Notation *Notation
 }
 
 // CI names the CI system whose Fulcio extension conventions apply.

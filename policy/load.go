@@ -244,15 +244,18 @@ func (l *loader) identity(n *yaml.Node, path string) {
 		id.Name = nameV
 		l.p.byName[nameV] = id
 	}
-	hasKeyless, hasKey := o.has("keyless"), o.has("key")
-	if hasKeyless == hasKey {
-		l.d.errorf(n, path, "an identity has exactly one of keyless or key")
+	hasKeyless, hasKey, hasNotation := o.has("keyless"), o.has("key"), o.has("notation")
+	if count(hasKeyless, hasKey, hasNotation) != 1 {
+		l.d.errorf(n, path, "an identity has exactly one of keyless, key or notation")
 	}
 	if hasKeyless {
 		id.Keyless = l.keyless(o.get("keyless"), path+".keyless")
 	}
 	if hasKey {
 		id.Key = l.key(o.get("key"), path+".key")
+	}
+	if hasNotation {
+		id.Notation = l.notation(o.get("notation"), path+".notation")
 	}
 	l.p.Identities = append(l.p.Identities, id)
 	o.done()

@@ -27,11 +27,12 @@ type SigstoreSpec struct {
 	CertificateTransparency Requirement `yaml:"certificateTransparency,omitempty"`
 }
 
-// IdentitySpec is one identity: exactly one of Keyless or Key.
+// IdentitySpec is one identity: exactly one of Keyless, Key or Notation.
 type IdentitySpec struct {
-	Name    string       `yaml:"name"`
-	Keyless *KeylessSpec `yaml:"keyless,omitempty"`
-	Key     *KeySpec     `yaml:"key,omitempty"`
+	Name     string        `yaml:"name"`
+	Keyless  *KeylessSpec  `yaml:"keyless,omitempty"`
+	Key      *KeySpec      `yaml:"key,omitempty"`
+	Notation *NotationSpec `yaml:"notation,omitempty"`
 }
 
 // KeylessSpec is a keyless identity's certificate fields.
@@ -57,6 +58,31 @@ type KeySpec struct {
 	Path            string      `yaml:"path,omitempty"`
 	KMS             string      `yaml:"kms,omitempty"`
 	TransparencyLog Requirement `yaml:"transparencyLog,omitempty"`
+}
+
+// NotationSpec is a Notary Project (Notation) identity.
+type NotationSpec struct {
+	CertificateAuthorities []CertificateSpec `yaml:"certificateAuthorities,omitempty"`
+	SigningAuthorities     []CertificateSpec `yaml:"signingAuthorities,omitempty"`
+	TimestampAuthorities   []CertificateSpec `yaml:"timestampAuthorities,omitempty"`
+	VerifyTimestamp        TimestampCheck    `yaml:"verifyTimestamp,omitempty"`
+	Subject                string            `yaml:"subject,omitempty"`
+	SubjectAttributes      map[string]string `yaml:"subjectAttributes,omitempty"`
+	Revocation             *RevocationSpec   `yaml:"revocation,omitempty"`
+}
+
+// CertificateSpec is a trusted certificate: exactly one of Certificate
+// (inline PEM) or Path (a PEM file of one or more certificates).
+type CertificateSpec struct {
+	Certificate string `yaml:"certificate,omitempty"`
+	Path        string `yaml:"path,omitempty"`
+}
+
+// RevocationSpec is a Notation identity's revocation check.
+type RevocationSpec struct {
+	Check       RevocationCheck `yaml:"check,omitempty"`
+	Unreachable Unreachable     `yaml:"unreachable,omitempty"`
+	Timeout     string          `yaml:"timeout,omitempty"`
 }
 
 // RuleSpec is one image rule: Deny, Signature: Optional, or SignedBy.

@@ -205,3 +205,13 @@ var catchAllProbes = []string{"signet-probe.example/aa/bb", "zz9.invalid:5000/qq
 func catchAll(g Glob) bool {
 	return g.Match(catchAllProbes[0]) && g.Match(catchAllProbes[1])
 }
+
+// anySubject reports a Notation subject pin written as a wildcard ("*",
+// "x509.subject:*"): Notation's trusted identity "*" accepts every
+// certificate its trust store certifies, which signet refuses as it
+// refuses an issuer-wide keyless identity. A DN has no wildcards, so a
+// "*" in it can only mean that.
+func anySubject(s string) bool {
+	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "x509.subject:"))
+	return strings.Trim(s, "*") == ""
+}

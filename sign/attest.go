@@ -19,6 +19,9 @@ import (
 // envelope, signature and log entry. Nothing is written.
 func (s *Session) Attestation(ctx context.Context, d name.Digest, predicateType string, predicate json.RawMessage, f Format) (Material, error) {
 	m := Material{Subject: d, Kind: ocisig.KindAttestation, PredicateType: predicateType}
+	if !s.SignsSigstore() {
+		return m, errNoSigstore
+	}
 	h, err := v1.NewHash(d.DigestStr())
 	if err != nil {
 		return m, fmt.Errorf("attesting %s: %w", d, err)

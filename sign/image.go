@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -52,6 +53,11 @@ type Attached struct {
 	// was there, nothing written). A re-run never makes a layout grow.
 	BundleWrite *ocisig.Outcome `json:"bundleWrite,omitempty"`
 	LegacyWrite *ocisig.Outcome `json:"legacyWrite,omitempty"`
+	// Notation is the Notation signature's referrer manifest, and
+	// NotationWrite what writing it did to the same certificate's earlier
+	// signatures, for a Notation signature.
+	Notation      string          `json:"notation,omitempty"`
+	NotationWrite *ocisig.Outcome `json:"notationWrite,omitempty"`
 }
 
 // Signature signs one digest in the layouts f names: a DSSE bundle of
@@ -59,6 +65,9 @@ type Attached struct {
 // (legacy layout), by the same key or certificate. Nothing is written.
 func (s *Session) Signature(ctx context.Context, d name.Digest, f Format) (Material, error) {
 	m := Material{Subject: d, Kind: ocisig.KindSignature, PredicateType: ocisig.CosignSignPredicateType}
+	if !s.SignsSigstore() {
+		return m, errNoSigstore
+	}
 	h, err := v1.NewHash(d.DigestStr())
 	if err != nil {
 		return m, fmt.Errorf("signing %s: %w", d, err)
@@ -138,3 +147,6 @@ func firstLogIndex(b *protobundle.Bundle) *int64 {
 	}
 	return nil
 }
+
+// errNoSigstore is a Sigstore signature asked of a Notation-only session.
+var errNoSigstore = errors.New("this run signs with Notation only; Sigstore signatures and attestations need --key or a keyless identity")

@@ -30,6 +30,9 @@ type Material struct {
 	// Legacy is the cosign .sig/.att layer for the legacy layout; nil when
 	// that layout is not written.
 	Legacy *ocisig.Legacy
+	// Notation is a Notation signature's envelope, for its referrer;
+	// nil for Sigstore material.
+	Notation *ocisig.NotationItem
 	// LogIndex is the log index of the bundle's first entry, if uploaded.
 	LogIndex *int64
 	// SameBundle and SameLegacy recognise the producer's own earlier
@@ -39,10 +42,14 @@ type Material struct {
 	SameLegacy ocisig.SameLegacy
 }
 
-// Producer makes material: the Session.
+// Producer makes material: the Session. Signature signs with Sigstore
+// when SignsSigstore; Notation, when not nil, signs with the Notary
+// Project (beside, or instead of, Sigstore).
 type Producer interface {
 	Signature(ctx context.Context, d name.Digest, f Format) (Material, error)
 	Attestation(ctx context.Context, d name.Digest, predicateType string, predicate json.RawMessage, f Format) (Material, error)
+	SignsSigstore() bool
+	Notation() *Notation
 }
 
 // Publisher writes the material of one subject (whose descriptor the run

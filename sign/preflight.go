@@ -21,13 +21,15 @@ import (
 type Signer struct {
 	Certificate *certificate.Summary
 	Key         *Keypair
+	// Notation is the run's Notation signer, when it has one.
+	Notation *verify.NotationSigner
 }
 
 func (s Signer) String() string { return s.evidence().String() }
 
 // evidence is the signer as the engine evaluates it.
 func (s Signer) evidence() verify.Signer {
-	out := verify.Signer{Certificate: s.Certificate}
+	out := verify.Signer{Certificate: s.Certificate, Notation: s.Notation}
 	if s.Key != nil {
 		out.KeyID, out.KMS = s.Key.KeyID, s.Key.KMS
 	}

@@ -42,6 +42,9 @@ func (p RegistryPublisher) Publish(ctx context.Context, subject Subject, items [
 			at = append(at, i)
 		}
 	}
+	if err := p.publishNotation(ctx, subject, items, out); err != nil {
+		return out, err
+	}
 	if len(bundles) > 0 {
 		written, err := p.Writer.ReplaceBundles(ctx, d, subject.Descriptor, bundles)
 		if err != nil {
@@ -74,4 +77,21 @@ func (p RegistryPublisher) Publish(ctx context.Context, subject Subject, items [
 		})
 	}
 	return out, g.Wait()
+}
+
+// publishNotation writes the Notation signatures of items, each replacing
+// the same certificate's earlier ones (ocisig.Writer.ReplaceNotation).
+func (p RegistryPublisher) publishNotation(ctx context.Context, subject Subject, items []Material, out []Attached) error {
+	for i, m := range items {
+		if m.Notation == nil {
+			continue
+		}
+		w, err := p.Writer.ReplaceNotation(ctx, subject.Digest, subject.Descriptor, *m.Notation)
+		if err != nil {
+			return err
+		}
+		o := w.Outcome
+		out[i].Notation, out[i].NotationWrite = subject.Digest.Context().Digest(w.Manifest.String()).String(), &o
+	}
+	return nil
 }

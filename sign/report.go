@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/signet-dev/signet/ci"
@@ -77,6 +78,9 @@ func where(a Attached) string {
 	if a.LegacyTag != "" {
 		parts = append(parts, "tag "+a.LegacyTag+outcome(a.LegacyWrite))
 	}
+	if a.Notation != "" {
+		parts = append(parts, "notation "+a.Notation+outcome(a.NotationWrite))
+	}
 	if a.LogIndex != nil {
 		parts = append(parts, fmt.Sprintf("rekor #%d", *a.LogIndex))
 	}
@@ -112,7 +116,9 @@ func (r *Report) Outputs() ci.Outputs {
 	v := map[string]string{"digest": r.Digest, "image": r.Pinned}
 	var signed []string
 	for _, a := range r.Signed {
-		signed = append(signed, a.Digest)
+		if !slices.Contains(signed, a.Digest) { // a Sigstore and a Notation signature of one digest
+			signed = append(signed, a.Digest)
+		}
 	}
 	if len(signed) > 0 {
 		v["signed_digests"] = strings.Join(signed, ",")

@@ -124,10 +124,14 @@ func Run(ctx context.Context, s *Session, req Request) (*Result, error) {
 			return res, err
 		}
 		for j, m := range mats[i] {
-			if m.Kind == ocisig.KindAttestation {
+			switch {
+			case m.Kind == ocisig.KindAttestation:
 				log("attested %s (%s)", subj.Digest, m.PredicateType)
 				res.Attested = append(res.Attested, out[j])
-			} else {
+			case m.Notation != nil:
+				log("signed %s with Notation", subj.Digest)
+				res.Signed = append(res.Signed, out[j])
+			default:
 				log("signed %s", subj.Digest)
 				res.Signed = append(res.Signed, out[j])
 			}
@@ -167,12 +171,9 @@ func produce(ctx context.Context, p Producer, req Request, subjects []Subject) (
 		if !req.Sign {
 			break
 		}
-		m, err := p.Signature(ctx, subj.Digest, req.Format)
-		if err != nil {
-			signErr = err
+		if mats[i], signErr = signatures(ctx, p, subj, req.Format); signErr != nil {
 			break
 		}
-		mats[i] = append(mats[i], m)
 	}
 	<-done
 	if signErr != nil {
@@ -185,4 +186,25 @@ func produce(ctx context.Context, p Producer, req Request, subjects []Subject) (
 		mats[0] = append(mats[0], att)
 	}
 	return mats, nil
+}
+
+// signatures signs one subject with each kind of signer the producer has:
+// Sigstore, Notation, or both.
+func signatures(ctx context.Context, p Producer, subj Subject, f Format) ([]Material, error) {
+	var out []Material
+	if p.SignsSigstore() {
+		m, err := p.Signature(ctx, subj.Digest, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	if n := p.Notation(); n != nil {
+		m, err := n.Signature(ctx, subj)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }

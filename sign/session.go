@@ -22,7 +22,9 @@ type Rekor struct {
 
 // Config describes a run's signing identity and services.
 type Config struct {
-	// Key signs in key mode; nil means keyless (IDToken and FulcioURL).
+	// Key signs in key mode; nil means keyless (IDToken and FulcioURL),
+	// unless Notation is set and IDToken is empty: then the run signs with
+	// Notation only.
 	Key       *Keypair
 	IDToken   string
 	FulcioURL string
@@ -30,6 +32,8 @@ type Config struct {
 	Rekor []Rekor
 	// TSAURLs are RFC 3161 timestamp authorities (full URL with path).
 	TSAURLs []string
+	// Notation, if set, also signs every digest with the Notary Project.
+	Notation *Notation
 	// Transport is the base HTTP transport (default http.DefaultTransport);
 	// it is wrapped in a RetryTransport.
 	Transport http.RoundTripper
@@ -60,6 +64,9 @@ type Session struct {
 	tsas    []*sgsign.TimestampAuthority
 	retry   *RetryTransport
 	log     Logf
+	// notation signs with the Notary Project too (or only, when keypair
+	// is nil).
+	notation *Notation
 }
 
 // NewSession validates cfg and prepares the clients. Nothing is contacted
@@ -72,10 +79,16 @@ func NewSession(cfg Config) (*Session, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	s := &Session{key: cfg.Key, retry: cfg.transport("registry"), log: log}
-	if cfg.Key != nil {
+	s := &Session{key: cfg.Key, retry: cfg.transport("registry"), log: log, notation: cfg.Notation}
+	if s.notation != nil {
+		s.notation.bound(cfg.transport("Notation timestamp authority"))
+	}
+	switch {
+	case cfg.Key == nil && cfg.IDToken == "" && cfg.Notation != nil:
+		return s, nil // Notation only: no Sigstore service is used
+	case cfg.Key != nil:
 		s.keypair = cfg.Key
-	} else {
+	default:
 		if cfg.IDToken == "" {
 			return nil, errors.New("keyless signing needs an OIDC identity token (or sign with --key)")
 		}
@@ -135,6 +148,13 @@ func hostOf(rawURL string) string {
 	}
 	return rawURL
 }
+
+// SignsSigstore reports whether the session signs with Sigstore (a key or
+// a Fulcio certificate); a Notation-only session does not.
+func (s *Session) SignsSigstore() bool { return s.keypair != nil }
+
+// Notation is the session's Notation signer, nil when it has none.
+func (s *Session) Notation() *Notation { return s.notation }
 
 // Keyless reports whether the session signs with a Fulcio certificate.
 func (s *Session) Keyless() bool { return s.fulcio != nil }

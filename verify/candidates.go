@@ -30,6 +30,8 @@ type candidate struct {
 	// from the same bytes the signature covers, and trusted only after the
 	// candidate verifies.
 	statement *statement
+	// notation is a Notation signature's envelope (notation_evidence.go).
+	notation *notationEnvelope
 }
 
 // statement is the part of an in-toto statement (v0.1 or v1) signet reads.

@@ -80,6 +80,16 @@ type SignatureResult struct {
 	// LogIndex is the Rekor log index, when the signature has a log entry.
 	LogIndex   *int64      `json:"logIndex,omitempty"`
 	Timestamps []Timestamp `json:"timestamps,omitempty"`
+
+	// Set for Notation signatures (layout notation), whose Subject is the
+	// signing certificate's DN: that certificate's fingerprint, the trust
+	// anchor its chain reached, the envelope's media type, the Notary
+	// Project signing scheme and what the revocation check found.
+	Certificate   string `json:"certificate,omitempty"`
+	Anchor        string `json:"anchor,omitempty"`
+	Envelope      string `json:"envelope,omitempty"`
+	SigningScheme string `json:"signingScheme,omitempty"`
+	Revocation    string `json:"revocation,omitempty"`
 }
 
 // Timestamp is a verified time for a signature.

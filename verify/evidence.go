@@ -36,17 +36,32 @@ type Evidence struct {
 type Signer struct {
 	Certificate *certificate.Summary
 	KeyID, KMS  string
+	// Notation is set when the run also (or only) signs with Notation.
+	Notation *NotationSigner
 }
 
 func (s Signer) String() string {
+	var out string
 	switch {
 	case s.Certificate != nil:
-		return s.Certificate.SubjectAlternativeName
+		out = s.Certificate.SubjectAlternativeName
 	case s.KeyID != "":
-		return "key " + s.KeyID
+		out = "key " + s.KeyID
 	}
-	return "<nobody>"
+	if s.Notation != nil && len(s.Notation.Chain) > 0 {
+		if out != "" {
+			out += " and "
+		}
+		out += "notation " + s.Notation.Chain[0].Subject.String()
+	}
+	if out == "" {
+		return "<nobody>"
+	}
+	return out
 }
+
+// sigstore reports whether s signs with Sigstore (a certificate or a key).
+func (s Signer) sigstore() bool { return s.Certificate != nil || s.KeyID != "" || s.KMS != "" }
 
 // Statement is an in-toto statement a run will attach: its predicate type
 // and predicate (the subject is the digest the run signs).
@@ -60,7 +75,13 @@ type Statement struct {
 // sign's preflight evaluates it with Evaluate, exactly as the cluster will
 // evaluate what the run attaches; nothing is contacted.
 func Predicted(s Signer, statements ...Statement) *Evidence {
-	ev := &Evidence{sigs: []*candidate{{kind: ocisig.KindSignature, predicted: &s}}}
+	ev := &Evidence{}
+	if s.sigstore() || s.Notation == nil {
+		ev.sigs = append(ev.sigs, &candidate{kind: ocisig.KindSignature, predicted: &s})
+	}
+	if s.Notation != nil {
+		ev.sigs = append(ev.sigs, &candidate{layout: ocisig.LayoutNotation, kind: ocisig.KindSignature, predicted: &s})
+	}
 	for _, st := range statements {
 		ev.atts = append(ev.atts, &candidate{kind: ocisig.KindAttestation, predicted: &s,
 			statement: &statement{Type: ocisig.InTotoStatementType, PredicateType: st.PredicateType, Predicate: st.Predicate}})
@@ -74,12 +95,14 @@ func Predicted(s Signer, statements ...Statement) *Evidence {
 // signatures could not be read at all.
 func (v *Verifier) Collect(ctx context.Context, t Target) (*Evidence, error) {
 	r := t.Match.Rule
-	ev, err := v.collect(ctx, t.Digest, ocisig.Want{Attestations: r.Provenance != nil})
+	ev, err := v.collect(ctx, t.Digest, want(r))
 	if err != nil {
 		return nil, err
 	}
 	if r.Platforms == policy.PlatformsAll {
-		ev.platforms = v.collectPlatforms(ctx, t.Digest)
+		children := want(r)
+		children.Attestations = false
+		ev.platforms = v.collectPlatforms(ctx, t.Digest, children)
 	}
 	return ev, nil
 }
@@ -116,7 +139,7 @@ type platformChild struct {
 // collectPlatforms reads the index digest names and the signatures of each
 // platform child (attestation manifests are not platforms), at most
 // MaxPlatforms of them.
-func (v *Verifier) collectPlatforms(ctx context.Context, digest name.Digest) *platformEvidence {
+func (v *Verifier) collectPlatforms(ctx context.Context, digest name.Digest, want ocisig.Want) *platformEvidence {
 	im, err := v.index(ctx, digest)
 	if err != nil || im == nil {
 		return &platformEvidence{err: err}
@@ -135,7 +158,7 @@ func (v *Verifier) collectPlatforms(ctx context.Context, digest name.Digest) *pl
 	for i := range pe.children {
 		c := &pe.children[i]
 		g.Go(func() error {
-			c.ev, c.err = v.collect(gctx, digest.Context().Digest(c.desc.Digest.String()), ocisig.Want{})
+			c.ev, c.err = v.collect(gctx, digest.Context().Digest(c.desc.Digest.String()), want)
 			return nil
 		})
 	}
@@ -189,6 +212,7 @@ func (ev *Evidence) classify(found *ocisig.Found) {
 			ev.atts = append(ev.atts, c)
 		}
 	}
+	ev.classifyNotation(found.Notation)
 }
 
 func (ev *Evidence) reject(layout ocisig.Layout, kind ocisig.Kind, r Reason) {

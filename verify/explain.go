@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
+
+	"github.com/signet-dev/signet/ocisig"
 )
 
 // Verdict is the one-word outcome: ALLOW, DENY, or AUDIT (admitted, but
@@ -61,6 +64,17 @@ func (d *Decision) WriteText(w io.Writer) error {
 		}
 		if s.LogIndex != nil {
 			extra = append(extra, fmt.Sprintf("rekor log index %d", *s.LogIndex))
+		}
+		if s.Anchor != "" {
+			extra = append(extra, "anchor "+s.Anchor)
+		}
+		for _, t := range s.Timestamps {
+			if s.Layout == ocisig.LayoutNotation {
+				extra = append(extra, "timestamp "+t.Time.Format(time.RFC3339))
+			}
+		}
+		if s.Revocation != "" {
+			extra = append(extra, "revocation "+s.Revocation)
 		}
 		row("signed by", "%s: %s (%s)", s.Identity, s.who(), strings.Join(extra, ", "))
 	}

@@ -81,3 +81,9 @@ func WithOffline() Option {
 func WithKMSLoader(f func(ctx context.Context, uri string) (crypto.PublicKey, error)) Option {
 	return func(v *Verifier) { v.loadKMS = f }
 }
+
+// WithRevocationChecker replaces how Notation certificate chains are
+// checked for revocation (default: NewOCSPCRLChecker).
+func WithRevocationChecker(rc RevocationChecker) Option {
+	return func(v *Verifier) { v.revocation = rc }
+}

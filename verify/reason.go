@@ -50,6 +50,21 @@ const (
 // reference without the digest that was verified (a later mutating
 // webhook removed the pin, or signet's mutating webhook did not run).
 const CodeDigestNotPinned ReasonCode = "digest-not-pinned"
+// Decided for Notation signatures (X.509 chains, timestamps, revocation).
+const (
+	// CodeCertificateExpired: a certificate of the chain was not valid
+	// when it had to be (now, at the timestamp, at the signing time).
+	CodeCertificateExpired ReasonCode = "certificate-expired"
+	// CodeSignatureExpired: the envelope's signed expiry has passed.
+	CodeSignatureExpired ReasonCode = "signature-expired"
+	// CodeInvalidTimestamp: a timestamp is there but does not count (not
+	// over the signature, not by a trusted TSA).
+	CodeInvalidTimestamp ReasonCode = "invalid-timestamp"
+	// CodeCertificateRevoked: OCSP or the CRL says a certificate is revoked.
+	CodeCertificateRevoked ReasonCode = "certificate-revoked"
+	// CodeRevocationUnknown: no responder answered (transient).
+	CodeRevocationUnknown ReasonCode = "revocation-unknown"
+)
 
 // Reason is one cause of a denial: a code, the field with what the trust
 // file expected and what was found (when one field is at fault), the

@@ -10,6 +10,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
+	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
 )
 
@@ -51,8 +52,8 @@ func (e *evaluation) signatures(ctx context.Context) {
 	need := fmt.Sprintf("%s of [%s]", plural(r.Threshold, "signature"), strings.Join(policy.IdentityNames(r.SignedBy), ", "))
 	switch {
 	case len(e.ev.sigs) == 0 && len(e.d.Rejected) == 0:
-		e.d.deny(NewReason(CodeNoSignature, "%s has no signatures (looked for a cosign .sig tag and Sigstore bundle referrers); rule %q needs %s",
-			shortDigest(e.digest), r.Name, need).WithHint("sign the digest in CI with `sign image`"))
+		e.d.deny(NewReason(CodeNoSignature, "%s has no signatures (looked for %s); rule %q needs %s",
+			shortDigest(e.digest), lookedFor(r), r.Name, need).WithHint("sign the digest in CI with `sign image`"))
 	case len(counted) > 0:
 		e.d.deny(NewReason(CodeThresholdNotMet, "rule %q needs %s by distinct signers, only %s signed %s (%s); a key or a certificate identity counts once, however many identities it satisfies",
 			r.Name, need, plural(len(counted), "distinct signer"), shortDigest(e.digest), tally.describe(r.SignedBy)).
@@ -70,6 +71,12 @@ func (e *evaluation) signatures(ctx context.Context) {
 // returns every identity in ids that it satisfies, or the reasons it
 // satisfies none.
 func (e *evaluation) verifyCandidate(ctx context.Context, c *candidate, ids []*policy.Identity) ([]match, []Reason) {
+	switch {
+	case c.predicted != nil && c.layout == ocisig.LayoutNotation:
+		return e.matchPredictedNotation(ctx, c, ids)
+	case c.notation != nil:
+		return e.verifyNotation(ctx, c, ids)
+	}
 	if c.predicted != nil {
 		if c.predicted.Certificate != nil {
 			return e.matchCertificate(c, *c.predicted.Certificate, nil, ids)
@@ -252,4 +259,12 @@ func joinReasons(rs []Reason) string {
 		parts[i] = r.String()
 	}
 	return strings.Join(dedupe(parts), "; ")
+}
+
+// lookedFor names where signatures were looked for under rule r.
+func lookedFor(r *policy.Rule) string {
+	if len(notationOf(r.SignedBy)) > 0 {
+		return "a cosign .sig tag, Sigstore bundle and Notation signature referrers"
+	}
+	return "a cosign .sig tag and Sigstore bundle referrers"
 }

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"crypto/x509"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,7 +20,10 @@ import (
 //     (SAN: the workflow file and ref that signed) and its Source Repository
 //     URI (which tells apart the callers of one shared reusable workflow).
 //     Two certificates with the same three are one signer: the same workflow
-//     signing twice, or one certificate copied into both layouts.
+//     signing twice, or one certificate copied into both layouts;
+//   - for a Notation signature, the trust anchor its chain reached and the
+//     signing certificate's subject (a renewed certificate is the same
+//     signer). A Notation and a Sigstore signature are never one signer.
 //
 // Each signer counts toward at most one identity of the rule and each
 // identity toward the threshold at most once: the threshold is met when a
@@ -30,6 +34,13 @@ func keySigner(keyID string) signerKey { return signerKey("key:" + keyID) }
 
 func certSigner(c certificate.Summary) signerKey {
 	return signerKey("cert:" + c.Issuer + "\x00" + c.SubjectAlternativeName + "\x00" + c.SourceRepositoryURI)
+}
+
+// x509Signer is a Notation signer: the trust anchor its chain reached and
+// its leaf's subject. Certificates renewed for the same subject under the
+// same anchor are one signer; so is one certificate signing twice.
+func x509Signer(anchorFingerprint string, leaf *x509.Certificate) signerKey {
+	return signerKey("x509:" + anchorFingerprint + "\x00" + string(leaf.RawSubject))
 }
 
 // signerTally collects, per signer, the identities its verified signatures

@@ -42,6 +42,11 @@ type Verifier struct {
 	keychain  authn.Keychain
 	roots     *trustroot.Store
 	loadKMS   func(ctx context.Context, uri string) (crypto.PublicKey, error)
+	// revocation checks Notation chains (OCSP, CRL), its CRLs kept for
+	// the process like the registry's tokens; envelopes remembers the
+	// integrity checks of Notation envelopes.
+	revocation RevocationChecker
+	envelopes  *integrityMemo
 
 	mu      sync.Mutex
 	kmsKeys map[string]crypto.PublicKey
@@ -60,6 +65,10 @@ func New(opts ...Option) *Verifier {
 		v.transport = regclient.New(regclient.HTTPTransport(), regclient.Options{})
 	}
 	v.auth = regclient.NewAuth(v.transport)
+	if v.revocation == nil {
+		v.revocation = NewOCSPCRLChecker()
+	}
+	v.envelopes = newIntegrityMemo()
 	return v
 }
 

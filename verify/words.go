@@ -34,6 +34,11 @@ func shortDigest(d name.Digest) string {
 	if s == "" {
 		return "the digest" // sign's preflight: not resolved yet
 	}
+	return shortHash(s)
+}
+
+// shortHash is "sha256:" and the first 12 hex digits of a digest.
+func shortHash(s string) string {
 	if len(s) > 19 {
 		return s[:19] + "…"
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -93,11 +94,9 @@ hosts compare as the runtime dials them, never by substring or suffix.`,
 			&cli.IntFlag{Name: "max-connections-per-client", Usage: "maximum open webhook connections of one client IP without a verified client certificate (default a quarter of --max-connections)", EnvVars: []string{"SIGNET_MAX_CONNECTIONS_PER_CLIENT"}},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
-			&cli.StringFlag{Name: "google-registries", Usage: "comma-separated registry hosts (host[:port] or *.domain) that get the Google workload identity's token, e.g. us-docker.pkg.dev; none by default", EnvVars: []string{"SIGNET_GOOGLE_REGISTRIES"}},
-			&cli.StringFlag{Name: "ecr-registries", Usage: "comma-separated registry hosts that get AWS ECR credentials of the pod's AWS identity, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com; none by default", EnvVars: []string{"SIGNET_ECR_REGISTRIES"}},
-			&cli.StringFlag{Name: "acr-registries", Usage: "comma-separated registry hosts that get an Azure ACR token of the pod's Azure identity, e.g. acme.azurecr.io; none by default", EnvVars: []string{"SIGNET_ACR_REGISTRIES"}},
+			verdictKeyFlag,
 			&cli.DurationFlag{Name: "trusted-root-refresh", Usage: "how often the public-good trusted root is refreshed through TUF (the last good root stays when TUF is down)", Value: enforce.DefaultTrustedRootRefresh, EnvVars: []string{"SIGNET_TRUSTED_ROOT_REFRESH"}},
-		}, backgroundFlags()...),
+		}, slices.Concat(cloudauth.Flags("SIGNET_"), backgroundFlags())...),
 		Action: serve,
 	}
 }
@@ -109,7 +108,7 @@ func serve(c *cli.Context) error {
 	if err := rl.Load(); err != nil {
 		return cliapp.Usagef("enforce", "%v", err)
 	}
-	clouds, err := cloudauth.ParseRegistries(c.String("google-registries"), c.String("ecr-registries"), c.String("acr-registries"))
+	clouds, err := cloudauth.FromFlags(c)
 	if err != nil {
 		return cliapp.Usagef("enforce", "%v", err)
 	}
@@ -132,6 +131,13 @@ func serve(c *cli.Context) error {
 			f(a)
 		}
 	}}
+	signer, err := verdictSigner(c)
+	if err != nil {
+		return cliapp.Usagef("enforce", "--verdict-key: %v", err)
+	}
+	if signer != nil { // a nil *Signer in the interface would not be nil
+		handler.Verdicts = signer
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if !c.Bool("offline") {

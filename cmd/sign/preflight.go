@@ -24,16 +24,21 @@ Example:
 
 Exit status: 0 accepted, 1 refused, 2 usage error.
 
+With --notation-key and --notation-cert the Notation signature is checked
+too (its chain, subject and, with --notation-timestamp-root, its TSA).
+
 Environment: SIGNET_POLICY, SIGNET_KEY, COSIGN_PASSWORD, SIGNET_IDENTITY_TOKEN,
-SIGNET_IDENTITY_TOKEN_FILE, SIGNET_ATTEST, SIGNET_OUTPUT; the CI's token variables.`,
-		Flags: []cli.Flag{
+SIGNET_IDENTITY_TOKEN_FILE, SIGNET_ATTEST, SIGNET_OUTPUT, SIGNET_NOTATION_KEY,
+SIGNET_NOTATION_CERT, SIGNET_NOTATION_TIMESTAMP_URL, SIGNET_NOTATION_TIMESTAMP_ROOT,
+SIGNET_SIGSTORE; the CI's token variables.`,
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "policy", Aliases: []string{"p"}, Usage: "trust policy (default ./trust.yaml)", EnvVars: []string{"SIGNET_POLICY"}},
 			&cli.StringFlag{Name: "key", Usage: "cosign private key file or KMS URI", EnvVars: []string{"SIGNET_KEY"}},
 			&cli.StringFlag{Name: "identity-token", Usage: "OIDC token", EnvVars: []string{"SIGNET_IDENTITY_TOKEN"}},
 			&cli.StringFlag{Name: "identity-token-file", Usage: "file holding the OIDC token", EnvVars: []string{"SIGNET_IDENTITY_TOKEN_FILE"}},
 			&cli.BoolFlag{Name: "attest", Usage: "also check the provenance this run would attach", EnvVars: []string{"SIGNET_ATTEST"}},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json", EnvVars: []string{"SIGNET_OUTPUT"}},
-		},
+		}, notationFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageError("preflight needs exactly one REF")

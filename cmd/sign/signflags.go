@@ -59,13 +59,34 @@ func loadSignPolicy(c *cli.Context) (*policy.Policy, error) {
 
 // identity is everything known about who this run signs as.
 type identity struct {
-	key    *sign.Keypair
-	token  string
-	claims ci.Claims
-	signer sign.Signer
+	key      *sign.Keypair
+	token    string
+	claims   ci.Claims
+	signer   sign.Signer
+	notation *sign.Notation
 }
 
+// resolveIdentity is who the run signs as: Sigstore (a key, or keyless
+// through the CI's token) and, with --notation-key, Notation too, or
+// Notation only (--sigstore=false).
 func resolveIdentity(c *cli.Context, needToken bool) (*identity, error) {
+	n, err := loadNotation(c)
+	if err != nil {
+		return nil, err
+	}
+	id := &identity{}
+	if !notationOnly(c) {
+		if id, err = sigstoreIdentity(c); err != nil {
+			return nil, err
+		}
+	}
+	if n != nil {
+		id.notation, id.signer.Notation = n, n.Signer()
+	}
+	return id, nil
+}
+
+func sigstoreIdentity(c *cli.Context) (*identity, error) {
 	ctx := c.Context
 	if ref := c.String("key"); ref != "" {
 		kp, err := loadKey(ctx, ref)
@@ -116,7 +137,7 @@ func loadKey(ctx context.Context, ref string) (*sign.Keypair, error) {
 // sessionConfig is the identity and the services the flags, the signing
 // config and the defaults choose (sign.ChooseServices).
 func sessionConfig(c *cli.Context, id *identity) (sign.Config, error) {
-	cfg := sign.Config{Key: id.key, IDToken: id.token, Retries: c.Int("retries"), Timeout: c.Duration("request-timeout"), Log: stderrLog(c)}
+	cfg := sign.Config{Key: id.key, IDToken: id.token, Notation: id.notation, Retries: c.Int("retries"), Timeout: c.Duration("request-timeout"), Log: stderrLog(c)}
 	flags := sign.Services{FulcioURL: c.String("fulcio-url"), TSAURLs: c.StringSlice("timestamp-url")}
 	if u := c.String("rekor-url"); u != "" {
 		flags.Rekor = []sign.Rekor{{URL: u, Version: 1}}

@@ -57,7 +57,7 @@ func (t target) wanted() string {
 	return "<= " + strconv.FormatFloat(t.atMost, 'f', -1, 64) + " " + unit
 }
 
-// defaultTargets are issue 13's targets, by the benchmarks that measure them.
+// defaultTargets are issue 13's and issue 28's targets, by the benchmarks that measure them.
 var defaultTargets = []target{
 	// 1. Requests and connections of a verification (process warm: the
 	// registry's ping is reused, as in a webhook; a cold process adds one).
@@ -86,4 +86,16 @@ var defaultTargets = []target{
 	// the machine's cores, and the line after it is the one signet can move.
 	{what: "the same load, server only answering (floor): p99", bench: "BenchmarkAdmissionCachedFloor", unit: "p99-ms", atMost: 1},
 	{what: "cached p99 over the floor's", bench: "BenchmarkAdmissionCached", per: "BenchmarkAdmissionCachedFloor", unit: "p99-ms", atMost: 2},
+	// 6. Notation signatures (issue 24): the engine against notation-go's
+	// notation.Verify, same image, registry and OCSP responder.
+	{what: "notation: engine vs notation.Verify (notation-go)", bench: "BenchmarkNotationSideBySide/signet", unit: "speedup-notation", atLeast: 2},
+	{what: "notation: engine, revocation asked every time, vs notation.Verify", bench: "BenchmarkNotationSideBySide/signet-uncached-revocation", unit: "speedup-notation", atLeast: 1},
+	{what: "notation: registry requests (notation.Verify: 4)", bench: "BenchmarkNotationSideBySide/signet", unit: "requests/op", atMost: 3},
+	// Reported, not expected to be met: a new Verifier per verification
+	// (new connections and ping, nothing remembered).
+	{what: "notation: a new engine per verification vs notation.Verify", bench: "BenchmarkNotationSideBySide/signet-cold", unit: "speedup-notation", atLeast: 1},
+	// 7. The node (issue 28): the plugin's time per container creation on the
+	// verdict path, and pod start on the real node with it over without it.
+	{what: "node decision, verdict path", bench: "BenchmarkNodeDecision/verdict", unit: "ns/op", atMost: 1e6},
+	{what: "pod start on the node: signet-node (verdict) over no plugin", bench: "BenchmarkNodePodStart/plugin-verdict", per: "BenchmarkNodePodStart/no-plugin", unit: "ns/op", atMost: 1.1},
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +30,10 @@ var (
 	BinaryPlatforms = []string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64"}
 	ImagePlatforms  = []string{"linux/amd64", "linux/arm64"}
 	// signet-kms is sign's KMS plugin (cmd/signet-kms), shipped beside it.
-	Commands = []string{"sign", "enforce", "signet-kms"}
+	// signet-node is the NRI plugin (cmd/signet-node), for Linux nodes only.
+	Commands = []string{"sign", "enforce", "signet-kms", "signet-node"}
+	// LinuxOnly commands are built for the Linux platforms only.
+	LinuxOnly = []string{"signet-node"}
 )
 
 // Matrix is every release binary: each command for each platform.
@@ -37,6 +41,9 @@ func Matrix() []Binary {
 	var out []Binary
 	for _, c := range Commands {
 		for _, p := range BinaryPlatforms {
+			if slices.Contains(LinuxOnly, c) && !strings.HasPrefix(p, "linux/") {
+				continue
+			}
 			out = append(out, Binary{Name: c, Platform: p})
 		}
 	}

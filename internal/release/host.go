@@ -30,18 +30,24 @@ type HostImageOptions struct {
 // Tests that need the image a node runs (e.g. on a real kubelet) call this,
 // then push it with remote.Write or use PushEnforceImage.
 func BuildEnforceImage(ctx context.Context, o HostImageOptions) (v1.Image, error) {
+	return BuildHostImage(ctx, o, Images[0])
+}
+
+// BuildHostImage is BuildEnforceImage for any of the release's images
+// without a plugin binary (enforce, signet-node).
+func BuildHostImage(ctx context.Context, o HostImageOptions, spec ImageSpec) (v1.Image, error) {
 	if runtime.GOOS != "linux" {
-		return nil, fmt.Errorf("the enforce image is linux only, this is %s", runtime.GOOS)
+		return nil, fmt.Errorf("the %s image is linux only, this is %s", spec.Repository, runtime.GOOS)
 	}
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
 	platform := "linux/" + runtime.GOARCH
-	bin := filepath.Join(o.CacheDir, "host", "enforce_"+runtime.GOARCH)
+	bin := filepath.Join(o.CacheDir, "host", spec.Binary+"_"+runtime.GOARCH)
 	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		return nil, err
 	}
-	if err := GoBuild(ctx, Binary{Name: "enforce", Platform: platform}, bin, BuildOptions{Module: o.Module, Version: o.Version, Epoch: o.Epoch}); err != nil {
+	if err := GoBuild(ctx, Binary{Name: spec.Binary, Platform: platform}, bin, BuildOptions{Module: o.Module, Version: o.Version, Epoch: o.Epoch}); err != nil {
 		return nil, err
 	}
 	f := &Fetcher{Source: Debian, Dir: filepath.Join(o.CacheDir, "apt"), Log: o.Log}
@@ -49,7 +55,7 @@ func BuildEnforceImage(ctx context.Context, o HostImageOptions) (v1.Image, error
 	if err != nil {
 		return nil, err
 	}
-	built, err := BuildImage(Images[0], ImageInputs{Version: o.Version, Epoch: o.Epoch, Source: SourceURL,
+	built, err := BuildImage(spec, ImageInputs{Version: o.Version, Epoch: o.Epoch, Source: SourceURL,
 		Binaries: map[string]string{platform: bin}, Debs: debs})
 	if err != nil {
 		return nil, err
@@ -60,7 +66,12 @@ func BuildEnforceImage(ctx context.Context, o HostImageOptions) (v1.Image, error
 // PushEnforceImage builds the host's enforce image and pushes it to ref,
 // returning the pushed digest.
 func PushEnforceImage(ctx context.Context, o HostImageOptions, ref string, opts ...remote.Option) (name.Digest, error) {
-	img, err := BuildEnforceImage(ctx, o)
+	return PushHostImage(ctx, o, Images[0], ref, opts...)
+}
+
+// PushHostImage builds the host's image of spec and pushes it to ref.
+func PushHostImage(ctx context.Context, o HostImageOptions, spec ImageSpec, ref string, opts ...remote.Option) (name.Digest, error) {
+	img, err := BuildHostImage(ctx, o, spec)
 	if err != nil {
 		return name.Digest{}, err
 	}

@@ -17,7 +17,7 @@ import (
 type ImageSpec struct {
 	Repository string // e.g. signet-enforce (appended to the registry prefix)
 	TagSuffix  string // e.g. -shell: the tag is <version><suffix>
-	Binary     string // sign or enforce
+	Binary     string // sign, enforce or signet-node
 	// Plugin, when set, is a second binary of the release installed beside
 	// Binary with links of these names to it (sign's signet-kms, under the
 	// sigstore-kms-* names sigstore's KMS plugin protocol runs).
@@ -31,6 +31,17 @@ type ImageSpec struct {
 
 // Path of the binary inside every image.
 func (s ImageSpec) entrypoint() string { return "/usr/local/bin/" + s.Binary }
+
+// SBOMFile is the release asset holding the image's SBOM for platform:
+// "signet-enforce_linux_amd64.cdx.json". An image named like its binary
+// (signet-node) says "image", so the two SBOMs never share a name.
+func (s ImageSpec) SBOMFile(platform string) string {
+	name := s.Repository + s.TagSuffix
+	if name == s.Binary {
+		name += "-image"
+	}
+	return strings.ReplaceAll(name+"_"+platform, "/", "_") + ".cdx.json"
+}
 
 // Tag is the image tag for a version.
 func (s ImageSpec) Tag(version string) string { return version + s.TagSuffix }
@@ -46,6 +57,8 @@ var Images = []ImageSpec{
 		Title: "signet sign: sign, attest and verify images"},
 	{Repository: "signet-sign", TagSuffix: "-shell", Binary: "sign", Plugin: "signet-kms", PluginLinks: signKMSLinks, Shell: true,
 		Title: "signet sign with a POSIX shell (busybox), for CI jobs that run scripts in the image"},
+	{Repository: "signet-node", Binary: "signet-node", Cmd: []string{"run"}, Ports: []string{"9091/tcp"},
+		Title: "signet-node: the NRI plugin, the node refuses containers the trust file refuses"},
 }
 
 // signKMSLinks are the names sign runs for awskms://, azurekms://, gcpkms://

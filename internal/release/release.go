@@ -155,7 +155,7 @@ func (cfg *Config) imageSBOMs(m *Manifest, img *BuiltImage, pub PublishedImage, 
 		if img.Spec.Plugin != "" {
 			plugins = append(plugins, boms[Binary{Name: img.Spec.Plugin, Platform: p}.File()])
 		}
-		file := strings.ReplaceAll(img.Spec.Repository+img.Spec.TagSuffix+"_"+p, "/", "_") + ".cdx.json"
+		file := img.Spec.SBOMFile(p)
 		if err := WriteSBOM(filepath.Join(cfg.Dist, file), g.Image(bom, pub.Reference, pub.Platforms[p], img.Packages[p], plugins...)); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ import (
 // each further cold cross-compile costs CI's first run minutes (see the
 // README's CI budget); the release workflow builds the whole Matrix on a
 // tag, before anything is signed or published.
-const testBinaries = "sign/linux/amd64,sign/linux/arm64,sign/darwin/arm64,enforce/linux/amd64,enforce/linux/arm64,signet-kms/linux/amd64,signet-kms/linux/arm64"
+const testBinaries = "sign/linux/amd64,sign/linux/arm64,sign/darwin/arm64,enforce/linux/amd64,enforce/linux/arm64,signet-kms/linux/amd64,signet-kms/linux/arm64,signet-node/linux/amd64,signet-node/linux/arm64"
 
 // makeRelease runs `make release` (snapshot) into dist.
 func makeRelease(t *testing.T, dist string) time.Duration {
@@ -192,6 +193,8 @@ func runImage(t *testing.T, spec ImageSpec, img v1.Image, version string) {
 	switch {
 	case spec.Binary == "enforce":
 		check(nil, []string{"serve", "--help"}, "--tls-cert")
+	case spec.Binary == "signet-node":
+		check(nil, []string{"run", "--help"}, "--nri-socket")
 	case spec.Shell:
 		check([]string{"/bin/sh"}, []string{"-c", "id -u; sign version; echo $HOME"}, "65532\nsign "+version)
 	default:
@@ -232,7 +235,9 @@ func checkSBOMs(t *testing.T, dist string, m Manifest) {
 				debs = debs || p.Name == "ca-certificates" && c.PackageURL == "pkg:deb/debian/ca-certificates@"+purlVersion.Replace(p.Version)+"?arch=all&distro=debian-12"
 			}
 		}
-		isImage := strings.HasPrefix(f, "signet-") && !isPlugin
+		isImage := slices.ContainsFunc(Images, func(spec ImageSpec) bool {
+			return slices.ContainsFunc(ImagePlatforms, func(p string) bool { return spec.SBOMFile(p) == f })
+		})
 		if !golang || debs != isImage {
 			t.Errorf("%s: Go module %s listed %v, Debian packages listed %v (image SBOM %v)", f, module, golang, debs, isImage)
 		}

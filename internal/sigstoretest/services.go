@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
-	"github.com/digitorus/timestamp"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
 
@@ -98,35 +96,4 @@ func (s *Sigstore) issueFor(id Identity, pub crypto.PublicKey) ([]string, error)
 
 // TSAHandler serves RFC 3161 timestamp requests (application/timestamp-query)
 // signed by this Sigstore's trusted TSA.
-func (s *Sigstore) TSAHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		req, err := timestamp.ParseRequest(body)
-		if err != nil {
-			http.Error(w, "bad timestamp request: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		ts := timestamp.Timestamp{
-			HashAlgorithm:     req.HashAlgorithm,
-			HashedMessage:     req.HashedMessage,
-			Time:              time.Now(),
-			Nonce:             req.Nonce,
-			Policy:            req.TSAPolicyOID,
-			AddTSACertificate: req.Certificates,
-		}
-		if ts.Policy == nil {
-			ts.Policy = []int{1, 3, 6, 1, 4, 1, 57264, 2}
-		}
-		der, err := ts.CreateResponseWithOpts(s.tsa.leaf, s.tsa.leafKey, crypto.SHA256)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "application/timestamp-reply")
-		w.Write(der)
-	})
-}
+func (s *Sigstore) TSAHandler() http.Handler { return s.tsa.Handler(time.Now) }

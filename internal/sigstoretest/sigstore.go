@@ -29,7 +29,7 @@ type Sigstore struct {
 
 	fulcio    *ca // trusted: in the trusted root
 	untrusted *ca // same shape, never in the trusted root
-	tsa       *tsa
+	tsa       *TSA
 	rekor     *rekorLog
 	ct        *ctLog
 
@@ -69,7 +69,7 @@ func New(opts ...Option) (*Sigstore, error) {
 	if s.untrusted, err = newCA("untrusted", s.epoch, notAfter); err != nil {
 		return nil, fmt.Errorf("creating untrusted CA: %w", err)
 	}
-	if s.tsa, err = newTSA(s.epoch, notAfter); err != nil {
+	if s.tsa, err = NewTSA(s.epoch, notAfter); err != nil {
 		return nil, fmt.Errorf("creating TSA: %w", err)
 	}
 	if s.rekor, err = newRekorLog(); err != nil {

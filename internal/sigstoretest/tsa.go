@@ -8,19 +8,26 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
+	"io"
+	"net/http"
 	"time"
 
 	"github.com/digitorus/timestamp"
 )
 
-// tsa is an RFC 3161 timestamp authority: a root and a leaf carrying the
+// TSA is an RFC 3161 timestamp authority: a root and a leaf carrying the
 // critical timeStamping EKU, the shape sigstore's timestamp-authority serves.
-type tsa struct {
+type TSA struct {
 	root, leaf *x509.Certificate
 	leafKey    *ecdsa.PrivateKey
+	// IncludeChain puts the root in every timestamp too (with
+	// --include-chain-in-response, timestamp-authority does), as Notary
+	// Project verifiers need: their trust store holds the root only.
+	IncludeChain bool
 }
 
-func newTSA(notBefore, notAfter time.Time) (*tsa, error) {
+// NewTSA issues a TSA's root and leaf, valid from notBefore to notAfter.
+func NewTSA(notBefore, notAfter time.Time) (*TSA, error) {
 	rootKey, err := newKey()
 	if err != nil {
 		return nil, err
@@ -54,12 +61,12 @@ func newTSA(notBefore, notAfter time.Time) (*tsa, error) {
 	if err != nil {
 		return nil, fmt.Errorf("issuing TSA leaf: %w", err)
 	}
-	return &tsa{root: root, leaf: leaf, leafKey: leafKey}, nil
+	return &TSA{root: root, leaf: leaf, leafKey: leafKey}, nil
 }
 
 // stamp returns a DER TimeStampResp over data (sha256 message imprint) at t,
 // embedding the signing certificate as timestamp-authority does.
-func (a *tsa) stamp(data []byte, t time.Time) ([]byte, error) {
+func (a *TSA) stamp(data []byte, t time.Time) ([]byte, error) {
 	h := sha256.Sum256(data)
 	ts := timestamp.Timestamp{
 		HashAlgorithm:     crypto.SHA256,
@@ -73,4 +80,45 @@ func (a *tsa) stamp(data []byte, t time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("creating timestamp response: %w", err)
 	}
 	return der, nil
+}
+
+// Root is the TSA's root certificate, what verifiers trust.
+func (a *TSA) Root() *x509.Certificate { return a.root }
+
+// Handler serves RFC 3161 timestamp requests (application/timestamp-query),
+// stamping the times clock returns.
+func (a *TSA) Handler(clock func() time.Time) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		req, err := timestamp.ParseRequest(body)
+		if err != nil {
+			http.Error(w, "bad timestamp request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		ts := timestamp.Timestamp{
+			HashAlgorithm:     req.HashAlgorithm,
+			HashedMessage:     req.HashedMessage,
+			Time:              clock(),
+			Nonce:             req.Nonce,
+			Policy:            req.TSAPolicyOID,
+			AddTSACertificate: req.Certificates,
+		}
+		if ts.Policy == nil {
+			ts.Policy = []int{1, 3, 6, 1, 4, 1, 57264, 2}
+		}
+		if a.IncludeChain && req.Certificates {
+			ts.Certificates = []*x509.Certificate{a.root}
+		}
+		der, err := ts.CreateResponseWithOpts(a.leaf, a.leafKey, crypto.SHA256)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/timestamp-reply")
+		w.Write(der)
+	})
 }

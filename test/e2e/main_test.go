@@ -7,12 +7,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/signet-dev/signet/test/stack"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -41,6 +43,9 @@ func TestMain(m *testing.M) {
 		signBin, enforceBin = filepath.Join(race, "sign"), filepath.Join(race, "enforce")
 	}
 	code := m.Run()
+	if err := stack.CloseShared(); err != nil { // the node benchmarks' stack
+		fmt.Fprintln(os.Stderr, "closing the shared stack:", err)
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -19,7 +19,7 @@ import (
 // internal/release's testBinaries (so the two share one cold compile per
 // platform): every command for the image platforms and sign for
 // darwin/arm64; the release workflow on a tag builds the whole matrix.
-const releaseBinaries = "sign/linux/amd64,sign/linux/arm64,sign/darwin/arm64,enforce/linux/amd64,enforce/linux/arm64,signet-kms/linux/amd64,signet-kms/linux/arm64"
+const releaseBinaries = "sign/linux/amd64,sign/linux/arm64,sign/darwin/arm64,enforce/linux/amd64,enforce/linux/arm64,signet-kms/linux/amd64,signet-kms/linux/arm64,signet-node/linux/amd64,signet-node/linux/arm64"
 
 // forStack points a trust file written for public-good GitHub at the local
 // stack: its issuer, its trusted root (no CT log there), its registry.

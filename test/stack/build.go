@@ -56,7 +56,19 @@ var (
 	ToolControllerManager = kubeTool("kube-controller-manager", "v1.37.2", "control-plane")
 	ToolScheduler         = kubeTool("kube-scheduler", "v1.37.2", "control-plane")
 	ToolKubelet           = kubeTool("kubelet", "v1.34.4", "")
+	// The node's runtime: containerd 2.x, whose NRI lets signet-node refuse a
+	// container (Debian's 1.6 has no NRI), and its runc shim, one build.
+	// runc itself is Debian's (make tools). cgroup v1 is deprecated in 2.2
+	// and still supported (a warning at start).
+	ToolContainerd     = containerdTool("containerd")
+	ToolContainerdShim = containerdTool("containerd-shim-runc-v2")
 )
+
+func containerdTool(name string) Tool {
+	const mod, ver = "github.com/containerd/containerd/v2", "v2.4.2"
+	return Tool{Name: name, Module: mod, Version: ver, Package: mod + "/cmd/" + name,
+		throwawayModule: requireModule(mod, ver), batch: "containerd"}
+}
 
 func kubeTool(name, version, batch string) Tool {
 	return Tool{Name: name, Module: "k8s.io/kubernetes", Version: version, Package: "k8s.io/kubernetes/cmd/" + name,
@@ -68,7 +80,7 @@ func (tl Tool) withCacheTag(tag string) Tool { tl.cacheTag = tag; return tl }
 // Tools lists every tool, in the order stackbuild builds them.
 func Tools() []Tool {
 	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolRekor, ToolEtcd,
-		ToolAPIServer, ToolControllerManager, ToolScheduler, ToolKubelet, ToolCycloneDX, ToolLocalKMS}
+		ToolAPIServer, ToolControllerManager, ToolScheduler, ToolKubelet, ToolContainerd, ToolContainerdShim, ToolCycloneDX, ToolLocalKMS}
 }
 
 // batchMates are the tools built with tl by the same `go build`, tl first.

@@ -10,11 +10,12 @@ import (
 	"time"
 )
 
-// containerdConfig is the node's containerd: root, state and sockets in the
-// stack's dir, overlayfs, cgroupfs (cgroup v1 here), the CRI plugin with a
-// locally built sandbox image and plain-HTTP access to the stack's registry,
-// and CNI plugins from Debian's containernetworking-plugins.
-func containerdConfig(dir, sandboxImage, cniConf string, registries []string) (string, error) {
+// containerdConfig is the node's containerd 2.x (config version 3): root,
+// state and sockets in the stack's dir, overlayfs, cgroupfs (cgroup v1 here),
+// the CRI plugin with a locally built sandbox image and plain-HTTP access to
+// the stack's registry, CNI plugins from Debian's containernetworking-plugins,
+// and NRI on a socket of its own (Node.NRISocket), where signet-node connects.
+func containerdConfig(dir, sandboxImage, cniConf, nriSocket string, registries []string) (string, error) {
 	certs := filepath.Join(dir, "certs.d")
 	for _, host := range registries {
 		hosts := fmt.Sprintf("server = %q\n[host.%q]\n  capabilities = [\"pull\", \"resolve\"]\n", "http://"+host, "http://"+host)
@@ -23,58 +24,87 @@ func containerdConfig(dir, sandboxImage, cniConf string, registries []string) (s
 		}
 	}
 	q := strconv.Quote
-	cfg := `version = 2
+	cfg := `version = 3
 root = ` + q(filepath.Join(dir, "root")) + `
 state = ` + q(filepath.Join(dir, "state")) + `
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.erofs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
 [grpc]
   address = ` + q(filepath.Join(dir, "containerd.sock")) + `
 [ttrpc]
   address = ` + q(filepath.Join(dir, "containerd.sock.ttrpc")) + `
-[plugins."io.containerd.internal.v1.opt"]
-  path = ` + q(filepath.Join(dir, "opt")) + `
 [plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = ` + q(sandboxImage) + `
   stream_server_address = "127.0.0.1"
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "overlayfs"
+  # The CRI's own pull path reads registry.config_path (the plain-HTTP
+  # loopback registry) directly; the Transfer Service would need its own.
+  use_local_image_pull = true
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = ` + q(sandboxImage) + `
+  [plugins."io.containerd.cri.v1.images".registry]
+    config_path = ` + q(certs) + `
+[plugins."io.containerd.cri.v1.runtime"]
   # Without CAP_SYS_RESOURCE no process may lower its oom_score_adj (the sandbox
   # asks -998): runc then fails with "can't get final child's PID from pipe: EOF".
   restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.runtime".containerd]
     default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
         SystemdCgroup = false
         Root = ` + q(filepath.Join(dir, "runc")) + `
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["/usr/lib/cni"]
     conf_dir = ` + q(filepath.Dir(cniConf)) + `
     max_conf_num = 1
-  [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = ` + q(certs) + `
+# NRI (on by default in 2.x) on the node's own socket, with no plugins
+# launched from disk; NRIRequestTimeout is the deadline a plugin answers in.
+[plugins."io.containerd.nri.v1.nri"]
+  disable = false
+  socket_path = ` + q(nriSocket) + `
+  plugin_path = ` + q(filepath.Join(dir, "nri-plugins")) + `
+  plugin_config_path = ` + q(filepath.Join(dir, "nri-conf.d")) + `
+  plugin_request_timeout = ` + q(NRIRequestTimeout.String()) + `
 `
 	path := filepath.Join(dir, "config.toml")
 	return path, writeFile(path, cfg)
 }
 
-// startContainerd runs the Debian containerd with its own config and waits for
-// its CRI service to answer.
+// NRIRequestTimeout is how long the node's containerd waits for an NRI
+// plugin's answer (containerd's default): a plugin that takes longer is
+// disconnected and the container is created without it.
+const NRIRequestTimeout = 2 * time.Second
+
+// startContainerd runs containerd 2.x (ToolContainerd) with its own config
+// and its runc shim on PATH, and waits for its CRI service to answer.
 func (s *Stack) startContainerd(ctx context.Context, n *Node, dir string) error {
-	bin, err := exec.LookPath("containerd")
-	if err != nil {
-		return fmt.Errorf("containerd is not installed (make tools installs Debian's containerd and runc): %w", err)
-	}
 	if _, err := exec.LookPath("runc"); err != nil {
-		return fmt.Errorf("runc is not installed (make tools): %w", err)
+		return fmt.Errorf("runc is not installed (make tools installs Debian's runc): %w", err)
 	}
-	cfg, err := containerdConfig(dir, n.PauseImage, n.cniConf, []string{n.stack.Registry.Host, n.RegistryHost})
+	bin, err := ToolContainerd.Ensure(ctx, s.opts.Logf)
+	if err != nil {
+		return err
+	}
+	shim, err := ToolContainerdShim.Ensure(ctx, s.opts.Logf)
+	if err != nil {
+		return err
+	}
+	// containerd finds its shim by name on PATH; the cache names it by version.
+	binDir := filepath.Join(dir, "bin")
+	if err := mkdir(binDir); err != nil {
+		return err
+	}
+	if err := os.Symlink(shim, filepath.Join(binDir, "containerd-shim-runc-v2")); err != nil {
+		return err
+	}
+	n.NRISocket = filepath.Join(dir, "nri.sock")
+	cfg, err := containerdConfig(dir, n.PauseImage, n.cniConf, n.NRISocket, []string{n.stack.Registry.Host, n.RegistryHost})
 	if err != nil {
 		return err
 	}
 	n.containerdSock = filepath.Join(dir, "containerd.sock")
-	// PATH reaches runc and containerd-shim-runc-v2.
-	p, err := startProcess("containerd", bin, dir, append(childEnv(dir), "PATH=/usr/sbin:/usr/bin:/sbin:/bin"), "--config", cfg)
+	p, err := startProcess("containerd", bin, dir, append(childEnv(dir), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin"), "--config", cfg)
 	if err != nil {
 		return err
 	}

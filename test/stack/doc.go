@@ -37,8 +37,8 @@
 //   - Node (implies Registry and Kube): a real single-node cluster around that
 //     apiserver (Node authorizer, NodeRestriction, endpoint routing for webhook
 //     Services): kube-controller-manager and kube-scheduler v1.37.2, a kubelet
-//     v1.34.4 (cgroup v1 here), Debian's containerd and runc (make tools), the CNI
-//     bridge plugin on a bridge of its own, a pause image built from cmd/pause.
+//     v1.34.4 (cgroup v1 here), containerd v2.4.2 with NRI on Node.NRISocket and
+//     Debian's runc (make tools), the CNI bridge plugin on a bridge of its own, a pause image built from cmd/pause.
 //     Pods reach the registry and the apiserver at Node.RegistryHost and
 //     Node.APIServerHost; one node runs per machine (a file lock). Close stops
 //     every sandbox through CRI and removes what the node made; Node.Leftovers

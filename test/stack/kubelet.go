@@ -32,6 +32,7 @@ healthzPort: ` + strconv.Itoa(healthPort) + `
 authentication: {anonymous: {enabled: true}, webhook: {enabled: false}}
 authorization: {mode: AlwaysAllow}
 podLogsDir: ` + q(filepath.Join(dir, "pod-logs")) + `
+staticPodPath: ` + q(n.StaticPodDir) + `
 evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
@@ -48,6 +49,10 @@ fileCheckFrequency: 5s
 func (s *Stack) startKubelet(ctx context.Context, n *Node, dir string) error {
 	ports, err := freePorts(2)
 	if err != nil {
+		return err
+	}
+	n.StaticPodDir = filepath.Join(dir, "manifests")
+	if err := mkdir(n.StaticPodDir); err != nil {
 		return err
 	}
 	cfg := filepath.Join(dir, "config.yaml")

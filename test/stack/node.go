@@ -17,8 +17,8 @@ import (
 )
 
 // Node is a real single-node cluster around the stack's kube-apiserver:
-// kube-controller-manager and kube-scheduler, a kubelet, Debian's containerd and
-// runc, the CNI bridge plugin on a bridge of its own, and a locally built pause
+// kube-controller-manager and kube-scheduler, a kubelet, containerd 2.x (built
+// from the module proxy, NRI on) with Debian's runc, the CNI bridge plugin on a bridge of its own, and a locally built pause
 // image. Pods run in network namespaces on Node.PodSubnet; the host reaches them
 // on their pod IPs, and they reach the registry and the apiserver through
 // Node.RegistryHost and Node.APIServerHost (forwarders on the pod gateway).
@@ -42,7 +42,13 @@ type Node struct {
 	PauseImage string
 	// CgroupRoot holds every pod's cgroup (cgroup v1: in each hierarchy).
 	CgroupRoot string
-	Dir        string
+	// StaticPodDir is the kubelet's staticPodPath: a pod manifest written
+	// there runs without the API server (and without admission).
+	StaticPodDir string
+	// NRISocket is containerd's NRI socket: a plugin that connects there is
+	// asked about every container the node creates (signet-node).
+	NRISocket string
+	Dir       string
 
 	stack          *Stack
 	network        *podNetwork

@@ -16,6 +16,10 @@ type Options struct {
 	OIDC     bool
 	Fulcio   bool
 	TSA      bool
+	// TSAChain makes the TSA put its whole chain (not only its leaf) in
+	// each timestamp, as Notary Project verifiers need (their trust
+	// store holds the TSA's root only).
+	TSAChain bool
 	Rekor    bool
 	Kube     bool
 	// KubeAudit turns on the apiserver's audit log (Kube.AuditLog): every

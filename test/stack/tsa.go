@@ -37,9 +37,12 @@ func (s *Stack) startTSA(ctx context.Context) (*TSA, error) {
 		return nil, err
 	}
 	dir := filepath.Join(s.Dir, "tsa")
-	p, err := s.run(ctx, "timestamp-server", ToolTSA, dir, nil,
-		"serve", "--host=127.0.0.1", fmt.Sprintf("--port=%d", port),
-		"--timestamp-signer=memory", "--disable-ntp-monitoring", "--cleanup-timeout=1s")
+	args := []string{"serve", "--host=127.0.0.1", fmt.Sprintf("--port=%d", port),
+		"--timestamp-signer=memory", "--disable-ntp-monitoring", "--cleanup-timeout=1s"}
+	if s.opts.TSAChain {
+		args = append(args, "--include-chain-in-response")
+	}
+	p, err := s.run(ctx, "timestamp-server", ToolTSA, dir, nil, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -59,17 +59,7 @@ containers:
       - --cache-ttl={{ $v.enforce.cache.ttl }}
       - --negative-cache-ttl={{ $v.enforce.cache.negativeTTL }}
       - --cache-size={{ $v.enforce.cache.size }}
-      {{- with $v.enforce.cloudRegistries }}
-      {{- with .google }}
-      - --google-registries={{ join "," . }}
-      {{- end }}
-      {{- with .ecr }}
-      - --ecr-registries={{ join "," . }}
-      {{- end }}
-      {{- with .acr }}
-      - --acr-registries={{ join "," . }}
-      {{- end }}
-      {{- end }}
+      {{- include "signet-enforce.cloudRegistryArgs" $root | nindent 6 }}
       {{- .args | nindent 6 }}
       {{- if $v.enforce.offline }}
       - --offline
@@ -82,6 +72,12 @@ containers:
       # cache dir; the root filesystem is read-only.
       - name: XDG_CACHE_HOME
         value: /cache
+      {{- if and .verdicts $v.node.verdictSecret }}
+      # Sign a verdict onto each pod admitted outright, for signet-node.
+      - name: SIGNET_VERDICT_KEY
+        valueFrom:
+          secretKeyRef: {name: {{ $v.node.verdictSecret }}, key: verdict.key}
+      {{- end }}
       {{- with $v.enforce.extraEnv }}
       {{- toYaml . | nindent 6 }}
       {{- end }}
@@ -186,3 +182,22 @@ podAntiAffinity:
           matchLabels:
             {{- include "signet-enforce.selectorLabels" . | nindent 12 }}
 {{- end -}}
+
+{{/*
+The flags that name the registry hosts the process's own cloud identity may
+get a token for (enforce.cloudRegistries), for enforce serve and signet-node:
+a YAML list, empty when none is listed.
+*/}}
+{{- define "signet-enforce.cloudRegistryArgs" -}}
+{{- with .Values.enforce.cloudRegistries }}
+{{- with .google }}
+- --google-registries={{ join "," . }}
+{{- end }}
+{{- with .ecr }}
+- --ecr-registries={{ join "," . }}
+{{- end }}
+{{- with .acr }}
+- --acr-registries={{ join "," . }}
+{{- end }}
+{{- end }}
+{{- end }}
