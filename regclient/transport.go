@@ -27,6 +27,10 @@ type Options struct {
 	// Gate, if set, admits every attempt (after the budget check, before
 	// the request is sent).
 	Gate Gate
+	// Registries, if set, gives base its hosts' CA bundles and plain-HTTP
+	// permissions (Registries.Transport); give the same to NewAuth for
+	// their mirrors.
+	Registries *Registries
 }
 
 // New returns the registry transport: base (HTTPTransport if nil) with
@@ -37,6 +41,9 @@ type Options struct {
 func New(base http.RoundTripper, o Options) http.RoundTripper {
 	if base == nil {
 		base = HTTPTransport()
+	}
+	if o.Registries != nil {
+		base = o.Registries.Transport(base)
 	}
 	return &transport{base: base, lim: o.Limits.withDefaults(), gate: o.Gate}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/signet-dev/signet/regclient"
 	"github.com/signet-dev/signet/trustroot"
 )
 
@@ -37,6 +38,14 @@ func WithTransport(rt http.RoundTripper) Option {
 // keychain is consulted: rt's credentials are the only ones sent.
 func WithAuthenticatedTransport(rt http.RoundTripper) Option {
 	return func(v *Verifier) { v.signedIn = rt }
+}
+
+// WithRegistries reads mirrored registries from their mirrors, with the
+// mirror's credentials (the decision and the pin keep the name the image
+// was given by). A transport given to WithTransport must come from
+// regclient.New with the same Registries (their CAs and plain HTTP).
+func WithRegistries(r *regclient.Registries) Option {
+	return func(v *Verifier) { v.registries = r }
 }
 
 // WithKeychain sets the verifier's own registry credentials (the Docker

@@ -50,6 +50,7 @@ const (
 // reference without the digest that was verified (a later mutating
 // webhook removed the pin, or signet's mutating webhook did not run).
 const CodeDigestNotPinned ReasonCode = "digest-not-pinned"
+
 // Decided for Notation signatures (X.509 chains, timestamps, revocation).
 const (
 	// CodeCertificateExpired: a certificate of the chain was not valid

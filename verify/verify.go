@@ -40,8 +40,10 @@ type Verifier struct {
 	auth      *regclient.Auth   // over transport: one ping and token per process
 	signedIn  http.RoundTripper // WithAuthenticatedTransport: used as is
 	keychain  authn.Keychain
-	roots     *trustroot.Store
-	loadKMS   func(ctx context.Context, uri string) (crypto.PublicKey, error)
+	// registries: mirrors, CAs, plain HTTP (WithRegistries).
+	registries *regclient.Registries
+	roots      *trustroot.Store
+	loadKMS    func(ctx context.Context, uri string) (crypto.PublicKey, error)
 	// revocation checks Notation chains (OCSP, CRL), its CRLs kept for
 	// the process like the registry's tokens; envelopes remembers the
 	// integrity checks of Notation envelopes.
@@ -62,9 +64,9 @@ func New(opts ...Option) *Verifier {
 		v.roots = trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{}))
 	}
 	if v.transport == nil {
-		v.transport = regclient.New(regclient.HTTPTransport(), regclient.Options{})
+		v.transport = regclient.New(regclient.HTTPTransport(), regclient.Options{Registries: v.registries})
 	}
-	v.auth = regclient.NewAuth(v.transport)
+	v.auth = regclient.NewAuth(v.transport).WithRegistries(v.registries)
 	if v.revocation == nil {
 		v.revocation = NewOCSPCRLChecker()
 	}

@@ -73,7 +73,18 @@ default): for example
    enforce serve ... --acr-registries 'acme.azurecr.io,*.azurecr.io' \
      --ecr-registries '123456789012.dkr.ecr.eu-west-1.amazonaws.com'
 A host pattern is an exact host[:port] or *.domain ("*" is one DNS label);
-hosts compare as the runtime dials them, never by substring or suffix.`,
+hosts compare as the runtime dials them, never by substring or suffix.
+
+Registries (--registries FILE, the chart's registries value): where to read
+a registry's images from inside the pod, like containerd's hosts.toml on a
+node, one entry per host as image references name it:
+   registries:
+     - {host: localhost:32000, mirror: "http://10.152.183.20:5000", plainHTTP: true}
+     - {host: docker.io, mirror: "https://mirror.corp.example"}
+     - {host: harbor.corp.example, caFile: harbor-ca.crt}
+The decision and the pin keep the name the workload gives; a mirror is read
+with its own credentials. Plain HTTP only to loopback and hosts listed with
+plainHTTP: true.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "policy", Usage: "trust policy file", Value: "trust.yaml", EnvVars: []string{"SIGNET_POLICY"}},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serving certificate (PEM)", Required: true, EnvVars: []string{"SIGNET_TLS_CERT"}},
@@ -92,6 +103,7 @@ hosts compare as the runtime dials them, never by substring or suffix.`,
 			&cli.IntFlag{Name: "max-in-flight", Usage: "maximum verifications and tag resolutions in flight at once, over all registries; beyond it an image waits for one to end, then is denied as overloaded (never cached)", Value: enforce.DefaultMaxInFlight, EnvVars: []string{"SIGNET_MAX_IN_FLIGHT"}},
 			&cli.IntFlag{Name: "max-connections", Usage: "maximum open webhook connections; at the limit the one idle or slow the longest is closed", Value: enforce.DefaultMaxConnections, EnvVars: []string{"SIGNET_MAX_CONNECTIONS"}},
 			&cli.IntFlag{Name: "max-connections-per-client", Usage: "maximum open webhook connections of one client IP without a verified client certificate (default a quarter of --max-connections)", EnvVars: []string{"SIGNET_MAX_CONNECTIONS_PER_CLIENT"}},
+			&cli.StringFlag{Name: "registries", Usage: "registries file: per registry host a mirror to read it from, a CA bundle, plain-HTTP permission (see above); none: every registry over TLS with the system's CAs, plain HTTP only to loopback", EnvVars: []string{"SIGNET_REGISTRIES"}},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
 			verdictKeyFlag,
@@ -114,8 +126,12 @@ func serve(c *cli.Context) error {
 	}
 	roots := &enforce.TrustedRoots{Interval: c.Duration("trusted-root-refresh"), Policy: rl.Policy, Log: log,
 		Store: trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: c.Bool("offline")}))}
-	registry := regclient.New(regclient.HTTPTransport(), regclient.Options{Gate: enforce.NewLimiter(c.Int("registry-concurrency"))})
-	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain(clouds)), verify.WithTrustedRoots(roots.Store), verify.WithTransport(registry)}
+	regs, err := loadRegistries(c.String("registries"))
+	if err != nil {
+		return cliapp.Usagef("enforce", "%v", err)
+	}
+	registry := regclient.New(regclient.HTTPTransport(), regclient.Options{Gate: enforce.NewLimiter(c.Int("registry-concurrency")), Registries: regs})
+	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain(clouds)), verify.WithTrustedRoots(roots.Store), verify.WithTransport(registry), verify.WithRegistries(regs)}
 	verifier := verify.New(opts...)
 	cache := enforce.NewCache(verifier, enforce.CacheConfig{
 		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
@@ -192,4 +208,13 @@ func kubeClient(kubeconfig string) (*rest.Config, kubernetes.Interface, error) {
 	}
 	kc, err := kubernetes.NewForConfig(cfg)
 	return cfg, kc, err
+}
+
+// loadRegistries reads --registries; without one, nothing is listed (plain
+// HTTP only to loopback).
+func loadRegistries(path string) (*regclient.Registries, error) {
+	if path == "" {
+		return &regclient.Registries{}, nil
+	}
+	return regclient.LoadRegistries(path)
 }
