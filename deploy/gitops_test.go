@@ -42,7 +42,11 @@ func helmTemplate(t *testing.T, values map[string]any) string {
 	in.ReleaseName, in.Namespace = releaseName, releaseNamespace
 	// As Argo CD passes the cluster's version (--kube-version): helm's
 	// default is older than the chart's kubeVersion.
-	in.KubeVersion = &chartutil.KubeVersion{Version: "v1.37.2", Major: "1", Minor: "37"}
+	kv, err := chartutil.ParseKubeVersion("v1.37.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.KubeVersion = kv
 	rel, err := in.Run(ch, values)
 	if err != nil {
 		t.Fatal(err)
@@ -125,4 +129,27 @@ func firstDifference(a, b string) string {
 		}
 	}
 	return "one render is longer"
+}
+
+// TestKubeVersionIsTheDocumentedMinimum: helm refuses the chart below
+// Kubernetes 1.30 (the trust ConfigMap webhook's matchConditions and the
+// preStop sleep action need it), and renders it from 1.30 on.
+func TestKubeVersionIsTheDocumentedMinimum(t *testing.T) {
+	ch, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, ok := range map[string]bool{"v1.29.9": false, "v1.30.0": true, "v1.37.2": true} {
+		in := action.NewInstall(&action.Configuration{})
+		in.DryRun, in.ClientOnly, in.ReleaseName, in.Namespace = true, true, releaseName, releaseNamespace
+		kv, err := chartutil.ParseKubeVersion(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.KubeVersion = kv
+		_, err = in.Run(ch, nil)
+		if (err == nil) != ok || !ok && !strings.Contains(err.Error(), "kubeVersion") {
+			t.Errorf("Kubernetes %s: %v, want accepted=%v", v, err, ok)
+		}
+	}
 }
