@@ -99,7 +99,7 @@ bench: stack
 
 ## fuzz: a short run of every fuzz target.
 fuzz:
-	@for t in FuzzParse FuzzNormalizeRepository FuzzGlob FuzzSpellingsMatchOneRule FuzzIndex FuzzParseDN; do \
+	@for t in FuzzParse FuzzNormalizeRepository FuzzGlob FuzzSpellingsMatchOneRule FuzzIndex FuzzParseDN FuzzConditions; do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./policy || exit 1; done
 	@for t in FuzzFromLegacy FuzzParseBundle FuzzProvenance FuzzNotationEnvelope; do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./verify || exit 1; done

@@ -1,7 +1,10 @@
-// Package attest builds SLSA v1 provenance for the build that is running,
-// from the CI's own environment and OIDC token claims: the same facts
-// Fulcio puts in the signing certificate, so provenance and signer agree by
-// construction. It never signs; sign does.
+// Package attest builds the predicates `sign` attests: SLSA v1 provenance
+// for the build that is running, from the CI's own environment and OIDC
+// token claims (the same facts Fulcio puts in the signing certificate, so
+// provenance and signer agree by construction), and the predicates rules
+// ask for from the files other tools write: an SBOM (CycloneDX or SPDX
+// JSON) as is, a vulnerability scan (Trivy or Grype JSON) as cosign's
+// vulnerability predicate. It never signs; sign does.
 package attest
 
 import (

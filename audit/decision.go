@@ -21,7 +21,8 @@ type verdict struct {
 	identities []string
 	reason     string
 	// mode is the decision's own mode (the rule's or the policy's).
-	mode policy.Mode
+	mode   policy.Mode
+	detail *Detail
 }
 
 func readDecision(d *verify.Decision) verdict {
@@ -42,7 +43,27 @@ func readDecision(d *verify.Decision) verdict {
 	default:
 		v.result, v.reason = Pass, passReason(d, v.identities)
 	}
+	v.detail = readDetail(d.Reasons)
 	return v
+}
+
+// readDetail types a failure: the first reason's code and, from the first
+// reason about an attestation, which one, which condition, what it saw.
+func readDetail(rs []verify.Reason) *Detail {
+	if len(rs) == 0 {
+		return nil
+	}
+	dt := &Detail{Code: string(rs[0].Code)}
+	for _, r := range rs {
+		if a := r.Attestation; a != nil {
+			dt.Attestation, dt.PredicateType, dt.Condition = a.Requirement, a.PredicateType, a.Condition
+			if r.Code == verify.CodeConditionFailed {
+				dt.Observed = r.Actual
+			}
+			break
+		}
+	}
+	return dt
 }
 
 // passReason says what was accepted; the webhook gives no reason for an

@@ -106,6 +106,7 @@ func (e *Engine) Decide(ctx context.Context, pass Batch) []Finding {
 		for _, i := range idx {
 			f := &out[i]
 			f.Result, f.Rule, f.Identities, f.Reason, f.DecidedAt = v.result, v.rule, v.identities, v.reason, at
+			f.Detail = v.detail
 			f.Mode = policy.ModeEnforce
 			if v.mode == policy.ModeAudit || mode(f.Namespace) == policy.NamespaceAudit {
 				f.Mode = policy.ModeAudit

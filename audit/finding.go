@@ -50,6 +50,9 @@ type Finding struct {
 	Reason     string    `json:"reason,omitempty"`
 	PolicyHash string    `json:"policyHash"`
 	DecidedAt  time.Time `json:"decidedAt"`
+
+	// Detail types the reason of a failure.
+	Detail *Detail `json:"detail,omitempty"`
 }
 
 // Denied reports whether the webhook, in enforce mode, would refuse it:
@@ -80,4 +83,15 @@ func Summarize(fs []Finding) Summary {
 		}
 	}
 	return s
+}
+
+// Detail is a failure's reason as data: its code (verify.ReasonCode) and,
+// when it is about an attestation a rule requires, the requirement, its
+// predicate type, the condition and the values the condition saw.
+type Detail struct {
+	Code          string `json:"code"`
+	Attestation   string `json:"attestation,omitempty"`
+	PredicateType string `json:"predicateType,omitempty"`
+	Condition     string `json:"condition,omitempty"`
+	Observed      string `json:"observed,omitempty"`
 }

@@ -37,7 +37,8 @@ type memoEntry struct {
 
 // get returns the decision for key and when it was made, if it is still
 // fresh: allowed decisions for MaxAge, denials until a pass asks for them
-// to be re-verified (reverifyDenied), since a denial is fixed by signing.
+// to be re-verified (reverifyDenied), since a denial is fixed by signing;
+// neither past its own ValidUntil.
 func (m *Memo) get(key string, now time.Time, reverifyDenied bool) (*verify.Decision, time.Time, bool) {
 	if m == nil {
 		return nil, time.Time{}, false
@@ -52,6 +53,9 @@ func (m *Memo) get(key string, now time.Time, reverifyDenied bool) (*verify.Deci
 	denied := len(e.d.Reasons) > 0
 	if denied && reverifyDenied || !denied && now.Sub(e.at) >= m.maxAge() {
 		return nil, time.Time{}, false
+	}
+	if v := e.d.ValidUntil; v != nil && !now.Before(*v) {
+		return nil, time.Time{}, false // an attestation it rests on became too old
 	}
 	return e.d, e.at, true
 }

@@ -154,6 +154,9 @@ func (c *Cache) Decide(ctx context.Context, t verify.Target) *verify.Decision {
 		case !d.Allowed || len(d.Reasons) > 0:
 			ttl = c.cfg.NegativeTTL
 		}
+		if d.ValidUntil != nil { // an attestation it rests on becomes too old
+			ttl = min(ttl, d.ValidUntil.Sub(c.cfg.Now()))
+		}
 		c.dec.put(key, d, ttl)
 		return d, nil
 	})

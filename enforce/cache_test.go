@@ -11,6 +11,7 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 
+	"github.com/signet-dev/signet/internal/sigstoretest"
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
@@ -226,5 +227,39 @@ func TestUnrelatedEditKeepsCachedDecisions(t *testing.T) {
 	}
 	if !d.Allowed || d.Mode != policy.ModeAudit || !d.Has(verify.CodeNoSignature) || d.PolicyHash != p3.Hash {
 		t.Fatalf("audit mode admits the unsigned image and reports it: allowed=%v mode %s %v", d.Allowed, d.Mode, d.Messages())
+	}
+}
+
+// TestDecisionExpiresWithItsAttestation: an allow that rests on an
+// attestation's maxAge is kept only until that attestation becomes too
+// old, however long the cache keeps allows.
+func TestDecisionExpiresWithItsAttestation(t *testing.T) {
+	w := testworld.New(t, testworld.Options{})
+	d := w.Push("acme/attested/app:1")
+	s := w.GitHub("acme/app", "refs/heads/main")
+	w.Sign(d, d, s, ocisig.LayoutBundle)
+	w.Attest(d, d, s, ocisig.LayoutBundle, policy.PredicateCycloneDX, testworld.CycloneDXBOM("openssl"))
+	scanned := time.Now().Add(-50 * time.Minute) // the rule accepts scans younger than 1h
+	w.Attest(d, d, w.GitHub("acme/app", "refs/heads/main", sigstoretest.WithSigningTime(scanned)), ocisig.LayoutBundle,
+		policy.PredicateVuln, testworld.TrivyScan())
+	p, err := policy.LoadFile(w.PolicyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	cache := NewCache(verify.New(), CacheConfig{PositiveTTL: 24 * time.Hour, Now: func() time.Time { return now }})
+	first := cache.Verify(context.Background(), d.String(), p)
+	if !first.Allowed || first.ValidUntil == nil || first.ValidUntil.Sub(scanned.Add(time.Hour)).Abs() > time.Second {
+		t.Fatalf("allowed=%v validUntil=%v, want allowed until %v: %v", first.Allowed, first.ValidUntil, scanned.Add(time.Hour), first.Messages())
+	}
+	now = now.Add(9 * time.Minute)
+	cache.Verify(context.Background(), d.String(), p)
+	if n := cache.Stats.Verifications.Load(); n != 1 {
+		t.Fatalf("%d verifications while the scan is young, want 1 (kept)", n)
+	}
+	now = now.Add(2 * time.Minute) // the scan is now older than 1h
+	cache.Verify(context.Background(), d.String(), p)
+	if n := cache.Stats.Verifications.Load(); n != 2 {
+		t.Fatalf("%d verifications after the scan became too old, want 2 (the kept allow expired with it)", n)
 	}
 }

@@ -263,7 +263,7 @@ func readBlob(img v1.Image, desc v1.Descriptor) ([]byte, error) {
 // size before any request and by what arrives after MaxBlobBytes.
 func readLayer(desc v1.Descriptor, get func() (v1.Layer, error)) ([]byte, error) {
 	if desc.Size > MaxBlobBytes {
-		return nil, fmt.Errorf("blob is %d bytes, more than the %d signet reads", desc.Size, MaxBlobBytes)
+		return nil, &TooLargeError{Size: desc.Size}
 	}
 	l, err := get()
 	if err != nil {
@@ -279,7 +279,7 @@ func readLayer(desc v1.Descriptor, get func() (v1.Layer, error)) ([]byte, error)
 		return nil, err
 	}
 	if len(data) > MaxBlobBytes {
-		return nil, fmt.Errorf("blob exceeds %d bytes", MaxBlobBytes)
+		return nil, &TooLargeError{Size: -1}
 	}
 	return data, nil
 }

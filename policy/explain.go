@@ -23,9 +23,11 @@ type Explanation struct {
 	Threshold  int                  `json:"threshold,omitempty"`
 	Identities []ExplainedIdentity  `json:"identities,omitempty"`
 	Provenance *ExplainedProvenance `json:"provenance,omitempty"`
-	Platforms  Platforms            `json:"platforms,omitempty"`
-	Mode       Mode                 `json:"mode"`
-	PolicyHash string               `json:"policyHash"`
+	// Attestations are the other attestations the rule requires.
+	Attestations []ExplainedAttestation `json:"attestations,omitempty"`
+	Platforms    Platforms              `json:"platforms,omitempty"`
+	Mode         Mode                   `json:"mode"`
+	PolicyHash   string                 `json:"policyHash"`
 }
 
 // ExplainedRule names the rule that matched.
@@ -87,7 +89,10 @@ func (p *Policy) Explain(image string) (*Explanation, error) {
 	}
 	if pv := r.Provenance; pv != nil {
 		e.Provenance = &ExplainedProvenance{Required: pv.Required, PredicateTypes: pv.PredicateTypes,
-			SignedBy: IdentityNames(pv.SignedBy), Conditions: provenanceConditions(pv)}
+			SignedBy: IdentityNames(pv.SignedBy), Conditions: append(provenanceConditions(pv), explainConditions(pv.Conditions)...)}
+	}
+	for _, a := range r.Attestations {
+		e.Attestations = append(e.Attestations, explainAttestation(a))
 	}
 	return e, nil
 }
@@ -175,6 +180,9 @@ func (e *Explanation) writeSignatureRule(b *strings.Builder) {
 		for _, c := range pv.Conditions {
 			fmt.Fprintf(b, "            - %s\n", c)
 		}
+	}
+	for _, a := range e.Attestations {
+		a.writeText(b)
 	}
 	if e.Platforms == PlatformsAll {
 		fmt.Fprintf(b, "platforms   every platform of a multi-arch index must be signed\n")

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 // policy that loads has a hash and matches deterministically.
 func FuzzParse(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/*.yaml")
+	conditions, _ := filepath.Glob("testdata/lint/*condition*.yaml")
+	seeds = append(seeds, conditions...)
 	for _, s := range seeds {
 		data, err := os.ReadFile(s)
 		if err == nil {
@@ -210,4 +213,64 @@ func asciiUpper(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// FuzzConditions: conditions over any statement (an attacker controls an
+// attestation's predicate, a signer only its signature) end in one of the
+// four outcomes, within budget, never a panic, and fail closed: the
+// scan condition passes only when the scan, read in Go, has no critical
+// finding, and the SBOM condition only when it lists no denied package.
+func FuzzConditions(f *testing.F) {
+	for _, seed := range []string{
+		`{"predicate":{"scanner":{"result":{"SchemaVersion":2,"Results":[{"Vulnerabilities":[{"VulnerabilityID":"CVE-1","Severity":"critical"}]}]}}}}`,
+		`{"predicate":{"scanner":{"result":{"matches":[{"vulnerability":{"id":"G-1","severity":"Low","fix":{"versions":["1"]}},"artifact":{"name":"a"}}]}}}}`,
+		`{"predicate":{"bomFormat":"CycloneDX","components":[{"name":"xz-utils","components":[{"name":"b"}]}]}}`,
+		`{"predicate":{"spdxVersion":"SPDX-2.3","packages":[{"name":"log4j-core","externalRefs":[{"referenceType":"purl","referenceLocator":1}]}]}}`,
+		`{"predicate":[1,{"a":null}]}`, `[]`, `{"predicate":"x"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	scan, _ := compileCondition(`!vulnerabilities(predicate).exists(v, v.severity == "CRITICAL")`)
+	sbom, _ := compileCondition(`!packages(predicate).exists(p, p.name in ["log4j-core", "xz-utils"])`)
+	other, _ := compileCondition(`predicate.?metadata.?component.?name.orValue("") != "" || size(statement) > 1`)
+	f.Fuzz(func(t *testing.T, statement []byte) {
+		facts, err := NewFacts(statement, SignerFacts{Identity: "fuzz"})
+		if err != nil {
+			return
+		}
+		b := NewBudget()
+		for _, c := range []*Condition{scan, sbom, other} {
+			r := c.Eval(facts, b)
+			switch r.Outcome {
+			case ConditionPassed, ConditionFailed, ConditionError, ConditionCostExceeded:
+			default:
+				t.Fatalf("outcome %q", r.Outcome)
+			}
+			if r.Cost > ConditionCostLimit+1 {
+				t.Fatalf("cost %d over the limit", r.Cost)
+			}
+		}
+		if r := scan.Eval(facts, NewBudget()); r.Outcome == ConditionPassed {
+			findings, err := scanFindings(facts.Predicate())
+			for _, f := range findings {
+				if f["severity"] == "CRITICAL" {
+					err = fmt.Errorf("a critical finding")
+				}
+			}
+			if err != nil {
+				t.Fatalf("the scan condition passed, but in Go: %v", err)
+			}
+		}
+		if r := sbom.Eval(facts, NewBudget()); r.Outcome == ConditionPassed {
+			pkgs, err := sbomPackages(facts.Predicate())
+			for _, p := range pkgs {
+				if p["name"] == "log4j-core" || p["name"] == "xz-utils" {
+					err = fmt.Errorf("a denied package")
+				}
+			}
+			if err != nil {
+				t.Fatalf("the SBOM condition passed, but in Go: %v", err)
+			}
+		}
+	})
 }

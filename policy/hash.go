@@ -51,6 +51,10 @@ type normalRule struct {
 	Provenance *normalProvenance `json:"provenance,omitempty"`
 	Platforms  Platforms         `json:"platforms"`
 	Mode       Mode              `json:"mode,omitempty"`
+
+	// Attestations: normalAttestations (attestation_hash.go).
+	Attestations []normalAttestation `json:"attestations,omitempty"`
+
 	// Only when set, so files without pin: false keep their hash.
 	NoPin bool `json:"noPin,omitempty"`
 }
@@ -64,6 +68,8 @@ type normalProvenance struct {
 	SourceRepositories  []string `json:"sourceRepositories,omitempty"`
 	SourceRefs          []string `json:"sourceRefs,omitempty"`
 	SourceMatchesSigner bool     `json:"sourceMatchesSigner"`
+
+	Conditions []normalCondition `json:"conditions,omitempty"`
 }
 
 type normalEnforce struct {
@@ -130,9 +136,10 @@ func normalizeRule(r *Rule) normalRule {
 			Required: p.Required, PredicateTypes: sorted(p.PredicateTypes), SignedBy: sorted(IdentityNames(p.SignedBy)),
 			BuilderIDs: globStrings(p.BuilderIDs), BuildTypes: sorted(p.BuildTypes),
 			SourceRepositories: globStrings(p.SourceRepositories), SourceRefs: globStrings(p.SourceRefs),
-			SourceMatchesSigner: p.SourceMatchesSigner,
+			SourceMatchesSigner: p.SourceMatchesSigner, Conditions: normalConditions(p.Conditions),
 		}
 	}
+	n.Attestations = normalAttestations(r.Attestations)
 	return n
 }
 

@@ -169,6 +169,11 @@ func (l *loader) unusedIdentities() {
 				used[id] = true
 			}
 		}
+		for _, a := range r.Attestations {
+			for _, id := range a.SignedBy {
+				used[id] = true
+			}
+		}
 	}
 	for i, id := range l.p.Identities {
 		if !used[id] {

@@ -47,7 +47,8 @@ func TestLintGolden(t *testing.T) {
 			golden.Check(t, strings.TrimSuffix(f, ".yaml")+".golden", b.String(), *update)
 		})
 	}
-	for _, c := range []WarningCode{WarnUnescapedDot, WarnCatchAllOptional, WarnUnusedIdentity, WarnUnreachableRule, WarnThresholdOneRepository, WarnLabelExemption} {
+	for _, c := range []WarningCode{WarnUnescapedDot, WarnCatchAllOptional, WarnUnusedIdentity, WarnUnreachableRule, WarnThresholdOneRepository, WarnLabelExemption,
+		WarnConditionAlwaysTrue, WarnConditionAlwaysFalse} {
 		if !codes[c] {
 			t.Errorf("no golden file shows warning %s", c)
 		}

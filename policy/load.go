@@ -68,6 +68,9 @@ type parseConfig struct {
 	source   string
 	baseDir  string
 	readFile func(string) ([]byte, error)
+	// src is the trust file's text, so errors inside a condition's
+	// expression point at the character (Parse sets it).
+	src []byte
 }
 
 // WithSource names the file in error messages and in Policy.Source.
@@ -99,7 +102,7 @@ func Parse(data []byte, opts ...Option) (*Policy, error) {
 	if len(doc.Content) == 0 {
 		return nil, &LoadError{Errors: []FieldError{{File: cfg.source, Msg: "empty trust file"}}}
 	}
-	return compile(doc.Content[0], opts, errs...)
+	return compile(doc.Content[0], append(opts, func(c *parseConfig) { c.src = data }), errs...)
 }
 
 func newParseConfig(opts []Option) parseConfig {

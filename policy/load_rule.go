@@ -50,6 +50,7 @@ func (l *loader) rule(n *yaml.Node, index int) {
 	if o.has("provenance") {
 		r.Provenance = l.provenance(o.get("provenance"), path+".provenance", r)
 	}
+	l.attestations(o, path, r)
 	if v, vn := o.str("platforms"); v != "" {
 		if p := Platforms(v); p == PlatformsNamed || p == PlatformsAll {
 			r.Platforms = p
@@ -73,13 +74,13 @@ func (l *loader) rule(n *yaml.Node, index int) {
 		if r.Deny == "" {
 			l.d.errorf(denyN, path+".deny", "a deny rule needs a message telling the developer what to do")
 		}
-		for _, k := range []string{"signedBy", "signature", "threshold", "provenance", "platforms", "pin"} {
+		for _, k := range []string{"signedBy", "signature", "threshold", "provenance", "attestations", "platforms", "pin"} {
 			if o.has(k) {
 				l.d.errorf(o.get(k), path+"."+k, "has no effect in a deny rule")
 			}
 		}
 	case r.Signature == Optional:
-		for _, k := range []string{"signedBy", "threshold", "provenance", "platforms"} {
+		for _, k := range []string{"signedBy", "threshold", "provenance", "attestations", "platforms"} {
 			if o.has(k) {
 				l.d.errorf(o.get(k), path+"."+k, "has no effect with signature: optional (use mode: audit to observe signatures without enforcing them)")
 			}
@@ -185,6 +186,7 @@ func (l *loader) provenance(n *yaml.Node, path string, r *Rule) *Provenance {
 	pv.SourceRepositories = l.globs(o, "sourceRepositories", true)
 	pv.SourceRefs = l.globs(o, "sourceRefs", false)
 	pv.SourceMatchesSigner, _ = o.boolean("sourceMatchesSigner")
+	pv.Conditions = l.conditions(o, path)
 	if pv.SourceMatchesSigner {
 		for _, id := range pv.SignedBy {
 			if id.Keyless == nil {

@@ -148,7 +148,13 @@ func TestHashIgnoresFormattingButNotMeaning(t *testing.T) {
 	reformatted := header + `
 images:
 - {match: [ghcr.io/acme/**], name: acme-apps, signedBy: [platform-gitlab, app-release], signature: required,
-   provenance: {sourceRefs: ["refs/tags/v*", refs/heads/main], sourceMatchesSigner: true}}
+   provenance: {sourceRefs: ["refs/tags/v*", refs/heads/main], sourceMatchesSigner: true,
+     conditions: [{expression: 'predicate.buildDefinition.internalParameters.github.runner_environment == "github-hosted"', name: hosted-runner}]},
+   attestations: [
+     {type: "https://cyclonedx.org/bom", conditions: ['!packages(predicate).exists(p, p.name in ["log4j-core", "xz-utils"])']},
+     {conditions: [{message: "fix or suppress the critical findings, then scan again", name: no-critical,
+       expression: '!vulnerabilities(predicate).exists(v, v.severity == "CRITICAL")'}],
+      trustPredicateTime: true, maxAge: 168h, signedBy: app-release, name: scan, type: "https://cosign.sigstore.dev/attestation/vuln/v1"}]}
 - {name: acme-tools, match: [registry.acme.dev/tools/*], signedBy: [release-key], threshold: 1}
 - {name: third-party, match: [index.docker.io/bitnami/**, registry.k8s.io/**], signature: optional}
 - {name: everything-else, match: ["**"], deny: "only images from approved registries may run; ask #platform to add yours"}

@@ -23,6 +23,10 @@ type Rule struct {
 
 	Provenance *Provenance
 
+	// Attestations are the other attestations the rule requires (SBOMs,
+	// scans, any predicate), each with its signers, age and conditions.
+	Attestations []*Attestation
+
 	// Platforms says what a multi-arch image needs: PlatformsNamed (default)
 	// verifies the digest the workload names; PlatformsAll additionally
 	// requires every child manifest of an index to be signed.
@@ -75,6 +79,9 @@ type Provenance struct {
 	// SourceMatchesSigner requires the provenance's source repository to
 	// equal the attestation certificate's Source Repository URI.
 	SourceMatchesSigner bool
+	// Conditions are CEL conditions on the predicate, checked besides the
+	// structured fields above.
+	Conditions []*Condition
 }
 
 // SLSA predicate types.

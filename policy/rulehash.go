@@ -45,6 +45,9 @@ func hashRule(p *Policy, r *Rule) string {
 	if r.Provenance != nil {
 		add(r.Provenance.SignedBy)
 	}
+	for _, a := range r.Attestations {
+		add(a.SignedBy)
+	}
 	sortIdentities(m.Identities)
 	data, err := json.Marshal(m)
 	if err != nil {

@@ -47,6 +47,10 @@ func TestRuleHash(t *testing.T) {
 		{"the policy's mode changes", "mode: enforce", "mode: audit", true},
 		{"its own mode changes", "provenance: {required: true}", "provenance: {required: true}\n    mode: audit", true},
 		{"it is renamed (reasons name it)", "name: acme-apps", "name: apps", true},
+		{"its provenance gains a condition", "provenance: {required: true}", `provenance: {required: true, conditions: ["predicate.buildDefinition.buildType != ''"]}`, true},
+		{"it requires an attestation", "provenance: {required: true}", "provenance: {required: true}\n    attestations: [{type: vuln}]", true},
+		{"an attestation it requires is signed by another rule's identity, which changes",
+			"provenance: {required: true}", "provenance: {required: true}\n    attestations: [{type: vuln, signedBy: [tools-release]}]", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !strings.Contains(ruleHashBase, tc.old) {
@@ -55,6 +59,26 @@ func TestRuleHash(t *testing.T) {
 			got := ruleHashOf(t, strings.Replace(ruleHashBase, tc.old, tc.new, 1))
 			if changed := got != base; changed != tc.wantChanged {
 				t.Errorf("rule hash changed = %v, want %v", changed, tc.wantChanged)
+			}
+		})
+	}
+	// What a required attestation reads is part of its rule's hash: its
+	// condition, maxAge, and the identities that sign it.
+	withScan := strings.Replace(ruleHashBase, "provenance: {required: true}", `provenance: {required: true}
+    attestations:
+      - type: vuln
+        signedBy: [tools-release]
+        maxAge: 7d
+        conditions: ["!vulnerabilities(predicate).exists(v, v.severity == 'CRITICAL')"]`, 1)
+	scanBase := ruleHashOf(t, withScan)
+	for _, tc := range []struct{ name, old, new string }{
+		{"its condition changes", "'CRITICAL'", "'HIGH'"},
+		{"its maxAge changes", "maxAge: 7d", "maxAge: 8d"},
+		{"its signer's identity changes", "repository: acme/tools,", "repository: acme/tools2,"},
+	} {
+		t.Run("required attestation: "+tc.name, func(t *testing.T) {
+			if got := ruleHashOf(t, strings.Replace(withScan, tc.old, tc.new, 1)); got == scanBase {
+				t.Errorf("rule hash did not change")
 			}
 		})
 	}

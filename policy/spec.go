@@ -96,6 +96,10 @@ type RuleSpec struct {
 	Provenance *ProvenanceSpec `yaml:"provenance,omitempty"`
 	Platforms  Platforms       `yaml:"platforms,omitempty"`
 	Mode       Mode            `yaml:"mode,omitempty"`
+
+	// Attestations: see AttestationSpec.
+	Attestations []AttestationSpec `yaml:"attestations,omitempty"`
+
 	// Pin false keeps the workload's tag (Rule.NoPin); nil or true pins.
 	Pin *bool `yaml:"pin,omitempty"`
 }
@@ -112,6 +116,26 @@ type ProvenanceSpec struct {
 	SourceRepositories  []string `yaml:"sourceRepositories,omitempty"`
 	SourceRefs          []string `yaml:"sourceRefs,omitempty"`
 	SourceMatchesSigner bool     `yaml:"sourceMatchesSigner,omitempty"`
+
+	Conditions []ConditionSpec `yaml:"conditions,omitempty"`
+}
+
+// AttestationSpec is an attestation a rule requires: Type is a predicate
+// type name (PredicateTypeNames) or URI; MaxAge as in a trust file ("7d").
+type AttestationSpec struct {
+	Name               string          `yaml:"name,omitempty"`
+	Type               string          `yaml:"type"`
+	SignedBy           []string        `yaml:"signedBy,omitempty"`
+	MaxAge             string          `yaml:"maxAge,omitempty"`
+	TrustPredicateTime bool            `yaml:"trustPredicateTime,omitempty"`
+	Conditions         []ConditionSpec `yaml:"conditions,omitempty"`
+}
+
+// ConditionSpec is one CEL condition.
+type ConditionSpec struct {
+	Name       string `yaml:"name,omitempty"`
+	Expression string `yaml:"expression"`
+	Message    string `yaml:"message,omitempty"`
 }
 
 // EnforcementSpec is the enforcement section.

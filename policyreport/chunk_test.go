@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/signet-dev/signet/audit"
 )
 
 // TestChunksStayWithinLimits: every report is within its result and byte
@@ -62,5 +64,18 @@ func TestResultCarriesTheFinding(t *testing.T) {
 	}
 	if fail.Severity != "high" || pass.Severity != "" {
 		t.Errorf("severity %q / %q", fail.Severity, pass.Severity)
+	}
+}
+
+// TestResultTypesAFailedCondition: a failure about a required attestation
+// names it, its condition and what it saw (bounded) as properties.
+func TestResultTypesAFailedCondition(t *testing.T) {
+	f := findings("prod", 2)[1]
+	f.Detail = &audit.Detail{Code: "condition-failed", Attestation: "scan", PredicateType: "https://cosign.sigstore.dev/attestation/vuln/v1",
+		Condition: "no-critical", Observed: strings.Repeat("CVE-2024-3094 ", 100)}
+	p := FromFinding(f, "x").Properties
+	if p["reasonCode"] != "condition-failed" || p["attestation"] != "scan" || p["condition"] != "no-critical" ||
+		p["predicateType"] != f.Detail.PredicateType || !strings.HasPrefix(p["observed"], "CVE-2024-3094") || len(p["observed"]) > MaxObserved {
+		t.Errorf("properties %v", p)
 	}
 }

@@ -24,6 +24,9 @@ const Category = "Image Verification"
 // explanation is one `sign verify` away.
 const MaxMessage = 1024
 
+// MaxObserved bounds the "observed" property: what a failed condition saw.
+const MaxObserved = 512
+
 // PolicyName is a result's policy: the trust file's name ("trust.yaml"),
 // the same across edits, so Policy Reporter keeps one policy (its filters,
 // history and notifications, and result IDs, which hash the policy) when
@@ -54,6 +57,13 @@ func FromFinding(f audit.Finding, policyName string) Result {
 	set("identity", strings.Join(f.Identities, ", "))
 	set("mode", string(f.Mode))
 	set("workload", f.Workload)
+	if dt := f.Detail; dt != nil {
+		set("reasonCode", dt.Code)
+		set("attestation", dt.Attestation)
+		set("predicateType", dt.PredicateType)
+		set("condition", dt.Condition)
+		set("observed", truncate(dt.Observed, MaxObserved))
+	}
 	if f.Result == audit.Fail && f.Mode == "enforce" {
 		r.Severity = "high" // the webhook denies it: a restart will not come back
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore/pkg/signature"
 
+	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/internal/sigstoretest"
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
@@ -73,7 +74,7 @@ func (r *rerun) request(t *testing.T, image string) (Config, Request) {
 	} else {
 		cfg.Key = worldKey(t, r.w)
 		req.Signer = Signer{Key: cfg.Key}
-		req.Attest = &Predicate{Type: "https://example.com/sbom", JSON: json.RawMessage(`{"packages":[]}`)}
+		req.Attest = []attest.Predicate{{Type: "https://example.com/sbom", JSON: json.RawMessage(`{"packages":[]}`)}}
 	}
 	return cfg, req
 }

@@ -2,7 +2,6 @@ package sign
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -47,28 +46,29 @@ type PreflightReport struct {
 	OK         bool   `json:"ok"`
 	// Problems are the fields where the policy expects something else.
 	Problems []policy.Mismatch `json:"problems,omitempty"`
-	Notes    []string          `json:"notes,omitempty"`
+	// Conditions are the trust file's conditions that fail on what this
+	// run attaches: field, expression, what it saw.
+	Conditions []policy.Mismatch `json:"conditions,omitempty"`
+	Notes      []string          `json:"notes,omitempty"`
 	// Decision is the engine's decision on the evidence this run will
 	// produce, which Problems and Notes read.
 	Decision *verify.Decision `json:"decision,omitempty"`
 }
 
 // Preflight decides, with the engine the cluster runs, what this run will
-// attach: a signature by signer and, when prov is not nil, that SLSA
-// provenance attested by signer (verify.Predicted), under the rule that
-// governs image. It is pure: no registry, no Sigstore.
-func Preflight(p *policy.Policy, image string, signer Signer, prov *attest.Provenance) *PreflightReport {
+// attach: a signature by signer and each predicate of attach attested by
+// signer (verify.Predicted), under the rule that governs image: the
+// identities, provenance's fields and every CEL condition of the
+// attestations it attaches. Requirements for what the run does not attach
+// are notes (other steps or jobs attach them). It is pure: no registry,
+// no Sigstore.
+func Preflight(p *policy.Policy, image string, signer Signer, attach []attest.Predicate) *PreflightReport {
 	r := &PreflightReport{Image: image, PolicyHash: p.Hash, Signer: signer.String()}
 	s, d := verify.Prepare(image, p)
 	if d == nil {
 		var statements []verify.Statement
-		if prov != nil {
-			raw, err := json.Marshal(prov)
-			if err != nil {
-				r.Problems = []policy.Mismatch{{Field: "provenance", Expected: "an encodable SLSA predicate", Actual: err.Error()}}
-				return r
-			}
-			statements = append(statements, verify.Statement{PredicateType: policy.SLSAProvenanceV1, Predicate: raw})
+		for _, a := range attach {
+			statements = append(statements, verify.Statement{PredicateType: a.Type, Predicate: a.JSON})
 		}
 		d = verify.Evaluate(context.Background(), verify.Target{Subject: s}, verify.Predicted(signer.evidence(), statements...))
 	}
@@ -82,22 +82,27 @@ func Preflight(p *policy.Policy, image string, signer Signer, prov *attest.Prove
 	if len(d.Signatures) > 0 {
 		r.Identity = d.Signatures[0].Identity
 	}
-	r.read(d)
-	r.OK = len(r.Problems) == 0
+	r.read(d, len(attach) > 0)
+	r.OK = len(r.Problems) == 0 && len(r.Conditions) == 0
 	return r
 }
 
 // read turns the decision into problems and notes: each objection to
 // this run's signature or attestation, field by field, then every reason
 // they do not already say. A threshold above one is a note: other runs
-// may add the missing signers.
-func (r *PreflightReport) read(d *verify.Decision) {
+// may add the missing signers; so is an attestation the run does not
+// attach (and provenance, when it attaches others).
+func (r *PreflightReport) read(d *verify.Decision, attests bool) {
 	for _, rej := range d.Rejected {
 		m := rej.Mismatch
-		if m.Field == "" {
-			continue
+		if m.Field == "" || isCondition(rej.Code) {
+			continue // a condition is reported once, from the reasons
 		}
-		if rej.Kind == ocisig.KindAttestation && !strings.HasPrefix(m.Field, "provenance") {
+		switch a := rej.Attestation; {
+		case strings.HasPrefix(m.Field, "images["): // already the trust file's path
+		case a != nil && a.Requirement != "provenance":
+			m.Field = "attestations." + a.Requirement + ".signedBy." + m.Field
+		case rej.Kind == ocisig.KindAttestation && !strings.HasPrefix(m.Field, "provenance"):
 			m.Field = "provenance.signedBy." + m.Field
 		}
 		r.Problems = append(r.Problems, m)
@@ -107,6 +112,10 @@ func (r *PreflightReport) read(d *verify.Decision) {
 		switch {
 		case reason.Code == verify.CodeThresholdNotMet && r.Identity != "":
 			r.Notes = append(r.Notes, fmt.Sprintf("rule %q needs %s; this run provides %s only", r.Rule, reason.Expected, r.Identity))
+		case reason.Code == verify.CodeNoAttestation, reason.Code == verify.CodeNoProvenance && attests:
+			r.Notes = append(r.Notes, fmt.Sprintf("rule %q also requires %s, which this run does not attach: %s", r.Rule, reason.Expected, reason.Hint))
+		case isCondition(reason.Code):
+			r.Conditions = append(r.Conditions, reason.Mismatch)
 		case objected && (reason.Code == verify.CodeWrongIdentity || reason.Code == verify.CodeProvenanceMismatch):
 			// the objections above say it field by field
 		default:
@@ -145,6 +154,9 @@ func (r *PreflightReport) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "  - %s%s\n      expected: %s\n      actual:   %s\n", who, p.Field, p.Expected, p.Actual)
 	}
+	for _, c := range r.Conditions {
+		fmt.Fprintf(&b, "  - condition %s fails on what this run attaches\n      expression: %s\n      saw:        %s\n", c.Field, c.Expected, c.Actual)
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "  note: %s\n", n)
 	}
@@ -161,5 +173,12 @@ func (r *PreflightReport) Err() error {
 	for _, p := range r.Problems {
 		parts = append(parts, fmt.Sprintf("%s: expected %s, actual %q", p.Field, p.Expected, p.Actual))
 	}
+	for _, c := range r.Conditions {
+		parts = append(parts, fmt.Sprintf("condition %s (%s) fails: %s", c.Field, c.Expected, c.Actual))
+	}
 	return fmt.Errorf("preflight: the trust policy would refuse %s signed by %s: %s", r.Image, r.Signer, strings.Join(parts, "; "))
+}
+
+func isCondition(c verify.ReasonCode) bool {
+	return c == verify.CodeConditionFailed || c == verify.CodeConditionError || c == verify.CodeConditionCostExceeded
 }

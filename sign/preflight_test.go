@@ -43,7 +43,11 @@ func TestPreflightProvenanceUsesTheEngineConditions(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.mutate(prov)
-			r := Preflight(p, image, signer, prov)
+			pred, err := attest.ProvenancePredicate(prov)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := Preflight(p, image, signer, []attest.Predicate{pred})
 			if c.field == "" {
 				if !r.OK {
 					t.Fatalf("refused: %+v", r.Problems)

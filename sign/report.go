@@ -58,7 +58,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		if d := r.Decision; d != nil {
 			verdict := "allowed"
-			if !d.Allowed {
+			switch {
+			case len(r.Pending) > 0:
+				verdict = "pending, until other runs attach: " + strings.Join(r.Pending, "; ")
+			case !d.Allowed:
 				verdict = "DENIED: " + strings.Join(d.Messages(), "; ")
 			}
 			fmt.Fprintf(&b, "  post-check (policy %s): %s\n", d.PolicyHash, verdict)

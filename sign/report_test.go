@@ -47,6 +47,14 @@ func goldenRuns() map[string]struct {
 	refused := &PreflightReport{Image: "ghcr.io/acme/app:1.4.2", PolicyHash: "sha256:07f0", Rule: "acme-apps",
 		Signer:   "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/feature",
 		Problems: []policy.Mismatch{{Identity: "app-release", Field: "refs", Expected: `"refs/heads/main"`, Actual: "refs/heads/feature"}}}
+	pendingScan := &verify.Decision{Image: pinned, Digest: index, Pinned: pinned, Mode: policy.ModeEnforce, PolicyHash: "sha256:07f0",
+		Reasons: []verify.Reason{{Code: verify.CodeNoAttestation, Message: `sha256:1d3a has no vuln attestation (https://cosign.sigstore.dev/attestation/vuln/v1); rule "acme-apps" requires one signed by [app-release]`,
+			Hint: "attach a vulnerability scan in CI: `sign attest --vuln scan.json IMAGE` (Trivy `--format json` or Grype `-o json`)"}}}
+	failingScan := &PreflightReport{Image: "ghcr.io/acme/app:1.4.2", PolicyHash: "sha256:07f0", Rule: "acme-apps",
+		Signer: "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main", Identity: "app-release",
+		Conditions: []policy.Mismatch{{Identity: "app-release", Field: "images[0].attestations[0].conditions[0]",
+			Expected: `!vulnerabilities(predicate).exists(v, v.severity == "CRITICAL")`,
+			Actual:   `vulnerabilities(predicate) where v.severity == "CRITICAL" = [{"id": "CVE-2024-3094", "package": "xz-utils", "severity": "CRITICAL"}]`}}}
 	return map[string]struct {
 		res *Result
 		err error
@@ -57,6 +65,10 @@ func goldenRuns() map[string]struct {
 			err: fmt.Errorf("%w: the cluster would deny %s: %v", ErrPostCheck, pinned, denied.Messages())},
 		"preflight-refused": {res: &Result{Image: "ghcr.io/acme/app:1.4.2", Preflight: refused},
 			err: fmt.Errorf("%w: %w", ErrPreflight, errors.New("refs: expected \"refs/heads/main\", actual \"refs/heads/feature\""))},
+		"attested-pending": {res: &Result{Image: pinned, Digest: index, Pinned: pinned, Attested: attested, Decision: pendingScan,
+			Pending: pendingScan.Messages()}},
+		"preflight-condition-refused": {res: &Result{Image: "ghcr.io/acme/app:1.4.2", Preflight: failingScan},
+			err: fmt.Errorf("%w: %w", ErrPreflight, failingScan.Err())},
 	}
 }
 

@@ -2,9 +2,9 @@ package sign
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -16,16 +16,6 @@ import (
 	"github.com/signet-dev/signet/verify"
 )
 
-// Predicate is an attestation to attach: SLSA provenance from CI, or any
-// predicate the user supplies.
-type Predicate struct {
-	Type string
-	JSON json.RawMessage
-	// Provenance is set when the predicate is signet-built SLSA provenance,
-	// so preflight can check it against the rule.
-	Provenance *attest.Provenance
-}
-
 // Decider is the verify engine as the post-check needs it.
 type Decider interface {
 	Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision
@@ -35,9 +25,15 @@ type Decider interface {
 type Request struct {
 	Image  string
 	Format Format
-	// Sign attaches a signature; Attest (non-nil) attaches an attestation.
+	// Sign attaches a signature; each of Attest is attached as an
+	// attestation (SLSA provenance from CI, an SBOM, a scan, any predicate).
 	Sign   bool
-	Attest *Predicate
+	Attest []attest.Predicate
+	// PublishFailing attaches the attestations even when preflight finds
+	// that a condition of the trust file fails on them (a scheduled
+	// re-scan: the cluster then denies the next rollout). The post-check
+	// still fails the run.
+	PublishFailing bool
 	// SkipChildren signs only the index, not its child manifests.
 	SkipChildren bool
 	// Policy enables preflight (before any registry access) and, with
@@ -61,6 +57,10 @@ type Result struct {
 	Attested  []Attached       `json:"attested,omitempty"`
 	Preflight *PreflightReport `json:"preflight,omitempty"`
 	Decision  *verify.Decision `json:"postCheck,omitempty"`
+	// Pending are the post-check's reasons that only ask for what other
+	// runs attach (another attestation, the signature of an attestation-only
+	// run): the cluster denies until they do, and the run did its part.
+	Pending []string `json:"pending,omitempty"`
 }
 
 // ErrPreflight and ErrPostCheck mark policy refusals, so callers can tell
@@ -78,13 +78,13 @@ func Run(ctx context.Context, s *Session, req Request) (*Result, error) {
 	}
 	res := &Result{Image: req.Image}
 	if req.Policy != nil {
-		var prov *attest.Provenance
-		if req.Attest != nil {
-			prov = req.Attest.Provenance
-		}
-		res.Preflight = Preflight(req.Policy, req.Image, req.Signer, prov)
-		if !res.Preflight.OK {
-			return res, fmt.Errorf("%w: %w", ErrPreflight, res.Preflight.Err())
+		res.Preflight = Preflight(req.Policy, req.Image, req.Signer, req.Attest)
+		switch pf := res.Preflight; {
+		case pf.OK:
+		case req.PublishFailing && len(pf.Problems) == 0:
+			log("warning: --publish-failing: attaching attestations that fail the trust policy's conditions; the cluster will deny %s", req.Image)
+		default:
+			return res, fmt.Errorf("%w: %w", ErrPreflight, pf.Err())
 		}
 	}
 	// Every registry request of the run, the post-check's included, goes
@@ -144,7 +144,10 @@ func Run(ctx context.Context, s *Session, req Request) (*Result, error) {
 		}
 		res.Decision = check.Verify(ctx, t.Digest.String(), req.Policy)
 		if !res.Decision.Allowed {
-			return res, fmt.Errorf("%w: the cluster would deny %s: %v", ErrPostCheck, t.Digest, res.Decision.Messages())
+			if res.Pending = pending(res.Decision, req); res.Pending == nil {
+				return res, fmt.Errorf("%w: the cluster would deny %s: %v", ErrPostCheck, t.Digest, res.Decision.Messages())
+			}
+			log("the cluster denies %s until other runs attach what this one does not: %s", t.Digest, strings.Join(res.Pending, "; "))
 		}
 	}
 	return res, nil
@@ -152,18 +155,22 @@ func Run(ctx context.Context, s *Session, req Request) (*Result, error) {
 
 // produce signs everything of the run before anything is published: per
 // subject, its signature (when req.Sign) and, for the first, the
-// attestation. The attestation is signed while the signatures are: each
-// waits on its own log and timestamp authority round trips, and the
-// session's one certificate serves both.
+// attestations. The attestations are signed while the signatures are:
+// each waits on its own log and timestamp authority round trips, and the
+// session's one certificate serves all.
 func produce(ctx context.Context, p Producer, req Request, subjects []Subject) ([][]Material, error) {
 	mats := make([][]Material, len(subjects))
-	var att Material
+	var atts []Material
 	var attErr error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if req.Attest != nil {
-			att, attErr = p.Attestation(ctx, subjects[0].Digest, req.Attest.Type, req.Attest.JSON, req.Format)
+		for _, a := range req.Attest {
+			var m Material
+			if m, attErr = p.Attestation(ctx, subjects[0].Digest, a.Type, a.JSON, req.Format); attErr != nil {
+				return
+			}
+			atts = append(atts, m)
 		}
 	}()
 	var signErr error
@@ -182,9 +189,7 @@ func produce(ctx context.Context, p Producer, req Request, subjects []Subject) (
 	if attErr != nil {
 		return nil, attErr
 	}
-	if req.Attest != nil {
-		mats[0] = append(mats[0], att)
-	}
+	mats[0] = append(mats[0], atts...)
 	return mats, nil
 }
 

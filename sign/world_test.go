@@ -134,12 +134,15 @@ func ciIdentity(t *testing.T, claims map[string]any) (string, ci.Claims, certifi
 }
 
 // provenance is the SLSA provenance a run in CI with claims c attaches.
-func provenance(t *testing.T, c ci.Claims) *Predicate {
+func provenance(t *testing.T, c ci.Claims) []attest.Predicate {
 	t.Helper()
 	prov, err := attest.FromCI(ci.MapEnv(nil), c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := json.Marshal(prov)
-	return &Predicate{Type: policy.SLSAProvenanceV1, JSON: raw, Provenance: prov}
+	p, err := attest.ProvenancePredicate(prov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []attest.Predicate{p}
 }

@@ -40,6 +40,8 @@ type statement struct {
 	PredicateType string          `json:"predicateType"`
 	Subject       []subject       `json:"subject"`
 	Predicate     json.RawMessage `json:"predicate"`
+	// payload is the statement's bytes, as signed: conditions read them.
+	payload []byte
 }
 
 type subject struct {
@@ -62,6 +64,7 @@ func envelopeStatement(b *bundle.Bundle) (*statement, error) {
 	if !strings.HasPrefix(st.Type, "https://in-toto.io/Statement/") {
 		return nil, fmt.Errorf("DSSE payload type %q is not an in-toto statement", st.Type)
 	}
+	st.payload = env.Payload
 	return &st, nil
 }
 

@@ -51,7 +51,7 @@ func TestColdVerificationAtTheFloor(t *testing.T) {
 	for _, layout := range testworld.Layouts {
 		t.Run(string(layout), func(t *testing.T) {
 			c := &testworld.Counter{}
-			w := testworld.New(t, testworld.Options{Policy: keyProvenancePolicy, Counter: c, TLS: true})
+			w := testworld.New(t, testworld.Options{Policy: testworld.KeyProvenancePolicy, Counter: c, TLS: true})
 			for _, repo := range []string{"acme/app", "acme/other"} {
 				signAndAttest(w, w.Push(repo+":1"), layout)
 			}
@@ -151,7 +151,7 @@ func (tr *tokenRegistry) counts() (tokens int, headers []string) {
 func tokenWorld(t *testing.T, users map[string]string, repos ...string) (*testworld.World, *tokenRegistry, *policy.Policy) {
 	tr := &tokenRegistry{users: users}
 	var open bool
-	w := testworld.New(t, testworld.Options{Policy: keyProvenancePolicy, Wrap: func(h http.Handler) http.Handler {
+	w := testworld.New(t, testworld.Options{Policy: testworld.KeyProvenancePolicy, Wrap: func(h http.Handler) http.Handler {
 		guarded := tr.wrap(h)
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 			if !open { // set-up: the world pushes anonymously

@@ -34,7 +34,8 @@ type Decision struct {
 	Rule       *RuleRef `json:"rule,omitempty"`
 	// Signatures that verified and satisfied an identity of the rule.
 	Signatures []SignatureResult `json:"signatures,omitempty"`
-	// Attestations that verified and satisfied the rule's provenance.
+	// Attestations that verified and satisfied the rule's provenance and
+	// the attestations it requires.
 	Attestations []AttestationResult `json:"attestations,omitempty"`
 	// Platforms lists child manifests checked when the rule requires
 	// every platform of an index to be signed.
@@ -58,6 +59,10 @@ type Decision struct {
 	TrustedRootSource string `json:"trustedRootSource,omitempty"`
 	// Elapsed is how long the decision took.
 	Elapsed Duration `json:"elapsedMs"`
+	// ValidUntil, when set, is when the decision stops being true by
+	// itself: an attestation it counted becomes older than its rule's
+	// maxAge. A cache keeps it no longer.
+	ValidUntil *time.Time `json:"validUntil,omitempty"`
 }
 
 // RuleRef names the rule that governed the image.
@@ -99,8 +104,11 @@ type Timestamp struct {
 	Time time.Time `json:"time"`
 }
 
-// AttestationResult summarizes an accepted provenance attestation.
+// AttestationResult summarizes an accepted attestation: the provenance
+// (Requirement empty) with the SLSA fields read from it, or one the rule
+// requires under Requirement's name.
 type AttestationResult struct {
+	Requirement      string        `json:"requirement,omitempty"`
 	Identity         string        `json:"identity"`
 	Layout           ocisig.Layout `json:"layout"`
 	PredicateType    string        `json:"predicateType"`
@@ -111,6 +119,23 @@ type AttestationResult struct {
 	SourceDigest     string        `json:"sourceDigest,omitempty"`
 	Subject          string        `json:"subject,omitempty"`
 	LogIndex         *int64        `json:"logIndex,omitempty"`
+	// SignedAt is the attestation's trusted time (the earliest verified
+	// log entry or timestamp), when it has one; ValidUntil is when it
+	// becomes older than its requirement's maxAge.
+	SignedAt   *time.Time `json:"signedAt,omitempty"`
+	ValidUntil *time.Time `json:"validUntil,omitempty"`
+}
+
+// AttestationRef names the attestation a reason is about: the
+// requirement, its predicate type, where it was found and who signed it
+// when, and the condition at fault, if one.
+type AttestationRef struct {
+	Requirement   string        `json:"requirement"`
+	PredicateType string        `json:"predicateType"`
+	Layout        ocisig.Layout `json:"layout,omitempty"`
+	LogIndex      *int64        `json:"logIndex,omitempty"`
+	SignedAt      *time.Time    `json:"signedAt,omitempty"`
+	Condition     string        `json:"condition,omitempty"`
 }
 
 // PlatformResult is the signature check of one child of an index.
@@ -129,6 +154,7 @@ type Rejection struct {
 	Reason string        `json:"reason"`
 	Code   ReasonCode    `json:"code,omitempty"`
 	policy.Mismatch
+	Attestation *AttestationRef `json:"attestation,omitempty"`
 }
 
 // WithReason returns a copy of d with r added and the verdict settled

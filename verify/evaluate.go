@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -16,7 +17,8 @@ import (
 // or the rule's keys; predicted ones are taken as signed by their Signer),
 // matches them against the rule's identities and threshold, checks
 // provenance against the rule's conditions and, under platforms: all,
-// every platform of an index; the Decision says what held and, for each
+// every platform of an index, and each attestation the rule requires
+// (attestations.go: signers, age, CEL conditions); the Decision says what held and, for each
 // requirement that did not, a typed Reason.
 func Evaluate(ctx context.Context, t Target, ev *Evidence) *Decision {
 	d := t.decision()
@@ -25,12 +27,13 @@ func Evaluate(ctx context.Context, t Target, ev *Evidence) *Decision {
 		d.settle()
 		return d // pin-only: the digest is what runs, no signature needed
 	}
-	e := &evaluation{p: t.Policy, rule: r, digest: t.Digest, ev: ev, d: d}
+	e := &evaluation{p: t.Policy, rule: r, digest: t.Digest, ev: ev, d: d, now: time.Now(), budget: policy.NewBudget()}
 	d.Rejected = slices.Clone(ev.rejected)
 	e.signatures(ctx)
 	if r.Provenance != nil {
 		e.provenance(ctx)
 	}
+	e.attestations(ctx)
 	if r.Platforms == policy.PlatformsAll && ev.platforms != nil {
 		e.platforms(ctx)
 	}
@@ -68,6 +71,13 @@ type evaluation struct {
 	digest name.Digest
 	ev     *Evidence
 	d      *Decision
+	// now is when the attestations' ages are measured; budget is what
+	// conditions may still spend.
+	now    time.Time
+	budget *policy.Budget
+	// statements are the candidates' statements decoded for conditions,
+	// each once.
+	statements map[*candidate]*policy.Facts
 
 	root    *trustroot.Root
 	rootErr error
@@ -89,5 +99,5 @@ func (e *evaluation) trustedRoot(ctx context.Context) (*trustroot.Root, error) {
 }
 
 func (e *evaluation) reject(c *candidate, r Reason) {
-	e.d.Rejected = append(e.d.Rejected, Rejection{Layout: c.layout, Kind: c.kind, Reason: r.String(), Code: r.Code, Mismatch: r.Mismatch})
+	e.d.Rejected = append(e.d.Rejected, Rejection{Layout: c.layout, Kind: c.kind, Reason: r.String(), Code: r.Code, Mismatch: r.Mismatch, Attestation: r.Attestation})
 }

@@ -83,14 +83,16 @@ func Predicted(s Signer, statements ...Statement) *Evidence {
 		ev.sigs = append(ev.sigs, &candidate{layout: ocisig.LayoutNotation, kind: ocisig.KindSignature, predicted: &s})
 	}
 	for _, st := range statements {
-		ev.atts = append(ev.atts, &candidate{kind: ocisig.KindAttestation, predicted: &s,
-			statement: &statement{Type: ocisig.InTotoStatementType, PredicateType: st.PredicateType, Predicate: st.Predicate}})
+		pst := &statement{Type: ocisig.InTotoStatementType, PredicateType: st.PredicateType, Predicate: st.Predicate}
+		pst.payload, _ = json.Marshal(pst) // a Predicate that is not JSON fails its conditions, as it would in the cluster
+		ev.atts = append(ev.atts, &candidate{kind: ocisig.KindAttestation, predicted: &s, statement: pst})
 	}
 	return ev
 }
 
 // Collect reads the evidence attached to t's digest: signatures, the
-// attestations when the rule requires provenance, and with platforms: all
+// attestations when the rule requires provenance or other attestations
+// (one pass reads both kinds, in both layouts), and with platforms: all
 // the signatures of every platform of an index. An error means the
 // signatures could not be read at all.
 func (v *Verifier) Collect(ctx context.Context, t Target) (*Evidence, error) {

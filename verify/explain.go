@@ -36,6 +36,19 @@ func (d *Decision) Summary() string {
 	return d.Image
 }
 
+// describe is a required attestation in a row: "vuln (https://…) signed
+// by app-release at 2026-…Z, valid until 2026-…Z".
+func (a AttestationResult) describe() string {
+	s := fmt.Sprintf("%s (%s) signed by %s", a.Requirement, a.PredicateType, a.Identity)
+	if a.SignedAt != nil {
+		s += " at " + a.SignedAt.Format(time.RFC3339)
+	}
+	if a.ValidUntil != nil {
+		s += ", valid until " + a.ValidUntil.Format(time.RFC3339)
+	}
+	return s
+}
+
 func (s SignatureResult) who() string {
 	if s.Subject != "" {
 		return s.Subject
@@ -79,6 +92,10 @@ func (d *Decision) WriteText(w io.Writer) error {
 		row("signed by", "%s: %s (%s)", s.Identity, s.who(), strings.Join(extra, ", "))
 	}
 	for _, a := range d.Attestations {
+		if a.Requirement != "" {
+			row("attestation", "%s", a.describe())
+			continue
+		}
 		src := a.SourceRepository
 		if a.SourceRef != "" {
 			src += "@" + a.SourceRef

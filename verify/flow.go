@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/regclient"
 )
@@ -238,7 +239,13 @@ func Pin(image string, digest name.Digest) string {
 
 // fetchReason is the reason a failure to read a digest's signatures gives:
 // a registry failure (transient), since a listing longer than signet reads
-// is not a failure (ocisig.Unread; see evaluation.unread).
-func fetchReason(digest name.Digest, err error) Reason {
-	return NewReason(CodeRegistryUnavailable, "could not read signatures of %s: %v", digest, err)
+// is not a failure (ocisig.Unread; see evaluation.unread), unless the
+// registry answered with an attachment larger than signet reads (not
+// transient: retrying does not change it).
+func fetchReason(digest name.Digest, err error) (Reason, bool) {
+	if tooLarge := (*ocisig.TooLargeError)(nil); errors.As(err, &tooLarge) {
+		return NewReason(CodeTooLarge, "%s carries more than signet reads: %v", digest, err).
+			WithHint("attach smaller attestations (a scan report without descriptions, an SBOM per image, not per base)"), false
+	}
+	return NewReason(CodeRegistryUnavailable, "could not read signatures of %s: %v", digest, err), true
 }

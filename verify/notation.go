@@ -157,5 +157,6 @@ func notationLabel(c *candidate) string {
 // names nothing else (no .sig tag, no bundle is read).
 func want(r *policy.Rule) ocisig.Want {
 	n := len(notationOf(r.SignedBy))
-	return ocisig.Want{Attestations: r.Provenance != nil, Notation: n > 0, OnlyNotation: n > 0 && n == len(r.SignedBy) && r.Provenance == nil}
+	atts := r.Provenance != nil || len(r.Attestations) > 0
+	return ocisig.Want{Attestations: atts, Notation: n > 0, OnlyNotation: n > 0 && n == len(r.SignedBy) && !atts}
 }

@@ -54,8 +54,9 @@ func (e *evaluation) platform(ctx context.Context, child platformChild) Platform
 	cd := e.digest.Context().Digest(child.desc.Digest.String())
 	sub := &Decision{}
 	if child.err != nil {
-		sub.deny(fetchReason(cd, child.err))
-		e.d.Transient = true
+		r, transient := fetchReason(cd, child.err)
+		sub.deny(r)
+		e.d.Transient = e.d.Transient || transient
 	} else {
 		ce := &evaluation{p: e.p, rule: e.rule, digest: cd, ev: child.ev, d: sub}
 		sub.Rejected = child.ev.rejected

@@ -17,8 +17,12 @@ import (
 func (e *evaluation) provenance(ctx context.Context) {
 	pv := e.rule.Provenance
 	var why []Reason
+	others := requiredTypes(e.rule)
 	for _, c := range e.ev.atts {
 		pt := c.statement.PredicateType
+		if !slices.Contains(pv.PredicateTypes, pt) && slices.Contains(others, pt) {
+			continue // an attestation the rule requires for itself (attestations.go)
+		}
 		if !slices.Contains(pv.PredicateTypes, pt) {
 			// Decided by the signed statement, never by an annotation or a
 			// referrer's artifactType (the CVE-2022-35930 class of bug).
@@ -52,6 +56,13 @@ func (e *evaluation) provenance(ctx context.Context) {
 			why = append(why, NewReason(CodeProvenanceMismatch, "%s", mm).With(mm))
 			continue
 		}
+		if failed := e.provenanceConditions(c, m); len(failed) > 0 {
+			for _, r := range failed {
+				e.reject(c, r)
+			}
+			why = append(why, failed...)
+			continue
+		}
 		e.d.Attestations = append(e.d.Attestations, AttestationResult{
 			Identity: m.identity.Name, Layout: c.layout, PredicateType: pt,
 			BuilderID: prov.BuilderID, BuildType: prov.BuildType,
@@ -71,7 +82,11 @@ func (e *evaluation) provenance(ctx context.Context) {
 			WithHint("attest it in CI with `sign attest`"))
 		return
 	}
-	e.d.deny(Reason{Code: CodeProvenanceMismatch, Mismatch: why[0].Mismatch,
+	code := CodeProvenanceMismatch
+	if c := why[0].Code; c == CodeConditionFailed || c == CodeConditionError || c == CodeConditionCostExceeded {
+		code = c
+	}
+	e.d.deny(Reason{Code: code, Mismatch: why[0].Mismatch, Attestation: why[0].Attestation,
 		Message: fmt.Sprintf("no provenance attestation satisfies rule %q: %s", e.rule.Name, joinReasons(why))})
 }
 

@@ -32,6 +32,7 @@ const (
 const (
 	CodeTooManySignatures    ReasonCode = "too-many-signatures"
 	CodeTooManyPlatforms     ReasonCode = "too-many-platforms"
+	CodeTooLarge             ReasonCode = "too-large"
 	CodeNoSignature          ReasonCode = "no-signature"
 	CodeUnreadable           ReasonCode = "unreadable"
 	CodeWrongIdentity        ReasonCode = "wrong-identity"
@@ -67,6 +68,26 @@ const (
 	CodeRevocationUnknown ReasonCode = "revocation-unknown"
 )
 
+// Decided by the attestations a rule requires (policy.Attestation) and by
+// the CEL conditions of those and of provenance.
+const (
+	// CodeNoAttestation: no attestation of a required predicate type is
+	// attached (its hint says how to attach one in CI).
+	CodeNoAttestation ReasonCode = "no-attestation"
+	// CodeAttestationTooOld: the attestation's trusted time is older than
+	// the requirement's maxAge.
+	CodeAttestationTooOld ReasonCode = "attestation-too-old"
+	// CodeConditionFailed: a condition evaluated to false on an attestation.
+	CodeConditionFailed ReasonCode = "condition-failed"
+	// CodeConditionError: a condition could not be evaluated on an
+	// attestation (a missing field, a type mismatch, an unreadable
+	// statement): it fails closed.
+	CodeConditionError ReasonCode = "condition-error"
+	// CodeConditionCostExceeded: a condition's evaluation was stopped by
+	// its cost budget: it fails closed.
+	CodeConditionCostExceeded ReasonCode = "condition-cost-exceeded"
+)
+
 // Reason is one cause of a denial: a code, the field with what the trust
 // file expected and what was found (when one field is at fault), the
 // sentence for people and what to do about it. Its String is the text
@@ -76,6 +97,9 @@ type Reason struct {
 	policy.Mismatch
 	Message string `json:"message"`
 	Hint    string `json:"hint,omitempty"`
+	// Attestation names the attestation (and the condition) a reason is
+	// about, when it is about one.
+	Attestation *AttestationRef `json:"attestation,omitempty"`
 }
 
 // NewReason is a reason with a message; With and WithHint add the rest.

@@ -89,7 +89,14 @@ func (v *Verifier) Decide(ctx context.Context, t Target) *Decision {
 	ev, err := v.Collect(ctx, t)
 	var d *Decision
 	if err != nil {
-		d = t.Unavailable(fetchReason(t.Digest, err))
+		r, transient := fetchReason(t.Digest, err)
+		if transient {
+			d = t.Unavailable(r)
+		} else {
+			d = t.decision()
+			d.deny(r)
+			d.settle()
+		}
 	} else {
 		d = Evaluate(ctx, t, ev)
 	}

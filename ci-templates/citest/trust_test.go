@@ -1,13 +1,17 @@
 package citest
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
+	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/sign"
 )
 
 func exampleTrust(t *testing.T) *policy.Policy {
@@ -131,5 +135,44 @@ func TestExampleTrustIdentities(t *testing.T) {
 				t.Errorf("mismatch on %s (%v); want %s", m.Field, m, c.wantField)
 			}
 		})
+	}
+}
+
+// TestExampleAttestationsTrust: examples/attestations/trust.yaml loads,
+// and its conditions decide the README's examples: the sample scan with a
+// critical finding is refused by the preflight of the run that would
+// attach it, a clean scan and the sample SBOM pass.
+func TestExampleAttestationsTrust(t *testing.T) {
+	p, err := policy.LoadFile(filepath.Join(repoRoot(t), "examples", "attestations", "trust.yaml"))
+	if err != nil {
+		t.Fatalf("examples/attestations/trust.yaml does not load: %v", err)
+	}
+	if len(p.Warnings) > 0 {
+		t.Fatalf("warnings: %v", p.Warnings)
+	}
+	cert := githubCert("acme/app", "acme/app", ".github/workflows/release.yml", "refs/tags/v1.4.2", "refs/tags/v1.4.2")
+	fixture := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(repoRoot(t), "attest", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	sbom, err := attest.SBOM(fixture("cyclonedx.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		scan string
+		ok   bool
+	}{{"trivy.json", false}, {"grype.json", false}, {"trivy-clean.json", true}} {
+		scan, err := attest.Vuln(fixture(c.scan), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := sign.Preflight(p, "ghcr.io/acme/app:v1.4.2", sign.Signer{Certificate: &cert}, []attest.Predicate{sbom, scan})
+		if r.OK != c.ok || len(r.Problems) != 0 {
+			t.Errorf("%s: ok=%v problems=%v conditions=%v, want ok=%v", c.scan, r.OK, r.Problems, r.Conditions, c.ok)
+		}
 	}
 }

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/signet-dev/signet/attest"
-	"github.com/signet-dev/signet/ci"
 	"github.com/signet-dev/signet/internal/cliapp"
-	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
 )
@@ -52,15 +47,17 @@ ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (GitHub), SIGSTORE_ID_TOKEN (GitLab);
 $DOCKER_CONFIG for registry credentials.`,
 		Flags: append(append(signingFlags(),
 			&cli.BoolFlag{Name: "attest", Usage: "also attach SLSA v1 provenance built from the CI environment", EnvVars: []string{"SIGNET_ATTEST"}},
-		), notationFlags()...),
+		), slices.Concat(notationFlags(), attestationFlags())...),
 		Action: func(c *cli.Context) error {
 			return signRun(c, true, c.Bool("attest"))
 		},
 	}
 }
 
-// signRun is the shared body of `sign image` and `sign attest`.
-func signRun(c *cli.Context, doSign, doAttest bool) error {
+// signRun is the shared body of `sign image` and `sign attest`: sign
+// (doSign) and attach provenance (withProvenance) and the predicates the
+// attestation flags name.
+func signRun(c *cli.Context, doSign, withProvenance bool) error {
 	if c.NArg() != 1 {
 		return usageError("%s needs exactly one REF", c.Command.Name)
 	}
@@ -81,11 +78,9 @@ func signRun(c *cli.Context, doSign, doAttest bool) error {
 		return usageError("%v", err)
 	}
 	req := sign.Request{Image: image, Format: format, Sign: doSign, Policy: p, Signer: id.signer,
-		SkipChildren: c.Bool("index-only"), Log: stderrLog(c), Keychain: registryKeychain}
-	if doAttest {
-		if req.Attest, err = predicate(c, id); err != nil {
-			return usageError("%v", err)
-		}
+		SkipChildren: c.Bool("index-only"), Log: stderrLog(c), Keychain: registryKeychain, PublishFailing: c.Bool("publish-failing")}
+	if req.Attest, err = predicates(c, id.claims, withProvenance); err != nil {
+		return usageError("%v", err)
 	}
 	switch {
 	case p == nil:
@@ -119,32 +114,4 @@ func signRun(c *cli.Context, doSign, doAttest bool) error {
 		return cliapp.Failure("sign", runErr)
 	}
 	return nil
-}
-
-// predicate is the attestation to attach: --predicate/--type, else SLSA
-// provenance from the CI environment and the token's claims.
-func predicate(c *cli.Context, id *identity) (*sign.Predicate, error) {
-	if path := c.String("predicate"); path != "" {
-		typ := c.String("type")
-		if typ == "" {
-			return nil, errors.New("--predicate needs --type (the predicate type URI)")
-		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("reading predicate: %w", err)
-		}
-		if !json.Valid(raw) {
-			return nil, fmt.Errorf("predicate %s is not JSON", path)
-		}
-		return &sign.Predicate{Type: typ, JSON: raw}, nil
-	}
-	prov, err := attest.FromCI(ci.OSEnv, id.claims)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := json.Marshal(prov)
-	if err != nil {
-		return nil, err
-	}
-	return &sign.Predicate{Type: policy.SLSAProvenanceV1, JSON: raw, Provenance: prov}, nil
 }

@@ -2,10 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/sign"
 )
 
@@ -15,12 +15,15 @@ func preflightCommand() *cli.Command {
 		Usage:     "check that the trust policy accepts this run's identity for an image, without signing",
 		ArgsUsage: "REF",
 		Description: `Predicts the identity this run would sign as (the Fulcio certificate
-from the OIDC token's claims, or the key) and the provenance it would attach,
-and checks both against the rule that governs REF. Nothing is contacted:
-no registry, no Fulcio. Mismatches are shown field by field.
+from the OIDC token's claims, or the key) and the attestations it would
+attach (provenance with --attest, --sbom, --vuln, --predicate), and checks
+them against the rule that governs REF: identities, provenance fields and
+every CEL condition. Nothing is contacted: no registry, no Fulcio.
+Mismatches are shown field by field, failing conditions with what they saw.
 
-Example:
+Examples:
    sign preflight --policy trust.yaml --attest ghcr.io/acme/app
+   sign preflight --policy trust.yaml --vuln trivy.json --sbom sbom.cdx.json ghcr.io/acme/app
 
 Exit status: 0 accepted, 1 refused, 2 usage error.
 
@@ -28,9 +31,10 @@ With --notation-key and --notation-cert the Notation signature is checked
 too (its chain, subject and, with --notation-timestamp-root, its TSA).
 
 Environment: SIGNET_POLICY, SIGNET_KEY, COSIGN_PASSWORD, SIGNET_IDENTITY_TOKEN,
-SIGNET_IDENTITY_TOKEN_FILE, SIGNET_ATTEST, SIGNET_OUTPUT, SIGNET_NOTATION_KEY,
-SIGNET_NOTATION_CERT, SIGNET_NOTATION_TIMESTAMP_URL, SIGNET_NOTATION_TIMESTAMP_ROOT,
-SIGNET_SIGSTORE; the CI's token variables.`,
+SIGNET_IDENTITY_TOKEN_FILE, SIGNET_ATTEST, SIGNET_SBOM, SIGNET_VULN, SIGNET_PREDICATE,
+SIGNET_TYPE, SIGNET_OUTPUT, SIGNET_NOTATION_KEY, SIGNET_NOTATION_CERT,
+SIGNET_NOTATION_TIMESTAMP_URL, SIGNET_NOTATION_TIMESTAMP_ROOT, SIGNET_SIGSTORE; the CI's token
+variables.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "policy", Aliases: []string{"p"}, Usage: "trust policy (default ./trust.yaml)", EnvVars: []string{"SIGNET_POLICY"}},
 			&cli.StringFlag{Name: "key", Usage: "cosign private key file or KMS URI", EnvVars: []string{"SIGNET_KEY"}},
@@ -38,7 +42,7 @@ SIGNET_SIGSTORE; the CI's token variables.`,
 			&cli.StringFlag{Name: "identity-token-file", Usage: "file holding the OIDC token", EnvVars: []string{"SIGNET_IDENTITY_TOKEN_FILE"}},
 			&cli.BoolFlag{Name: "attest", Usage: "also check the provenance this run would attach", EnvVars: []string{"SIGNET_ATTEST"}},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json", EnvVars: []string{"SIGNET_OUTPUT"}},
-		}, notationFlags()...),
+		}, slices.Concat(notationFlags(), attestationFlags())...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageError("preflight needs exactly one REF")
@@ -54,15 +58,11 @@ SIGNET_SIGSTORE; the CI's token variables.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			var prov *attest.Provenance
-			if c.Bool("attest") {
-				pr, err := attest.FromCI(osEnv, id.claims)
-				if err != nil {
-					return usageError("%v", err)
-				}
-				prov = pr
+			attach, err := predicates(c, id.claims, c.Bool("attest"))
+			if err != nil {
+				return usageError("%v", err)
 			}
-			r := sign.Preflight(p, c.Args().First(), id.signer, prov)
+			r := sign.Preflight(p, c.Args().First(), id.signer, attach)
 			if c.String("output") == "json" {
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")

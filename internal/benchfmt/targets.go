@@ -94,8 +94,13 @@ var defaultTargets = []target{
 	// Reported, not expected to be met: a new Verifier per verification
 	// (new connections and ping, nothing remembered).
 	{what: "notation: a new engine per verification vs notation.Verify", bench: "BenchmarkNotationSideBySide/signet-cold", unit: "speedup-notation", atLeast: 1},
-	// 7. The node (issue 28): the plugin's time per container creation on the
+	// 8. The node (issue 28): the plugin's time per container creation on the
 	// verdict path, and pod start on the real node with it over without it.
 	{what: "node decision, verdict path", bench: "BenchmarkNodeDecision/verdict", unit: "ns/op", atMost: 1e6},
 	{what: "pod start on the node: signet-node (verdict) over no plugin", bench: "BenchmarkNodePodStart/plugin-verdict", per: "BenchmarkNodePodStart/no-plugin", unit: "ns/op", atMost: 1.1},
+	// 7. Attestations with CEL conditions (issue 23).
+	{what: "3 CEL conditions over a 1 MB SBOM + scan, decode and evaluate", bench: "BenchmarkAttestationConditions/decode+evaluate", unit: "ns/op", atMost: 50e6},
+	{what: "sig + provenance + 1 MB SBOM + scan, in-process, bundle", bench: "BenchmarkVerifyAttested/bundle", unit: "ns/op", atMost: 200e6},
+	{what: "sign verify vs cosign v3 verify + 3 verify-attestation, bundle", bench: "BenchmarkVerifyAttestedProcesses/signet/bundle", unit: "speedup-v3", atLeast: 1},
+	{what: "sign verify vs cosign v2 verify + 3 verify-attestation, legacy", bench: "BenchmarkVerifyAttestedProcesses/signet/legacy", unit: "speedup-v2", atLeast: 1},
 }

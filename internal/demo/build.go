@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -55,13 +54,12 @@ var demoProvenance = &attest.Provenance{
 // signAndAttest is `sign image --attest --key ... --policy ...` as a library
 // call: preflight first, then both layouts, then the post-check.
 func signAndAttest(ctx context.Context, kp *sign.Keypair, image string, p *policy.Policy) (*sign.Result, error) {
-	pred, err := json.Marshal(demoProvenance)
+	pred, err := attest.ProvenancePredicate(demoProvenance)
 	if err != nil {
 		return nil, err
 	}
 	return sign.Run(ctx, mustSession(kp), sign.Request{
-		Image: image, Format: sign.FormatBoth, Sign: true,
-		Attest: &sign.Predicate{Type: policy.SLSAProvenanceV1, JSON: pred, Provenance: demoProvenance},
+		Image: image, Format: sign.FormatBoth, Sign: true, Attest: []attest.Predicate{pred},
 		Policy: p, Signer: sign.Signer{Key: kp}, PostCheck: verify.New(),
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -29,7 +30,9 @@ type Case struct {
 }
 
 // Cases is the specification. A case's name says the security property.
-var Cases = []Case{
+var Cases = slices.Concat(signatureCases, attestationCases)
+
+var signatureCases = []Case{
 	{Name: "keyless signature from the trusted GitHub workflow is allowed", Allow: true,
 		Setup: func(w *World, l ocisig.Layout) string {
 			d := w.Push("acme/app:1.0")
@@ -148,6 +151,16 @@ var Cases = []Case{
 			pred := sigstoretest.SLSAv1GitHub(sigstoretest.GitHub("acme/fork", ".github/workflows/release.yml", "refs/heads/main"))
 			w.Attest(d, d, s, l, policy.SLSAProvenanceV1, pred)
 			return w.Ref("acme/prov/app:source")
+		}},
+	{Name: "provenance whose CEL condition is false is denied", Reason: `condition "github-workflow-build"`,
+		Setup: func(w *World, l ocisig.Layout) string {
+			d := w.Push("acme/prov/app:buildtype")
+			s := w.GitHub("acme/app", "refs/heads/main")
+			w.Sign(d, d, s, l)
+			pred := sigstoretest.SLSAv1GitHub(s.Identity())
+			pred["buildDefinition"].(map[string]any)["buildType"] = "https://example.com/hand-made/v1"
+			w.Attest(d, d, s, l, policy.SLSAProvenanceV1, pred)
+			return w.Ref("acme/prov/app:buildtype")
 		}},
 	{Name: "threshold of two identities is not met by one", Reason: "only 1 distinct signer", Signatures: 1,
 		Setup: func(w *World, l ocisig.Layout) string {

@@ -32,6 +32,9 @@ images:
     provenance:
       sourceMatchesSigner: true
       sourceRefs: [refs/heads/main]
+      conditions:
+        - name: github-workflow-build
+          expression: predicate.buildDefinition.buildType == "https://actions.github.io/buildtypes/workflow/v1"
   - name: two-signers
     match: [REGISTRY/acme/dual/**]
     signedBy: [app-release, release-key]
@@ -44,6 +47,27 @@ images:
     match: [REGISTRY/acme/multi/**]
     signedBy: [app-release]
     platforms: all
+  - name: attested                   # a recent clean scan and an SBOM without denied packages
+    match: [REGISTRY/acme/attested/**]
+    signedBy: [app-release]
+    attestations:
+      - type: vuln
+        maxAge: 1h
+        conditions:
+          - name: no-critical
+            expression: '!vulnerabilities(predicate).exists(v, v.severity == "CRITICAL")'
+            message: fix the critical vulnerabilities (or suppress them in the scanner), then scan again
+      - type: cyclonedx
+        conditions:
+          - '!packages(predicate).exists(p, p.name in ["log4j-core", "xz-utils"])'
+  - name: costly                     # an accidental quadratic: the inner loop should be the only one
+    match: [REGISTRY/acme/costly/**]
+    signedBy: [app-release]
+    attestations:
+      - type: https://example.com/pairs/v1
+        conditions:
+          - name: item-names
+            expression: predicate.items.all(x, predicate.items.all(y, y.startsWith("item-")))
   - name: acme
     match: [REGISTRY/acme/**]
     signedBy: [app-release, platform-gitlab, release-key]
@@ -56,4 +80,30 @@ images:
   - name: default-deny
     match: ["**"]
     deny: only images from approved registries may run
+`
+
+// KeyProvenancePolicy is the benchmarks' trust file for an image signed
+// with the world's key and attested with SLSA v1 provenance from main
+// (cosign.pub and trusted_root.json beside it; REGISTRY replaced).
+const KeyProvenancePolicy = `apiVersion: signet.dev/v1alpha1
+kind: TrustPolicy
+sigstore: {trustedRoot: trusted_root.json}
+identities:
+  - name: release-key
+    key: {path: cosign.pub}
+images:
+  - match: [REGISTRY/**]
+    signedBy: [release-key]
+    provenance: {required: true, sourceRefs: [refs/heads/main]}
+`
+
+// KeyAttestedPolicy is KeyProvenancePolicy that also requires an SBOM and
+// a scan, with three CEL conditions in all.
+const KeyAttestedPolicy = KeyProvenancePolicy + `    attestations:
+      - type: vuln
+        conditions: ['!vulnerabilities(predicate).exists(v, v.severity == "CRITICAL")']
+      - type: cyclonedx
+        conditions:
+          - '!packages(predicate).exists(p, p.name in ["log4j-core", "xz-utils", "event-stream"])'
+          - 'packages(predicate).all(p, p.purl != "")'
 `
