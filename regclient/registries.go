@@ -173,6 +173,18 @@ func caPool(file string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// WithRegistries reads registries as r says (a verifier's reads; writes
+// go where their reference names): each dialed host gets its CA bundle and
+// the plain-HTTP rule (Registries.Transport), and a mirrored repository is
+// read from its mirror (Reader). Resolve a reader's credentials for
+// Client.Dial(repo). A nil r lists nothing and changes nothing.
+func WithRegistries(r *Registries) Option { return func(c *config) { c.registries = r } }
+
+// Dial is the repository a Reader of repo reads: its mirror's, or repo.
+// Credentials for a Reader are resolved for it, never for the name a
+// mirror stands in for.
+func (c *Client) Dial(repo name.Repository) name.Repository { return c.auth.Dial(repo) }
+
 // Endpoint returns the entry for the registry of repo, or nil. A nil
 // Registries has none.
 func (r *Registries) Endpoint(repo name.Repository) *Endpoint {

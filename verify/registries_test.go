@@ -57,7 +57,7 @@ func TestMirroredImageIsDecidedByItsOwnName(t *testing.T) {
 		t.Fatal(err)
 	}
 	kc := hostKeychain{"upstream.signet.test": {Username: "upstream", Password: "u"}, mirror: {Username: "mirror", Password: "m"}}
-	v := New(WithRegistries(regs), WithKeychain(kc), WithOffline())
+	v := New(WithRegistry(regclient.New(regclient.WithRegistries(regs))), WithKeychain(kc), WithOffline())
 	d := v.Verify(t.Context(), "upstream.signet.test/vendor/db:7", p)
 	if !d.Allowed || d.Digest != want.String() {
 		t.Fatalf("decision %+v (%v), want allowed at %s", d, d.Messages(), want)
