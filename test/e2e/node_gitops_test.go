@@ -49,8 +49,10 @@ enforcement:
 // server-side applied; then checks, on a real node, what real clusters'
 // registries need: an image in a registry with a private CA (the chart's
 // CA mount), a pod-spec name served by a mirror, a MicroK8s-style
-// localhost:PORT name; and that a Flux-style server-side dry run of Git's
-// manifests shows no drift, pinned or, with pin: false, keeping the tag.
+// localhost:PORT name; signet beside other mutating webhooks (a peer that
+// pins first, a sidecar injector after it: testPeersBesideSignet); and that
+// a Flux-style server-side dry run of Git's manifests shows no drift,
+// pinned or, with pin: false, keeping the tag.
 func TestChartGitOpsAndRegistriesOnNode(t *testing.T) {
 	s := stack.New(t, stack.Options{Node: true})
 	ctx := t.Context()
@@ -164,6 +166,10 @@ func TestChartGitOpsAndRegistriesOnNode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	})
+
+	t.Run("beside other mutating webhooks: a digest a peer pinned is kept, a sidecar injected after signet is pinned, an unsigned one refused", func(t *testing.T) {
+		testPeersBesideSignet(t, kc, reg+"/apps/app:v1", appDigest, reg+"/apps/mirrored:v1", mirroredDigest, reg+"/apps/rogue:v1")
 	})
 
 	t.Run("Flux-style drift check: a server-side dry run of Git's Deployment changes nothing, pinned", func(t *testing.T) {
