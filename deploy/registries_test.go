@@ -32,14 +32,18 @@ func registriesValues(t *testing.T) map[string]any {
 	}
 }
 
-// TestRegistriesReachBothDeployments: the registries value becomes the file
-// enforce serve --registries reads, in both Deployments, and enforce's own
-// parser accepts it with every CA bundle beside it; the Docker config
-// Secret is mounted as $DOCKER_CONFIG/config.json, nothing else of it; a
-// change of the list rolls the pods; an http mirror without plainHTTP is
-// refused at render, as enforce would refuse it at start.
-func TestRegistriesReachBothDeployments(t *testing.T) {
-	objs := render(t, registriesValues(t))
+// TestRegistriesReachEveryVerifier: the registries value becomes the file
+// enforce serve --registries (and signet-node run --registries) reads, in
+// both Deployments and the node DaemonSet, and enforce's own parser
+// accepts it with every CA bundle beside it; the Docker config Secret is
+// mounted in the Deployments as $DOCKER_CONFIG/config.json, nothing else of
+// it (the node keeps its own identity); a change of the list rolls the
+// pods; an http mirror without plainHTTP is refused at render, as enforce
+// would refuse it at start.
+func TestRegistriesReachEveryVerifier(t *testing.T) {
+	values := registriesValues(t)
+	values["node"] = map[string]any{"enabled": true, "verdictSecret": "verdict"}
+	objs := render(t, values)
 	cm := named[*corev1.ConfigMap](t, objs, fullname+"-registries")
 	dir := t.TempDir()
 	for k, v := range cm.Data {
@@ -52,27 +56,37 @@ func TestRegistriesReachBothDeployments(t *testing.T) {
 	if got := regs.Dial(mustRepo(t, "localhost:32000/app")).String(); got != "registry.container-registry.svc.cluster.local:5000/app" {
 		t.Errorf("localhost:32000/app is read at %s", got)
 	}
-	for _, d := range []*appsv1.Deployment{webhookDeployment(t, objs), scannerDeployment(t, objs)} {
-		spec := d.Spec.Template.Spec
+	ds := one[*appsv1.DaemonSet](t, objs)
+	for _, pod := range []struct {
+		name string
+		tmpl corev1.PodTemplateSpec
+	}{{"webhook", webhookDeployment(t, objs).Spec.Template}, {"scanner", scannerDeployment(t, objs).Spec.Template}, {"node", ds.Spec.Template}} {
+		spec := pod.tmpl.Spec
 		file, ok := arg(spec.Containers[0].Args, "registries")
 		if !ok {
-			t.Fatalf("%s: no --registries", d.Name)
+			t.Fatalf("%s: no --registries", pod.name)
 		}
 		if v, key := mountedFile(t, spec, file); v.ConfigMap == nil || v.ConfigMap.Name != cm.Name || key != "registries.yaml" {
-			t.Errorf("%s: %s comes from %+v key %q", d.Name, file, v, key)
+			t.Errorf("%s: %s comes from %+v key %q", pod.name, file, v, key)
 		}
 		for k := range cm.Data {
 			mountedFile(t, spec, filepath.Join(filepath.Dir(file), k))
 		}
+		if pod.tmpl.Annotations["checksum/registries"] == "" {
+			t.Errorf("%s: no checksum/registries annotation: a changed list would not reach running pods", pod.name)
+		}
+		if pod.name == "node" {
+			if env(spec.Containers[0], "DOCKER_CONFIG") != "" {
+				t.Error("node: the webhook's Docker config reached the node's pods")
+			}
+			continue
+		}
 		if env(spec.Containers[0], "DOCKER_CONFIG") != "/docker" {
-			t.Errorf("%s: DOCKER_CONFIG is %q", d.Name, env(spec.Containers[0], "DOCKER_CONFIG"))
+			t.Errorf("%s: DOCKER_CONFIG is %q", pod.name, env(spec.Containers[0], "DOCKER_CONFIG"))
 		}
 		v, key := mountedFile(t, spec, "/docker/config.json")
 		if v.Secret == nil || v.Secret.SecretName != "enforce-registry-auth" || key != ".dockerconfigjson" || len(v.Secret.Items) != 1 {
-			t.Errorf("%s: /docker/config.json comes from %+v key %q", d.Name, v, key)
-		}
-		if d.Spec.Template.Annotations["checksum/registries"] == "" {
-			t.Errorf("%s: no checksum/registries annotation: a changed list would not reach running pods", d.Name)
+			t.Errorf("%s: /docker/config.json comes from %+v key %q", pod.name, v, key)
 		}
 	}
 	changed := registriesValues(t)

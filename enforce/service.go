@@ -116,7 +116,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.roots = &TrustedRoots{Interval: cfg.TrustedRootRefresh, Policy: s.reloader.Policy, Log: cfg.Log,
 		Store: trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: cfg.Offline}))}
-	regs, err := loadRegistries(cfg.RegistriesPath)
+	regs, err := regclient.LoadRegistries(cfg.RegistriesPath)
 	if err != nil {
 		return nil, err
 	}
@@ -247,13 +247,4 @@ func verdictSigner(key string) (*verdict.Signer, error) {
 		}
 	}
 	return verdict.NewSigner(pem)
-}
-
-// loadRegistries reads the registries file; without one, nothing is listed
-// (TLS everywhere, plain HTTP only to loopback).
-func loadRegistries(path string) (*regclient.Registries, error) {
-	if path == "" {
-		return &regclient.Registries{}, nil
-	}
-	return regclient.LoadRegistries(path)
 }

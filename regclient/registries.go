@@ -63,8 +63,12 @@ type registriesFile struct {
 }
 
 // LoadRegistries reads a registries file: a list of {host, mirror, caFile,
-// plainHTTP}. caFile is relative to the file's directory.
+// plainHTTP}. caFile is relative to the file's directory. Without a path
+// nothing is listed: TLS everywhere, plain HTTP only to loopback.
 func LoadRegistries(path string) (*Registries, error) {
+	if path == "" {
+		return &Registries{}, nil
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

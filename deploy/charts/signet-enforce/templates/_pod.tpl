@@ -243,10 +243,15 @@ the Docker config are re-read in place and have none).
 */}}
 {{- define "signet-enforce.podAnnotations" -}}
 {{- $a := deepCopy (.Values.podAnnotations | default dict) -}}
-{{- if .Values.registries -}}
-{{- $_ := set $a "checksum/registries" (include "signet-enforce.registriesData" . | sha256sum) -}}
+{{- with include "signet-enforce.registriesChecksum" . -}}
+{{- $_ := set $a "checksum/registries" . -}}
 {{- end -}}
 {{- with $a }}{{ toYaml . }}{{ end -}}
+{{- end -}}
+
+{{/* The registries file's checksum, for the pods that read it (none without registries). */}}
+{{- define "signet-enforce.registriesChecksum" -}}
+{{- if .Values.registries }}{{ include "signet-enforce.registriesData" . | sha256sum }}{{ end -}}
 {{- end -}}
 
 {{/*
