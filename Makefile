@@ -32,7 +32,7 @@ release:
 		$(if $(VERSION),-version "$(VERSION)") $(if $(PUSH),-push) $(if $(BINARIES),-binaries "$(BINARIES)")
 
 ## stack: build (once, cached by version in the user cache dir) the real servers the
-## end-to-end tests start: registry, Fulcio, TSA, Rekor v2, etcd, kube-apiserver, cosign v2/v3,
+## end-to-end tests start: registry, Fulcio, TSA, Rekor v2, etcd, kube-apiserver, cosign v2/v3, notation,
 ## and the node's kube-controller-manager, kube-scheduler, kubelet and containerd 2.x.
 stack:
 	$(GO) build -o $(BIN)/stackbuild ./test/stack/cmd/stackbuild

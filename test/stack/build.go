@@ -82,7 +82,7 @@ func (tl Tool) withCacheTag(tag string) Tool { tl.cacheTag = tag; return tl }
 
 // Tools lists every tool, in the order stackbuild builds them.
 func Tools() []Tool {
-	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolRekor, ToolEtcd,
+	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolNotation, ToolRekor, ToolEtcd,
 		ToolAPIServer, ToolControllerManager, ToolScheduler, ToolKubelet, ToolContainerd, ToolContainerdShim, ToolCycloneDX, ToolLocalKMS, ToolStaticcheck}
 }
 

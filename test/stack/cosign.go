@@ -46,6 +46,12 @@ func CosignEnv(t testing.TB, extra ...string) []string {
 
 // RunCosign runs bin with env in a fresh temp dir and returns its combined output.
 func RunCosign(ctx context.Context, bin string, env []string, args ...string) (string, error) {
+	return runCLI(ctx, bin, env, args...)
+}
+
+// runCLI runs a peer's CLI (cosign, notation) with env and returns its
+// combined output; the error quotes it, with identity tokens redacted.
+func runCLI(ctx context.Context, bin string, env []string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
 	cmd.Dir = os.TempDir()
