@@ -15,7 +15,7 @@ import (
 )
 
 // The alerts on what must always run (templates/_alerts.tpl).
-var availabilityAlerts = []string{"SignetWebhookNoReadyReplica", "SignetScannerNoLeader", "SignetScanOverdue"}
+var availabilityAlerts = []string{"SignetWebhookNoReadyReplica", "SignetScannerNoLeader", "SignetScanOverdue", "SignetWebhookFailsOpen"}
 
 // seg is a run of samples, one a minute: a value n times, or n missing
 // samples ("_"), or the series' end ("stale", once).
@@ -72,7 +72,7 @@ func TestAvailabilityAlertsFire(t *testing.T) {
 	}
 	steady := scanPasses("s1", "periodic", seg{"_", 60}, seg{"1", 60}, seg{"2", 60}, seg{"3", 60}, seg{"4", 60}, seg{"5", 61})
 	stuck := scanPasses("s1", "periodic", seg{"_", 60}, seg{"1", 60}, seg{"2", 241})
-	rules := renderedRules(t)
+	rules := renderedRules(t, observabilityValues)
 	for _, sc := range []struct {
 		name   string
 		series [][2]string
@@ -150,10 +150,10 @@ func runPromtool(t *testing.T, rules ruleGroups, series [][2]string, at string, 
 type ruleGroups struct{ groups []any }
 
 // renderedRules is the spec of the PrometheusRule the chart renders with
-// monitoring on.
-func renderedRules(t *testing.T) ruleGroups {
+// values (monitoring on: observabilityValues).
+func renderedRules(t *testing.T, values map[string]any) ruleGroups {
 	t.Helper()
-	pr := ofKind(render(t, observabilityValues), "PrometheusRule")
+	pr := ofKind(render(t, values), "PrometheusRule")
 	if len(pr) != 1 {
 		t.Fatalf("want one PrometheusRule, rendered %d", len(pr))
 	}
@@ -193,8 +193,11 @@ func TestChartREADMENamesEveryAlert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every alert the chart can render: the fail-open one only exists with
+	// failurePolicy Ignore.
+	all := merge(observabilityValues, map[string]any{"webhook": map[string]any{"failurePolicy": "Ignore"}})
 	rendered := map[string]bool{}
-	for _, grp := range renderedRules(t).groups {
+	for _, grp := range renderedRules(t, all).groups {
 		rules, _, _ := unstructured.NestedSlice(grp.(map[string]any), "rules")
 		for _, r := range rules {
 			name := r.(map[string]any)["alert"].(string)
@@ -209,4 +212,25 @@ func TestChartREADMENamesEveryAlert(t *testing.T) {
 			t.Errorf("the chart README names %s, which the chart does not render", name)
 		}
 	}
+}
+
+// TestFailOpenAlertFires: with webhook.failurePolicy Ignore an outage admits
+// unverified images, so the chart's rules carry an alert that fires for as
+// long as that is configured, healthy or not, and no such alert with Fail.
+func TestFailOpenAlertFires(t *testing.T) {
+	if testing.Short() {
+		t.Skip("downloads promtool")
+	}
+	ignore := merge(observabilityValues, map[string]any{"webhook": map[string]any{"failurePolicy": "Ignore"}})
+	rules := renderedRules(t, ignore)
+	t.Run("failurePolicy Ignore, all is well: fires", func(t *testing.T) {
+		runPromtool(t, rules, healthy(31), "30m", []string{"SignetWebhookFailsOpen"})
+	})
+	t.Run("failurePolicy Ignore, no ready replica: both fire", func(t *testing.T) {
+		runPromtool(t, rules, append(healthy(41)[1:], ksmAvailable(seg{"3", 10}, seg{"0", 31})), "20m",
+			[]string{"SignetWebhookFailsOpen", "SignetWebhookNoReadyReplica"})
+	})
+	t.Run("failurePolicy Fail: never", func(t *testing.T) {
+		runPromtool(t, renderedRules(t, observabilityValues), healthy(31), "30m", nil)
+	})
 }

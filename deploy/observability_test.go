@@ -305,10 +305,20 @@ func scrapeEnforce(t *testing.T) map[string]*dto.MetricFamily {
 		t.Fatal(err)
 	}
 	policyPath := filepath.Join(dir, "trust.yaml")
+	if err := remote.Write(ref.Context().Registry.Repo("signed", "app").Tag("v1"), img); err != nil {
+		t.Fatal(err)
+	}
+	// signed/ needs a keyless signature: deciding it loads the (embedded,
+	// --offline) public-good trusted root, which the trusted-root metrics
+	// then describe.
 	writeTestFile(t, policyPath, fmt.Sprintf(`apiVersion: signet.dev/v1alpha1
 kind: TrustPolicy
+identities:
+  - name: gh
+    keyless: {issuer: https://token.actions.githubusercontent.com, repository: acme/app}
 images:
-  - {name: vendor, match: [%s/**], signature: optional}
+  - {name: vendor, match: [%[1]s/vendor/**], signature: optional}
+  - {name: signed, match: [%[1]s/signed/**], signedBy: [gh]}
   - {name: down, match: [127.0.0.1:1/**], signature: optional}
   - {name: default-deny, match: ["**"], deny: not approved}
 `, host))
@@ -324,7 +334,7 @@ images:
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	waitHTTP(t, "http://"+opsAddr+"/readyz")
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	for i, image := range []string{host + "/vendor/app:v1", "example.com/other:v1", "127.0.0.1:1/app:v1"} {
+	for i, image := range []string{host + "/vendor/app:v1", "example.com/other:v1", "127.0.0.1:1/app:v1", host + "/signed/app:v1"} {
 		for _, path := range []string{"/mutate", "/validate"} {
 			admit(t, c, "https://"+hookAddr+path, fmt.Sprintf("p%d", i), image)
 		}
@@ -343,6 +353,16 @@ images:
 func scrapeScanner(t *testing.T, bin, policyPath, cert, key string) map[string]*dto.MetricFamily {
 	t.Helper()
 	s := stack.New(t, stack.Options{Kube: true})
+	// A pod the trust file refuses, so the pass has a violation to count.
+	kc, err := s.Kube.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "refused", Namespace: "default"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "app", Image: "example.com/other@sha256:" + strings.Repeat("0", 64)}}}}
+	if _, err := kc.CoreV1().Pods("default").Create(t.Context(), refused, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	opsAddr := freeAddr(t)
 	cmd := exec.Command(bin, "serve", "--policy", policyPath, "--tls-cert", cert, "--tls-key", key, "--offline",
 		"--listen", freeAddr(t), "--ops-listen", opsAddr, "--kubeconfig", s.Kube.Kubeconfig,
@@ -365,6 +385,9 @@ func scrapeScanner(t *testing.T, bin, policyPath, cert, key string) map[string]*
 		}
 		if passes == nil || len(passes.Metric) == 0 {
 			return fmt.Errorf("no finished pass (signet_scan_duration_seconds)")
+		}
+		if v := fams["signet_scan_violations"]; v == nil || len(v.Metric) == 0 {
+			return fmt.Errorf("the refused pod is not counted (signet_scan_violations)")
 		}
 		return nil
 	})

@@ -26,8 +26,11 @@ var (
 	selectorRe = regexp.MustCompile(`([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}`)
 	groupingRe = regexp.MustCompile(`\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)`)
 	rangeRe    = regexp.MustCompile(`\[[^\]]*\]`)
-	identRe    = regexp.MustCompile(`(^|[^a-zA-Z0-9_:.$])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?`)
-	plainAlt   = regexp.MustCompile(`^[a-zA-Z0-9_|-]+$`)
+	// An identifier: a metric, a function or a keyword (parseQuery tells
+	// them apart by what precedes and follows). Matched without its
+	// neighbours, so "rate(metric" yields both words.
+	identRe  = regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*`)
+	plainAlt = regexp.MustCompile(`^[a-zA-Z0-9_|-]+$`)
 )
 
 var promqlKeywords = map[string]bool{"by": true, "without": true, "on": true, "ignoring": true, "group_left": true,
@@ -63,11 +66,20 @@ func parseQuery(expr string) query {
 	}
 	rest = groupingRe.ReplaceAllString(rest, " ")
 	rest = rangeRe.ReplaceAllString(stringLit.ReplaceAllString(rest, " "), " ")
-	for _, m := range identRe.FindAllStringSubmatch(rest, -1) {
-		if m[3] != "" || promqlKeywords[strings.ToLower(m[2])] { // a function call or a keyword
+	for _, loc := range identRe.FindAllStringIndex(rest, -1) {
+		start, end := loc[0], loc[1]
+		if start > 0 && strings.ContainsRune(identChars, rune(rest[start-1])) {
+			continue // the tail of a longer word (a number's unit, a $variable)
+		}
+		word := rest[start:end]
+		call := strings.HasPrefix(strings.TrimLeft(rest[end:], " \t\n"), "(")
+		if call || promqlKeywords[strings.ToLower(word)] { // a function call or a keyword
 			continue
 		}
-		q.selectors = append(q.selectors, selector{metric: m[2], labels: map[string][]string{}})
+		q.selectors = append(q.selectors, selector{metric: word, labels: map[string][]string{}})
 	}
 	return q
 }
+
+// identChars may not precede an identifier: it would be part of another word.
+const identChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:.$"

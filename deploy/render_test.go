@@ -207,3 +207,43 @@ func defaultTrustPolicy(t *testing.T) string {
 }
 
 var certManagerValues = map[string]any{"tls": map[string]any{"certManager": map[string]any{"enabled": true}}}
+
+// merge returns the values of each map in turn merged into the previous
+// ones, nested maps key by key (later maps win); the inputs are not changed.
+func merge(maps ...map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, m := range maps {
+		for k, v := range m {
+			sub, isMap := v.(map[string]any)
+			prev, wasMap := out[k].(map[string]any)
+			switch {
+			case isMap && wasMap:
+				out[k] = merge(prev, sub)
+			case isMap:
+				out[k] = merge(sub)
+			default:
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+// notes renders the chart's NOTES.txt, as helm prints it after an install.
+func notes(t *testing.T, values map[string]any) string {
+	t.Helper()
+	ch, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := chartutil.ReleaseOptions{Name: releaseName, Namespace: releaseNamespace, Revision: 1, IsInstall: true}
+	vals, err := chartutil.ToRenderValues(ch, values, opts, chartutil.DefaultCapabilities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := engine.Render(ch, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files[ch.Name()+"/templates/NOTES.txt"]
+}

@@ -266,3 +266,37 @@ func TestInvalidValuesFailRender(t *testing.T) {
 		})
 	}
 }
+
+// TestFailurePolicyIsAChoiceAndIgnoreIsLoud: webhook.failurePolicy sets both
+// image webhooks (the trust ConfigMap's stays Ignore), Ignore is announced
+// in the install notes and by an alert in the rules, and any other value is
+// refused at render time.
+func TestFailurePolicyIsAChoiceAndIgnoreIsLoud(t *testing.T) {
+	ignore := map[string]any{"webhook": map[string]any{"failurePolicy": "Ignore"}}
+	for _, w := range webhooks(t, render(t, ignore)) {
+		if w.failure == nil || *w.failure != admissionregv1.Ignore {
+			t.Errorf("%s: failurePolicy %s with webhook.failurePolicy=Ignore", w.name, ptrString(w.failure))
+		}
+	}
+	if n := notes(t, ignore); !strings.Contains(n, "FAIL OPEN") || !strings.Contains(n, "UNVERIFIED") {
+		t.Errorf("the install notes do not say the webhooks fail open:\n%s", n)
+	}
+	if n := notes(t, nil); strings.Contains(n, "FAIL OPEN") {
+		t.Errorf("the default notes say the webhooks fail open:\n%s", n)
+	}
+	rules := renderedRules(t, merge(observabilityValues, ignore))
+	if a := rules.alert(t, "SignetWebhookFailsOpen"); a["expr"] == nil {
+		t.Error("SignetWebhookFailsOpen has no expression")
+	}
+	_, err := renderErr(map[string]any{"webhook": map[string]any{"failurePolicy": "Maybe"}})
+	if err == nil || !strings.Contains(err.Error(), "failurePolicy") {
+		t.Errorf("webhook.failurePolicy=Maybe: %v, want a refusal naming it", err)
+	}
+}
+
+func ptrString[T ~string](p *T) string {
+	if p == nil {
+		return "unset"
+	}
+	return string(*p)
+}

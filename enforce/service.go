@@ -56,6 +56,10 @@ type Config struct {
 	// Keychain is the webhook's own registry identity (the Docker config,
 	// the cloud identities of the listed hosts), after a pod's pull secrets.
 	Keychain authn.Keychain
+	// RegistriesPath, if set, is the registries file (mirrors, CA bundles,
+	// plain HTTP: regclient.LoadRegistries), read once at start. Without
+	// one every registry is read over TLS, plain HTTP only to loopback.
+	RegistriesPath string
 	// Offline verifies against the embedded public-good trusted root;
 	// otherwise it is refreshed through TUF every TrustedRootRefresh.
 	Offline            bool
@@ -112,8 +116,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.roots = &TrustedRoots{Interval: cfg.TrustedRootRefresh, Policy: s.reloader.Policy, Log: cfg.Log,
 		Store: trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: cfg.Offline}))}
+	regs, err := regclient.LoadRegistries(cfg.RegistriesPath)
+	if err != nil {
+		return nil, err
+	}
 	s.verifier = verify.New(verify.WithKeychain(cfg.Keychain), verify.WithTrustedRoots(s.roots.Store),
-		verify.WithRegistry(regclient.New(regclient.WithHostConcurrency(cfg.RegistryConcurrency))))
+		verify.WithRegistry(regclient.New(regclient.WithHostConcurrency(cfg.RegistryConcurrency), regclient.WithRegistries(regs))))
 	s.cache = NewCache(s.verifier, cfg.Cache)
 	s.metrics = NewMetrics(s.cache, s.reloader, WithVersion(cfg.Version), WithNamespaces(cfg.MetricsNamespaces))
 	s.metrics.RegisterTrustedRoots(s.roots)

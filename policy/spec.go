@@ -99,6 +99,9 @@ type RuleSpec struct {
 
 	// Attestations: see AttestationSpec.
 	Attestations []AttestationSpec `yaml:"attestations,omitempty"`
+
+	// Pin false keeps the workload's tag (Rule.NoPin); nil or true pins.
+	Pin *bool `yaml:"pin,omitempty"`
 }
 
 // ProvenanceSpec is a rule's provenance requirement. Required defaults to

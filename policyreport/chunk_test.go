@@ -38,13 +38,20 @@ func TestChunksStayWithinLimits(t *testing.T) {
 	}
 }
 
-// TestResultCarriesTheFinding: policy is the trust file and its hash; the
-// message is the reason, bounded; digest and identity are properties.
+// TestResultCarriesTheFinding: policy is the trust file's name, the same
+// for every version of it (Policy Reporter keys a policy's history and its
+// result IDs on it), and the version that decided is the policyHash
+// property; the message is the reason, bounded; digest and identity are
+// properties.
 func TestResultCarriesTheFinding(t *testing.T) {
 	fs := findings("prod", 2)
-	pass, fail := FromFinding(fs[0], "trust.yaml@sha256:000000000000"), FromFinding(fs[1], "x")
-	if got := PolicyName("/etc/signet/trust.yaml", fs[0].PolicyHash); got != "trust.yaml@sha256:000000000000" {
-		t.Errorf("policy name %q", got)
+	name := PolicyName("/etc/signet/trust.yaml")
+	pass, fail := FromFinding(fs[0], name), FromFinding(fs[1], name)
+	if name != "trust.yaml" || PolicyName("") != "trust-policy" {
+		t.Errorf("policy name %q (or %q without a file), want the file's name", name, PolicyName(""))
+	}
+	if pass.Policy != name || strings.Contains(pass.Policy, fs[0].PolicyHash) {
+		t.Errorf("result policy %q, want %q without the hash", pass.Policy, name)
 	}
 	if pass.Properties["digest"] != fs[0].Digest || pass.Properties["identity"] != "app-release" || pass.Properties["policyHash"] != fs[0].PolicyHash {
 		t.Errorf("properties %v", pass.Properties)

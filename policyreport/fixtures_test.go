@@ -38,7 +38,7 @@ func findings(ns string, n int) []scan.Finding {
 func results(fs []scan.Finding) []Result {
 	var out []Result
 	for _, f := range fs {
-		out = append(out, FromFinding(f, PolicyName("/etc/signet/trust.yaml", f.PolicyHash)))
+		out = append(out, FromFinding(f, PolicyName("/etc/signet/trust.yaml")))
 	}
 	return out
 }

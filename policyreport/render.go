@@ -27,18 +27,16 @@ const MaxMessage = 1024
 // MaxObserved bounds the "observed" property: what a failed condition saw.
 const MaxObserved = 512
 
-// PolicyName is a result's policy: the trust file and its hash, so a report
-// says which version of trust.yaml decided ("trust.yaml@sha256:07f0c1d2e3f4").
-func PolicyName(source, hash string) string {
-	base := filepath.Base(source)
+// PolicyName is a result's policy: the trust file's name ("trust.yaml"),
+// the same across edits, so Policy Reporter keeps one policy (its filters,
+// history and notifications, and result IDs, which hash the policy) when
+// trust.yaml changes. Which version decided is the result's policyHash
+// property.
+func PolicyName(source string) string {
 	if source == "" {
-		base = "trust-policy"
+		return "trust-policy"
 	}
-	short := hash
-	if len(short) > len("sha256:")+12 {
-		short = short[:len("sha256:")+12]
-	}
-	return base + "@" + short
+	return filepath.Base(source)
 }
 
 // FromFinding renders one finding as a result about its pod.

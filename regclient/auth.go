@@ -32,7 +32,10 @@ import (
 // every request, redirects included).
 type Auth struct {
 	base http.RoundTripper
-	mu   sync.Mutex
+	// registries, if set, send a mirrored registry's reads to its mirror
+	// (WithRegistries).
+	registries *Registries
+	mu         sync.Mutex
 	// pings, transports and writers hold one entry per key; a failure is
 	// not kept, so the next caller asks again.
 	pings      map[string]*entry[*ggcr.Challenge]
@@ -56,11 +59,32 @@ func NewAuth(base http.RoundTripper) *Auth {
 		writers: map[string]*entry[http.RoundTripper]{}}
 }
 
-// Transport returns the transport for reading repo with auth, building it
-// (ping, token) only if this Auth has none for repo's registry, auth's
-// credentials and, on a bearer registry, repo's pull scope. The result is a
-// transport.Wrapper: go-containerregistry uses it as is.
+// WithRegistries makes a's read transports read a mirrored registry from
+// its mirror (Registries.Rewrite); the base transport must carry the same
+// Registries' TLS settings (Client's WithRegistries does both). It returns a.
+func (a *Auth) WithRegistries(r *Registries) *Auth {
+	a.registries = r
+	return a
+}
+
+// Dial is the repository read for repo: its mirror's, or repo. Resolve
+// credentials for it: they are sent to the registry it names.
+func (a *Auth) Dial(repo name.Repository) name.Repository { return a.registries.Dial(repo) }
+
+// Transport returns the transport for reading repo with auth (credentials
+// for Dial(repo)), building it (ping, token) only if this Auth has none for
+// the dialed registry, auth's credentials and, on a bearer registry, the
+// repository's pull scope. The result is a transport.Wrapper:
+// go-containerregistry uses it as is, with repo's references.
 func (a *Auth) Transport(ctx context.Context, repo name.Repository, auth authn.Authenticator) (http.RoundTripper, error) {
+	rt, err := a.transport(ctx, a.Dial(repo), auth)
+	if err != nil {
+		return nil, err
+	}
+	return a.registries.Rewrite(repo, rt), nil
+}
+
+func (a *Auth) transport(ctx context.Context, repo name.Repository, auth authn.Authenticator) (http.RoundTripper, error) {
 	cfg, err := authn.Authorization(ctx, auth)
 	if err != nil {
 		return nil, err

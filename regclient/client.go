@@ -36,6 +36,8 @@ type config struct {
 	memory  bool
 	log     func(format string, args ...any)
 	service string
+	// registries: mirrors, CA bundles, plain HTTP (WithRegistries).
+	registries *Registries
 }
 
 // WithBase sends through rt (default HTTPTransport).
@@ -76,12 +78,15 @@ func New(opts ...Option) *Client {
 	if cfg.base == nil {
 		cfg.base = HTTPTransport()
 	}
+	if cfg.registries != nil {
+		cfg.base = cfg.registries.Transport(cfg.base)
+	}
 	c := &Client{rt: &transport{base: cfg.base, lim: cfg.lim.withDefaults(), gate: cfg.gate, log: cfg.log, service: cfg.service}}
 	c.top = c.rt
 	if cfg.memory {
 		c.top = newMemory(c.rt)
 	}
-	c.auth = NewAuth(c.top)
+	c.auth = NewAuth(c.top).WithRegistries(cfg.registries)
 	return c
 }
 

@@ -81,7 +81,9 @@ func (s *session) authenticate(ctx context.Context, repo name.Repository) (http.
 	}
 	auth := authn.Anonymous
 	if len(kcs) > 0 {
-		a, err := authn.Resolve(ctx, authn.NewMultiKeychain(kcs...), repo)
+		// The credentials of the registry that is read (a mirror's, with
+		// regclient.WithRegistries), never those of a name it stands in for.
+		a, err := authn.Resolve(ctx, authn.NewMultiKeychain(kcs...), v.registry.Dial(repo))
 		if err != nil {
 			return nil, fmt.Errorf("finding credentials for %s: %w", repo, err)
 		}

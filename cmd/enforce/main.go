@@ -39,7 +39,7 @@ Environment: every flag of serve has a SIGNET_ variable (enforce serve --help).
 Exit status: 0 after a clean shutdown (SIGTERM), 2 usage or configuration
 error (bad flags, an invalid trust file or TLS key pair at start), 4 runtime
 failure (an address in use).`,
-		Commands: []*cli.Command{serveCommand(), checkCommand()},
+		Commands: []*cli.Command{serveCommand(), checkCommand(), certificateCommand()},
 	}
 	cliapp.Setup(app)
 	return app
@@ -67,7 +67,18 @@ default): for example
    enforce serve ... --acr-registries 'acme.azurecr.io,*.azurecr.io' \
      --ecr-registries '123456789012.dkr.ecr.eu-west-1.amazonaws.com'
 A host pattern is an exact host[:port] or *.domain ("*" is one DNS label);
-hosts compare as the runtime dials them, never by substring or suffix.`,
+hosts compare as the runtime dials them, never by substring or suffix.
+
+Registries (--registries FILE, the chart's registries value): where to read
+a registry's images from inside the pod, like containerd's hosts.toml on a
+node, one entry per host as image references name it:
+   registries:
+     - {host: localhost:32000, mirror: "http://10.152.183.20:5000", plainHTTP: true}
+     - {host: docker.io, mirror: "https://mirror.corp.example"}
+     - {host: harbor.corp.example, caFile: harbor-ca.crt}
+The decision and the pin keep the name the workload gives; a mirror is read
+with its own credentials. Plain HTTP only to loopback and hosts listed with
+plainHTTP: true.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "policy", Usage: "trust policy file", Value: "trust.yaml", EnvVars: []string{"SIGNET_POLICY"}},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serving certificate (PEM)", Required: true, EnvVars: []string{"SIGNET_TLS_CERT"}},
@@ -86,6 +97,7 @@ hosts compare as the runtime dials them, never by substring or suffix.`,
 			&cli.IntFlag{Name: "max-in-flight", Usage: "maximum verifications and tag resolutions in flight at once, over all registries; beyond it an image waits for one to end, then is denied as overloaded (never cached)", Value: enforce.DefaultMaxInFlight, EnvVars: []string{"SIGNET_MAX_IN_FLIGHT"}},
 			&cli.IntFlag{Name: "max-connections", Usage: "maximum open webhook connections; at the limit the one idle or slow the longest is closed", Value: enforce.DefaultMaxConnections, EnvVars: []string{"SIGNET_MAX_CONNECTIONS"}},
 			&cli.IntFlag{Name: "max-connections-per-client", Usage: "maximum open webhook connections of one client IP without a verified client certificate (default a quarter of --max-connections)", EnvVars: []string{"SIGNET_MAX_CONNECTIONS_PER_CLIENT"}},
+			&cli.StringFlag{Name: "registries", Usage: "registries file: per registry host a mirror to read it from, a CA bundle, plain-HTTP permission (see above); none: every registry over TLS with the system's CAs, plain HTTP only to loopback", EnvVars: []string{"SIGNET_REGISTRIES"}},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig for reading pull secrets (default: the in-cluster service account)", EnvVars: []string{"SIGNET_KUBECONFIG"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
 			verdictKeyFlag,
@@ -108,7 +120,7 @@ func serve(c *cli.Context) error {
 			MaxAge: c.Duration("scan-max-age"), MaxInFlight: c.Int("max-in-flight")},
 		RegistryConcurrency: c.Int("registry-concurrency"), MaxImages: c.Int("max-images-per-review"), MetricsNamespaces: c.Int("metrics-namespaces"),
 		MaxConnections: c.Int("max-connections"), MaxConnectionsPerClient: c.Int("max-connections-per-client"),
-		Kubeconfig: c.String("kubeconfig"), Keychain: cloudauth.Keychain(clouds), Offline: c.Bool("offline"),
+		Kubeconfig: c.String("kubeconfig"), Keychain: cloudauth.Keychain(clouds), RegistriesPath: c.String("registries"), Offline: c.Bool("offline"),
 		TrustedRootRefresh: c.Duration("trusted-root-refresh"), VerdictKey: c.String("verdict-key"),
 		Background: enforce.BackgroundConfig{Enabled: c.Bool("background-scan"), Interval: c.Duration("scan-interval"), Concurrency: c.Int("scan-concurrency"),
 			Lease: background.Lease{Namespace: c.String("lease-namespace"), Name: c.String("lease-name"), Identity: c.String("lease-identity"), Duration: c.Duration("lease-duration")}},

@@ -40,6 +40,7 @@ Environment: every flag has a SIGNET_NODE_ variable (shown below).`,
 			&cli.StringFlag{Name: "ops-listen", Usage: "health and metrics address (plain HTTP)", Value: ":9091", EnvVars: []string{"SIGNET_NODE_OPS_LISTEN"}},
 			&cli.DurationFlag{Name: "reload-interval", Usage: "how often the trust file is checked for changes", Value: enforce.DefaultReloadInterval, EnvVars: []string{"SIGNET_NODE_RELOAD_INTERVAL"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of TUF", EnvVars: []string{"SIGNET_NODE_OFFLINE"}},
+			&cli.StringFlag{Name: "registries", Usage: "registries file, as enforce serve --registries reads it: per registry host a mirror, a CA bundle, plain-HTTP permission; none: TLS everywhere, plain HTTP only to loopback", EnvVars: []string{"SIGNET_NODE_REGISTRIES"}},
 		}, cloudauth.Flags("SIGNET_NODE_")...),
 		Action: run,
 	}
@@ -58,7 +59,8 @@ func run(c *cli.Context) error {
 	s, err := node.New(node.Config{PolicyPath: c.String("policy"), ReloadInterval: c.Duration("reload-interval"),
 		Socket: c.String("nri-socket"), OpsListen: c.String("ops-listen"), VerdictPublicKey: c.String("verdict-public-key"),
 		VerdictMaxAge: c.Duration("verdict-max-age"), Budget: c.Duration("budget"), Exempt: c.StringSlice("exempt-namespace"),
-		Undecided: undecided, Keychain: cloudauth.Keychain(clouds), Offline: c.Bool("offline")})
+		Undecided: undecided, Keychain: cloudauth.Keychain(clouds),
+		RegistriesPath: c.String("registries"), Offline: c.Bool("offline")})
 	if err != nil {
 		return cliapp.Usagef("signet-node", "%v", err)
 	}

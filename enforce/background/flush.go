@@ -18,7 +18,7 @@ func (t *term) flush(ctx context.Context, touched map[string]bool) {
 		return
 	}
 	p := t.s.cfg.Policy()
-	name := policyreport.PolicyName(p.Source, p.Hash)
+	name := policyreport.PolicyName(p.Source)
 	byNS := map[string][]scan.Finding{}
 	for _, st := range t.pods {
 		byNS[st.namespace] = append(byNS[st.namespace], st.findings...)

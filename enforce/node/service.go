@@ -39,6 +39,10 @@ type Config struct {
 	Keychain authn.Keychain
 	Offline  bool
 	Log      *slog.Logger
+
+	// RegistriesPath, if set, is the registries file the webhook reads too
+	// (mirrors, CA bundles, plain HTTP: regclient.LoadRegistries).
+	RegistriesPath string
 }
 
 // Service is `signet-node run`: the Guard over the engine's flow (through
@@ -63,8 +67,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.roots = &enforce.TrustedRoots{Policy: s.reloader.Policy, Log: cfg.Log,
 		Store: trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: cfg.Offline}))}
+	regs, err := regclient.LoadRegistries(cfg.RegistriesPath)
+	if err != nil {
+		return nil, err
+	}
 	verifier := verify.New(verify.WithKeychain(cfg.Keychain), verify.WithTrustedRoots(s.roots.Store),
-		verify.WithRegistry(regclient.New(regclient.WithHostConcurrency(regclient.DefaultHostConcurrency))))
+		verify.WithRegistry(regclient.New(regclient.WithHostConcurrency(regclient.DefaultHostConcurrency), regclient.WithRegistries(regs))))
 	s.guard = &Guard{Policy: s.reloader.Policy, Budget: cfg.Budget, VerdictMaxAge: cfg.VerdictMaxAge, Exempt: cfg.Exempt, Undecided: cfg.Undecided,
 		// Verifications outlive one request's budget, so the runtime's retry
 		// of a refused container finds the decision kept.

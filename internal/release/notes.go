@@ -38,7 +38,8 @@ type Notes struct {
 	ChartVersion string
 	Prefix       string // registry prefix the images were pushed to, e.g. ghcr.io/signet-dev
 	Images       []PublishedImage
-	Chart        string // chart archive file name
+	Chart        string         // chart archive file name
+	ChartOCI     PublishedImage // the chart as an OCI artifact (Name charts/signet-enforce:<version>)
 	Identity     Identity
 	Packages     []Package // the base's Debian packages (linux/amd64)
 }
@@ -58,11 +59,15 @@ func (n Notes) Render() ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// Repositories are the images' repositories, each once, in release order.
+// Repositories are the images' repositories, each once, in release
+// order, then the chart's.
 func (n Notes) Repositories() []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, im := range n.Images {
+	for _, im := range append(n.Images[:len(n.Images):len(n.Images)], n.ChartOCI) {
+		if im.Name == "" {
+			continue
+		}
 		r, _, _ := strings.Cut(im.Name, ":")
 		if !seen[r] {
 			seen[r] = true

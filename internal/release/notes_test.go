@@ -21,6 +21,7 @@ func testNotes() Notes {
 			{Name: "signet-sign:v0.2.0", Digest: "sha256:" + strings.Repeat("2", 64)},
 			{Name: "signet-sign:v0.2.0-shell", Digest: "sha256:" + strings.Repeat("3", 64)},
 		},
+		ChartOCI: PublishedImage{Name: ChartRepository + ":0.2.0", Digest: "sha256:" + strings.Repeat("4", 64)},
 		Packages: []Package{{Name: "ca-certificates", Version: "20250419~deb12u2"}},
 	}
 }
@@ -63,7 +64,7 @@ func TestTrustSnippet(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the snippet does not load:\n%v\n%s", err, snippet)
 	}
-	for _, img := range []string{"ghcr.io/signet-dev/signet-enforce:v0.2.0", "ghcr.io/signet-dev/signet-sign:v0.2.0-shell"} {
+	for _, img := range []string{"ghcr.io/signet-dev/signet-enforce:v0.2.0", "ghcr.io/signet-dev/signet-sign:v0.2.0-shell", "ghcr.io/signet-dev/charts/signet-enforce:0.2.0"} {
 		if m, err := p.Match(img); err != nil || m.Rule == nil || m.Rule.Name != "signet" {
 			t.Errorf("%s: matched %+v (%v), want rule signet", img, m, err)
 		}
@@ -91,6 +92,7 @@ func TestCommittedTrustFileIsTheNotesSnippet(t *testing.T) {
 	for _, spec := range Images {
 		n.Images = append(n.Images, PublishedImage{Name: spec.Name("v0.2.0")})
 	}
+	n.ChartOCI = PublishedImage{Name: ChartRepository + ":0.2.0"}
 	want, err := n.TrustSnippet()
 	if err != nil {
 		t.Fatal(err)

@@ -37,13 +37,16 @@ type Config struct {
 
 // Manifest is what a release produced (dist/release.json).
 type Manifest struct {
-	Version  string           `json:"version"`
-	Commit   string           `json:"commit"`
-	Epoch    int64            `json:"sourceDateEpoch"`
-	Files    []string         `json:"files"` // listed in SHA256SUMS
-	Images   []PublishedImage `json:"images"`
-	Chart    string           `json:"chart"`
-	Packages []Package        `json:"basePackages"` // linux/amd64's
+	Version string           `json:"version"`
+	Commit  string           `json:"commit"`
+	Epoch   int64            `json:"sourceDateEpoch"`
+	Files   []string         `json:"files"` // listed in SHA256SUMS
+	Images  []PublishedImage `json:"images"`
+	Chart   string           `json:"chart"`
+	// ChartOCI is the chart as an OCI artifact (oci://<prefix>/charts/
+	// signet-enforce), pushed with the images and signed like them.
+	ChartOCI PublishedImage `json:"chartOCI"`
+	Packages []Package      `json:"basePackages"` // linux/amd64's
 }
 
 // Run builds the release into cfg.Dist: binaries, their SBOMs, the images
@@ -177,8 +180,11 @@ func (cfg *Config) finish(m *Manifest) error {
 	if err != nil {
 		return err
 	}
+	if m.ChartOCI, err = cfg.chartArtifact(chart, chartYAML, chartVersion); err != nil {
+		return err
+	}
 	n := Notes{Version: cfg.Version, ChartVersion: chartVersion, Prefix: cfg.Prefix, Images: m.Images, Chart: chart,
-		Identity: cfg.Identity, Packages: m.Packages}
+		ChartOCI: m.ChartOCI, Identity: cfg.Identity, Packages: m.Packages}
 	notes, err := n.Render()
 	if err != nil {
 		return err
@@ -202,6 +208,28 @@ func (cfg *Config) finish(m *Manifest) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(cfg.Dist, "release.json"), append(b, '\n'), 0o644)
+}
+
+// chartArtifact wraps the packaged chart as an OCI artifact and, with
+// Push, pushes it to <prefix>/charts/signet-enforce:<chart version>.
+func (cfg *Config) chartArtifact(file string, chartYAML []byte, version string) (PublishedImage, error) {
+	tgz, err := os.ReadFile(filepath.Join(cfg.Dist, file))
+	if err != nil {
+		return PublishedImage{}, err
+	}
+	art, err := NewOCIChart(tgz, chartYAML, cfg.Epoch)
+	if err != nil {
+		return PublishedImage{}, err
+	}
+	name := ChartRepository + ":" + version
+	pub := PublishedImage{Name: name, Reference: cfg.Prefix + "/" + name, Digest: art.Digest.String()}
+	if cfg.Push {
+		if err := art.Push(context.Background(), pub.Reference, cfg.Remote...); err != nil {
+			return PublishedImage{}, err
+		}
+		cfg.Log("release: pushed %s@%s", pub.Reference, pub.Digest)
+	}
+	return pub, nil
 }
 
 func (cfg *Config) defaults() error {

@@ -12,6 +12,7 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -232,4 +233,54 @@ func createNodeNamespace(t *testing.T, kc kubernetes.Interface, name string) {
 		_, err := kc.CoreV1().ServiceAccounts(name).Get(t.Context(), "default", metav1.GetOptions{})
 		return err
 	})
+}
+
+// breakGlass is the runbook's step 2 (docs/operations.md): the webhook
+// configurations' first webhook (pin.signet.dev, verify.signet.dev) set to
+// failurePolicy Ignore, as
+//
+//	kubectl patch mutatingwebhookconfiguration NAME --type=json \
+//	  -p '[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Ignore"}]'
+//
+// (and the same for the validatingwebhookconfiguration) does.
+func breakGlass(t *testing.T, kc kubernetes.Interface, name string) {
+	t.Helper()
+	patch := []byte(`[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Ignore"}]`)
+	ar := kc.AdmissionregistrationV1()
+	if _, err := ar.MutatingWebhookConfigurations().Patch(t.Context(), name, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ar.ValidatingWebhookConfigurations().Patch(t.Context(), name, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if fp := imageWebhookFailurePolicies(t, kc, name); fp != "Ignore Ignore" {
+		t.Fatalf("the runbook's patch left the image webhooks at %s: /webhooks/0 is not pin.signet.dev and verify.signet.dev", fp)
+	}
+}
+
+// imageWebhookFailurePolicies is the failurePolicy of pin.signet.dev and
+// verify.signet.dev, found by name, "<mutating> <validating>".
+func imageWebhookFailurePolicies(t *testing.T, kc kubernetes.Interface, name string) string {
+	t.Helper()
+	ar := kc.AdmissionregistrationV1()
+	m, err := ar.MutatingWebhookConfigurations().Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := ar.ValidatingWebhookConfigurations().Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, w := range m.Webhooks {
+		if w.Name == "pin.signet.dev" && w.FailurePolicy != nil {
+			out = append(out, string(*w.FailurePolicy))
+		}
+	}
+	for _, w := range v.Webhooks {
+		if w.Name == "verify.signet.dev" && w.FailurePolicy != nil {
+			out = append(out, string(*w.FailurePolicy))
+		}
+	}
+	return strings.Join(out, " ")
 }

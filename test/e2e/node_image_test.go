@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/signet-dev/signet/internal/release"
 	"github.com/signet-dev/signet/test/stack"
 )
@@ -25,9 +27,9 @@ func enforceImage(t *testing.T, ctx context.Context, s *stack.Stack) (repo, dige
 
 // appImage pushes a workload image (the pause command: it runs until stopped)
 // under ref and returns ref@digest; label makes the digest distinct per image.
-func appImage(t *testing.T, ctx context.Context, bin, ref, label string) string {
+func appImage(t *testing.T, ctx context.Context, bin, ref, label string, opts ...remote.Option) string {
 	t.Helper()
-	pinned, err := stack.PushBinaryImage(ctx, ref, stack.BinaryImage{Binary: bin, Path: "/app", Labels: map[string]string{"signet.test/image": label}})
+	pinned, err := stack.PushBinaryImage(ctx, ref, stack.BinaryImage{Binary: bin, Path: "/app", Labels: map[string]string{"signet.test/image": label}}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,7 @@ func TestNodeRefusesWhatAdmissionNeverSaw(t *testing.T) {
 		"replicaCount":        1,
 		"image":               map[string]any{"repository": enforceRepo, "tag": "test", "digest": enforceDigest},
 		"trustPolicy":         trust("signature: optional"),
+		"registries":          []any{map[string]any{"host": reg, "plainHTTP": true}},
 		"keys":                map[string]any{"cosign.pub": string(pub)},
 		"enforce":             map[string]any{"offline": true, "reloadInterval": "1s", "extraEnv": apiEnv},
 		"backgroundScan":      map[string]any{"enabled": false},

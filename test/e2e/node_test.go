@@ -83,12 +83,15 @@ func TestChartOnNode(t *testing.T) {
 	rogue := appImage(t, ctx, workload, reg+"/apps/rogue:v1", "rogue")
 	vendor := appImage(t, ctx, workload, reg+"/vendor/db:v1", "vendor")
 	repo, digest := enforceImage(t, ctx, s)
+	// The chart as a release publishes it (pinned to the enforce image),
+	// signed and checked with sign verify, installed from oci://.
+	ociRef, version := publishChart(t, ctx, s, dir, env, repo, digest)
 
 	dyn, err := dynamic.NewForConfig(s.Kube.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHelm(t, s.Kube.Kubeconfig)
+	h := newHelmOCI(t, s.Kube.Kubeconfig, ociRef, version)
 	values := func(trustPolicy string) map[string]any {
 		v := nodeValues(s, repo, digest)
 		v["trustPolicy"] = trustPolicy
@@ -328,13 +331,31 @@ func TestChartOnNode(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "failed calling webhook") {
 			t.Errorf("a pod outside the excluded namespaces with no enforce pod up: %v, want refused (fail closed)", err)
 		}
-		scale(t, kc, 2)
+	})
+
+	t.Run("break glass (docs/operations.md): fail open while enforce is down, helm upgrade closes the gate again", func(t *testing.T) {
+		// Step 2 of the runbook: the kubectl patch of both image webhooks.
+		breakGlass(t, kc, enforceName)
+		waitFor(t, time.Minute, "pods to be admitted without enforce", func() error {
+			return dryRunDeployment(ctx, kc, "break-glass", reg+"/apps/app:v1")
+		})
+		// Step 3: helm upgrade --reuse-values restores the chart's
+		// configuration (failurePolicy Fail) and its replicas.
+		if _, err := h.upgrade(ctx, releaseName, releaseNS, nil, 4*time.Minute); err != nil {
+			t.Fatalf("helm upgrade: %v", err)
+		}
+		if fp := imageWebhookFailurePolicies(t, kc, enforceName); fp != "Fail Fail" {
+			t.Errorf("after helm upgrade the image webhooks' failurePolicy is %s, want Fail", fp)
+		}
 		waitFor(t, 3*time.Minute, "enforce to come back", func() error {
 			if !allReady(t, kc) {
 				return fmt.Errorf("not all replicas ready")
 			}
 			return dryRunDeployment(ctx, kc, "back", reg+"/apps/app:v1")
 		})
+		if err := deniedBySignet(dryRunDeployment(ctx, kc, "rogue-again", rogue)); err != nil {
+			t.Errorf("after the gate closed: %v", err)
+		}
 	})
 }
 
@@ -408,6 +429,9 @@ func nodeValues(s *stack.Stack, repo, digest string) map[string]any {
 				map[string]any{"name": "KUBERNETES_SERVICE_PORT", "value": portOf(s.Node.APIServerHost)},
 			},
 		},
+		// The node's registry is plain HTTP at a private address: only read
+		// without TLS when listed.
+		"registries": []any{map[string]any{"host": s.Node.RegistryHost, "plainHTTP": true}},
 		"resources": small,
 		// The background verifier's own Deployment.
 		"backgroundScan": map[string]any{"resources": small},

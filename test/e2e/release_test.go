@@ -133,6 +133,7 @@ func TestReleaseWorkflowOnLocalStack(t *testing.T) {
 	checkChecksums(t, s, v3, dist, string(notes), tag)
 	checkHostBinaries(t, dist, tag)
 	checkImages(t, s, v2, v3, m, string(notes), tag)
+	checkChart(t, s, v2, v3, m, string(notes), tag)
 	t.Logf("total %s", time.Since(start).Round(time.Second))
 }
 
@@ -238,6 +239,36 @@ func checkImages(t *testing.T, s *stack.Stack, v2, v3 string, m release.Manifest
 					t.Fatalf("%s verify %s@%s as %s: %v\n%s", filepath.Base(bin), repo, d, id, err, out)
 				}
 			}
+		}
+	}
+}
+
+// checkChart: the chart the release pushed as an OCI artifact was signed and
+// attested by the same matrix as the images, and checks out exactly as the
+// notes say: sign verify with their trust snippet, cosign v2 and v3 with
+// their identity; the notes install it with helm install oci://.
+func checkChart(t *testing.T, s *stack.Stack, v2, v3 string, m release.Manifest, notes, tag string) {
+	t.Helper()
+	c := m.ChartOCI
+	if c.Digest == "" || !strings.HasSuffix(c.Reference, "/"+release.ChartRepository+":"+strings.TrimPrefix(tag, "v")) {
+		t.Fatalf("release.json records the chart artifact %+v", c)
+	}
+	repo := c.Reference[:strings.LastIndex(c.Reference, ":")]
+	for _, want := range []string{"sign verify --policy signet-trust.yaml " + repo + "@" + c.Digest, "helm install signet oci://" + repo + " --version " + strings.TrimPrefix(tag, "v")} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("the notes lack %q", want)
+		}
+	}
+	snippet := regexp.MustCompile(`(?s)cat > signet-trust.yaml <<'TRUST'\n(.*?)TRUST\n`).FindStringSubmatch(notes)
+	policy := writePolicy(t, t.TempDir(), forStack(t, s, snippet[1]), nil)
+	dec := templateDecision(t, policy, repo+"@"+c.Digest)
+	if !dec.Allowed || len(dec.Signatures) == 0 || len(dec.Attestations) == 0 {
+		t.Fatalf("sign verify with the notes' trust snippet denied the chart %s@%s: %v (rejected %v)", repo, c.Digest, dec.Messages(), dec.Rejected)
+	}
+	id := notesIdentity(t, notes, "cosign verify "+repo+"@"+c.Digest)
+	for _, bin := range []string{v2, v3} {
+		if out, err := stack.CosignVerifyKeyless(t, bin, s, repo+"@"+c.Digest, id, s.OIDC.GitHubIssuer); err != nil {
+			t.Fatalf("%s verify %s@%s as %s: %v\n%s", filepath.Base(bin), repo, c.Digest, id, err, out)
 		}
 	}
 }

@@ -103,6 +103,7 @@ func (s *Stack) startContainerd(ctx context.Context, n *Node, dir string) error 
 	if err != nil {
 		return err
 	}
+	n.certsDir = filepath.Join(dir, "certs.d")
 	n.containerdSock = filepath.Join(dir, "containerd.sock")
 	p, err := startProcess("containerd", bin, dir, append(childEnv(dir), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin"), "--config", cfg)
 	if err != nil {

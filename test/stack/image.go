@@ -28,8 +28,9 @@ type BinaryImage struct {
 }
 
 // PushBinaryImage packs img and pushes it to ref (a plain-HTTP registry of the
-// stack), returning repo@digest. No base image: nothing comes from a public registry.
-func PushBinaryImage(ctx context.Context, ref string, img BinaryImage) (string, error) {
+// stack, or one opts reach, e.g. a TLSRegistry's Transport), returning
+// repo@digest. No base image: nothing comes from a public registry.
+func PushBinaryImage(ctx context.Context, ref string, img BinaryImage, opts ...remote.Option) (string, error) {
 	data, err := os.ReadFile(img.Binary)
 	if err != nil {
 		return "", err
@@ -64,7 +65,7 @@ func PushBinaryImage(ctx context.Context, ref string, img BinaryImage) (string, 
 	if err != nil {
 		return "", err
 	}
-	if err := remote.Write(r, image, remote.WithContext(ctx)); err != nil {
+	if err := remote.Write(r, image, append([]remote.Option{remote.WithContext(ctx)}, opts...)...); err != nil {
 		return "", fmt.Errorf("pushing %s: %w", ref, err)
 	}
 	d, err := image.Digest()

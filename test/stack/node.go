@@ -54,6 +54,7 @@ type Node struct {
 	network        *podNetwork
 	tokens         map[string]string
 	containerdSock string
+	certsDir       string // containerd's registry config_path (hosts.toml per host)
 	cniConf        string
 	cniName        string
 	before         fixedPaths

@@ -19,12 +19,30 @@ chart's ServiceMonitor, from Prometheus' own up series. Scoped by namespace
   for: {{ $r.noReadyReplicaFor }}
   labels: {severity: critical}
   annotations:
+    {{- if include "signet-enforce.failsOpen" . }}
+    summary: "No signet webhook replica is ready: pods are admitted UNVERIFIED (failurePolicy Ignore)"
+    {{- else }}
     summary: "No signet webhook replica is ready: no pod can be created outside the excluded namespaces"
+    {{- end }}
     description: >-
-      The webhooks fail closed (failurePolicy Fail). `kubectl -n {{ $ns }} get pods,events`
+      The webhooks' failurePolicy is {{ .Values.webhook.failurePolicy }}. `kubectl -n {{ $ns }} get pods,events`
       shows why the enforce pods are not ready (a trust file enforce refuses at start, an
       image that cannot be pulled, no node to run on). The release namespace and
       kube-system are never sent to the webhooks, so enforce itself can always start.
+{{- if include "signet-enforce.failsOpen" . }}
+- alert: SignetWebhookFailsOpen
+  # Fires for as long as the chart says failurePolicy: Ignore: a standing
+  # reminder that an outage admits unverified images, not a transient.
+  expr: vector(1)
+  labels: {severity: warning, namespace: {{ $ns | quote }}}
+  annotations:
+    summary: "signet's webhooks fail open (failurePolicy: Ignore): while no replica answers, images are admitted unverified"
+    description: >-
+      webhook.failurePolicy is Ignore in release {{ .Release.Name }}: whenever enforce does not
+      answer within {{ .Values.webhook.timeoutSeconds }}s the apiserver admits Pods and workloads
+      without verifying or pinning their images. `kubectl get polr -A` (the background verifier)
+      shows what ran. Set webhook.failurePolicy=Fail to fail closed.
+{{- end }}
 {{- if .Values.backgroundScan.enabled }}
 - alert: SignetScannerNoLeader
   expr: (sum(signet_scan_leader{namespace="{{ $ns }}"}) or on() vector(0)) < 1

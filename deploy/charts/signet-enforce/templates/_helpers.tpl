@@ -1,14 +1,28 @@
-{{/* Full name: release-chart, truncated to the 63 characters of a DNS label. */}}
+{{/* The chart's name, or nameOverride: the app.kubernetes.io/name of its pods. */}}
+{{- define "signet-enforce.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Full name: fullnameOverride, or release-name (the name alone when the release
+name contains it), truncated to the 63 characters of a DNS label. Every
+object, the webhooks' Service and the TLS certificate's DNS names follow it.
+*/}}
 {{- define "signet-enforce.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "signet-enforce.name" . -}}
+{{- if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
 {{- define "signet-enforce.selectorLabels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/name: {{ include "signet-enforce.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
@@ -37,7 +51,7 @@ scanner lists and watches every pod and writes reports, the webhook does not.
 {{- end -}}
 
 {{- define "signet-enforce.scannerSelectorLabels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}-scanner
+app.kubernetes.io/name: {{ include "signet-enforce.name" . | trunc 55 | trimSuffix "-" }}-scanner
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
@@ -50,7 +64,31 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{- define "signet-enforce.tlsSecretName" -}}
-{{- printf "%s-tls" (include "signet-enforce.fullname" .) -}}
+{{- default (printf "%s-tls" (include "signet-enforce.fullname" .)) .Values.tls.existingSecret -}}
+{{- end -}}
+
+{{/*
+Where the serving certificate comes from: "certManager", "existingSecret"
+(a Secret the user keeps, and its CA as a value: the only mode besides
+cert-manager whose render is the same on every `helm template`), or
+"generated" (genCA, reused on upgrade through lookup: needs a live helm).
+*/}}
+{{- define "signet-enforce.tlsMode" -}}
+{{- if .Values.tls.certManager.enabled }}certManager{{ else if .Values.tls.existingSecret }}existingSecret{{ else }}generated{{ end -}}
+{{- end -}}
+
+{{- define "signet-enforce.validateTLS" -}}
+{{- with .Values.tls -}}
+{{- if and .certManager.enabled .existingSecret -}}
+{{- fail "tls: set certManager.enabled or existingSecret, not both" -}}
+{{- end -}}
+{{- if and .existingSecret (not (contains "-----BEGIN CERTIFICATE-----" .caBundle)) -}}
+{{- fail (printf "tls.existingSecret %s needs tls.caBundle: the PEM CA certificate that signed its tls.crt (-----BEGIN CERTIFICATE-----), which the apiserver is told to trust" .existingSecret) -}}
+{{- end -}}
+{{- if and .caBundle (not .existingSecret) -}}
+{{- fail "tls.caBundle is only used with tls.existingSecret (the generated and cert-manager modes write the CA themselves)" -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "signet-enforce.configMapName" -}}
@@ -164,6 +202,10 @@ one of its file names under /etc/signet): nothing else is in the pod.
 {{- include "signet-enforce.validateNamespace" . -}}
 {{- include "signet-enforce.validateKeys" . -}}
 {{- include "signet-enforce.validateClientAuth" . -}}
+{{- include "signet-enforce.validateTLS" . -}}
+{{- if not (has .Values.webhook.failurePolicy (list "Fail" "Ignore")) -}}
+{{- fail (printf "webhook.failurePolicy must be Fail or Ignore, got %q" .Values.webhook.failurePolicy) -}}
+{{- end -}}
 {{- $timeout := int .Values.webhook.timeoutSeconds -}}
 {{- if or (lt $timeout 1) (gt $timeout 30) -}}
 {{- fail "webhook.timeoutSeconds must be between 1 and 30" -}}
@@ -202,4 +244,9 @@ and PEM, or enforce would refuse every call, the apiserver's included.
 
 {{- define "signet-enforce.clientAuthEnabled" -}}
 {{- if or .Values.webhook.clientAuth.caBundle .Values.webhook.clientAuth.existingSecret }}true{{ end -}}
+{{- end -}}
+
+{{/* The image webhooks admit what they cannot decide (webhook.failurePolicy Ignore). */}}
+{{- define "signet-enforce.failsOpen" -}}
+{{- if eq .Values.webhook.failurePolicy "Ignore" }}true{{ end -}}
 {{- end -}}

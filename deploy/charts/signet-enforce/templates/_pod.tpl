@@ -60,6 +60,10 @@ containers:
       - --negative-cache-ttl={{ $v.enforce.cache.negativeTTL }}
       - --cache-size={{ $v.enforce.cache.size }}
       {{- include "signet-enforce.cloudRegistryArgs" $root | nindent 6 }}
+      {{- if $v.registries }}
+      # Mirrors, CA bundles and plain-HTTP permissions (values: registries).
+      - --registries=/etc/signet-registries/registries.yaml
+      {{- end }}
       {{- .args | nindent 6 }}
       {{- if $v.enforce.offline }}
       - --offline
@@ -77,6 +81,12 @@ containers:
       - name: SIGNET_VERDICT_KEY
         valueFrom:
           secretKeyRef: {name: {{ $v.node.verdictSecret }}, key: verdict.key}
+      {{- end }}
+      {{- if $v.registryCredentials.existingSecret }}
+      # enforce's own registry credentials (the Docker config Secret), after
+      # a pod's pull secrets; re-read on each use, so a rotation needs no restart.
+      - name: DOCKER_CONFIG
+        value: /docker
       {{- end }}
       {{- with $v.enforce.extraEnv }}
       {{- toYaml . | nindent 6 }}
@@ -131,10 +141,23 @@ containers:
         mountPath: /client-ca
         readOnly: true
       {{- end }}
+      {{- if $v.registries }}
+      - name: registries
+        mountPath: /etc/signet-registries
+        readOnly: true
+      {{- end }}
+      {{- if $v.registryCredentials.existingSecret }}
+      - name: docker-config
+        mountPath: /docker
+        readOnly: true
+      {{- end }}
       - name: cache
         mountPath: /cache
       - name: tmp
         mountPath: /tmp
+      {{- with $v.enforce.extraVolumeMounts }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
 volumes:
   {{- include "signet-enforce.trustVolume" (dict "root" $root "configMap" (include "signet-enforce.configMapName" $root)) | nindent 2 }}
   - name: tls
@@ -157,12 +180,29 @@ volumes:
           path: ca.crt
   {{- end }}
   {{- end }}
+  {{- if $v.registries }}
+  - name: registries
+    configMap:
+      name: {{ include "signet-enforce.fullname" $root }}-registries
+  {{- end }}
+  {{- with $v.registryCredentials.existingSecret }}
+  # Only the Docker config, as config.json.
+  - name: docker-config
+    secret:
+      secretName: {{ . }}
+      items:
+        - key: .dockerconfigjson
+          path: config.json
+  {{- end }}
   - name: cache
     emptyDir:
       sizeLimit: 64Mi
   - name: tmp
     emptyDir:
       sizeLimit: 64Mi
+  {{- with $v.enforce.extraVolumes }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
 {{- end -}}
 
 {{/* Spread the webhook's replicas over nodes, so losing one node leaves the webhook up. */}}
@@ -195,3 +235,54 @@ a YAML list, empty when none is listed.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+The pods' annotations: podAnnotations, and the registries file's checksum
+(enforce reads it at start, so a change rolls the pods; the trust file and
+the Docker config are re-read in place and have none).
+*/}}
+{{- define "signet-enforce.podAnnotations" -}}
+{{- $a := deepCopy (.Values.podAnnotations | default dict) -}}
+{{- with include "signet-enforce.registriesChecksum" . -}}
+{{- $_ := set $a "checksum/registries" . -}}
+{{- end -}}
+{{- with $a }}{{ toYaml . }}{{ end -}}
+{{- end -}}
+
+{{/* The registries file's checksum, for the pods that read it (none without registries). */}}
+{{- define "signet-enforce.registriesChecksum" -}}
+{{- if .Values.registries }}{{ include "signet-enforce.registriesData" . | sha256sum }}{{ end -}}
+{{- end -}}
+
+{{/*
+The registries ConfigMap's data: registries.yaml as enforce serve
+--registries reads it, and each entry's CA bundle as ca-<index>.crt beside
+it. An http mirror needs plainHTTP: true, as enforce would refuse it.
+*/}}
+{{- define "signet-enforce.registriesData" -}}
+{{- $entries := list -}}
+{{- $files := dict -}}
+{{- range $i, $r := .Values.registries -}}
+{{- $e := dict "host" $r.host -}}
+{{- with $r.mirror -}}
+{{- if and (hasPrefix "http://" .) (not $r.plainHTTP) -}}
+{{- fail (printf "registries[%d]: mirror %s is plain HTTP: set plainHTTP: true for %s to allow it" $i . $r.host) -}}
+{{- end -}}
+{{- $_ := set $e "mirror" . -}}
+{{- end -}}
+{{- if $r.plainHTTP }}{{ $_ := set $e "plainHTTP" true }}{{ end -}}
+{{- with $r.caBundle -}}
+{{- if not (contains "-----BEGIN CERTIFICATE-----" .) -}}
+{{- fail (printf "registries[%d].caBundle must be PEM (-----BEGIN CERTIFICATE-----): the CA that signed %s's certificate" $i $r.host) -}}
+{{- end -}}
+{{- $file := printf "ca-%d.crt" $i -}}
+{{- $_ := set $e "caFile" $file -}}
+{{- $_ := set $files $file . -}}
+{{- end -}}
+{{- $entries = append $entries $e -}}
+{{- end -}}
+registries.yaml: {{ dict "registries" $entries | toYaml | toJson }}
+{{- range $name, $content := $files }}
+{{ $name }}: {{ $content | toJson }}
+{{- end }}
+{{- end -}}

@@ -16,8 +16,10 @@ both see exactly the same objects. Called with (dict "root" $ "name" "..."
     {{- with .caBundle }}
     caBundle: {{ . }}
     {{- end }}
-  # Fail closed: an image nobody verified never runs. Keep replicas available.
-  failurePolicy: Fail
+  # Fail closed (the default): an image nobody verified never runs; keep
+  # replicas available. Ignore admits every object, unverified, while no
+  # replica answers in time (SignetWebhookFailsOpen fires all along).
+  failurePolicy: {{ $root.Values.webhook.failurePolicy }}
   # enforce only reads and records Events; dry-run requests are safe to send.
   sideEffects: None
   timeoutSeconds: {{ int $root.Values.webhook.timeoutSeconds }}

@@ -92,7 +92,7 @@ func build(args []string) error {
 	log.Printf("release %s (%s, SOURCE_DATE_EPOCH=%d) in %s: %d files in %s, notes %s",
 		m.Version, shortCommit(commit), m.Epoch, time.Since(t0).Round(time.Second), len(m.Files), *dist,
 		filepath.Join(*dist, "RELEASE_NOTES.md"))
-	for _, img := range m.Images {
+	for _, img := range append(m.Images, m.ChartOCI) {
 		fmt.Printf("%s@%s\n", img.Reference, img.Digest)
 	}
 	if out := os.Getenv("GITHUB_OUTPUT"); out != "" {
@@ -109,7 +109,8 @@ func githubOutput(path string, m *release.Manifest) error {
 		Digest     string `json:"digest"`
 	}
 	var list []entry
-	for _, img := range m.Images {
+	// The chart is signed and attested like the images.
+	for _, img := range append(m.Images, m.ChartOCI) {
 		repo := img.Reference[:strings.LastIndex(img.Reference, ":")]
 		list = append(list, entry{Repository: repo, Digest: img.Digest})
 	}
