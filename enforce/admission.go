@@ -31,6 +31,9 @@ type Admission struct {
 	// Unchanged are the images of an UPDATE the old object already holds
 	// at the same field: not decided.
 	Unchanged []Image
+	// KeepsTag, per image, says its rule has pin: false: no pin is added
+	// or required (pinning.go).
+	KeepsTag []bool
 	// Failures deny the request; Violations are admitted with a warning
 	// (audit mode). One "where (image): reasons" line each.
 	Failures, Violations []string
@@ -90,8 +93,8 @@ func (a *Admission) ImageResult(i int) Result {
 func (a *Admission) requirePins() {
 	for i, img := range a.Images {
 		d := a.Decisions[i]
-		if d.Digest == "" || d.Pinned == img.Image {
-			continue // not resolved (denied already), or pinned
+		if d.Digest == "" || d.Pinned == img.Image || a.keepsTag(i) {
+			continue // not resolved (denied already), pinned, or verified at what its tag names now (pin: false)
 		}
 		a.Decisions[i] = d.WithReason(verify.NewReason(verify.CodeDigestNotPinned,
 			"the final object names %s without the digest signet verified (%s): a mutating webhook that ran after signet's removed the pin, or signet's mutating webhook did not run", img.Image, d.Digest).
@@ -119,14 +122,15 @@ func (a *Admission) classify() {
 	}
 }
 
-// warnings are the audit violations as apiserver warnings, shown to the
-// client once per admission (by the deciding pass).
+// warnings are the audit violations as apiserver warnings, and the notes on
+// images admitted without a pin, shown to the client once per admission
+// (by the deciding pass).
 func (a *Admission) warnings() []string {
 	out := make([]string, len(a.Violations))
 	for i, v := range a.Violations {
 		out[i] = "signet audit: " + v
 	}
-	return out
+	return append(out, a.keptTagNotes()...)
 }
 
 // auditAnnotations record, for the audit log, the policy that decided and

@@ -127,6 +127,7 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 	a.Audit = nsMode == policy.NamespaceAudit
 	a.Images = images
 	a.Decisions = h.decideAll(ctx, req, p, a.Images)
+	a.markKeptTags(p)
 	if pass == Validating {
 		a.requirePins()
 	}
@@ -140,7 +141,7 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 		a.Result = ResultAuditViolation
 	}
 	if pass == Mutating {
-		if err := pinPatch(resp, a.Images, a.Decisions); err != nil {
+		if err := pinPatch(resp, a.Images, a.Decisions, a.KeepsTag); err != nil {
 			return a.deny(fmt.Sprintf("signet could not build the digest patch for %s: %v", describe(req), err))
 		}
 		h.addVerdict(resp, req, p, a)
@@ -228,13 +229,14 @@ type patchOp struct {
 }
 
 // pinPatch replaces each image with the reference pinned to the digest that
-// was verified. Images already carrying that digest produce no operation,
-// so applying the webhook twice changes nothing the second time.
-func pinPatch(resp *admissionv1.AdmissionResponse, images []Image, decisions []*verify.Decision) error {
+// was verified, except those whose rule keeps the tag (pin: false). Images
+// already carrying that digest produce no operation, so applying the
+// webhook twice changes nothing the second time.
+func pinPatch(resp *admissionv1.AdmissionResponse, images []Image, decisions []*verify.Decision, keepsTag []bool) error {
 	var ops []patchOp
 	for i, img := range images {
 		d := decisions[i]
-		if d == nil || d.Pinned == "" || d.Pinned == img.Image {
+		if d == nil || d.Pinned == "" || d.Pinned == img.Image || keepsTag[i] {
 			continue
 		}
 		ops = append(ops, patchOp{Op: "replace", Path: img.Pointer, Value: d.Pinned})

@@ -20,6 +20,9 @@ func LogAdmission(log *slog.Logger) func(*Admission) {
 			if len(d.Signatures) > 0 {
 				attrs = append(attrs, "identity", d.Signatures[0].Identity)
 			}
+			if a.keepsTag(i) {
+				attrs = append(attrs, "pinned", false) // pin: false: the spec keeps its tag
+			}
 			if len(d.Reasons) > 0 {
 				attrs = append(attrs, "reasons", d.Reasons)
 				log.Warn("image decision", attrs...)

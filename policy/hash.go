@@ -51,6 +51,8 @@ type normalRule struct {
 	Provenance *normalProvenance `json:"provenance,omitempty"`
 	Platforms  Platforms         `json:"platforms"`
 	Mode       Mode              `json:"mode,omitempty"`
+	// Only when set, so files without pin: false keep their hash.
+	NoPin bool `json:"noPin,omitempty"`
 
 	// Attestations: normalAttestations (attestation_hash.go).
 	Attestations []normalAttestation `json:"attestations,omitempty"`
@@ -127,7 +129,7 @@ func normalizeIdentity(id *Identity) normalIdentity {
 
 func normalizeRule(r *Rule) normalRule {
 	n := normalRule{Name: r.Name, Match: globStrings(r.Match), Deny: r.Deny, Signature: r.Signature,
-		SignedBy: sorted(IdentityNames(r.SignedBy)), Threshold: r.Threshold, Platforms: r.Platforms, Mode: r.Mode}
+		SignedBy: sorted(IdentityNames(r.SignedBy)), Threshold: r.Threshold, Platforms: r.Platforms, Mode: r.Mode, NoPin: r.NoPin}
 	if p := r.Provenance; p != nil {
 		n.Provenance = &normalProvenance{
 			Required: p.Required, PredicateTypes: sorted(p.PredicateTypes), SignedBy: sorted(IdentityNames(p.SignedBy)),

@@ -58,6 +58,9 @@ func (l *loader) rule(n *yaml.Node, index int) {
 			l.d.errorf(vn, path+".platforms", "must be %q or %q, got %q", PlatformsNamed, PlatformsAll, v)
 		}
 	}
+	if pin, pn := o.boolean("pin"); pn != nil {
+		r.NoPin = !pin
+	}
 	if v, vn := o.str("mode"); v != "" {
 		if m := Mode(v); m == ModeEnforce || m == ModeAudit {
 			r.Mode = m
@@ -71,7 +74,7 @@ func (l *loader) rule(n *yaml.Node, index int) {
 		if r.Deny == "" {
 			l.d.errorf(denyN, path+".deny", "a deny rule needs a message telling the developer what to do")
 		}
-		for _, k := range []string{"signedBy", "signature", "threshold", "provenance", "attestations", "platforms"} {
+		for _, k := range []string{"signedBy", "signature", "threshold", "provenance", "attestations", "platforms", "pin"} {
 			if o.has(k) {
 				l.d.errorf(o.get(k), path+"."+k, "has no effect in a deny rule")
 			}

@@ -81,6 +81,8 @@ func TestLoadErrors(t *testing.T) {
 		{"signedBy with optional", gh + "images: [{match: ['**'], signedBy: [gh], signature: optional}]\n",
 			`images[0].signedBy: has no effect with signature: optional`},
 		{"deny without message", "images: [{match: ['**'], deny: ''}]\n", `images[0].deny: a deny rule needs a message`},
+		{"pin in a deny rule", "images: [{match: ['**'], deny: x, pin: false}]\n", `t.yaml:3:40: images[0].pin: has no effect in a deny rule`},
+		{"pin not a boolean", gh + "images: [{match: ['**'], signedBy: [gh], pin: sometimes}]\n", `images[0].pin:`},
 		{"bad requirement", "sigstore: {transparencyLog: maybe}\nimages: [{match: ['**'], deny: x}]\n",
 			`t.yaml:3:29: sigstore.transparencyLog: must be "required" or "optional", got "maybe"`},
 		{"bad key", "identities:\n- name: k\n  key: {publicKey: not-a-key}\nimages: [{match: ['**'], signedBy: [k]}]\n",
@@ -189,4 +191,41 @@ func pemOf(t *testing.T, data []byte) string {
 		out = append(out, strings.TrimSpace(l))
 	}
 	return strings.Join(out, "\n") + "\n"
+}
+
+// TestPinFalse: `pin: false` marks a rule whose images enforce verifies
+// without rewriting their tag; it is part of the policy's meaning (and
+// hash), `pin: true` is the default spelt out, and the Go spec says the
+// same as the file.
+func TestPinFalse(t *testing.T) {
+	const gh = "identities:\n- name: gh\n  keyless: {issuer: https://token.actions.githubusercontent.com, repository: acme/app}\n"
+	load := func(pin string) *Policy {
+		t.Helper()
+		p, err := Parse([]byte(header + gh + "images: [{name: apps, match: ['ghcr.io/acme/**'], signedBy: [gh]" + pin + "}, {match: ['**'], deny: no}]\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pinned, explicit, unpinned := load(""), load(", pin: true"), load(", pin: false")
+	if pinned.Rules[0].NoPin || explicit.Rules[0].NoPin || !unpinned.Rules[0].NoPin {
+		t.Errorf("NoPin: default %v, pin: true %v, pin: false %v", pinned.Rules[0].NoPin, explicit.Rules[0].NoPin, unpinned.Rules[0].NoPin)
+	}
+	if pinned.Hash != explicit.Hash {
+		t.Error("pin: true (the default) changed the policy hash")
+	}
+	if pinned.Hash == unpinned.Hash || pinned.Rules[0].Hash == unpinned.Rules[0].Hash {
+		t.Error("pin: false left the policy or the rule hash unchanged")
+	}
+	no := false
+	fromSpec, err := New(Spec{
+		Identities: []IdentitySpec{{Name: "gh", Keyless: &KeylessSpec{Issuer: "https://token.actions.githubusercontent.com", Repository: "acme/app"}}},
+		Images:     []RuleSpec{{Name: "apps", Match: []string{"ghcr.io/acme/**"}, SignedBy: []string{"gh"}, Pin: &no}, {Match: []string{"**"}, Deny: "no"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fromSpec.Hash != unpinned.Hash {
+		t.Error("Spec{Pin: false} and pin: false in a file differ")
+	}
 }

@@ -35,6 +35,15 @@ type Rule struct {
 	// Mode overrides the enforcement mode for this rule (audit: report but admit).
 	Mode Mode
 
+	// NoPin is the file's `pin: false`: enforce admits the images this rule
+	// governs without rewriting their tag to the verified digest (GitOps
+	// tools then see no drift), and its validating pass verifies the
+	// digest the tag names when it runs instead of requiring the pin. The
+	// decision is still about a verified digest; what the node pulls later
+	// is what the tag names then (the background verifier reports it).
+	// Default false: every image is pinned.
+	NoPin bool
+
 	// Hash is the hash of what a decision under this rule depends on (its
 	// requirements, the identities it names, the sigstore section, the
 	// mode it decides in) and of nothing that only selects which images it

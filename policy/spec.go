@@ -96,6 +96,8 @@ type RuleSpec struct {
 	Provenance *ProvenanceSpec `yaml:"provenance,omitempty"`
 	Platforms  Platforms       `yaml:"platforms,omitempty"`
 	Mode       Mode            `yaml:"mode,omitempty"`
+	// Pin false keeps the workload's tag (Rule.NoPin); nil or true pins.
+	Pin *bool `yaml:"pin,omitempty"`
 
 	// Attestations: see AttestationSpec.
 	Attestations []AttestationSpec `yaml:"attestations,omitempty"`
