@@ -28,6 +28,11 @@ type Explanation struct {
 	Platforms    Platforms              `json:"platforms,omitempty"`
 	Mode         Mode                   `json:"mode"`
 	PolicyHash   string                 `json:"policyHash"`
+
+	// Where the signatures are and what they must say (explain_signatures.go).
+	Signature            Requirement       `json:"signature,omitempty"`
+	SignatureRepository  string            `json:"signatureRepository,omitempty"`
+	SignatureAnnotations map[string]string `json:"signatureAnnotations,omitempty"`
 }
 
 // ExplainedRule names the rule that matched.
@@ -55,6 +60,9 @@ type ExplainedIdentity struct {
 	Anchors              []string `json:"anchors,omitempty"`
 	TimestampAuthorities []string `json:"timestampAuthorities,omitempty"`
 	Revocation           string   `json:"revocation,omitempty"`
+
+	// TrustedRoot is the identity's own Sigstore trusted root, when it has one.
+	TrustedRoot string `json:"trustedRoot,omitempty"`
 }
 
 // ExplainedProvenance is the attestation a rule requires.
@@ -94,6 +102,7 @@ func (p *Policy) Explain(image string) (*Explanation, error) {
 	for _, a := range r.Attestations {
 		e.Attestations = append(e.Attestations, explainAttestation(a))
 	}
+	e.explainSignatures(r)
 	return e, nil
 }
 
@@ -107,6 +116,9 @@ func explainIdentity(id *Identity) ExplainedIdentity {
 	k := id.Keyless
 	e := ExplainedIdentity{Name: id.Name, Type: "keyless", Issuer: k.Issuer, Subject: k.ExpectedSAN(),
 		RunnerEnvironment: k.RunnerEnvironment, Triggers: k.Triggers}
+	if id.Sigstore != nil {
+		e.TrustedRoot = id.Sigstore.TrustedRoot
+	}
 	if k.Repository != nil {
 		e.SourceRepository = k.ServerURL + "/" + k.Repository.String()
 	}
@@ -171,6 +183,7 @@ func (e *Explanation) writeSignatureRule(b *strings.Builder) {
 	for _, id := range e.Identities {
 		id.writeText(b)
 	}
+	e.writeSignatures(b)
 	if pv := e.Provenance; pv != nil {
 		req := "optional"
 		if pv.Required {
@@ -215,5 +228,8 @@ func (id ExplainedIdentity) writeText(b *strings.Builder) {
 	}
 	if len(id.Triggers) > 0 {
 		fmt.Fprintf(b, "      build trigger       %s\n", strings.Join(id.Triggers, " | "))
+	}
+	if id.TrustedRoot != "" {
+		fmt.Fprintf(b, "      trusted root        %s\n", id.TrustedRoot)
 	}
 }

@@ -17,6 +17,12 @@ import (
 // it with goccy/go-yaml's parser, which reports the token where the file
 // stopped making sense, and uses that position and message.
 
+// SyntaxError turns a yaml.v3 syntax error ("yaml: line 3: ...") in data,
+// read from file, into a FieldError at the line and column of the actual
+// mistake: for readers of other YAML documents (policy/peer) that report
+// positions as trust files do.
+func SyntaxError(file string, data []byte, err error) FieldError { return yamlError(file, data, err) }
+
 // yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into a
 // FieldError at the line and column of the actual mistake.
 func yamlError(file string, data []byte, err error) FieldError {
