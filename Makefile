@@ -103,6 +103,7 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./policy || exit 1; done
 	@for t in FuzzFromLegacy FuzzParseBundle FuzzProvenance FuzzNotationEnvelope; do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./verify || exit 1; done
+	$(GO) test -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME) ./policy/peer
 
 clean:
 	rm -rf $(BIN) bench.out dist
