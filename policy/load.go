@@ -118,7 +118,7 @@ func newParseConfig(opts []Option) parseConfig {
 // already found, reported with the rest.
 func compile(n *yaml.Node, opts []Option, errs ...FieldError) (*Policy, error) {
 	cfg := newParseConfig(opts)
-	l := &loader{cfg: cfg, d: &decoder{file: cfg.source, errs: errs}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}, idNodes: map[*Identity]*yaml.Node{}, earlier: newShadows()}
+	l := &loader{cfg: cfg, d: &decoder{file: cfg.source, errs: errs}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}, idNodes: map[*Identity]*yaml.Node{}, earlier: newShadows(), matchNodes: map[*Rule][]*yaml.Node{}}
 	l.document(n)
 	if len(l.d.errs) > 0 {
 		slices.SortStableFunc(l.d.errs, func(a, b FieldError) int {
@@ -127,6 +127,7 @@ func compile(n *yaml.Node, opts []Option, errs ...FieldError) (*Policy, error) {
 		return nil, &LoadError{Errors: l.d.errs, Files: l.files}
 	}
 	l.unusedIdentities()
+	l.segmentStars(l.matchNodes)
 	sortWarnings(l.d.warns)
 	l.p.Warnings = l.d.warns
 	l.p.Files = l.files
@@ -147,6 +148,8 @@ type loader struct {
 	earlier shadows
 	// files are the files read so far, also those that could not be.
 	files []File
+	// matchNodes are each rule's compiled patterns' nodes, for warnings.
+	matchNodes map[*Rule][]*yaml.Node
 }
 
 // read reads a file the trust file names, recording it (Policy.Files): a

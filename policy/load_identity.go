@@ -110,6 +110,7 @@ func (l *loader) keyless(n *yaml.Node, path string) *Keyless {
 
 	var subjN *yaml.Node
 	k.Subject, subjN = o.str("subject")
+	l.literalStarSubject(k, subjN, path+".subject")
 	re, reN := o.str("subjectRegExp")
 	if re != "" {
 		k.SubjectRegexp = l.anchoredRegexp(re, reN, path+".subjectRegExp")

@@ -32,7 +32,9 @@ func (l *loader) rule(n *yaml.Node, index int) {
 		}
 		r.Match = append(r.Match, g)
 		matchNodes = append(matchNodes, patNodes[i])
+		l.patternTag(p, patNodes[i], fmt.Sprintf("%s.match[%d]", path, i))
 	}
+	l.matchNodes[r] = matchNodes
 	defer l.shadowed(r, nodeOr(o.get("match"), n))
 
 	var denyN *yaml.Node
