@@ -22,6 +22,7 @@ Examples:
    sign policy lint trust.yaml
    sign policy explain trust.yaml ghcr.io/acme/app:1.4.2
    sign policy import --dir migrated/ cluster-policies.yaml
+   sign policy export --to ivpol trust.yaml > ivpol.yaml
 
 Environment: SIGNET_OUTPUT; FILE is an argument.`,
 		Subcommands: []*cli.Command{
@@ -88,6 +89,7 @@ Environment: SIGNET_OUTPUT; FILE and IMAGE are arguments.`,
 				},
 			},
 			policyImportCommand(),
+			policyExportCommand(),
 		},
 	}
 }

@@ -24,7 +24,7 @@ file, or a List) and writes, to --dir: trust.yaml, the trusted roots it names
 The report classifies every difference in what is admitted: equivalent,
 stricter, weaker or not expressible. A weaker difference refuses the import
 unless --allow-weaker; a not-expressible one always does (exit 2, only the
-report is written). Pure: reads no registry and no cluster.
+report is written). Pure: reads no registry and no cluster. sign policy export goes the other way.
 
 Example:
    sign policy import --dir migrated/ cluster-policies.yaml

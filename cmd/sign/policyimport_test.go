@@ -39,7 +39,7 @@ spec:
 
 	out := filepath.Join(dir, "refused")
 	stdout, _, code := runSign(t, nil, "policy", "import", "--dir", out, src)
-	if code != 2 || !strings.Contains(stdout, "refused: the policy would admit what the source refused") {
+	if code != 2 || !strings.Contains(stdout, "refused: the result would admit what the source refused") {
 		t.Fatalf("exit %d, want 2 and a refusal:\n%s", code, stdout)
 	}
 	if _, err := os.Stat(filepath.Join(out, "trust.yaml")); err == nil {

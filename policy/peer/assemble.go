@@ -40,6 +40,7 @@ func (c *converter) assemble() {
 		if r.refused {
 			continue
 		}
+		c.finishScopes(r)
 		for _, s := range r.skips {
 			units = append(units, &unit{glob: s.glob, at: s.at, skipOf: i})
 		}

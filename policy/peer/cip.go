@@ -3,6 +3,7 @@ package peer
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/signet-dev/signet/policy"
@@ -37,6 +38,7 @@ func (c *converter) clusterImagePolicy(d document) {
 	}
 	var ids []string
 	var atts []policy.AttestationSpec
+	var allAtts [][]policy.AttestationSpec
 	attsFrom := 0
 	for _, a := range spec.list("authorities") {
 		got, aatts, kind := c.authority(r, a)
@@ -57,6 +59,7 @@ func (c *converter) clusterImagePolicy(d document) {
 			ids = append(ids, got...)
 			if len(aatts) > 0 {
 				atts, attsFrom = aatts, attsFrom+1
+				allAtts = append(allAtts, aatts)
 			}
 		}
 	}
@@ -66,8 +69,13 @@ func (c *converter) clusterImagePolicy(d document) {
 		ids, atts = nil, nil
 	}
 	if attsFrom > 0 && n > 1 {
-		c.ruleNote(r, NotExpressible, spec.at("authorities"), "authorities are alternatives (any one passes) and one requires attestations: signet's rule requires its attestations of whichever signer; give the attestations to every authority, or split the policy")
-		r.refused = true
+		if attsFrom < n {
+			c.ruleNote(r, NotExpressible, spec.at("authorities"), "authorities are alternatives (any one passes) and only some require attestations: a trust-file rule requires its attestations whoever signed; split the policy")
+			r.refused = true
+		} else {
+			c.ruleNote(r, Weaker, spec.at("authorities"), "every authority requires attestations of its own: signet accepts the attestations by any of the authorities' identities, not only the one whose signature passed")
+			atts = c.mergeAttestations(atts, allAtts)
+		}
 	}
 	if len(ids) > 0 && r.req.deny == "" {
 		r.req.none = false
@@ -326,4 +334,21 @@ func sigstoreKeysJSON(sk obj) ([]byte, error) {
 		return nil, fmt.Errorf("names no certificate authority, log or timestamp authority")
 	}
 	return trustedRootJSON(p)
+}
+
+// mergeAttestations writes the attestations every authority requires as
+// one list, each signed by any of the authorities that require its type.
+func (c *converter) mergeAttestations(first []policy.AttestationSpec, all [][]policy.AttestationSpec) []policy.AttestationSpec {
+	out := slices.Clone(first)
+	for _, list := range all[1:] {
+		for _, a := range list {
+			i := slices.IndexFunc(out, func(o policy.AttestationSpec) bool { return o.Type == a.Type })
+			if i < 0 {
+				out = append(out, a)
+				continue
+			}
+			out[i].SignedBy = compact(append(out[i].SignedBy, a.SignedBy...))
+		}
+	}
+	return out
 }

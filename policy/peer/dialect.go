@@ -69,10 +69,31 @@ type scope struct {
 	// of its references under every spelling (no tag, digest or spelling
 	// it left out).
 	Exact bool
-	// Notes say what Globs cover that the source did not check.
+	// Notes say what Globs cover that the source did not check (besides
+	// Cover).
 	Notes []string
+	// Cover says, per glob, whether the pattern took every tag and every
+	// digest of its repositories (scope.go reports the rest, once all the
+	// patterns of a rule are read).
+	Cover map[string]cover
 	// Never: the source pattern matches no reference at all.
 	Never bool
+}
+
+// cover is which references of a repository a pattern takes.
+type cover struct{ tags, digests bool }
+
+// restriction says what a cover leaves out, or "" when nothing.
+func (c cover) restriction(d dialect) string {
+	switch {
+	case c.tags && c.digests:
+		return ""
+	case c.tags:
+		return fmt.Sprintf("%s never matched these repositories' references by digest (repo@sha256:...), only by tag; signet checks every reference", d)
+	case c.digests:
+		return fmt.Sprintf("%s matched these repositories' references by digest only; signet checks every reference", d)
+	}
+	return "the pattern restricts the tag or digest, which signet never does: every reference of the repository is checked"
 }
 
 // translate turns one source pattern into signet patterns.
@@ -95,26 +116,23 @@ func translate(d dialect, pattern string) (scope, error) {
 	}
 	var out scope
 	out.Exact = !classes
-	seen := map[string]bool{}
-	anyFull, anyTags := false, false
+	out.Cover = map[string]cover{}
 	for _, toks := range alts {
-		reps, full, tags := repositories(d, toks)
-		anyFull = anyFull || full
-		anyTags = anyTags || tags
-		if !full {
-			out.Exact = false
-		}
-		for _, rt := range reps {
-			globs, err := expand(rt)
+		for _, pl := range repositories(d, toks) {
+			globs, err := expand(pl.toks)
 			if err != nil {
 				return scope{}, fmt.Errorf("pattern %q: %w", pattern, err)
 			}
 			for _, g := range globs {
 				for _, n := range spellings(d, g) {
-					if !seen[n] && validGlob(n) {
-						seen[n] = true
+					if !validGlob(n) {
+						continue
+					}
+					c, seen := out.Cover[n]
+					if !seen {
 						out.Globs = append(out.Globs, n)
 					}
+					out.Cover[n] = cover{tags: c.tags || pl.tags, digests: c.digests || pl.digests}
 				}
 			}
 		}
@@ -129,14 +147,13 @@ func translate(d dialect, pattern string) (scope, error) {
 		out.Exact = false
 		out.Notes = append(out.Notes, fmt.Sprintf("%s matches the reference as written (%s); signet matches every spelling of the repository", d, spellingExample(d)))
 	}
-	out.Globs = simplify(out.Globs)
+	out.simplify()
 	out.Never = len(out.Globs) == 0
-	switch {
-	case out.Never, anyFull:
-	case anyTags:
-		out.Notes = append(out.Notes, fmt.Sprintf("%s never matched these repositories' references by digest (repo@sha256:...), only by tag; signet checks every reference", d))
-	default:
-		out.Notes = append(out.Notes, "the pattern restricts the tag or digest, which signet never does: every reference of the repository is checked")
+	out.Exact = out.Exact && !out.Never
+	for _, g := range out.Globs {
+		if c := out.Cover[g]; !c.tags || !c.digests {
+			out.Exact = false
+		}
 	}
 	out.Notes = compact(out.Notes)
 	return out, nil
@@ -340,26 +357,32 @@ func braces(p string) ([]string, error) {
 	return out, nil
 }
 
+// placement is where a reference's repository may end in a match of a
+// pattern: the tokens of the repository part, and which references of it
+// the rest of the pattern takes (every tag, every digest).
+type placement struct {
+	toks          []token
+	tags, digests bool
+}
+
 // repositories finds where the reference's repository may end in a match
 // of toks: at a ":" or "@" the pattern spells, inside a wildcard that may
 // span the separator, or (for references written without a tag, which
-// ImageValidatingPolicy and policy-controller also match) at the end. Each
-// place gives the tokens of the repository part; full reports whether the
-// pattern takes every tag and every digest, tags whether every tag.
-func repositories(d dialect, toks []token) (reps [][]token, full, tags bool) {
+// ImageValidatingPolicy and policy-controller also match) at the end.
+func repositories(d dialect, toks []token) []placement {
+	var out []placement
 	// add records a repository part rt followed by rest after separator
-	// sep (':' or '@', or 0 when a wildcard of rt takes it, and with it
-	// every tag and digest when rest is empty).
-	var digests bool
+	// sep (':' or '@', 1 either, or 0 when a wildcard of rt takes it, and
+	// with it every tag and digest when rest is empty).
 	add := func(rt []token, rest []token, sep byte) {
 		if !suffix(rest, sep) || !repositoryPart(rt) {
 			return
 		}
-		reps = append(reps, rt)
+		p := placement{toks: rt}
 		if anything(rest) || sep == 0 && len(rest) == 0 {
-			tags = tags || sep != '@'
-			digests = digests || sep != ':'
+			p.tags, p.digests = sep != '@', sep != ':'
 		}
+		out = append(out, p)
 	}
 	for i, t := range toks {
 		head := slices.Clip(toks[:i])
@@ -389,11 +412,11 @@ func repositories(d dialect, toks []token) (reps [][]token, full, tags bool) {
 			}
 		}
 	}
-	if d != kyvernoWildcard {
+	if d != kyvernoWildcard && repositoryPart(toks) {
 		// A reference written without tag or digest ends with the pattern.
-		reps = append(reps, toks)
+		out = append(out, placement{toks: toks})
 	}
-	return reps, tags && digests, tags
+	return out
 }
 
 // repositoryPart reports whether rt could spell a repository: after its
@@ -533,16 +556,22 @@ func validGlob(g string) bool {
 	return err == nil
 }
 
-// simplify drops patterns another one covers, and spells a catch-all "**".
-func simplify(gs []string) []string {
+// simplify drops patterns another one covers, and spells a catch-all
+// "**"; a pattern that replaces others takes the coverage they share.
+func (sc *scope) simplify() {
+	gs := sc.Globs
 	for _, g := range gs {
 		if g == "**" || g == "*/**" || g == "**/**" {
-			return []string{"**"}
+			sc.Cover["**"] = sc.Cover[g]
+			sc.Globs = []string{"**"}
+			return
 		}
 	}
 	for i, g := range gs {
 		if p, ok := strings.CutSuffix(g, "/*"); ok && slices.Contains(gs, g+"/**") {
+			a, b := sc.Cover[g], sc.Cover[g+"/**"]
 			gs[i] = p + "/**"
+			sc.Cover[gs[i]] = cover{tags: a.tags && b.tags, digests: a.digests && b.digests}
 		}
 	}
 	var out []string
@@ -558,7 +587,7 @@ func simplify(gs []string) []string {
 			out = append(out, g)
 		}
 	}
-	return out
+	sc.Globs = out
 }
 
 func compact(s []string) []string {

@@ -129,6 +129,9 @@ func (c *converter) ivpolRequirement(p *ivpol, e ast.Expr, info *ast.SourceInfo,
 		return unknown(fmt.Sprintf("a condition on attestation %q, which no verifyAttestationSignatures requires", att))
 	}
 	a := &r.req.attestations[i]
+	if slices.ContainsFunc(a.Conditions, func(c policy.ConditionSpec) bool { return c.Expression == text }) {
+		return true // the same condition over another image list
+	}
 	a.Conditions = append(a.Conditions, policy.ConditionSpec{Name: fmt.Sprintf("validation-%d", len(a.Conditions)), Expression: text, Message: msg})
 	c.ruleNote(r, Equivalent, at, "the condition on attestation %s becomes the CEL condition %s over the in-toto statement", att, strconv.Quote(text))
 	return true
@@ -337,7 +340,15 @@ func (c *converter) ivpolAttestation(p *ivpol, att string, names []string, at Po
 	for _, s := range sets {
 		ids = append(ids, s...)
 	}
-	r.req.attestations = append(r.req.attestations, policy.AttestationSpec{Name: att, Type: typ, SignedBy: compact(ids)})
+	spec := policy.AttestationSpec{Name: att, Type: typ, SignedBy: compact(ids)}
+	if i := slices.IndexFunc(r.req.attestations, func(a policy.AttestationSpec) bool { return a.Name == att }); i >= 0 {
+		if !slices.Equal(r.req.attestations[i].SignedBy, spec.SignedBy) {
+			c.ruleNote(r, NotExpressible, at, "attestation %q is checked with different attestors; signet has one signer list per attestation", att)
+			return false
+		}
+		return true // the same check over another image list
+	}
+	r.req.attestations = append(r.req.attestations, spec)
 	c.ruleNote(r, Equivalent, at, "attestation %s (%s) signed by one of %s becomes an attestations entry", att, typ, joinNames(names))
 	return true
 }

@@ -128,7 +128,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	case r.Refused && r.Count(NotExpressible) > 0:
 		b.WriteString("\nrefused: the differences above marked not-expressible have no counterpart; nothing was written\n")
 	case r.Refused:
-		b.WriteString("\nrefused: the policy would admit what the source refused (weaker, above); nothing was written. Change the source, or accept them with --allow-weaker\n")
+		b.WriteString("\nrefused: the result would admit what the source refused (weaker, above); nothing was written. Change the source, or accept them with --allow-weaker\n")
 	case r.AllowedWeaker:
 		b.WriteString("\nwritten with --allow-weaker: the weaker differences above admit what the source refused\n")
 	}
@@ -146,7 +146,7 @@ func classHeading(c Class, r *Report) string {
 		}
 		return "weaker (refused without --allow-weaker)"
 	case Stricter:
-		return "stricter (signet refuses or checks more)"
+		return "stricter (refuses or checks more than the source)"
 	}
 	return "equivalent"
 }

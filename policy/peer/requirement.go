@@ -32,6 +32,10 @@ type sourceRule struct {
 	diffs  []int
 	// ids counts the identities named after the rule.
 	ids int
+	// cover is which references the source patterns took, per glob, in
+	// the dialect they were written in (scope.go).
+	cover   map[string]cover
+	dialect dialect
 }
 
 // identityBase is the name of the rule's next identity.
