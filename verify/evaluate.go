@@ -29,6 +29,10 @@ func Evaluate(ctx context.Context, t Target, ev *Evidence) *Decision {
 	}
 	e := &evaluation{p: t.Policy, rule: r, digest: t.Digest, ev: ev, d: d, now: time.Now(), budget: policy.NewBudget()}
 	d.Rejected = slices.Clone(ev.rejected)
+	if e.unsignedAdmitted() {
+		d.settle()
+		return d // signature: ifPresent, and none is there
+	}
 	e.signatures(ctx)
 	if r.Provenance != nil {
 		e.provenance(ctx)
@@ -82,6 +86,8 @@ type evaluation struct {
 	root    *trustroot.Root
 	rootErr error
 	rootSet bool
+	// roots are the identities' own trusted roots loaded so far (roots.go).
+	roots map[policy.Sigstore]rootResult
 }
 
 // trustedRoot loads the policy's trusted root once per evaluation, the

@@ -97,14 +97,18 @@ func Predicted(s Signer, statements ...Statement) *Evidence {
 // signatures could not be read at all.
 func (v *Verifier) Collect(ctx context.Context, t Target) (*Evidence, error) {
 	r := t.Match.Rule
-	ev, err := v.collect(ctx, t.Digest, want(r))
+	at, err := signatureDigest(r, t.Digest)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := v.collect(ctx, at, want(r))
 	if err != nil {
 		return nil, err
 	}
 	if r.Platforms == policy.PlatformsAll {
 		children := want(r)
 		children.Attestations = false
-		ev.platforms = v.collectPlatforms(ctx, t.Digest, children)
+		ev.platforms = v.collectPlatforms(ctx, t.Digest, at.Context(), children)
 	}
 	return ev, nil
 }
@@ -140,8 +144,9 @@ type platformChild struct {
 
 // collectPlatforms reads the index digest names and the signatures of each
 // platform child (attestation manifests are not platforms), at most
-// MaxPlatforms of them.
-func (v *Verifier) collectPlatforms(ctx context.Context, digest name.Digest, want ocisig.Want) *platformEvidence {
+// MaxPlatforms of them; the children's signatures are read in sigs (the
+// image's repository, or the rule's signatureRepository).
+func (v *Verifier) collectPlatforms(ctx context.Context, digest name.Digest, sigs name.Repository, want ocisig.Want) *platformEvidence {
 	im, err := v.index(ctx, digest)
 	if err != nil || im == nil {
 		return &platformEvidence{err: err}
@@ -160,7 +165,7 @@ func (v *Verifier) collectPlatforms(ctx context.Context, digest name.Digest, wan
 	for i := range pe.children {
 		c := &pe.children[i]
 		g.Go(func() error {
-			c.ev, c.err = v.collect(gctx, digest.Context().Digest(c.desc.Digest.String()), want)
+			c.ev, c.err = v.collect(gctx, sigs.Digest(c.desc.Digest.String()), want)
 			return nil
 		})
 	}

@@ -34,6 +34,7 @@ func (e *evaluation) signatures(ctx context.Context) {
 	var why []Reason
 	for _, c := range e.ev.sigs {
 		matches, reasons := e.verifyCandidate(ctx, c, r.SignedBy)
+		matches, reasons = e.requireAnnotations(c, matches, reasons)
 		for _, m := range matches {
 			tally.add(r.SignedBy, m)
 		}
@@ -113,15 +114,29 @@ func (e *evaluation) verifyKeyless(ctx context.Context, c *candidate, ids []*pol
 	if reason, bad := e.checkPayload(c); bad {
 		return nil, []Reason{reason}
 	}
-	tr, err := e.trustedRoot(ctx)
-	if err != nil {
-		return nil, []Reason{NewReason(CodeTrustedRootUnavailable, "%v", err)}
+	// Verified under each root the identities name, matched only to the
+	// identities of the roots it verifies under (roots.go).
+	var out []match
+	var reasons []Reason
+	order, groups := byRoot(e.p, ids)
+	for _, s := range order {
+		tr, err := e.trustedRootOf(ctx, s)
+		if err != nil {
+			reasons = append(reasons, NewReason(CodeTrustedRootUnavailable, "%v", err))
+			continue
+		}
+		res, err := e.sigstoreVerify(c, tr.Material, e.keylessOptions(c, s))
+		if err != nil {
+			reasons = append(reasons, e.explainKeyless(c, tr.Material, s, san, err))
+			continue
+		}
+		got, why := e.matchCertificate(c, *res.Signature.Certificate, res, groups[s])
+		out, reasons = append(out, got...), append(reasons, why...)
 	}
-	res, err := e.sigstoreVerify(c, tr.Material, e.keylessOptions(c))
-	if err != nil {
-		return nil, []Reason{e.explainKeyless(c, tr.Material, san, err)}
+	if len(out) > 0 {
+		return out, nil
 	}
-	return e.matchCertificate(c, *res.Signature.Certificate, res, ids)
+	return nil, reasons
 }
 
 // matchCertificate returns the keyless identities of ids a verified (or
@@ -151,8 +166,8 @@ func (e *evaluation) verifyKeys(ctx context.Context, c *candidate, ids []*policy
 	if reason, bad := e.checkPayload(c); bad {
 		return nil, []Reason{reason}
 	}
-	return e.matchKeys(c, ids, "another key", func(k *policy.Key) (*sgverify.VerificationResult, string, error) {
-		return e.verifyKey(ctx, c, k)
+	return e.matchKeys(c, ids, "another key", func(id *policy.Identity) (*sgverify.VerificationResult, string, error) {
+		return e.verifyKey(ctx, c, id)
 	})
 }
 
@@ -164,8 +179,8 @@ func (e *evaluation) matchPredictedKey(c *candidate, ids []*policy.Identity) ([]
 	if s.KMS != "" {
 		actual += " (" + s.KMS + ")"
 	}
-	return e.matchKeys(c, ids, actual, func(k *policy.Key) (*sgverify.VerificationResult, string, error) {
-		if k.KMS != "" && k.KMS == s.KMS || k.KeyID != "" && k.KeyID == s.KeyID {
+	return e.matchKeys(c, ids, actual, func(id *policy.Identity) (*sgverify.VerificationResult, string, error) {
+		if k := id.Key; k.KMS != "" && k.KMS == s.KMS || k.KeyID != "" && k.KeyID == s.KeyID {
 			return nil, s.KeyID, nil
 		}
 		return nil, "", errNotThisKey
@@ -176,7 +191,7 @@ func (e *evaluation) matchPredictedKey(c *candidate, ids []*policy.Identity) ([]
 // finds out (errNotThisKey when the key did not make the signature), or
 // why none did; actual names the key that did, for the reason.
 func (e *evaluation) matchKeys(c *candidate, ids []*policy.Identity, actual string,
-	verify func(*policy.Key) (*sgverify.VerificationResult, string, error)) ([]match, []Reason) {
+	verify func(*policy.Identity) (*sgverify.VerificationResult, string, error)) ([]match, []Reason) {
 	var out []match
 	var tried, want []string
 	var lastErr error
@@ -185,7 +200,7 @@ func (e *evaluation) matchKeys(c *candidate, ids []*policy.Identity, actual stri
 			continue
 		}
 		tried, want = append(tried, id.Name), append(want, cmp.Or(id.Key.KMS, id.Key.KeyID))
-		res, keyID, err := verify(id.Key)
+		res, keyID, err := verify(id)
 		if err != nil {
 			lastErr = err
 			continue

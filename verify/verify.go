@@ -16,7 +16,6 @@ package verify
 import (
 	"context"
 	"crypto"
-	"fmt"
 	"net/http"
 	"sync"
 
@@ -134,12 +133,7 @@ func (v *Verifier) Resolve(ctx context.Context, ref name.Reference) (name.Digest
 // public-good root (which a refresher may replace at any time), or the file
 // content the policy pinned.
 func (v *Verifier) trustedRoot(ctx context.Context, p *policy.Policy) (*trustroot.Root, error) {
-	spec := p.Sigstore.TrustedRoot
-	r, err := v.roots.Root(ctx, spec, p.Sigstore.TrustedRootDigest)
-	if err != nil {
-		return nil, fmt.Errorf("loading Sigstore trusted root %q: %w", spec, err)
-	}
-	return r, nil
+	return v.rootFor(ctx, p.Sigstore)
 }
 
 // RootVersion returns the version of the trusted root p's identities need,
@@ -153,9 +147,5 @@ func (v *Verifier) RootVersion(ctx context.Context, p *policy.Policy) (string, e
 	if !p.NeedsTrustedRoot() {
 		return "", nil
 	}
-	r, err := v.trustedRoot(ctx, p)
-	if err != nil {
-		return "", err
-	}
-	return r.Version, nil
+	return v.rootVersions(ctx, p)
 }
