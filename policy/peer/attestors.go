@@ -237,6 +237,9 @@ func (c *converter) keylessMember(r *sourceRule, at Pos, base string, src keyles
 		c.ruleNote(r, NotExpressible, at, "%v", err)
 		return "", false
 	}
+	if parts.untimed() {
+		c.ruleNote(r, Stricter, at, "%s", untimedKeyless)
+	}
 	return c.addIdentity(r, at, base, policy.IdentitySpec{Keyless: k, Sigstore: sig})
 }
 

@@ -50,6 +50,20 @@ func (p sigstoreParts) custom() bool {
 		p.rekorURL != "" && p.rekorURL != PublicRekor && !p.ignoreTlog
 }
 
+// untimed: keyless verification with the log ignored and no timestamp
+// authority named. The peers (cosign underneath) then check the
+// short-lived certificate against the time of admission; signet needs a
+// trusted time and refuses the signature (untimedKeyless).
+func (p sigstoreParts) untimed() bool {
+	return p.ignoreTlog && p.tsaChainPEM == "" && !p.requireTSA && len(p.rootJSON) == 0
+}
+
+const untimedKeyless = "the transparency log is ignored and no timestamp authority is named (ctlog.tsaCertChain, " +
+	"rfc3161timestamp): the peer checks the short-lived certificate against the time of admission, so it admits " +
+	"a signature only in the ~10 minutes its certificate is valid and refuses it afterwards; signet needs a trusted " +
+	"time (a log entry or an RFC 3161 timestamp under the identity's root) and refuses such signatures at once: " +
+	"name the TSA that timestamps them (cosign sign --timestamp-server-url) or keep the log"
+
 // sigstore is the identity's sigstore section for p (nil: the policy's
 // default, public-good with every proof required), writing its trusted
 // root as roots/<name>.json when p names its own instance.

@@ -3,10 +3,14 @@ package stack
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 )
 
 // The peers: the verifiers teams arrive from, built from the module proxy so
@@ -101,4 +105,30 @@ func versionLess(a, b string) bool {
 		}
 	}
 	return false
+}
+
+// Kyverno returns the path of Kyverno's CLI, building it on first use.
+func Kyverno(t testing.TB) string { return ensureTool(t, ToolKyverno) }
+
+// PolicyTester returns the path of policy-controller's policy-tester,
+// building it on first use.
+func PolicyTester(t testing.TB) string { return ensureTool(t, ToolPolicyTester) }
+
+// PeerEnv is the environment a peer runs in: its own home, and no way out
+// of the machine (a peer that reaches for public-good's TUF or Rekor fails
+// at once instead of waiting on the network).
+func PeerEnv(t testing.TB) []string { return CosignEnv(t) }
+
+// RunPeer runs a peer's CLI with env and returns its combined output and
+// exit code (an error only when it could not run).
+func RunPeer(ctx context.Context, bin string, env []string, args ...string) (string, int, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	cmd.Dir = os.TempDir()
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode(), nil
+	}
+	return string(out), 0, err
 }
