@@ -20,14 +20,16 @@ type Admission struct {
 	// Result is the outcome; empty for requests that are not checked
 	// (deletes, status updates, kinds without a pod spec).
 	Result Result
-	// Audit is set when the namespace is in audit mode.
+	// Audit is set when the namespace is in audit mode (its decisions are
+	// in that mode: verify.Decision.InNamespace).
 	Audit bool
 	// PolicyHash is the policy that decided.
 	PolicyHash string
 	// Images are the images this admission decides: all of them, or on
 	// UPDATE those it changes (see changedImages).
-	Images    []Image
-	Decisions []*verify.Decision // one per image
+	Images []Image
+	// Decisions are one per image, as they apply in the namespace.
+	Decisions []*verify.Decision
 	// Unchanged are the images of an UPDATE the old object already holds
 	// at the same field: not decided.
 	Unchanged []Image
@@ -53,11 +55,11 @@ const (
 type Result string
 
 const (
-	ResultAllow          Result = "allow"
-	ResultDeny           Result = "deny"
-	ResultAuditViolation Result = "audit-violation" // admitted: audit mode, would have been denied
-	ResultExempt         Result = "exempt"          // exempt namespace, not verified
-	ResultUnchanged      Result = "unchanged"       // an UPDATE that changes no image: nothing to decide
+	ResultAllow                 = Result(verify.OutcomeAllow)
+	ResultDeny                  = Result(verify.OutcomeDeny)
+	ResultAuditViolation        = Result(verify.OutcomeAudit) // admitted: audit mode, would have been denied
+	ResultExempt         Result = "exempt"                    // exempt namespace, not verified
+	ResultUnchanged      Result = "unchanged"                 // an UPDATE that changes no image: nothing to decide
 )
 
 // Decides reports whether this pass is the one that decides the admission,
@@ -69,18 +71,13 @@ const (
 // apiserver assigned, which events need to show up in `kubectl describe`.
 func (a *Admission) Decides() bool { return a.Pass == Validating || !a.Response.Allowed }
 
-// ImageResult is the outcome of image i.
+// ImageResult is the outcome of image i: its decision's, or a denial for
+// a container without an image.
 func (a *Admission) ImageResult(i int) Result {
-	d := a.Decisions[i]
-	switch {
-	case a.Images[i].Image == "":
+	if a.Images[i].Image == "" {
 		return ResultDeny
-	case len(d.Reasons) == 0:
-		return ResultAllow
-	case d.Allowed || a.Audit:
-		return ResultAuditViolation
 	}
-	return ResultDeny
+	return Result(a.Decisions[i].Outcome())
 }
 
 // requirePins is the validating pass's check that the final object names

@@ -44,7 +44,7 @@ func (s *slowRegistry) wrap(h http.Handler) http.Handler {
 // p50/p99, the registry requests per image, and the p50 of the same 500
 // admissions once every image is cached.
 func BenchmarkColdBurst(b *testing.B) {
-	coldBurst(b, DefaultRegistryConcurrency)
+	coldBurst(b, regclient.DefaultHostConcurrency)
 }
 
 // BenchmarkRegistryConcurrency: the same burst with other values of
@@ -82,7 +82,7 @@ func coldBurst(b *testing.B, perHost int) {
 		// Let the shared verifications the burst started finish, then
 		// admit the same pods again: every decision is cached.
 		deadline := time.Now().Add(2 * time.Minute)
-		for cache.dec.len() < len(imgs) && time.Now().Before(deadline) {
+		for cache.Store.mem.len() < len(imgs) && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond) // polling a condition, bounded
 		}
 		b.ReportMetric(float64(reg.requests.Load())/float64(len(imgs)), "requests/image")
@@ -96,7 +96,7 @@ func coldBurst(b *testing.B, perHost int) {
 
 // burstServer is the webhook as cmd/enforce builds it with default flags.
 func burstServer(b *testing.B, p *policy.Policy, perHost int) (*httptest.Server, *http.Client, *Cache) {
-	v := verify.New(verify.WithTransport(regclient.New(nil, regclient.Options{Gate: NewLimiter(perHost)})))
+	v := verify.New(verify.WithRegistry(regclient.New(regclient.WithHostConcurrency(perHost))))
 	cache := NewCache(v, CacheConfig{VerifyTimeout: 24 * time.Second})
 	srv := httptest.NewUnstartedServer(&Webhook{Handler: &Handler{Decider: cache, Policy: func() *policy.Policy { return p }}, Deadline: 8 * time.Second})
 	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -182,7 +182,7 @@ func BenchmarkColdImageRequests(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			srv, client, _ := burstServer(b, p, DefaultRegistryConcurrency)
+			srv, client, _ := burstServer(b, p, regclient.DefaultHostConcurrency)
 			defer srv.Close()
 			var total int64
 			i := 0

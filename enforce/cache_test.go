@@ -79,12 +79,12 @@ func TestCacheKeysByDigestNotTag(t *testing.T) {
 	clock := func() time.Time { return now }
 	cache := NewCache(verify.New(), CacheConfig{TagTTL: time.Second, Now: clock})
 	img := w.Ref("acme/app:moving")
-	if dec := cache.Verify(context.Background(), img, p); !dec.Allowed {
+	if dec := cache.Decide(context.Background(), verify.Request{Image: img, Policy: p}); !dec.Allowed {
 		t.Fatalf("signed tag denied: %v", dec.Messages())
 	}
 	w.Push("acme/app:moving")
 	now = now.Add(2 * time.Second) // the tag resolution expires; the decision for the old digest does not
-	dec := cache.Verify(context.Background(), img, p)
+	dec := cache.Decide(context.Background(), verify.Request{Image: img, Policy: p})
 	if dec.Allowed || dec.Digest == d.DigestStr() {
 		t.Fatalf("moved tag must be re-resolved and denied, got allowed=%v digest=%s", dec.Allowed, dec.Digest)
 	}
@@ -100,10 +100,10 @@ func TestPolicyChangeMissesTheCache(t *testing.T) {
 	w.SetPolicy(strings.Replace(enforcePolicy, "refs: [refs/heads/main]", "refs: [refs/tags/v*]", 1))
 	p2, _ := policy.LoadFile(w.PolicyPath)
 	cache := NewCache(verify.New(), CacheConfig{})
-	if !cache.Verify(context.Background(), d.String(), p1).Allowed {
+	if !cache.Decide(context.Background(), verify.Request{Image: d.String(), Policy: p1}).Allowed {
 		t.Fatal("allowed under p1 expected")
 	}
-	if cache.Verify(context.Background(), d.String(), p2).Allowed {
+	if cache.Decide(context.Background(), verify.Request{Image: d.String(), Policy: p2}).Allowed {
 		t.Fatal("p2 requires a tag ref: the cached p1 allow must not be reused")
 	}
 }
@@ -162,11 +162,11 @@ func TestRegistryFailuresAreNotCached(t *testing.T) {
 	p, _ := policy.LoadFile(w.PolicyPath)
 	cache := NewCache(verify.New(), CacheConfig{})
 	fail.Store(true)
-	if dec := cache.Verify(context.Background(), d.String(), p); dec.Allowed || !dec.Transient {
+	if dec := cache.Decide(context.Background(), verify.Request{Image: d.String(), Policy: p}); dec.Allowed || !dec.Transient {
 		t.Fatalf("want a transient denial, got allowed=%v transient=%v %v", dec.Allowed, dec.Transient, dec.Messages())
 	}
 	fail.Store(false)
-	if dec := cache.Verify(context.Background(), d.String(), p); !dec.Allowed {
+	if dec := cache.Decide(context.Background(), verify.Request{Image: d.String(), Policy: p}); !dec.Allowed {
 		t.Fatalf("the registry failure was cached: %v", dec.Messages())
 	}
 }
@@ -203,13 +203,13 @@ func TestUnrelatedEditKeepsCachedDecisions(t *testing.T) {
 	cache := NewCache(verify.New(), CacheConfig{})
 	ctx := context.Background()
 	for _, img := range []string{signed.String(), unsigned.String()} {
-		cache.Verify(ctx, img, p1)
+		cache.Decide(ctx, verify.Request{Image: img, Policy: p1})
 	}
 	if n := cache.Stats.Verifications.Load(); n != 2 {
 		t.Fatalf("%d verifications under p1, want 2", n)
 	}
 
-	d := cache.Verify(ctx, signed.String(), p2)
+	d := cache.Decide(ctx, verify.Request{Image: signed.String(), Policy: p2})
 	if n := cache.Stats.Verifications.Load(); n != 2 {
 		t.Fatalf("an edit outside the governing rule verified again (%d verifications): decisions must be kept by the rule's hash, not the policy's", n)
 	}
@@ -217,11 +217,11 @@ func TestUnrelatedEditKeepsCachedDecisions(t *testing.T) {
 		t.Fatalf("the kept decision must be presented under the current policy: allowed=%v policy %s (want %s) rule index %d (want 1)",
 			d.Allowed, d.PolicyHash, p2.Hash, d.Rule.Index)
 	}
-	if d := cache.Verify(ctx, unsigned.String(), p2); d.Allowed || !d.Has(verify.CodeNoSignature) {
+	if d := cache.Decide(ctx, verify.Request{Image: unsigned.String(), Policy: p2}); d.Allowed || !d.Has(verify.CodeNoSignature) {
 		t.Fatalf("the kept denial must still deny for no signature: allowed=%v %v", d.Allowed, d.Messages())
 	}
 
-	d = cache.Verify(ctx, unsigned.String(), p3)
+	d = cache.Decide(ctx, verify.Request{Image: unsigned.String(), Policy: p3})
 	if n := cache.Stats.Verifications.Load(); n != 3 {
 		t.Fatalf("a new mode for the rule must verify again, got %d verifications", n)
 	}
@@ -248,17 +248,17 @@ func TestDecisionExpiresWithItsAttestation(t *testing.T) {
 	}
 	now := time.Now()
 	cache := NewCache(verify.New(), CacheConfig{PositiveTTL: 24 * time.Hour, Now: func() time.Time { return now }})
-	first := cache.Verify(context.Background(), d.String(), p)
+	first := cache.Decide(context.Background(), verify.Request{Image: d.String(), Policy: p})
 	if !first.Allowed || first.ValidUntil == nil || first.ValidUntil.Sub(scanned.Add(time.Hour)).Abs() > time.Second {
 		t.Fatalf("allowed=%v validUntil=%v, want allowed until %v: %v", first.Allowed, first.ValidUntil, scanned.Add(time.Hour), first.Messages())
 	}
 	now = now.Add(9 * time.Minute)
-	cache.Verify(context.Background(), d.String(), p)
+	cache.Decide(context.Background(), verify.Request{Image: d.String(), Policy: p})
 	if n := cache.Stats.Verifications.Load(); n != 1 {
 		t.Fatalf("%d verifications while the scan is young, want 1 (kept)", n)
 	}
 	now = now.Add(2 * time.Minute) // the scan is now older than 1h
-	cache.Verify(context.Background(), d.String(), p)
+	cache.Decide(context.Background(), verify.Request{Image: d.String(), Policy: p})
 	if n := cache.Stats.Verifications.Load(); n != 2 {
 		t.Fatalf("%d verifications after the scan became too old, want 2 (the kept allow expired with it)", n)
 	}

@@ -26,7 +26,6 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -67,8 +66,8 @@ func (ca *testCA) client(t *testing.T, cn string) *tls.Certificate {
 // allowAll decides every image allowed at once.
 type allowAll struct{}
 
-func (allowAll) Verify(_ context.Context, image string, _ *policy.Policy) *verify.Decision {
-	return &verify.Decision{Image: image}
+func (allowAll) Decide(_ context.Context, req verify.Request) *verify.Decision {
+	return &verify.Decision{Image: req.Image}
 }
 
 // hookServer is Serve with a real Webhook (and metrics in front, as
@@ -79,7 +78,7 @@ type hookServer struct {
 	entered atomic.Int64
 }
 
-func serveHook(t *testing.T, cfg ServerConfig, decider Decider, bodyTimeout time.Duration) *hookServer {
+func serveHook(t *testing.T, cfg ServerConfig, decider verify.Decider, bodyTimeout time.Duration) *hookServer {
 	t.Helper()
 	if cfg.Reloader == nil {
 		cfg.Reloader = servingReloader(t, "")
@@ -213,12 +212,12 @@ func TestServeCutsASlowBody(t *testing.T) {
 // its request is cancelled meanwhile.
 type slowDecider struct{ d time.Duration }
 
-func (s slowDecider) Verify(ctx context.Context, image string, _ *policy.Policy) *verify.Decision {
+func (s slowDecider) Decide(ctx context.Context, req verify.Request) *verify.Decision {
 	select {
 	case <-time.After(s.d):
-		return &verify.Decision{Image: image}
+		return &verify.Decision{Image: req.Image}
 	case <-ctx.Done():
-		return &verify.Decision{Image: image, Reasons: []verify.Reason{verify.NewReason(verify.CodeDeadlineExceeded, "cancelled: %v", ctx.Err())}}
+		return &verify.Decision{Image: req.Image, Reasons: []verify.Reason{verify.NewReason(verify.CodeDeadlineExceeded, "cancelled: %v", ctx.Err())}}
 	}
 }
 

@@ -13,8 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-
-	"github.com/signet-dev/signet/verify"
 )
 
 // PullSecrets reads a workload's registry credentials the way the kubelet
@@ -60,7 +58,7 @@ type lazyKeychain struct {
 // CredentialsID implements Credentialed.
 func (l *lazyKeychain) CredentialsID() string { return l.id }
 
-// Credentialed is a request keychain (verify.WithRequestKeychain) that can
+// Credentialed is a request keychain (verify.Request.Keychain) that can
 // say who it authenticates as without resolving anything: keychains with
 // the same CredentialsID send the same credentials to every registry.
 type Credentialed interface {
@@ -69,14 +67,14 @@ type Credentialed interface {
 
 var unsharedKeychains atomic.Int64
 
-// credentialsID identifies the registry credentials of the request of ctx,
-// for keys of work that carries them (verifications and tag resolutions
-// in flight, tag resolutions kept): "" for the webhook's own credentials
-// alone, or the keychain's CredentialsID. A keychain that cannot say gets
-// an identity no other request shares, and shared is false: nothing read
-// with it is kept for later requests.
-func credentialsID(ctx context.Context) (id string, shared bool) {
-	switch kc := verify.RequestKeychain(ctx).(type) {
+// credentialsID identifies a request's registry credentials, for keys of
+// work that carries them (verifications and tag resolutions in flight, tag
+// resolutions kept): "" for the webhook's own credentials alone, or the
+// keychain's CredentialsID. A keychain that cannot say gets an identity no
+// other request shares, and shared is false: nothing read with it is kept
+// for later requests.
+func credentialsID(kc authn.Keychain) (id string, shared bool) {
+	switch kc := kc.(type) {
 	case nil:
 		return "", true
 	case Credentialed:

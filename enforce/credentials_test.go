@@ -67,7 +67,7 @@ func TestPullSecretsReachOnlyTheirRegistry(t *testing.T) {
 	saSecret.Namespace = "prod"
 	client := fake.NewSimpleClientset(secret, saSecret,
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "builder", Namespace: "prod"}, ImagePullSecrets: []corev1.LocalObjectReference{{Name: "sa-cred"}}})
-	h := &Handler{Decider: verify.New(), Policy: func() *policy.Policy { return p }, Credentials: (&PullSecrets{Client: client}).Keychain}
+	h := &Handler{Decider: verify.New().Flow(), Policy: func() *policy.Policy { return p }, Credentials: (&PullSecrets{Client: client}).Keychain}
 
 	cases := []struct {
 		name  string

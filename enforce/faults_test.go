@@ -22,10 +22,10 @@ import (
 // productionCache is the cache as cmd/enforce wires it: the registry
 // transport with a per-registry Limiter of perHost slots, and a shared
 // verification bounded at three admission deadlines.
-func productionCache(perHost int) (*Cache, *Limiter) {
-	l := NewLimiter(perHost)
-	rt := regclient.New(regclient.HTTPTransport(), regclient.Options{Gate: l})
-	return NewCache(verify.New(verify.WithTransport(rt)), CacheConfig{VerifyTimeout: 24 * time.Second}), l
+func productionCache(perHost int) (*Cache, *regclient.Limiter) {
+	l := regclient.NewLimiter(perHost)
+	registry := regclient.New(regclient.WithGate(l))
+	return NewCache(verify.New(verify.WithRegistry(registry)), CacheConfig{VerifyTimeout: 24 * time.Second}), l
 }
 
 // latency delays registry requests whose path contains key, once on.
@@ -70,7 +70,7 @@ func TestColdPodIsNeverDeadlockedBySlots(t *testing.T) {
 		perHost int
 		images  int
 	}{
-		{"50 new images with the default --registry-concurrency", DefaultRegistryConcurrency, 50},
+		{"50 new images with the default --registry-concurrency", regclient.DefaultHostConcurrency, 50},
 		{"5 new images with one slot per registry", 1, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,7 +187,7 @@ func TestDeadlineDenialNamesTheRegistry(t *testing.T) {
 			mode.Store("")
 			close(release.Load().(chan struct{}))
 			defer release.Store(make(chan struct{}))
-			waitUntil(t, "the shared verification to end", func() bool { return cache.verifications.inFlight() == 0 })
+			waitUntil(t, "the shared verification to end", func() bool { return cache.Store.work.inFlight() == 0 })
 			if !h.Mutate(context.Background(), request(t, "Pod", "prod", pod(podSpec(nil, imgs[i:i+1])), admissionv1.Create, "")).Allowed {
 				t.Fatal("the registry failure was cached")
 			}
@@ -259,7 +259,7 @@ func TestCachedImageNeverWaitsForASlot(t *testing.T) {
 	if !first.Allowed {
 		t.Fatalf("warming the cache: %s", first.Result.Message)
 	}
-	pinned := cache.Verify(context.Background(), imgs[0], p).Pinned
+	pinned := cache.Decide(context.Background(), verify.Request{Image: imgs[0], Policy: p}).Pinned
 	hang.Store(true)
 	go admit(imgs[1], 10*time.Second) // holds the only slot, then queues behind it
 	waitUntil(t, "the registry's only slot to be held", func() bool { return l.InUse(w.Registry) == 1 })

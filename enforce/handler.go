@@ -15,19 +15,16 @@ import (
 	"github.com/signet-dev/signet/verify"
 )
 
-// Decider decides one image under a policy. verify.Verifier satisfies it;
-// Cache wraps one. The handler needs nothing else from verification.
-type Decider interface {
-	Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision
-}
-
 // PolicySource returns the current trust policy (it may be reloaded).
 type PolicySource func() *policy.Policy
 
 // Handler maps an admission request to a response. It is pure apart from
 // the Decider: no HTTP, no encoding.
 type Handler struct {
-	Decider Decider
+	// Decider decides one image: the engine's flow (verify.Flow), through
+	// the Cache in a webhook. The handler needs nothing else from
+	// verification.
+	Decider verify.Decider
 	Policy  PolicySource
 	// Observe, if set, is told about every image decision of every pass
 	// (both webhooks see each request); OnAdmission is the once-per-
@@ -117,16 +114,15 @@ func (h *Handler) handle(ctx context.Context, req *admissionv1.AdmissionRequest,
 		resp.AuditAnnotations = a.auditAnnotations()
 		return a
 	}
+	var kc authn.Keychain
 	if h.Credentials != nil {
-		kc, err := h.Credentials(ctx, req.Namespace, w)
-		if err != nil {
+		if kc, err = h.Credentials(ctx, req.Namespace, w); err != nil {
 			return a.deny(fmt.Sprintf("signet could not read the pull secrets of %s: %v", describe(req), err))
 		}
-		ctx = verify.WithRequestKeychain(ctx, kc)
 	}
 	a.Audit = nsMode == policy.NamespaceAudit
 	a.Images = images
-	a.Decisions = h.decideAll(ctx, req, p, a.Images)
+	a.Decisions = h.decideAll(ctx, req, verify.Request{Policy: p, Keychain: kc}, nsMode, a.Images)
 	a.markKeptTags(p)
 	if pass == Validating {
 		a.requirePins()
@@ -174,19 +170,14 @@ func (h *Handler) namespaceMode(ctx context.Context, ns string, p *policy.Policy
 	return e.NamespaceMode(ns, labels)
 }
 
-// CachedDecider is a Decider that can answer from what it keeps, without
-// starting work (Cache.Cached): the handler asks it first, so a cached
-// image costs a lookup, not a goroutine.
-type CachedDecider interface {
-	Cached(ctx context.Context, image string, p *policy.Policy) (*verify.Decision, bool)
-}
-
-// decideAll decides the images concurrently: a pod's latency is its slowest
-// image, not the sum. Identical references are decided once, and those the
-// Decider keeps a decision for are answered at once, without a goroutine.
-// Each goroutine writes only its own slot of decided; the map of references
-// is written before any goroutine starts and only read after they all end.
-func (h *Handler) decideAll(ctx context.Context, req *admissionv1.AdmissionRequest, p *policy.Policy, images []Image) []*verify.Decision {
+// decideAll decides the images concurrently, each as req (the policy and
+// the workload's credentials) under the namespace's mode: a pod's latency
+// is its slowest image, not the sum. Identical references are decided
+// once; the first in the current goroutine, so a pod of one image (or a
+// cached pod's first) starts none. Each goroutine writes only its own slot
+// of decided; the map of references is written before any goroutine
+// starts and only read after they all end.
+func (h *Handler) decideAll(ctx context.Context, req *admissionv1.AdmissionRequest, base verify.Request, ns policy.NamespaceMode, images []Image) []*verify.Decision {
 	slot := map[string]int{}
 	var refs []string
 	for _, img := range images {
@@ -196,16 +187,17 @@ func (h *Handler) decideAll(ctx context.Context, req *admissionv1.AdmissionReque
 		}
 	}
 	decided := make([]*verify.Decision, len(refs))
+	decide := func(i int) {
+		r := base
+		r.Image = refs[i]
+		decided[i] = h.Decider.Decide(ctx, r).InNamespace(ns)
+	}
 	var wg sync.WaitGroup
-	cached, _ := h.Decider.(CachedDecider)
-	for i, image := range refs {
-		if cached != nil {
-			if d, ok := cached.Cached(ctx, image, p); ok {
-				decided[i] = d
-				continue
-			}
-		}
-		wg.Go(func() { decided[i] = h.Decider.Verify(ctx, image, p) })
+	for i := 1; i < len(refs); i++ {
+		wg.Go(func() { decide(i) })
+	}
+	if len(refs) > 0 {
+		decide(0)
 	}
 	wg.Wait()
 	out := make([]*verify.Decision, len(images))
@@ -278,14 +270,16 @@ func describe(req *admissionv1.AdmissionRequest) string {
 	return fmt.Sprintf("%s %s/%s", kind, req.Namespace, name)
 }
 
+// shortOutcome is an image's outcome for the audit log: "denied",
+// "audit-violation", what admitted it, or "undecided".
 func shortOutcome(d *verify.Decision) string {
 	switch {
 	case d == nil || d.Rule == nil && len(d.Reasons) == 0:
 		return "undecided"
-	case len(d.Reasons) > 0 && !d.Allowed:
+	case d.Outcome() == verify.OutcomeDeny:
 		return "denied"
-	case len(d.Reasons) > 0:
-		return "audit-violation"
+	case d.Outcome() == verify.OutcomeAudit:
+		return string(verify.OutcomeAudit)
 	case len(d.Signatures) > 0:
 		return "signed-by:" + d.Signatures[0].Identity + "@" + d.Digest
 	default:

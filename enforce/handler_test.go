@@ -37,12 +37,12 @@ type fixture struct {
 // countingDecider counts how often verification is asked for.
 type countingDecider struct {
 	f *fixture
-	d Decider
+	d verify.Decider
 }
 
-func (c countingDecider) Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision {
+func (c countingDecider) Decide(ctx context.Context, req verify.Request) *verify.Decision {
 	c.f.calls.Add(1)
-	return c.d.Verify(ctx, image, p)
+	return c.d.Decide(ctx, req)
 }
 
 const enforcePolicy = `apiVersion: signet.dev/v1alpha1
@@ -71,7 +71,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{w: w, p: p, signed: w.Ref("acme/app:1.0"), unsigned: w.Ref("acme/app:unsigned"), vendor: w.Ref("vendor/db:7"), signedDigest: d.DigestStr(), vendorDigest: v.DigestStr()}
-	f.h = &Handler{Decider: countingDecider{f: f, d: verify.New()}, Policy: func() *policy.Policy { return f.p }}
+	f.h = &Handler{Decider: countingDecider{f: f, d: verify.New().Flow()}, Policy: func() *policy.Policy { return f.p }}
 	return f
 }
 
@@ -214,7 +214,7 @@ func TestWebhookThresholdCountsDistinctSigners(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{Decider: verify.New(), Policy: func() *policy.Policy { return p }}
+	h := &Handler{Decider: verify.New().Flow(), Policy: func() *policy.Policy { return p }}
 	one := w.Push("acme/tworefs/app:one")
 	w.Sign(one, one, w.GitHub("acme/app", "refs/heads/main"), ocisig.LayoutBundle)
 	two := w.Push("acme/tworefs/app:two")

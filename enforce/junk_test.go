@@ -25,7 +25,7 @@ func TestJunkReferrersDoNotVetoALegacySignature(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec := NewCache(verify.New(), CacheConfig{}).Verify(context.Background(), w.Ref("acme/app:junk"), p)
+	dec := NewCache(verify.New(), CacheConfig{}).Decide(context.Background(), verify.Request{Image: w.Ref("acme/app:junk"), Policy: p})
 	if !dec.Allowed {
 		t.Fatalf("65 junk referrers vetoed a valid legacy signature: %v", dec.Messages())
 	}
@@ -49,7 +49,7 @@ func TestAJunkDenialIsNotKept(t *testing.T) {
 	}
 	cache := NewCache(verify.New(), CacheConfig{NegativeTTL: time.Hour})
 	image := w.Ref("acme/app:hidden")
-	dec := cache.Verify(context.Background(), image, p)
+	dec := cache.Decide(context.Background(), verify.Request{Image: image, Policy: p})
 	if dec.Allowed || !dec.Transient || !strings.Contains(strings.Join(dec.Messages(), "\n"), "not everything attached to") {
 		t.Fatalf("junk hiding the signature: allowed=%v transient=%v %v", dec.Allowed, dec.Transient, dec.Messages())
 	}
@@ -57,7 +57,7 @@ func TestAJunkDenialIsNotKept(t *testing.T) {
 		t.Errorf("the denial names every junk item (%d bytes) instead of the first few:\n%s", len(msg), msg)
 	}
 	w.Delete(junk...)
-	if dec := cache.Verify(context.Background(), image, p); !dec.Allowed {
+	if dec := cache.Decide(context.Background(), verify.Request{Image: image, Policy: p}); !dec.Allowed {
 		t.Fatalf("after the junk was deleted the denial was still kept: %v", dec.Messages())
 	}
 }

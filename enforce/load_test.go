@@ -16,6 +16,7 @@ import (
 
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/regclient"
 )
 
 // TestLoadConcurrentAdmissionsOfManyImages: 300 concurrent admissions over
@@ -42,7 +43,7 @@ func TestLoadConcurrentAdmissionsOfManyImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache, _ := productionCache(DefaultRegistryConcurrency)
+	cache, _ := productionCache(regclient.DefaultHostConcurrency)
 	// The deadline is generous: this test is about crashes and races under
 	// -race on a busy 2-core machine, not latency (the benchmarks are).
 	srv := httptest.NewUnstartedServer(&Webhook{Handler: &Handler{Decider: cache, Policy: func() *policy.Policy { return p }}, Deadline: time.Minute})

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/signet-dev/signet/verify"
 )
 
 // Metrics are enforce's Prometheus metrics. Counters that already exist as
@@ -109,7 +110,7 @@ func (m *Metrics) Record(a *Admission) {
 		}
 		m.decisions.WithLabelValues(string(a.ImageResult(i)), rule, ns).Inc()
 		if d.Transient {
-			m.registryErrors.WithLabelValues(m.registries.value(registryOf(d.Image))).Inc()
+			m.registryErrors.WithLabelValues(m.registries.value(failedRegistry(d))).Inc()
 		}
 	}
 }
@@ -132,6 +133,17 @@ func endpointOf(path string) string {
 		return strings.TrimPrefix(path, "/")
 	}
 	return "other"
+}
+
+// failedRegistry is the registry host a transient decision failed at: the
+// one its reasons report, or the image's.
+func failedRegistry(d *verify.Decision) string {
+	for _, r := range d.Reasons {
+		if r.Registry != nil && r.Registry.Host != "" {
+			return r.Registry.Host
+		}
+	}
+	return registryOf(d.Image)
 }
 
 func registryOf(image string) string {

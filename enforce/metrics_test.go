@@ -111,7 +111,7 @@ func TestMetricLabelsAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := NewMetrics(nil, nil, WithNamespaces(5))
-	h := &Handler{Decider: verify.New(), Policy: func() *policy.Policy { return p }, OnAdmission: m.Record}
+	h := &Handler{Decider: verify.New().Flow(), Policy: func() *policy.Policy { return p }, OnAdmission: m.Record}
 	wh := m.Wrap(&Webhook{Handler: h})
 	for i := range 2000 {
 		post(wh, fmt.Sprintf("/junk-%d-%s", i, strings.Repeat("x", 1000)), "application/json", nil)
@@ -124,7 +124,7 @@ func TestMetricLabelsAreBounded(t *testing.T) {
 	for i := range 300 {
 		a := &Admission{Request: &admissionv1.AdmissionRequest{Namespace: "Not/A.Namespace"}, Result: ResultDeny,
 			Images: []Image{{Image: fmt.Sprintf("r%d.example/app:1", i)}}}
-		a.Decisions = []*verify.Decision{down.Verify(context.Background(), a.Images[0].Image, p)}
+		a.Decisions = []*verify.Decision{down.Decide(context.Background(), verify.Request{Image: a.Images[0].Image, Policy: p})}
 		m.Record(a)
 	}
 	values := labelValuesOf(t, m)

@@ -98,9 +98,9 @@ func TestInFlightWorkIsBoundedAcrossRegistryHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	limiter := NewLimiter(DefaultRegistryConcurrency)
-	registry := regclient.New(hole.transport(), regclient.Options{Gate: limiter})
-	cache := NewCache(verify.New(verify.WithTransport(registry)), CacheConfig{MaxInFlight: maxInFlight, VerifyTimeout: 3 * time.Second})
+	limiter := regclient.NewLimiter(regclient.DefaultHostConcurrency)
+	registry := regclient.New(regclient.WithBase(hole.transport()), regclient.WithGate(limiter))
+	cache := NewCache(verify.New(verify.WithRegistry(registry)), CacheConfig{MaxInFlight: maxInFlight, VerifyTimeout: 3 * time.Second})
 	var overloaded, transient, decided atomic.Int64
 	h := &Handler{Decider: cache, Policy: func() *policy.Policy { return p },
 		Observe: func(_ *admissionv1.AdmissionRequest, _ Image, d *verify.Decision) {
@@ -195,6 +195,6 @@ func TestInFlightWorkIsBoundedAcrossRegistryHosts(t *testing.T) {
 		t.Errorf("heap grew by %d MiB during the flood", heapGrowth>>20)
 	}
 	waitUntil(t, "the flights to end and the limiter to forget the hosts", func() bool {
-		return cache.verifications.inFlight() == 0 && cache.resolutions.inFlight() == 0 && limiter.hostsKnown() == 0
+		return cache.Store.work.inFlight() == 0 && cache.Tags.work.inFlight() == 0 && limiter.Hosts() == 0
 	})
 }

@@ -111,7 +111,7 @@ func newTenants(t *testing.T) *tenants {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := verify.New(verify.WithKeychain(authn.DefaultKeychain)).Resolve(context.Background(), ref)
+	d, err := verify.New(verify.WithKeychain(authn.DefaultKeychain)).Resolve(context.Background(), verify.Subject{Ref: ref})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestSharedWorkCarriesOneTenantsCredentials(t *testing.T) {
 		}
 		tn.gate.open()
 		<-ch
-		if n := cache.tags.len(); n != 0 {
+		if n := cache.Tags.mem.len(); n != 0 {
 			t.Fatalf("%d tag resolutions read with unnamed credentials were kept, where no later request can find them", n)
 		}
 	})

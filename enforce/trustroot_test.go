@@ -81,7 +81,7 @@ func TestCachedDecisionsFollowTheTrustedRoot(t *testing.T) {
 	cache := NewCache(verify.New(verify.WithTrustedRoots(store)), CacheConfig{})
 	ctx := context.Background()
 	for range 2 {
-		if d := cache.Verify(ctx, image, p); !d.Allowed {
+		if d := cache.Decide(ctx, verify.Request{Image: image, Policy: p}); !d.Allowed {
 			t.Fatalf("denied under the root that signed it: %v", d.Messages())
 		}
 	}
@@ -92,7 +92,7 @@ func TestCachedDecisionsFollowTheTrustedRoot(t *testing.T) {
 	if res := store.PublicGood().Refresh(ctx); !res.Changed() {
 		t.Fatalf("refresh did not change the root: %+v", res)
 	}
-	d := cache.Verify(ctx, image, p)
+	d := cache.Decide(ctx, verify.Request{Image: image, Policy: p})
 	if d.Allowed || cache.Stats.Verifications.Load() != 2 {
 		t.Fatalf("after the rotation: allowed=%v after %d verifications; want a fresh verification that denies", d.Allowed, cache.Stats.Verifications.Load())
 	}

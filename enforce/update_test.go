@@ -26,11 +26,11 @@ type downDecider struct {
 	asked []string
 }
 
-func (d *downDecider) Verify(_ context.Context, image string, p *policy.Policy) *verify.Decision {
+func (d *downDecider) Decide(_ context.Context, req verify.Request) *verify.Decision {
 	d.mu.Lock()
-	d.asked = append(d.asked, image)
+	d.asked = append(d.asked, req.Image)
 	d.mu.Unlock()
-	return &verify.Decision{Image: image, PolicyHash: p.Hash, Transient: true,
+	return &verify.Decision{Image: req.Image, PolicyHash: req.Policy.Hash, Transient: true,
 		Reasons: []verify.Reason{verify.NewReason(verify.CodeRegistryUnavailable, "registry down")}}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verdict"
 	"github.com/signet-dev/signet/verify"
@@ -42,7 +43,7 @@ func (h *Handler) addVerdict(resp *admissionv1.AdmissionResponse, req *admission
 		c.Pod, c.PodPrefix = pod.Metadata.GenerateName, true
 	}
 	for _, d := range a.Decisions {
-		img, ok := verdictImage(d, p)
+		img, ok := verdictImage(d)
 		if !ok {
 			return
 		}
@@ -59,16 +60,17 @@ func (h *Handler) addVerdict(resp *admissionv1.AdmissionResponse, req *admission
 }
 
 // verdictImage is d as a verdict subject, if d passed outright: a denial,
-// an audit violation and an infrastructure failure all carry reasons.
-func verdictImage(d *verify.Decision, p *policy.Policy) (verdict.Image, bool) {
-	if d == nil || len(d.Reasons) > 0 || d.Digest == "" {
+// an audit violation and an infrastructure failure all carry reasons. The
+// decision names its rule's hash; nothing is matched again.
+func verdictImage(d *verify.Decision) (verdict.Image, bool) {
+	if d == nil || d.Outcome() != verify.OutcomeAllow || d.Digest == "" || d.Rule == nil {
 		return verdict.Image{}, false
 	}
-	s, denied := verify.Prepare(d.Pinned, p)
-	if denied != nil || s.Match.Rule == nil {
+	ref, err := name.ParseReference(d.Pinned)
+	if err != nil {
 		return verdict.Image{}, false
 	}
-	return verdict.Image{Repository: s.Ref.Context().Name(), Digest: d.Digest, RuleHash: s.Match.Rule.Hash}, true
+	return verdict.Image{Repository: ref.Context().Name(), Digest: d.Digest, RuleHash: d.Rule.Hash}, true
 }
 
 type anyOp struct {

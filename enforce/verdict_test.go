@@ -62,7 +62,7 @@ func TestAdmittedPodCarriesAVerdictTheNodeAccepts(t *testing.T) {
 			if c.Namespace != "prod" || c.Pod != tc.pod || c.PodPrefix != tc.prefix || c.PolicyHash != f.p.Hash || time.Since(c.Time) > time.Minute {
 				t.Fatalf("claim %+v", c)
 			}
-			s, _ := verify.Prepare(f.signed, f.p)
+			s, _ := verify.Prepare(verify.Request{Image: f.signed, Policy: f.p})
 			want := verdict.Want{Namespace: "prod", Pod: tc.pod + "x7k2q", Repository: s.Ref.Context().Name(), Digest: f.signedDigest,
 				PolicyHash: f.p.Hash, RuleHash: s.Match.Rule.Hash, Now: time.Now(), MaxAge: time.Hour}
 			if !tc.prefix {

@@ -85,7 +85,8 @@ func TestWebhookDeadlineFollowsApiserverTimeout(t *testing.T) {
 }
 
 // FuzzWebhook: any body gets a 200 with a response or a 4xx; never a panic,
-// never an allow for an object whose images could not be read.
+// never an allow for an object whose images could not be read, and no input
+// admits an image the decider denies.
 func FuzzWebhook(f *testing.F) {
 	p, err := policy.Parse([]byte("apiVersion: signet.dev/v1alpha1\nkind: TrustPolicy\nimages: [{match: ['**'], deny: fuzz}]\n"))
 	if err != nil {
@@ -112,7 +113,26 @@ func FuzzWebhook(f *testing.F) {
 		if out.Response.Allowed && strings.Contains(string(body), `"image"`) && out.Response.Result != nil {
 			t.Fatalf("allowed with a failure result: %+v", out.Response)
 		}
+		if decides(body) && out.Response.Allowed {
+			t.Fatalf("admitted a CREATE with images every one of which the decider denies: %s", body)
+		}
 	})
+}
+
+// decides reports whether body is a CREATE of a kind signet checks whose
+// object has at least one image: with a decider that denies every image,
+// such a review can only be denied.
+func decides(body []byte) bool {
+	var in admissionv1.AdmissionReview
+	if json.Unmarshal(body, &in) != nil || in.Request == nil {
+		return false
+	}
+	r := in.Request
+	if r.Operation != admissionv1.Create || r.SubResource != "" || !SupportedKind(r.Kind.Kind) {
+		return false
+	}
+	w, err := ExtractWorkload(r.Kind.Kind, r.Object.Raw, false)
+	return err == nil && len(w.Images) > 0
 }
 
 // FuzzExtractImages: extraction never panics on any object of any kind.
@@ -133,8 +153,8 @@ func FuzzExtractImages(f *testing.F) {
 
 type denyAll struct{}
 
-func (denyAll) Verify(_ context.Context, image string, p *policy.Policy) *verify.Decision {
-	return &verify.Decision{Image: image, PolicyHash: p.Hash, Reasons: []verify.Reason{verify.NewReason("test", "denied by fuzz decider")}}
+func (denyAll) Decide(_ context.Context, req verify.Request) *verify.Decision {
+	return &verify.Decision{Image: req.Image, PolicyHash: req.Policy.Hash, Reasons: []verify.Reason{verify.NewReason("test", "denied by fuzz decider")}}
 }
 
 func rawPod(s string) runtime.RawExtension { return runtime.RawExtension{Raw: []byte(s)} }

@@ -36,6 +36,11 @@ type Want struct {
 	// names (notation.go): no request when it names none. OnlyNotation
 	// reads nothing else: no .sig tag, no bundle.
 	Notation, OnlyNotation bool
+	// NoReferrersAPI lists the referrers from the sha256-<hex> fallback
+	// tag at once: the caller knows the registry has no referrers API (it
+	// answered 404 to it lately), so asking it again would cost a request
+	// and, before the bundles can be read, a round trip.
+	NoReferrersAPI bool
 }
 
 // Unread is attached material listed but not read: more than MaxItems of
@@ -166,16 +171,9 @@ func fetchLegacy(ctx context.Context, subject name.Digest, h v1.Hash, kind Kind,
 // at most MaxItems of each announced kind) and, when want asks, the
 // Notation signatures (notationCandidates), Parallel at a time.
 func fetchReferrers(ctx context.Context, subject name.Digest, want Want, opts []remote.Option) (bundles layoutRead[Bundle], notation layoutRead[Notation], err error) {
-	idx, err := remote.Referrers(subject, opts...)
-	if isNotFound(err) {
-		return bundles, notation, nil
-	}
-	if err != nil {
-		return bundles, notation, fmt.Errorf("listing referrers of %s: %w", subject, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return bundles, notation, fmt.Errorf("reading referrers of %s: %w", subject, err)
+	im, err := referrersIndex(subject, want, opts)
+	if err != nil || im == nil {
+		return bundles, notation, err
 	}
 	now := time.Now()
 	if want.Notation || want.OnlyNotation {
@@ -192,6 +190,27 @@ func fetchReferrers(ctx context.Context, subject name.Digest, want Want, opts []
 	descs, bundles.unread = bundleCandidates(subject, im.Manifests, want, now)
 	bundles.items, err = readListed(ctx, descs, func(d v1.Descriptor) (*Bundle, error) { return readBundle(subject, d, opts) })
 	return bundles, notation, err
+}
+
+// referrersIndex is the subject's referrers index: through the referrers
+// API (ggcr falls back to the tag on a 404), or from the fallback tag at
+// once when want says the registry has no API. nil when nothing is listed.
+func referrersIndex(subject name.Digest, want Want, opts []remote.Option) (*v1.IndexManifest, error) {
+	if want.NoReferrersAPI {
+		return fallbackIndex(subject.Context().Tag(fallbackTag(subject)), opts)
+	}
+	idx, err := remote.Referrers(subject, opts...)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing referrers of %s: %w", subject, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading referrers of %s: %w", subject, err)
+	}
+	return im, nil
 }
 
 // readListed reads every listed item, Parallel at a time, keeping those

@@ -55,7 +55,7 @@ type cursor struct {
 }
 
 func (c *cursor) at() (rune, bool) {
-	for c.line < len(c.lines) && c.col >= len(c.lines[c.line]) {
+	if c.line < len(c.lines) && c.col >= len(c.lines[c.line]) {
 		if c.col == len(c.lines[c.line]) && c.line+1 < len(c.lines) {
 			return '\n', true
 		}

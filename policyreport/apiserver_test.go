@@ -11,7 +11,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
-	"github.com/signet-dev/signet/audit"
+	"github.com/signet-dev/signet/scan"
 	"github.com/signet-dev/signet/test/stack"
 )
 
@@ -61,7 +61,7 @@ func checkRoundTrip(t *testing.T, ctx context.Context, cfg *rest.Config, dyn dyn
 	if err := w.SyncNamespace(ctx, "prod", want); err != nil {
 		t.Fatalf("the apiserver refused a report: %v", err)
 	}
-	summary := NamespaceSummary("prod", audit.Summarize(fs), want[0].Policy, want[0].Timestamp)
+	summary := NamespaceSummary("prod", scan.Summarize(fs), want[0].Policy, want[0].Timestamp)
 	if err := w.SyncCluster(ctx, []Result{summary}); err != nil {
 		t.Fatalf("the apiserver refused the cluster report: %v", err)
 	}

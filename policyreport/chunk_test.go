@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/signet-dev/signet/audit"
+	"github.com/signet-dev/signet/scan"
 )
 
 // TestChunksStayWithinLimits: every report is within its result and byte
@@ -64,10 +64,10 @@ func TestResultCarriesTheFinding(t *testing.T) {
 // names it, its condition and what it saw (bounded) as properties.
 func TestResultTypesAFailedCondition(t *testing.T) {
 	f := findings("prod", 2)[1]
-	f.Detail = &audit.Detail{Code: "condition-failed", Attestation: "scan", PredicateType: "https://cosign.sigstore.dev/attestation/vuln/v1",
+	f.Detail = &scan.Detail{Code: "condition-failed", Codes: []string{"condition-failed", "no-signature"}, Attestation: "scan", PredicateType: "https://cosign.sigstore.dev/attestation/vuln/v1",
 		Condition: "no-critical", Observed: strings.Repeat("CVE-2024-3094 ", 100)}
 	p := FromFinding(f, "x").Properties
-	if p["reasonCode"] != "condition-failed" || p["attestation"] != "scan" || p["condition"] != "no-critical" ||
+	if p["reasonCode"] != "condition-failed" || p["reasonCodes"] != "condition-failed,no-signature" || p["attestation"] != "scan" || p["condition"] != "no-critical" ||
 		p["predicateType"] != f.Detail.PredicateType || !strings.HasPrefix(p["observed"], "CVE-2024-3094") || len(p["observed"]) > MaxObserved {
 		t.Errorf("properties %v", p)
 	}

@@ -8,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/signet-dev/signet/audit"
+	"github.com/signet-dev/signet/scan"
 	"github.com/signet-dev/signet/test/stack"
 )
 
@@ -112,7 +112,7 @@ func hideFailures(t *testing.T, dyn dynamic.Interface) {
 	}
 	var kept []any
 	for i, r := range rep.Results {
-		if r.Result == string(audit.Pass) {
+		if r.Result == string(scan.Pass) {
 			raw, _ := u.Object["results"].([]any)
 			kept = append(kept, raw[i])
 		}

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/signet-dev/signet/audit"
+	"github.com/signet-dev/signet/scan"
 )
 
 // Source names signet as the producer of a result.
@@ -42,7 +42,7 @@ func PolicyName(source, hash string) string {
 }
 
 // FromFinding renders one finding as a result about its pod.
-func FromFinding(f audit.Finding, policyName string) Result {
+func FromFinding(f scan.Finding, policyName string) Result {
 	r := Result{Source: Source, Policy: policyName, Rule: f.Rule, Category: Category, Result: string(f.Result), Scored: true,
 		Timestamp:  metav1.Timestamp{Seconds: f.DecidedAt.Unix(), Nanos: int32(f.DecidedAt.Nanosecond())},
 		Resources:  []corev1.ObjectReference{{APIVersion: "v1", Kind: "Pod", Namespace: f.Namespace, Name: f.Pod, UID: types.UID(f.PodUID)}},
@@ -61,12 +61,13 @@ func FromFinding(f audit.Finding, policyName string) Result {
 	set("workload", f.Workload)
 	if dt := f.Detail; dt != nil {
 		set("reasonCode", dt.Code)
+		set("reasonCodes", strings.Join(dt.Codes, ","))
 		set("attestation", dt.Attestation)
 		set("predicateType", dt.PredicateType)
 		set("condition", dt.Condition)
 		set("observed", truncate(dt.Observed, MaxObserved))
 	}
-	if f.Result == audit.Fail && f.Mode == "enforce" {
+	if f.Result == scan.Fail && f.Mode == "enforce" {
 		r.Severity = "high" // the webhook denies it: a restart will not come back
 	}
 	return r
@@ -74,7 +75,7 @@ func FromFinding(f audit.Finding, policyName string) Result {
 
 // NamespaceSummary renders a namespace's findings as one result for the
 // cluster report: the worst outcome, with the counts.
-func NamespaceSummary(ns string, s audit.Summary, policyName string, newest metav1.Timestamp) Result {
+func NamespaceSummary(ns string, s scan.Summary, policyName string, newest metav1.Timestamp) Result {
 	r := Result{Source: Source, Policy: policyName, Rule: "namespace-summary", Category: Category, Scored: true, Timestamp: newest,
 		Resources:  []corev1.ObjectReference{{APIVersion: "v1", Kind: "Namespace", Name: ns}},
 		Properties: map[string]string{"pass": fmt.Sprint(s.Pass), "fail": fmt.Sprint(s.Fail), "error": fmt.Sprint(s.Error), "skip": fmt.Sprint(s.Skip)},

@@ -66,6 +66,13 @@ func (a *attempt) trace() *httptrace.ClientTrace {
 	}
 }
 
+// answered reports whether the registry's answer had begun (its headers
+// in, its body on the way).
+func (a *attempt) answered() bool {
+	p, _ := a.state()
+	return p == phaseBody
+}
+
 // earlierThan orders unfinished attempts for Cause: one the registry is
 // holding up (past the Gate) before one still queued, then the oldest.
 func (a *attempt) earlierThan(b *attempt) bool {
@@ -105,43 +112,51 @@ func (a *attempt) describe(now time.Time, timedOut bool) string {
 
 // classify turns a failed attempt into what to record and whether to try
 // again. caller is the request's own context, attemptCtx the one bounded by
-// the per-attempt timeout. what is "" when there is nothing to record: the
-// caller cancelled (it gave up, or a sibling request already failed).
-func (a *attempt) classify(caller, attemptCtx context.Context, err error) (what string, cut, retry bool) {
+// the per-attempt timeout. what is empty when there is nothing to record:
+// the caller cancelled (it gave up, or a sibling request already failed).
+//
+// A request that got no answer (refused, or cut by the per-attempt timeout)
+// is tried again only with retryUnanswered (Limits.RetryUnanswered): a CI
+// run rides out a service restarting, an admission keeps its deadline for
+// the next step.
+func (a *attempt) classify(caller, attemptCtx context.Context, err error, retryUnanswered bool) (what Failure, cut, retry bool) {
 	var tooLarge *TooLargeError
 	var budget *BudgetError
 	var dns *net.DNSError
 	var cert *tls.CertificateVerificationError
 	var plain tls.RecordHeaderError
+	var timeout net.Error
 	now := time.Now()
+	said := func(cause string) Failure { return Failure{Host: a.host, Cause: cause} }
 	switch {
 	case errors.Is(caller.Err(), context.Canceled), errors.As(err, &plain):
 		// The caller gave up, a sibling request failed, or this was
 		// go-containerregistry probing HTTPS on a plain-HTTP registry.
-		return "", false, false
+		return Failure{}, false, false
 	case caller.Err() != nil:
-		return a.describe(now, false), true, false
+		return said(a.describe(now, false)), true, false
 	case attemptCtx.Err() != nil:
-		return a.describe(now, true), false, false
+		return said(a.describe(now, true)), false, retryUnanswered
 	case errors.As(err, &tooLarge), errors.As(err, &budget):
-		return err.Error(), false, false
-	case strings.Contains(err.Error(), "TLS handshake timeout"):
-		return a.describe(now, true), false, false
-	case strings.Contains(err.Error(), "timeout awaiting response headers"):
-		return a.describe(now, true), false, false
+		return Failure{Host: a.host, Cause: err.Error(), Err: err}, false, false
+	case strings.Contains(err.Error(), "TLS handshake timeout"), strings.Contains(err.Error(), "timeout awaiting response headers"):
+		// net/http's own bounds, which it reports only as text.
+		return said(a.describe(now, true)), false, retryUnanswered
 	case errors.As(err, &dns):
-		return fmt.Sprintf("could not resolve registry host %s: %v", a.host, dns.Err), false, false
+		return said(fmt.Sprintf("could not resolve registry host %s: %v", a.host, dns.Err)), false, false
 	case errors.As(err, &cert):
-		return fmt.Sprintf("TLS certificate of registry %s is not trusted: %v", a.host, cert.Err), false, false
+		return said(fmt.Sprintf("TLS certificate of registry %s is not trusted: %v", a.host, cert.Err)), false, false
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Sprintf("registry %s refused the connection", a.host), false, false
+		return said(fmt.Sprintf("registry %s refused the connection", a.host)), false, retryUnanswered
+	case errors.As(err, &timeout) && timeout.Timeout():
+		return said(fmt.Sprintf("request to registry %s timed out: %v", a.host, err)), false, retryUnanswered
 	case broken(err):
 		if p, _ := a.state(); p == phaseBody {
-			return fmt.Sprintf("registry %s broke the connection while sending the body of %s %s", a.host, a.method, a.path), false, true
+			return said(fmt.Sprintf("registry %s broke the connection while sending the body of %s %s", a.host, a.method, a.path)), false, true
 		}
-		return fmt.Sprintf("registry %s closed the connection before answering %s %s", a.host, a.method, a.path), false, true
+		return said(fmt.Sprintf("registry %s closed the connection before answering %s %s", a.host, a.method, a.path)), false, true
 	}
-	return fmt.Sprintf("request to registry %s failed: %v", a.host, err), false, false
+	return said(fmt.Sprintf("request to registry %s failed: %v", a.host, err)), false, false
 }
 
 // broken reports a connection that failed mid-way: worth another attempt.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -32,10 +33,14 @@ import (
 type Auth struct {
 	base http.RoundTripper
 	mu   sync.Mutex
-	// pings and transports hold one entry per key; a failure is not kept,
-	// so the next caller asks again.
+	// pings, transports and writers hold one entry per key; a failure is
+	// not kept, so the next caller asks again.
 	pings      map[string]*entry[*ggcr.Challenge]
 	transports map[string]*entry[http.RoundTripper]
+	// writers are the push transports (Writer), by registry, credentials
+	// and repository; a read of the same repository with the same
+	// credentials goes through its writer (a signing run's post-check).
+	writers map[string]*entry[http.RoundTripper]
 }
 
 // maxEntries bounds an Auth's memory: a webhook sees credentials per pod
@@ -47,7 +52,8 @@ const maxEntries = 4096
 // from New, so every request, pings and token fetches included, keeps
 // regclient's bounds and accounting).
 func NewAuth(base http.RoundTripper) *Auth {
-	return &Auth{base: base, pings: map[string]*entry[*ggcr.Challenge]{}, transports: map[string]*entry[http.RoundTripper]{}}
+	return &Auth{base: base, pings: map[string]*entry[*ggcr.Challenge]{}, transports: map[string]*entry[http.RoundTripper]{},
+		writers: map[string]*entry[http.RoundTripper]{}}
 }
 
 // Transport returns the transport for reading repo with auth, building it
@@ -58,6 +64,9 @@ func (a *Auth) Transport(ctx context.Context, repo name.Repository, auth authn.A
 	cfg, err := authn.Authorization(ctx, auth)
 	if err != nil {
 		return nil, err
+	}
+	if w := a.writer(repo, cfg); w != nil {
+		return w, nil
 	}
 	reg := repo.Registry
 	ch, err := lookup(&a.mu, a.pings, registryKey(reg)).get(ctx, func() (*ggcr.Challenge, error) {
@@ -85,6 +94,105 @@ func (a *Auth) Transport(ctx context.Context, repo name.Repository, auth authn.A
 		}
 		return ggcr.FromToken(reg, auth, rt, ch, tok)
 	})
+}
+
+// Writer returns the transport for pushing to and reading repo with auth,
+// built once per registry, credentials and repository. With credentials
+// it authenticates at once (ping, token for push and pull); without any it
+// sends requests anonymously and authenticates only if the registry
+// answers 401: an open registry is never pinged, and one that wants a
+// token costs one 401 more than the handshake would (anonymous pushes
+// fail there anyway). Transport for the same repository and credentials
+// returns it too. The result is a transport.Wrapper.
+func (a *Auth) Writer(ctx context.Context, repo name.Repository, auth authn.Authenticator) (http.RoundTripper, error) {
+	cfg, err := authn.Authorization(ctx, auth)
+	if err != nil {
+		return nil, err
+	}
+	return lookup(&a.mu, a.writers, writerKey(repo, cfg)).get(ctx, func() (http.RoundTripper, error) {
+		l := &lazyAuth{repo: repo, auth: auth, base: a.base}
+		if credentialKey(cfg) != "" {
+			if err := l.handshake(ctx); err != nil {
+				return nil, err
+			}
+		}
+		// An anonymous basic transport adds nothing: FromToken only makes
+		// l a transport.Wrapper.
+		return ggcr.FromToken(repo.Registry, authn.Anonymous, l, &ggcr.Challenge{}, &ggcr.Token{})
+	})
+}
+
+// writer is the Writer built for repo and cfg, or nil.
+func (a *Auth) writer(repo name.Repository, cfg *authn.AuthConfig) http.RoundTripper {
+	a.mu.Lock()
+	e := a.writers[writerKey(repo, cfg)]
+	a.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	e.sem <- struct{}{}
+	defer func() { <-e.sem }()
+	if !e.done {
+		return nil
+	}
+	return e.v
+}
+
+func writerKey(repo name.Repository, cfg *authn.AuthConfig) string {
+	return registryKey(repo.Registry) + "|" + credentialKey(cfg) + "|" + repo.Name()
+}
+
+// lazyAuth sends requests anonymously until the registry asks for
+// credentials, then authenticates once (ping, token) and resends.
+type lazyAuth struct {
+	repo name.Repository
+	auth authn.Authenticator
+	base http.RoundTripper
+
+	mu sync.Mutex
+	rt http.RoundTripper // set once authenticated
+}
+
+func (l *lazyAuth) authenticated() http.RoundTripper {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rt
+}
+
+func (l *lazyAuth) handshake(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.rt != nil {
+		return nil
+	}
+	rt, err := ggcr.NewWithContext(ctx, l.repo.Registry, l.auth, l.base,
+		[]string{l.repo.Scope(ggcr.PushScope), l.repo.Scope(ggcr.PullScope)})
+	if err != nil {
+		return fmt.Errorf("contacting registry %s: %w", l.repo.RegistryStr(), err)
+	}
+	l.rt = rt
+	return nil
+}
+
+func (l *lazyAuth) RoundTrip(req *http.Request) (*http.Response, error) {
+	if rt := l.authenticated(); rt != nil {
+		return rt.RoundTrip(req)
+	}
+	resp, err := l.base.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || req.Body != nil && req.GetBody == nil {
+		return resp, err
+	}
+	resp.Body.Close()
+	if err := l.handshake(req.Context()); err != nil {
+		return nil, err
+	}
+	again := req.Clone(req.Context())
+	if req.GetBody != nil {
+		if again.Body, err = req.GetBody(); err != nil {
+			return nil, err
+		}
+	}
+	return l.authenticated().RoundTrip(again)
 }
 
 // lookup returns m's entry for key, adding it if m has none.

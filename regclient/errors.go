@@ -3,6 +3,7 @@ package regclient
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // BudgetError says a verification spent its request or byte budget.
@@ -32,6 +33,24 @@ func (e *TooLargeError) Error() string {
 	}
 	return fmt.Sprintf("registry %s: %s %s is %d bytes, more than the %s signet reads", e.Host, e.Method, e.Path, e.Size, size(e.Limit))
 }
+
+// TimeoutError says an attempt was cut by the per-request timeout
+// (Limits.RequestTimeout): no answer within After, or, with Body, an
+// answer whose body did not arrive within it.
+type TimeoutError struct {
+	After time.Duration
+	Body  bool
+	Err   error
+}
+
+func (e *TimeoutError) Error() string {
+	if e.Body {
+		return fmt.Sprintf("body not received within %s: %v", e.After, e.Err)
+	}
+	return fmt.Sprintf("no answer within %s: %v", e.After, e.Err)
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
 
 // RedirectError says a request was redirected more often than allowed.
 type RedirectError struct {

@@ -39,6 +39,11 @@ type Limits struct {
 	// Backoff is the first wait between attempts, doubled each time
 	// (default 250ms). A Retry-After up to MaxBackoff is honoured.
 	Backoff, MaxBackoff time.Duration
+	// RetryUnanswered also tries again a request that got no answer: the
+	// connection refused, or the attempt cut by RequestTimeout (sign's
+	// services and registry writes: a CI run rides out a restart). An
+	// admission does not: its deadline is for the next step.
+	RetryUnanswered bool
 	// MaxRequests and MaxBytes are one Tracker's budget: the registry
 	// requests (attempts, redirects, pings and token fetches included) and
 	// response bytes one verification may spend (default 512 and 16 MiB).

@@ -3,8 +3,13 @@ package regclient
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcr "github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Priority orders requests waiting at a Gate: background work last, urgent
@@ -49,9 +54,8 @@ type Tracker struct {
 
 // failure is one kind of thing a registry did, and how often.
 type failure struct {
-	what  string
-	count int
-	seq   int
+	Failure
+	seq int
 	// cut marks a description of a request the caller's deadline cut
 	// short: less telling than a failure the registry itself produced.
 	// Among those, the request stuck longest (started first) tells most.
@@ -67,8 +71,12 @@ func NewTracker(p Priority) *Tracker {
 	return &Tracker{priority: p}
 }
 
-// Priority is the priority of the work's requests at a Gate.
+// Priority is the priority of the work's requests at a Gate; work
+// without a Tracker is served as asked for now.
 func (t *Tracker) Priority() Priority {
+	if t == nil {
+		return Priority{Since: time.Now()}
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.priority
@@ -85,18 +93,44 @@ func (t *Tracker) Promote(p Priority) {
 	}
 }
 
+// The Tracker of a request travels in its context from Track (or a
+// Reader) to the transport, inside regclient only: go-containerregistry
+// builds the requests, and a request carries nothing else.
 type trackerKey struct{}
 
-// WithTracker attaches t to ctx: every request made with ctx is accounted
-// to it.
-func WithTracker(ctx context.Context, t *Tracker) context.Context {
+func withTracker(ctx context.Context, t *Tracker) context.Context {
 	return context.WithValue(ctx, trackerKey{}, t)
 }
 
-// FromContext returns the Tracker of ctx, or nil.
-func FromContext(ctx context.Context) *Tracker {
+func trackerOf(ctx context.Context) *Tracker {
 	t, _ := ctx.Value(trackerKey{}).(*Tracker)
 	return t
+}
+
+// Track returns rt (a transport to reg) with every request it sends
+// accounted to t, whatever context the request carries: the way a
+// Tracker reaches the transport under go-containerregistry, which builds
+// the requests. The result is a transport.Wrapper, used as is.
+func Track(reg name.Registry, rt http.RoundTripper, t *Tracker) http.RoundTripper {
+	// An anonymous basic transport adds nothing: FromToken only makes the
+	// result a transport.Wrapper.
+	w, err := ggcr.FromToken(reg, authn.Anonymous, tracked{rt, t}, &ggcr.Challenge{}, &ggcr.Token{})
+	if err != nil {
+		panic(fmt.Sprintf("regclient: wrapping a transport: %v", err)) // only a bearer challenge can fail
+	}
+	return w
+}
+
+type tracked struct {
+	inner http.RoundTripper
+	t     *Tracker
+}
+
+func (tr tracked) RoundTrip(r *http.Request) (*http.Response, error) {
+	if trackerOf(r.Context()) != tr.t {
+		r = r.WithContext(withTracker(r.Context(), tr.t))
+	}
+	return tr.inner.RoundTrip(r)
 }
 
 // Requests is how many requests were sent (or refused by the budget).
@@ -119,13 +153,13 @@ func (t *Tracker) Bytes() int64 {
 	return t.bytes
 }
 
-// Cause names what the registry did, for a denial: the most recent failure
-// it answered or caused, with how often; else the description of a request
-// a deadline cut short; else what the oldest unfinished request is waiting
-// for. "" when nothing went wrong.
-func (t *Tracker) Cause() string {
+// Failure is what the registries did, for a denial: the most recent
+// failure they answered or caused, with how often; else the description of
+// a request a deadline cut short; else what the oldest unfinished request
+// is waiting for. nil when nothing went wrong. The result is a copy.
+func (t *Tracker) Failure() *Failure {
 	if t == nil {
-		return ""
+		return nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -136,7 +170,8 @@ func (t *Tracker) Cause() string {
 		}
 	}
 	if best != nil && !best.cut {
-		return best.what + times(best.count)
+		f := best.Failure
+		return &f
 	}
 	var oldest *attempt
 	for a := range t.inflight {
@@ -145,12 +180,14 @@ func (t *Tracker) Cause() string {
 		}
 	}
 	if oldest != nil {
-		return oldest.describe(time.Now(), false)
+		return &Failure{Host: oldest.host, Cause: oldest.describe(time.Now(), false), Count: 1}
 	}
 	if best != nil {
-		return best.what
+		f := best.Failure
+		f.Count = 1 // a cut request is described, not counted
+		return &f
 	}
-	return ""
+	return nil
 }
 
 // better prefers what the registry did over what a deadline cut short,
@@ -168,13 +205,6 @@ func better(f, than *failure) bool {
 	return f.seq > than.seq
 }
 
-func times(n int) string {
-	if n <= 1 {
-		return ""
-	}
-	return fmt.Sprintf(" %d times", n)
-}
-
 // begin accounts for one attempt before it is sent: it fails when the
 // request budget is spent.
 func (t *Tracker) begin(a *attempt, lim Limits) error {
@@ -185,7 +215,7 @@ func (t *Tracker) begin(a *attempt, lim Limits) error {
 	defer t.mu.Unlock()
 	if t.requests >= lim.MaxRequests {
 		err := &BudgetError{Requests: lim.MaxRequests}
-		t.record(err.Error(), false, a.start)
+		t.record(Failure{Host: a.host, Cause: err.Error(), Err: err}, false, a.start)
 		return err
 	}
 	t.requests++
@@ -226,7 +256,7 @@ func (t *Tracker) addBytes(n int64) {
 
 // fail records what went wrong with a request started at started; cut
 // marks one the caller's deadline ended rather than the registry.
-func (t *Tracker) fail(what string, cut bool, started time.Time) {
+func (t *Tracker) fail(what Failure, cut bool, started time.Time) {
 	if t == nil {
 		return
 	}
@@ -235,16 +265,19 @@ func (t *Tracker) fail(what string, cut bool, started time.Time) {
 	t.record(what, cut, started)
 }
 
-func (t *Tracker) record(what string, cut bool, started time.Time) {
+// record counts what by its sentence: the same thing happening again
+// (each attempt of a retried request) is one failure, counted.
+func (t *Tracker) record(what Failure, cut bool, started time.Time) {
 	if t.failures == nil {
 		t.failures = map[string]*failure{}
 	}
 	t.seq++
-	f := t.failures[what]
+	f := t.failures[what.Cause]
 	if f == nil {
-		f = &failure{what: what, cut: cut, started: started}
-		t.failures[what] = f
+		f = &failure{Failure: what, cut: cut, started: started}
+		t.failures[what.Cause] = f
 	}
-	f.count++
+	f.Count++
+	f.Err = what.Err // the latest attempt's error is the one returned
 	f.seq = t.seq
 }

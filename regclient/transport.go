@@ -5,89 +5,127 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
 	"time"
 )
 
-// Gate admits requests to a registry host (enforce's per-registry limiter
-// is one). Enter blocks until r may be sent or r's context ends; release is
+// Gate admits requests to a registry host (Limiter is one). Enter blocks
+// until r, of priority p, may be sent or r's context ends; release is
 // called exactly once, after the response has been read completely. A
 // holder of a slot never asks for another: the response is read before
 // RoundTrip returns, so no caller can keep a slot by keeping a body open.
 type Gate interface {
-	Enter(r *http.Request) (release func(), err error)
+	Enter(r *http.Request, p Priority) (release func(), err error)
 }
 
-// Options configure New.
-type Options struct {
-	Limits Limits
-	// Gate, if set, admits every attempt (after the budget check, before
-	// the request is sent).
-	Gate Gate
-}
-
-// New returns the registry transport: base (HTTPTransport if nil) with
-// signet's limits, accounting and retries. Pass it to go-containerregistry
-// inside a transport.Wrapper, or as remote.WithTransport: it retries 408,
-// 429, 5xx and broken connections itself, honouring the caller's deadline
-// between attempts.
-func New(base http.RoundTripper, o Options) http.RoundTripper {
-	if base == nil {
-		base = HTTPTransport()
-	}
-	return &transport{base: base, lim: o.Limits.withDefaults(), gate: o.Gate}
-}
-
-// HTTPTransport is the base transport for registry reads: the settings of
-// go-containerregistry's DefaultTransport, with a bound on every phase of a
-// connection (dial 5s, TLS handshake 5s, response headers 10s), so a
-// registry that accepts and never answers cannot hold a request forever.
-func HTTPTransport() *http.Transport {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   50,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   5 * time.Second,
-		ResponseHeaderTimeout: 10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
-}
-
+// transport is the Client's one retry loop: every request of every
+// caller, a registry read or write or a Sigstore service call, is tried,
+// bounded, accounted and retried here.
 type transport struct {
-	base http.RoundTripper
-	lim  Limits
-	gate Gate
+	base    http.RoundTripper
+	lim     Limits
+	gate    Gate
+	log     func(format string, args ...any)
+	service string
+	caps    capabilities
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	tr := FromContext(req.Context())
+	tr := trackerOf(req.Context())
 	if redirects(req) > t.lim.MaxRedirects {
 		err := &RedirectError{Host: req.URL.Host, Limit: t.lim.MaxRedirects}
-		tr.fail(err.Error(), false, time.Now())
+		tr.fail(Failure{Host: req.URL.Host, Cause: err.Error(), Err: err}, false, time.Now())
 		return nil, err
 	}
-	replayable := req.Body == nil || req.Body == http.NoBody
+	req, err := replayable(req)
+	if err != nil {
+		return nil, err
+	}
 	for i := 1; ; i++ {
 		resp, retry, err := t.once(req, tr)
-		if !retry || !replayable || i >= t.lim.Attempts {
-			return resp, err
+		if !retry || i >= t.lim.Attempts {
+			return resp, t.giveUp(i, err)
 		}
-		if !sleep(req.Context(), t.backoff(i, resp)) {
-			return resp, err
+		wait := t.backoff(i, resp)
+		if t.log != nil {
+			t.log("%s%s %s%s: %s; retrying in %s (attempt %d of %d)", t.prefix(), req.Method, req.URL.Host, req.URL.Path, why(resp, err), wait, i+1, t.lim.Attempts)
+		}
+		if !sleep(req.Context(), wait) {
+			return resp, t.giveUp(i, err)
 		}
 	}
+}
+
+// replayable returns req with a body each attempt can send again: its
+// GetBody, or the body read once into memory (registry writes and
+// Sigstore service calls send small bodies).
+func replayable(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody || req.GetBody != nil {
+		return req, nil
+	}
+	b, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("buffering request body: %w", err)
+	}
+	r := req.Clone(req.Context())
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	r.Body, _ = r.GetBody()
+	return r, nil
+}
+
+// rewound is req with a fresh body for another attempt.
+func rewound(req *http.Request) (*http.Request, error) {
+	if req.GetBody == nil || req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, fmt.Errorf("rewinding request body: %w", err)
+	}
+	r := req.Clone(req.Context())
+	r.Body = body
+	return r, nil
+}
+
+// giveUp is the error of the last attempt, naming the service (WithService)
+// and how often it was tried, so a failed run says which of Fulcio, Rekor,
+// the timestamp authority or the registry failed.
+func (t *transport) giveUp(attempts int, err error) error {
+	if err == nil || t.service == "" {
+		return err
+	}
+	if attempts == 1 {
+		return fmt.Errorf("%s%w", t.prefix(), err)
+	}
+	return fmt.Errorf("%s%w (gave up after %d attempts)", t.prefix(), err, attempts)
+}
+
+func (t *transport) prefix() string {
+	if t.service == "" {
+		return ""
+	}
+	return t.service + ": "
+}
+
+// why says what a retried attempt met, for the log.
+func why(resp *http.Response, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return resp.Status
 }
 
 // once makes one attempt: budget, Gate, send, read the whole body.
 func (t *transport) once(req *http.Request, tr *Tracker) (*http.Response, bool, error) {
 	if err := req.Context().Err(); err != nil {
 		return nil, false, err // nothing was tried: nothing to account or record
+	}
+	req, err := rewound(req)
+	if err != nil {
+		return nil, false, err
 	}
 	a := newAttempt(req)
 	if err := tr.begin(a, t.lim); err != nil {
@@ -98,14 +136,17 @@ func (t *transport) once(req *http.Request, tr *Tracker) (*http.Response, bool, 
 	defer cancel()
 	r := req.Clone(httptrace.WithClientTrace(ctx, a.trace()))
 	failed := func(err error) (*http.Response, bool, error) {
-		what, cut, retry := a.classify(req.Context(), ctx, err)
-		if what != "" {
+		what, cut, retry := a.classify(req.Context(), ctx, err, t.lim.RetryUnanswered)
+		if what.Cause != "" {
 			tr.fail(what, cut, a.start)
+		}
+		if ctx.Err() != nil && req.Context().Err() == nil {
+			err = &TimeoutError{After: t.lim.RequestTimeout, Body: a.answered(), Err: err}
 		}
 		return nil, retry, err
 	}
 	if t.gate != nil {
-		release, err := t.gate.Enter(r)
+		release, err := t.gate.Enter(r, tr.Priority())
 		if err != nil {
 			return failed(err)
 		}
@@ -124,8 +165,9 @@ func (t *transport) once(req *http.Request, tr *Tracker) (*http.Response, bool, 
 	if r.Method != http.MethodHead {
 		resp.ContentLength = int64(len(body))
 	}
+	t.caps.observe(r, resp)
 	if retryStatus(resp.StatusCode) {
-		tr.fail(fmt.Sprintf("registry %s answered %s", a.host, resp.Status), false, a.start)
+		tr.fail(Failure{Host: a.host, Status: resp.StatusCode, Cause: fmt.Sprintf("registry %s answered %s", a.host, resp.Status)}, false, a.start)
 		return resp, true, nil
 	}
 	return resp, false, nil

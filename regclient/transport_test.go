@@ -21,7 +21,7 @@ type countingGate struct {
 	held, peak atomic.Int64
 }
 
-func (g *countingGate) Enter(r *http.Request) (func(), error) {
+func (g *countingGate) Enter(*http.Request, Priority) (func(), error) {
 	n := g.held.Add(1)
 	for p := g.peak.Load(); n > p && !g.peak.CompareAndSwap(p, n); p = g.peak.Load() {
 	}
@@ -40,9 +40,13 @@ type result struct {
 func get(t *testing.T, url string, lim Limits, gate Gate, timeout time.Duration) result {
 	t.Helper()
 	tr := NewTracker(Priority{})
-	ctx, cancel := context.WithTimeout(WithTracker(context.Background(), tr), timeout)
+	ctx, cancel := context.WithTimeout(withTracker(context.Background(), tr), timeout)
 	defer cancel()
-	client := &http.Client{Transport: New(nil, Options{Limits: lim, Gate: gate}), CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
+	opts := []Option{WithLimits(lim)}
+	if gate != nil {
+		opts = append(opts, WithGate(gate))
+	}
+	client := &http.Client{Transport: New(opts...).Transport(), CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := client.Do(req)
 	return result{resp, err, tr}
@@ -131,8 +135,15 @@ func TestTransportBoundsEachRequest(t *testing.T) {
 					t.Fatal("the answer's body was lost")
 				}
 			}
-			if cause := res.tr.Cause(); !strings.Contains(cause, c.cause) {
-				t.Fatalf("Cause() = %q, want it to say %q", cause, c.cause)
+			f := res.tr.Failure()
+			if cause := f.String(); !strings.Contains(cause, c.cause) {
+				t.Fatalf("Failure() = %q, want it to say %q", cause, c.cause)
+			}
+			if host := strings.TrimPrefix(srv.URL, "http://"); f.Host != host || f.Status != c.status {
+				t.Fatalf("Failure() is at %q with status %d, want %q with %d", f.Host, f.Status, host, c.status)
+			}
+			if c.err != "" && res.err != nil && f.Err != nil && !f.Said(res.err) {
+				t.Fatalf("the returned error %v does not say the failure regclient returned", res.err)
 			}
 			if n := served.Load(); n > c.maxServed {
 				t.Fatalf("the registry served %d requests, want at most %d", n, c.maxServed)
@@ -202,7 +213,7 @@ func TestTransportNamesAStalledTLSHandshake(t *testing.T) {
 	if res.err == nil {
 		t.Fatal("want an error")
 	}
-	if cause := res.tr.Cause(); !strings.Contains(cause, "TLS handshake with "+ln.Addr().String()+" had not completed after") {
+	if cause := res.tr.Failure().String(); !strings.Contains(cause, "TLS handshake with "+ln.Addr().String()+" had not completed after") {
 		t.Fatalf("Cause() = %q", cause)
 	}
 }
@@ -213,7 +224,7 @@ func TestCauseAfterCancelIsNotRecorded(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	defer srv.Close()
 	tr := NewTracker(Priority{})
-	ctx, cancel := context.WithCancel(WithTracker(context.Background(), tr))
+	ctx, cancel := context.WithCancel(withTracker(context.Background(), tr))
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v2/", nil)
 	go func() {
 		for tr.Requests() == 0 {
@@ -221,11 +232,11 @@ func TestCauseAfterCancelIsNotRecorded(t *testing.T) {
 		}
 		cancel()
 	}()
-	_, err := (&http.Client{Transport: New(nil, Options{})}).Do(req)
+	_, err := (&http.Client{Transport: New().Transport()}).Do(req)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
-	if c := tr.Cause(); c != "" {
+	if c := tr.Failure().String(); c != "" {
 		t.Fatalf("a cancelled request recorded %q", c)
 	}
 }

@@ -102,7 +102,7 @@ func TestAttestationsFromSeparateRuns(t *testing.T) {
 	if !errors.Is(err, ErrPreflight) || res.Digest != "" || !strings.Contains(err.Error(), "CVE-2024-3094") {
 		t.Fatalf("a failing re-scan: err %v, published for %q; want refused by preflight before publishing", err, res.Digest)
 	}
-	if d := NewPostCheck().Verify(context.Background(), image, k.policy); !d.Allowed {
+	if d := verify.New().Verify(context.Background(), image, k.policy); !d.Allowed {
 		t.Fatalf("after the refused re-scan the image must still be admitted: %v", d.Messages())
 	}
 

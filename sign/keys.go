@@ -171,3 +171,34 @@ func ephemeralKeypair() (sgsign.Keypair, error) {
 	}
 	return kp, nil
 }
+
+// ExistsError says a key file is already there (and overwriting was not
+// asked for).
+type ExistsError struct{ Path string }
+
+func (e *ExistsError) Error() string { return e.Path + " exists (use --force to overwrite)" }
+
+// WriteKeyPair generates a key pair encrypted with password and writes it
+// to PREFIX.key (mode 0600) and PREFIX.pub, refusing to overwrite either
+// unless force.
+func WriteKeyPair(prefix string, password []byte, force bool) (keyPath, pubPath string, err error) {
+	keyPath, pubPath = prefix+".key", prefix+".pub"
+	if !force {
+		for _, p := range []string{keyPath, pubPath} {
+			if _, err := os.Stat(p); err == nil {
+				return "", "", &ExistsError{Path: p}
+			}
+		}
+	}
+	priv, pub, err := GenerateKeyPair(password)
+	if err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(keyPath, priv, 0o600); err != nil {
+		return "", "", fmt.Errorf("writing %s: %w", keyPath, err)
+	}
+	if err := os.WriteFile(pubPath, pub, 0o644); err != nil {
+		return "", "", fmt.Errorf("writing %s: %w", pubPath, err)
+	}
+	return keyPath, pubPath, nil
+}

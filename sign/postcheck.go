@@ -2,31 +2,29 @@ package sign
 
 import (
 	"context"
-	"net/http"
-	"slices"
 
-	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/regclient"
 	"github.com/signet-dev/signet/verify"
 )
 
-// NewPostCheck is the post-check `sign` runs: the verify engine with opts
+// PostCheck is the post-check `sign` runs: the verify engine with Options
 // (the cluster's engine, the run's trust policy), built by Run over the
-// run's registry transport. It then reads what the registry lists now (the
+// run's registry client. It then reads what the registry lists now (the
 // .sig/.att tags, the referrers) as the run read it back after its last
 // write, and the content the registry accepted from the run (by digest)
-// from memory; anything else, other signers' entries included, from the
-// registry. The evaluation is the engine's, unchanged, on the digest that
-// will run. Outside Run it verifies like verify.New(opts...).
-func NewPostCheck(opts ...verify.Option) Decider { return postCheck(opts) }
-
-type postCheck []verify.Option
-
-func (p postCheck) Verify(ctx context.Context, image string, pol *policy.Policy) *verify.Decision {
-	return verify.New(p...).Verify(ctx, image, pol)
+// from the client's memory; anything else, other signers' entries
+// included, from the registry, through the run's authentication (no
+// ping). The evaluation is the engine's, unchanged, on the digest that
+// will run.
+type PostCheck struct {
+	Options []verify.Option
 }
 
-// over is the post-check through rt, the run's transport.Wrapper: the
-// engine uses it as is (no ping, the run's credentials).
-func (p postCheck) over(rt http.RoundTripper) Decider {
-	return verify.New(append(slices.Clip(p), verify.WithAuthenticatedTransport(rt))...)
+// NewPostCheck is a post-check with opts.
+func NewPostCheck(opts ...verify.Option) *PostCheck { return &PostCheck{Options: opts} }
+
+// decide decides image under req's policy through reg, the run's client.
+func (p *PostCheck) decide(ctx context.Context, reg *regclient.Client, req verify.Request) *verify.Decision {
+	opts := append(append([]verify.Option{}, p.Options...), verify.WithRegistry(reg))
+	return verify.New(opts...).Flow().Decide(ctx, req)
 }

@@ -1,7 +1,6 @@
 package sign
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -64,13 +63,15 @@ type PreflightReport struct {
 // no Sigstore.
 func Preflight(p *policy.Policy, image string, signer Signer, attach []attest.Predicate) *PreflightReport {
 	r := &PreflightReport{Image: image, PolicyHash: p.Hash, Signer: signer.String()}
-	s, d := verify.Prepare(image, p)
+	s, d := verify.Prepare(verify.Request{Image: image, Policy: p})
 	if d == nil {
 		var statements []verify.Statement
 		for _, a := range attach {
 			statements = append(statements, verify.Statement{PredicateType: a.Type, Predicate: a.JSON})
 		}
-		d = verify.Evaluate(context.Background(), verify.Target{Subject: s}, verify.Predicted(signer.evidence(), statements...))
+		// Predicted evidence needs no trusted material: nothing is verified
+		// cryptographically before it is signed.
+		d = verify.Evaluate(verify.Target{Subject: s}, verify.Predicted(signer.evidence(), statements...), nil)
 	}
 	r.Decision = d
 	if d.Rule != nil {

@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/regclient"
 )
 
 // TestProducerTouchesNoRegistry: a Session produces a signature and an
@@ -62,7 +64,7 @@ func TestPublisherWritesMaterialInEachLayout(t *testing.T) {
 		w := testworld.New(t, testworld.Options{NoReferrers: noReferrers})
 		d := w.Push("acme/app:1")
 		repo := d.Context()
-		rt, err := connect(context.Background(), repo, nil, http.DefaultTransport)
+		rt, err := regclient.New().Writer(context.Background(), repo, authn.Anonymous)
 		if err != nil {
 			t.Fatal(err)
 		}

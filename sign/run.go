@@ -13,13 +13,9 @@ import (
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/regclient"
 	"github.com/signet-dev/signet/verify"
 )
-
-// Decider is the verify engine as the post-check needs it.
-type Decider interface {
-	Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision
-}
 
 // Request is one `sign image` / `sign attest` run.
 type Request struct {
@@ -40,7 +36,7 @@ type Request struct {
 	// PostCheck, the post-check. Nil skips both.
 	Policy    *policy.Policy
 	Signer    Signer
-	PostCheck Decider
+	PostCheck *PostCheck
 	// Keychain holds the registry credentials (nil: anonymous).
 	Keychain authn.Keychain
 	Remote   []remote.Option
@@ -88,14 +84,18 @@ func Run(ctx context.Context, s *Session, req Request) (*Result, error) {
 		}
 	}
 	// Every registry request of the run, the post-check's included, goes
-	// through one authenticated transport (registry.go) with the run's
-	// memory of what it wrote (memo.go), and retries like the Sigstore
-	// services do.
+	// through one regclient.Client: one authenticated transport with the
+	// run's memory of what it wrote, retried like the Sigstore services.
 	ref, err := name.ParseReference(req.Image)
 	if err != nil {
 		return res, fmt.Errorf("parsing image reference %q: %w", req.Image, err)
 	}
-	rt, err := connect(ctx, ref.Context(), req.Keychain, newMemo(s.retry))
+	reg := s.cfg.client("registry", regclient.WithMemory())
+	auth, err := credentials(ctx, req.Keychain, ref.Context())
+	if err != nil {
+		return res, err
+	}
+	rt, err := reg.Writer(ctx, ref.Context(), auth)
 	if err != nil {
 		return res, err
 	}
@@ -138,11 +138,7 @@ func Run(ctx context.Context, s *Session, req Request) (*Result, error) {
 		}
 	}
 	if req.Policy != nil && req.PostCheck != nil {
-		check := req.PostCheck
-		if pc, ok := check.(postCheck); ok {
-			check = pc.over(rt)
-		}
-		res.Decision = check.Verify(ctx, t.Digest.String(), req.Policy)
+		res.Decision = req.PostCheck.decide(ctx, reg, verify.Request{Image: t.Digest.String(), Policy: req.Policy, Keychain: req.Keychain})
 		if !res.Decision.Allowed {
 			if res.Pending = pending(res.Decision, req); res.Pending == nil {
 				return res, fmt.Errorf("%w: the cluster would deny %s: %v", ErrPostCheck, t.Digest, res.Decision.Messages())
@@ -151,6 +147,18 @@ func Run(ctx context.Context, s *Session, req Request) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// credentials are kc's credentials for repo (anonymous without a keychain).
+func credentials(ctx context.Context, kc authn.Keychain, repo name.Repository) (authn.Authenticator, error) {
+	if kc == nil {
+		return authn.Anonymous, nil
+	}
+	a, err := authn.Resolve(ctx, kc, repo)
+	if err != nil {
+		return nil, fmt.Errorf("finding credentials for %s: %w", repo, err)
+	}
+	return a, nil
 }
 
 // produce signs everything of the run before anything is published: per

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+
 	"time"
+
+	"github.com/signet-dev/signet/regclient"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
@@ -35,7 +38,8 @@ type Config struct {
 	// Notation, if set, also signs every digest with the Notary Project.
 	Notation *Notation
 	// Transport is the base HTTP transport (default http.DefaultTransport);
-	// it is wrapped in a RetryTransport.
+	// every call goes through a regclient.Client over it, which bounds,
+	// retries and logs each attempt.
 	Transport http.RoundTripper
 	// Retries is the number of attempts for each service call (default 4).
 	Retries int
@@ -62,7 +66,7 @@ type Session struct {
 	// signed entry timestamp) fit cosign's legacy annotation.
 	setLogs []sgsign.Transparency
 	tsas    []*sgsign.TimestampAuthority
-	retry   *RetryTransport
+	cfg     Config
 	log     Logf
 	// notation signs with the Notary Project too (or only, when keypair
 	// is nil).
@@ -79,7 +83,8 @@ func NewSession(cfg Config) (*Session, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	s := &Session{key: cfg.Key, retry: cfg.transport("registry"), log: log, notation: cfg.Notation}
+	cfg.Log = log
+	s := &Session{key: cfg.Key, cfg: cfg, log: log, notation: cfg.Notation}
 	if s.notation != nil {
 		s.notation.bound(cfg.transport("Notation timestamp authority"))
 	}
@@ -117,18 +122,53 @@ func NewSession(cfg Config) (*Session, error) {
 	}
 	for _, u := range cfg.TSAURLs {
 		// No client timeout and no retries of sigstore-go's own: the
-		// RetryTransport bounds and retries each attempt (sigstore-go's
-		// request carries no context, so only a per-attempt bound ends it).
+		// transport bounds and retries each attempt (sigstore-go's request
+		// carries no context, so only a per-attempt bound ends it).
 		s.tsas = append(s.tsas, sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{
 			URL: u, Transport: cfg.transport("timestamp authority " + hostOf(u)), Timeout: -1}))
 	}
 	return s, nil
 }
 
+// Logf receives progress lines (one per attempt, retry and push).
+type Logf func(format string, args ...any)
+
+// Defaults of Config.Retries and Config.Backoff.
+const (
+	DefaultRetries = 4
+	DefaultBackoff = 500 * time.Millisecond
+)
+
+// HTTPClient is an HTTP client for one service outside the session (the
+// CI's OIDC token endpoint), bounded, retried and logged like the session's.
+func (cfg Config) HTTPClient(service string) *http.Client {
+	return &http.Client{Transport: cfg.transport(service)}
+}
+
 // transport is the bounded, retrying transport of one service.
-func (cfg Config) transport(service string) *RetryTransport {
-	return &RetryTransport{Base: cfg.Transport, Service: service, Attempts: cfg.Retries, Backoff: cfg.Backoff,
-		Timeout: cfg.Timeout, Log: cfg.Log}
+func (cfg Config) transport(service string) http.RoundTripper {
+	return cfg.client(service).Transport()
+}
+
+// client is the regclient.Client of one service (the registry's: of one
+// run): every attempt bounded by Timeout, 429, 5xx and unanswered
+// requests tried Retries times in all, each retry logged.
+func (cfg Config) client(service string, opts ...regclient.Option) *regclient.Client {
+	base := cfg.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	attempts := cfg.Retries
+	if attempts <= 0 {
+		attempts = DefaultRetries
+	}
+	backoff := cfg.Backoff
+	if backoff <= 0 {
+		backoff = DefaultBackoff
+	}
+	lim := regclient.Limits{RequestTimeout: cfg.Timeout, Attempts: attempts, Backoff: backoff, MaxBackoff: 8 * time.Second, RetryUnanswered: true}
+	return regclient.New(append([]regclient.Option{regclient.WithBase(base), regclient.WithLimits(lim),
+		regclient.WithService(service), regclient.WithLog(cfg.Log)}, opts...)...)
 }
 
 // budget is the longest one call through cfg.transport can take: every

@@ -33,7 +33,7 @@ func signAndAttest(w *testworld.World, d name.Digest, layout ocisig.Layout) {
 func tlsVerifier(w *testworld.World, opts ...verify.Option) *verify.Verifier {
 	base := regclient.HTTPTransport()
 	base.TLSClientConfig = w.TLSClientConfig()
-	return verify.New(append([]verify.Option{verify.WithTransport(regclient.New(base, regclient.Options{}))}, opts...)...)
+	return verify.New(append([]verify.Option{verify.WithRegistry(regclient.New(regclient.WithBase(base)))}, opts...)...)
 }
 
 // TestColdVerificationAtTheFloor: through a registry that counts requests
@@ -208,14 +208,17 @@ func TestATokenServesOnlyItsCredentials(t *testing.T) {
 	a, trA, p := tokenWorld(t, map[string]string{"ci": "s3cret"}, "acme/private/app")
 	b, trB, pb := tokenWorld(t, nil, "acme/app")
 	v := verify.New()
-	secret := verify.WithRequestKeychain(context.Background(), hostKeychain{a.Registry, "ci", "s3cret"})
-	if d := v.Verify(secret, a.Ref("acme/private/app:1"), p); !d.Allowed {
+	secret := hostKeychain{a.Registry, "ci", "s3cret"}
+	withSecret := func(image string, p *policy.Policy) *verify.Decision {
+		return v.Flow().Decide(context.Background(), verify.Request{Image: image, Policy: p, Keychain: secret})
+	}
+	if d := withSecret(a.Ref("acme/private/app:1"), p); !d.Allowed {
 		t.Fatalf("with the pull secret: %v", d.Messages())
 	}
 	if d := v.Verify(context.Background(), a.Ref("acme/private/app:1"), p); d.Allowed || !strings.Contains(strings.Join(d.Messages(), " "), "DENIED") {
 		t.Fatalf("without the pull secret: want DENIED by the token server, got allowed=%v %v", d.Allowed, d.Messages())
 	}
-	if d := v.Verify(secret, b.Ref("acme/app:1"), pb); !d.Allowed {
+	if d := withSecret(b.Ref("acme/app:1"), pb); !d.Allowed {
 		t.Fatalf("other registry: %v", d.Messages())
 	}
 	_, seenA := trA.counts()

@@ -59,6 +59,9 @@ type Decision struct {
 	TrustedRootSource string `json:"trustedRootSource,omitempty"`
 	// Elapsed is how long the decision took.
 	Elapsed Duration `json:"elapsedMs"`
+	// DecidedAt is when the engine made the decision: a decision a store
+	// kept keeps it, so a report can say since when its result holds.
+	DecidedAt time.Time `json:"-"`
 	// ValidUntil, when set, is when the decision stops being true by
 	// itself: an attestation it counted becomes older than its rule's
 	// maxAge. A cache keeps it no longer.
@@ -76,6 +79,9 @@ type RuleRef struct {
 	Name    string          `json:"name"`
 	Kind    policy.RuleKind `json:"kind"`
 	Pattern string          `json:"pattern"`
+	// Hash is the rule's meaning (policy.Rule.Hash): what a verdict or a
+	// store binds a decision to.
+	Hash string `json:"-"`
 }
 
 // SignatureResult is one verified signature and the identity it satisfied.
@@ -160,6 +166,48 @@ type Rejection struct {
 	Code   ReasonCode    `json:"code,omitempty"`
 	policy.Mismatch
 	Attestation *AttestationRef `json:"attestation,omitempty"`
+}
+
+// Outcome is what a decision came to, whatever renders it: the webhook's
+// result, a log line, a metric label, a PolicyReport result, `sign
+// verify`'s verdict, how long a store keeps it.
+type Outcome string
+
+const (
+	// OutcomeAllow: admitted, nothing held against it.
+	OutcomeAllow Outcome = "allow"
+	// OutcomeDeny: refused.
+	OutcomeDeny Outcome = "deny"
+	// OutcomeAudit: admitted in audit mode, with reasons that would have
+	// refused it in enforce mode.
+	OutcomeAudit Outcome = "audit-violation"
+)
+
+// Outcome is what d came to: its reasons decide, and its verdict whether
+// they were admitted (audit mode).
+func (d *Decision) Outcome() Outcome {
+	switch {
+	case len(d.Reasons) == 0:
+		return OutcomeAllow
+	case d.Allowed:
+		return OutcomeAudit
+	}
+	return OutcomeDeny
+}
+
+// InNamespace returns d as it applies in a namespace of mode m, the one
+// place a namespace's mode meets a decision: in an audit namespace a
+// denial is admitted and reported (mode audit), as under an audit-mode
+// rule; in any other, d as the rule decided it. An exempt namespace is
+// never decided. d is not changed (a store shares it).
+func (d *Decision) InNamespace(m policy.NamespaceMode) *Decision {
+	if m != policy.NamespaceAudit || d.Mode == policy.ModeAudit {
+		return d
+	}
+	out := *d
+	out.Mode = policy.ModeAudit
+	out.settle()
+	return &out
 }
 
 // WithReason returns a copy of d with r added and the verdict settled

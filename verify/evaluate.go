@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"time"
@@ -12,34 +11,36 @@ import (
 	"github.com/signet-dev/signet/trustroot"
 )
 
-// Evaluate decides t from ev: the engine's last step. It verifies each
-// found signature and attestation (sigstore-go, against the trusted root
-// or the rule's keys; predicted ones are taken as signed by their Signer),
-// matches them against the rule's identities and threshold, checks
-// provenance against the rule's conditions and, under platforms: all,
-// every platform of an index, and each attestation the rule requires
-// (attestations.go: signers, age, CEL conditions); the Decision says what held and, for each
+// Evaluate decides t from ev under trust: the engine's last step, pure
+// (no I/O, no context: trust holds every key and root it may use). It
+// verifies each found signature and attestation (sigstore-go, against the
+// trusted root or the rule's keys; predicted ones are taken as signed by
+// their Signer, and need no trust), matches them against the rule's
+// identities and threshold, checks provenance against the rule's
+// conditions and, under platforms: all, every platform of an index, and
+// each attestation the rule requires (evaluate_attestations.go: signers,
+// age, CEL conditions); the Decision says what held and, for each
 // requirement that did not, a typed Reason.
-func Evaluate(ctx context.Context, t Target, ev *Evidence) *Decision {
+func Evaluate(t Target, ev *Evidence, trust *Trust) *Decision {
 	d := t.decision()
 	r := t.Match.Rule
 	if r.Signature == policy.Optional {
 		d.settle()
 		return d // pin-only: the digest is what runs, no signature needed
 	}
-	e := &evaluation{p: t.Policy, rule: r, digest: t.Digest, ev: ev, d: d, now: time.Now(), budget: policy.NewBudget()}
+	e := &evaluation{p: t.Policy, rule: r, digest: t.Digest, ev: ev, trust: trust, d: d, now: time.Now(), budget: policy.NewBudget()}
 	d.Rejected = slices.Clone(ev.rejected)
 	if e.unsignedAdmitted() {
 		d.settle()
 		return d // signature: ifPresent, and none is there
 	}
-	e.signatures(ctx)
+	e.signatures()
 	if r.Provenance != nil {
-		e.provenance(ctx)
+		e.provenance()
 	}
-	e.attestations(ctx)
+	e.attestations()
 	if r.Platforms == policy.PlatformsAll && ev.platforms != nil {
-		e.platforms(ctx)
+		e.platforms()
 	}
 	e.unread()
 	d.settle()
@@ -74,6 +75,7 @@ type evaluation struct {
 	rule   *policy.Rule
 	digest name.Digest
 	ev     *Evidence
+	trust  *Trust
 	d      *Decision
 	// now is when the attestations' ages are measured; budget is what
 	// conditions may still spend.
@@ -82,26 +84,18 @@ type evaluation struct {
 	// statements are the candidates' statements decoded for conditions,
 	// each once.
 	statements map[*candidate]*policy.Facts
-
-	root    *trustroot.Root
-	rootErr error
-	rootSet bool
-	// roots are the identities' own trusted roots loaded so far (roots.go).
-	roots map[policy.Sigstore]rootResult
 }
 
-// trustedRoot loads the policy's trusted root once per evaluation, the
-// first time a candidate needs it.
-func (e *evaluation) trustedRoot(ctx context.Context) (*trustroot.Root, error) {
-	if !e.rootSet {
-		e.root, e.rootErr = e.ev.trust.trustedRoot(ctx, e.p)
-		e.rootSet = true
-		e.d.Transient = e.d.Transient || e.rootErr != nil
-		if e.root != nil {
-			e.d.TrustedRoot, e.d.TrustedRootSource = e.root.Version, string(e.root.Source)
-		}
+// trustedRoot is the trusted root, for a candidate that needs it: the
+// decision records which root it used, or is transient when there was
+// none to use.
+func (e *evaluation) trustedRoot() (*trustroot.Root, error) {
+	r, err := e.trust.trustedRoot()
+	e.d.Transient = e.d.Transient || err != nil
+	if r != nil {
+		e.d.TrustedRoot, e.d.TrustedRootSource = r.Version, string(r.Source)
 	}
-	return e.root, e.rootErr
+	return r, err
 }
 
 func (e *evaluation) reject(c *candidate, r Reason) {

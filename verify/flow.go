@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/signet-dev/signet/ocisig"
@@ -14,25 +15,57 @@ import (
 	"github.com/signet-dev/signet/regclient"
 )
 
-// The engine decides an image in four steps, each with a typed result:
+// The engine decides an image in five steps, each with a typed result:
 //
-//	policy.Policy.Match(ref)         -> policy.Match (rule, pattern, effective mode)   Prepare
-//	Resolver.Resolve(ctx, ref)       -> name.Digest                                    Flow
-//	Verifier.Collect(ctx, Target)    -> *Evidence (signatures, attestations, platforms)
-//	Evaluate(ctx, Target, *Evidence) -> *Decision
+//	Prepare(Request)                     -> Subject (reference, rule, mode)  no network
+//	Resolver.Resolve(ctx, Subject)       -> name.Digest                      a tag's digest
+//	TrustSource.Trust(ctx, Subject)      -> *Trust (root, keys)              once per version
+//	Verifier.Collect(ctx, Target)        -> *Evidence (signatures, attestations, platforms)
+//	Evaluate(Target, *Evidence, *Trust)  -> *Decision                        pure
 //
-// Flow runs them in order; a TargetDecider (the Verifier: Collect then
-// Evaluate) decides a resolved Target, and a cache may stand in front of
-// it or of the Resolver. Every decision, including those a cache makes
-// when the engine cannot answer in time, is built here.
+// Flow runs them in order and is the only route to a Decision. A
+// TargetDecider (the Verifier: Collect then Evaluate) decides a resolved
+// Target; a cache is a decorator on the Resolver (a tag cache) or on the
+// TargetDecider (a decision store keyed by Target.Key), never a second
+// path. Every decision, including those a store makes when the engine
+// cannot answer in time, is built here.
 
-// Subject is an image on its way through the engine: the reference as
-// written and parsed, the policy, and the rule that governs it.
-type Subject struct {
+// Request is one image to decide, and everything about the asker that
+// the decision may use: explicit values, never context values.
+type Request struct {
 	Image  string
-	Ref    name.Reference
 	Policy *policy.Policy
-	Match  policy.Match
+	// Keychain holds the asker's own registry credentials (a pod's pull
+	// secrets), tried before the Verifier's; nil: the Verifier's alone.
+	// Keychains resolve per registry, so each credential only goes to the
+	// registry it names.
+	Keychain authn.Keychain
+	// Background marks work no one waits for (the background verifier):
+	// its registry requests wait behind every other's, and a store may
+	// answer it from older decisions (see enforce's decision store).
+	Background bool
+	// ReverifyDenied asks a store not to answer a denial from memory
+	// (a periodic background pass: a denial is fixed by signing).
+	ReverifyDenied bool
+	// Tracker accounts for, and bounds, the request's registry traffic;
+	// Flow adds one when it is nil.
+	Tracker *regclient.Tracker
+}
+
+// Priority is the request's priority at a registry gate.
+func (r Request) Priority() regclient.Priority {
+	if r.Tracker != nil {
+		return r.Tracker.Priority()
+	}
+	return regclient.Priority{Since: time.Now(), Background: r.Background}
+}
+
+// Subject is a request on its way through the engine: the reference
+// parsed and the rule that governs it.
+type Subject struct {
+	Request
+	Ref   name.Reference
+	Match policy.Match
 }
 
 // Target is a Subject at the digest that will run: what evidence is
@@ -42,43 +75,71 @@ type Target struct {
 	Digest name.Digest
 }
 
-// Resolver turns a reference into the digest it names (Verifier.Resolve).
+// Decider decides one request: a Flow, with or without caches. Every
+// caller of the engine (the webhook, the background verifier, sign's
+// post-check, sign verify) holds one.
+type Decider interface {
+	Decide(ctx context.Context, req Request) *Decision
+}
+
+// Resolver turns a subject's reference into the digest it names
+// (Verifier.Resolve; a tag cache in front of one).
 type Resolver interface {
-	Resolve(ctx context.Context, ref name.Reference) (name.Digest, error)
+	Resolve(ctx context.Context, s Subject) (name.Digest, error)
 }
 
-// TargetDecider decides a resolved target: the engine's costly half
-// (Verifier.Decide), which enforce's cache keeps.
+// TrustSource resolves the trusted material a subject's rule needs
+// (Verifier.Trust).
+type TrustSource interface {
+	Trust(ctx context.Context, s Subject) *Trust
+}
+
+// TargetDecider decides a resolved target under trusted material: the
+// engine's costly half (Verifier.Decide), which a decision store keeps.
 type TargetDecider interface {
-	Decide(ctx context.Context, t Target) *Decision
+	Decide(ctx context.Context, t Target, trust *Trust) *Decision
 }
 
-// Flow is the engine's whole flow over a Resolver and a TargetDecider.
+// Flow is the engine's whole flow over its three parts.
 type Flow struct {
 	Resolver Resolver
+	Trust    TrustSource
 	Decider  TargetDecider
 }
 
-// Verify decides one image under a policy. It always returns a Decision:
-// registry and trust-root failures become denials with the failure as the
-// reason (fail closed), never an error the caller could mistake for "allow".
-// Its registry requests are accounted to the regclient.Tracker of ctx (one
-// is added when ctx has none), whose Cause is added to a transient denial.
-func (f Flow) Verify(ctx context.Context, image string, p *policy.Policy) *Decision {
+// Decide decides one request. It always returns a Decision: registry and
+// trust-root failures become denials with the failure as the reason (fail
+// closed), never an error the caller could mistake for "allow". Its
+// registry requests are accounted to req.Tracker (one is made when it is
+// nil).
+func (f Flow) Decide(ctx context.Context, req Request) *Decision {
 	start := time.Now()
-	ctx, tr := tracked(ctx)
-	s, d := Prepare(image, p)
+	if req.Tracker == nil {
+		req.Tracker = regclient.NewTracker(req.Priority())
+	}
+	s, d := Prepare(req)
 	if d == nil {
-		if digest, err := f.Resolver.Resolve(ctx, s.Ref); err != nil {
-			d = s.deny(NewReason(resolveCode(err), "could not resolve %s to a digest: %v", image, err), true)
+		if digest, err := f.Resolver.Resolve(ctx, s); err != nil {
+			d = s.unresolved(err)
 		} else {
-			d = f.Decider.Decide(ctx, Target{Subject: s, Digest: digest})
+			d = f.Decider.Decide(ctx, Target{Subject: s, Digest: digest}, f.Trust.Trust(ctx, s))
 		}
 	}
-	if d.Transient {
-		d.addCause(tr.Cause())
-	}
 	d.Elapsed = Duration(time.Since(start))
+	return d
+}
+
+// unresolved is the decision for s when its reference could not be
+// resolved with err: a transient denial that says what the registry did,
+// from the shared work err carries it for (regclient.WithFailure) or from
+// the request's own Tracker.
+func (s Subject) unresolved(err error) *Decision {
+	d := s.deny(NewReason(resolveCode(err), "could not resolve %s to a digest: %v", s.Image, err), true)
+	f := regclient.FailureOf(err)
+	if f == nil {
+		f = s.Tracker.Failure()
+	}
+	d.addCause(f, err)
 	return d
 }
 
@@ -101,16 +162,17 @@ func resolveCode(err error) ReasonCode {
 // Prepare is the engine's first step, pure: parse the reference and match
 // it. A reference that does not parse, that no rule matches or that a deny
 // rule refuses is decided here (d non-nil), without a registry request.
-func Prepare(image string, p *policy.Policy) (s Subject, d *Decision) {
-	s = Subject{Image: image, Policy: p, Match: policy.Match{Mode: p.Enforcement.Mode}}
-	ref, err := name.ParseReference(image)
+func Prepare(req Request) (s Subject, d *Decision) {
+	p := req.Policy
+	s = Subject{Request: req, Match: policy.Match{Mode: p.Enforcement.Mode}}
+	ref, err := name.ParseReference(req.Image)
 	if err != nil {
-		return s, s.deny(NewReason(CodeInvalidReference, "%q is not a valid image reference: %v", image, err), false)
+		return s, s.deny(NewReason(CodeInvalidReference, "%q is not a valid image reference: %v", req.Image, err), false)
 	}
 	s.Ref = ref
 	m, err := p.MatchRepository(ref.Context().Name())
 	if he := (*policy.HostError)(nil); errors.As(err, &he) {
-		return s, s.deny(NewReason(CodeInvalidReference, "%q is not a valid image reference: %v", image, err), false)
+		return s, s.deny(NewReason(CodeInvalidReference, "%q is not a valid image reference: %v", req.Image, err), false)
 	}
 	if err != nil {
 		r := NewReason(CodeNoRule, "%v", err)
@@ -129,12 +191,12 @@ func Prepare(image string, p *policy.Policy) (s Subject, d *Decision) {
 
 // decision is a decision about s with no verdict yet.
 func (s Subject) decision() *Decision {
-	d := &Decision{Image: s.Image, Mode: s.Match.Mode}
+	d := &Decision{Image: s.Image, Mode: s.Match.Mode, DecidedAt: time.Now()}
 	if s.Policy != nil {
 		d.PolicyHash = s.Policy.Hash
 	}
 	if r := s.Match.Rule; r != nil {
-		d.Rule = &RuleRef{Index: r.Index, Name: r.Name, Kind: r.Kind(), Pattern: s.Match.Pattern}
+		d.Rule = &RuleRef{Index: r.Index, Name: r.Name, Kind: r.Kind(), Pattern: s.Match.Pattern, Hash: r.Hash}
 	}
 	return d
 }
@@ -158,8 +220,9 @@ func (t Target) decision() *Decision {
 }
 
 // Unavailable is the decision for t when its evidence could not be read:
-// a transient denial for r (admitted in audit mode), never cached. enforce's
-// cache gives it when a shared verification does not finish in time.
+// a transient denial for r (admitted in audit mode), never kept. A
+// decision store gives it when a shared verification does not finish in
+// time.
 func (t Target) Unavailable(r Reason) *Decision {
 	d := t.decision()
 	d.Transient = true
@@ -168,15 +231,16 @@ func (t Target) Unavailable(r Reason) *Decision {
 	return d
 }
 
-// Key identifies what a decision about t depends on: the digest (by its
-// repository and digest, whatever tag the reference also names), the
-// governing rule's meaning (policy.Rule.Hash: its requirements, identities,
-// sigstore section and mode) and the trusted root version. A decision made
-// for one target stays valid for another with the same Key, whatever else
-// the trust file changed: enforce's cache and audit's memo keep decisions
-// by it, and Present makes a kept decision the current policy's.
-func (t Target) Key(rootVersion string) string {
-	return t.Digest.Name() + "|" + t.Match.Rule.Hash + "|" + rootVersion
+// Key identifies what a decision about t under trust depends on: the
+// digest (by its repository and digest, whatever tag the reference also
+// names), the governing rule's meaning (policy.Rule.Hash: its
+// requirements, identities, sigstore section and mode) and the trusted
+// material's version. A decision made for one target stays valid for
+// another with the same Key, whatever else the trust file changed: a
+// decision store keeps decisions by it, and Present makes a kept decision
+// the current policy's.
+func (t Target) Key(trust *Trust) string {
+	return t.Digest.Name() + "|" + t.Match.Rule.Hash + "|" + trust.Version()
 }
 
 // Present returns d, a decision made for a target with t's Key, as a
@@ -201,30 +265,19 @@ func (d *Decision) settle() {
 
 func (d *Decision) deny(r Reason) { d.Reasons = append(d.Reasons, r) }
 
-// addCause adds what the registry did to a transient denial, unless a
-// reason already says it: "… context deadline exceeded" alone does not tell
-// a developer that the registry answered 503 three times.
-func (d *Decision) addCause(cause string) {
-	if cause == "" {
+// addCause adds what the registries did (f) to a transient denial,
+// unless the error the denial reports (err) is f's own: "… context
+// deadline exceeded" alone does not tell a developer that the registry
+// answered 503 three times. Each step that talks to registries adds its
+// own cause once: Verifier.Decide for the evidence, unresolved for a tag.
+func (d *Decision) addCause(f *regclient.Failure, err error) {
+	if f == nil || f.Said(err) {
 		return
 	}
-	for _, r := range d.Reasons {
-		if strings.Contains(r.String(), cause) {
-			return
-		}
-	}
-	d.deny(NewReason(CodeRegistryUnavailable, "last registry error: %s", cause).With(&policy.Mismatch{Field: "registry", Actual: cause}))
+	cause := f.String()
+	d.deny(NewReason(CodeRegistryUnavailable, "last registry error: %s", cause).
+		With(&policy.Mismatch{Field: "registry", Actual: cause}).WithRegistry(f))
 	d.settle()
-}
-
-// tracked returns ctx with a regclient.Tracker, adding one when it has none.
-func tracked(ctx context.Context) (context.Context, *regclient.Tracker) {
-	tr := regclient.FromContext(ctx)
-	if tr == nil {
-		tr = regclient.NewTracker(regclient.Priority{Since: time.Now()})
-		ctx = regclient.WithTracker(ctx, tr)
-	}
-	return ctx, tr
 }
 
 // Pin returns the image as written plus the verified digest:

@@ -62,9 +62,10 @@ func FuzzNotationEnvelope(f *testing.F) {
 		if cose {
 			mt = ocisig.NotationCOSEMediaType
 		}
-		ev := &Evidence{trust: v}
+		ev := &Evidence{}
 		ev.classifyNotation([]ocisig.Notation{{MediaType: mt, Envelope: data}})
-		d := Evaluate(context.Background(), Target{Subject: Subject{Image: digest.String(), Ref: digest, Policy: p, Match: m}, Digest: digest}, ev)
+		v.notationEvidence(context.Background(), ev, digest, m.Rule)
+		d := Evaluate(Target{Subject: Subject{Request: Request{Image: digest.String(), Policy: p}, Ref: digest, Match: m}, Digest: digest}, ev, nil)
 		if d.Allowed && (len(d.Signatures) != 1 || d.Signatures[0].Certificate != want) {
 			t.Fatalf("admitted a signature that is not the seed certificate's: %+v", d.Signatures)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/regclient"
 )
 
 // ReasonCode says, for programs, why an image is (or in audit mode would
@@ -97,6 +98,9 @@ type Reason struct {
 	policy.Mismatch
 	Message string `json:"message"`
 	Hint    string `json:"hint,omitempty"`
+	// Registry is what a registry did, for a reason it caused (a transient
+	// denial): its host, status and how often, typed.
+	Registry *regclient.Failure `json:"registry,omitempty"`
 	// Attestation names the attestation (and the condition) a reason is
 	// about, when it is about one.
 	Attestation *AttestationRef `json:"attestation,omitempty"`
@@ -112,6 +116,12 @@ func (r Reason) With(m *policy.Mismatch) Reason {
 	if m != nil {
 		r.Mismatch = *m
 	}
+	return r
+}
+
+// WithRegistry returns r carrying what a registry did.
+func (r Reason) WithRegistry(f *regclient.Failure) Reason {
+	r.Registry = f
 	return r
 }
 

@@ -133,8 +133,9 @@ func TestRegistryFailuresAreNamedAndBounded(t *testing.T) {
 		timeout   time.Duration
 		reason    string
 		maxReqs   int64
+		status    int // the status the registry's failure carries, typed
 	}{
-		{name: "503 storm", reason: "answered 503 Service Unavailable 3 times", maxReqs: 20,
+		{name: "503 storm", reason: "answered 503 Service Unavailable 3 times", maxReqs: 20, status: 503,
 			misbehave: func(w http.ResponseWriter, r *http.Request) bool {
 				if strings.HasSuffix(r.URL.Path, ".sig") {
 					http.Error(w, "busy", http.StatusServiceUnavailable)
@@ -180,8 +181,22 @@ func TestRegistryFailuresAreNamedAndBounded(t *testing.T) {
 			if n := l.total.Load(); n > c.maxReqs {
 				t.Fatalf("%d registry requests, want at most %d", n, c.maxReqs)
 			}
+			if c.status != 0 && !hasRegistryFailure(d, w.Registry, c.status, 3) {
+				t.Fatalf("no reason carries the registry's failure typed (host %s, status %d, 3 times): %+v", w.Registry, c.status, d.Reasons)
+			}
 		})
 	}
+}
+
+// hasRegistryFailure reports whether a reason of d carries, typed, what
+// the registry at host did: answered status count times.
+func hasRegistryFailure(d *verify.Decision, host string, status, count int) bool {
+	for _, r := range d.Reasons {
+		if f := r.Registry; f != nil && f.Host == host && f.Status == status && f.Count == count {
+			return true
+		}
+	}
+	return false
 }
 
 // TestSessionAuthenticatesWithTheKeychain: a private registry is read with
@@ -215,4 +230,43 @@ type staticKeychain struct{}
 
 func (staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
 	return &authn.Basic{Username: "ci", Password: "s3cret"}, nil
+}
+
+// TestAbsentReferrersAPIIsRemembered: on a registry without the referrers
+// API, the first verification learns it from the API's 404 and later ones
+// read the referrers tag at once: one request fewer than the first besides
+// its ping, and the bundles still found.
+func TestAbsentReferrersAPIIsRemembered(t *testing.T) {
+	var referrersCalls atomic.Int64
+	l := &registryLog{}
+	w := testworld.New(t, testworld.Options{NoReferrers: true, Wrap: func(h http.Handler) http.Handler {
+		return l.wrap(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/referrers/") {
+				referrersCalls.Add(1)
+			}
+			h.ServeHTTP(rw, r)
+		}))
+	}})
+	p, err := policy.LoadFile(w.PolicyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := w.Push("acme/app:1")
+	w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), ocisig.LayoutBundle)
+	referrersCalls.Store(0)
+	v := verify.New()
+	var requests []int64
+	for range 3 {
+		before := l.total.Load()
+		if dec := v.Verify(context.Background(), d.String(), p); !dec.Allowed {
+			t.Fatalf("denied: %v", dec.Messages())
+		}
+		requests = append(requests, l.total.Load()-before)
+	}
+	if n := referrersCalls.Load(); n != 1 {
+		t.Fatalf("the referrers API was asked %d times, want once (its 404 is remembered)", n)
+	}
+	if requests[1] != requests[0]-2 || requests[2] != requests[1] {
+		t.Fatalf("requests per verification %v, want two fewer after the first (its ping and the API's 404)", requests)
+	}
 }

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -13,7 +14,30 @@ import (
 // Sigstore beside public-good, GitHub's instance for private
 // repositories): a keyless signature is verified against the root of the
 // identity it is matched to, with that identity's required proofs, so a
-// certificate another instance's Fulcio issued never satisfies it.
+// certificate another instance's Fulcio issued never satisfies it. Trust
+// resolves those roots beside the policy's (identityRoot), and its Version
+// names them all, so a decision is kept by every root it was checked under.
+
+// rootResult is one identity section's resolved root, or why it is missing.
+type rootResult struct {
+	root *trustroot.Root
+	err  error
+}
+
+// identityRoot resolves the root of sigstore section s (an identity's own,
+// not the policy's) into t, once.
+func (v *Verifier) identityRoot(ctx context.Context, t *Trust, s policy.Sigstore) {
+	if _, done := t.roots[s]; done {
+		return
+	}
+	if t.roots == nil {
+		t.roots = map[policy.Sigstore]rootResult{}
+	}
+	var r rootResult
+	r.root, r.err = v.rootFor(ctx, s)
+	t.roots[s] = r
+	t.rootOrder = append(t.rootOrder, s)
+}
 
 // rootFor loads the trusted root of a sigstore section.
 func (v *Verifier) rootFor(ctx context.Context, s policy.Sigstore) (*trustroot.Root, error) {
@@ -24,30 +48,45 @@ func (v *Verifier) rootFor(ctx context.Context, s policy.Sigstore) (*trustroot.R
 	return r, nil
 }
 
-// trustedRootOf is the root of sigstore section s, loaded once per
-// evaluation; the policy's is also the decision's TrustedRoot.
-func (e *evaluation) trustedRootOf(ctx context.Context, s policy.Sigstore) (*trustroot.Root, error) {
-	if s == e.p.Sigstore {
-		return e.trustedRoot(ctx)
-	}
-	if e.roots == nil {
-		e.roots = map[policy.Sigstore]rootResult{}
-	}
-	r, ok := e.roots[s]
-	if !ok {
-		r.root, r.err = e.ev.trust.rootFor(ctx, s)
-		e.roots[s] = r
-		e.d.Transient = e.d.Transient || r.err != nil
-		if r.root != nil && e.d.TrustedRoot == "" {
-			e.d.TrustedRoot, e.d.TrustedRootSource = r.root.Version, string(r.root.Source)
+// identityVersions are the versions of the identities' own roots, in the
+// order they were resolved (Version appends them to the policy root's).
+func (t *Trust) identityVersions() []string {
+	var vs []string
+	for _, s := range t.rootOrder {
+		if r := t.roots[s]; r.root != nil {
+			vs = append(vs, r.root.Version)
 		}
 	}
-	return r.root, r.err
+	return vs
 }
 
-type rootResult struct {
-	root *trustroot.Root
-	err  error
+// identityErr is why an identity's own root could not be loaded, or nil.
+func (t *Trust) identityErr() error {
+	var errs []error
+	for _, s := range t.rootOrder {
+		errs = append(errs, t.roots[s].err)
+	}
+	return errors.Join(errs...)
+}
+
+// trustedRootOf is the root of sigstore section s for a candidate that
+// needs it; the policy's is also the decision's TrustedRoot.
+func (e *evaluation) trustedRootOf(s policy.Sigstore) (*trustroot.Root, error) {
+	if s == e.p.Sigstore {
+		return e.trustedRoot()
+	}
+	r, ok := rootResult{}, false
+	if e.trust != nil {
+		r, ok = e.trust.roots[s]
+	}
+	if !ok {
+		r.err = fmt.Errorf("no trusted root resolved for %q", s.TrustedRoot)
+	}
+	e.d.Transient = e.d.Transient || r.err != nil
+	if r.root != nil && e.d.TrustedRoot == "" {
+		e.d.TrustedRoot, e.d.TrustedRootSource = r.root.Version, string(r.root.Source)
+	}
+	return r.root, r.err
 }
 
 // byRoot groups keyless identities by the sigstore section they are

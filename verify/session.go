@@ -13,15 +13,18 @@ import (
 	"github.com/signet-dev/signet/regclient"
 )
 
-// session is the registry side of one verification: the transport for
-// each repository it reads, from the Verifier's regclient.Auth (which pings
-// each registry and fetches each token once per process, not once per
-// call as go-containerregistry does for every remote.Image, remote.Head and
-// remote.Referrers), and one regclient.Tracker that accounts for, and
-// bounds, all of its requests. A repository the session could not
-// authenticate to is not tried again within the verification.
+// session is the registry side of one step of one request (a resolution,
+// or the collection of a target's evidence): the request's credentials
+// and Tracker, and the transport for each repository it reads, from the
+// Verifier's regclient.Auth (which pings each registry and fetches each
+// token once per process, not once per call as go-containerregistry does
+// for every remote.Image, remote.Head and remote.Referrers). A repository
+// the session could not authenticate to is not tried again within it.
 type session struct {
-	v  *Verifier
+	v        *Verifier
+	keychain authn.Keychain
+	tracker  *regclient.Tracker
+
 	mu sync.Mutex
 	// byRepo holds a transport (or the error of building it) per
 	// repository; a mutex per entry lets calls about other repositories
@@ -35,31 +38,18 @@ type repoTransport struct {
 	err  error
 }
 
-type sessionKey struct{}
-
-// begin returns ctx carrying a session of v and a Tracker, adding whichever
-// it lacks (a caller such as enforce's cache may bring its own Tracker).
-func (v *Verifier) begin(ctx context.Context) (context.Context, *regclient.Tracker) {
-	ctx, tr := tracked(ctx)
-	if s, _ := ctx.Value(sessionKey{}).(*session); s == nil || s.v != v {
-		ctx = context.WithValue(ctx, sessionKey{}, &session{v: v, byRepo: map[string]*repoTransport{}})
-	}
-	return ctx, tr
+// session starts the registry side of one step of req.
+func (v *Verifier) session(req Request) *session {
+	return &session{v: v, keychain: req.Keychain, tracker: req.Tracker, byRepo: map[string]*repoTransport{}}
 }
 
-// remoteOpts are the registry options for calls about repo within the
-// session of ctx (begin must have been called).
-func (v *Verifier) remoteOpts(ctx context.Context, repo name.Repository) ([]remote.Option, error) {
-	s, _ := ctx.Value(sessionKey{}).(*session)
-	if s == nil {
-		ctx, _ = v.begin(ctx)
-		s = ctx.Value(sessionKey{}).(*session)
-	}
+// remoteOpts are the registry options for calls about repo.
+func (s *session) remoteOpts(ctx context.Context, repo name.Repository) ([]remote.Option, error) {
 	rt, err := s.transport(ctx, repo)
 	if err != nil {
 		return nil, err
 	}
-	return append([]remote.Option{remote.WithContext(ctx), remote.WithTransport(rt)}, v.remote...), nil
+	return append([]remote.Option{remote.WithContext(ctx), remote.WithTransport(rt)}, s.v.remote...), nil
 }
 
 func (s *session) transport(ctx context.Context, repo name.Repository) (http.RoundTripper, error) {
@@ -70,23 +60,21 @@ func (s *session) transport(ctx context.Context, repo name.Repository) (http.Rou
 		s.byRepo[repo.Name()] = e
 	}
 	s.mu.Unlock()
-	e.once.Do(func() { e.rt, e.err = s.v.authenticate(ctx, repo) })
+	e.once.Do(func() { e.rt, e.err = s.authenticate(ctx, repo) })
 	return e.rt, e.err
 }
 
 // authenticate returns the transport for reading repo with the request's
 // keychain, then the Verifier's (anonymous if neither knows the registry),
-// over the Verifier's registry transport. The result is a
-// transport.Wrapper: go-containerregistry uses it as is, adding neither
-// another ping nor its own retries (regclient retries, within the caller's
-// deadline).
-func (v *Verifier) authenticate(ctx context.Context, repo name.Repository) (http.RoundTripper, error) {
-	if v.signedIn != nil {
-		return v.signedIn, nil
-	}
+// from the Verifier's registry client, accounted to the session's
+// Tracker. The result is a transport.Wrapper: go-containerregistry uses it
+// as is, adding neither another ping nor its own retries (regclient
+// retries, within the caller's deadline).
+func (s *session) authenticate(ctx context.Context, repo name.Repository) (http.RoundTripper, error) {
+	v := s.v
 	var kcs []authn.Keychain
-	if kc := RequestKeychain(ctx); kc != nil {
-		kcs = append(kcs, kc)
+	if s.keychain != nil {
+		kcs = append(kcs, s.keychain)
 	}
 	if v.keychain != nil {
 		kcs = append(kcs, v.keychain)
@@ -99,7 +87,7 @@ func (v *Verifier) authenticate(ctx context.Context, repo name.Repository) (http
 		}
 		auth = a
 	}
-	rt, err := v.auth.Transport(ctx, repo, auth)
+	rt, err := v.registry.Reader(ctx, s.tracker, repo, auth)
 	if err != nil {
 		return nil, fmt.Errorf("contacting registry %s: %w", repo.RegistryStr(), err)
 	}

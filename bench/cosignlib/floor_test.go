@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -39,7 +40,8 @@ func newFloor(b *testing.B, w *world, layout ocisig.Layout) *floor {
 		b.Fatal(err)
 	}
 	h, _ := v1.NewHash(d.DigestStr())
-	base := "http://" + w.w.Registry + "/v2/acme/app/"
+	repo := d.Context().RepositoryStr()
+	base := "http://" + w.w.Registry + "/v2/" + repo + "/"
 	f := &floor{client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}, tag: base + "manifests/1", key: &w.w.Key.PublicKey}
 	legacy := func(k ocisig.Kind) []string {
 		u := base + "manifests/" + ocisig.LegacyTag(h, k)
@@ -53,7 +55,13 @@ func newFloor(b *testing.B, w *world, layout ocisig.Layout) *floor {
 		m, _ := img.Manifest()
 		return []string{u, base + "blobs/" + m.Layers[0].Digest.String()}
 	}
-	f.chains = [][]string{legacy(ocisig.KindSignature), legacy(ocisig.KindAttestation), {base + "referrers/" + d.DigestStr()}}
+	// The referrers: the API's listing, or, on a registry without the API,
+	// the sha256-<hex> tag a client that knows it reads at once.
+	referrers := base + "referrers/" + d.DigestStr()
+	if !w.referrersAPI {
+		referrers = base + "manifests/" + strings.Replace(d.DigestStr(), ":", "-", 1)
+	}
+	f.chains = [][]string{legacy(ocisig.KindSignature), legacy(ocisig.KindAttestation), {referrers}}
 	if layout == ocisig.LayoutBundle {
 		idx, err := remote.Referrers(d)
 		if err != nil {

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	cosign2 "github.com/sigstore/cosign/v2/pkg/cosign"
@@ -20,6 +22,7 @@ import (
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/stack"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -35,20 +38,30 @@ images:
     provenance: {required: true, sourceRefs: [refs/heads/main]}
 `
 
-// world is one loopback registry holding acme/app:1, signed with the
-// world's key and attested with SLSA v1 provenance in one layout.
+// world is one loopback registry holding acme/<layout>:1, signed with the
+// world's key and attested with SLSA v1 provenance in that layout: the
+// in-process registry (its requests and connections counted), or, with
+// registry set, the stack's distribution (uncounted: nothing stands
+// between it and the client).
 type world struct {
 	w     *testworld.World
 	c     *testworld.Counter
 	image string
 	p     *policy.Policy
 	sv    signature.Verifier
+	// referrersAPI says whether the registry serves the referrers API.
+	referrersAPI bool
 }
 
-func newWorld(b *testing.B, layout ocisig.Layout) *world {
-	c := &testworld.Counter{}
-	w := testworld.New(b, testworld.Options{Policy: trustPolicy, Counter: c})
-	d := w.Push("acme/app:1")
+func newWorld(b testing.TB, layout ocisig.Layout, registry string) *world {
+	o := testworld.Options{Policy: trustPolicy, Registry: registry}
+	var c *testworld.Counter
+	if registry == "" {
+		c = &testworld.Counter{}
+		o.Counter = c
+	}
+	w := testworld.New(b, o)
+	d := w.Push("acme/" + string(layout) + ":1")
 	s := w.KeySigner(nil)
 	w.Sign(d, d, s, layout)
 	w.Attest(d, d, s, layout, policy.SLSAProvenanceV1, sigstoretest.SLSAv1GitHub(sigstoretest.GitHub("acme/app", ".github/workflows/release.yml", "refs/heads/main")))
@@ -60,7 +73,7 @@ func newWorld(b *testing.B, layout ocisig.Layout) *world {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &world{w: w, c: c, image: w.Ref("acme/app:1"), p: p, sv: sv}
+	return &world{w: w, c: c, image: w.Ref("acme/" + string(layout) + ":1"), p: p, sv: sv, referrersAPI: registry == ""}
 }
 
 // BenchmarkVerifySideBySide: the same work (resolve acme/app:1, verify
@@ -80,11 +93,27 @@ func newWorld(b *testing.B, layout ocisig.Layout) *world {
 // process has: signet's pings and authenticates once per process, cosign's
 // library once per call.
 func BenchmarkVerifySideBySide(b *testing.B) {
+	sideBySide(b, "")
+}
+
+// BenchmarkVerifyOnDistribution is the same comparison against the real
+// registry the stack builds (distribution v3, which has no referrers API:
+// bundles are found through the sha256-<hex> tag), on loopback. Requests
+// and connections are not counted: nothing stands between the registry
+// and the clients.
+func BenchmarkVerifyOnDistribution(b *testing.B) {
+	s := stack.New(b, stack.Options{Registry: true})
+	sideBySide(b, s.Registry.Host)
+}
+
+// sideBySide runs the comparison on the in-process registry (registry "")
+// or the one at registry.
+func sideBySide(b *testing.B, registry string) {
 	ctx := context.Background()
 	layouts := []ocisig.Layout{ocisig.LayoutLegacy, ocisig.LayoutBundle}
 	worlds := map[ocisig.Layout]*world{}
 	for _, l := range layouts {
-		worlds[l] = newWorld(b, l)
+		worlds[l] = newWorld(b, l, registry)
 	}
 	nsPerOp := map[string]float64{}
 	run := func(impl string, layout ocisig.Layout, op func(*world) error) {
@@ -94,13 +123,18 @@ func BenchmarkVerifySideBySide(b *testing.B) {
 			// library opens connections on every call and leaves them idle
 			// (a CLI process would exit), thousands of them with their
 			// goroutines, which slowed whatever ran after it.
-			w.w.Server.CloseClientConnections()
+			if w.w.Server != nil {
+				w.w.Server.CloseClientConnections()
+			}
 			runtime.GC()
 			if err := op(w); err != nil { // warm: one process's first call
 				b.Fatal(err)
 			}
-			w.c.Reset()
+			if w.c != nil {
+				w.c.Reset()
+			}
 			b.ResetTimer()
+			cpu := cpuTime()
 			for b.Loop() {
 				if err := op(w); err != nil {
 					b.Fatal(err)
@@ -109,8 +143,15 @@ func BenchmarkVerifySideBySide(b *testing.B) {
 			n := float64(b.N)
 			ns := float64(b.Elapsed().Nanoseconds()) / n
 			nsPerOp[impl+"/"+string(layout)] = ns
-			b.ReportMetric(float64(w.c.Requests())/n, "requests/op")
-			b.ReportMetric(float64(w.c.Conns())/n, "conns/op")
+			if w.c == nil {
+				// The registry is another process: this process's CPU time
+				// is the client's alone, whatever else the machine runs.
+				b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/n, "cpu-ms/op")
+			}
+			if w.c != nil {
+				b.ReportMetric(float64(w.c.Requests())/n, "requests/op")
+				b.ReportMetric(float64(w.c.Conns())/n, "conns/op")
+			}
 			if impl == "signet" {
 				b.ReportMetric(ns/nsPerOp["floor/"+string(layout)], "x-floor")
 				for _, v := range []string{"v2", "v3"} {
@@ -231,4 +272,13 @@ func hasPredicates(envelopes [][]byte, types ...string) error {
 		}
 	}
 	return nil
+}
+
+// cpuTime is the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

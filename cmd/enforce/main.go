@@ -5,25 +5,19 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"slices"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/signet-dev/signet/enforce"
+	"github.com/signet-dev/signet/enforce/background"
 	"github.com/signet-dev/signet/internal/buildinfo"
 	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/cloudauth"
 	"github.com/signet-dev/signet/regclient"
-	"github.com/signet-dev/signet/trustroot"
-	"github.com/signet-dev/signet/verify"
 )
 
 func main() {
@@ -86,7 +80,7 @@ hosts compare as the runtime dials them, never by substring or suffix.`,
 			&cli.DurationFlag{Name: "cache-ttl", Usage: "how long an allowed decision is cached (per digest and policy hash)", Value: enforce.DefaultPositiveTTL, EnvVars: []string{"SIGNET_CACHE_TTL"}},
 			&cli.DurationFlag{Name: "negative-cache-ttl", Usage: "how long a denial is cached", Value: enforce.DefaultNegativeTTL, EnvVars: []string{"SIGNET_NEGATIVE_CACHE_TTL"}},
 			&cli.IntFlag{Name: "cache-size", Usage: "maximum cached decisions", Value: enforce.DefaultCacheSize, EnvVars: []string{"SIGNET_CACHE_SIZE"}},
-			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: enforce.DefaultRegistryConcurrency, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
+			&cli.IntFlag{Name: "registry-concurrency", Usage: "maximum concurrent requests to one registry host", Value: regclient.DefaultHostConcurrency, EnvVars: []string{"SIGNET_REGISTRY_CONCURRENCY"}},
 			&cli.IntFlag{Name: "max-images-per-review", Usage: "maximum images one admission may ask to decide (containers, init and ephemeral containers, image volumes; on UPDATE the changed ones); a review with more is denied", Value: enforce.DefaultMaxImages, EnvVars: []string{"SIGNET_MAX_IMAGES_PER_REVIEW"}},
 			&cli.IntFlag{Name: "metrics-namespaces", Usage: "distinct namespaces that get their own metric label value; later ones are counted as _other", Value: enforce.DefaultMetricNamespaces, EnvVars: []string{"SIGNET_METRICS_NAMESPACES"}},
 			&cli.IntFlag{Name: "max-in-flight", Usage: "maximum verifications and tag resolutions in flight at once, over all registries; beyond it an image waits for one to end, then is denied as overloaded (never cached)", Value: enforce.DefaultMaxInFlight, EnvVars: []string{"SIGNET_MAX_IN_FLIGHT"}},
@@ -101,95 +95,33 @@ hosts compare as the runtime dials them, never by substring or suffix.`,
 	}
 }
 
+// serve is the Config the flags say, served until SIGTERM.
 func serve(c *cli.Context) error {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	rl := &enforce.Reloader{PolicyPath: c.String("policy"), CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"),
-		ClientCAFile: c.String("client-ca-file"), Log: log}
-	if err := rl.Load(); err != nil {
-		return cliapp.Usagef("enforce", "%v", err)
-	}
 	clouds, err := cloudauth.FromFlags(c)
 	if err != nil {
 		return cliapp.Usagef("enforce", "%v", err)
 	}
-	roots := &enforce.TrustedRoots{Interval: c.Duration("trusted-root-refresh"), Policy: rl.Policy, Log: log,
-		Store: trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: c.Bool("offline")}))}
-	registry := regclient.New(regclient.HTTPTransport(), regclient.Options{Gate: enforce.NewLimiter(c.Int("registry-concurrency"))})
-	opts := []verify.Option{verify.WithKeychain(cloudauth.Keychain(clouds)), verify.WithTrustedRoots(roots.Store), verify.WithTransport(registry)}
-	verifier := verify.New(opts...)
-	cache := enforce.NewCache(verifier, enforce.CacheConfig{
-		Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
-		VerifyTimeout: enforce.VerifyTimeout(c.Duration("deadline")), MaxInFlight: c.Int("max-in-flight"),
+	s, err := enforce.New(enforce.Config{
+		PolicyPath: c.String("policy"), CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), ClientCAFile: c.String("client-ca-file"),
+		Listen: c.String("listen"), OpsListen: c.String("ops-listen"), Deadline: c.Duration("deadline"), ReloadInterval: c.Duration("reload-interval"),
+		Cache: enforce.CacheConfig{Size: c.Int("cache-size"), PositiveTTL: c.Duration("cache-ttl"), NegativeTTL: c.Duration("negative-cache-ttl"),
+			MaxAge: c.Duration("scan-max-age"), MaxInFlight: c.Int("max-in-flight")},
+		RegistryConcurrency: c.Int("registry-concurrency"), MaxImages: c.Int("max-images-per-review"), MetricsNamespaces: c.Int("metrics-namespaces"),
+		MaxConnections: c.Int("max-connections"), MaxConnectionsPerClient: c.Int("max-connections-per-client"),
+		Kubeconfig: c.String("kubeconfig"), Keychain: cloudauth.Keychain(clouds), Offline: c.Bool("offline"),
+		TrustedRootRefresh: c.Duration("trusted-root-refresh"), VerdictKey: c.String("verdict-key"),
+		Background: enforce.BackgroundConfig{Enabled: c.Bool("background-scan"), Interval: c.Duration("scan-interval"), Concurrency: c.Int("scan-concurrency"),
+			Lease: background.Lease{Namespace: c.String("lease-namespace"), Name: c.String("lease-name"), Identity: c.String("lease-identity"), Duration: c.Duration("lease-duration")}},
+		Version: buildinfo.Version(),
 	})
-	metrics := enforce.NewMetrics(cache, rl, enforce.WithVersion(buildinfo.Version()), enforce.WithNamespaces(c.Int("metrics-namespaces")))
-	metrics.RegisterTrustedRoots(roots)
-	// Each admission is recorded once (Admission.Decides); events join the
-	// recorders below when the API server is reachable, before serving starts.
-	record := []func(*enforce.Admission){enforce.LogAdmission(log), metrics.Record}
-	handler := &enforce.Handler{Decider: cache, Policy: rl.Policy, MaxImages: c.Int("max-images-per-review"), OnAdmission: func(a *enforce.Admission) {
-		for _, f := range record {
-			f(a)
-		}
-	}}
-	signer, err := verdictSigner(c)
 	if err != nil {
-		return cliapp.Usagef("enforce", "--verdict-key: %v", err)
-	}
-	if signer != nil { // a nil *Signer in the interface would not be nil
-		handler.Verdicts = signer
+		return cliapp.Usagef("enforce", "%v", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if !c.Bool("offline") {
-		go roots.Run(ctx)
-	}
-	if kcfg, kc, err := kubeClient(c.String("kubeconfig")); err != nil {
-		log.Warn("no Kubernetes API access: imagePullSecrets are not used, no events are recorded, no background verification", "err", err)
-	} else {
-		handler.Credentials = (&enforce.PullSecrets{Client: kc}).Keychain
-		handler.NamespaceLabels = enforce.NewNamespaceLabelCache(kc, 0).Labels
-		if s := startBackground(ctx, c, log, kcfg, kc, cache, verifier, rl, metrics, handler.NamespaceLabels); s != nil {
-			handler.Observe = s.Observe
-		}
-		events := &enforce.Events{Client: kc, Log: log}
-		events.Start(ctx, 1024)
-		record = append(record, events.Record)
-	}
-	// A listener that cannot bind is a local failure (4), not the network's (3).
-	ln, err := net.Listen("tcp", c.String("listen"))
-	if err != nil {
-		return cliapp.Exit(cliapp.ExitFailure, "enforce: "+err.Error())
-	}
-	ops, err := net.Listen("tcp", c.String("ops-listen"))
-	if err != nil {
-		return cliapp.Exit(cliapp.ExitFailure, "enforce: "+err.Error())
-	}
-	err = enforce.Serve(ctx, enforce.ServerConfig{
-		Listener: ln, OpsListener: ops, Reloader: rl, ReloadInterval: c.Duration("reload-interval"), Log: log,
-		Deadline: c.Duration("deadline"), MaxConnections: c.Int("max-connections"), MaxConnectionsPerClient: c.Int("max-connections-per-client"),
-		Webhook: metrics.Wrap(&enforce.Webhook{Handler: handler, Deadline: c.Duration("deadline"), Log: log,
-			TrustConfig: enforce.NewTrustConfig(c.String("policy"))}),
-		Metrics: metrics.Handler(),
-	})
-	if err != nil {
+	// An address in use is a local failure (4), not the network's (3).
+	if err := s.Run(ctx); err != nil {
 		return cliapp.Exit(cliapp.ExitFailure, "enforce: "+err.Error())
 	}
 	return nil
-}
-
-// kubeClient connects to the API server for pull secrets: in-cluster by
-// default, or through a kubeconfig.
-func kubeClient(kubeconfig string) (*rest.Config, kubernetes.Interface, error) {
-	var cfg *rest.Config
-	var err error
-	if kubeconfig != "" {
-		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
-	} else {
-		cfg, err = rest.InClusterConfig()
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	kc, err := kubernetes.NewForConfig(cfg)
-	return cfg, kc, err
 }

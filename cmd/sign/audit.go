@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -10,9 +9,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/signet-dev/signet/audit"
 	"github.com/signet-dev/signet/internal/kubecore"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/scan"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -62,12 +61,12 @@ Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			if c.Bool("offline") {
 				opts = append(opts, verify.WithOffline())
 			}
-			e := &audit.Engine{Decider: verify.New(opts...), Concurrency: c.Int("concurrency"), Progress: progress(c.App.ErrWriter)}
-			r, err := audit.Cluster(c.Context, kc, e, p, c.String("namespace"))
+			e := &scan.Engine{Decider: verify.New(opts...).Flow(), Concurrency: c.Int("concurrency"), Progress: progress(c.App.ErrWriter)}
+			r, err := scan.Cluster(c.Context, kc, e, p, c.String("namespace"))
 			if err != nil {
 				return usageError("%v", err)
 			}
-			if err := writeAudit(c.App.Writer, output, r); err != nil {
+			if err := write(c, r, r.WriteTable); err != nil {
 				return err
 			}
 			if r.Denied {
@@ -76,15 +75,6 @@ Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			return nil
 		},
 	}
-}
-
-func writeAudit(w io.Writer, output string, r *audit.Report) error {
-	if output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
-	}
-	return r.WriteTable(w)
 }
 
 // progress reports verified images on a terminal (one line, rewritten), and

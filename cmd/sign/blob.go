@@ -7,7 +7,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/signet-dev/signet/internal/cliapp"
-	"github.com/signet-dev/signet/sign"
 )
 
 func blobCommand() *cli.Command {
@@ -42,17 +41,13 @@ ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (GitHub), SIGSTORE_ID_TOKEN (GitLab).`,
 			if out == "" {
 				out = file + ".sigstore.json"
 			}
-			id, err := resolveIdentity(c, true)
+			id, err := resolveIdentity(c)
 			if err != nil {
 				return usageError("%v", err)
 			}
-			cfg, err := sessionConfig(c, id)
+			s, err := session(c, id)
 			if err != nil {
 				return err
-			}
-			s, err := sign.NewSession(cfg)
-			if err != nil {
-				return usageError("%v", err)
 			}
 			b, err := s.SignBlob(c.Context, data)
 			if err != nil {
@@ -61,7 +56,7 @@ ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (GitHub), SIGSTORE_ID_TOKEN (GitLab).`,
 			if err := os.WriteFile(out, b, 0o644); err != nil {
 				return cliapp.Failure("sign", err)
 			}
-			fmt.Fprintf(c.App.Writer, "signed %s (%s) into %s\n", file, id.signer, out)
+			fmt.Fprintf(c.App.Writer, "signed %s (%s) into %s\n", file, id.Signer, out)
 			return nil
 		},
 	}

@@ -73,13 +73,13 @@ func signRun(c *cli.Context, doSign, withProvenance bool) error {
 	if err != nil {
 		return err
 	}
-	id, err := resolveIdentity(c, true)
+	id, err := resolveIdentity(c)
 	if err != nil {
 		return usageError("%v", err)
 	}
-	req := sign.Request{Image: image, Format: format, Sign: doSign, Policy: p, Signer: id.signer,
+	req := sign.Request{Image: image, Format: format, Sign: doSign, Policy: p, Signer: id.Signer,
 		SkipChildren: c.Bool("index-only"), Log: stderrLog(c), Keychain: registryKeychain, PublishFailing: c.Bool("publish-failing")}
-	if req.Attest, err = predicates(c, id.claims, withProvenance); err != nil {
+	if req.Attest, err = predicates(c, id.Claims, withProvenance); err != nil {
 		return usageError("%v", err)
 	}
 	switch {
@@ -95,13 +95,9 @@ func signRun(c *cli.Context, doSign, withProvenance bool) error {
 		}
 		req.PostCheck = sign.NewPostCheck(opts...)
 	}
-	cfg, err := sessionConfig(c, id)
+	s, err := session(c, id)
 	if err != nil {
 		return err
-	}
-	s, err := sign.NewSession(cfg)
-	if err != nil {
-		return usageError("%v", err)
 	}
 	res, runErr := sign.Run(c.Context, s, req)
 	if err := report(c, res, runErr); err != nil {

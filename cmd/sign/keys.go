@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -37,24 +38,12 @@ empty only if set), SIGNET_OUTPUT_KEY_PREFIX.`,
 			if err != nil {
 				return err
 			}
-			prefix := c.String("output-key-prefix")
-			keyPath, pubPath := prefix+".key", prefix+".pub"
-			if !c.Bool("force") {
-				for _, p := range []string{keyPath, pubPath} {
-					if _, err := os.Stat(p); err == nil {
-						return usageError("generate-key-pair: %s exists (use --force to overwrite)", p)
-					}
-				}
+			keyPath, pubPath, err := sign.WriteKeyPair(c.String("output-key-prefix"), pass, c.Bool("force"))
+			if exists := (*sign.ExistsError)(nil); errors.As(err, &exists) {
+				return usageError("generate-key-pair: %v", err)
 			}
-			priv, pub, err := sign.GenerateKeyPair(pass)
 			if err != nil {
 				return cliapp.Failure("sign", err)
-			}
-			if err := os.WriteFile(keyPath, priv, 0o600); err != nil {
-				return cliapp.Failure("sign", fmt.Errorf("writing %s: %w", keyPath, err))
-			}
-			if err := os.WriteFile(pubPath, pub, 0o644); err != nil {
-				return cliapp.Failure("sign", fmt.Errorf("writing %s: %w", pubPath, err))
 			}
 			fmt.Fprintf(c.App.Writer, "Private key written to %s\nPublic key written to %s\n", keyPath, pubPath)
 			return nil

@@ -1,15 +1,7 @@
 package main
 
 import (
-	"crypto/x509"
-	"errors"
-	"fmt"
-	"os"
-
 	"github.com/urfave/cli/v2"
-
-	"github.com/signet-dev/signet/policy"
-	"github.com/signet-dev/signet/sign"
 )
 
 // notationFlags sign with the Notary Project, beside or instead of
@@ -23,42 +15,4 @@ func notationFlags() []cli.Flag {
 		&cli.StringFlag{Name: "notation-timestamp-root", Usage: "PEM root certificate of that timestamp authority (required with it)", EnvVars: []string{"SIGNET_NOTATION_TIMESTAMP_ROOT"}},
 		&cli.BoolFlag{Name: "sigstore", Value: true, Usage: "sign with Sigstore (key or keyless); --sigstore=false with --notation-key signs with Notation only", EnvVars: []string{"SIGNET_SIGSTORE"}},
 	}
-}
-
-// notationOnly reports --sigstore=false.
-func notationOnly(c *cli.Context) bool { return c.IsSet("sigstore") && !c.Bool("sigstore") }
-
-// loadNotation is the run's Notation signer, nil without --notation-key.
-func loadNotation(c *cli.Context) (*sign.Notation, error) {
-	key, chain := c.String("notation-key"), c.String("notation-cert")
-	switch {
-	case key == "" && chain == "":
-		if notationOnly(c) {
-			return nil, errors.New("--sigstore=false leaves nothing to sign with: give --notation-key and --notation-cert")
-		}
-		return nil, nil
-	case key == "" || chain == "":
-		return nil, errors.New("Notation signing needs both --notation-key and --notation-cert")
-	}
-	o := sign.NotationOptions{Envelope: c.String("notation-envelope"), TSAURL: c.String("notation-timestamp-url")}
-	if path := c.String("notation-timestamp-root"); path != "" {
-		root, err := readCertificate(path)
-		if err != nil {
-			return nil, err
-		}
-		o.TSARoot = root
-	}
-	return sign.LoadNotation(c.Context, key, chain, o)
-}
-
-func readCertificate(path string) (*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading timestamp authority root: %w", err)
-	}
-	certs, err := policy.ParseCertificates(data)
-	if err != nil || len(certs) != 1 {
-		return nil, fmt.Errorf("timestamp authority root %s: want one PEM certificate (%v)", path, err)
-	}
-	return certs[0], nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"slices"
 
 	"github.com/urfave/cli/v2"
@@ -54,22 +53,16 @@ variables.`,
 			if p == nil {
 				return usageError("preflight needs a trust policy (--policy or ./trust.yaml)")
 			}
-			id, err := resolveIdentity(c, false)
+			id, err := resolveIdentity(c)
 			if err != nil {
 				return usageError("%v", err)
 			}
-			attach, err := predicates(c, id.claims, c.Bool("attest"))
+			attach, err := predicates(c, id.Claims, c.Bool("attest"))
 			if err != nil {
 				return usageError("%v", err)
 			}
-			r := sign.Preflight(p, c.Args().First(), id.signer, attach)
-			if c.String("output") == "json" {
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(r); err != nil {
-					return err
-				}
-			} else if err := r.WriteText(c.App.Writer); err != nil {
+			r := sign.Preflight(p, c.Args().First(), id.Signer, attach)
+			if err := write(c, r, r.WriteText); err != nil {
 				return err
 			}
 			if !r.OK {

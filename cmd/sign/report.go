@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"io"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/signet-dev/signet/ci"
@@ -9,6 +12,16 @@ import (
 
 var osEnv = ci.OSEnv
 
+// write prints v as --output says: as JSON, or as text.
+func write(c *cli.Context, v any, text func(io.Writer) error) error {
+	if c.String("output") == "json" {
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	return text(c.App.Writer)
+}
+
 // report prints the run's report (text or JSON) and writes CI outputs.
 // It runs on failure too, so a refused preflight still explains itself.
 func report(c *cli.Context, res *sign.Result, runErr error) error {
@@ -16,11 +29,7 @@ func report(c *cli.Context, res *sign.Result, runErr error) error {
 		return nil
 	}
 	r := sign.NewReport(res, runErr)
-	write := r.WriteText
-	if c.String("output") == "json" {
-		write = r.WriteJSON
-	}
-	if err := write(c.App.Writer); err != nil {
+	if err := write(c, r, r.WriteText); err != nil {
 		return err
 	}
 	if r.Digest == "" {

@@ -1,18 +1,12 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/urfave/cli/v2"
 
-	"github.com/signet-dev/signet/ci"
-	"github.com/signet-dev/signet/internal/kmsplugin"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
 )
@@ -57,100 +51,32 @@ func loadSignPolicy(c *cli.Context) (*policy.Policy, error) {
 	return p, nil
 }
 
-// identity is everything known about who this run signs as.
-type identity struct {
-	key      *sign.Keypair
-	token    string
-	claims   ci.Claims
-	signer   sign.Signer
-	notation *sign.Notation
+// resolveIdentity is who the run signs as (sign.ResolveIdentity): the
+// Sigstore flags, and the Notation ones where the command has them.
+func resolveIdentity(c *cli.Context) (*sign.Identity, error) {
+	return sign.ResolveIdentity(c.Context, sign.IdentityOptions{Key: c.String("key"), Token: c.String("identity-token"),
+		TokenFile: c.String("identity-token-file"), NoSigstore: c.IsSet("sigstore") && !c.Bool("sigstore"), Env: osEnv,
+		Notation: sign.NotationFiles{Key: c.String("notation-key"), Chain: c.String("notation-cert"), Envelope: c.String("notation-envelope"),
+			TSAURL: c.String("notation-timestamp-url"), TSARoot: c.String("notation-timestamp-root")},
+		Config: sign.Config{Retries: c.Int("retries"), Timeout: c.Duration("request-timeout"), Log: stderrLog(c)}})
 }
 
-// resolveIdentity is who the run signs as: Sigstore (a key, or keyless
-// through the CI's token) and, with --notation-key, Notation too, or
-// Notation only (--sigstore=false).
-func resolveIdentity(c *cli.Context, needToken bool) (*identity, error) {
-	n, err := loadNotation(c)
-	if err != nil {
-		return nil, err
-	}
-	id := &identity{}
-	if !notationOnly(c) {
-		if id, err = sigstoreIdentity(c); err != nil {
-			return nil, err
-		}
-	}
-	if n != nil {
-		id.notation, id.signer.Notation = n, n.Signer()
-	}
-	return id, nil
-}
-
-func sigstoreIdentity(c *cli.Context) (*identity, error) {
-	ctx := c.Context
-	if ref := c.String("key"); ref != "" {
-		kp, err := loadKey(ctx, ref)
-		if err != nil {
-			return nil, err
-		}
-		return &identity{key: kp, signer: sign.Signer{Key: kp}}, nil
-	}
-	explicit := c.String("identity-token")
-	if f := c.String("identity-token-file"); f != "" && explicit == "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("reading identity token: %w", err)
-		}
-		explicit = string(b)
-	}
-	// The Actions token endpoint is bounded and retried like the Sigstore
-	// services: a stuck endpoint fails the job instead of hanging it.
-	tokenClient := &http.Client{Transport: &sign.RetryTransport{Service: "GitHub Actions token endpoint",
-		Attempts: c.Int("retries"), Timeout: c.Duration("request-timeout"), Log: stderrLog(c)}}
-	tok, src, err := ci.IDToken(ctx, ci.OSEnv, explicit, tokenClient)
-	if err != nil {
-		return nil, err
-	}
-	claims, err := ci.ParseToken(tok)
-	if err != nil {
-		return nil, fmt.Errorf("OIDC token from %s: %w", src, err)
-	}
-	sum, err := claims.ExpectedCertificate(ci.ServerURL(ci.OSEnv, claims.System()))
-	if err != nil {
-		return nil, err
-	}
-	return &identity{token: tok, claims: claims, signer: sign.Signer{Certificate: &sum}}, nil
-}
-
-func loadKey(ctx context.Context, ref string) (*sign.Keypair, error) {
-	if sign.IsKMS(ref) {
-		kp, err := sign.LoadKMS(ctx, ref)
-		return kp, kmsplugin.Hint(err)
-	}
-	pass, ok := os.LookupEnv("COSIGN_PASSWORD")
-	if !ok {
-		return nil, errors.New("set COSIGN_PASSWORD to decrypt " + ref)
-	}
-	return sign.LoadKeyFile(ref, []byte(pass))
-}
-
-// sessionConfig is the identity and the services the flags, the signing
-// config and the defaults choose (sign.ChooseServices).
-func sessionConfig(c *cli.Context, id *identity) (sign.Config, error) {
-	cfg := sign.Config{Key: id.key, IDToken: id.token, Notation: id.notation, Retries: c.Int("retries"), Timeout: c.Duration("request-timeout"), Log: stderrLog(c)}
+// session is a signing session as id, with the services the flags, the
+// signing config and the defaults choose (sign.ChooseServices).
+func session(c *cli.Context, id *sign.Identity) (*sign.Session, error) {
+	cfg := sign.Config{Retries: c.Int("retries"), Timeout: c.Duration("request-timeout"), Log: stderrLog(c)}
 	flags := sign.Services{FulcioURL: c.String("fulcio-url"), TSAURLs: c.StringSlice("timestamp-url")}
 	if u := c.String("rekor-url"); u != "" {
 		flags.Rekor = []sign.Rekor{{URL: u, Version: 1}}
 	}
-	var sc *root.SigningConfig
-	if path := c.String("signing-config"); path != "" {
-		var err error
-		if sc, err = root.NewSigningConfigFromPath(path); err != nil {
-			return cfg, usageError("reading signing config %s: %v", path, err)
-		}
+	if err := id.Configure(&cfg, flags, c.String("signing-config"), c.Bool("tlog-upload")); err != nil {
+		return nil, usageError("%v", err)
 	}
-	sign.ChooseServices(flags, sc, c.Bool("tlog-upload")).Configure(&cfg)
-	return cfg, nil
+	s, err := sign.NewSession(cfg)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	return s, nil
 }
 
 func stderrLog(c *cli.Context) sign.Logf {

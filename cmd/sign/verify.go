@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -84,20 +83,13 @@ the Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			if r := roots.PublicGood().Current(); r != nil && r.Fallback != "" {
 				fmt.Fprintf(c.App.ErrWriter, "sign: warning: verified against the embedded public-good trusted root, which may predate Sigstore's current keys: %s\n", r.Fallback)
 			}
-			if err := writeDecisions(c.App.Writer, output, p, decisions); err != nil {
+			r := verify.NewReport(p, decisions)
+			if err := write(c, r, r.WriteText); err != nil {
 				return err
 			}
 			return cli.Exit("", verifyExitCode(decisions))
 		},
 	}
-}
-
-func writeDecisions(w io.Writer, output string, p *policy.Policy, ds []*verify.Decision) error {
-	r := verify.NewReport(p, ds)
-	if output == "json" {
-		return r.WriteJSON(w)
-	}
-	return r.WriteText(w)
 }
 
 // verifyExitCode: 1 when any image is denied on its merits (retrying will

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/signet-dev/signet/internal/kmsplugin"
 )
 
 // TestUnservedSchemeIsRefused: run as sigstore-kms-<scheme> for a scheme no
@@ -14,7 +16,7 @@ import (
 // kms.Get fall back to the plugin protocol and run itself again.
 func TestUnservedSchemeIsRefused(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"/usr/bin/sigstore-kms-localkms", "v1", "{}"}, strings.NewReader(""), &stdout, &stderr)
+	code := kmsplugin.Main(context.Background(), []string{"/usr/bin/sigstore-kms-localkms", "v1", "{}"}, strings.NewReader(""), &stdout, &stderr)
 	if code != 2 || !strings.Contains(stderr.String(), `no KMS provider for "localkms"`) {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}
@@ -25,7 +27,7 @@ func TestUnservedSchemeIsRefused(t *testing.T) {
 func TestLinkCreatesTheFourNames(t *testing.T) {
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"signet-kms", "link", dir}, nil, &stdout, &stderr); code != 0 {
+	if code := kmsplugin.Main(context.Background(), []string{"signet-kms", "link", dir}, nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	exe, _ := os.Executable()

@@ -2,27 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
-	"log/slog"
-	"net"
-	"net/http"
-	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
-	"time"
 
-	"github.com/containerd/nri/pkg/stub"
 	"github.com/urfave/cli/v2"
 
 	"github.com/signet-dev/signet/enforce"
 	"github.com/signet-dev/signet/enforce/node"
 	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/cloudauth"
-	"github.com/signet-dev/signet/regclient"
-	"github.com/signet-dev/signet/trustroot"
-	"github.com/signet-dev/signet/verdict"
-	"github.com/signet-dev/signet/verify"
 )
 
 func runCommand() *cli.Command {
@@ -57,126 +45,27 @@ Environment: every flag has a SIGNET_NODE_ variable (shown below).`,
 	}
 }
 
+// run is the Config the flags say, run until SIGTERM.
 func run(c *cli.Context) error {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("source", "node")
-	g, err := guard(c, log)
+	undecided, err := node.ParseUndecided(c.String("undecided"), c.StringSlice("undecided-allow"))
 	if err != nil {
 		return cliapp.Usagef("signet-node", "%v", err)
 	}
-	ops, err := net.Listen("tcp", c.String("ops-listen"))
+	clouds, err := cloudauth.FromFlags(c)
 	if err != nil {
-		return cliapp.Exit(cliapp.ExitFailure, "signet-node: "+err.Error())
+		return cliapp.Usagef("signet-node", "%v", err)
+	}
+	s, err := node.New(node.Config{PolicyPath: c.String("policy"), ReloadInterval: c.Duration("reload-interval"),
+		Socket: c.String("nri-socket"), OpsListen: c.String("ops-listen"), VerdictPublicKey: c.String("verdict-public-key"),
+		VerdictMaxAge: c.Duration("verdict-max-age"), Budget: c.Duration("budget"), Exempt: c.StringSlice("exempt-namespace"),
+		Undecided: undecided, Keychain: cloudauth.Keychain(clouds), Offline: c.Bool("offline")})
+	if err != nil {
+		return cliapp.Usagef("signet-node", "%v", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	metrics := node.NewMetrics(g.Policy)
-	logDecision := node.LogDecision(log)
-	plugin := &node.Plugin{Guard: g, Observe: func(req node.Request, r node.Result) {
-		metrics.Record(req, r)
-		logDecision(req, r)
-	}}
-	var connected atomic.Bool
-	go serveOps(ctx, ops, metrics.Handler(), &connected)
-	if err := connect(ctx, c.String("nri-socket"), plugin, &connected, log); err != nil {
+	if err := s.Run(ctx); err != nil {
 		return cliapp.Exit(cliapp.ExitFailure, "signet-node: "+err.Error())
 	}
 	return nil
-}
-
-// guard builds the Guard from the flags: the trust file (reloaded), the
-// engine with the webhook's cache in front of it, and the verdict key.
-func guard(c *cli.Context, log *slog.Logger) (*node.Guard, error) {
-	rl := &enforce.Reloader{PolicyPath: c.String("policy"), Log: log}
-	if err := rl.Load(); err != nil {
-		return nil, err
-	}
-	undecided, err := node.ParseUndecided(c.String("undecided"), c.StringSlice("undecided-allow"))
-	if err != nil {
-		return nil, err
-	}
-	roots := &enforce.TrustedRoots{Policy: rl.Policy, Log: log,
-		Store: trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: c.Bool("offline")}))}
-	clouds, err := cloudauth.FromFlags(c)
-	if err != nil {
-		return nil, err
-	}
-	registry := regclient.New(regclient.HTTPTransport(), regclient.Options{Gate: enforce.NewLimiter(enforce.DefaultRegistryConcurrency)})
-	verifier := verify.New(verify.WithKeychain(cloudauth.Keychain(clouds)), verify.WithTrustedRoots(roots.Store), verify.WithTransport(registry))
-	g := &node.Guard{Policy: rl.Policy, Budget: c.Duration("budget"), VerdictMaxAge: c.Duration("verdict-max-age"),
-		Exempt: c.StringSlice("exempt-namespace"), Undecided: undecided,
-		// Verifications outlive one request's budget, so the runtime's retry
-		// of a refused container finds the decision kept.
-		Decider: enforce.NewCache(verifier, enforce.CacheConfig{VerifyTimeout: enforce.VerifyTimeout(enforce.DefaultDeadline)})}
-	if path := c.String("verdict-public-key"); path != "" {
-		pem, err := os.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		if g.Verdicts, err = verdict.NewVerifier(pem); err != nil {
-			return nil, err
-		}
-	}
-	go rl.Watch(c.Context, c.Duration("reload-interval"))
-	if !c.Bool("offline") {
-		go roots.Run(c.Context)
-	}
-	return g, nil
-}
-
-// connect registers with the runtime and stays connected, reconnecting
-// (the runtime restarts, the socket appears late at boot) until ctx ends.
-func connect(ctx context.Context, socket string, plugin *node.Plugin, connected *atomic.Bool, log *slog.Logger) error {
-	for backoff := 100 * time.Millisecond; ; {
-		s, err := stub.New(plugin, stub.WithPluginName(node.PluginName), stub.WithPluginIdx("10"), stub.WithSocketPath(socket),
-			stub.WithOnClose(func() { connected.Store(false) }))
-		if err != nil {
-			return err
-		}
-		if err = s.Start(ctx); err == nil {
-			connected.Store(true)
-			log.Info("connected to the runtime's NRI socket", "socket", socket, "runtimeNRI", s.RuntimeNRIVersion(), "requestTimeout", s.RequestTimeout().String())
-			backoff = 100 * time.Millisecond
-			stopped := make(chan struct{})
-			go func() {
-				select {
-				case <-ctx.Done():
-					s.Stop()
-				case <-stopped:
-				}
-			}()
-			s.Wait()
-			close(stopped)
-			connected.Store(false)
-			log.Warn("NRI connection closed; reconnecting", "socket", socket)
-		} else {
-			log.Warn("cannot register with the runtime; retrying", "socket", socket, "err", err, "retryIn", backoff.String())
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
-}
-
-// serveOps serves /metrics, and /healthz: 200 while connected to the runtime.
-func serveOps(ctx context.Context, l net.Listener, metrics http.Handler, connected *atomic.Bool) {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", metrics)
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if !connected.Load() {
-			http.Error(w, "not connected to the runtime's NRI socket", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
-	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		slog.Error("ops server", "err", err)
-	}
 }

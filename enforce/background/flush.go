@@ -6,8 +6,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/signet-dev/signet/audit"
 	"github.com/signet-dev/signet/policyreport"
+	"github.com/signet-dev/signet/scan"
 )
 
 // flush writes the reports of the touched namespaces ("" touches only the
@@ -19,7 +19,7 @@ func (t *term) flush(ctx context.Context, touched map[string]bool) {
 	}
 	p := t.s.cfg.Policy()
 	name := policyreport.PolicyName(p.Source, p.Hash)
-	byNS := map[string][]audit.Finding{}
+	byNS := map[string][]scan.Finding{}
 	for _, st := range t.pods {
 		byNS[st.namespace] = append(byNS[st.namespace], st.findings...)
 	}
@@ -52,7 +52,7 @@ func (t *term) flush(ctx context.Context, touched map[string]bool) {
 				newest = metav1.Timestamp{Seconds: ts}
 			}
 		}
-		s := audit.Summarize(fs)
+		s := scan.Summarize(fs)
 		violations[ns] = s.Fail
 		summary = append(summary, policyreport.NamespaceSummary(ns, s, name, newest))
 	}

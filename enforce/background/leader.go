@@ -3,6 +3,8 @@ package background
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +20,15 @@ const (
 	DefaultLeaseName     = "signet-enforce-scanner"
 	DefaultLeaseDuration = 15 * time.Second
 )
+
+// PodNamespace is the namespace this process's pod runs in (from its
+// service account), "default" outside a pod: the Lease's default namespace.
+func PodNamespace() string {
+	if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil {
+		return strings.TrimSpace(string(b))
+	}
+	return "default"
+}
 
 // Lease configures leader election: exactly one replica scans at a time.
 type Lease struct {

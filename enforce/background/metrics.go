@@ -6,7 +6,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/signet-dev/signet/audit"
 	"github.com/signet-dev/signet/policyreport"
 )
 
@@ -23,9 +22,10 @@ type Metrics struct {
 	lastNS map[string]bool
 }
 
-// NewMetrics creates the metrics; images verified and remembered, and
-// report writes, are read at scrape time from e and w.
-func NewMetrics(e *audit.Engine, w *policyreport.Writer) *Metrics {
+// NewMetrics creates the metrics; images remembered and verified (the
+// decision store's background hits and misses: enforce.CacheStats), and
+// report writes, are read at scrape time from remembered, verified and w.
+func NewMetrics(remembered, verified func() int64, w *policyreport.Writer) *Metrics {
 	m := &Metrics{
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "signet_scan_duration_seconds",
 			Help:    "Duration of a background verification pass over every running pod, by trigger (start, policy, trusted-root, periodic).",
@@ -39,11 +39,11 @@ func NewMetrics(e *audit.Engine, w *policyreport.Writer) *Metrics {
 	}
 	images := func(from string, f func() int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "signet_scan_images_total",
-			Help:        "Distinct images decided by background passes, by where the decision came from: memo (remembered, no registry request) or verifier (the webhook's decision cache, verifying on a miss).",
+			Help:        "Distinct images decided by background passes, by where the decision came from: memo (the webhook's decision store remembered it, no registry request) or verifier (verified on a miss).",
 			ConstLabels: prometheus.Labels{"from": from}}, func() float64 { return float64(f()) })
 	}
 	m.collectors = []prometheus.Collector{m.duration, m.violations, m.leader, m.reportErrors,
-		images("memo", e.Remembered.Load), images("verifier", e.Verified.Load),
+		images("memo", remembered), images("verifier", verified),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "signet_report_writes_total",
 			Help: "PolicyReport and ClusterPolicyReport writes and deletes sent to the apiserver (unchanged reports are not written)."},
 			func() float64 { return float64(w.Writes.Load() + w.Deletes.Load()) }),

@@ -7,14 +7,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/signet-dev/signet/audit"
-	"github.com/signet-dev/signet/enforce"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/policyreport"
-	"github.com/signet-dev/signet/verify"
+	"github.com/signet-dev/signet/scan"
 )
 
 // Config is everything a Scanner needs.
@@ -23,7 +20,11 @@ type Config struct {
 	Reports *policyreport.Writer
 	// Engine decides targets; its Decider should be the webhook's Cache, so
 	// scans and admissions share decisions, flights and registry limits.
-	Engine *audit.Engine
+	Engine *scan.Engine
+	// RootVersion is the version of the trusted root a policy's
+	// identities need (verify.Verifier.RootVersion): a new one starts a
+	// full pass.
+	RootVersion func(ctx context.Context, p *policy.Policy) (string, error)
 	// Policy returns the trust policy in force (it may be reloaded).
 	Policy func() *policy.Policy
 	// NamespaceLabels, if set, reads labels for the trust file's
@@ -31,7 +32,7 @@ type Config struct {
 	NamespaceLabels func(ctx context.Context, namespace string) (map[string]string, error)
 	// Interval between periodic passes (default 1h). A periodic pass asks
 	// the registry again about denials; passing digests are re-verified
-	// once the Engine's Memo finds them older than its MaxAge.
+	// once the decision store finds them older than its MaxAge.
 	Interval time.Duration
 	// Poll is how often the policy hash and trusted root version are
 	// compared with the last pass's (default 2s).
@@ -96,16 +97,3 @@ func (s *Scanner) Run(ctx context.Context) error {
 
 // Leading reports whether this replica is the one that scans.
 func (s *Scanner) Leading() bool { return s.leading.Load() }
-
-// Observe is a Handler.Observe hook: the webhook's decisions are
-// remembered, so the pass that then sees the admitted pod decides it
-// without asking a registry again. It never blocks the admission.
-func (s *Scanner) Observe(_ *admissionv1.AdmissionRequest, _ enforce.Image, d *verify.Decision) {
-	if p := s.cfg.Policy(); p != nil {
-		// The root version is loaded already (the decision needed it);
-		// the bound only guards against a root that is not.
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		defer cancel()
-		s.cfg.Engine.Seed(ctx, p, d)
-	}
-}

@@ -1,4 +1,4 @@
-package background
+package background_test
 
 import (
 	"context"
@@ -14,12 +14,13 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/signet-dev/signet/audit"
 	"github.com/signet-dev/signet/enforce"
+	"github.com/signet-dev/signet/enforce/background"
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/policyreport"
+	"github.com/signet-dev/signet/scan"
 	"github.com/signet-dev/signet/test/stack"
 	"github.com/signet-dev/signet/verify"
 )
@@ -65,15 +66,15 @@ func TestScannersElectOneAndReport(t *testing.T) {
 	if _, err := kc.CoreV1().ServiceAccounts("shop").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	scanners := map[string]*Scanner{}
+	scanners := map[string]*background.Scanner{}
 	stops := map[string]context.CancelFunc{}
 	done := map[string]chan struct{}{}
 	for _, id := range []string{"a", "b"} {
 		v := verify.New()
-		sc := New(Config{Client: kc, Reports: &policyreport.Writer{Client: dyn}, Policy: func() *policy.Policy { return p },
-			Engine: &audit.Engine{Decider: enforce.NewCache(v, enforce.CacheConfig{}), Roots: v, Memo: &audit.Memo{}},
+		sc := background.New(background.Config{Client: kc, Reports: &policyreport.Writer{Client: dyn}, Policy: func() *policy.Policy { return p },
+			Engine: &scan.Engine{Decider: enforce.NewCache(v, enforce.CacheConfig{}), Background: true}, RootVersion: v.RootVersion,
 			Settle: 50 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Lease: Lease{Namespace: "signet-system", Identity: id, Duration: 3 * time.Second}})
+			Lease: background.Lease{Namespace: "signet-system", Identity: id, Duration: 3 * time.Second}})
 		sctx, stop := context.WithCancel(ctx)
 		ch := make(chan struct{})
 		scanners[id], stops[id], done[id] = sc, stop, ch
@@ -109,7 +110,7 @@ func TestScannersElectOneAndReport(t *testing.T) {
 }
 
 // waitLeader waits until exactly one scanner other than gone leads.
-func waitLeader(t *testing.T, scanners map[string]*Scanner, gone string) string {
+func waitLeader(t *testing.T, scanners map[string]*background.Scanner, gone string) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

@@ -10,8 +10,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/signet-dev/signet/audit"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/scan"
 )
 
 // Triggers of a full pass (the metrics' trigger label).
@@ -42,7 +42,7 @@ type term struct {
 type podState struct {
 	namespace   string
 	fingerprint string
-	findings    []audit.Finding
+	findings    []scan.Finding
 }
 
 // lead runs one term: informers, a first full pass, then changes as they
@@ -122,7 +122,7 @@ func (t *term) loop(ctx context.Context) {
 			t.fullPass(ctx, TriggerPeriodic)
 		case <-poll.C:
 			p := t.s.cfg.Policy()
-			root, err := t.s.cfg.Engine.Roots.RootVersion(ctx, p)
+			root, err := t.s.cfg.RootVersion(ctx, p)
 			switch {
 			case p.Hash != t.policyHash:
 				t.fullPass(ctx, TriggerPolicy)
@@ -171,7 +171,7 @@ func (t *term) settle(ctx context.Context, first string) map[string]bool {
 // namespaces whose findings changed.
 func (t *term) decidePods(ctx context.Context, keys map[string]bool) {
 	p := t.s.cfg.Policy()
-	var targets []audit.Target
+	var targets []scan.Target
 	owners := map[string]string{} // target index range owner
 	touched := map[string]bool{}
 	var order []string
@@ -179,14 +179,14 @@ func (t *term) decidePods(ctx context.Context, keys map[string]bool) {
 		ns, _, _ := strings.Cut(key, "/")
 		obj, exists, _ := t.store.GetByKey(key)
 		pod, _ := obj.(*corev1.Pod)
-		if !exists || pod == nil || !audit.Running(pod) {
+		if !exists || pod == nil || !scan.Running(pod) {
 			if _, had := t.pods[key]; had {
 				delete(t.pods, key)
 				touched[ns] = true
 			}
 			continue
 		}
-		ts := audit.Targets(pod)
+		ts := scan.Targets(pod)
 		fp := fingerprint(ts)
 		if old := t.pods[key]; old != nil && old.fingerprint == fp && p.Hash == t.policyHash {
 			continue
@@ -196,7 +196,7 @@ func (t *term) decidePods(ctx context.Context, keys map[string]bool) {
 		targets = append(targets, ts...)
 	}
 	if len(targets) > 0 {
-		fs := t.s.cfg.Engine.Decide(ctx, audit.Batch{Policy: p, Targets: targets, NamespaceMode: t.modes(ctx, p)})
+		fs := t.s.cfg.Engine.Decide(ctx, scan.Batch{Policy: p, Targets: targets, NamespaceMode: t.modes(ctx, p)})
 		t.assign(fs, owners, order, touched)
 	}
 	t.flush(ctx, touched)
@@ -212,22 +212,22 @@ func (t *term) fullPass(ctx context.Context, trigger string) {
 		}
 	}
 	p := t.s.cfg.Policy()
-	root, _ := t.s.cfg.Engine.Roots.RootVersion(ctx, p)
-	var targets []audit.Target
+	root, _ := t.s.cfg.RootVersion(ctx, p)
+	var targets []scan.Target
 	owners := map[string]string{}
 	var order []string
 	for _, obj := range t.store.List() {
 		pod, ok := obj.(*corev1.Pod)
-		if !ok || !audit.Running(pod) {
+		if !ok || !scan.Running(pod) {
 			continue
 		}
-		ts := audit.Targets(pod)
+		ts := scan.Targets(pod)
 		key := pod.Namespace + "/" + pod.Name
 		owners[key] = fingerprint(ts)
 		order = append(order, key)
 		targets = append(targets, ts...)
 	}
-	fs := t.s.cfg.Engine.Decide(ctx, audit.Batch{Policy: p, Targets: targets, NamespaceMode: t.modes(ctx, p),
+	fs := t.s.cfg.Engine.Decide(ctx, scan.Batch{Policy: p, Targets: targets, NamespaceMode: t.modes(ctx, p),
 		ReverifyDenied: trigger == TriggerPeriodic})
 	touched := map[string]bool{}
 	for key, st := range t.pods {
@@ -253,11 +253,11 @@ func (t *term) fullPass(ctx context.Context, trigger string) {
 // assign files findings (in the targets' order) under their pods, keeping
 // a result's timestamp while its outcome stays the same: the timestamp says
 // since when it holds, and an unchanged namespace is not rewritten.
-func (t *term) assign(fs []audit.Finding, owners map[string]string, order []string, touched map[string]bool) {
+func (t *term) assign(fs []scan.Finding, owners map[string]string, order []string, touched map[string]bool) {
 	i := 0
 	for _, key := range order {
 		ns, name, _ := strings.Cut(key, "/")
-		var mine []audit.Finding
+		var mine []scan.Finding
 		for i < len(fs) && fs[i].Namespace == ns && fs[i].Pod == name {
 			mine = append(mine, fs[i])
 			i++
@@ -271,7 +271,7 @@ func (t *term) assign(fs []audit.Finding, owners map[string]string, order []stri
 	}
 }
 
-func keepTimestamps(now, before []audit.Finding) {
+func keepTimestamps(now, before []scan.Finding) {
 	for i := range now {
 		for _, b := range before {
 			if equalFinding(now[i], b) {
@@ -282,7 +282,7 @@ func keepTimestamps(now, before []audit.Finding) {
 	}
 }
 
-func equalFinding(a, b audit.Finding) bool {
+func equalFinding(a, b scan.Finding) bool {
 	return a.Container == b.Container && a.Image == b.Image && a.Digest == b.Digest && a.Result == b.Result && a.Mode == b.Mode &&
 		a.Rule == b.Rule && a.Reason == b.Reason && a.PolicyHash == b.PolicyHash && strings.Join(a.Identities, ",") == strings.Join(b.Identities, ",")
 }
@@ -303,7 +303,7 @@ func (t *term) modes(ctx context.Context, p *policy.Policy) func(string) policy.
 
 // fingerprint is what a pod's findings depend on: its images, digests and
 // where each digest comes from.
-func fingerprint(ts []audit.Target) string {
+func fingerprint(ts []scan.Target) string {
 	var b strings.Builder
 	for _, t := range ts {
 		b.WriteString(t.Container + "\x00" + t.Image + "\x00" + t.Digest + "\x00" + string(t.DigestFrom) + "\x00")

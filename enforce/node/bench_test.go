@@ -35,7 +35,7 @@ func BenchmarkNodeDecision(b *testing.B) {
 	b.Run("verify-cached", func(b *testing.B) { run(b, f.guard, plain, PathVerify) })
 	b.Run("verify", func(b *testing.B) {
 		g := *f.guard
-		g.Decider = verify.New() // no cache: every decision verifies
+		g.Decider = verify.New().Flow() // no cache: every decision verifies
 		run(b, &g, plain, PathVerify)
 	})
 }

@@ -27,8 +27,10 @@ const (
 
 // Guard decides container creations.
 type Guard struct {
-	Policy  enforce.PolicySource
-	Decider enforce.Decider
+	Policy enforce.PolicySource
+	// Decider decides an image the verdict does not cover: the engine's
+	// flow through enforce's Cache.
+	Decider verify.Decider
 	// Verdicts checks the webhook's signed verdicts; nil: every container
 	// is verified (no verdict path).
 	Verdicts      *verdict.Verifier
@@ -120,16 +122,16 @@ func (g *Guard) decide(ctx context.Context, req Request) Result {
 	}
 	vctx, cancel := context.WithTimeout(ctx, g.budget())
 	defer cancel()
-	d := g.Decider.Verify(vctx, ref, p)
+	d := g.Decider.Decide(vctx, verify.Request{Image: ref, Policy: p}).InNamespace(mode)
 	r.Decision, r.Path = d, PathVerify
 	switch {
 	case d.Transient:
 		// An audit namespace or rule never blocks, decided or not.
 		r.Path = PathUndecided
-		r.Allowed = d.Allowed || audit || g.Undecided.Allows(req.Namespace)
+		r.Allowed = d.Allowed || g.Undecided.Allows(req.Namespace)
 		r.Reason = fmt.Sprintf("could not decide %s within %s: %s%s", ref, g.budget(), strings.Join(d.Messages(), "; "), verdictWhy)
-	case len(d.Reasons) > 0:
-		r.Allowed = d.Allowed || audit
+	case d.Outcome() != verify.OutcomeAllow:
+		r.Allowed = d.Allowed
 		r.Audit = r.Allowed
 		r.Reason = strings.Join(d.Messages(), "; ") + verdictWhy
 	}
@@ -145,7 +147,7 @@ func (g *Guard) verdictCovers(req Request, ref string, p *policy.Policy) (bool, 
 	if err != nil {
 		return false, err.Error()
 	}
-	s, d := verify.Prepare(ref, p)
+	s, d := verify.Prepare(verify.Request{Image: ref, Policy: p})
 	if d != nil {
 		return false, strings.Join(d.Messages(), "; ")
 	}

@@ -85,13 +85,13 @@ func (f *fixture) load(t testing.TB) {
 
 // countingDecider counts the verifications the guard asks for.
 type countingDecider struct {
-	d enforce.Decider
+	d verify.Decider
 	n *int
 }
 
-func (c countingDecider) Verify(ctx context.Context, image string, p *policy.Policy) *verify.Decision {
+func (c countingDecider) Decide(ctx context.Context, req verify.Request) *verify.Decision {
 	*c.n++
-	return c.d.Verify(ctx, image, p)
+	return c.d.Decide(ctx, req)
 }
 
 // req is a container of image (tag as the pod names it) at digest d.
@@ -102,7 +102,7 @@ func req(ns, pod, image string, d name.Digest) Request {
 // verdictFor signs what the webhook would have admitted for pod in ns.
 func (f *fixture) verdictFor(t testing.TB, ns, pod string, prefix bool, d name.Digest, at time.Time) string {
 	t.Helper()
-	s, dec := verify.Prepare(d.Name(), f.p)
+	s, dec := verify.Prepare(verify.Request{Image: d.Name(), Policy: f.p})
 	if dec != nil {
 		t.Fatal(dec.Messages())
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/signet-dev/signet/enforce"
@@ -31,7 +32,7 @@ func NewMetrics(p enforce.PolicySource) *Metrics {
 			Help:    "Time to decide one container creation, by path.",
 			Buckets: []float64{0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2}}, []string{"path"}),
 	}
-	m.reg.MustRegister(m.decisions, m.seconds, policyInfo{p}, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.decisions, m.seconds, policyInfo{p}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

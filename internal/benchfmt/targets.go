@@ -75,6 +75,12 @@ var defaultTargets = []target{
 	{what: "engine vs cosign v2 library, legacy", bench: "BenchmarkVerifySideBySide/signet/legacy", unit: "speedup-v2", atLeast: 2},
 	{what: "engine vs cosign v3 library, legacy", bench: "BenchmarkVerifySideBySide/signet/legacy", unit: "speedup-v3", atLeast: 2},
 	{what: "engine vs cosign v3 library, bundle", bench: "BenchmarkVerifySideBySide/signet/bundle", unit: "speedup-v3", atLeast: 2},
+	// Issue 22: the same on the real registry the stack builds
+	// (distribution, no referrers API), and the engine over the floor of
+	// its round trips there; cpu-ms/op is the client process's own CPU.
+	{what: "engine vs cosign v2 library on distribution, legacy", bench: "BenchmarkVerifyOnDistribution/signet/legacy", unit: "speedup-v2", atLeast: 3},
+	{what: "engine over the round-trip floor on distribution, legacy", bench: "BenchmarkVerifyOnDistribution/signet/legacy", unit: "x-floor", atMost: 1.5},
+	{what: "engine over the round-trip floor on distribution, bundle", bench: "BenchmarkVerifyOnDistribution/signet/bundle", unit: "x-floor", atMost: 1.5},
 	{what: "sign verify vs cosign v3 CLI processes, bundle", bench: "BenchmarkVerifyProcesses/signet/bundle", unit: "speedup-v3", atLeast: 1},
 	// 5. enforce.
 	{what: "cold pod 10 vs 1 image, registry at 5 ms per request", bench: "BenchmarkAdmissionColdRatio/registry=rtt=5ms", unit: "ratio-10-vs-1", atMost: 2},

@@ -14,7 +14,6 @@ import (
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
-	"github.com/signet-dev/signet/verify"
 )
 
 // tinyImage is a one-file image built in memory: no daemon, no base image.
@@ -60,6 +59,6 @@ func signAndAttest(ctx context.Context, kp *sign.Keypair, image string, p *polic
 	}
 	return sign.Run(ctx, mustSession(kp), sign.Request{
 		Image: image, Format: sign.FormatBoth, Sign: true, Attest: []attest.Predicate{pred},
-		Policy: p, Signer: sign.Signer{Key: kp}, PostCheck: verify.New(),
+		Policy: p, Signer: sign.Signer{Key: kp}, PostCheck: sign.NewPostCheck(),
 	})
 }

@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/signet-dev/signet/internal/buildinfo"
+
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/kms"
 	"github.com/sigstore/sigstore/pkg/signature/kms/cliplugin"
@@ -139,4 +141,61 @@ func FindBesideExecutable() {
 		return
 	}
 	os.Setenv("PATH", path+string(os.PathListSeparator)+dir)
+}
+
+const usage = `usage: signet-kms link [DIR]
+       sigstore-kms-<scheme> v1 <json>   (run by sign through a link of that name)
+
+signet-kms is sign's KMS plugin for %s.
+"link" creates the links sign runs in DIR (default: beside signet-kms);
+sign finds them on PATH or beside its own executable.
+`
+
+// Main is signet-kms: as sigstore-kms-<scheme>, the plugin protocol for
+// a linked provider; as itself, "link" and "version". It returns the exit
+// status.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if scheme, ok := Scheme(args[0]); ok {
+		// The protocol ignores the exit status; the error is in the response.
+		if err := Serve(ctx, scheme, args, stdin, stdout); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", filepath.Base(args[0]), err)
+			return 1
+		}
+		return 0
+	} else if scheme != "" {
+		fmt.Fprintf(stderr, "signet-kms: no KMS provider for %q (this plugin serves %s)\n", scheme, strings.Join(Schemes, ", "))
+		return 2
+	}
+	switch {
+	case len(args) >= 2 && args[1] == "version":
+		if err := buildinfo.Read().Write(stdout, "signet-kms"); err != nil {
+			return 4
+		}
+		return 0
+	case len(args) >= 2 && args[1] == "link" && len(args) <= 3:
+		return link(args, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, usage, strings.Join(Schemes, ", "))
+	return 2
+}
+
+func link(args []string, stdout, stderr io.Writer) int {
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "signet-kms: %v\n", err)
+		return 4
+	}
+	dir := filepath.Dir(exe)
+	if len(args) == 3 {
+		dir = args[2]
+	}
+	made, err := Link(dir, exe)
+	for _, p := range made {
+		fmt.Fprintf(stdout, "%s -> %s\n", p, exe)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "signet-kms: %v\n", err)
+		return 4
+	}
+	return 0
 }

@@ -85,11 +85,54 @@ type Options struct {
 	// TLS serves the registry over HTTPS with HTTP/2, as remote registries
 	// are; clients trust it through World.TLSClientConfig.
 	TLS bool
+	// Registry, if set, is the host of a registry to use instead of an
+	// in-process one (the stack's distribution): NoReferrers, Wrap,
+	// Counter and TLS do not apply, and World.Server is nil.
+	Registry string
 }
 
 // New starts a world; everything is torn down by t.Cleanup.
 func New(t TB, o Options) *World {
 	t.Helper()
+	var srv *httptest.Server
+	host := o.Registry
+	if host == "" {
+		srv = startRegistry(t, o)
+		host = srv.Listener.Addr().String()
+	}
+	ss, err := sigstoretest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &World{t: t, Registry: host, Server: srv, Sigstore: ss, Key: key, Dir: t.TempDir()}
+	rootJSON, err := ss.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.write("trusted_root.json", rootJSON)
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.write("cosign.pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	tmpl := o.Policy
+	if tmpl == "" {
+		tmpl = DefaultPolicy
+	}
+	w.writeOpts = []remote.Option{auth}
+	if o.TLS && srv != nil {
+		w.writeOpts = append(w.writeOpts, remote.WithTransport(srv.Client().Transport))
+	}
+	w.PolicyPath = w.write("trust.yaml", []byte(strings.ReplaceAll(tmpl, "REGISTRY", w.Registry)))
+	return w
+}
+
+// startRegistry starts the in-process registry o describes.
+func startRegistry(t TB, o Options) *httptest.Server {
 	regOpts := []registry.Option{registry.Logger(log.New(io.Discard, "", 0))}
 	if !o.NoReferrers {
 		regOpts = append(regOpts, registry.WithReferrersSupport(true))
@@ -110,35 +153,7 @@ func New(t TB, o Options) *World {
 		srv.Start()
 	}
 	t.Cleanup(srv.Close)
-	ss, err := sigstoretest.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &World{t: t, Registry: srv.Listener.Addr().String(), Server: srv, Sigstore: ss, Key: key, Dir: t.TempDir()}
-	rootJSON, err := ss.TrustedRootJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.write("trusted_root.json", rootJSON)
-	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.write("cosign.pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-	tmpl := o.Policy
-	if tmpl == "" {
-		tmpl = DefaultPolicy
-	}
-	w.writeOpts = []remote.Option{auth}
-	if o.TLS {
-		w.writeOpts = append(w.writeOpts, remote.WithTransport(srv.Client().Transport))
-	}
-	w.PolicyPath = w.write("trust.yaml", []byte(strings.ReplaceAll(tmpl, "REGISTRY", w.Registry)))
-	return w
+	return srv
 }
 
 func (w *World) write(name string, data []byte) string {

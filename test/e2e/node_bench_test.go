@@ -146,7 +146,7 @@ func (nb *nodeBench) startPlugin(b *testing.B) func() {
 
 // verdictFor signs what the webhook would have admitted for pod name.
 func (nb *nodeBench) verdictFor(b *testing.B, pod string) string {
-	s, d := verify.Prepare(nb.image, nb.p)
+	s, d := verify.Prepare(verify.Request{Image: nb.image, Policy: nb.p})
 	if d != nil {
 		b.Fatal(d.Messages())
 	}

@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/signet-dev/signet/audit"
 	"github.com/signet-dev/signet/enforce"
 	"github.com/signet-dev/signet/enforce/background"
 	"github.com/signet-dev/signet/internal/sigstoretest"
@@ -26,6 +25,7 @@ import (
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/policyreport"
+	"github.com/signet-dev/signet/scan"
 	"github.com/signet-dev/signet/test/stack"
 	"github.com/signet-dev/signet/verify"
 )
@@ -142,12 +142,14 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // scanner is a background verifier over the production cache.
-func (sb *scanBench) scanner(p func() *policy.Policy) (*background.Scanner, *audit.Engine, *policyreport.Writer) {
+// Its stats' background misses are the verifications a pass asked for.
+func (sb *scanBench) scanner(p func() *policy.Policy) (*background.Scanner, *enforce.CacheStats, *policyreport.Writer) {
 	v := verify.New()
-	e := &audit.Engine{Decider: enforce.NewCache(v, enforce.CacheConfig{}), Roots: v, Memo: &audit.Memo{}, Concurrency: 2}
+	cache := enforce.NewCache(v, enforce.CacheConfig{})
+	e := &scan.Engine{Decider: cache, Background: true, Concurrency: 2}
 	w := &policyreport.Writer{Client: sb.dyn}
-	return background.New(background.Config{Client: sb.kc, Reports: w, Engine: e, Policy: p,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}), e, w
+	return background.New(background.Config{Client: sb.kc, Reports: w, Engine: e, RootVersion: v.RootVersion, Policy: p,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}), &cache.Stats, w
 }
 
 func (sb *scanBench) load(b *testing.B, audit string) *policy.Policy {
@@ -182,7 +184,7 @@ func BenchmarkBackgroundScan(b *testing.B) {
 		for b.Loop() {
 			s, e, w := sb.scanner(func() *policy.Policy { return p1 })
 			s.Once(ctx)
-			verified += e.Verified.Load()
+			verified += e.BackgroundMisses.Load()
 			writes += w.Writes.Load() + w.Deletes.Load()
 		}
 		report(b, verified, writes)
@@ -199,7 +201,7 @@ func BenchmarkBackgroundScan(b *testing.B) {
 			cur.Store(p1)
 			s, e, w := sb.scanner(func() *policy.Policy { return cur.Load() })
 			s.Once(ctx) // warm: the first pass verifies
-			verified, writes := e.Verified.Load(), w.Writes.Load()+w.Deletes.Load()
+			verified, writes := e.BackgroundMisses.Load(), w.Writes.Load()+w.Deletes.Load()
 			sb.registry.Store(0)
 			sb.apiserver.Store(0)
 			i := 0
@@ -208,7 +210,7 @@ func BenchmarkBackgroundScan(b *testing.B) {
 				i++
 				s.Once(ctx)
 			}
-			report(b, e.Verified.Load()-verified, w.Writes.Load()+w.Deletes.Load()-writes)
+			report(b, e.BackgroundMisses.Load()-verified, w.Writes.Load()+w.Deletes.Load()-writes)
 		})
 	}
 }

@@ -28,10 +28,10 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/signet-dev/signet/audit"
 	"github.com/signet-dev/signet/internal/sigstoretest"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policyreport"
+	"github.com/signet-dev/signet/scan"
 	"github.com/signet-dev/signet/test/stack"
 )
 
@@ -239,7 +239,7 @@ func TestReportsOnRealAPIServer(t *testing.T) {
 				"after-delete/container c0": "fail"})
 		})
 		findings, _ := signAudit(t, s.Kube.Kubeconfig, policyPath)
-		if !slices.ContainsFunc(findings, func(f audit.Finding) bool { return f.Pod == "lingering" && f.Result == audit.Fail }) {
+		if !slices.ContainsFunc(findings, func(f scan.Finding) bool { return f.Pod == "lingering" && f.Result == scan.Fail }) {
 			t.Errorf("sign audit does not report the terminating pod that still runs")
 		}
 		cur, err := kc.CoreV1().Pods("shop").Get(ctx, "lingering", metav1.GetOptions{})
@@ -471,7 +471,7 @@ func summary(rs map[string]policyreport.Result) map[string]string {
 }
 
 // signAudit runs `sign audit -o json` and decodes its document.
-func signAudit(t *testing.T, kubeconfig, policyPath string) ([]audit.Finding, int) {
+func signAudit(t *testing.T, kubeconfig, policyPath string) ([]scan.Finding, int) {
 	t.Helper()
 	cmd := exec.Command(signBin, "audit", "--kubeconfig", kubeconfig, "--policy", policyPath, "-o", "json")
 	var out, errb bytes.Buffer
@@ -484,7 +484,7 @@ func signAudit(t *testing.T, kubeconfig, policyPath string) ([]audit.Finding, in
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	var res audit.Report
+	var res scan.Report
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("sign audit output (%v):\n%s\n%s", err, out.String(), errb.String())
 	}

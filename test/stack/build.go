@@ -51,6 +51,9 @@ var (
 	ToolLocalKMS = Tool{Name: "local-kms", Module: "github.com/nsmithuk/local-kms", Version: "v0.0.0-20260228092603-2a5e92d09ab6", Package: "github.com/nsmithuk/local-kms"}
 	// ToolCycloneDX generates the release's SBOMs (internal/release).
 	ToolCycloneDX = Tool{Name: "cyclonedx-gomod", Module: "github.com/CycloneDX/cyclonedx-gomod", Version: "v1.10.0", Package: "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod"}
+	// ToolStaticcheck is make test's linter (make lint), cached like the
+	// servers so a fresh machine builds it once.
+	ToolStaticcheck = Tool{Name: "staticcheck", Module: "honnef.co/go/tools", Version: "v0.8.2", Package: "honnef.co/go/tools/cmd/staticcheck"}
 )
 
 // The node: controllers and scheduler beside the apiserver (one build), and a
@@ -84,7 +87,7 @@ func (tl Tool) withCacheTag(tag string) Tool { tl.cacheTag = tag; return tl }
 // Tools lists every tool, in the order stackbuild builds them.
 func Tools() []Tool {
 	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolRekor, ToolEtcd,
-		ToolAPIServer, ToolControllerManager, ToolScheduler, ToolKubelet, ToolContainerd, ToolContainerdShim, ToolCycloneDX, ToolLocalKMS,
+		ToolAPIServer, ToolControllerManager, ToolScheduler, ToolKubelet, ToolContainerd, ToolContainerdShim, ToolCycloneDX, ToolLocalKMS, ToolStaticcheck,
 		ToolKyverno, ToolPolicyTester}
 }
 

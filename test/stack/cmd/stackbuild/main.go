@@ -5,6 +5,7 @@
 //	go run ./test/stack/cmd/stackbuild -only kubelet
 //	go run ./test/stack/cmd/stackbuild -up      # also start the whole stack, print
 //	                                            # its endpoints, stop on Ctrl-C
+//	go run ./test/stack/cmd/stackbuild -path staticcheck  # build if needed, print its path
 package main
 
 import (
@@ -28,9 +29,14 @@ import (
 func main() {
 	up := flag.Bool("up", false, "start the whole stack after building, until interrupted")
 	only := flag.String("only", "", "comma-separated tool names to build (default: all)")
+	path := flag.String("path", "", "build the named tool if needed and print only its path")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *path != "" {
+		printPath(ctx, *path)
+		return
+	}
 	if err := buildLanes(ctx, *only); err != nil {
 		log.Fatal(err)
 	}
@@ -90,4 +96,19 @@ func buildLanes(ctx context.Context, only string) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// printPath ensures the named tool and prints its path (make's lint).
+func printPath(ctx context.Context, name string) {
+	for _, tl := range stack.Tools() {
+		if tl.Name == name {
+			p, err := tl.Ensure(ctx, log.Printf)
+			if err != nil {
+				log.Fatal(err)
+			}
+			fmt.Println(p)
+			return
+		}
+	}
+	log.Fatalf("no tool %q", name)
 }
