@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -280,4 +281,98 @@ func write2(t *testing.T, dir, name, data string) string {
 	p := filepath.Join(dir, name)
 	write(t, p, []byte(data))
 	return p
+}
+
+// pcTrustRoot is a TrustRoot for the local stack: its Fulcio and its
+// timestamp authority (no log: cosign v2 does not write to Rekor v2).
+const pcTrustRoot = `apiVersion: policy.sigstore.dev/v1alpha1
+kind: TrustRoot
+metadata:
+  name: stack
+spec:
+  sigstoreKeys:
+    certificateAuthorities:
+      - subject: {organization: sigstore, commonName: sigstore}
+        uri: FULCIO_URL
+        certChain: FULCIO_B64
+    timestampAuthorities:
+      - subject: {organization: local, commonName: tsa}
+        uri: TSA_URL
+        certChain: TSA_B64
+`
+
+// pcPolicy is a ClusterImagePolicy as policy-controller users write it:
+// its glob dialect ("**" across "/"), authorities of which any one counts
+// (a key; GitHub and GitLab identities under the TrustRoot, with signed
+// timestamps).
+const pcPolicy = `apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata:
+  name: acme
+spec:
+  images:
+    - glob: "REGISTRY/acme/**"
+  authorities:
+    - name: key
+      key:
+        data: |
+          KEY_PEM
+    - name: github
+      keyless:
+        trustRootRef: stack
+        insecureIgnoreSCT: true
+        identities:
+          - issuer: GH_ISSUER
+            subjectRegExp: "^https://github\\.com/acme/app/\\.github/workflows/[^/]+@refs/heads/main$"
+      rfc3161timestamp:
+        trustRootRef: stack
+    - name: gitlab
+      keyless:
+        trustRootRef: stack
+        insecureIgnoreSCT: true
+        identities:
+          - issuer: GL_ISSUER
+            subject: "https://gitlab.com/acme/platform//.gitlab-ci.yml@refs/heads/main"
+      rfc3161timestamp:
+        trustRootRef: stack
+`
+
+// TestImportAgreesWithPolicyTester: policy-controller's policy-tester on
+// a ClusterImagePolicy and its TrustRoot, and `sign verify` on what `sign
+// policy import` made of them, decide each image of the table alike:
+// signed by the key or a keyless identity (timestamped), a nested
+// repository, a multi-arch index, unsigned, another key, another
+// repository's workflow, and an image no policy names (policy-controller
+// denies it, as the import's final deny rule does).
+func TestImportAgreesWithPolicyTester(t *testing.T) {
+	tester := stack.PolicyTester(t)
+	w := newPeerWorld(t)
+	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+	tr := write2(t, w.dir, "trustroot.yaml", strings.NewReplacer("FULCIO_URL", w.s.Fulcio.URL, "FULCIO_B64", b64(w.s.Fulcio.ChainPEM),
+		"TSA_URL", w.s.TSA.TimestampURL(), "TSA_B64", b64(w.s.TSA.ChainPEM)).Replace(pcTrustRoot))
+	cip := write2(t, w.dir, "cip.yaml", w.fill(t, pcPolicy))
+	trust, report := importPolicy(t, w.dir, nil, cip, tr)
+	images := []peerImage{
+		{name: "key", repo: "acme/app", sign: w.signKey(w.key), want: true},
+		{name: "key-nested-repository", repo: "acme/team/app", sign: w.signKey(w.key), want: true},
+		{name: "key-multi-arch", repo: "acme/multi", make: pushIndex, sign: w.signKey(w.key), want: true},
+		{name: "keyless-github", repo: "acme/gh", sign: w.signKeyless(&w.ghToken), want: true},
+		{name: "keyless-gitlab", repo: "acme/gl", sign: w.signKeyless(&w.glToken), want: true},
+		{name: "unsigned", repo: "acme/unsigned", want: false},
+		{name: "other-key", repo: "acme/other-key", sign: w.signKey(w.otherKey), want: false},
+		{name: "keyless-other-repository", repo: "acme/evil", sign: w.signKeyless(&w.otherGHToken), want: false},
+		{name: "outside-the-policy", repo: "vendor/tool", sign: w.signKey(w.key), want: false},
+	}
+	w.agree(t, images, trust, report, func(t *testing.T, image string) (bool, string) {
+		ctx, cancel := peerCtx(t)
+		defer cancel()
+		out, code, err := stack.RunPeer(ctx, tester, stack.PeerEnv(t), "--policy", cip, "--trustroot", tr, "--image", image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != 0 && !strings.Contains(out, `"errors"`) {
+			t.Fatalf("policy-tester failed to run (exit %d):\n%s", code, out)
+		}
+		return code == 0, out
+	})
 }
