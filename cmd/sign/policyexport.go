@@ -1,7 +1,6 @@
 package main
 
 import (
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/signet-dev/signet/policy"
@@ -65,4 +64,3 @@ Environment: SIGNET_OUTPUT (the report's format); FILE is an argument.`,
 		},
 	}
 }
-
