@@ -99,6 +99,9 @@ func (c *converter) authority(r *sourceRule, a obj) ([]string, []policy.Attestat
 		return nil, nil, "refused"
 	}
 	name, _ := a.str("name")
+	if name == "" {
+		name = authorityName(a.path) // as policy-controller names it
+	}
 	base := sanitizeName(r.name + "-" + name)
 	if st := a.obj("static"); st.exists() {
 		action, _ := st.str("action")
@@ -351,4 +354,14 @@ func (c *converter) mergeAttestations(first []policy.AttestationSpec, all [][]po
 		}
 	}
 	return out
+}
+
+// authorityName is policy-controller's name for an unnamed authority:
+// authority-<index> (spec.authorities[1] is authority-1).
+func authorityName(path string) string {
+	i := strings.LastIndexByte(path, '[')
+	if i < 0 || !strings.HasSuffix(path, "]") {
+		return "authority"
+	}
+	return "authority-" + path[i+1:len(path)-1]
 }

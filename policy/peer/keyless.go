@@ -138,6 +138,9 @@ func subject(k *policy.KeylessSpec, src keylessSource) (*policy.KeylessSpec, []t
 	}
 	if src.subjectKind == wildcard {
 		if structured(k, s) {
+			if src.pinsSource() {
+				return k, []translation{{Equivalent, fmt.Sprintf("subject %q is the signing workflow's: %s (additionalExtensions pin the source repository, below)", s, describeKeyless(k))}}
+			}
 			return k, []translation{{Stricter, fmt.Sprintf("subject %q becomes %s: the source repository must match as well as the signing workflow's, so a reusable workflow of that repository called from another repository is refused", s, describeKeyless(k))}}
 		}
 		k.SubjectRegExp = "^" + wildcardRegexp(s) + "$"
@@ -321,18 +324,18 @@ func extensions(k *policy.KeylessSpec, src keylessSource) []translation {
 		v := src.extensions[name]
 		switch name {
 		case "githubWorkflowRepository":
-			k.Repository = v
+			sourceRepository(k, v, policy.CIGitHub)
 		case "sourceRepositoryURI":
 			repo, ok := strings.CutPrefix(v, ci.GitHubServer+"/")
 			if !ok {
 				if repo, ok = strings.CutPrefix(v, ci.GitLabServer+"/"); ok {
-					k.Project = repo
+					sourceRepository(k, repo, policy.CIGitLab)
 					continue
 				}
 				dropped = append(dropped, name+"="+v)
 				continue
 			}
-			k.Repository = repo
+			sourceRepository(k, repo, policy.CIGitHub)
 		case "githubWorkflowRef", "sourceRepositoryRef":
 			k.Refs = compact(append(k.Refs, v))
 		case "githubWorkflowTrigger", "buildTrigger":
@@ -364,6 +367,28 @@ func extensions(k *policy.KeylessSpec, src keylessSource) []translation {
 		notes = append(notes, translation{Weaker, fmt.Sprintf("additionalExtensions %s have no trust-file field (signet pins repositories, workflows, refs, triggers and runners, not commits or IDs): without them the identity accepts any value", strings.Join(dropped, ", "))})
 	}
 	return notes
+}
+
+// sourceRepository pins the repository the build ran for (an extension's).
+// A different repository the subject named is the signing workflow's (a
+// reusable workflow, as the SLSA generator's): it becomes signerRepository,
+// so the certificate must name both, as the peer checks them.
+func sourceRepository(k *policy.KeylessSpec, repo string, system policy.CI) {
+	if subj := k.Repository + k.Project; subj != "" && subj != repo && k.SignerRepository == "" {
+		k.SignerRepository = subj
+	}
+	k.Repository, k.Project = "", ""
+	setRepo(k, repo, system)
+}
+
+// pinsSource says whether the extensions name the source repository.
+func (src keylessSource) pinsSource() bool {
+	if src.ignoredExtensions {
+		return false
+	}
+	_, gh := src.extensions["githubWorkflowRepository"]
+	_, uri := src.extensions["sourceRepositoryURI"]
+	return gh || uri
 }
 
 // describeKeyless names a keyless identity's structured pins.

@@ -1,9 +1,11 @@
 package peer
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
@@ -167,7 +169,18 @@ func trustedRootJSON(p sigstoreParts) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tr.MarshalJSON()
+	data, err := tr.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	// protojson varies its whitespace from run to run on purpose: indent
+	// it, so one source writes the same file every time (reviewable diffs,
+	// one policy hash).
+	var out bytes.Buffer
+	if err := json.Indent(&out, data, "", "  "); err != nil {
+		return nil, err
+	}
+	return append(out.Bytes(), '\n'), nil
 }
 
 // logOf is a transparency log (Rekor or CT) by its public key: its log ID
