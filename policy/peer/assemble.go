@@ -243,11 +243,19 @@ const (
 	FinalNoMatch   = "no-matching-policy"
 )
 
+// pcOptIn: policy-controller's scope is the namespaces that opt in.
+const pcOptIn = "policy-controller checks only namespaces labelled policy.sigstore.dev/include=true (pods elsewhere " +
+	"were never checked); signet checks every namespace enforcement.namespaces does not exempt: to keep the old " +
+	"scope while you migrate, list the namespaces that did not opt in under enforcement.namespaces.exempt (or audit)"
+
 // finalRule ends the trust file with what the sources did with an image
 // none of their rules matched: Kyverno admits it unverified (a pin-only
 // rule, named so the report and decisions say it), policy-controller
 // denies it (its default no-match policy).
 func (c *converter) finalRule(units []*unit) {
+	if c.pc {
+		c.note(Stricter, Pos{File: "(scope)"}, "(all)", "%s", pcOptIn)
+	}
 	for _, u := range units {
 		if u.glob == "**" {
 			return // the sources already govern every image
