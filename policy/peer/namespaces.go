@@ -44,17 +44,19 @@ func (c *converter) applyNamespaces() {
 	})
 	exempt := intersect(live, func(r *sourceRule) []string { return r.ns.excluded })
 	audit = slices.DeleteFunc(audit, func(n string) bool { return slices.Contains(exempt, n) })
+	var patterns []string // reported once, for every rule
+	audit, exempt = c.namespaceNames(audit, "audited", &patterns), c.namespaceNames(exempt, "exempted", &patterns)
 	if len(audit)+len(exempt) > 0 {
 		c.spec.Enforcement = &policy.EnforcementSpec{Namespaces: &policy.NamespacesSpec{Audit: audit, Exempt: exempt}}
 	}
 	for _, r := range live {
 		for _, n := range r.ns.auditIn {
-			if !slices.Contains(audit, n) && !slices.Contains(exempt, n) {
+			if !slices.Contains(audit, n) && !slices.Contains(exempt, n) && !slices.Contains(patterns, n) {
 				c.ruleNote(r, Stricter, r.at, "audits namespace %s only for this rule; the trust file audits a namespace for every rule, so signet enforces this rule there", n)
 			}
 		}
 		for _, n := range r.ns.excluded {
-			if !slices.Contains(exempt, n) && !slices.Contains(audit, n) {
+			if !slices.Contains(exempt, n) && !slices.Contains(audit, n) && !slices.Contains(patterns, n) {
 				c.ruleNote(r, Stricter, r.at, "does not apply in namespace %s, where other rules do; signet applies it there too", n)
 			}
 		}
@@ -68,6 +70,22 @@ func (c *converter) applyNamespaces() {
 	for _, n := range audit {
 		c.note(Equivalent, Pos{File: "(scope)"}, "(all)", "namespace %s: every rule only audits there; it is an audit namespace (enforcement.namespaces.audit)", n)
 	}
+}
+
+// namespaceNames keeps the names among Kyverno's namespace entries: a
+// wildcard (dev-*) has no trust-file form (enforcement.namespaces lists
+// names), so the namespaces it matched are enforced there (stricter).
+func (c *converter) namespaceNames(ns []string, was string, patterns *[]string) []string {
+	return slices.DeleteFunc(ns, func(n string) bool {
+		if !strings.ContainsAny(n, "*?") {
+			return false
+		}
+		*patterns = append(*patterns, n)
+		c.note(Stricter, Pos{File: "(scope)"}, "(all)", "namespace pattern %s: the source %s every namespace it matches; "+
+			"enforcement.namespaces lists names, so signet enforces them: list them by name, or label them and use "+
+			"enforcement.namespaces.auditLabels or exemptLabels", n, was)
+		return true
+	})
 }
 
 // intersect is the namespaces every rule's f names.
