@@ -61,6 +61,10 @@ func (c *converter) attestor(r *sourceRule, e obj, notary bool, base string) ([]
 	if !c.entryWhere(r, e) {
 		return nil, false
 	}
+	if cert := e.obj("certificates"); cert.exists() && readAtAdmission(cert, "cert", "certChain") {
+		c.ruleNote(r, NotExpressible, cert.pos(), "a certificate read at admission (a variable): signet reads certificates from the trust file; put the PEM in the policy and import again")
+		return nil, false
+	}
 	switch {
 	case notary && e.has("certificates"):
 		cert := e.obj("certificates")
@@ -302,4 +306,15 @@ func certificatePublicKey(pemText string) (string, string, error) {
 		return "", "", fmt.Errorf("the certificate's key: %w", err)
 	}
 	return string(pub), certs[0].Subject.String(), nil
+}
+
+// readAtAdmission says whether any of o's fields is a Kyverno variable
+// ({{ ... }}), resolved only when a request arrives.
+func readAtAdmission(o obj, fields ...string) bool {
+	for _, f := range fields {
+		if v, _ := o.str(f); strings.Contains(v, "{{") {
+			return true
+		}
+	}
+	return false
 }

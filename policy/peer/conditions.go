@@ -21,7 +21,12 @@ import (
 // left out only with --allow-weaker.
 
 // kyvernoAttestation reads one verifyImages attestations entry.
-func (c *converter) kyvernoAttestation(r *sourceRule, a obj) {
+func (c *converter) kyvernoAttestation(r *sourceRule, a obj, notary bool) {
+	if notary {
+		c.ruleNote(r, NotExpressible, a.pos(), "attestations of a Notary entry are artifacts attached to the image and signed with Notation; signet's attestations are signed in-toto statements (cosign attest, sign attest): attach them that way and write an attestations entry")
+		r.refused = true
+		return
+	}
 	typ, _ := a.str("type")
 	if pt, _ := a.str("predicateType"); pt != "" {
 		typ = pt

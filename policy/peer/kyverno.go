@@ -189,7 +189,7 @@ func (c *converter) kyvernoVerifyImages(r *sourceRule, iv obj) {
 	}
 	r.req.clauses = cl
 	for _, a := range iv.list("attestations") {
-		c.kyvernoAttestation(r, a)
+		c.kyvernoAttestation(r, a, typ == "Notary")
 	}
 	if len(r.req.clauses) == 0 && len(r.req.attestations) == 0 && !r.refused {
 		c.ruleNote(r, Equivalent, iv.pos(), "no attestors and no attestations: Kyverno checks nothing for these images; signet pins them without a signature (signature: optional)")
