@@ -110,7 +110,15 @@ func importPolicy(t *testing.T, dir string, extra []string, files ...string) (tr
 
 // agree checks each image: the peer's decision, then signet's on the
 // imported trust file.
-func (w *peerWorld) agree(t *testing.T, images []peerImage, trust, report string, peer func(t *testing.T, image string) (bool, string)) {
+// peerDecision is what a peer decided: whether it admitted the image, and
+// whether it verified a signature to do so (an image outside a Kyverno
+// policy is admitted unchecked).
+type peerDecision struct {
+	admitted, verified bool
+	out                string
+}
+
+func (w *peerWorld) agree(t *testing.T, images []peerImage, trust, report string, peer func(t *testing.T, image string) peerDecision) {
 	for _, im := range images {
 		t.Run(im.name, func(t *testing.T) {
 			ref := w.s.Registry.Host + "/" + im.repo + ":1"
@@ -123,7 +131,8 @@ func (w *peerWorld) agree(t *testing.T, images []peerImage, trust, report string
 			if im.sign != nil {
 				im.sign(t, digest.String())
 			}
-			got, out := peer(t, ref)
+			pd := peer(t, ref)
+			got, out := pd.admitted, pd.out
 			if got != im.want {
 				t.Fatalf("the peer admitted=%v, the table says %v:\n%s", got, im.want, out)
 			}
@@ -137,6 +146,11 @@ func (w *peerWorld) agree(t *testing.T, images []peerImage, trust, report string
 			}
 			if d.Allowed != want {
 				t.Fatalf("signet admitted=%v on the imported policy, the peer %v (%s):\n%v\npeer:\n%s", d.Allowed, got, im.diff, d.Messages(), out)
+			}
+			// Admitted alike, and for the same reason: a signature both
+			// verified, or (outside a Kyverno policy) none either checked.
+			if verified := len(d.Signatures) > 0; d.Allowed && im.diff == "" && verified != pd.verified {
+				t.Fatalf("both admitted, but signet verified a signature: %v, the peer: %v (rule %v)\npeer:\n%s", verified, pd.verified, d.Rule, out)
 			}
 		})
 	}
@@ -260,7 +274,7 @@ func TestImportAgreesWithKyverno(t *testing.T) {
 		{name: "outside-the-policy", repo: "vendor/tool", want: true},
 	}
 	dir := t.TempDir()
-	w.agree(t, images, trust, report, func(t *testing.T, image string) (bool, string) {
+	w.agree(t, images, trust, report, func(t *testing.T, image string) peerDecision {
 		pod := write2(t, dir, "pod.yaml", strings.ReplaceAll(kyvernoPod, "IMAGE", image))
 		ctx, cancel := peerCtx(t)
 		defer cancel()
@@ -272,7 +286,9 @@ func TestImportAgreesWithKyverno(t *testing.T) {
 		if m == nil {
 			t.Fatalf("kyverno apply (exit %d) printed no result line:\n%s", code, out)
 		}
-		return m[2] == "0" && m[4] == "0", out
+		// A rule that verified the image passes; one that does not name it
+		// neither passes nor fails.
+		return peerDecision{admitted: m[2] == "0" && m[4] == "0", verified: m[1] != "0", out: out}
 	})
 }
 
@@ -363,7 +379,7 @@ func TestImportAgreesWithPolicyTester(t *testing.T) {
 		{name: "keyless-other-repository", repo: "acme/evil", sign: w.signKeyless(&w.otherGHToken), want: false},
 		{name: "outside-the-policy", repo: "vendor/tool", sign: w.signKey(w.key), want: false},
 	}
-	w.agree(t, images, trust, report, func(t *testing.T, image string) (bool, string) {
+	w.agree(t, images, trust, report, func(t *testing.T, image string) peerDecision {
 		ctx, cancel := peerCtx(t)
 		defer cancel()
 		out, code, err := stack.RunPeer(ctx, tester, stack.PeerEnv(t), "--policy", cip, "--trustroot", tr, "--image", image)
@@ -373,6 +389,8 @@ func TestImportAgreesWithPolicyTester(t *testing.T) {
 		if code != 0 && !strings.Contains(out, `"errors"`) {
 			t.Fatalf("policy-tester failed to run (exit %d):\n%s", code, out)
 		}
-		return code == 0, out
+		// policy-tester admits only what an authority verified (an image no
+		// policy matches is denied).
+		return peerDecision{admitted: code == 0, verified: code == 0, out: out}
 	})
 }
