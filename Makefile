@@ -9,12 +9,16 @@ BENCHTIME ?= 2s
 
 all: build
 
+## build: sign, enforce and signet-kms into bin/, stamped with the commit (`sign version`;
+## Go records none itself in a git worktree).
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "-X github.com/signet-dev/signet/internal/buildinfo.commit=$(COMMIT)" -o $(BIN)/ ./cmd/...
 
 ## demo: the whole story on this machine, no cluster, cloud account or Docker needed.
+## Compiled as make test compiles (static, -trimpath), so either one's build cache serves the other.
 demo:
-	$(GO) run ./internal/demo
+	CGO_ENABLED=0 $(GO) run -trimpath ./internal/demo
 
 ## release: the release into dist/ (internal/release): static reproducible sign and enforce
 ## for linux/darwin amd64/arm64, SBOMs, SHA256SUMS, multi-arch images on a base built from
@@ -32,7 +36,7 @@ release:
 		$(if $(VERSION),-version "$(VERSION)") $(if $(PUSH),-push) $(if $(BINARIES),-binaries "$(BINARIES)")
 
 ## stack: build (once, cached by version in the user cache dir) the real servers the
-## end-to-end tests start: registry, Fulcio, TSA, Rekor v2, etcd, kube-apiserver, cosign v2/v3,
+## end-to-end tests start: registry, Fulcio, TSA, Rekor v2, etcd, kube-apiserver, cosign v2/v3, notation,
 ## and the node's kube-controller-manager, kube-scheduler, kubelet and containerd 2.x.
 stack:
 	$(GO) build -o $(BIN)/stackbuild ./test/stack/cmd/stackbuild
@@ -55,7 +59,7 @@ tools:
 ## so a data race fails CI; the other packages run once, without it.
 ##
 ## CI's first run on a fresh 2-core machine must stay under 40 minutes, and
-## compiling is most of it (see the README's CI budget), so:
+## compiling is most of it (see docs/development.md, the CI budget), so:
 ##  - everything but the race builds is compiled as the release is (static,
 ##    -trimpath), so vet, the tests, `make release`, the GitHub action and the
 ##    node's image share one compile of the dependencies instead of two;

@@ -17,6 +17,11 @@ type Outputs struct {
 // Write sends outputs to GitHub ($GITHUB_OUTPUT, $GITHUB_STEP_SUMMARY) or,
 // on GitLab, to the dotenv file dotenvPath for artifacts:reports:dotenv.
 // Outside CI it does nothing. It returns the files written.
+//
+// A dotenv report's variables land in every later job that needs the job,
+// where they override that job's own variables of the same name: so they
+// are named SIGNET_DIGEST, SIGNET_IMAGE..., never a bare IMAGE or DIGEST
+// that a deploy job also uses.
 func (o Outputs) Write(env Env, dotenvPath string) ([]string, error) {
 	var written []string
 	keys := make([]string, 0, len(o.Values))
@@ -48,7 +53,7 @@ func (o Outputs) Write(env Env, dotenvPath string) ([]string, error) {
 		}
 		var b strings.Builder
 		for _, k := range keys {
-			fmt.Fprintf(&b, "%s=%s\n", strings.ToUpper(k), oneLine(o.Values[k]))
+			fmt.Fprintf(&b, "%s%s=%s\n", DotenvPrefix, strings.ToUpper(k), oneLine(o.Values[k]))
 		}
 		if err := appendFile(dotenvPath, b.String()); err != nil {
 			return written, fmt.Errorf("writing dotenv %s: %w", dotenvPath, err)
@@ -57,6 +62,9 @@ func (o Outputs) Write(env Env, dotenvPath string) ([]string, error) {
 	}
 	return written, nil
 }
+
+// DotenvPrefix starts the name of every variable of a GitLab dotenv report.
+const DotenvPrefix = "SIGNET_"
 
 func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -182,5 +183,30 @@ func writeYAML(t *testing.T, path string, v any) {
 	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestChartREADMENamesEveryAlert: the chart's README lists every alert the
+// chart renders (it once listed 5 of 7), and no alert the chart lacks.
+func TestChartREADMENamesEveryAlert(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(chartDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered := map[string]bool{}
+	for _, grp := range renderedRules(t).groups {
+		rules, _, _ := unstructured.NestedSlice(grp.(map[string]any), "rules")
+		for _, r := range rules {
+			name := r.(map[string]any)["alert"].(string)
+			rendered[name] = true
+			if !strings.Contains(string(readme), name) {
+				t.Errorf("the chart README does not name the alert %s", name)
+			}
+		}
+	}
+	for _, name := range regexp.MustCompile(`\bSignet[A-Z][A-Za-z]+`).FindAllString(string(readme), -1) {
+		if !rendered[name] {
+			t.Errorf("the chart README names %s, which the chart does not render", name)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package enforce
 
 import (
 	"fmt"
-	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -40,20 +39,6 @@ func (h *Handler) tooMany(w *Workload, images []Image) string {
 		return fmt.Sprintf("it names %d imagePullSecrets, more than the %d signet reads for one workload", len(w.PullSecrets), MaxPullSecrets)
 	}
 	return ""
-}
-
-// maxNameBytes is the longest container or volume name shown in messages,
-// logs, events and audit annotations: a valid one is a DNS label (63
-// bytes), but the mutating pass sees the object before the apiserver
-// validates it.
-const maxNameBytes = 63
-
-// clip shortens a request-supplied name for display.
-func clip(name string) string {
-	if len(name) <= maxNameBytes {
-		return name
-	}
-	return strings.ToValidUTF8(name[:maxNameBytes], "") + "…"
 }
 
 // Bounds of the request's own strings, which reach logs, events and

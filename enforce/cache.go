@@ -43,7 +43,7 @@ func NewCache(e Engine, cfg CacheConfig) *Cache {
 	c.Store = &Store{engine: e, cfg: cfg, mem: newLRU[kept](cfg.Size, cfg.Now), stats: &c.Stats}
 	c.Tags = &Tags{engine: e, cfg: cfg, mem: newLRU[name.Digest](cfg.Size, cfg.Now), stats: &c.Stats}
 	c.Store.work.slots, c.Tags.work.slots = slots, slots
-	c.flow = verify.Flow{Resolver: c.Tags, Trust: e, Decider: c.Store}
+	c.flow = verify.Flow{Resolver: c.Tags, Trust: e, Decider: c.Store, Prepared: &verify.Prepared{}}
 	return c
 }
 

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/signet-dev/signet/internal/suggest"
 )
 
 // Attestation is one attestation a rule requires besides its signatures:
@@ -87,7 +89,7 @@ func ResolvePredicateType(s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque == "") {
 		return "", fmt.Errorf("predicate type %q is neither a known name (%s) nor an absolute URI%s",
-			s, strings.Join(PredicateTypeNames(), ", "), suggest(s, PredicateTypeNames()))
+			s, strings.Join(PredicateTypeNames(), ", "), suggest.DidYouMean(s, PredicateTypeNames()))
 	}
 	return s, nil
 }

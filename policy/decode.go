@@ -2,10 +2,13 @@ package policy
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strconv"
-	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/signet-dev/signet/internal/suggest"
 )
 
 // decoder walks a yaml.Node tree and records errors with positions. It is
@@ -15,6 +18,10 @@ type decoder struct {
 	file  string
 	errs  []FieldError
 	warns []Warning
+	// fields, when set, records every field the loader asks for, present
+	// or not, as a schema path ("identities[].keyless.refs"): the trust
+	// file's schema as the code knows it (TestTrustFileReferenceIsComplete).
+	fields map[string]bool
 }
 
 func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
@@ -33,6 +40,8 @@ type object struct {
 	keys  map[string]*yaml.Node // key -> value
 	knots map[string]*yaml.Node // key -> key node (for positions)
 	used  map[string]bool
+	// entries marks a mapping whose keys are data (a label selector), not fields.
+	entries bool
 }
 
 func (d *decoder) object(n *yaml.Node, path string) *object {
@@ -60,8 +69,17 @@ func (o *object) field(key string) string { return join(o.path, key) }
 // get returns the value node for key, or nil.
 func (o *object) get(key string) *yaml.Node {
 	o.used[key] = true
+	if o.d.fields != nil && !o.entries {
+		o.d.fields[schemaPath(o.field(key))] = true
+	}
 	return o.keys[key]
 }
+
+var listIndex = regexp.MustCompile(`\[\d+\]`)
+
+// schemaPath is a field's path without list indexes: identities[2].key ->
+// identities[].key.
+func schemaPath(field string) string { return listIndex.ReplaceAllString(field, "[]") }
 
 func (o *object) has(key string) bool { _, ok := o.keys[key]; return ok }
 
@@ -144,7 +162,7 @@ func (o *object) list(key string) []*yaml.Node {
 func (o *object) done() {
 	for k, kn := range o.knots {
 		if !o.used[k] {
-			o.d.errorf(kn, o.field(k), "unknown field %q%s", k, suggest(k, o.knownKeys()))
+			o.d.errorf(kn, o.field(k), "unknown field %q%s", k, suggest.DidYouMean(k, o.knownKeys()))
 		}
 	}
 }
@@ -154,38 +172,8 @@ func (o *object) knownKeys() []string {
 	for k := range o.used {
 		out = append(out, k)
 	}
+	slices.Sort(out) // a tie between two suggestions goes the same way every time
 	return out
-}
-
-// suggest names a known key that is a likely typo of k.
-func suggest(k string, known []string) string {
-	lk := strings.ToLower(k)
-	for _, c := range known {
-		if strings.ToLower(c) == lk || editDistance(lk, strings.ToLower(c)) <= 2 {
-			return fmt.Sprintf(" (did you mean %q?)", c)
-		}
-	}
-	return ""
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func join(path, key string) string {

@@ -43,14 +43,30 @@ type ExplainedRule struct {
 }
 
 // ExplainedIdentity is what one identity pins: a key, or certificate fields.
+// Every field of the trust file's identity shows up in it (a test holds it
+// to that), so a mismatch that preflight would report can be read off
+// before CI runs.
 type ExplainedIdentity struct {
 	Name string `json:"name"`
 	// Type is "key", "keyless" or "notation".
-	Type              string   `json:"type"`
-	KeyID             string   `json:"keyID,omitempty"`
-	KMS               string   `json:"kms,omitempty"`
-	Issuer            string   `json:"issuer,omitempty"`
-	Subject           string   `json:"subject,omitempty"`
+	Type  string `json:"type"`
+	KeyID string `json:"keyID,omitempty"`
+	KMS   string `json:"kms,omitempty"`
+	// TransparencyLog is a key's requirement of a Rekor entry.
+	TransparencyLog Requirement `json:"transparencyLog,omitempty"`
+	Issuer          string      `json:"issuer,omitempty"`
+	CI              CI          `json:"ci,omitempty"`
+	// Subject describes the SAN: exact, a workflow at a ref ("<ref>" when
+	// more than one is allowed), or the anchored regexp.
+	Subject string `json:"subject,omitempty"`
+	// SubjectRegExp is set when Subject is a regexp.
+	SubjectRegExp string `json:"subjectRegExp,omitempty"`
+	// SignerWorkflow is the Build Signer URI up to its ref: the workflow
+	// file (a reusable workflow's, with signerRepository) that must sign.
+	SignerWorkflow string `json:"signerWorkflow,omitempty"`
+	// SignerRefs are the refs that signer workflow may run at: the ref
+	// after "@" in a caller's `uses:` of a reusable workflow.
+	SignerRefs        []string `json:"signerRefs,omitempty"`
 	SourceRepository  string   `json:"sourceRepository,omitempty"`
 	SourceRefs        []string `json:"sourceRefs,omitempty"`
 	RunnerEnvironment string   `json:"runnerEnvironment,omitempty"`
@@ -108,22 +124,26 @@ func (p *Policy) Explain(image string) (*Explanation, error) {
 
 func explainIdentity(id *Identity) ExplainedIdentity {
 	if k := id.Key; k != nil {
-		return ExplainedIdentity{Name: id.Name, Type: "key", KeyID: keyIDOf(k), KMS: k.KMS}
+		return ExplainedIdentity{Name: id.Name, Type: "key", KeyID: keyIDOf(k), KMS: k.KMS, TransparencyLog: k.TransparencyLog}
 	}
 	if n := id.Notation; n != nil {
 		return explainNotation(id.Name, n)
 	}
 	k := id.Keyless
-	e := ExplainedIdentity{Name: id.Name, Type: "keyless", Issuer: k.Issuer, Subject: k.ExpectedSAN(),
-		RunnerEnvironment: k.RunnerEnvironment, Triggers: k.Triggers}
+	e := ExplainedIdentity{Name: id.Name, Type: "keyless", Issuer: k.Issuer, CI: k.CI, Subject: k.ExpectedSAN(),
+		RunnerEnvironment: k.RunnerEnvironment, Triggers: k.Triggers, SignerRefs: patterns(k.SignerRefs),
+		SourceRefs: patterns(k.Refs)}
+	if k.SubjectRegexp != nil {
+		e.SubjectRegExp = k.SubjectRegexp.String()
+	}
+	if k.Workflow != "" {
+		e.SignerWorkflow = strings.TrimSuffix(k.signerPrefix(), "@")
+	}
 	if id.Sigstore != nil {
 		e.TrustedRoot = id.Sigstore.TrustedRoot
 	}
 	if k.Repository != nil {
 		e.SourceRepository = k.ServerURL + "/" + k.Repository.String()
-	}
-	for _, g := range k.Refs {
-		e.SourceRefs = append(e.SourceRefs, g.String())
 	}
 	return e
 }
@@ -208,15 +228,26 @@ func (id ExplainedIdentity) writeText(b *strings.Builder) {
 		return
 	}
 	if id.Type == "key" {
+		key := id.KeyID
 		if id.KMS != "" {
-			fmt.Fprintf(b, "  - %s: key %s\n", id.Name, id.KMS)
-		} else {
-			fmt.Fprintf(b, "  - %s: key %s\n", id.Name, id.KeyID)
+			key = id.KMS
 		}
+		fmt.Fprintf(b, "  - %s: key %s\n", id.Name, key)
+		fmt.Fprintf(b, "      transparency log    %s\n", id.TransparencyLog)
 		return
 	}
-	fmt.Fprintf(b, "  - %s: keyless, issuer %s\n", id.Name, id.Issuer)
-	fmt.Fprintf(b, "      subject (SAN)       %s\n", id.Subject)
+	fmt.Fprintf(b, "  - %s: keyless (%s), issuer %s\n", id.Name, id.CI, id.Issuer)
+	if id.SubjectRegExp != "" {
+		fmt.Fprintf(b, "      subject (SAN) regexp %s\n", id.SubjectRegExp)
+	} else {
+		fmt.Fprintf(b, "      subject (SAN)       %s\n", id.Subject)
+	}
+	if id.SignerWorkflow != "" {
+		fmt.Fprintf(b, "      signer workflow     %s\n", id.SignerWorkflow)
+	}
+	if len(id.SignerRefs) > 0 {
+		fmt.Fprintf(b, "      signer ref          %s\n", strings.Join(id.SignerRefs, " | "))
+	}
 	if id.SourceRepository != "" {
 		fmt.Fprintf(b, "      source repository   %s\n", id.SourceRepository)
 	}

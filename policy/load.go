@@ -68,6 +68,8 @@ type parseConfig struct {
 	source   string
 	baseDir  string
 	readFile func(string) ([]byte, error)
+	// fields records the fields the loader asks for (decoder.fields).
+	fields map[string]bool
 	// src is the trust file's text, so errors inside a condition's
 	// expression point at the character (Parse sets it).
 	src []byte
@@ -92,7 +94,7 @@ func Parse(data []byte, opts ...Option) (*Policy, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, &LoadError{Errors: []FieldError{yamlError(cfg.source, data, err)}}
+		return nil, &LoadError{Errors: []FieldError{YAMLError(cfg.source, data, err)}}
 	}
 	var extra yaml.Node
 	var errs []FieldError
@@ -118,7 +120,7 @@ func newParseConfig(opts []Option) parseConfig {
 // already found, reported with the rest.
 func compile(n *yaml.Node, opts []Option, errs ...FieldError) (*Policy, error) {
 	cfg := newParseConfig(opts)
-	l := &loader{cfg: cfg, d: &decoder{file: cfg.source, errs: errs}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}, idNodes: map[*Identity]*yaml.Node{}, earlier: newShadows(), matchNodes: map[*Rule][]*yaml.Node{}}
+	l := &loader{cfg: cfg, d: &decoder{file: cfg.source, errs: errs, fields: cfg.fields}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}, idNodes: map[*Identity]*yaml.Node{}, earlier: newShadows(), matchNodes: map[*Rule][]*yaml.Node{}}
 	l.document(n)
 	if len(l.d.errs) > 0 {
 		slices.SortStableFunc(l.d.errs, func(a, b FieldError) int {
@@ -309,6 +311,7 @@ func (l *loader) labels(o *object, key string) map[string]string {
 		return nil
 	}
 	m := l.d.object(n, o.field(key))
+	m.entries = true
 	out := map[string]string{}
 	for k := range m.keys {
 		v, _ := m.str(k)

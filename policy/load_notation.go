@@ -64,6 +64,7 @@ func (l *loader) notationSubject(o *object, nt *Notation, n *yaml.Node, path str
 		nt.Subject = l.requiredAttributes(dn, fullN, path+".subject")
 	default:
 		a := l.d.object(attrsN, path+".subjectAttributes")
+		a.entries = true // attribute types are data, not fields
 		dn := DN{}
 		for k := range a.keys {
 			v, vn := a.str(k)

@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/signet-dev/signet/internal/suggest"
 )
 
 func (l *loader) rule(n *yaml.Node, index int) {
@@ -122,7 +124,7 @@ func (l *loader) identityRefsChecked(o *object, key, path string) ([]*Identity, 
 	for i, nm := range names {
 		id := l.p.byName[nm]
 		if id == nil {
-			l.d.errorf(nodes[i], fmt.Sprintf("%s.%s[%d]", path, key, i), "undefined identity %q%s", nm, suggest(nm, l.identityNames()))
+			l.d.errorf(nodes[i], fmt.Sprintf("%s.%s[%d]", path, key, i), "undefined identity %q%s", nm, suggest.DidYouMean(nm, l.identityNames()))
 			continue
 		}
 		if slices.Contains(out, id) {

@@ -75,6 +75,7 @@ func (l *loader) signatureAnnotations(o *object, path string) map[string]string 
 	}
 	field := path + ".signatureAnnotations"
 	m := l.d.object(n, field)
+	m.entries = true // annotation keys are data, not fields
 	out := map[string]string{}
 	bad := false
 	for k := range m.keys {

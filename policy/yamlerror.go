@@ -13,19 +13,14 @@ import (
 // carry only a line, and for parser errors that line is the start of the
 // enclosing construct ("while parsing a block mapping"), often many lines
 // before the mistake: its fail() prefers the context mark to the problem
-// mark and drops the column. When yaml.v3 refuses a file, yamlError re-scans
+// mark and drops the column. When yaml.v3 refuses a file, YAMLError re-scans
 // it with goccy/go-yaml's parser, which reports the token where the file
 // stopped making sense, and uses that position and message.
 
-// SyntaxError turns a yaml.v3 syntax error ("yaml: line 3: ...") in data,
+// YAMLError turns a yaml.v3 syntax error ("yaml: line 3: ...") in data,
 // read from file, into a FieldError at the line and column of the actual
-// mistake: for readers of other YAML documents (policy/peer) that report
-// positions as trust files do.
-func SyntaxError(file string, data []byte, err error) FieldError { return yamlError(file, data, err) }
-
-// yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into a
-// FieldError at the line and column of the actual mistake.
-func yamlError(file string, data []byte, err error) FieldError {
+// mistake. Trust files and the manifests `sign verify -f` reads use it.
+func YAMLError(file string, data []byte, err error) FieldError {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	var line int
 	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {

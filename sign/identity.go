@@ -107,7 +107,7 @@ func loadKey(ctx context.Context, ref string) (*Keypair, error) {
 	if !ok {
 		return nil, errors.New("set COSIGN_PASSWORD to decrypt " + ref)
 	}
-	return LoadKeyFile(ref, []byte(pass))
+	return LoadKey(ref, []byte(pass))
 }
 
 // loadNotationFiles is the run's Notation signer, nil without a key.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -23,7 +24,7 @@ func TestEncryptedKeyRoundTrip(t *testing.T) {
 	if err := os.WriteFile(path, priv, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	kp, err := LoadKeyFile(path, []byte("s3cret"))
+	kp, err := LoadKey(path, []byte("s3cret"))
 	if err != nil {
 		t.Fatalf("right password: %v", err)
 	}
@@ -31,7 +32,7 @@ func TestEncryptedKeyRoundTrip(t *testing.T) {
 	if pem != string(pub) {
 		t.Fatalf("public key of decrypted key differs from cosign.pub:\n%s\n%s", pem, pub)
 	}
-	_, err = LoadKeyFile(path, []byte("wrong"))
+	_, err = LoadKey(path, []byte("wrong"))
 	if !errors.Is(err, ErrWrongPassword) {
 		t.Fatalf("wrong password: got %v, want ErrWrongPassword", err)
 	}
@@ -40,8 +41,37 @@ func TestEncryptedKeyRoundTrip(t *testing.T) {
 	if err := os.WriteFile(pubPath, pub, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err = LoadKeyFile(pubPath, []byte("s3cret")); err == nil || errors.Is(err, ErrWrongPassword) {
+	if _, err = LoadKey(pubPath, []byte("s3cret")); err == nil || errors.Is(err, ErrWrongPassword) {
 		t.Fatalf("public key as private key: got %v, want an error that is not ErrWrongPassword", err)
+	}
+}
+
+// TestKeyFromAnEnvironmentVariable: --key env://VAR reads the PEM from
+// VAR, as cosign does (GitLab's COSIGN_PRIVATE_KEY, a GitHub secret in a
+// step's env), and a missing or empty variable is named, never taken for
+// a file.
+func TestKeyFromAnEnvironmentVariable(t *testing.T) {
+	priv, pub, err := GenerateKeyPair([]byte("s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SIGNET_TEST_PRIVATE_KEY", string(priv))
+	kp, err := LoadKey("env://SIGNET_TEST_PRIVATE_KEY", []byte("s3cret"))
+	if err != nil {
+		t.Fatalf("env://: %v", err)
+	}
+	if pem, _ := kp.GetPublicKeyPem(); pem != string(pub) {
+		t.Fatalf("the key from the environment is another key:\n%s\n%s", pem, pub)
+	}
+	t.Setenv("SIGNET_TEST_EMPTY_KEY", " \n")
+	for ref, want := range map[string]string{
+		"env://SIGNET_TEST_UNSET_KEY": "the environment variable SIGNET_TEST_UNSET_KEY is not set",
+		"env://SIGNET_TEST_EMPTY_KEY": "the environment variable SIGNET_TEST_EMPTY_KEY is empty",
+		"env://":                      "name the environment variable",
+	} {
+		if _, err := LoadKey(ref, []byte("s3cret")); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", ref, err, want)
+		}
 	}
 }
 

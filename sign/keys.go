@@ -39,20 +39,46 @@ func GenerateKeyPair(password []byte) (privatePEM, publicPEM []byte, err error) 
 // ErrWrongPassword is returned when a cosign key does not decrypt.
 var ErrWrongPassword = errors.New("wrong password for the encrypted key (set COSIGN_PASSWORD)")
 
-// LoadKeyFile decrypts a cosign private key file with password.
-func LoadKeyFile(path string, password []byte) (*Keypair, error) {
-	data, err := os.ReadFile(path)
+// LoadKey decrypts a cosign private key with password. ref is cosign's
+// --key: a file, or env://VAR for the PEM held by the environment variable
+// VAR (ReadKeyRef).
+func LoadKey(ref string, password []byte) (*Keypair, error) {
+	data, err := ReadKeyRef(ref)
 	if err != nil {
-		return nil, fmt.Errorf("reading key %s: %w", path, err)
+		return nil, err
 	}
 	sv, err := loadCosignKey(data, password)
 	if err != nil {
 		if errors.Is(err, errDecrypt) {
-			return nil, fmt.Errorf("loading key %s: %w", path, ErrWrongPassword)
+			return nil, fmt.Errorf("loading key %s: %w", ref, ErrWrongPassword)
 		}
-		return nil, fmt.Errorf("loading key %s: %w", path, err)
+		return nil, fmt.Errorf("loading key %s: %w", ref, err)
 	}
-	return NewKeypair(sv, path)
+	return NewKeypair(sv, ref)
+}
+
+// ReadKeyRef reads a key the way cosign's --key names one: env://VAR is
+// the PEM held by the environment variable VAR (a CI secret: GitLab's
+// COSIGN_PRIVATE_KEY, a GitHub secret in a step's env), anything else is a
+// file. A KMS URI is not read here (IsKMS, LoadKMS).
+func ReadKeyRef(ref string) ([]byte, error) {
+	if name, ok := strings.CutPrefix(ref, "env://"); ok {
+		v, set := os.LookupEnv(name)
+		switch {
+		case name == "":
+			return nil, fmt.Errorf("key %s: name the environment variable, e.g. env://COSIGN_PRIVATE_KEY", ref)
+		case !set:
+			return nil, fmt.Errorf("key %s: the environment variable %s is not set", ref, name)
+		case strings.TrimSpace(v) == "":
+			return nil, fmt.Errorf("key %s: the environment variable %s is empty", ref, name)
+		}
+		return []byte(v), nil
+	}
+	data, err := os.ReadFile(ref)
+	if err != nil {
+		return nil, fmt.Errorf("reading key %s: %w", ref, err)
+	}
+	return data, nil
 }
 
 // LoadKMS returns a Keypair signing through a KMS key URI (awskms://,

@@ -14,9 +14,10 @@ import (
 	"github.com/signet-dev/signet/verify"
 )
 
-// The interop arbiter is notation-go's top-level notation.Sign and
-// notation.Verify: what the notation CLI calls (its module is not served
-// here). Both directions, both envelopes, against the same registry.
+// The in-process interop arbiter is notation-go's top-level notation.Sign
+// and notation.Verify: what the notation CLI calls (e2e
+// TestNotationCLIInterop runs the CLI itself). Both directions, both
+// envelopes, against the same registry.
 
 // TestNotationSignOutputVerifiesInSignet: what notation.Sign pushes (as
 // `notation sign` does) is admitted by signet's engine under the

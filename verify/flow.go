@@ -100,11 +100,13 @@ type TargetDecider interface {
 	Decide(ctx context.Context, t Target, trust *Trust) *Decision
 }
 
-// Flow is the engine's whole flow over its three parts.
+// Flow is the engine's whole flow over its three parts, and, when set,
+// a memo of its pure first step (a long-lived caller's: the webhook's).
 type Flow struct {
 	Resolver Resolver
 	Trust    TrustSource
 	Decider  TargetDecider
+	Prepared *Prepared
 }
 
 // Decide decides one request. It always returns a Decision: registry and
@@ -117,7 +119,13 @@ func (f Flow) Decide(ctx context.Context, req Request) *Decision {
 	if req.Tracker == nil {
 		req.Tracker = regclient.NewTracker(req.Priority())
 	}
-	s, d := Prepare(req)
+	var s Subject
+	var d *Decision
+	if f.Prepared != nil {
+		s, d = f.Prepared.Prepare(req)
+	} else {
+		s, d = Prepare(req)
+	}
 	if d == nil {
 		if digest, err := f.Resolver.Resolve(ctx, s); err != nil {
 			d = s.unresolved(err)

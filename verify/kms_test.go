@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
@@ -23,10 +25,10 @@ images:
     signedBy: [kms-key]
 `
 
-// TestKMSKeyIdentity: a kms: identity is resolved through the KMS loader
-// (once) and then verifies like any key; a KMS failure denies with the
-// KMS's error, never allows.
-func TestKMSKeyIdentity(t *testing.T) {
+// kmsSignedImage is an image signed by the key kmsPolicy's KMS identity
+// names, and that policy.
+func kmsSignedImage(t *testing.T) (*testworld.World, name.Digest, *policy.Policy) {
+	t.Helper()
 	w := testworld.New(t, testworld.Options{Policy: kmsPolicy})
 	d := w.Push("acme/app:1")
 	w.Sign(d, d, w.KeySigner(nil), ocisig.LayoutBundle)
@@ -34,6 +36,14 @@ func TestKMSKeyIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return w, d, p
+}
+
+// TestKMSKeyIdentity: a kms: identity is resolved through the KMS loader
+// (once) and then verifies like any key; a KMS failure denies with the
+// KMS's error, never allows.
+func TestKMSKeyIdentity(t *testing.T) {
+	w, d, p := kmsSignedImage(t)
 	calls := 0
 	v := verify.New(verify.WithKMSLoader(func(_ context.Context, uri string) (crypto.PublicKey, error) {
 		calls++
@@ -90,5 +100,28 @@ func TestThresholdCountsOneKeyOnce(t *testing.T) {
 	}
 	if len(dec.Signatures) != 1 {
 		t.Fatalf("the one signer is listed %d times: %+v", len(dec.Signatures), dec.Signatures)
+	}
+}
+
+// TestKMSFailureIsNotKept: a KMS that fails once (throttled, a network
+// blip) is asked again by the next verification, which is then allowed:
+// neither the key cache nor the rule's resolved trust keeps a failure.
+func TestKMSFailureIsNotKept(t *testing.T) {
+	w, d, p := kmsSignedImage(t)
+	calls := 0
+	v := verify.New(verify.WithKMSLoader(func(context.Context, string) (crypto.PublicKey, error) {
+		if calls++; calls == 1 {
+			return nil, errors.New("ThrottlingException: rate exceeded")
+		}
+		return &w.Key.PublicKey, nil
+	}))
+	if dec := v.Verify(context.Background(), d.String(), p); dec.Allowed {
+		t.Fatalf("a KMS failure must deny: %v", dec.Messages())
+	}
+	if dec := v.Verify(context.Background(), d.String(), p); !dec.Allowed {
+		t.Fatalf("the KMS recovered but the verifier kept its failure: %v", dec.Messages())
+	}
+	if calls != 2 {
+		t.Fatalf("KMS asked %d times, want 2 (the failure, then the key)", calls)
 	}
 }

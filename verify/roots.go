@@ -48,6 +48,17 @@ func (v *Verifier) rootFor(ctx context.Context, s policy.Sigstore) (*trustroot.R
 	return r, nil
 }
 
+// identityRootsCurrent says whether the identity roots kept in t are still
+// the ones the store hands out (a refresh of public-good replaces them).
+func (v *Verifier) identityRootsCurrent(ctx context.Context, t *Trust) bool {
+	for _, s := range t.rootOrder {
+		if r, err := v.rootFor(ctx, s); err != nil || r != t.roots[s].root {
+			return false
+		}
+	}
+	return true
+}
+
 // identityVersions are the versions of the identities' own roots, in the
 // order they were resolved (Version appends them to the policy root's).
 func (t *Trust) identityVersions() []string {

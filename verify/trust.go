@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -107,11 +108,28 @@ func (t *Trust) key(k *policy.Key) keyTrust {
 // key. A subject the policy decided alone (no rule, a deny rule) or a
 // pin-only rule needs nothing.
 func (v *Verifier) Trust(ctx context.Context, s Subject) *Trust {
-	t := &Trust{}
 	r := s.Match.Rule
 	if r == nil || r.Deny != "" || r.Signature == policy.Optional {
-		return t
+		return &Trust{}
 	}
+	if t := v.trusts.get(s.Policy, r); t != nil && v.identityRootsCurrent(ctx, t) {
+		if t.root == nil {
+			return t
+		}
+		// The root may have been refreshed since: the kept material
+		// stands only while the store still hands out the same root.
+		if root, err := v.trustedRoot(ctx, s.Policy); err == nil && root == t.root {
+			return t
+		}
+	}
+	t := v.resolveTrust(ctx, s.Policy, r)
+	v.trusts.put(s.Policy, r, t)
+	return t
+}
+
+// resolveTrust resolves r's material (Trust).
+func (v *Verifier) resolveTrust(ctx context.Context, p *policy.Policy, r *policy.Rule) *Trust {
+	t := &Trust{}
 	ids := r.SignedBy
 	if r.Provenance != nil {
 		ids = append(ids[:len(ids):len(ids)], r.Provenance.SignedBy...)
@@ -119,7 +137,7 @@ func (v *Verifier) Trust(ctx context.Context, s Subject) *Trust {
 	needRoot := false
 	for _, id := range ids {
 		if id.Keyless != nil || id.Key != nil && id.Key.TransparencyLog == policy.Required {
-			if sg := s.Policy.SigstoreOf(id); sg != s.Policy.Sigstore {
+			if sg := p.SigstoreOf(id); sg != p.Sigstore {
 				v.identityRoot(ctx, t, sg)
 			} else {
 				needRoot = true
@@ -135,9 +153,50 @@ func (v *Verifier) Trust(ctx context.Context, s Subject) *Trust {
 		}
 	}
 	if needRoot {
-		t.root, t.rootErr = v.trustedRoot(ctx, s.Policy)
+		t.root, t.rootErr = v.trustedRoot(ctx, p)
 	}
 	return t
+}
+
+// trustMemo keeps each rule's resolved Trust for the policy in force, so
+// a decision that is already kept costs no key or map work to look up.
+// Only a complete resolution is kept (no part failed: a failure is asked
+// again next time); a new policy starts over.
+type trustMemo struct {
+	cur atomic.Pointer[trustsOf]
+}
+
+type trustsOf struct {
+	p *policy.Policy
+	m sync.Map // *policy.Rule -> *Trust
+}
+
+func (m *trustMemo) get(p *policy.Policy, r *policy.Rule) *Trust {
+	if cur := m.cur.Load(); cur != nil && cur.p == p {
+		if t, ok := cur.m.Load(r); ok {
+			return t.(*Trust)
+		}
+	}
+	return nil
+}
+
+func (m *trustMemo) put(p *policy.Policy, r *policy.Rule, t *Trust) {
+	if t.rootErr != nil || t.identityErr() != nil {
+		return
+	}
+	for _, k := range t.keys {
+		if k.err != nil {
+			return
+		}
+	}
+	cur := m.cur.Load()
+	if cur == nil || cur.p != p {
+		m.cur.CompareAndSwap(cur, &trustsOf{p: p})
+		if cur = m.cur.Load(); cur.p != p {
+			return
+		}
+	}
+	cur.m.Store(r, t)
 }
 
 // trustedRoot is the trusted root in force for the policy: the current

@@ -39,6 +39,7 @@ type Verifier struct {
 	keychain authn.Keychain
 	roots    *trustroot.Store
 	keys     keyCache
+	trusts   trustMemo
 	// revocation checks Notation chains (OCSP, CRL), its CRLs kept for
 	// the process like the registry's tokens; envelopes remembers the
 	// integrity checks of Notation envelopes.

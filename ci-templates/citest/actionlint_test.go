@@ -18,6 +18,8 @@ import (
 // The reusable workflow runs the action from its own checkout (selfAction).
 const (
 	remoteAction   = "signet-dev/signet/ci-templates/github@v0.2.0"
+	remoteSetup    = "signet-dev/signet/ci-templates/github/setup@v0.2.0"
+	localSetup     = "./ci-templates/github/setup"
 	remoteWorkflow = "signet-dev/signet/.github/workflows/reusable-release.yml@v0.2.0"
 	localAction    = "./ci-templates/github"
 	localWorkflow  = "./.github/workflows/reusable-release.yml"
@@ -25,9 +27,10 @@ const (
 )
 
 // lintProject lays out a throwaway repository the way GitHub sees a caller:
-// the composite action at ci-templates/github, the reusable workflow and the
-// example workflows under .github/workflows, and the action's steps as a
-// workflow of their own. It returns the project root and the workflow files.
+// the composite actions at ci-templates/github and ci-templates/github/setup,
+// the reusable workflow and the example workflows under .github/workflows,
+// and each action's steps as a workflow of their own. It returns the
+// project root and the workflow files.
 func lintProject(t *testing.T) (string, []string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -40,8 +43,13 @@ func lintProject(t *testing.T) (string, []string) {
 		t.Fatalf("reusable-release.yml no longer uses %s: update the lint project", selfAction)
 	}
 
+	setup := readRepoFile(t, "ci-templates/github/setup/action.yml")
+	writeFile(t, dir, "ci-templates/github/setup/action.yml", setup)
 	files := []string{
 		writeFile(t, dir, ".github/workflows/reusable-release.yml", reusable),
+		writeFile(t, dir, ".github/workflows/verify-manifests.yml",
+			mustReplace(t, readRepoFile(t, "examples/github/verify-manifests.yml"), remoteSetup, localSetup)),
+		writeFile(t, dir, ".github/workflows/setup-steps.yml", actionAsWorkflow(t, setup)),
 		writeFile(t, dir, ".github/workflows/release.yml",
 			mustReplace(t, readRepoFile(t, "examples/github/release.yml"), remoteWorkflow, localWorkflow)),
 		writeFile(t, dir, ".github/workflows/build.yml",

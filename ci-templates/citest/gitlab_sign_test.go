@@ -27,16 +27,20 @@ var hostileVariables = []string{
 }
 
 // runSignJob runs the sign job's script under sh in a workspace holding the
-// build job's artifact, with a stand-in `sign` that records its arguments
-// and environment. It returns them (nil if sign never ran) and the error.
+// build job's artifact (none when artifact is ""), with a stand-in `sign`
+// that records its arguments and environment. It returns them (nil if sign
+// never ran) and the error.
 func runSignJob(t *testing.T, inputs map[string]string, artifact string, env ...string) (argv, signEnv []string, err error) {
 	t.Helper()
 	dir, bin := t.TempDir(), t.TempDir()
-	writeFile(t, bin, "sign", []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$RECORD.argv\"\nenv > \"$RECORD.env\"\n"))
+	// Like sign, the stand-in writes the dotenv report (--dotenv signet.env).
+	writeFile(t, bin, "sign", []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$RECORD.argv\"\nenv > \"$RECORD.env\"\necho SIGNET_DIGEST=stand-in > signet.env\n"))
 	if err := os.Chmod(filepath.Join(bin, "sign"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, dir, "signet-image.ref", []byte(artifact+"\n"))
+	if artifact != "" {
+		writeFile(t, dir, "signet-image.ref", []byte(artifact+"\n"))
+	}
 	record := filepath.Join(t.TempDir(), "sign")
 	cmd := exec.Command("sh", "-e", "-c", strings.Join(jobs(t, inputs)["signet-sign"].Script, "\n"))
 	cmd.Dir = dir
@@ -106,6 +110,42 @@ func TestGitLabSignJobIgnoresVariables(t *testing.T) {
 		}
 		if !slices.Contains(env, "COSIGN_PASSWORD=pw") || slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "SIGSTORE_ID_TOKEN=") }) {
 			t.Errorf("sign's environment %v: want COSIGN_PASSWORD and no SIGSTORE_ID_TOKEN", env)
+		}
+	})
+	t.Run("key signing: cosign's COSIGN_PRIVATE_KEY variable, through env://", func(t *testing.T) {
+		argv, env, err := runSignJob(t, map[string]string{"signing": "key"}, ref, append(hostileVariables, "COSIGN_PRIVATE_KEY=the-pem", "COSIGN_PASSWORD=pw")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := slices.Index(argv, "--key"); i < 0 || argv[i+1] != "env://COSIGN_PRIVATE_KEY" || !slices.Contains(env, "COSIGN_PRIVATE_KEY=the-pem") {
+			t.Errorf("sign %q with %v, want --key env://COSIGN_PRIVATE_KEY and the key in its environment", argv, env)
+		}
+	})
+	t.Run("key signing without a key variable is a clear error", func(t *testing.T) {
+		_, _, err := runSignJob(t, map[string]string{"signing": "key"}, ref)
+		if err == nil {
+			t.Fatal("the job ran without a key")
+		}
+	})
+	t.Run("the digest input signs that digest of the image input, with no build job", func(t *testing.T) {
+		other := "sha256:" + strings.Repeat("f", 64)
+		argv, _, err := runSignJob(t, map[string]string{"image": signedRepo, "digest": other}, "", hostileVariables...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if argv[len(argv)-1] != signedRepo+"@"+other {
+			t.Errorf("sign %q, want %s@%s", argv, signedRepo, other)
+		}
+	})
+	t.Run("builder none: the sign job signs what your job's artifact names", func(t *testing.T) {
+		argv, _, err := runSignJob(t, map[string]string{"image": signedRepo, "builder": "none"}, ref)
+		if err != nil || argv[len(argv)-1] != ref {
+			t.Errorf("sign %q (%v), want %s", argv, err, ref)
+		}
+	})
+	t.Run("builder none with neither an artifact nor a digest is a clear error", func(t *testing.T) {
+		if argv, _, err := runSignJob(t, map[string]string{"image": signedRepo, "builder": "none"}, ""); err == nil || argv != nil {
+			t.Errorf("the job signed %q (err %v)", argv, err)
 		}
 	})
 	for name, artifact := range map[string]string{

@@ -82,6 +82,7 @@ type specInput struct {
 	Default     any      `yaml:"default"`
 	Type        string   `yaml:"type"`
 	Options     []string `yaml:"options"`
+	Regex       string   `yaml:"regex"`
 	Description string   `yaml:"description"`
 }
 
@@ -202,6 +203,32 @@ type job struct {
 	} `yaml:"artifacts"`
 }
 
+// skipped evaluates a job's input-only rules (`"a" != "b" || ...` with
+// when: never), as GitLab does once the inputs are written in: whether
+// the job is left out of every pipeline.
+func skipped(t *testing.T, j job) bool {
+	t.Helper()
+	cmp := regexp.MustCompile(`^"([^"]*)" (!=|==) "([^"]*)"$`)
+	for _, r := range j.Rules {
+		if r.When != "never" || !strings.HasPrefix(r.If, `"`) {
+			continue
+		}
+		for _, term := range strings.Split(r.If, " || ") {
+			m := cmp.FindStringSubmatch(term)
+			if m == nil {
+				t.Fatalf("rule %q: only \"a\" != \"b\" terms joined by || are evaluated here", r.If)
+			}
+			if (m[1] == m[3]) == (m[2] == "==") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// expandJobs is jobs, under a name the structure test's local jobs leaves free.
+var expandJobs = jobs
+
 // jobs expands the component (inputs at their defaults, or as given) into its jobs.
 func jobs(t *testing.T, inputs ...map[string]string) map[string]job {
 	t.Helper()
@@ -305,9 +332,9 @@ func TestGitLabTemplateStructure(t *testing.T) {
 			t.Error("template must not disable sign's post-check")
 		}
 	})
-	t.Run("key mode reads a file variable", func(t *testing.T) {
-		if !strings.Contains(signScript, `--key "$SIGNET_KEY_FILE"`) {
-			t.Error("key signing must come from the File variable SIGNET_KEY_FILE")
+	t.Run("key mode reads the key from a variable: a File variable or cosign's COSIGN_PRIVATE_KEY", func(t *testing.T) {
+		if !strings.Contains(signScript, `--key "$SIGNET_KEY_FILE"`) || !strings.Contains(signScript, "--key env://COSIGN_PRIVATE_KEY") {
+			t.Error("key signing must come from the File variable SIGNET_KEY_FILE or from COSIGN_PRIVATE_KEY")
 		}
 	})
 	t.Run("sign job exports a dotenv report", func(t *testing.T) {
@@ -315,21 +342,34 @@ func TestGitLabTemplateStructure(t *testing.T) {
 			t.Errorf("want sign --dotenv signet.env reported as artifacts:reports:dotenv, got %q", sign.Artifacts.Reports.Dotenv)
 		}
 	})
-	t.Run("the builder input selects exactly one build job", func(t *testing.T) {
-		if got := inputs["builder"]; !slices.Equal(got.Options, []string{"buildah", "docker"}) || got.Default != "buildah" {
-			t.Errorf("builder: want options [buildah docker] default buildah, got %+v", got)
+	t.Run("the builder and digest inputs select at most one build job", func(t *testing.T) {
+		if got := inputs["builder"]; !slices.Equal(got.Options, []string{"buildah", "docker", "none"}) || got.Default != "buildah" {
+			t.Errorf("builder: want options [buildah docker none] default buildah, got %+v", got)
 		}
-		// The input's value is in the rule itself: "buildah" != "buildah".
-		gated := func(j job, builder string) bool {
-			for _, r := range j.Rules {
-				if r.If == `"buildah" != "`+builder+`"` && r.When == "never" {
-					return true
+		if got := inputs["digest"]; got.Default != "" || !regexp.MustCompile(got.Regex).MatchString(signedDigest) ||
+			regexp.MustCompile(got.Regex).MatchString("$BUILD_DIGEST") {
+			t.Errorf("digest: want default empty and a regex that takes a sha256 digest and refuses a variable, got %+v", got)
+		}
+		for _, c := range []struct {
+			inputs map[string]string
+			runs   []string
+		}{
+			{nil, []string{"signet-build"}},
+			{map[string]string{"builder": "docker"}, []string{"signet-build-docker"}},
+			{map[string]string{"builder": "none"}, nil},
+			{map[string]string{"digest": signedDigest}, nil},
+			{map[string]string{"builder": "docker", "digest": signedDigest}, nil},
+		} {
+			var runs []string
+			expanded := expandJobs(t, c.inputs)
+			for _, name := range []string{"signet-build", "signet-build-docker"} {
+				if !skipped(t, expanded[name]) {
+					runs = append(runs, name)
 				}
 			}
-			return false
-		}
-		if !gated(build, "buildah") || !gated(jobs["signet-build-docker"], "docker") {
-			t.Error("each build job must be skipped (when: never) unless the builder input selects it")
+			if !slices.Equal(runs, c.runs) {
+				t.Errorf("inputs %v: build jobs %v run, want %v", c.inputs, runs, c.runs)
+			}
 		}
 	})
 	t.Run("docker builder uses Docker-in-Docker and records the pushed digest", func(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 )
 
 // workflowFiles are every GitHub Actions file signet ships or shows.
-var workflowFiles = []string{"ci-templates/github/action.yml", ".github/workflows/reusable-release.yml",
-	".github/workflows/release.yml", "examples/github/release.yml", "examples/github/sign-step.yml"}
+var workflowFiles = []string{"ci-templates/github/action.yml", "ci-templates/github/setup/action.yml", ".github/workflows/reusable-release.yml",
+	".github/workflows/release.yml", "examples/github/release.yml", "examples/github/sign-step.yml", "examples/github/verify-manifests.yml"}
 
 var (
 	usesRe    = regexp.MustCompile(`(?m)^\s*(?:-\s+)?uses:\s*(\S+)`)

@@ -21,7 +21,7 @@ import (
 )
 
 func main() {
-	os.Exit(cliapp.Code("enforce", newApp().Run(os.Args), os.Stderr))
+	os.Exit(cliapp.Run(newApp(), os.Args, os.Stderr))
 }
 
 func newApp() *cli.App {
@@ -72,7 +72,7 @@ hosts compare as the runtime dials them, never by substring or suffix.`,
 			&cli.StringFlag{Name: "policy", Usage: "trust policy file", Value: "trust.yaml", EnvVars: []string{"SIGNET_POLICY"}},
 			&cli.StringFlag{Name: "tls-cert", Usage: "serving certificate (PEM)", Required: true, EnvVars: []string{"SIGNET_TLS_CERT"}},
 			&cli.StringFlag{Name: "tls-key", Usage: "serving key (PEM)", Required: true, EnvVars: []string{"SIGNET_TLS_KEY"}},
-			&cli.StringFlag{Name: "client-ca-file", Usage: "CA bundle (PEM) the apiserver's client certificate must chain to; when set, every webhook connection must present one (see the README: authenticating the apiserver)", EnvVars: []string{"SIGNET_CLIENT_CA_FILE"}},
+			&cli.StringFlag{Name: "client-ca-file", Usage: "CA bundle (PEM) the apiserver's client certificate must chain to; when set, every webhook connection must present one (docs/apiserver-auth.md)", EnvVars: []string{"SIGNET_CLIENT_CA_FILE"}},
 			&cli.StringFlag{Name: "listen", Usage: "webhook address (TLS)", Value: ":8443", EnvVars: []string{"SIGNET_LISTEN"}},
 			&cli.StringFlag{Name: "ops-listen", Usage: "health and metrics address (plain HTTP)", Value: ":9090", EnvVars: []string{"SIGNET_OPS_LISTEN"}},
 			&cli.DurationFlag{Name: "deadline", Usage: "time budget per admission request (kept below the webhook timeout)", Value: enforce.DefaultDeadline, EnvVars: []string{"SIGNET_DEADLINE"}},

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/kubecore"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/scan"
@@ -25,23 +26,27 @@ verifies each distinct digest once with the same engine as the webhook, and
 prints one row per workload, container and digest. --policy may be a proposed
 trust file: the answer is what would break if it were deployed.
 
-Exit status: 0 nothing that runs would be denied, 1 at least one running image
-fails (or could not be verified) and would be denied in enforce mode, 2 usage,
-configuration or cluster access error.
+Exit status, as for every sign command: 0 nothing that runs would be denied,
+1 at least one running image fails and would be denied in enforce mode,
+2 usage or configuration error (an invalid trust file or kubeconfig), 3 none
+fails outright but one could not be verified (a registry or the trusted root
+was unreachable; the webhook would deny it, failing closed), or the cluster
+could not be reached.
 
 Example:
    sign audit --policy trust.yaml                 # the whole cluster
    sign audit -p proposed-trust.yaml -n payments -o json
 
-Environment: SIGNET_POLICY, SIGNET_OUTPUT, SIGNET_OFFLINE, KUBECONFIG, and the
-Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
+Environment: SIGNET_POLICY, SIGNET_OUTPUT, SIGNET_OFFLINE, SIGNET_CONCURRENCY,
+KUBECONFIG (as kubectl), and the Docker config ($DOCKER_CONFIG/config.json) for
+registry credentials.`,
 		Flags: []cli.Flag{
 			policyFlag,
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "audit one namespace (default: all)"},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"},
 			&cli.StringFlag{Name: "context", Usage: "kubeconfig context (default: the current one)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "table or json", Value: "table", EnvVars: []string{"SIGNET_OUTPUT"}},
-			&cli.IntFlag{Name: "concurrency", Usage: "verifications at once", Value: 8},
+			&cli.IntFlag{Name: "concurrency", Usage: "verifications at once", Value: 8, EnvVars: []string{"SIGNET_CONCURRENCY"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of refreshing it over TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
 		},
 		Action: func(c *cli.Context) error {
@@ -64,13 +69,16 @@ Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			e := &scan.Engine{Decider: verify.New(opts...).Flow(), Concurrency: c.Int("concurrency"), Progress: progress(c.App.ErrWriter)}
 			r, err := scan.Cluster(c.Context, kc, e, p, c.String("namespace"))
 			if err != nil {
-				return usageError("%v", err)
+				return cliapp.Failure("sign", fmt.Errorf("reading the cluster: %w", err))
 			}
 			if err := write(c, r, r.WriteTable); err != nil {
 				return err
 			}
-			if r.Denied {
+			switch {
+			case r.Summary.Fail > 0:
 				return cli.Exit("", exitDenied)
+			case r.Summary.Error > 0:
+				return cli.Exit("", exitNetwork)
 			}
 			return nil
 		},

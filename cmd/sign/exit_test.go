@@ -57,6 +57,8 @@ images:
 		{"an unknown command is a usage error", []string{"nosuch"}, 2, `unknown command "nosuch"`},
 		{"help for an unknown topic is a usage error", []string{"help", "nosuch"}, 2, `unknown command "nosuch"`},
 		{"an unknown subcommand is a usage error", []string{"policy", "nosuch"}, 2, `unknown command "nosuch"`},
+		{"a mistyped command names the nearest one", []string{"verfy", "x"}, 2, `unknown command "verfy" (did you mean "verify"?)`},
+		{"a mistyped subcommand names the nearest at its level", []string{"policy", "lnit", "t.yaml"}, 2, `unknown command "lnit" (did you mean "lint"?)`},
 		{"an unknown flag is a usage error", []string{"verify", "--nosuch", "x"}, 2, "flag provided but not defined"},
 		{"a missing argument is a usage error", []string{"verify", "--policy", policy}, 2, "needs at least one IMAGE"},
 		{"an unreadable trust file is a usage error", []string{"verify", "--policy", filepath.Join(dir, "none.yaml"), "x"}, 2, "none.yaml"},

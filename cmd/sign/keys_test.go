@@ -76,10 +76,10 @@ func TestGenerateKeyPairPassword(t *testing.T) {
 			if err != nil {
 				t.Fatalf("generate-key-pair: %v\n%s", err, screen)
 			}
-			if _, err := sign.LoadKeyFile(prefix+".key", []byte(c.first)); err != nil {
+			if _, err := sign.LoadKey(prefix+".key", []byte(c.first)); err != nil {
 				t.Fatalf("the key does not open with the typed password: %v", err)
 			}
-			if _, err := sign.LoadKeyFile(prefix+".key", []byte("other")); err == nil {
+			if _, err := sign.LoadKey(prefix+".key", []byte("other")); err == nil {
 				t.Fatal("the key opens with another password")
 			}
 		})

@@ -29,11 +29,11 @@ func main() {
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
-// run executes the app and maps errors to exit codes (cliapp.Code): a
+// run executes the app and maps errors to exit codes (cliapp.Run): a
 // cli.ExitCoder keeps its code, runtime failures were classified where they
 // happened, anything else (bad flags) is a usage error.
 func run(args []string, stdout, stderr io.Writer) int {
-	return cliapp.Code("sign", newApp(stdout, stderr).Run(args), stderr)
+	return cliapp.Run(newApp(stdout, stderr), args, stderr)
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {

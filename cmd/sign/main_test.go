@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	goldenfile "github.com/signet-dev/signet/internal/golden"
@@ -38,7 +39,19 @@ func TestMain(m *testing.M) {
 // runSign runs the binary and returns stdout, stderr and the exit code.
 func runSign(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
+	return runSignCmd(t, exec.Command(signBin, args...), env)
+}
+
+// runSignStdin is runSign with stdin.
+func runSignStdin(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(signBin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	return runSignCmd(t, cmd, nil)
+}
+
+func runSignCmd(t *testing.T, cmd *exec.Cmd, env []string) (string, string, int) {
+	t.Helper()
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

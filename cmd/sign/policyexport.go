@@ -26,11 +26,12 @@ Example:
    sign policy export --to ivpol trust.yaml > ivpol.yaml
    sign policy export --to cip --allow-weaker -o json trust.yaml > cip.yaml
 
-Environment: SIGNET_OUTPUT (the report's format); FILE is an argument.`,
+Environment: SIGNET_OUTPUT (the report's format), SIGNET_EXPORT_TO, SIGNET_ALLOW_WEAKER;
+FILE is an argument.`,
 		Flags: []cli.Flag{
 			policyOutputFlag,
-			&cli.StringFlag{Name: "to", Usage: "ivpol (Kyverno ImageValidatingPolicy) or cip (policy-controller ClusterImagePolicy)", Required: true},
-			&cli.BoolFlag{Name: "allow-weaker", Usage: "write the objects even where the peer admits what the trust file refuses (each such difference is listed)"},
+			&cli.StringFlag{Name: "to", Usage: "ivpol (Kyverno ImageValidatingPolicy) or cip (policy-controller ClusterImagePolicy)", Required: true, EnvVars: []string{"SIGNET_EXPORT_TO"}},
+			&cli.BoolFlag{Name: "allow-weaker", Usage: "write the objects even where the peer admits what the trust file refuses (each such difference is listed)", EnvVars: []string{"SIGNET_ALLOW_WEAKER"}},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {

@@ -31,12 +31,13 @@ Example:
    sign policy import --dir migrated/ --allow-weaker -o json cip.yaml trustroot.yaml
    sign policy import --dir migrated/ --notation-subject check-images-1="CN=release,O=Acme,ST=WA,C=US" cpol.yaml
 
-Environment: SIGNET_OUTPUT (the report on stdout); FILE... are arguments.`,
+Environment: SIGNET_OUTPUT (the report on stdout), SIGNET_IMPORT_DIR, SIGNET_ALLOW_WEAKER,
+SIGNET_NOTATION_SUBJECT (comma-separated NAME=DN); FILE... are arguments.`,
 		Flags: []cli.Flag{
 			policyOutputFlag,
-			&cli.StringFlag{Name: "dir", Aliases: []string{"d"}, Usage: "directory to write trust.yaml, its roots and the report to", Required: true},
-			&cli.BoolFlag{Name: "allow-weaker", Usage: "write the trust file even where it admits what the source refused (each such difference is listed)"},
-			&cli.StringSliceFlag{Name: "notation-subject", Usage: "NAME=DN: pin the subject of the notary attestor the report names NAME (Kyverno trusts any subject; signet refuses that)"},
+			&cli.StringFlag{Name: "dir", Aliases: []string{"d"}, Usage: "directory to write trust.yaml, its roots and the report to", Required: true, EnvVars: []string{"SIGNET_IMPORT_DIR"}},
+			&cli.BoolFlag{Name: "allow-weaker", Usage: "write the trust file even where it admits what the source refused (each such difference is listed)", EnvVars: []string{"SIGNET_ALLOW_WEAKER"}},
+			&cli.StringSliceFlag{Name: "notation-subject", Usage: "NAME=DN: pin the subject of the notary attestor the report names NAME (Kyverno trusts any subject; signet refuses that)", EnvVars: []string{"SIGNET_NOTATION_SUBJECT"}},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {

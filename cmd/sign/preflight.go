@@ -36,7 +36,7 @@ SIGNET_NOTATION_TIMESTAMP_URL, SIGNET_NOTATION_TIMESTAMP_ROOT, SIGNET_SIGSTORE; 
 variables.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "policy", Aliases: []string{"p"}, Usage: "trust policy (default ./trust.yaml)", EnvVars: []string{"SIGNET_POLICY"}},
-			&cli.StringFlag{Name: "key", Usage: "cosign private key file or KMS URI", EnvVars: []string{"SIGNET_KEY"}},
+			&cli.StringFlag{Name: "key", Usage: "cosign private key: a file, env://VAR or a KMS URI", EnvVars: []string{"SIGNET_KEY"}},
 			&cli.StringFlag{Name: "identity-token", Usage: "OIDC token", EnvVars: []string{"SIGNET_IDENTITY_TOKEN"}},
 			&cli.StringFlag{Name: "identity-token-file", Usage: "file holding the OIDC token", EnvVars: []string{"SIGNET_IDENTITY_TOKEN_FILE"}},
 			&cli.BoolFlag{Name: "attest", Usage: "also check the provenance this run would attach", EnvVars: []string{"SIGNET_ATTEST"}},

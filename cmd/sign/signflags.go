@@ -15,7 +15,7 @@ import (
 func signingFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "policy", Aliases: []string{"p"}, Usage: "trust policy for preflight and post-check (default ./trust.yaml when present)", EnvVars: []string{"SIGNET_POLICY"}},
-		&cli.StringFlag{Name: "key", Usage: "cosign private key file or KMS URI (password in COSIGN_PASSWORD); omit for keyless", EnvVars: []string{"SIGNET_KEY"}},
+		&cli.StringFlag{Name: "key", Usage: "cosign private key: a file, env://VAR (the key in an environment variable, as cosign) or a KMS URI; password in COSIGN_PASSWORD; omit for keyless", EnvVars: []string{"SIGNET_KEY"}},
 		&cli.StringFlag{Name: "identity-token", Usage: "OIDC token for Fulcio (default: from GitHub Actions or GitLab's SIGSTORE_ID_TOKEN)", EnvVars: []string{"SIGNET_IDENTITY_TOKEN"}},
 		&cli.StringFlag{Name: "identity-token-file", Usage: "file holding the OIDC token", EnvVars: []string{"SIGNET_IDENTITY_TOKEN_FILE"}},
 		&cli.StringFlag{Name: "fulcio-url", Usage: "Fulcio URL (default public-good)", EnvVars: []string{"SIGNET_FULCIO_URL"}},

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/signet-dev/signet/manifest"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/trustroot"
 	"github.com/signet-dev/signet/verify"
@@ -25,44 +27,71 @@ func verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "decide images exactly as the enforce webhook would",
-		ArgsUsage: "IMAGE...",
+		ArgsUsage: "IMAGE... | -f MANIFEST...",
 		Description: `Resolves each image to its digest, finds its signatures and attestations
 (cosign .sig/.att tags and Sigstore bundle referrers), verifies them against
 the trust policy and prints the decision with its reasons.
 
+With -f, reads Kubernetes manifests (files, directories, or - for stdin:
+multi-document YAML or JSON, kind: List, helm template or kustomize build
+output) and decides every image of every workload the webhook checks
+(Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
+ReplicationController: containers, init and ephemeral containers, image
+volumes) in its namespace's mode, one line per object and image. Other
+kinds are listed as not checked. A pre-merge gate for GitOps repositories.
+
+Without a trust file, cosign's flags say whom to trust for every image:
+--key (a file, env://VAR or a KMS URI), or --certificate-identity (or
+--certificate-identity-regexp, anchored) with --certificate-oidc-issuer;
+a log entry and an SCT are required unless --insecure-ignore-tlog or
+--insecure-ignore-sct; --trusted-root for a private Sigstore. An identity
+that admits every repository of its issuer is refused, as in a trust file.
+
 Exit status: 0 every image is allowed, 1 at least one is denied,
-2 usage or configuration error (unreadable or invalid trust policy),
-3 no image is denied outright but at least one could not be checked
-(registry or trust root unreachable: retrying may help).
+2 usage or configuration error (unreadable or invalid trust policy or
+manifest), 3 no image is denied outright but at least one could not be
+checked (registry or trust root unreachable: retrying may help).
 
 Example:
    sign verify --policy trust.yaml ghcr.io/acme/app:1.4.2
    sign verify -p trust.yaml -o json ghcr.io/acme/app@sha256:... > decision.json
+   helm template ./chart | sign verify -p trust.yaml -f -
+   sign verify --key cosign.pub ghcr.io/acme/app:1.4.2
+   sign verify ghcr.io/acme/app:1.4.2 \
+     --certificate-identity https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main \
+     --certificate-oidc-issuer https://token.actions.githubusercontent.com
 
 --timeout bounds the whole run (every image); each registry request is also
 bounded on its own, so a registry that hangs, drips or loops redirects ends
 in a denial that names what it did, never in a hung CI job.
 
 Environment: SIGNET_POLICY, SIGNET_OUTPUT, SIGNET_OFFLINE, SIGNET_TIMEOUT, and
-the Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
-		Flags: []cli.Flag{
+the Docker config ($DOCKER_CONFIG/config.json) for registry credentials.
+cosign's flags have no SIGNET_ variable: a CI job's SIGNET_KEY is a
+signing key, never a key to verify with.`,
+		Flags: append([]cli.Flag{
 			policyFlag,
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text or json", Value: "text", EnvVars: []string{"SIGNET_OUTPUT"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of refreshing it over TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
 			&cli.DurationFlag{Name: "timeout", Usage: "give up (deny) after this long for the whole run", Value: 2 * time.Minute, EnvVars: []string{"SIGNET_TIMEOUT"}},
-		},
+			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "Kubernetes manifests to check: a file, a directory or - (repeatable)"},
+			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Value: "default", Usage: "with -f: the namespace of objects that name none"},
+		}, adHocFlags()...),
 		Action: func(c *cli.Context) error {
-			images := c.Args().Slice()
-			if len(images) == 0 {
-				return usageError("verify needs at least one IMAGE")
-			}
 			output := c.String("output")
 			if output != "text" && output != "json" {
 				return usageError("--output must be text or json, got %q", output)
 			}
-			p, err := policy.LoadFile(c.String("policy"))
+			files, images := c.StringSlice("filename"), c.Args().Slice()
+			switch {
+			case len(files) > 0 && len(images) > 0:
+				return usageError("verify takes IMAGEs or -f MANIFESTs, not both")
+			case len(files) == 0 && len(images) == 0:
+				return usageError("verify needs at least one IMAGE (or -f MANIFEST)")
+			}
+			p, err := verifyPolicy(c)
 			if err != nil {
-				return usageError("%v", err)
+				return err
 			}
 			timeout := c.Duration("timeout")
 			if timeout <= 0 {
@@ -72,16 +101,20 @@ the Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			defer cancel()
 			roots := trustroot.NewStore(trustroot.NewRefresher(trustroot.Options{Offline: c.Bool("offline")}))
 			v := verify.New(verify.WithKeychain(registryKeychain), verify.WithTrustedRoots(roots))
-			var decisions []*verify.Decision
-			for _, img := range images {
+			decide := func(ctx context.Context, img string) *verify.Decision {
 				d := v.Verify(ctx, img, p)
 				if !d.Allowed && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 					d.Reasons = append(d.Reasons, verify.NewReason(verify.CodeDeadlineExceeded, "sign verify stopped at its --timeout of %s", timeout))
 				}
-				decisions = append(decisions, d)
+				return d
 			}
-			if r := roots.PublicGood().Current(); r != nil && r.Fallback != "" {
-				fmt.Fprintf(c.App.ErrWriter, "sign: warning: verified against the embedded public-good trusted root, which may predate Sigstore's current keys: %s\n", r.Fallback)
+			defer warnFallback(c, roots)
+			if len(files) > 0 {
+				return verifyManifests(c, ctx, p, files, decide, output)
+			}
+			var decisions []*verify.Decision
+			for _, img := range images {
+				decisions = append(decisions, decide(ctx, img))
 			}
 			r := verify.NewReport(p, decisions)
 			if err := write(c, r, r.WriteText); err != nil {
@@ -90,6 +123,36 @@ the Docker config ($DOCKER_CONFIG/config.json) for registry credentials.`,
 			return cli.Exit("", verifyExitCode(decisions))
 		},
 	}
+}
+
+// warnFallback says when decisions were made with the embedded root.
+func warnFallback(c *cli.Context, roots *trustroot.Store) {
+	if r := roots.PublicGood().Current(); r != nil && r.Fallback != "" {
+		fmt.Fprintf(c.App.ErrWriter, "sign: warning: verified against the embedded public-good trusted root, which may predate Sigstore's current keys: %s\n", r.Fallback)
+	}
+}
+
+// verifyManifests is `sign verify -f`: every image of every workload.
+func verifyManifests(c *cli.Context, ctx context.Context, p *policy.Policy, files []string, decide manifest.Decide, output string) error {
+	objs, notes, err := manifest.ReadPaths(files, os.Stdin)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	r := manifest.Check(ctx, p, objs, notes, decide, manifest.Options{Namespace: c.String("namespace")})
+	if output == "json" {
+		err = r.WriteJSON(c.App.Writer)
+	} else {
+		err = r.WriteText(c.App.Writer)
+	}
+	switch {
+	case err != nil:
+		return err
+	case r.Allowed:
+		return nil
+	case r.Transient():
+		return cli.Exit("", exitNetwork)
+	}
+	return cli.Exit("", exitDenied)
 }
 
 // verifyExitCode: 1 when any image is denied on its merits (retrying will

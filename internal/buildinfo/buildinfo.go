@@ -9,6 +9,8 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+
+	"golang.org/x/mod/module"
 )
 
 // Set by the release build: -ldflags "-X github.com/signet-dev/signet/internal/buildinfo.version=v0.2.0
@@ -37,8 +39,10 @@ func Version() string { return Read().Version }
 
 // from resolves the version: a stamped version wins (release builds); else
 // the main module's version from the build info (go install pkg@version);
-// else "devel" (a build from a checkout). The commit comes from the stamp or
-// from the VCS information Go embeds when it builds inside a repository.
+// else "devel" (a build from a checkout). The commit comes from the stamp,
+// from the VCS information Go embeds when it builds inside a repository
+// (not a git worktree: Go looks for a .git directory), or from a
+// pseudo-version (go install pkg@<commit> or @main), which ends in it.
 func from(stampedVersion, stampedCommit string, bi *debug.BuildInfo) Info {
 	info := Info{Version: stampedVersion, Commit: stampedCommit, GoVersion: runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH}
@@ -65,15 +69,27 @@ func from(stampedVersion, stampedCommit string, bi *debug.BuildInfo) Info {
 			}
 		}
 	}
+	if info.Commit == "" && module.IsPseudoVersion(info.Version) {
+		info.Commit, _ = module.PseudoVersionRev(info.Version)
+	}
 	return info
+}
+
+// unknownCommit says why a binary cannot name its commit, and where to look.
+func (i Info) unknownCommit() string {
+	if i.Version == "devel" {
+		return "unknown (built without VCS information: outside a git clone, in a git worktree, or with -buildvcs=false)"
+	}
+	return "unknown (go install records no commit for a tagged version: the tag " + i.Version + " names it)"
 }
 
 // Write prints the Info the way `sign version` and `enforce version` show it.
 func (i Info) Write(w io.Writer, name string) error {
-	_, err := fmt.Fprintf(w, "%s %s\n", name, i.Version)
-	if err == nil && i.Commit != "" {
-		_, err = fmt.Fprintf(w, "commit   %s\n", i.Commit)
+	commit := i.Commit
+	if commit == "" {
+		commit = i.unknownCommit()
 	}
+	_, err := fmt.Fprintf(w, "%s %s\ncommit   %s\n", name, i.Version, commit)
 	if err == nil {
 		_, err = fmt.Fprintf(w, "go       %s\nplatform %s\n", i.GoVersion, i.Platform)
 	}

@@ -19,6 +19,8 @@ func TestVersionResolution(t *testing.T) {
 		{"go install pkg@v0.2.0 reports the module version", "", "", installed, "v0.2.0", ""},
 		{"a checkout build says devel and names its commit", "", "", checkout, "devel", "abc123"},
 		{"no build info at all still answers", "", "", nil, "devel", ""},
+		{"go install pkg@<commit> names the commit its pseudo-version ends in", "", "",
+			&debug.BuildInfo{Main: debug.Module{Version: "v0.2.1-0.20261201120000-0123456789ab"}}, "v0.2.1-0.20261201120000-0123456789ab", "0123456789ab"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -38,5 +40,23 @@ func TestWrite(t *testing.T) {
 	want := "sign v0.2.0\ncommit   abc\ngo       go1.26.8\nplatform linux/amd64\n"
 	if b.String() != want {
 		t.Fatalf("got %q, want %q", b.String(), want)
+	}
+}
+
+// TestWriteSaysWhyTheCommitIsUnknown: `sign version` always has a commit
+// line; when the binary cannot know its commit, the line says why and
+// where to look instead of being left out.
+func TestWriteSaysWhyTheCommitIsUnknown(t *testing.T) {
+	for version, want := range map[string]string{
+		"v0.2.0": "commit   unknown (go install records no commit for a tagged version: the tag v0.2.0 names it)\n",
+		"devel":  "commit   unknown (built without VCS information",
+	} {
+		var b strings.Builder
+		if err := (Info{Version: version, GoVersion: "go1.26.8", Platform: "linux/amd64"}).Write(&b, "sign"); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("%s: got %q, want it to contain %q", version, b.String(), want)
+		}
 	}
 }

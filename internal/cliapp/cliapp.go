@@ -16,6 +16,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/urfave/cli/v2"
+
+	"github.com/signet-dev/signet/internal/suggest"
 )
 
 // Exit codes, documented in the README and in each binary's help.
@@ -77,6 +79,42 @@ func IsNetwork(err error) bool {
 }
 
 var noHelpTopic = regexp.MustCompile(`^No help topic for '(.*)'`)
+
+// Run runs app with args (os.Args) and returns its exit code (Code). An
+// unknown command is named with the nearest command at its level: `sign
+// verfy` suggests verify, `sign policy lnt` suggests lint.
+func Run(app *cli.App, args []string, stderr io.Writer) int {
+	err := app.Run(args)
+	if err != nil {
+		if m := noHelpTopic.FindStringSubmatch(err.Error()); m != nil {
+			err = Usagef(app.Name, "unknown command %q%s (%s --help lists the commands)",
+				m[1], suggest.DidYouMean(m[1], commandsBefore(app.Commands, args, m[1])), app.Name)
+		}
+	}
+	return Code(app.Name, err, stderr)
+}
+
+// commandsBefore lists the names of the commands at the level where unknown
+// was typed: the subcommands of the last command named in args before it.
+func commandsBefore(cmds []*cli.Command, args []string, unknown string) []string {
+	for _, a := range args[min(1, len(args)):] {
+		if a == unknown {
+			break
+		}
+		for _, c := range cmds {
+			if c.HasName(a) && len(c.Subcommands) > 0 {
+				cmds = c.Subcommands
+			}
+		}
+	}
+	var names []string
+	for _, c := range cmds {
+		if !c.Hidden {
+			names = append(names, c.Names()...)
+		}
+	}
+	return names
+}
 
 // Code maps the error an app returned to the exit code, printing its message
 // to stderr. A cli.Exit keeps its code; plain errors are usage errors:

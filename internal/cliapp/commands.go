@@ -26,14 +26,17 @@ func versionCommand(prog string) *cli.Command {
 		Usage: "print the version, commit, Go version and platform of this binary",
 		Description: fmt.Sprintf(`The version is the release this binary was built as (v0.2.0), the module
 version for a `+"`go install ...@v0.2.0`"+` build, or "devel" for a build from a checkout.
+The commit is stamped into release builds and `+"`make build`"+`, recorded by Go in a
+build from a git clone, and read from a pseudo-version (`+"`go install ...@<commit>`"+`);
+otherwise the line says why it is unknown (`+"`go install ...@v0.2.0`"+`: the tag names it).
 
 Example:
    %[1]s version
    %[1]s version -o json
 
-Environment: none.`, prog),
+Environment: SIGNET_OUTPUT.`, prog),
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json", EnvVars: []string{"SIGNET_OUTPUT"}},
 		},
 		Action: func(c *cli.Context) error {
 			info := buildinfo.Read()

@@ -155,7 +155,7 @@ func newKey(dir, name string) (*demoKey, error) {
 	if err := os.WriteFile(pubPath, pub, 0o644); err != nil {
 		return nil, err
 	}
-	kp, err := sign.LoadKeyFile(keyPath, password)
+	kp, err := sign.LoadKey(keyPath, password)
 	if err != nil {
 		return nil, err
 	}

@@ -14,9 +14,10 @@ import (
 )
 
 // notation-go's top-level notation.Sign and notation.Verify are what the
-// notation CLI calls (its own module is not served here): the interop
-// arbiter of signet's Notation support. These helpers reach a test
-// registry and a test trust store the way the CLI reaches real ones.
+// notation CLI calls: the in-process arbiter of signet's Notation support
+// (the CLI itself, test/stack's ToolNotation, is the end-to-end one).
+// These helpers reach a test registry and a test trust store the way the
+// CLI reaches real ones.
 
 // Repository is a plain-HTTP registry repository ("host:port/repo") as
 // notation-go reaches it.

@@ -23,7 +23,7 @@ import (
 // platforms (the images need them) and sign for darwin/arm64 (the other
 // OS). darwin/amd64 differs from both only in a pair already covered, and
 // each further cold cross-compile costs CI's first run minutes (see the
-// README's CI budget); the release workflow builds the whole Matrix on a
+// CI budget in docs/development.md); the release workflow builds the whole Matrix on a
 // tag, before anything is signed or published.
 const testBinaries = "sign/linux/amd64,sign/linux/arm64,sign/darwin/arm64,enforce/linux/amd64,enforce/linux/arm64,signet-kms/linux/amd64,signet-kms/linux/arm64,signet-node/linux/amd64,signet-node/linux/arm64"
 

@@ -27,7 +27,7 @@ func TestOneVersionEverywhere(t *testing.T) {
 		regexp.MustCompile(`signet-version: (v\d+\.\d+\.\d+)`),
 	}
 	found := 0
-	for _, dir := range []string{"README.md", "examples", "ci-templates", "templates", ".github", "deploy/charts", "build"} {
+	for _, dir := range []string{"README.md", "docs", "examples", "ci-templates", "templates", ".github", "deploy/charts", "build"} {
 		filepath.WalkDir(filepath.Join(root, dir), func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || strings.HasSuffix(p, ".go") || strings.Contains(p, "testdata") {
 				return err

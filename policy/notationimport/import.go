@@ -1,10 +1,10 @@
-// Package notationimport moves a Notation trust policy (trustpolicy.oci.json)
-// and its trust store into trust-file terms: a policy.Spec with one
-// notation identity per trusted identity and one image rule per statement,
-// and, for every setting signet does not express the same way, a note
-// saying what it became. It reads files only (an fs.FS over notation's
-// configuration directory); `sign policy import` and other commands call
-// Convert and render the Spec.
+// Package notationimport moves a Notation trust policy (trustpolicy.json
+// in notation v1.3, trustpolicy.oci.json in later specifications) and its
+// trust store into trust-file terms: a policy.Spec with one notation
+// identity per trusted identity and one image rule per statement, and, for
+// every setting signet does not express the same way, a note saying what
+// it became. It reads files only (an fs.FS over notation's configuration
+// directory); a caller loads the Spec with policy.New or renders it.
 package notationimport
 
 import (
@@ -22,7 +22,7 @@ import (
 	"github.com/signet-dev/signet/policy"
 )
 
-// Document is notation's trustpolicy.oci.json (version 1.0).
+// Document is notation's OCI trust policy document (version 1.0).
 type Document struct {
 	Version       string      `json:"version"`
 	TrustPolicies []Statement `json:"trustPolicies"`

@@ -61,7 +61,7 @@ func readDocuments(files []File, errs *errorList) ([]document, error) {
 				break
 			}
 			if err != nil {
-				errs.add(policy.SyntaxError(f.Name, f.Data, err))
+				errs.add(policy.YAMLError(f.Name, f.Data, err))
 				break
 			}
 			if len(n.Content) == 0 || n.Content[0].Kind == yaml.ScalarNode && n.Content[0].Tag == "!!null" {

@@ -1,6 +1,6 @@
 // Package e2e runs signet against real servers: the distribution registry,
-// Fulcio, the timestamp authority, Rekor v2, kube-apiserver and the cosign
-// v2/v3 CLIs, all built and started by test/stack.
+// Fulcio, the timestamp authority, Rekor v2, kube-apiserver, the cosign
+// v2/v3 CLIs and the notation CLI, all built and started by test/stack.
 package e2e
 
 import (

@@ -90,23 +90,10 @@ func TestChartOnNode(t *testing.T) {
 	}
 	h := newHelm(t, s.Kube.Kubeconfig)
 	values := func(trustPolicy string) map[string]any {
-		return map[string]any{
-			"replicaCount": 2,
-			"image":        map[string]any{"repository": repo, "tag": "test", "digest": digest},
-			"trustPolicy":  trustPolicy,
-			"keys":         map[string]any{"cosign.pub": string(pub)},
-			"enforce": map[string]any{
-				"offline": true, "reloadInterval": "1s",
-				// No kube-proxy here: the pods reach the apiserver directly.
-				"extraEnv": []any{
-					map[string]any{"name": "KUBERNETES_SERVICE_HOST", "value": hostOf(s.Node.APIServerHost)},
-					map[string]any{"name": "KUBERNETES_SERVICE_PORT", "value": portOf(s.Node.APIServerHost)},
-				},
-			},
-			"resources": map[string]any{"requests": map[string]any{"cpu": "10m", "memory": "32Mi"}, "limits": map[string]any{"memory": "256Mi"}},
-			// The background verifier's own Deployment (the node is small).
-			"backgroundScan": map[string]any{"resources": map[string]any{"requests": map[string]any{"cpu": "10m", "memory": "32Mi"}, "limits": map[string]any{"memory": "256Mi"}}},
-		}
+		v := nodeValues(s, repo, digest)
+		v["trustPolicy"] = trustPolicy
+		v["keys"] = map[string]any{"cosign.pub": string(pub)}
+		return v
 	}
 	broken := strings.Replace(v1, "enforcement:\n  namespaces: {exempt: [kube-system]}\n", brokenTrustLine, 1)
 
@@ -404,6 +391,27 @@ func digestOf(ref string) string {
 		return ref[i+1:]
 	}
 	return ""
+}
+
+// nodeValues are the chart values this node needs, beside the trust file:
+// the locally built enforce image, two replicas and small requests (the
+// node is small), and the apiserver's address (there is no kube-proxy).
+func nodeValues(s *stack.Stack, repo, digest string) map[string]any {
+	small := map[string]any{"requests": map[string]any{"cpu": "10m", "memory": "32Mi"}, "limits": map[string]any{"memory": "256Mi"}}
+	return map[string]any{
+		"replicaCount": 2,
+		"image":        map[string]any{"repository": repo, "tag": "test", "digest": digest},
+		"enforce": map[string]any{
+			"offline": true, "reloadInterval": "1s",
+			"extraEnv": []any{
+				map[string]any{"name": "KUBERNETES_SERVICE_HOST", "value": hostOf(s.Node.APIServerHost)},
+				map[string]any{"name": "KUBERNETES_SERVICE_PORT", "value": portOf(s.Node.APIServerHost)},
+			},
+		},
+		"resources": small,
+		// The background verifier's own Deployment.
+		"backgroundScan": map[string]any{"resources": small},
+	}
 }
 
 func hostOf(hostport string) string { h, _, _ := strings.Cut(hostport, ":"); return h }

@@ -185,13 +185,16 @@ func checkChecksums(t *testing.T, s *stack.Stack, cosignV3, dist, notes, tag str
 	}
 }
 
+var stampedCommit = regexp.MustCompile(`\ncommit   [0-9a-f]{40}\n`)
+
 func checkHostBinaries(t *testing.T, dist, tag string) {
 	t.Helper()
 	for _, name := range []string{"sign", "enforce"} {
 		bin := filepath.Join(dist, name+"_"+runtime.GOOS+"_"+runtime.GOARCH)
 		out, err := exec.Command(bin, "version").CombinedOutput()
-		if err != nil || !strings.HasPrefix(string(out), name+" "+tag+"\n") {
-			t.Errorf("%s version: %v\n%s", bin, err, out)
+		// The release stamps the commit it was built from (issue 26: it was missing).
+		if err != nil || !strings.HasPrefix(string(out), name+" "+tag+"\n") || !stampedCommit.Match(out) {
+			t.Errorf("%s version: want %s and the commit: %v\n%s", bin, tag, err, out)
 		}
 	}
 }

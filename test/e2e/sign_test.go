@@ -342,7 +342,7 @@ func TestSignWithKeys(t *testing.T) {
 				t.Fatalf("sign image --key exit %d:\n%s", code, out)
 			}
 			for _, bin := range []string{w.v2, w.v3} {
-				args := append([]string{"verify", "--key=" + k.pub}, cosignVerifyArgs(w.s, bin)...)
+				args := append([]string{"verify", "--key=" + k.pub}, w.s.CosignVerifyArgs(bin)...)
 				if out, err := stack.RunCosign(t.Context(), bin, stack.CosignEnv(t), append(args, digest.String())...); err != nil {
 					t.Fatalf("%s verify --key refused it: %v\n%s", filepath.Base(bin), err, out)
 				}
@@ -352,7 +352,7 @@ func TestSignWithKeys(t *testing.T) {
 			if k.pub == w.cosignPub {
 				other = w.signetPub
 			}
-			args := append([]string{"verify", "--key=" + other}, cosignVerifyArgs(w.s, w.v2)...)
+			args := append([]string{"verify", "--key=" + other}, w.s.CosignVerifyArgs(w.v2)...)
 			if _, err := stack.RunCosign(t.Context(), w.v2, stack.CosignEnv(t), append(args, digest.String())...); err == nil {
 				t.Fatal("cosign accepted a signature for a key that did not make it")
 			}
@@ -371,20 +371,6 @@ func TestSignWithKeys(t *testing.T) {
 		}
 	})
 }
-
-// cosignVerifyArgs are the stack's verify conventions (test/stack's
-// cosignVerifyArgs, which is unexported): trust exactly the stack's root,
-// no SCTs (no CT log); cosign v2 reads the legacy layout, which carries
-// RFC 3161 timestamps and no Rekor v2 entry.
-func cosignVerifyArgs(s *stack.Stack, bin string) []string {
-	args := []string{"--trusted-root=" + s.TrustedRootPath, "--insecure-ignore-sct"}
-	if cosignV2(bin) {
-		args = append(args, "--insecure-ignore-tlog", "--use-signed-timestamps")
-	}
-	return args
-}
-
-func cosignV2(bin string) bool { return strings.HasPrefix(filepath.Base(bin), "cosign-v2") }
 
 // cosignV2LegacyArgs make cosign v2 verify the legacy .sig/.att layout
 // against the stack's CAs. cosign v2.6 switches to the bundle format
@@ -417,7 +403,7 @@ func (w *signWorld) cosignV2Legacy(t *testing.T, cmd, image, san, issuer string,
 // cosign runs `cosign <cmd> --certificate-identity san --certificate-oidc-issuer issuer`.
 func (w *signWorld) cosign(t *testing.T, bin, cmd, image, san, issuer string, extra ...string) (string, error) {
 	t.Helper()
-	args := append([]string{cmd, "--certificate-identity=" + san, "--certificate-oidc-issuer=" + issuer}, cosignVerifyArgs(w.s, bin)...)
+	args := append([]string{cmd, "--certificate-identity=" + san, "--certificate-oidc-issuer=" + issuer}, w.s.CosignVerifyArgs(bin)...)
 	args = append(append(args, extra...), image)
 	return stack.RunCosign(t.Context(), bin, stack.CosignEnv(t), args...)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"maps"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -413,117 +415,6 @@ func runAction(t *testing.T, actionPath string, with, env map[string]string, run
 	return r, outputs
 }
 
-// TestGitHubCompositeActionOnLocalStack runs ci-templates/github/action.yml
-// with its default inputs (only image given, and go-proxy a local mirror) the
-// way the Actions runner runs a composite action: no checksum is pinned for
-// the default signet-version, so the action decides to build from source and
-// says so; setup-go (checked, not downloaded), the build step compiling `sign`
-// from this checkout into $RUNNER_TEMP, in a clean Go environment with fresh
-// caches although the job's environment is poisoned (GOFLAGS=-toolexec,
-// GOWORK, GOENV, GOPROXY=off, relative GOCACHE: inherited, any of them fails
-// the build), and adding it through GITHUB_PATH, then
-// the sign step, keyless with a GitHub-shaped token from the stack's local
-// Actions token endpoint, against the stack's Sigstore services (the signing
-// config given through its SIGNET_ variable in the job environment). The
-// pushed digest ends up signed and attested: the step outputs and the action
-// outputs carry it, the step summary is written, and `sign verify` with a
-// trust file for the stack's GitHub issuer accepts it.
-func TestGitHubCompositeActionOnLocalStack(t *testing.T) {
-	start := time.Now()
-	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
-	root := repoRoot(t)
-	actionPath := filepath.Join(root, "ci-templates", "github")
-	digest := push(t, s.Registry.Host+"/acme/app:1.0")
-	claims := stack.DefaultGitHubClaims()
-	workspace, runnerTemp, home := t.TempDir(), t.TempDir(), t.TempDir()
-	policy := writePolicy(t, workspace, `apiVersion: signet.dev/v1alpha1
-kind: TrustPolicy
-sigstore:
-  trustedRoot: TRUSTED_ROOT
-  transparencyLog: required
-  certificateTransparency: optional
-identities:
-  - name: github-release
-    keyless: {issuer: GH_ISSUER, ci: github, repository: acme/app, workflow: .github/workflows/release.yml, refs: [refs/heads/main]}
-images:
-  - name: app
-    match: [REGISTRY/acme/app]
-    signedBy: [github-release]
-    provenance: {required: true, sourceMatchesSigner: true, sourceRefs: [refs/heads/main]}
-  - match: ["**"]
-    deny: not an approved image
-`, map[string]string{"TRUSTED_ROOT": s.TrustedRootPath, "GH_ISSUER": s.OIDC.GitHubIssuer, "REGISTRY": s.Registry.Host})
-
-	// The step's `with:` (the workflow would pass the digest its build pushed).
-	with := map[string]string{"image": digest.String(), "go-proxy": localModuleProxy(t)}
-	reqURL, reqTok := s.OIDC.ActionsTokenEndpoint(claims)
-	env := map[string]string{
-		"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "CI": "true",
-		"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": workspace, "RUNNER_TEMP": runnerTemp,
-		"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_ENVIRONMENT": claims.RunnerEnvironment,
-		"GITHUB_ACTION_PATH": actionPath, "GITHUB_ACTION_REPOSITORY": "signet-dev/signet", "GITHUB_ACTION_REF": "main",
-		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": "https://api.github.com",
-		"GITHUB_REPOSITORY": claims.Repository, "GITHUB_REPOSITORY_OWNER": claims.RepositoryOwner,
-		"GITHUB_REPOSITORY_ID": claims.RepositoryID, "GITHUB_REPOSITORY_OWNER_ID": claims.RepositoryOwnerID,
-		"GITHUB_REF": claims.Ref, "GITHUB_REF_NAME": strings.TrimPrefix(claims.Ref, "refs/heads/"), "GITHUB_REF_TYPE": claims.RefType,
-		"GITHUB_SHA": claims.SHA, "GITHUB_WORKFLOW": claims.Workflow, "GITHUB_WORKFLOW_REF": claims.WorkflowRef,
-		"GITHUB_WORKFLOW_SHA": claims.WorkflowSHA, "GITHUB_RUN_ID": claims.RunID, "GITHUB_RUN_NUMBER": claims.RunNumber,
-		"GITHUB_RUN_ATTEMPT": claims.RunAttempt, "GITHUB_EVENT_NAME": claims.EventName, "GITHUB_ACTOR": claims.Actor,
-		"GITHUB_ACTOR_ID": claims.ActorID, "GITHUB_JOB": "release",
-		// permissions: id-token: write
-		"ACTIONS_ID_TOKEN_REQUEST_URL": reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": reqTok,
-		// The machine trusts the stack's CAs as a runner trusts the public ones.
-		"SSL_CERT_FILE": s.OIDC.CAFile,
-		// Job-level `env:` of the workflow: the local Sigstore instead of the
-		// public-good one (every `sign` flag has a SIGNET_ variable).
-		"SIGNET_SIGNING_CONFIG": s.SigningConfigPath,
-	}
-	maps.Copy(env, poisonedGoEnv(t))
-	r, outputs := runAction(t, actionPath, with, env, runnerTemp)
-	t.Logf("composite action in %s:\n%s", time.Since(start).Round(time.Millisecond), r.log.String())
-
-	if !strings.Contains(r.log.String(), "building sign from the action's source") {
-		t.Fatalf("the action did not say that it builds sign from source:\n%s", r.log.String())
-	}
-	// The `sign` that ran is the one built from source into RUNNER_TEMP.
-	if _, err := os.Stat(filepath.Join(runnerTemp, "signet-bin", "sign")); err != nil {
-		t.Fatalf("build-from-source did not produce $RUNNER_TEMP/signet-bin/sign: %v", err)
-	}
-	if !strings.Contains(r.pathEnv(), filepath.Join(runnerTemp, "signet-bin")) {
-		t.Fatalf("the build step did not add its bin dir through GITHUB_PATH: PATH=%s", r.pathEnv())
-	}
-
-	// Outputs: the sign step's GITHUB_OUTPUT and the action's outputs.
-	so := r.steps["sign"]
-	if so["digest"] != digest.DigestStr() {
-		t.Fatalf("steps.sign.outputs.digest = %q, want %s (outputs %v)", so["digest"], digest.DigestStr(), so)
-	}
-	if outputs["digest"] != digest.DigestStr() || outputs["image"] != digest.String() || outputs["reference"] != digest.String() {
-		t.Fatalf("action outputs %v, want digest %s and image %s", outputs, digest.DigestStr(), digest)
-	}
-	if !strings.Contains(outputs["signed-digests"], digest.DigestStr()) || outputs["attestation-bundle"] == "" {
-		t.Fatalf("action outputs %v: want the digest among signed-digests and an attestation bundle", outputs)
-	}
-	summary := strings.Join(r.summaries, "\n")
-	if strings.TrimSpace(summary) == "" || !strings.Contains(summary, digest.DigestStr()) {
-		t.Fatalf("step summary is empty or lacks the digest:\n%s", summary)
-	}
-
-	d := templateDecision(t, policy, digest.String())
-	if !d.Allowed || len(d.Signatures) == 0 || len(d.Attestations) == 0 {
-		t.Fatalf("sign verify denied what the action signed: %v (rejected: %v)", d.Messages(), d.Rejected)
-	}
-	sig, att := d.Signatures[0], d.Attestations[0]
-	if sig.Identity != "github-release" || sig.Subject != githubSAN || sig.LogIndex == nil {
-		t.Fatalf("signature %+v, want github-release by %s with a Rekor entry", sig, githubSAN)
-	}
-	if att.PredicateType != "https://slsa.dev/provenance/v1" || att.SourceRepository != "https://github.com/acme/app" ||
-		att.SourceRef != "refs/heads/main" || att.SourceDigest != claims.SHA {
-		t.Fatalf("provenance %+v, want SLSA v1 from acme/app@refs/heads/main (%s)", att, claims.SHA)
-	}
-	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
-}
-
 // ---------------------------------------------------------------------------
 // GitLab: the template's jobs under gitlab-ci-local.
 
@@ -611,27 +502,26 @@ func findFile(t *testing.T, dir, name string) []string {
 	return found
 }
 
-// TestGitLabSignJobOnLocalStack includes signet as a CI/CD component
-// (`include: component: $CI_SERVER_FQDN/signet-dev/signet/signet@<tag>` with
-// inputs): gitlab-ci-local resolves it by GitLab's rule, to
-// templates/signet.yml of the project signet-dev/signet at that tag, which
-// it fetches from a local GitLab host (raw file and partial clone over Git's
-// smart HTTP) that acme/hello's origin points at, as CI_SERVER_FQDN does on
-// GitLab. It runs the component's build and sign jobs with
-// gitlab-ci-local's shell executor: buildah builds examples/app's Dockerfile
-// and pushes it to the stack's registry, the build job's artifact
-// (signet-image.ref) hands the digest to the sign job, which signs it
-// keylessly with a GitLab-shaped token from the stack issuer as
-// SIGSTORE_ID_TOKEN (what `id_tokens:` provides on GitLab; gitlab-ci-local
-// does not mint it) and attests it, with the local Sigstore named by the
-// component's signing-config input. Pipeline variables that would redirect
-// the token (SIGNET_FULCIO_URL, SIGNET_SIGNING_CONFIG to a look-alike
-// Fulcio), swap the image or the trust file, or skip the post-check are set
-// and change nothing: the look-alike is never called. The trust file is
-// examples/trust.yaml with only the issuer, registry and Sigstore root
-// pointed at the stack; `sign verify` must accept the digest.
-func TestGitLabSignJobOnLocalStack(t *testing.T) {
-	start := time.Now()
+// gitlabPipeline is one pipeline of the GitLab project acme/hello on main,
+// run with gitlab-ci-local's shell executor: its files (written and
+// committed), its CI/CD variables beyond the predefined ones, and, after
+// run, what gitlab-ci-local printed.
+type gitlabPipeline struct {
+	s       *stack.Stack
+	project string
+	sha     string
+	files   map[string]string
+	vars    []string
+	out     string
+}
+
+// newGitLabPipeline lays out acme/hello with files, whose origin is a
+// local GitLab host that serves signet's component (templates/signet.yml of
+// signet-dev/signet at the release tag, the ref the component include
+// names): gitlab-ci-local resolves `include: component:` by GitLab's rule.
+// It returns the pipeline and the tag.
+func newGitLabPipeline(t *testing.T, s *stack.Stack, files map[string]string) (*gitlabPipeline, string) {
+	t.Helper()
 	for _, tool := range []string{"buildah", "git", "rsync"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is not installed (gitlab-ci-local's shell executor needs rsync and git; `make tools` installs buildah)", tool)
@@ -640,27 +530,7 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("the build job runs buildah, which needs root here (as a GitLab runner's job has)")
 	}
-	glci := gitlabCILocal(t)
-	installed := time.Since(start)
-	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
 	root := repoRoot(t)
-
-	// The GitLab project: the example app and the trust file; signet's
-	// jobs come from the component.
-	project := t.TempDir()
-	// FROM scratch: the example app's Dockerfile pulls golang from Docker
-	// Hub, which this test must not need; buildah still builds and pushes.
-	for name, body := range map[string]string{"app/Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n", "app/hello.txt": "hello\n"} {
-		p := filepath.Join(project, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The component project: signet's templates/ at the release tag, on a
-	// local GitLab host that acme/hello's origin points at.
 	gl := newGitLabHost(t)
 	tag, err := release.ReleaseVersion(root)
 	if err != nil {
@@ -671,46 +541,20 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	gl.publish(t, "signet-dev/signet", tag, map[string][]byte{"templates/signet.yml": component})
-	image := s.Registry.Host + "/acme/hello"
-	trust, err := os.ReadFile(filepath.Join(root, "examples", "trust.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	trustText := string(trust)
-	for _, r := range []struct{ old, new string }{
-		{"trustedRoot: public-good", "trustedRoot: " + s.TrustedRootPath},
-		{"certificateTransparency: required", "certificateTransparency: optional"}, // the local Fulcio has no CT log
-		// The stack's issuer is not gitlab.com, so name the CI system the
-		// example's issuer implies (the trust file conventions' `ci: gitlab`).
-		{"      issuer: https://gitlab.com\n", "      issuer: " + s.OIDC.GitLabIssuer + "\n      ci: gitlab\n"},
-		{`"registry.gitlab.com/acme/hello"`, `"` + image + `"`},
-	} {
-		if strings.Count(trustText, r.old) != 1 {
-			t.Fatalf("examples/trust.yaml: want exactly one %q to point at the stack", r.old)
+	p := &gitlabPipeline{s: s, project: t.TempDir(), files: files}
+	for name, body := range files {
+		f := filepath.Join(p.project, name)
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
 		}
-		trustText = strings.Replace(trustText, r.old, r.new, 1)
-	}
-	if err := os.WriteFile(filepath.Join(project, "trust.yaml"), []byte(trustText), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ciYAML := `include:
-  - component: $CI_SERVER_FQDN/signet-dev/signet/signet@` + tag + `
-    inputs:
-      image: ` + image + `
-      context: app
-      dockerfile: app/Dockerfile
-      tags: $CI_COMMIT_SHORT_SHA $CI_COMMIT_REF_SLUG
-      signing: keyless
-      policy: trust.yaml
-      signing-config: ` + s.SigningConfigPath + `
-`
-	if err := os.WriteFile(filepath.Join(project, ".gitlab-ci.yml"), []byte(ciYAML), 0o644); err != nil {
-		t.Fatal(err)
+		if err := os.WriteFile(f, []byte(strings.ReplaceAll(body, "SIGNET_TAG", tag)), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	git := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command("git", args...)
-		cmd.Dir = project
+		cmd.Dir = p.project
 		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=dev", "GIT_AUTHOR_EMAIL=dev@acme.example",
 			"GIT_COMMITTER_NAME=dev", "GIT_COMMITTER_EMAIL=dev@acme.example", "GIT_CONFIG_GLOBAL=/dev/null")
 		out, err := cmd.CombinedOutput()
@@ -723,30 +567,37 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 	git("remote", "add", "origin", "http://"+gl.Host+"/acme/hello.git")
 	git("add", "-A")
 	git("commit", "-q", "-m", "hello")
-	sha := git("rev-parse", "HEAD")
+	p.sha = git("rev-parse", "HEAD")
+	return p, tag
+}
 
-	// What GitLab's id_tokens: {SIGSTORE_ID_TOKEN: {aud: sigstore}} gives the
-	// sign job of acme/hello's pipeline on main.
-	claims := stack.GitLabClaims{ProjectPath: "acme/hello", Ref: "main", SHA: sha, PipelineID: "1200000042", JobID: "8800000043"}.Defaults()
+// run runs the jobs up to and including job, with the variables GitLab
+// predefines for acme/hello on main, the OIDC token its id_tokens would
+// give the job, buildah set up for the stack's plain-HTTP registry, and
+// p.vars (pipeline variables, which outrank every job variable on GitLab).
+func (p *gitlabPipeline) run(t *testing.T, job string) {
+	t.Helper()
+	start := time.Now()
+	glci := gitlabCILocal(t)
+	installed := time.Since(start)
+	s := p.s
+	claims := stack.GitLabClaims{ProjectPath: "acme/hello", Ref: "main", SHA: p.sha, PipelineID: "1200000042", JobID: "8800000043"}.Defaults()
 	token, err := s.OIDC.MintGitLab(claims)
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	// buildah: the stack registry is plain HTTP on loopback; storage in the test's dir.
 	cfg := t.TempDir()
 	write := func(name, body string) string {
-		p := filepath.Join(cfg, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		f := filepath.Join(cfg, name)
+		if err := os.WriteFile(f, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		return p
+		return f
 	}
 	regConf := write("registries.conf", "[[registry]]\nlocation = \""+s.Registry.Host+"\"\ninsecure = true\n")
 	storConf := write("storage.conf", "[storage]\ndriver = \"vfs\"\ngraphroot = \""+filepath.Join(cfg, "storage")+
 		"\"\nrunroot = \""+filepath.Join(cfg, "run")+"\"\n")
 	authFile := write("auth.json", `{"auths":{}}`)
-
 	home := t.TempDir()
 	vars := []string{
 		// Predefined variables GitLab sets (gitlab-ci-local derives most from
@@ -754,55 +605,42 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 		"CI=true", "GITLAB_CI=true", "CI_SERVER_URL=https://gitlab.com",
 		"CI_PROJECT_PATH=acme/hello", "CI_PROJECT_NAMESPACE=acme", "CI_PROJECT_ID=" + claims.ProjectID,
 		"CI_PROJECT_NAMESPACE_ID=" + claims.NamespaceID, "CI_PROJECT_VISIBILITY=" + claims.ProjectVisibility,
-		"CI_COMMIT_REF_NAME=main", "CI_COMMIT_BRANCH=main", "CI_COMMIT_SHA=" + sha,
+		"CI_COMMIT_REF_NAME=main", "CI_COMMIT_BRANCH=main", "CI_DEFAULT_BRANCH=main", "CI_COMMIT_SHA=" + p.sha,
 		"CI_PIPELINE_ID=" + claims.PipelineID, "CI_PIPELINE_SOURCE=push", "CI_JOB_ID=" + claims.JobID,
 		"CI_CONFIG_PATH=.gitlab-ci.yml", "CI_RUNNER_ENVIRONMENT=" + claims.RunnerEnvironment,
+		"CI_REGISTRY_IMAGE=" + s.Registry.Host + "/acme/hello",
 		"SIGSTORE_ID_TOKEN=" + token,
 		"CONTAINERS_REGISTRIES_CONF=" + regConf, "CONTAINERS_STORAGE_CONF=" + storConf, "REGISTRY_AUTH_FILE=" + authFile,
 	}
-	// Pipeline variables (they outrank every job variable on GitLab) aimed at
-	// the sign job: every `sign` flag has a SIGNET_ variable.
-	lookalike := newLookalikeFulcio(t)
-	allowAll := filepath.Join(t.TempDir(), "allow-all.yaml")
-	if err := os.WriteFile(allowAll, []byte("apiVersion: signet.dev/v1alpha1\nkind: TrustPolicy\nimages:\n  - {match: ['**'], signature: optional}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	vars = append(vars, "SIGNET_FULCIO_URL="+lookalike.URL, "SIGNET_SIGNING_CONFIG="+lookalike.signingConfig(t),
-		"SIGNET_IMAGE="+s.Registry.Host+"/evil/app@sha256:"+strings.Repeat("0", 64), "SIGNET_POLICY="+allowAll,
-		"SIGNET_NO_POST_CHECK=true", "SIGNET_ATTEST=false", "BUILD_IMAGE="+s.Registry.Host+"/evil/app")
 	args := []string{"--force-shell-executor", "--home", home, "--color=false"}
-	for _, v := range vars {
+	for _, v := range append(vars, p.vars...) {
 		args = append(args, "--variable", v)
 	}
-	args = append(args, "--needs", "signet-sign")
+	args = append(args, "--needs", job)
 	cmd := exec.Command(glci, args...)
-	cmd.Dir = project
+	cmd.Dir = p.project
 	// The runner's machine: the sign binary on PATH (the sign job's image
 	// provides it on GitLab), no inherited SIGNET_/CI variables.
 	cmd.Env = []string{"HOME=" + home, "PATH=" + filepath.Dir(signBin) + ":/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
 		"TMPDIR=" + t.TempDir(), "DOCKER_CONFIG=" + t.TempDir()}
 	jobsStart := time.Now()
 	out, err := cmd.CombinedOutput()
+	p.out = string(out)
 	t.Logf("gitlab-ci-local %s (install %s, jobs %s):\n%s", filepath.Base(filepath.Dir(filepath.Dir(filepath.Dir(glci)))),
 		installed.Round(time.Millisecond), time.Since(jobsStart).Round(time.Millisecond), out)
 	if err != nil {
 		t.Fatalf("gitlab-ci-local: %v", err)
 	}
-	for _, job := range []string{"signet-build", "signet-sign"} {
-		if !regexp.MustCompile(`(?m)`+regexp.QuoteMeta(job)+`.*\bfinished in\b`).Match(out) &&
-			!strings.Contains(string(out), job) {
-			t.Fatalf("job %s did not run", job)
-		}
+	if !strings.Contains(p.out, "PASS") || strings.Contains(p.out, "FAIL") {
+		t.Fatalf("gitlab-ci-local did not report the jobs passing")
 	}
-	if !strings.Contains(string(out), "PASS") || strings.Contains(string(out), "FAIL") {
-		t.Fatalf("gitlab-ci-local did not report both jobs passing")
-	}
+}
 
-	if n := lookalike.hits.Load(); n != 0 {
-		t.Fatalf("the look-alike Fulcio a pipeline variable named was called %d times: the job's OIDC token left for it", n)
-	}
-	// The build job's artifact hands the digest over, signet.env carries it on.
-	refs, envs := findFile(t, project, "signet-image.ref"), findFile(t, project, "signet.env")
+// signed is what the sign job handed on: the reference in its artifact
+// signet-image.ref, which must be image@sha256:..., and its dotenv report.
+func (p *gitlabPipeline) signed(t *testing.T, image string) (string, map[string]string) {
+	t.Helper()
+	refs, envs := findFile(t, p.project, "signet-image.ref"), findFile(t, p.project, "signet.env")
 	if len(refs) == 0 || len(envs) == 0 {
 		t.Fatalf("the jobs wrote signet-image.ref %v and signet.env %v", refs, envs)
 	}
@@ -814,12 +652,80 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 	if repo != image || !strings.HasPrefix(digest, "sha256:") {
 		t.Fatalf("signet-image.ref %q, want %s@sha256:...", ref, image)
 	}
-	signed := readDotenv(t, envs[0])
-	if signed["SIGNET_DIGEST"] != digest || signed["SIGNET_IMAGE"] != image+"@"+digest || signed["DIGEST"] != digest {
-		t.Fatalf("signet.env %v, want SIGNET_DIGEST and DIGEST %s", signed, digest)
-	}
+	return digest, readDotenv(t, envs[0])
+}
 
-	d := templateDecision(t, filepath.Join(project, "trust.yaml"), image+"@"+digest)
+// TestGitLabSignJobOnLocalStack includes signet as a CI/CD component
+// (`include: component: $CI_SERVER_FQDN/signet-dev/signet/signet@<tag>` with
+// inputs, as examples/gitlab does) in acme/hello with examples/trust.yaml,
+// and runs the component's build and sign jobs (newGitLabPipeline): buildah
+// builds and pushes to the stack's registry, the build job's artifact
+// (signet-image.ref) hands the digest to the sign job, which signs it
+// keylessly with a GitLab-shaped token as SIGSTORE_ID_TOKEN (what
+// `id_tokens:` provides on GitLab; gitlab-ci-local does not mint it) and
+// attests it, with the local Sigstore named by the component's
+// signing-config input. Pipeline variables that would redirect the token
+// (SIGNET_FULCIO_URL, SIGNET_SIGNING_CONFIG to a look-alike Fulcio), swap
+// the image or the trust file, or skip the post-check are set and change
+// nothing: the look-alike is never called. The trust file is
+// examples/trust.yaml with only the issuer, registry and Sigstore root
+// pointed at the stack; `sign verify` must accept the digest.
+func TestGitLabSignJobOnLocalStack(t *testing.T) {
+	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
+	root := repoRoot(t)
+	image := s.Registry.Host + "/acme/hello"
+	trust, err := os.ReadFile(filepath.Join(root, "examples", "trust.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trustText := rewrite(t, "examples/trust.yaml", string(trust),
+		[2]string{"trustedRoot: public-good", "trustedRoot: " + s.TrustedRootPath},
+		[2]string{"certificateTransparency: required", "certificateTransparency: optional"}, // the local Fulcio has no CT log
+		// The stack's issuer is not gitlab.com, so name the CI system the
+		// example's issuer implies (the trust file conventions' `ci: gitlab`).
+		[2]string{"      issuer: https://gitlab.com\n", "      issuer: " + s.OIDC.GitLabIssuer + "\n      ci: gitlab\n"},
+		[2]string{`"registry.gitlab.com/acme/hello"`, `"` + image + `"`})
+	// FROM scratch: the example app's Dockerfile pulls golang from Docker
+	// Hub, which this test must not need; buildah still builds and pushes.
+	p, _ := newGitLabPipeline(t, s, map[string]string{
+		"app/Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n", "app/hello.txt": "hello\n", "trust.yaml": trustText,
+		".gitlab-ci.yml": `include:
+  - component: $CI_SERVER_FQDN/signet-dev/signet/signet@SIGNET_TAG
+    inputs:
+      image: ` + image + `
+      context: app
+      dockerfile: app/Dockerfile
+      tags: $CI_COMMIT_SHORT_SHA $CI_COMMIT_REF_SLUG
+      signing: keyless
+      policy: trust.yaml
+      signing-config: ` + s.SigningConfigPath + `
+`})
+	// Pipeline variables (they outrank every job variable on GitLab) aimed at
+	// the sign job: every `sign` flag has a SIGNET_ variable.
+	lookalike := newLookalikeFulcio(t)
+	allowAll := filepath.Join(t.TempDir(), "allow-all.yaml")
+	if err := os.WriteFile(allowAll, []byte("apiVersion: signet.dev/v1alpha1\nkind: TrustPolicy\nimages:\n  - {match: ['**'], signature: optional}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.vars = []string{"SIGNET_FULCIO_URL=" + lookalike.URL, "SIGNET_SIGNING_CONFIG=" + lookalike.signingConfig(t),
+		"SIGNET_IMAGE=" + s.Registry.Host + "/evil/app@sha256:" + strings.Repeat("0", 64), "SIGNET_POLICY=" + allowAll,
+		"SIGNET_NO_POST_CHECK=true", "SIGNET_ATTEST=false", "BUILD_IMAGE=" + s.Registry.Host + "/evil/app"}
+	p.run(t, "signet-sign")
+	for _, job := range []string{"signet-build", "signet-sign"} {
+		if !strings.Contains(p.out, job) {
+			t.Fatalf("job %s did not run", job)
+		}
+	}
+	if n := lookalike.hits.Load(); n != 0 {
+		t.Fatalf("the look-alike Fulcio a pipeline variable named was called %d times: the job's OIDC token left for it", n)
+	}
+	digest, signed := p.signed(t, image)
+	// Prefixed only: a dotenv variable overrides a later job's own of the
+	// same name, and deploy jobs have their own IMAGE and DIGEST.
+	if signed["SIGNET_DIGEST"] != digest || signed["SIGNET_IMAGE"] != image+"@"+digest || signed["DIGEST"] != "" || signed["IMAGE"] != "" {
+		t.Fatalf("signet.env %v, want SIGNET_DIGEST %s and SIGNET_IMAGE, and no unprefixed name", signed, digest)
+	}
+	d := templateDecision(t, filepath.Join(p.project, "trust.yaml"), image+"@"+digest)
 	if !d.Allowed || len(d.Signatures) == 0 || len(d.Attestations) == 0 {
 		t.Fatalf("sign verify with the example trust file denied what the sign job signed: %v (rejected: %v)", d.Messages(), d.Rejected)
 	}
@@ -829,10 +735,9 @@ func TestGitLabSignJobOnLocalStack(t *testing.T) {
 		t.Fatalf("signature %+v, want hello-gitlab by %s with a Rekor entry", sig, san)
 	}
 	if att.Identity != "hello-gitlab" || att.PredicateType != "https://slsa.dev/provenance/v1" ||
-		att.SourceRepository != "https://gitlab.com/acme/hello" || att.SourceRef != "refs/heads/main" || att.SourceDigest != sha {
-		t.Fatalf("provenance %+v, want SLSA v1 from acme/hello@refs/heads/main (%s)", att, sha)
+		att.SourceRepository != "https://gitlab.com/acme/hello" || att.SourceRef != "refs/heads/main" || att.SourceDigest != p.sha {
+		t.Fatalf("provenance %+v, want SLSA v1 from acme/hello@refs/heads/main (%s)", att, p.sha)
 	}
-	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
 }
 
 // lookalikeFulcio is a server a pipeline variable could point the sign job
@@ -866,4 +771,82 @@ func (l *lookalikeFulcio) signingConfig(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestGitHubSetupActionInstallsAPinnedRelease runs ci-templates/github/setup
+// as the runner runs a composite action, with its default inputs, against a
+// local HTTPS release server holding this build's sign as the chart's
+// release, pinned in the installer exactly as `release pin` pins a release
+// (a copy of the action, the only change the pin): it chooses the release,
+// downloads and checks it, puts it on PATH for the job's next steps and keeps
+// it in the runner's tool cache. A second job on the same runner installs it
+// with the release server gone, from the cache.
+func TestGitHubSetupActionInstallsAPinnedRelease(t *testing.T) {
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skip("the pin is for linux/amd64")
+	}
+	root := repoRoot(t)
+	version, err := release.ReleaseVersion(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(signBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(bin)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/"+version+"/sign_linux_amd64" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(bin)
+	}))
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree := t.TempDir()
+	copyTree(t, filepath.Join(root, "ci-templates", "github"), filepath.Join(tree, "ci-templates", "github"))
+	installer := filepath.Join(tree, "ci-templates", "github", "install-sign.sh")
+	script, err := os.ReadFile(installer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const anchor = "  *) ;;\nesac\n# END signet release checksums"
+	if !strings.Contains(string(script), anchor) {
+		t.Fatal("install-sign.sh lost its checksum block")
+	}
+	pin := `  "` + version + ` linux/amd64") expected=` + hex.EncodeToString(sum[:]) + " ;;\n"
+	if err := os.WriteFile(installer, []byte(strings.Replace(string(script), anchor, pin+anchor, 1)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	toolCache := t.TempDir()
+	job := func(base string) (*actionRunner, map[string]string) {
+		workspace, runnerTemp := t.TempDir(), t.TempDir()
+		env := map[string]string{
+			"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": t.TempDir(), "CI": "true", "GITHUB_ACTIONS": "true",
+			"GITHUB_WORKSPACE": workspace, "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_TOOL_CACHE": toolCache,
+			"SIGNET_DOWNLOAD_BASE": base, "CURL_CA_BUNDLE": ca,
+		}
+		return runAction(t, filepath.Join(tree, "ci-templates", "github", "setup"), nil, env, runnerTemp)
+	}
+	for i, base := range []string{srv.URL, "https://127.0.0.1:9"} {
+		if i == 1 {
+			srv.Close()
+		}
+		r, outputs := job(base)
+		if outputs["source"] != "release" {
+			t.Fatalf("job %d: source %q, want the pinned release:\n%s", i+1, outputs["source"], r.log.String())
+		}
+		cmd := exec.Command("sh", "-c", "sign version")
+		cmd.Env = []string{"PATH=" + r.pathEnv()}
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), "sign ") {
+			t.Fatalf("job %d: sign on the job's PATH: %v\n%s\n%s", i+1, err, out, r.log.String())
+		}
+		if i == 1 && !strings.Contains(r.log.String(), "reusing the cached download") {
+			t.Fatalf("job 2 did not install from the tool cache:\n%s", r.log.String())
+		}
+	}
 }

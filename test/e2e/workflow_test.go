@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"gopkg.in/yaml.v3"
 
 	"github.com/signet-dev/signet/test/stack"
@@ -420,6 +423,10 @@ func (w *workflowRun) uses(job string, st actionStep, with, env map[string]strin
 		if with["registry"] != w.vars["SIGNET_REGISTRY"] || with["username"] == "" || with["password"] == "" {
 			w.t.Fatalf("job %s: docker/login-action with %v, want registry %s and credentials", job, with, w.vars["SIGNET_REGISTRY"])
 		}
+	case "docker/setup-buildx-action":
+		// Nothing to set up: the build-push stand-in pushes without a builder.
+	case "docker/build-push-action":
+		return w.buildPush(job, with)
 	case "actions/upload-artifact":
 		for _, p := range strings.Fields(with["path"]) {
 			if strings.HasPrefix(p, "!") {
@@ -436,6 +443,39 @@ func (w *workflowRun) uses(job string, st actionStep, with, env map[string]strin
 		w.t.Fatalf("job %s: uses %s, which this runner does not implement", job, st.Uses)
 	}
 	return nil
+}
+
+// buildPush stands in for docker/build-push-action: it checks that the
+// step pushes without buildx's own unsigned provenance, pushes one image to
+// every tag, and answers with its digest, as the action's output does.
+func (w *workflowRun) buildPush(job string, with map[string]string) map[string]string {
+	w.t.Helper()
+	if with["push"] != "true" || with["provenance"] != "false" {
+		w.t.Fatalf("job %s: docker/build-push-action with %v, want push: true and provenance: false", job, with)
+	}
+	img, err := random.Image(512, 1)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	tags := strings.FieldsFunc(with["tags"], func(r rune) bool { return r == ',' || r == '\n' })
+	if len(tags) == 0 {
+		w.t.Fatalf("job %s: docker/build-push-action without tags", job)
+	}
+	for _, tag := range tags {
+		ref, err := name.NewTag(strings.TrimSpace(tag))
+		if err != nil {
+			w.t.Fatalf("job %s: tag %q: %v", job, tag, err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	fmt.Fprintf(&w.Log, "%s: build-push pushed %s as %s\n", job, digest, strings.Join(tags, ", "))
+	return map[string]string{"digest": digest.String()}
 }
 
 func git(t *testing.T, dir string, args ...string) string {

@@ -56,6 +56,14 @@ var (
 	ToolStaticcheck = Tool{Name: "staticcheck", Module: "honnef.co/go/tools", Version: "v0.8.2", Package: "honnef.co/go/tools/cmd/staticcheck"}
 )
 
+// The CLIs the README's quickstart runs against the node (test/e2e
+// TestQuickstartOnNode): kubectl from the control plane's build, helm v3 (the
+// version signet's tests link).
+var (
+	ToolKubectl = kubeTool("kubectl", "v1.37.2", "control-plane")
+	ToolHelm    = Tool{Name: "helm", Module: "helm.sh/helm/v3", Version: "v3.22.0", Package: "helm.sh/helm/v3/cmd/helm"}
+)
+
 // The node: controllers and scheduler beside the apiserver (one build), and a
 // kubelet from the newest 1.34: kubelets from 1.35 refuse cgroup v1 by default,
 // and version skew lets a 1.34 kubelet join a 1.37 control plane.
@@ -86,8 +94,8 @@ func (tl Tool) withCacheTag(tag string) Tool { tl.cacheTag = tag; return tl }
 
 // Tools lists every tool, in the order stackbuild builds them.
 func Tools() []Tool {
-	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolRekor, ToolEtcd,
-		ToolAPIServer, ToolControllerManager, ToolScheduler, ToolKubelet, ToolContainerd, ToolContainerdShim, ToolCycloneDX, ToolLocalKMS, ToolStaticcheck,
+	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolNotation, ToolRekor, ToolEtcd,
+		ToolAPIServer, ToolControllerManager, ToolScheduler, ToolKubectl, ToolKubelet, ToolContainerd, ToolContainerdShim, ToolCycloneDX, ToolLocalKMS, ToolStaticcheck, ToolHelm,
 		ToolKyverno, ToolPolicyTester}
 }
 

@@ -17,6 +17,12 @@ func CosignV2(t testing.TB) string { return ensureTool(t, ToolCosignV2) }
 // CosignV3 returns the path of the cosign v3.1.3 CLI, building it on first use.
 func CosignV3(t testing.TB) string { return ensureTool(t, ToolCosignV3) }
 
+// Kubectl returns the path of kubectl v1.37.2, building it on first use.
+func Kubectl(t testing.TB) string { return ensureTool(t, ToolKubectl) }
+
+// Helm returns the path of the helm v3 CLI, building it on first use.
+func Helm(t testing.TB) string { return ensureTool(t, ToolHelm) }
+
 func ensureTool(t testing.TB, tl Tool) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
@@ -46,6 +52,12 @@ func CosignEnv(t testing.TB, extra ...string) []string {
 
 // RunCosign runs bin with env in a fresh temp dir and returns its combined output.
 func RunCosign(ctx context.Context, bin string, env []string, args ...string) (string, error) {
+	return runCLI(ctx, bin, env, args...)
+}
+
+// runCLI runs a peer's CLI (cosign, notation) with env and returns its
+// combined output; the error quotes it, with identity tokens redacted.
+func runCLI(ctx context.Context, bin string, env []string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
 	cmd.Dir = os.TempDir()
@@ -106,8 +118,11 @@ func (s *Stack) cosignSignArgs(bin string) []string {
 	return args
 }
 
-// cosignVerifyArgs trust exactly this stack's trusted root.
-func (s *Stack) cosignVerifyArgs(bin string) []string {
+// CosignVerifyArgs trust exactly this stack's trusted root, with what the
+// cosign at bin needs to accept what it signs here (cosign v2: no log
+// entry, an RFC 3161 timestamp; neither: an SCT). `sign verify` takes the
+// same flags.
+func (s *Stack) CosignVerifyArgs(bin string) []string {
 	args := []string{"--trusted-root=" + s.TrustedRootPath, "--insecure-ignore-sct"}
 	if s.Rekor == nil || cosignMajor(bin) == 2 {
 		args = append(args, "--insecure-ignore-tlog")
@@ -137,15 +152,20 @@ func CosignSignKeyless(t testing.TB, bin string, s *Stack, image, idToken string
 
 // CosignVerifyKey runs `cosign verify --key`; the error carries cosign's output.
 func CosignVerifyKey(t testing.TB, bin string, s *Stack, image, pubPath string) (string, error) {
-	args := append([]string{"verify", "--key=" + pubPath}, s.cosignVerifyArgs(bin)...)
+	args := append([]string{"verify", "--key=" + pubPath}, s.CosignVerifyArgs(bin)...)
 	return RunCosign(context.Background(), bin, CosignEnv(t), append(args, image)...)
 }
 
 // CosignVerifyKeyless runs `cosign verify` for an exact identity (SAN) and issuer.
 func CosignVerifyKeyless(t testing.TB, bin string, s *Stack, image, identity, issuer string) (string, error) {
 	args := append([]string{"verify", "--certificate-identity=" + identity, "--certificate-oidc-issuer=" + issuer},
-		s.cosignVerifyArgs(bin)...)
+		s.CosignVerifyArgs(bin)...)
 	return RunCosign(context.Background(), bin, CosignEnv(t), append(args, image)...)
+}
+
+// CosignVerify runs `cosign verify ARGS IMAGE`; the error carries cosign's output.
+func CosignVerify(t testing.TB, bin, image string, args ...string) (string, error) {
+	return RunCosign(context.Background(), bin, CosignEnv(t), append(append([]string{"verify"}, args...), image)...)
 }
 
 func slicesDelete(s []string, v string) []string {

@@ -56,4 +56,16 @@
 //	s := stack.New(t, stack.Options{Registry: true, Fulcio: true, TSA: true, Rekor: true})
 //	tok, _ := s.OIDC.MintGitHub(stack.GitHubClaims{})
 //	stack.CosignSignKeyless(t, stack.CosignV3(t), s, image, tok)
+//
+// # notation
+//
+// NotationCLI returns the Notary Project's notation v1.3.2 binary. A NotationHome
+// is its configuration in a temp dir (trust store by `notation cert add`, trust
+// policy by `notation policy import`, file signing keys in signingkeys.json); its
+// Sign and Verify reach this stack's plain-HTTP registry (--insecure-registry).
+//
+//	h := stack.NewNotationHome(t, stack.NotationCLI(t))
+//	h.AddCert(t, "ca", "acme", rootPEMPath)
+//	h.ImportPolicy(t, trustPolicyJSON)
+//	out, err := h.Verify(ctx, image)
 package stack
