@@ -56,10 +56,22 @@ func (t *TrustedRoots) Run(ctx context.Context) {
 	}
 }
 
-// publicGood reports whether the policy in force names public-good.
+// publicGood reports whether the policy in force names public-good: its
+// sigstore section, or an identity's own.
 func (t *TrustedRoots) publicGood() bool {
 	p := t.Policy()
-	return p != nil && (p.Sigstore.TrustedRoot == trustroot.PublicGood || p.Sigstore.TrustedRoot == "")
+	if p == nil {
+		return false
+	}
+	if p.Sigstore.TrustedRoot == trustroot.PublicGood || p.Sigstore.TrustedRoot == "" {
+		return true
+	}
+	for _, s := range p.TrustedRoots() {
+		if s.TrustedRoot == trustroot.PublicGood {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *TrustedRoots) report(r trustroot.Refreshed) {

@@ -28,6 +28,11 @@ type Explanation struct {
 	Platforms    Platforms              `json:"platforms,omitempty"`
 	Mode         Mode                   `json:"mode"`
 	PolicyHash   string                 `json:"policyHash"`
+
+	// Where the signatures are and what they must say (explain_signatures.go).
+	Signature            Requirement       `json:"signature,omitempty"`
+	SignatureRepository  string            `json:"signatureRepository,omitempty"`
+	SignatureAnnotations map[string]string `json:"signatureAnnotations,omitempty"`
 }
 
 // ExplainedRule names the rule that matched.
@@ -71,6 +76,9 @@ type ExplainedIdentity struct {
 	Anchors              []string `json:"anchors,omitempty"`
 	TimestampAuthorities []string `json:"timestampAuthorities,omitempty"`
 	Revocation           string   `json:"revocation,omitempty"`
+
+	// TrustedRoot is the identity's own Sigstore trusted root, when it has one.
+	TrustedRoot string `json:"trustedRoot,omitempty"`
 }
 
 // ExplainedProvenance is the attestation a rule requires.
@@ -110,6 +118,7 @@ func (p *Policy) Explain(image string) (*Explanation, error) {
 	for _, a := range r.Attestations {
 		e.Attestations = append(e.Attestations, explainAttestation(a))
 	}
+	e.explainSignatures(r)
 	return e, nil
 }
 
@@ -129,6 +138,9 @@ func explainIdentity(id *Identity) ExplainedIdentity {
 	}
 	if k.Workflow != "" {
 		e.SignerWorkflow = strings.TrimSuffix(k.signerPrefix(), "@")
+	}
+	if id.Sigstore != nil {
+		e.TrustedRoot = id.Sigstore.TrustedRoot
 	}
 	if k.Repository != nil {
 		e.SourceRepository = k.ServerURL + "/" + k.Repository.String()
@@ -191,6 +203,7 @@ func (e *Explanation) writeSignatureRule(b *strings.Builder) {
 	for _, id := range e.Identities {
 		id.writeText(b)
 	}
+	e.writeSignatures(b)
 	if pv := e.Provenance; pv != nil {
 		req := "optional"
 		if pv.Required {
@@ -246,5 +259,8 @@ func (id ExplainedIdentity) writeText(b *strings.Builder) {
 	}
 	if len(id.Triggers) > 0 {
 		fmt.Fprintf(b, "      build trigger       %s\n", strings.Join(id.Triggers, " | "))
+	}
+	if id.TrustedRoot != "" {
+		fmt.Fprintf(b, "      trusted root        %s\n", id.TrustedRoot)
 	}
 }

@@ -39,6 +39,8 @@ type normalIdentity struct {
 
 	// Notation is a notation identity's meaning (notation.go).
 	Notation *normalNotation `json:"notation,omitempty"`
+	// Sigstore is the identity's own section (identity_sigstore.go).
+	Sigstore *Sigstore `json:"sigstore,omitempty"`
 }
 
 type normalRule struct {
@@ -51,12 +53,14 @@ type normalRule struct {
 	Provenance *normalProvenance `json:"provenance,omitempty"`
 	Platforms  Platforms         `json:"platforms"`
 	Mode       Mode              `json:"mode,omitempty"`
+	// Only when set, so files without pin: false keep their hash.
+	NoPin bool `json:"noPin,omitempty"`
+	// Where signatures are and what they must say (rule_signatures.go).
+	SignatureRepository  string            `json:"signatureRepository,omitempty"`
+	SignatureAnnotations map[string]string `json:"signatureAnnotations,omitempty"`
 
 	// Attestations: normalAttestations (attestation_hash.go).
 	Attestations []normalAttestation `json:"attestations,omitempty"`
-
-	// Only when set, so files without pin: false keep their hash.
-	NoPin bool `json:"noPin,omitempty"`
 }
 
 type normalProvenance struct {
@@ -81,11 +85,7 @@ type normalEnforce struct {
 }
 
 func hashPolicy(p *Policy) string {
-	n := normalPolicy{Sigstore: p.Sigstore}
-	if n.Sigstore.TrustedRootDigest != "" {
-		// The content decides, not where the file happens to live.
-		n.Sigstore.TrustedRoot = ""
-	}
+	n := normalPolicy{Sigstore: normalSigstore(p.Sigstore)}
 	for _, id := range p.Identities {
 		n.Identities = append(n.Identities, normalizeIdentity(id))
 	}
@@ -115,6 +115,9 @@ func normalizeIdentity(id *Identity) normalIdentity {
 			n.Repository = k.Repository.String()
 		}
 		n.SignerRepository, n.Workflow = k.SignerRepository, k.Workflow
+		if k.SignerRepositoryPattern != nil {
+			n.SignerRepository = k.SignerRepositoryPattern.String()
+		}
 		n.SignerRefs, n.Refs = globStrings(k.SignerRefs), globStrings(k.Refs)
 		n.RunnerEnvironment, n.Triggers, n.Subject = k.RunnerEnvironment, sorted(k.Triggers), k.Subject
 		if k.SubjectRegexp != nil {
@@ -125,12 +128,17 @@ func normalizeIdentity(id *Identity) normalIdentity {
 		n.KeyID, n.KMS, n.KeyTlog = k.KeyID, k.KMS, k.TransparencyLog
 	}
 	n.Notation = normalizeNotation(id.Notation)
+	if id.Sigstore != nil {
+		s := normalSigstore(*id.Sigstore)
+		n.Sigstore = &s
+	}
 	return n
 }
 
 func normalizeRule(r *Rule) normalRule {
 	n := normalRule{Name: r.Name, Match: globStrings(r.Match), Deny: r.Deny, Signature: r.Signature,
-		SignedBy: sorted(IdentityNames(r.SignedBy)), Threshold: r.Threshold, Platforms: r.Platforms, Mode: r.Mode, NoPin: r.NoPin}
+		SignedBy: sorted(IdentityNames(r.SignedBy)), Threshold: r.Threshold, Platforms: r.Platforms, Mode: r.Mode, NoPin: r.NoPin,
+		SignatureRepository: r.SignatureRepository, SignatureAnnotations: r.SignatureAnnotations}
 	if p := r.Provenance; p != nil {
 		n.Provenance = &normalProvenance{
 			Required: p.Required, PredicateTypes: sorted(p.PredicateTypes), SignedBy: sorted(IdentityNames(p.SignedBy)),

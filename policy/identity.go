@@ -18,6 +18,10 @@ type Identity struct {
 	Keyless  *Keyless
 	Key      *Key
 	Notation *Notation
+
+	// Sigstore is the identity's own Sigstore section (trusted root and
+	// required proofs), or nil for the policy's (Policy.SigstoreOf).
+	Sigstore *Sigstore
 }
 
 // CI names the CI system whose Fulcio extension conventions apply.
@@ -49,6 +53,10 @@ type Keyless struct {
 	Workflow         string
 	// SignerRefs constrain the ref of the signer workflow (reusable workflows).
 	SignerRefs []Glob
+	// SignerRepositoryPattern is signerRepository written without workflow:
+	// the signing workflow (the SAN's repository) must live in a repository
+	// it matches, whichever file it is (signer.go).
+	SignerRepositoryPattern *Glob
 	// Refs match the Source Repository Ref ("refs/heads/main", "refs/tags/v*").
 	Refs []Glob
 	// RunnerEnvironment matches exactly ("github-hosted", "gitlab-hosted", "self-hosted").
@@ -111,6 +119,9 @@ func (id *Identity) MatchCertificate(s certificate.Summary) *Mismatch {
 			return miss("signerRefs", globList(k.SignerRefs), signerRef)
 		}
 	}
+	if m := k.matchSigner(id.Name, s.BuildSignerURI); m != nil {
+		return m
+	}
 	if len(k.Refs) > 0 && !matchAny(k.Refs, s.SourceRepositoryRef) {
 		return miss("refs", globList(k.Refs), s.SourceRepositoryRef)
 	}
@@ -143,6 +154,8 @@ func (k *Keyless) ExpectedSAN() string {
 		return k.SubjectRegexp.String()
 	case k.Workflow != "":
 		return k.signerPrefix() + refDescription(k)
+	case k.SignerRepositoryPattern != nil:
+		return k.ServerURL + "/" + k.SignerRepositoryPattern.String() + "/<any workflow>@" + refDescription(k)
 	case k.Repository != nil:
 		return k.ServerURL + "/" + k.Repository.String() + "/<any workflow>@" + refDescription(k)
 	}

@@ -48,7 +48,7 @@ func TestLintGolden(t *testing.T) {
 		})
 	}
 	for _, c := range []WarningCode{WarnUnescapedDot, WarnCatchAllOptional, WarnUnusedIdentity, WarnUnreachableRule, WarnThresholdOneRepository, WarnLabelExemption,
-		WarnConditionAlwaysTrue, WarnConditionAlwaysFalse} {
+		WarnConditionAlwaysTrue, WarnConditionAlwaysFalse, WarnPatternTag, WarnSegmentStar, WarnLiteralStarSubject} {
 		if !codes[c] {
 			t.Errorf("no golden file shows warning %s", c)
 		}

@@ -120,7 +120,7 @@ func newParseConfig(opts []Option) parseConfig {
 // already found, reported with the rest.
 func compile(n *yaml.Node, opts []Option, errs ...FieldError) (*Policy, error) {
 	cfg := newParseConfig(opts)
-	l := &loader{cfg: cfg, d: &decoder{file: cfg.source, errs: errs, fields: cfg.fields}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}, idNodes: map[*Identity]*yaml.Node{}, earlier: newShadows()}
+	l := &loader{cfg: cfg, d: &decoder{file: cfg.source, errs: errs, fields: cfg.fields}, p: &Policy{Source: cfg.source, byName: map[string]*Identity{}}, idNodes: map[*Identity]*yaml.Node{}, earlier: newShadows(), matchNodes: map[*Rule][]*yaml.Node{}}
 	l.document(n)
 	if len(l.d.errs) > 0 {
 		slices.SortStableFunc(l.d.errs, func(a, b FieldError) int {
@@ -129,6 +129,7 @@ func compile(n *yaml.Node, opts []Option, errs ...FieldError) (*Policy, error) {
 		return nil, &LoadError{Errors: l.d.errs, Files: l.files}
 	}
 	l.unusedIdentities()
+	l.segmentStars(l.matchNodes)
 	sortWarnings(l.d.warns)
 	l.p.Warnings = l.d.warns
 	l.p.Files = l.files
@@ -149,6 +150,8 @@ type loader struct {
 	earlier shadows
 	// files are the files read so far, also those that could not be.
 	files []File
+	// matchNodes are each rule's compiled patterns' nodes, for warnings.
+	matchNodes map[*Rule][]*yaml.Node
 }
 
 // read reads a file the trust file names, recording it (Policy.Files): a
@@ -206,26 +209,33 @@ func (l *loader) requirement(o *object, key string, def Requirement) Requirement
 }
 
 func (l *loader) sigstore(n *yaml.Node) {
-	o := l.d.object(n, "sigstore")
-	s := &l.p.Sigstore
-	s.TrustedRoot = PublicGood
-	if v, vn := o.str("trustedRoot"); v != "" && v != PublicGood {
+	l.p.Sigstore = l.sigstoreSection(n, "sigstore", Sigstore{TrustedRoot: PublicGood,
+		TransparencyLog: Required, SignedTimestamps: Optional, CertificateTransparency: Required})
+}
+
+// sigstoreSection reads a sigstore section (the policy's, or an
+// identity's): each field left out takes its value from def. A keyless
+// signature always needs at least one trusted time (log or timestamp),
+// whichever the section makes optional: verify enforces that.
+func (l *loader) sigstoreSection(n *yaml.Node, path string, def Sigstore) Sigstore {
+	o := l.d.object(n, path)
+	s := def
+	if v, vn := o.str("trustedRoot"); v == PublicGood {
+		s.TrustedRoot, s.TrustedRootDigest = PublicGood, ""
+	} else if v != "" {
 		path := l.resolve(v)
 		data, err := l.read(path)
 		if err != nil {
-			l.d.errorf(vn, "sigstore.trustedRoot", "reading trusted root: %v", err)
+			l.d.errorf(vn, o.field("trustedRoot"), "reading trusted root: %v", err)
 		} else {
 			s.TrustedRoot, s.TrustedRootDigest = path, digest(data)
 		}
 	}
-	s.TransparencyLog = l.requirement(o, "transparencyLog", Required)
-	s.SignedTimestamps = l.requirement(o, "signedTimestamps", Optional)
-	s.CertificateTransparency = l.requirement(o, "certificateTransparency", Required)
-	if s.TransparencyLog == Optional && s.SignedTimestamps == Optional {
-		// Not an error: a keyless signature still needs one trusted time, from
-		// whichever is present. verify enforces that.
-	}
+	s.TransparencyLog = l.requirement(o, "transparencyLog", def.TransparencyLog)
+	s.SignedTimestamps = l.requirement(o, "signedTimestamps", def.SignedTimestamps)
+	s.CertificateTransparency = l.requirement(o, "certificateTransparency", def.CertificateTransparency)
 	o.done()
+	return s
 }
 
 func (l *loader) resolve(p string) string {
@@ -262,6 +272,7 @@ func (l *loader) identity(n *yaml.Node, path string) {
 	if hasNotation {
 		id.Notation = l.notation(o.get("notation"), path+".notation")
 	}
+	l.identitySigstore(o, path, id)
 	l.p.Identities = append(l.p.Identities, id)
 	o.done()
 }

@@ -80,10 +80,12 @@ func (l *loader) keyless(n *yaml.Node, path string) *Keyless {
 	k.Workflow = strings.TrimPrefix(k.Workflow, "/")
 	signerRepo, signerN := o.str("signerRepository")
 	switch {
+	case signerRepo != "" && k.Workflow == "":
+		l.signerRepositoryPattern(k, signerRepo, signerN, path)
 	case signerRepo != "":
 		k.SignerRepository = strings.Trim(signerRepo, "/")
 		if strings.ContainsAny(k.SignerRepository, "*?") {
-			l.d.errorf(signerN, path+".signerRepository", "must be a literal repository")
+			l.d.errorf(signerN, path+".signerRepository", "must be a literal repository with workflow (without workflow it may be a pattern)")
 		}
 	case repo != "":
 		k.SignerRepository = strings.Trim(repo, "/")
@@ -99,7 +101,7 @@ func (l *loader) keyless(n *yaml.Node, path string) *Keyless {
 		}
 	}
 	k.SignerRefs = l.globs(o, "signerRefs", false)
-	if len(k.SignerRefs) > 0 && k.Workflow == "" {
+	if len(k.SignerRefs) > 0 && k.Workflow == "" && k.SignerRepositoryPattern == nil {
 		l.d.errorf(o.get("signerRefs"), path+".signerRefs", "only meaningful with workflow")
 	}
 	k.Refs = l.globs(o, "refs", false)
@@ -108,6 +110,7 @@ func (l *loader) keyless(n *yaml.Node, path string) *Keyless {
 
 	var subjN *yaml.Node
 	k.Subject, subjN = o.str("subject")
+	l.literalStarSubject(k, subjN, path+".subject")
 	re, reN := o.str("subjectRegExp")
 	if re != "" {
 		k.SubjectRegexp = l.anchoredRegexp(re, reN, path+".subjectRegExp")

@@ -34,12 +34,16 @@ func (l *loader) rule(n *yaml.Node, index int) {
 		}
 		r.Match = append(r.Match, g)
 		matchNodes = append(matchNodes, patNodes[i])
+		l.patternTag(p, patNodes[i], fmt.Sprintf("%s.match[%d]", path, i))
 	}
+	l.matchNodes[r] = matchNodes
 	defer l.shadowed(r, nodeOr(o.get("match"), n))
 
 	var denyN *yaml.Node
 	r.Deny, denyN = o.str("deny")
-	r.Signature = l.requirement(o, "signature", Required)
+	r.Signature = l.ruleSignature(o, path)
+	r.SignatureRepository = l.signatureRepository(o, path)
+	r.SignatureAnnotations = l.signatureAnnotations(o, path)
 	var refsOK bool
 	r.SignedBy, refsOK = l.identityRefsChecked(o, "signedBy", path)
 	if emptyList(o, "signedBy") {
@@ -76,15 +80,15 @@ func (l *loader) rule(n *yaml.Node, index int) {
 		if r.Deny == "" {
 			l.d.errorf(denyN, path+".deny", "a deny rule needs a message telling the developer what to do")
 		}
-		for _, k := range []string{"signedBy", "signature", "threshold", "provenance", "attestations", "platforms", "pin"} {
+		for _, k := range []string{"signedBy", "signature", "threshold", "provenance", "attestations", "platforms", "pin", "signatureRepository", "signatureAnnotations"} {
 			if o.has(k) {
 				l.d.errorf(o.get(k), path+"."+k, "has no effect in a deny rule")
 			}
 		}
 	case r.Signature == Optional:
-		for _, k := range []string{"signedBy", "threshold", "provenance", "attestations", "platforms"} {
+		for _, k := range []string{"signedBy", "threshold", "provenance", "attestations", "platforms", "signatureRepository", "signatureAnnotations"} {
 			if o.has(k) {
-				l.d.errorf(o.get(k), path+"."+k, "has no effect with signature: optional (use mode: audit to observe signatures without enforcing them)")
+				l.d.errorf(o.get(k), path+"."+k, "has no effect with signature: optional (use mode: audit to observe signatures without enforcing them, or signature: ifPresent to check those that are there)")
 			}
 		}
 		l.catchAllOptional(r, matchNodes, path)
@@ -96,6 +100,10 @@ func (l *loader) rule(n *yaml.Node, index int) {
 			l.d.errorf(thN, path+".threshold", "must be between 1 and the number of signedBy identities (%d)", len(r.SignedBy))
 		}
 		l.thresholdOneRepository(r, thN, path)
+		l.signatureAnnotationSigners(r, o.get("signatureAnnotations"), path)
+		if r.Signature == IfPresent {
+			l.ifPresentAlone(o, path)
+		}
 	}
 	l.p.Rules = append(l.p.Rules, r)
 }

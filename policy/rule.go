@@ -44,6 +44,15 @@ type Rule struct {
 	// Default false: every image is pinned.
 	NoPin bool
 
+	// SignatureRepository is the normalized repository the rule's
+	// signatures and attestations are stored in, when not beside the image
+	// (cosign's COSIGN_REPOSITORY), or "". Credentials for it are those of
+	// its own registry.
+	SignatureRepository string
+	// SignatureAnnotations must all be in the signed payload of every
+	// signature the rule counts (cosign sign -a).
+	SignatureAnnotations map[string]string
+
 	// Hash is the hash of what a decision under this rule depends on (its
 	// requirements, the identities it names, the sigstore section, the
 	// mode it decides in) and of nothing that only selects which images it

@@ -27,11 +27,8 @@ func hashRules(p *Policy) {
 }
 
 func hashRule(p *Policy, r *Rule) string {
-	m := ruleMeaning{Rule: normalizeRule(r), Sigstore: p.Sigstore, Mode: p.ModeOf(r)}
+	m := ruleMeaning{Rule: normalizeRule(r), Sigstore: normalSigstore(p.Sigstore), Mode: p.ModeOf(r)}
 	m.Rule.Match = nil
-	if m.Sigstore.TrustedRootDigest != "" {
-		m.Sigstore.TrustedRoot = "" // the content decides, as in the policy hash
-	}
 	seen := map[string]bool{}
 	add := func(ids []*Identity) {
 		for _, id := range ids {

@@ -33,6 +33,8 @@ type IdentitySpec struct {
 	Keyless  *KeylessSpec  `yaml:"keyless,omitempty"`
 	Key      *KeySpec      `yaml:"key,omitempty"`
 	Notation *NotationSpec `yaml:"notation,omitempty"`
+	// Sigstore is the identity's own Sigstore section (identity_sigstore.go).
+	Sigstore *SigstoreSpec `yaml:"sigstore,omitempty"`
 }
 
 // KeylessSpec is a keyless identity's certificate fields.
@@ -96,12 +98,14 @@ type RuleSpec struct {
 	Provenance *ProvenanceSpec `yaml:"provenance,omitempty"`
 	Platforms  Platforms       `yaml:"platforms,omitempty"`
 	Mode       Mode            `yaml:"mode,omitempty"`
+	// Pin false keeps the workload's tag (Rule.NoPin); nil or true pins.
+	Pin *bool `yaml:"pin,omitempty"`
+	// Where signatures are and what they must say (rule_signatures.go).
+	SignatureRepository  string            `yaml:"signatureRepository,omitempty"`
+	SignatureAnnotations map[string]string `yaml:"signatureAnnotations,omitempty"`
 
 	// Attestations: see AttestationSpec.
 	Attestations []AttestationSpec `yaml:"attestations,omitempty"`
-
-	// Pin false keeps the workload's tag (Rule.NoPin); nil or true pins.
-	Pin *bool `yaml:"pin,omitempty"`
 }
 
 // ProvenanceSpec is a rule's provenance requirement. Required defaults to

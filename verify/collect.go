@@ -92,15 +92,19 @@ func Predicted(s Signer, statements ...Statement) *Evidence {
 // signatures could not be read at all.
 func (v *Verifier) Collect(ctx context.Context, t Target) (*Evidence, error) {
 	r := t.Match.Rule
+	at, err := signatureDigest(r, t.Digest)
+	if err != nil {
+		return nil, err
+	}
 	s := v.session(t.Request)
-	ev, err := s.collect(ctx, t.Digest, want(r), r)
+	ev, err := s.collect(ctx, at, want(r), r)
 	if err != nil {
 		return nil, err
 	}
 	if r.Platforms == policy.PlatformsAll {
 		children := want(r)
 		children.Attestations = false
-		ev.platforms = s.collectPlatforms(ctx, t.Digest, children, r)
+		ev.platforms = s.collectPlatforms(ctx, t.Digest, at.Context(), children, r)
 	}
 	return ev, nil
 }

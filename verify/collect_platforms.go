@@ -32,8 +32,9 @@ type platformChild struct {
 
 // collectPlatforms reads the index digest names and the signatures of each
 // platform child (attestation manifests are not platforms), at most
-// MaxPlatforms of them.
-func (s *session) collectPlatforms(ctx context.Context, digest name.Digest, want ocisig.Want, r *policy.Rule) *platformEvidence {
+// MaxPlatforms of them; the children's signatures are read in sigs (the
+// image's repository, or the rule's signatureRepository).
+func (s *session) collectPlatforms(ctx context.Context, digest name.Digest, sigs name.Repository, want ocisig.Want, r *policy.Rule) *platformEvidence {
 	im, err := s.index(ctx, digest)
 	if err != nil || im == nil {
 		return &platformEvidence{err: err}
@@ -52,7 +53,7 @@ func (s *session) collectPlatforms(ctx context.Context, digest name.Digest, want
 	for i := range pe.children {
 		c := &pe.children[i]
 		g.Go(func() error {
-			c.ev, c.err = s.collect(gctx, digest.Context().Digest(c.desc.Digest.String()), want, r)
+			c.ev, c.err = s.collect(gctx, sigs.Digest(c.desc.Digest.String()), want, r)
 			return nil
 		})
 	}

@@ -66,6 +66,11 @@ type Decision struct {
 	// itself: an attestation it counted becomes older than its rule's
 	// maxAge. A cache keeps it no longer.
 	ValidUntil *time.Time `json:"validUntil,omitempty"`
+
+	// Unsigned: the rule says signature: ifPresent and nothing
+	// signature-like is attached, so the image is admitted (pinned)
+	// without a signature.
+	Unsigned bool `json:"unsigned,omitempty"`
 }
 
 // RuleRef names the rule that governed the image.

@@ -30,6 +30,10 @@ func Evaluate(t Target, ev *Evidence, trust *Trust) *Decision {
 	}
 	e := &evaluation{p: t.Policy, rule: r, digest: t.Digest, ev: ev, trust: trust, d: d, now: time.Now(), budget: policy.NewBudget()}
 	d.Rejected = slices.Clone(ev.rejected)
+	if e.unsignedAdmitted() {
+		d.settle()
+		return d // signature: ifPresent, and none is there
+	}
 	e.signatures()
 	if r.Provenance != nil {
 		e.provenance()

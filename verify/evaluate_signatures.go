@@ -33,6 +33,7 @@ func (e *evaluation) signatures() {
 	var why []Reason
 	for _, c := range e.ev.sigs {
 		matches, reasons := e.verifyCandidate(c, r.SignedBy)
+		matches, reasons = e.requireAnnotations(c, matches, reasons)
 		for _, m := range matches {
 			tally.add(r.SignedBy, m)
 		}
@@ -112,15 +113,29 @@ func (e *evaluation) verifyKeyless(c *candidate, ids []*policy.Identity) ([]matc
 	if reason, bad := e.checkPayload(c); bad {
 		return nil, []Reason{reason}
 	}
-	tr, err := e.trustedRoot()
-	if err != nil {
-		return nil, []Reason{NewReason(CodeTrustedRootUnavailable, "%v", err)}
+	// Verified under each root the identities name, matched only to the
+	// identities of the roots it verifies under (roots.go).
+	var out []match
+	var reasons []Reason
+	order, groups := byRoot(e.p, ids)
+	for _, s := range order {
+		tr, err := e.trustedRootOf(s)
+		if err != nil {
+			reasons = append(reasons, NewReason(CodeTrustedRootUnavailable, "%v", err))
+			continue
+		}
+		res, err := e.sigstoreVerify(c, tr.Material, e.keylessOptions(c, s))
+		if err != nil {
+			reasons = append(reasons, e.explainKeyless(c, tr.Material, s, san, err))
+			continue
+		}
+		got, why := e.matchCertificate(c, *res.Signature.Certificate, res, groups[s])
+		out, reasons = append(out, got...), append(reasons, why...)
 	}
-	res, err := e.sigstoreVerify(c, tr.Material, e.keylessOptions(c))
-	if err != nil {
-		return nil, []Reason{e.explainKeyless(c, tr.Material, san, err)}
+	if len(out) > 0 {
+		return out, nil
 	}
-	return e.matchCertificate(c, *res.Signature.Certificate, res, ids)
+	return nil, reasons
 }
 
 // matchCertificate returns the keyless identities of ids a verified (or
@@ -150,8 +165,8 @@ func (e *evaluation) verifyKeys(c *candidate, ids []*policy.Identity) ([]match, 
 	if reason, bad := e.checkPayload(c); bad {
 		return nil, []Reason{reason}
 	}
-	return e.matchKeys(c, ids, "another key", func(k *policy.Key) (*sgverify.VerificationResult, string, error) {
-		return e.verifyKey(c, k)
+	return e.matchKeys(c, ids, "another key", func(id *policy.Identity) (*sgverify.VerificationResult, string, error) {
+		return e.verifyKey(c, id)
 	})
 }
 
@@ -163,8 +178,8 @@ func (e *evaluation) matchPredictedKey(c *candidate, ids []*policy.Identity) ([]
 	if s.KMS != "" {
 		actual += " (" + s.KMS + ")"
 	}
-	return e.matchKeys(c, ids, actual, func(k *policy.Key) (*sgverify.VerificationResult, string, error) {
-		if k.KMS != "" && k.KMS == s.KMS || k.KeyID != "" && k.KeyID == s.KeyID {
+	return e.matchKeys(c, ids, actual, func(id *policy.Identity) (*sgverify.VerificationResult, string, error) {
+		if k := id.Key; k.KMS != "" && k.KMS == s.KMS || k.KeyID != "" && k.KeyID == s.KeyID {
 			return nil, s.KeyID, nil
 		}
 		return nil, "", errNotThisKey
@@ -175,7 +190,7 @@ func (e *evaluation) matchPredictedKey(c *candidate, ids []*policy.Identity) ([]
 // finds out (errNotThisKey when the key did not make the signature), or
 // why none did; actual names the key that did, for the reason.
 func (e *evaluation) matchKeys(c *candidate, ids []*policy.Identity, actual string,
-	verify func(*policy.Key) (*sgverify.VerificationResult, string, error)) ([]match, []Reason) {
+	verify func(*policy.Identity) (*sgverify.VerificationResult, string, error)) ([]match, []Reason) {
 	var out []match
 	var tried, want []string
 	var lastErr error
@@ -184,7 +199,7 @@ func (e *evaluation) matchKeys(c *candidate, ids []*policy.Identity, actual stri
 			continue
 		}
 		tried, want = append(tried, id.Name), append(want, cmp.Or(id.Key.KMS, id.Key.KeyID))
-		res, keyID, err := verify(id.Key)
+		res, keyID, err := verify(id)
 		if err != nil {
 			lastErr = err
 			continue

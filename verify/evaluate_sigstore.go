@@ -73,11 +73,11 @@ func (e *evaluation) artifactDigest() sgverify.ArtifactDigest {
 	return sgverify.ArtifactDigest{Algorithm: h.Algorithm, Digest: raw}
 }
 
-// keylessOptions maps the policy's sigstore requirements to sigstore-go. A
+// keylessOptions maps a sigstore section's requirements (the policy's, or
+// an identity's) to sigstore-go. A
 // transparency log entry that is present is always verified, even when the
 // policy makes the log optional: evidence is checked, never ignored.
-func (e *evaluation) keylessOptions(c *candidate) []sgverify.VerifierOption {
-	s := e.p.Sigstore
+func (e *evaluation) keylessOptions(c *candidate, s policy.Sigstore) []sgverify.VerifierOption {
 	opts := []sgverify.VerifierOption{sgverify.WithObserverTimestamps(1)}
 	if entries, _ := c.entity.TlogEntries(); s.TransparencyLog == policy.Required || len(entries) > 0 {
 		opts = append(opts, sgverify.WithTransparencyLog(1))
@@ -94,12 +94,12 @@ func (e *evaluation) keylessOptions(c *candidate) []sgverify.VerifierOption {
 // verifyKey verifies c with one key identity's key. It returns the key id,
 // or errNotThisKey when that key did not make the signature (sigstore-go's
 // signature check alone refuses it), or the error of a later check.
-func (e *evaluation) verifyKey(c *candidate, k *policy.Key) (*sgverify.VerificationResult, string, error) {
-	kt := e.trust.key(k)
+func (e *evaluation) verifyKey(c *candidate, id *policy.Identity) (*sgverify.VerificationResult, string, error) {
+	kt := e.trust.key(id.Key)
 	if kt.err != nil {
 		return nil, "", kt.err
 	}
-	tm, opts, err := e.keyMaterial(k, kt)
+	tm, opts, err := e.keyMaterial(id, kt)
 	if err != nil {
 		return nil, "", err
 	}
@@ -128,11 +128,12 @@ func (e *evaluation) signedWith(c *candidate, tm root.TrustedMaterial) bool {
 
 // keyMaterial is the trusted material for one key identity: the key, plus
 // the trusted root when the identity requires a transparency log entry.
-func (e *evaluation) keyMaterial(k *policy.Key, kt keyTrust) (root.TrustedMaterial, []sgverify.VerifierOption, error) {
+func (e *evaluation) keyMaterial(id *policy.Identity, kt keyTrust) (root.TrustedMaterial, []sgverify.VerifierOption, error) {
+	k := id.Key
 	if k.TransparencyLog != policy.Required {
 		return kt.material, []sgverify.VerifierOption{sgverify.WithNoObserverTimestamps()}, nil
 	}
-	tr, err := e.trustedRoot()
+	tr, err := e.trustedRootOf(e.p.SigstoreOf(id))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -144,11 +145,11 @@ func (e *evaluation) keyMaterial(k *policy.Key, kt keyTrust) (root.TrustedMateri
 // with err: sigstore-go's checks in its own order (log entries, trusted
 // time, certificate chain), the first that fails named in words a
 // developer can act on; any other refusal passes through.
-func (e *evaluation) explainKeyless(c *candidate, tm root.TrustedMaterial, san string, err error) Reason {
+func (e *evaluation) explainKeyless(c *candidate, tm root.TrustedMaterial, s policy.Sigstore, san string, err error) Reason {
 	prefix := fmt.Sprintf("%s by %q does not verify: ", c.what(), san)
 	raw := NewReason(CodeInvalidSignature, "%s%v", prefix, err)
 	vc, verr := c.entity.VerificationContent()
-	sv, serr := sgverify.NewVerifier(e.material(c, tm), e.keylessOptions(c)...)
+	sv, serr := sgverify.NewVerifier(e.material(c, tm), e.keylessOptions(c, s)...)
 	if verr != nil || serr != nil {
 		return raw
 	}
@@ -159,7 +160,7 @@ func (e *evaluation) explainKeyless(c *candidate, tm root.TrustedMaterial, san s
 	times, terr := sv.VerifyObserverTimestamps(c.entity, logTimes)
 	cert := vc.Certificate()
 	switch {
-	case terr != nil && e.noTrustedTime(c, e.material(c, tm), logTimes):
+	case terr != nil && e.noTrustedTime(c, e.material(c, tm), s, logTimes):
 		window := ""
 		if cert != nil {
 			window = fmt.Sprintf(" (valid %s to %s)", cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
@@ -181,8 +182,8 @@ func (e *evaluation) explainKeyless(c *candidate, tm root.TrustedMaterial, san s
 // noTrustedTime reports whether c has no verified time at all (neither a
 // log entry nor an RFC 3161 timestamp), as opposed to lacking a kind of
 // time the policy requires.
-func (e *evaluation) noTrustedTime(c *candidate, tm root.TrustedMaterial, logTimes []sgverify.TimestampVerificationResult) bool {
-	if e.p.Sigstore.SignedTimestamps == policy.Required {
+func (e *evaluation) noTrustedTime(c *candidate, tm root.TrustedMaterial, s policy.Sigstore, logTimes []sgverify.TimestampVerificationResult) bool {
+	if s.SignedTimestamps == policy.Required {
 		if _, err := sgverify.VerifySignedTimestampWithThreshold(c.entity, tm, 1); err != nil {
 			return false
 		}

@@ -7,7 +7,9 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +38,11 @@ type Trust struct {
 	root    *trustroot.Root
 	rootErr error
 	keys    map[*policy.Key]keyTrust
+
+	// roots are the identities' own trusted roots (roots.go), resolved in
+	// rootOrder.
+	roots     map[policy.Sigstore]rootResult
+	rootOrder []policy.Sigstore
 }
 
 // keyTrust is one key identity's material: its key as sigstore-go takes
@@ -51,18 +58,23 @@ type keyTrust struct {
 // public-good root (a refresh) or a new file makes new keys, and every
 // image it governs is verified again under it.
 func (t *Trust) Version() string {
-	if t == nil || t.root == nil {
+	if t == nil {
 		return ""
 	}
-	return t.root.Version
+	var vs []string
+	if t.root != nil {
+		vs = append(vs, t.root.Version)
+	}
+	return strings.Join(append(vs, t.identityVersions()...), "+")
 }
 
-// Err is why the trusted root the rule needs could not be loaded, or nil.
+// Err is why a trusted root the rule needs (the policy's, or an
+// identity's own) could not be loaded, or nil.
 func (t *Trust) Err() error {
 	if t == nil {
 		return nil
 	}
-	return t.rootErr
+	return errors.Join(t.rootErr, t.identityErr())
 }
 
 // trustedRoot is the root, or why it is missing.
@@ -100,7 +112,7 @@ func (v *Verifier) Trust(ctx context.Context, s Subject) *Trust {
 	if r == nil || r.Deny != "" || r.Signature == policy.Optional {
 		return &Trust{}
 	}
-	if t := v.trusts.get(s.Policy, r); t != nil {
+	if t := v.trusts.get(s.Policy, r); t != nil && v.identityRootsCurrent(ctx, t) {
 		if t.root == nil {
 			return t
 		}
@@ -125,7 +137,11 @@ func (v *Verifier) resolveTrust(ctx context.Context, p *policy.Policy, r *policy
 	needRoot := false
 	for _, id := range ids {
 		if id.Keyless != nil || id.Key != nil && id.Key.TransparencyLog == policy.Required {
-			needRoot = true
+			if sg := p.SigstoreOf(id); sg != p.Sigstore {
+				v.identityRoot(ctx, t, sg)
+			} else {
+				needRoot = true
+			}
 		}
 		if id.Key != nil {
 			if t.keys == nil {
@@ -165,7 +181,7 @@ func (m *trustMemo) get(p *policy.Policy, r *policy.Rule) *Trust {
 }
 
 func (m *trustMemo) put(p *policy.Policy, r *policy.Rule, t *Trust) {
-	if t.rootErr != nil {
+	if t.rootErr != nil || t.identityErr() != nil {
 		return
 	}
 	for _, k := range t.keys {
@@ -187,12 +203,7 @@ func (m *trustMemo) put(p *policy.Policy, r *policy.Rule, t *Trust) {
 // public-good root (which a refresher may replace at any time), or the file
 // content the policy pinned.
 func (v *Verifier) trustedRoot(ctx context.Context, p *policy.Policy) (*trustroot.Root, error) {
-	spec := p.Sigstore.TrustedRoot
-	r, err := v.roots.Root(ctx, spec, p.Sigstore.TrustedRootDigest)
-	if err != nil {
-		return nil, fmt.Errorf("loading Sigstore trusted root %q: %w", spec, err)
-	}
-	return r, nil
+	return v.rootFor(ctx, p.Sigstore)
 }
 
 // RootVersion is the version of the trusted root p's identities need, or
@@ -202,11 +213,7 @@ func (v *Verifier) RootVersion(ctx context.Context, p *policy.Policy) (string, e
 	if !p.NeedsTrustedRoot() {
 		return "", nil
 	}
-	r, err := v.trustedRoot(ctx, p)
-	if err != nil {
-		return "", err
-	}
-	return r.Version, nil
+	return v.rootVersions(ctx, p)
 }
 
 // keyCache keeps each key identity's material: a KMS key's public key

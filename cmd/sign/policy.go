@@ -14,13 +14,15 @@ var policyOutputFlag = &cli.StringFlag{Name: "output", Aliases: []string{"o"}, U
 func policyCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "policy",
-		Usage: "check and explain trust policies",
+		Usage: "check, explain, import and export trust policies",
 		Description: `Pure: these commands read only the trust file (and the key or trusted-root
 files it names), never a registry.
 
 Examples:
    sign policy lint trust.yaml
    sign policy explain trust.yaml ghcr.io/acme/app:1.4.2
+   sign policy import --dir migrated/ cluster-policies.yaml
+   sign policy export --to ivpol trust.yaml > ivpol.yaml
 
 Environment: SIGNET_OUTPUT; FILE is an argument.`,
 		Subcommands: []*cli.Command{
@@ -86,6 +88,8 @@ Environment: SIGNET_OUTPUT; FILE and IMAGE are arguments.`,
 					return e.WriteText(c.App.Writer)
 				},
 			},
+			policyImportCommand(),
+			policyExportCommand(),
 		},
 	}
 }

@@ -339,3 +339,7 @@ var auth = remote.WithAuthFromKeychain(authn.DefaultKeychain)
 
 // Layouts lists both layouts, for table tests.
 var Layouts = []ocisig.Layout{ocisig.LayoutLegacy, ocisig.LayoutBundle}
+
+// WriteOptions are the options that write to the world's registry, for
+// tests that write material of their own making.
+func (w *World) WriteOptions() []remote.Option { return w.writeOpts }

@@ -19,7 +19,7 @@ const module = "github.com/signet-dev/signet/"
 var layers = [][]string{
 	{"ci", "ocisig", "trustroot", "verdict", "workload", "internal/buildinfo", "internal/kubecore", "internal/suggest"},
 	{"policy", "internal/cliapp", "internal/kmsplugin"},
-	{"regclient", "attest", "policy/notationimport"},
+	{"regclient", "attest", "policy/notationimport", "policy/peer"},
 	{"verify", "internal/cloudauth"},
 	{"scan", "sign", "manifest"},
 	{"policyreport"},

@@ -28,6 +28,10 @@ type Tool struct {
 	batch string
 	// cacheTag distinguishes a build that changed at the same version.
 	cacheTag string
+	// lane names the build lock the tool is built under: tools of different
+	// lanes build at once (stackbuild runs each lane in its own goroutine),
+	// tools of one lane one after the other. "" is the servers' lane.
+	lane string
 }
 
 // The pinned tools. Versions are known to build with Go 1.26. The apiserver's
@@ -91,8 +95,13 @@ func (tl Tool) withCacheTag(tag string) Tool { tl.cacheTag = tag; return tl }
 // Tools lists every tool, in the order stackbuild builds them.
 func Tools() []Tool {
 	return []Tool{ToolRegistry, ToolFulcio, ToolTSA, ToolCosignV2, ToolCosignV3, ToolNotation, ToolRekor, ToolEtcd,
-		ToolAPIServer, ToolControllerManager, ToolScheduler, ToolKubectl, ToolKubelet, ToolContainerd, ToolContainerdShim, ToolCycloneDX, ToolLocalKMS, ToolStaticcheck, ToolHelm}
+		ToolAPIServer, ToolControllerManager, ToolScheduler, ToolKubectl, ToolKubelet, ToolContainerd, ToolContainerdShim, ToolCycloneDX, ToolLocalKMS, ToolStaticcheck, ToolHelm,
+		ToolKyverno, ToolPolicyTester}
 }
+
+// Lane is the build lane the tool is built in ("" for the servers', or
+// PeerLane).
+func (tl Tool) Lane() string { return tl.lane }
 
 // batchMates are the tools built with tl by the same `go build`, tl first.
 func (tl Tool) batchMates() []Tool {
@@ -148,7 +157,7 @@ func (tl Tool) Ensure(ctx context.Context, logf Logf) (string, error) {
 	}
 	// Stop waiting as soon as another process has published the binary.
 	built := func() bool { return isExecutable(bin) }
-	unlock, err := filelock.Lock(ctx, filepath.Join(filepath.Dir(bin), ".build.lock"), built)
+	unlock, err := filelock.Lock(ctx, filepath.Join(filepath.Dir(bin), ".build"+tl.lockSuffix()+".lock"), built)
 	if err != nil {
 		return "", fmt.Errorf("locking build cache: %w", err)
 	}
@@ -164,6 +173,15 @@ func (tl Tool) Ensure(ctx context.Context, logf Logf) (string, error) {
 		logf("stack: built %s %s in %s", tl.Name, tl.Version, time.Since(start).Round(time.Second))
 	}
 	return bin, nil
+}
+
+// lockSuffix keeps the servers' lock where it was (".build.lock") and gives
+// every other lane its own.
+func (tl Tool) lockSuffix() string {
+	if tl.lane == "" {
+		return ""
+	}
+	return "-" + tl.lane
 }
 
 // stripFlags leave out the symbol table and DWARF: the servers are run, never

@@ -22,18 +22,7 @@ func kubeModule(kver string) func(dir string) error {
 
 func writeKubeModule(dir, kver string) error {
 	stagingVer := "v0" + strings.TrimPrefix(kver, "v1")
-	cmd := exec.Command(goBinary(), "mod", "download", "-json", "k8s.io/kubernetes@"+kver)
-	cmd.Dir = dir
-	cmd.Env = buildEnv()
-	out, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("downloading k8s.io/kubernetes: %w", err)
-	}
-	var info struct{ GoMod string }
-	if err := json.Unmarshal(out, &info); err != nil {
-		return err
-	}
-	gomod, err := os.ReadFile(info.GoMod)
+	gomod, err := moduleGoMod(dir, "k8s.io/kubernetes", kver)
 	if err != nil {
 		return err
 	}
@@ -50,7 +39,7 @@ func writeKubeModule(dir, kver string) error {
 	}
 	b.WriteString(")\n")
 	if n == 0 {
-		return fmt.Errorf("no staging replaces found in %s", info.GoMod)
+		return fmt.Errorf("no staging replaces found in k8s.io/kubernetes@%s's go.mod", kver)
 	}
 	return os.WriteFile(filepath.Join(dir, "go.mod"), b.Bytes(), 0o644)
 }
@@ -73,4 +62,21 @@ func requireModule(mod, ver string) func(dir string) error {
 		gomod := fmt.Sprintf("module signet.local/build\n\ngo 1.26\n\nrequire %s %s\n", mod, ver)
 		return os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644)
 	}
+}
+
+// moduleGoMod downloads mod@ver (into the module cache) and returns its
+// go.mod, whose replace directives a throwaway module copies.
+func moduleGoMod(dir, mod, ver string) ([]byte, error) {
+	cmd := exec.Command(goBinary(), "mod", "download", "-json", mod+"@"+ver)
+	cmd.Dir = dir
+	cmd.Env = buildEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("downloading %s@%s: %w", mod, ver, err)
+	}
+	var info struct{ GoMod string }
+	if err := json.Unmarshal(out, &info); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(info.GoMod)
 }

@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -18,6 +19,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -35,16 +37,8 @@ func main() {
 		printPath(ctx, *path)
 		return
 	}
-	for _, tl := range stack.Tools() {
-		if *only != "" && !slices.Contains(strings.Split(*only, ","), tl.Name) {
-			continue
-		}
-		t0 := time.Now()
-		path, err := tl.Ensure(ctx, log.Printf)
-		if err != nil {
-			log.Fatal(err)
-		}
-		fmt.Printf("%-20s %-8s %s (%s)\n", tl.Name, tl.Version, path, time.Since(t0).Round(time.Millisecond))
+	if err := buildLanes(ctx, *only); err != nil {
+		log.Fatal(err)
 	}
 	if !*up {
 		return
@@ -67,6 +61,41 @@ func main() {
 		"signingConfig": s.SigningConfigPath,
 	})
 	<-ctx.Done()
+}
+
+// buildLanes builds the tools (those named by only, or all), each lane
+// (stack.Tool.Lane) in its own goroutine and in order within it: the peers'
+// builds share no packages with the servers', so their long links overlap
+// the servers' compiles instead of following them.
+func buildLanes(ctx context.Context, only string) error {
+	lanes := map[string][]stack.Tool{}
+	var order []string
+	for _, tl := range stack.Tools() {
+		if only != "" && !slices.Contains(strings.Split(only, ","), tl.Name) {
+			continue
+		}
+		if _, ok := lanes[tl.Lane()]; !ok {
+			order = append(order, tl.Lane())
+		}
+		lanes[tl.Lane()] = append(lanes[tl.Lane()], tl)
+	}
+	errs := make([]error, len(order))
+	var wg sync.WaitGroup
+	for i, lane := range order {
+		wg.Go(func() {
+			for _, tl := range lanes[lane] {
+				t0 := time.Now()
+				path, err := tl.Ensure(ctx, log.Printf)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				fmt.Printf("%-20s %-8s %s (%s)\n", tl.Name, tl.Version, path, time.Since(t0).Round(time.Millisecond))
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // printPath ensures the named tool and prints its path (make's lint).
