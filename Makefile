@@ -18,9 +18,9 @@ build:
 ## demo: the whole story on this machine, no cluster, cloud account or Docker needed.
 ## Compiled as make test compiles (static, -trimpath), so either one's build cache serves the other.
 demo:
-	CGO_ENABLED=0 $(GO) run -trimpath ./internal/demo
+	CGO_ENABLED=0 $(GO) run -trimpath ./tools/demo
 
-## release: the release into dist/ (internal/release): static reproducible sign and enforce
+## release: the release into dist/ (tools/release): static reproducible sign and enforce
 ## for linux/darwin amd64/arm64, SBOMs, SHA256SUMS, multi-arch images on a base built from
 ## Debian packages (OCI layout dist/oci), the chart pinned to the enforce image's digest,
 ## release notes. Without VERSION a snapshot of the upcoming release; VERSION=v0.2.0 must
@@ -32,7 +32,7 @@ DIST      ?= dist
 ## The release tool itself is compiled as make test compiles (static, -trimpath), so a
 ## run inside make test (the release tests, the release workflow's) finds it in the cache.
 release:
-	CGO_ENABLED=0 $(GO) run -trimpath ./internal/release/cmd/release -dist "$(DIST)" -prefix "$(PREFIX)" \
+	CGO_ENABLED=0 $(GO) run -trimpath ./tools/release/cmd/release -dist "$(DIST)" -prefix "$(PREFIX)" \
 		$(if $(VERSION),-version "$(VERSION)") $(if $(PUSH),-push) $(if $(BINARIES),-binaries "$(BINARIES)")
 
 ## stack: build (once, cached by version in the user cache dir) the real servers the
@@ -104,9 +104,9 @@ static: vet
 
 ## bench: the benchmarks the issues name, with medians.
 bench: stack
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 ./policy ./verify ./enforce ./enforce/node ./internal/startup ./test/e2e | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 ./policy ./verify ./enforce ./enforce/node ./test/startup ./test/e2e | tee bench.out
 	cd bench/cosignlib && $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 5 . | tee -a ../../bench.out
-	$(GO) run ./internal/benchfmt < bench.out
+	$(GO) run ./tools/benchfmt < bench.out
 
 ## fuzz: a short run of every fuzz target, as `go test -list '^Fuzz'` finds
 ## them in each package that declares one (a new target joins by existing).

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/signet-dev/signet/ci"
-	"github.com/signet-dev/signet/internal/sigstoretest"
+	"github.com/signet-dev/signet/test/sigstoretest"
 )
 
 // The GitHub layout must be exactly what actions/attest-build-provenance

@@ -14,9 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/testworld"
 	"github.com/signet-dev/signet/verify"
 )
 

@@ -12,10 +12,10 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/regclient"
+	"github.com/signet-dev/signet/test/testworld"
 	"github.com/signet-dev/signet/verify"
 )
 

@@ -9,8 +9,8 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/signet-dev/signet/internal/golden"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/golden"
 	"github.com/signet-dev/signet/verify"
 )
 

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-dev/signet/internal/sigstoretest"
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/sigstoretest"
+	"github.com/signet-dev/signet/test/testworld"
 	"github.com/signet-dev/signet/trustroot"
 	"github.com/signet-dev/signet/verify"
 )

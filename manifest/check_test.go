@@ -7,8 +7,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/signet-dev/signet/internal/golden"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/golden"
 	"github.com/signet-dev/signet/verify"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signet-dev/signet/internal/golden"
+	"github.com/signet-dev/signet/test/golden"
 	"github.com/signet-dev/signet/workload"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signet-dev/signet/internal/notationtest"
+	"github.com/signet-dev/signet/test/notationtest"
 )
 
 // notationFiles are the files a Notation trust file in these tests reads.

@@ -14,7 +14,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 
-	"github.com/signet-dev/signet/internal/readme"
+	"github.com/signet-dev/signet/test/readme"
 )
 
 // The trust file's fields, as four artefacts must agree on them: the

@@ -9,9 +9,9 @@ import (
 
 	"github.com/signet-dev/signet/scan"
 
-	"github.com/signet-dev/signet/internal/notationtest"
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/notationtest"
+	"github.com/signet-dev/signet/test/testworld"
 	"github.com/signet-dev/signet/verify"
 )
 

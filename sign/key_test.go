@@ -11,7 +11,7 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/signature"
 
-	"github.com/signet-dev/signet/internal/testworld"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 func TestEncryptedKeyRoundTrip(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 type keylessRun struct {

@@ -9,8 +9,8 @@ import (
 	"github.com/notaryproject/notation-go/verifier/trustpolicy"
 	"github.com/notaryproject/notation-go/verifier/truststore"
 
-	"github.com/signet-dev/signet/internal/notationtest"
 	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/test/notationtest"
 	"github.com/signet-dev/signet/verify"
 )
 

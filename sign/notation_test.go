@@ -15,10 +15,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore/pkg/signature"
 
-	"github.com/signet-dev/signet/internal/notationtest"
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/notationtest"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 // notationSignPolicy trusts one CA for one subject (and, under stamped/,

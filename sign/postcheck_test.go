@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signet-dev/signet/internal/testworld"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 // TestPostCheckDecidesWhatTheRegistryLists: a registry with the referrers

@@ -5,7 +5,7 @@ import (
 
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/ci"
-	"github.com/signet-dev/signet/internal/testworld"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 // TestPreflightProvenanceUsesTheEngineConditions: preflight judges the

@@ -11,9 +11,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/regclient"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 // TestProducerTouchesNoRegistry: a Session produces a signature and an

@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/signet-dev/signet/internal/testworld"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 // TestRegistryAnswering503TwiceThenSucceeds: registry writes go through the

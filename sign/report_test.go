@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signet-dev/signet/internal/golden"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/golden"
 	"github.com/signet-dev/signet/verify"
 )
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-dev/signet/internal/testworld"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 // TestEveryServiceCallIsBounded: Fulcio, Rekor v1, Rekor v2 and the TSA

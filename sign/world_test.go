@@ -17,9 +17,9 @@ import (
 
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/ci"
-	"github.com/signet-dev/signet/internal/sigstoretest"
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/sigstoretest"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 func loadPolicy(t *testing.T, w *testworld.World) *policy.Policy {

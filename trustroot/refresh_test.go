@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-dev/signet/internal/sigstoretest"
-	"github.com/signet-dev/signet/internal/testworld"
+	"github.com/signet-dev/signet/test/sigstoretest"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 // rotatedRoot is a valid trusted_root.json other than the embedded one:

@@ -15,9 +15,9 @@ import (
 	"github.com/notaryproject/notation-go/verifier/trustpolicy"
 	"github.com/notaryproject/notation-go/verifier/truststore"
 
-	"github.com/signet-dev/signet/internal/notationtest"
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/notationtest"
+	"github.com/signet-dev/signet/test/testworld"
 	"github.com/signet-dev/signet/verify"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/notaryproject/notation-core-go/signature"
 
-	"github.com/signet-dev/signet/internal/notationtest"
 	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/test/notationtest"
 )
 
 // TestRevocationStatusIsKeptForItsTTL: a chain's definite status is

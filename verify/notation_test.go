@@ -14,10 +14,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/signet-dev/signet/internal/notationtest"
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/notationtest"
+	"github.com/signet-dev/signet/test/testworld"
 	"github.com/signet-dev/signet/verify"
 )
 

@@ -12,10 +12,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/signet-dev/signet/internal/sigstoretest"
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/sigstoretest"
+	"github.com/signet-dev/signet/test/testworld"
 	"github.com/signet-dev/signet/verify"
 )
 

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/signet-dev/signet/internal/testdir"
+	"github.com/signet-dev/signet/test/testdir"
 )
 
 // repoRoot is the module root, found from this file's location so tests do

@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/signet-dev/signet/ci"
-	"github.com/signet-dev/signet/internal/readme"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/test/readme"
 )
 
 // quickstartBlocks are the README's quickstart blocks; test/e2e runs them

@@ -13,7 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/signet-dev/signet/internal/testworld"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 // fakeCluster is an apiserver that answers the two lists sign audit reads:

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 // TestKeyPairSignImageThroughTheBinary: a key made by generate-key-pair

@@ -12,8 +12,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/test/stack"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 // kmsPlugin builds signet-kms beside the test's sign binary and links the

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	goldenfile "github.com/signet-dev/signet/internal/golden"
+	goldenfile "github.com/signet-dev/signet/test/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

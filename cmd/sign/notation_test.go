@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signet-dev/signet/internal/notationtest"
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/test/notationtest"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 const notationCLIPolicy = `apiVersion: signet.dev/v1alpha1

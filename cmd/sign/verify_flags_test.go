@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/manifest"
 	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/test/testworld"
 )
 
 // TestVerifyAdHocFlags: cosign's flags instead of a trust file, with

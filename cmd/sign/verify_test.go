@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/test/testworld"
 	"github.com/signet-dev/signet/verify"
 )
 

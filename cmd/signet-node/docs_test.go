@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/signet-dev/signet/internal/clidoc"
+	"github.com/signet-dev/signet/test/clidoc"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated CLI reference")

@@ -8,7 +8,7 @@ import (
 
 	"github.com/containerd/nri/pkg/api"
 
-	"github.com/signet-dev/signet/internal/testworld"
+	"github.com/signet-dev/signet/test/testworld"
 	"github.com/signet-dev/signet/verdict"
 )
 

@@ -11,7 +11,7 @@ import (
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/zip"
 
-	"github.com/signet-dev/signet/internal/testdir"
+	"github.com/signet-dev/signet/test/testdir"
 )
 
 // TestGoInstallReportsTheModuleVersion: `go install .../cmd/sign@v0.99.0`

@@ -8,8 +8,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
 	"github.com/signet-dev/signet/ci"
-	"github.com/signet-dev/signet/internal/golden"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/golden"
 )
 
 func loadExport(t *testing.T) *policy.Policy {

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signet-dev/signet/internal/golden"
+	"github.com/signet-dev/signet/test/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

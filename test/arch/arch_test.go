@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signet-dev/signet/internal/testdir"
+	"github.com/signet-dev/signet/test/testdir"
 )
 
 const module = "github.com/signet-dev/signet/"
@@ -35,9 +35,9 @@ var layers = [][]string{
 // test kits, tests and tools.
 var unshipped = []string{
 	"test/", "tools/", "bench/", "examples/", "deploy", "ci-templates/",
-	"internal/testworld", "internal/sigstoretest", "internal/notationtest", "internal/golden",
-	"internal/clidoc", "internal/startup", "internal/testdir", "internal/filelock",
-	"internal/demo", "internal/benchfmt", "internal/release", "internal/readme",
+	"test/testworld", "test/sigstoretest", "test/notationtest", "test/golden",
+	"test/clidoc", "test/startup", "test/testdir", "test/filelock",
+	"tools/demo", "tools/benchfmt", "tools/release", "test/readme",
 }
 
 func isUnshipped(pkg string) bool {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signet-dev/signet/internal/release"
+	"github.com/signet-dev/signet/tools/release"
 )
 
 // gitLabHost serves Git repositories the way GitLab does for CI includes:

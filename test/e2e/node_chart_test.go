@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-dev/signet/internal/release"
 	"github.com/signet-dev/signet/test/stack"
+	"github.com/signet-dev/signet/tools/release"
 )
 
 // chartTrust is the trust file that admits the chart artifact: as the

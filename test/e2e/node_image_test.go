@@ -7,12 +7,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/signet-dev/signet/internal/release"
 	"github.com/signet-dev/signet/test/stack"
+	"github.com/signet-dev/signet/tools/release"
 )
 
 // enforceImage builds the release's daemonless enforce image for this
-// machine's platform (internal/release: the Debian-package base, nonroot,
+// machine's platform (tools/release: the Debian-package base, nonroot,
 // exactly what `make release` ships) and pushes it to the stack's registry,
 // so the node runs the image a user installs. It returns repository and digest.
 func enforceImage(t *testing.T, ctx context.Context, s *stack.Stack) (repo, digest string) {

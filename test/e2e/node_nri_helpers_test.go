@@ -18,8 +18,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
-	"github.com/signet-dev/signet/internal/release"
 	"github.com/signet-dev/signet/test/stack"
+	"github.com/signet-dev/signet/tools/release"
 	"github.com/signet-dev/signet/verdict"
 )
 

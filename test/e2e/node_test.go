@@ -432,7 +432,7 @@ func nodeValues(s *stack.Stack, repo, digest string) map[string]any {
 		// The node's registry is plain HTTP at a private address: only read
 		// without TLS when listed.
 		"registries": []any{map[string]any{"host": s.Node.RegistryHost, "plainHTTP": true}},
-		"resources": small,
+		"resources":  small,
 		// The background verifier's own Deployment.
 		"backgroundScan": map[string]any{"resources": small},
 	}

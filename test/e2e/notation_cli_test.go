@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-dev/signet/internal/notationtest"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/policy/notationimport"
+	"github.com/signet-dev/signet/test/notationtest"
 	"github.com/signet-dev/signet/test/stack"
 	"github.com/signet-dev/signet/verify"
 )

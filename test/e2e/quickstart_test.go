@@ -13,12 +13,12 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/signet-dev/signet/internal/readme"
+	"github.com/signet-dev/signet/test/readme"
 	"github.com/signet-dev/signet/test/stack"
 )
 
 // The README's quickstarts, run as written against real servers: each
-// block is taken from README.md (internal/readme), and the test changes
+// block is taken from README.md (test/readme), and the test changes
 // only what the local servers force, each change named and required to
 // apply exactly once (rewrite): the public issuer, registry and Sigstore
 // become the stack's, the release chart URL the chart in this checkout, and

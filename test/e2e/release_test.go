@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-dev/signet/internal/release"
 	"github.com/signet-dev/signet/test/stack"
+	"github.com/signet-dev/signet/tools/release"
 )
 
 // releaseBinaries is what the release test builds, the same as
-// internal/release's testBinaries (so the two share one cold compile per
+// tools/release's testBinaries (so the two share one cold compile per
 // platform): every command for the image platforms and sign for
 // darwin/arm64; the release workflow on a tag builds the whole matrix.
 const releaseBinaries = "sign/linux/amd64,sign/linux/arm64,sign/darwin/arm64,enforce/linux/amd64,enforce/linux/arm64,signet-kms/linux/amd64,signet-kms/linux/arm64,signet-node/linux/amd64,signet-node/linux/arm64"
@@ -51,7 +51,7 @@ func forStack(t *testing.T, s *stack.Stack, trust string) string {
 // notes' identity; the binaries for this platform report the tag.
 //
 // It runs after the package's other tests (t.Parallel): on a fresh machine
-// its make release waits for internal/release's, which holds the per-platform
+// its make release waits for tools/release's, which holds the per-platform
 // build lock while it cold-compiles the same platforms, and that wait should
 // not hold up every test after this one.
 func TestReleaseWorkflowOnLocalStack(t *testing.T) {

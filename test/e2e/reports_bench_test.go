@@ -20,13 +20,13 @@ import (
 
 	"github.com/signet-dev/signet/enforce"
 	"github.com/signet-dev/signet/enforce/background"
-	"github.com/signet-dev/signet/internal/sigstoretest"
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/policyreport"
 	"github.com/signet-dev/signet/scan"
+	"github.com/signet-dev/signet/test/sigstoretest"
 	"github.com/signet-dev/signet/test/stack"
+	"github.com/signet-dev/signet/test/testworld"
 	"github.com/signet-dev/signet/verify"
 )
 

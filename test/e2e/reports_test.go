@@ -28,10 +28,10 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/signet-dev/signet/internal/sigstoretest"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policyreport"
 	"github.com/signet-dev/signet/scan"
+	"github.com/signet-dev/signet/test/sigstoretest"
 	"github.com/signet-dev/signet/test/stack"
 )
 

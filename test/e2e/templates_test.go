@@ -22,9 +22,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/signet-dev/signet/internal/release"
-	"github.com/signet-dev/signet/internal/testdir"
 	"github.com/signet-dev/signet/test/stack"
+	"github.com/signet-dev/signet/test/testdir"
+	"github.com/signet-dev/signet/tools/release"
 	"github.com/signet-dev/signet/verify"
 )
 

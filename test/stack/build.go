@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/signet-dev/signet/internal/filelock"
+	"github.com/signet-dev/signet/test/filelock"
 )
 
 // Tool is a pinned server or CLI built from the Go module proxy.
@@ -49,7 +49,7 @@ var (
 	// ToolLocalKMS is an AWS KMS API server (asymmetric ECC sign/verify), the
 	// real endpoint behind sign's awskms:// keys in tests (StartLocalKMS).
 	ToolLocalKMS = Tool{Name: "local-kms", Module: "github.com/nsmithuk/local-kms", Version: "v0.0.0-20260228092603-2a5e92d09ab6", Package: "github.com/nsmithuk/local-kms"}
-	// ToolCycloneDX generates the release's SBOMs (internal/release).
+	// ToolCycloneDX generates the release's SBOMs (tools/release).
 	ToolCycloneDX = Tool{Name: "cyclonedx-gomod", Module: "github.com/CycloneDX/cyclonedx-gomod", Version: "v1.10.0", Package: "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod"}
 	// ToolStaticcheck is make test's linter (make lint), cached like the
 	// servers so a fresh machine builds it once.

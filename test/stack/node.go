@@ -13,7 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/signet-dev/signet/internal/filelock"
+	"github.com/signet-dev/signet/test/filelock"
 )
 
 // Node is a real single-node cluster around the stack's kube-apiserver:

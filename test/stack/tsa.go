@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 
-	"github.com/signet-dev/signet/internal/filelock"
+	"github.com/signet-dev/signet/test/filelock"
 )
 
 // TSA is a real RFC 3161 timestamp authority with an in-memory signer.

@@ -18,9 +18,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/test/testworld"
 	"github.com/signet-dev/signet/verify"
 )
 

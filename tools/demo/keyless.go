@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/signet-dev/signet/internal/testworld"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/test/stack"
+	"github.com/signet-dev/signet/test/testworld"
 	"github.com/signet-dev/signet/verify"
 )
 

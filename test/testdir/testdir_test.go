@@ -15,7 +15,7 @@ func TestModuleRootIsTheRepository(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(b), "module github.com/signet-dev/signet\n") {
 		t.Fatalf("ModuleRoot %s: %v\n%.80s", root, err, b)
 	}
-	if wd, _ := os.Getwd(); filepath.Join(root, "internal", "testdir") != wd {
+	if wd, _ := os.Getwd(); filepath.Join(root, "test", "testdir") != wd {
 		t.Fatalf("ModuleRoot %s is not two above %s", root, wd)
 	}
 }

@@ -1,8 +1,8 @@
 // Command release builds signet's release (make release):
 //
-//	go run ./internal/release/cmd/release                       # snapshot into dist/
-//	go run ./internal/release/cmd/release -version v0.2.0 -prefix ghcr.io/signet-dev -push
-//	go run ./internal/release/cmd/release pin -checksums dist/SHA256SUMS -version v0.2.0 ci-templates/github/install-sign.sh
+//	go run ./tools/release/cmd/release                       # snapshot into dist/
+//	go run ./tools/release/cmd/release -version v0.2.0 -prefix ghcr.io/signet-dev -push
+//	go run ./tools/release/cmd/release pin -checksums dist/SHA256SUMS -version v0.2.0 ci-templates/github/install-sign.sh
 //
 // It is wiring over package release; see its documentation.
 package main
@@ -25,7 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/signet-dev/signet/internal/release"
+	"github.com/signet-dev/signet/tools/release"
 )
 
 func main() {

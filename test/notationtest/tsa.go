@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-dev/signet/internal/sigstoretest"
+	"github.com/signet-dev/signet/test/sigstoretest"
 )
 
 // TSA is an RFC 3161 timestamp authority over HTTP on loopback (POST

@@ -33,8 +33,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/signet-dev/signet/internal/sigstoretest"
 	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/test/sigstoretest"
 )
 
 // TB is the part of testing.TB the world needs, so the demo can build a

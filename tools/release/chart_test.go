@@ -10,7 +10,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/chart/loader"
 
-	"github.com/signet-dev/signet/internal/testdir"
+	"github.com/signet-dev/signet/test/testdir"
 )
 
 // moduleRoot is the repository root, from this file's location.

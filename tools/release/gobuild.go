@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signet-dev/signet/internal/filelock"
+	"github.com/signet-dev/signet/test/filelock"
 )
 
 // Binary is one release binary to build.
@@ -132,7 +132,7 @@ func isFile(p string) bool {
 // buildLock serializes builds for one platform that share a Go build cache.
 // Two processes compiling the same dependency tree at once both pay for it,
 // since the cache is written only when a compile ends: with `go test ./...`,
-// internal/release's snapshot and test/e2e's release workflow would each
+// tools/release's snapshot and test/e2e's release workflow would each
 // cold-compile every platform side by side, on a 2-core CI machine the
 // largest waste of a first run. Waiting instead, the second build finds the
 // first one's packages in the cache and only links.

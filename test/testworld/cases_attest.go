@@ -5,9 +5,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signet-dev/signet/internal/sigstoretest"
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/sigstoretest"
 )
 
 // attestationCases are the rows for rules that require attestations with
