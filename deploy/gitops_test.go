@@ -76,7 +76,7 @@ func TestGitOpsRendersAreIdentical(t *testing.T) {
 			}
 		})
 	}
-	if helmTemplate(t, nil) == helmTemplate(t, nil) {
+	if first, second := helmTemplate(t, nil), helmTemplate(t, nil); first == second {
 		t.Error("the generated mode rendered the same CA twice: genCA is gone, so is the reason for the GitOps modes; update the docs")
 	}
 }

@@ -174,9 +174,7 @@ func (c *converter) keyMembers(r *sourceRule, at Pos, base, pemText, kms, alg st
 	if kms != "" {
 		keys = append(keys, "")
 	}
-	for _, block := range splitPEM(pemText) {
-		keys = append(keys, block)
-	}
+	keys = append(keys, splitPEM(pemText)...)
 	if len(keys) == 0 {
 		c.ruleNote(r, NotExpressible, at, "a keys attestor without publicKeys or kms")
 		return nil, false

@@ -70,8 +70,6 @@ type exporter struct {
 	to     Target
 	report Report
 	docs   []any
-	// trustRoots are the TrustRoot objects written, by file.
-	trustRoots map[string]string
 }
 
 func (e *exporter) note(class Class, r *policy.Rule, format string, args ...any) {

@@ -104,13 +104,3 @@ func (c *converter) ruleNote(r *sourceRule, class Class, at Pos, format string, 
 	c.note(class, at, r.source, "%s", fmt.Sprintf(format, args...))
 	r.diffs = append(r.diffs, len(c.report.Differences)-1)
 }
-
-// describeSelector names a label selector in a message.
-func describeSelector(m map[string]string) string {
-	var parts []string
-	for k, v := range m {
-		parts = append(parts, k+"="+v)
-	}
-	slices.Sort(parts)
-	return strings.Join(parts, ",")
-}

@@ -189,9 +189,6 @@ func sortedCopy(s []string) []string {
 	return out
 }
 
-// key identifies a requirement: rules with equal keys are one rule.
-func (r requirement) key() string { return yamlString(r.ruleSpec("", nil)) }
-
 // ruleSpec is the trust-file rule for r over match.
 func (r requirement) ruleSpec(name string, match []string) policy.RuleSpec {
 	rs := policy.RuleSpec{Name: name, Match: match, Mode: r.mode}

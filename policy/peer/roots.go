@@ -132,7 +132,7 @@ func trustedRootJSON(p sigstoreParts) ([]byte, error) {
 	if p.fulcioPEM != "" {
 		chain, err := cryptoutils.UnmarshalCertificatesFromPEM([]byte(p.fulcioPEM))
 		if err != nil || len(chain) == 0 {
-			return nil, fmt.Errorf("Fulcio roots: not PEM certificates (%v)", err)
+			return nil, fmt.Errorf("the Fulcio roots are not PEM certificates (%v)", err)
 		}
 		last := chain[len(chain)-1]
 		cas = []root.CertificateAuthority{&root.FulcioCertificateAuthority{Root: last, Intermediates: chain[:len(chain)-1], ValidityPeriodStart: last.NotBefore}}
@@ -140,11 +140,11 @@ func trustedRootJSON(p sigstoreParts) ([]byte, error) {
 	if p.rekorPubPEM != "" {
 		tl, err := logOf(p.rekorURL, p.rekorPubPEM)
 		if err != nil {
-			return nil, fmt.Errorf("Rekor public key: %w", err)
+			return nil, fmt.Errorf("the Rekor public key: %w", err)
 		}
 		tlogs = map[string]*root.TransparencyLog{hex.EncodeToString(tl.ID): tl}
 	} else if p.rekorURL != "" && p.rekorURL != PublicRekor && !p.ignoreTlog {
-		return nil, fmt.Errorf("Rekor %s without its public key: signet verifies log entries offline, with the log's key (rekor.pubkey)", p.rekorURL)
+		return nil, fmt.Errorf("the Rekor log %s has no public key here: signet verifies log entries offline, with the log's key (rekor.pubkey)", p.rekorURL)
 	}
 	if p.ctlogPubPEM != "" {
 		tl, err := logOf("", p.ctlogPubPEM)

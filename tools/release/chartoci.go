@@ -44,7 +44,7 @@ type OCIChart struct {
 func NewOCIChart(tgz, chartYAML []byte, epoch time.Time) (*OCIChart, error) {
 	meta, err := yaml.YAMLToJSON(chartYAML)
 	if err != nil {
-		return nil, fmt.Errorf("Chart.yaml: %w", err)
+		return nil, fmt.Errorf("parsing Chart.yaml: %w", err)
 	}
 	var fields struct {
 		Name        string   `json:"name"`
