@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -175,14 +176,22 @@ func (h *Handler) namespaceMode(ctx context.Context, ns string, p *policy.Policy
 // is its slowest image, not the sum. Identical references are decided
 // once; the first in the current goroutine, so a pod of one image (or a
 // cached pod's first) starts none. Each goroutine writes only its own slot
-// of decided; the map of references is written before any goroutine
+// of decided; the slots of references are written before any goroutine
 // starts and only read after they all end.
 func (h *Handler) decideAll(ctx context.Context, req *admissionv1.AdmissionRequest, base verify.Request, ns policy.NamespaceMode, images []Image) []*verify.Decision {
-	slot := map[string]int{}
-	var refs []string
-	for _, img := range images {
-		if _, seen := slot[img.Image]; img.Image != "" && !seen {
-			slot[img.Image] = len(refs)
+	// slot[i] is images[i]'s place in refs, or -1 for no reference. A
+	// review names at most MaxImagesPerReview images, so a linear search
+	// costs less than a map.
+	refs := make([]string, 0, len(images))
+	slot := make([]int, len(images))
+	for i, img := range images {
+		slot[i] = -1
+		if img.Image == "" {
+			continue
+		}
+		slot[i] = slices.Index(refs, img.Image)
+		if slot[i] < 0 {
+			slot[i] = len(refs)
 			refs = append(refs, img.Image)
 		}
 	}
@@ -202,7 +211,7 @@ func (h *Handler) decideAll(ctx context.Context, req *admissionv1.AdmissionReque
 	wg.Wait()
 	out := make([]*verify.Decision, len(images))
 	for i, img := range images {
-		if j, ok := slot[img.Image]; ok && decided[j] != nil {
+		if j := slot[i]; j >= 0 && decided[j] != nil {
 			out[i] = decided[j]
 		} else {
 			out[i] = &verify.Decision{Image: img.Image}

@@ -47,6 +47,14 @@ func (s *Store) Decide(ctx context.Context, t verify.Target, trust *verify.Trust
 		return t.Present(d)
 	}
 	s.miss(t.Request)
+	return s.verify(ctx, t, trust, key)
+}
+
+// verify decides t with the engine, in one verification shared with every
+// concurrent request for its key and credentials, and keeps the decision
+// for later requests. It is Decide's miss path, apart so that only a miss
+// pays for the work's closure.
+func (s *Store) verify(ctx context.Context, t verify.Target, trust *verify.Trust, key string) *verify.Decision {
 	creds, _ := credentialsID(t.Keychain)
 	f, err := s.work.join(ctx, key+"\x00"+creds, t.Priority(), func(tr *regclient.Tracker) (*verify.Decision, error) {
 		s.stats.Verifications.Add(1)

@@ -40,6 +40,13 @@ func (c *Tags) Resolve(ctx context.Context, s verify.Subject) (name.Digest, erro
 		return d, nil
 	}
 	c.stats.TagMisses.Add(1)
+	return c.resolve(ctx, s, key, known, keep)
+}
+
+// resolve asks the engine for s's digest, in one resolution shared with
+// every concurrent request for key, and keeps the answer when keep. It is
+// Resolve's miss path, apart so that only a miss pays for the closure.
+func (c *Tags) resolve(ctx context.Context, s verify.Subject, key string, known, keep bool) (name.Digest, error) {
 	prio := s.Priority()
 	prio.Urgent = known
 	f, err := c.work.join(ctx, key, prio, func(tr *regclient.Tracker) (name.Digest, error) {

@@ -47,9 +47,14 @@ type Request struct {
 	// ReverifyDenied asks a store not to answer a denial from memory
 	// (a periodic background pass: a denial is fixed by signing).
 	ReverifyDenied bool
-	// Tracker accounts for, and bounds, the request's registry traffic;
-	// Flow adds one when it is nil.
+	// Tracker accounts for, and bounds, the request's registry traffic.
+	// When it is nil, each step that goes to the registry (Resolve,
+	// Decide) makes its own, so an answer from memory costs none.
 	Tracker *regclient.Tracker
+
+	// since is when Flow.Decide took the request: its place in a
+	// registry gate's queue, whichever step first waits there.
+	since time.Time
 }
 
 // Priority is the request's priority at a registry gate.
@@ -57,7 +62,20 @@ func (r Request) Priority() regclient.Priority {
 	if r.Tracker != nil {
 		return r.Tracker.Priority()
 	}
-	return regclient.Priority{Since: time.Now(), Background: r.Background}
+	since := r.since
+	if since.IsZero() {
+		since = time.Now()
+	}
+	return regclient.Priority{Since: since, Background: r.Background}
+}
+
+// tracked is r with a Tracker: its own, or a new one for a step that is
+// about to go to the registry.
+func (r Request) tracked() Request {
+	if r.Tracker == nil {
+		r.Tracker = regclient.NewTracker(r.Priority())
+	}
+	return r
 }
 
 // Subject is a request on its way through the engine: the reference
@@ -112,13 +130,12 @@ type Flow struct {
 // Decide decides one request. It always returns a Decision: registry and
 // trust-root failures become denials with the failure as the reason (fail
 // closed), never an error the caller could mistake for "allow". Its
-// registry requests are accounted to req.Tracker (one is made when it is
-// nil).
+// registry requests are accounted to req.Tracker, or to a Tracker per step
+// that goes to the registry when that is nil: a request answered from
+// caches makes none.
 func (f Flow) Decide(ctx context.Context, req Request) *Decision {
 	start := time.Now()
-	if req.Tracker == nil {
-		req.Tracker = regclient.NewTracker(req.Priority())
-	}
+	req.since = start
 	var s Subject
 	var d *Decision
 	if f.Prepared != nil {
@@ -139,8 +156,8 @@ func (f Flow) Decide(ctx context.Context, req Request) *Decision {
 
 // unresolved is the decision for s when its reference could not be
 // resolved with err: a transient denial that says what the registry did,
-// from the shared work err carries it for (regclient.WithFailure) or from
-// the request's own Tracker.
+// from the Tracker err carries (regclient.WithFailure: the resolving
+// step's, or the shared work's) or from the request's own.
 func (s Subject) unresolved(err error) *Decision {
 	d := s.deny(NewReason(resolveCode(err), "could not resolve %s to a digest: %v", s.Image, err), true)
 	f := regclient.FailureOf(err)

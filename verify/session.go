@@ -38,8 +38,10 @@ type repoTransport struct {
 	err  error
 }
 
-// session starts the registry side of one step of req.
+// session starts the registry side of one step of req, accounted to its
+// Tracker (a new one when it has none: registry work is never unbounded).
 func (v *Verifier) session(req Request) *session {
+	req = req.tracked()
 	return &session{v: v, keychain: req.Keychain, tracker: req.Tracker, byRepo: map[string]*repoTransport{}}
 }
 

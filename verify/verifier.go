@@ -79,6 +79,7 @@ func (v *Verifier) Verify(ctx context.Context, image string, p *policy.Policy) *
 // trust: the TargetDecider of the flow. A failure to read the evidence is
 // a denial that names it, with what the registry did.
 func (v *Verifier) Decide(ctx context.Context, t Target, trust *Trust) *Decision {
+	t.Request = t.Request.tracked()
 	ev, err := v.Collect(ctx, t)
 	var d *Decision
 	if err != nil {
@@ -107,7 +108,14 @@ func (v *Verifier) Resolve(ctx context.Context, s Subject) (name.Digest, error) 
 	if dg, ok := ref.(name.Digest); ok {
 		return dg, nil
 	}
-	opts, err := v.session(s.Request).remoteOpts(ctx, ref.Context())
+	s.Request = s.Request.tracked()
+	d, err := v.resolve(ctx, s.Request, ref)
+	return d, regclient.WithFailure(err, s.Tracker.Failure())
+}
+
+// resolve asks the registry for the digest ref names.
+func (v *Verifier) resolve(ctx context.Context, req Request, ref name.Reference) (name.Digest, error) {
+	opts, err := v.session(req).remoteOpts(ctx, ref.Context())
 	if err != nil {
 		return name.Digest{}, err
 	}
