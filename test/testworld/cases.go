@@ -120,48 +120,28 @@ var signatureCases = []Case{
 		}},
 	{Name: "signed image with valid SLSA v1 provenance is allowed", Allow: true,
 		Setup: func(w *World, l ocisig.Layout) string {
-			d := w.Push("acme/prov/app:1")
-			s := w.GitHub("acme/app", "refs/heads/main")
-			w.Sign(d, d, s, l)
-			w.Attest(d, d, s, l, policy.SLSAProvenanceV1, sigstoretest.SLSAv1GitHub(s.Identity()))
-			return w.Ref("acme/prov/app:1")
+			return provenanced(w, l, "1", "", policy.SLSAProvenanceV1, sigstoretest.SLSAv1GitHub(releaseIdentity()))
 		}},
 	{Name: "attestation of the wrong predicate type does not satisfy provenance", Reason: "has no https://slsa.dev/provenance/v1 attestation",
 		Setup: func(w *World, l ocisig.Layout) string {
-			d := w.Push("acme/prov/app:wrongtype")
-			s := w.GitHub("acme/app", "refs/heads/main")
-			w.Sign(d, d, s, l)
-			w.Attest(d, d, s, l, "https://cyclonedx.org/bom", map[string]any{"bomFormat": "CycloneDX"})
-			return w.Ref("acme/prov/app:wrongtype")
+			return provenanced(w, l, "wrongtype", "", "https://cyclonedx.org/bom", map[string]any{"bomFormat": "CycloneDX"})
 		}},
 	{Name: "attestation about another digest is denied", Reason: "subject is not",
 		Setup: func(w *World, l ocisig.Layout) string {
-			other := w.Push("acme/prov/app:other")
-			d := w.Push("acme/prov/app:subject")
-			s := w.GitHub("acme/app", "refs/heads/main")
-			w.Sign(d, d, s, l)
-			w.Attest(d, other, s, l, policy.SLSAProvenanceV1, sigstoretest.SLSAv1GitHub(s.Identity()))
-			return w.Ref("acme/prov/app:subject")
+			return provenanced(w, l, "subject", "other", policy.SLSAProvenanceV1, sigstoretest.SLSAv1GitHub(releaseIdentity()))
 		}},
 	{Name: "provenance from another repository than the signer is denied", Reason: "sourceMatchesSigner",
 		Setup: func(w *World, l ocisig.Layout) string {
-			d := w.Push("acme/prov/app:source")
-			s := w.GitHub("acme/app", "refs/heads/main")
-			w.Sign(d, d, s, l)
 			pred := sigstoretest.SLSAv1GitHub(sigstoretest.GitHub("acme/fork", ".github/workflows/release.yml", "refs/heads/main"))
-			w.Attest(d, d, s, l, policy.SLSAProvenanceV1, pred)
-			return w.Ref("acme/prov/app:source")
+			return provenanced(w, l, "source", "", policy.SLSAProvenanceV1, pred)
 		}},
 	{Name: "provenance whose CEL condition is false is denied", Reason: `condition "github-workflow-build"`,
 		Setup: func(w *World, l ocisig.Layout) string {
-			d := w.Push("acme/prov/app:buildtype")
-			s := w.GitHub("acme/app", "refs/heads/main")
-			w.Sign(d, d, s, l)
-			pred := sigstoretest.SLSAv1GitHub(s.Identity())
+			pred := sigstoretest.SLSAv1GitHub(releaseIdentity())
 			pred["buildDefinition"].(map[string]any)["buildType"] = "https://example.com/hand-made/v1"
-			w.Attest(d, d, s, l, policy.SLSAProvenanceV1, pred)
-			return w.Ref("acme/prov/app:buildtype")
+			return provenanced(w, l, "buildtype", "", policy.SLSAProvenanceV1, pred)
 		}},
+
 	{Name: "threshold of two identities is not met by one", Reason: "only 1 distinct signer", Signatures: 1,
 		Setup: func(w *World, l ocisig.Layout) string {
 			d := w.Push("acme/dual/app:1")
@@ -250,4 +230,23 @@ var signatureCases = []Case{
 		Setup: func(w *World, l ocisig.Layout) string {
 			return "127.1:5000/acme/app:1.0" // glibc dials 127.0.0.1, Go's resolver looks the name up
 		}},
+}
+
+// provenanced pushes acme/prov/app:tag, signs it as the release workflow
+// and attaches, as the same signer, a predicate of type predicateType about
+// acme/prov/app:about (pushed first) or, when about is empty, about the
+// image itself.
+func provenanced(w *World, l ocisig.Layout, tag, about, predicateType string, predicate map[string]any) string {
+	var subject name.Digest
+	if about != "" {
+		subject = w.Push("acme/prov/app:" + about)
+	}
+	d := w.Push("acme/prov/app:" + tag)
+	if about == "" {
+		subject = d
+	}
+	s := w.release()
+	w.Sign(d, d, s, l)
+	w.Attest(d, subject, s, l, predicateType, predicate)
+	return w.Ref("acme/prov/app:" + tag)
 }

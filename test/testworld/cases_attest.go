@@ -82,8 +82,14 @@ var attestationCases = []Case{
 		}},
 }
 
-// release is the signer the "attested" rule accepts.
-func (w *World) release() *sigstoretest.Signer { return w.GitHub("acme/app", "refs/heads/main") }
+// release is the signer the "attested" and "provenance-required" rules
+// accept: releaseIdentity.
+func (w *World) release() *sigstoretest.Signer { return w.signer(releaseIdentity()) }
+
+// releaseIdentity is acme/app's release workflow on main.
+func releaseIdentity() sigstoretest.Identity {
+	return sigstoretest.GitHub("acme/app", ".github/workflows/release.yml", "refs/heads/main")
+}
 
 // attested pushes acme/attested/app:tag, signs it and attaches the SBOM
 // as the rule's identity, and the scan as scanner (each when not nil).
