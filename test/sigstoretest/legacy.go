@@ -26,25 +26,12 @@ func (s *Signer) SignLegacy(payload []byte) (ocisig.Legacy, error) {
 	}
 	l := s.legacy(ocisig.KindSignature, ocisig.SimpleSigningMediaType, payload)
 	l.Signature = base64.StdEncoding.EncodeToString(sig)
-	if !s.cfg.noTlog {
-		h := sha256.Sum256(payload)
-		body, err := canonicalEntry("hashedrekord", "0.0.1", types.ArtifactProperties{
-			ArtifactHash:   "sha256:" + hex.EncodeToString(h[:]),
-			SignatureBytes: sig,
-			PublicKeyBytes: [][]byte{s.verifierPEM()},
-			PKIFormat:      "x509",
-		})
-		if err != nil {
-			return ocisig.Legacy{}, err
-		}
-		if l.RekorBundle, err = s.rekorBundle(body, at); err != nil {
-			return ocisig.Legacy{}, err
-		}
-	}
-	if s.cfg.timestamp {
-		if l.RFC3161, err = s.rfc3161(sig, at); err != nil {
-			return ocisig.Legacy{}, err
-		}
+	h := sha256.Sum256(payload)
+	if err := s.timeEvidence(&l, at, "hashedrekord", "0.0.1", types.ArtifactProperties{
+		ArtifactHash:   "sha256:" + hex.EncodeToString(h[:]),
+		SignatureBytes: sig,
+	}, sig); err != nil {
+		return ocisig.Legacy{}, err
 	}
 	return l, nil
 }
@@ -65,25 +52,35 @@ func (s *Signer) AttestLegacy(statement []byte, predicateType string) (ocisig.Le
 	}
 	l := s.legacy(ocisig.KindAttestation, ocisig.DSSEMediaType, envJSON)
 	l.PredicateType = predicateType
+	if err := s.timeEvidence(&l, at, "intoto", "0.0.2", types.ArtifactProperties{ArtifactBytes: envJSON}, envJSON); err != nil {
+		return ocisig.Legacy{}, err
+	}
+	return l, nil
+}
+
+// timeEvidence attaches to l what lets a verifier trust the time of its
+// signature: unless WithoutTlog, the Rekor bundle of an entry of kind and
+// version for props (with the signer's public key); with WithTimestamp, an
+// RFC 3161 timestamp over stamped.
+func (s *Signer) timeEvidence(l *ocisig.Legacy, at time.Time, kind, version string, props types.ArtifactProperties, stamped []byte) error {
 	if !s.cfg.noTlog {
-		body, err := canonicalEntry("intoto", "0.0.2", types.ArtifactProperties{
-			ArtifactBytes:  envJSON,
-			PublicKeyBytes: [][]byte{s.verifierPEM()},
-			PKIFormat:      "x509",
-		})
+		props.PublicKeyBytes = [][]byte{s.verifierPEM()}
+		props.PKIFormat = "x509"
+		body, err := canonicalEntry(kind, version, props)
 		if err != nil {
-			return ocisig.Legacy{}, err
+			return err
 		}
 		if l.RekorBundle, err = s.rekorBundle(body, at); err != nil {
-			return ocisig.Legacy{}, err
+			return err
 		}
 	}
 	if s.cfg.timestamp {
-		if l.RFC3161, err = s.rfc3161(envJSON, at); err != nil {
-			return ocisig.Legacy{}, err
+		var err error
+		if l.RFC3161, err = s.rfc3161(stamped, at); err != nil {
+			return err
 		}
 	}
-	return l, nil
+	return nil
 }
 
 func (s *Signer) legacy(k ocisig.Kind, mediaType string, payload []byte) ocisig.Legacy {
