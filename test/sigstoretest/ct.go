@@ -26,11 +26,7 @@ type ctLog struct {
 var oidSCTList = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}
 
 func newCTLog() (*ctLog, error) {
-	k, err := newKey()
-	if err != nil {
-		return nil, err
-	}
-	id, err := logID(&k.PublicKey)
+	k, id, err := newLogKey()
 	if err != nil {
 		return nil, err
 	}

@@ -25,18 +25,7 @@ type ca struct {
 }
 
 func newCA(name string, notBefore, notAfter time.Time) (*ca, error) {
-	rootKey, err := newKey()
-	if err != nil {
-		return nil, err
-	}
-	root, err := issue(&x509.Certificate{
-		Subject:               pkix.Name{CommonName: name, Organization: []string{name + ".dev"}},
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}, nil, &rootKey.PublicKey, rootKey)
+	root, rootKey, err := newRoot(pkix.Name{CommonName: name, Organization: []string{name + ".dev"}}, notBefore, notAfter)
 	if err != nil {
 		return nil, fmt.Errorf("issuing root: %w", err)
 	}
@@ -58,6 +47,27 @@ func newCA(name string, notBefore, notAfter time.Time) (*ca, error) {
 		return nil, fmt.Errorf("issuing intermediate: %w", err)
 	}
 	return &ca{root: root, intermediate: inter, intermediateKey: interKey}, nil
+}
+
+// newRoot issues a self-signed CA certificate for subject and its key: the
+// root of the Fulcio CA and of the TSA.
+func newRoot(subject pkix.Name, notBefore, notAfter time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	key, err := newKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	root, err := issue(&x509.Certificate{
+		Subject:               subject,
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}, nil, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return root, key, nil
 }
 
 // chain is the intermediate then the root, the order cosign's chain
@@ -131,14 +141,19 @@ func randSerial() (*big.Int, error) {
 	return s, nil
 }
 
-// logID is how Rekor and CT identify a log: sha256 of the PKIX public key.
-func logID(pub crypto.PublicKey) ([]byte, error) {
-	der, err := x509.MarshalPKIXPublicKey(pub)
+// newLogKey makes a log's signing key and its ID, as Rekor and CT identify
+// a log: sha256 of the PKIX public key.
+func newLogKey() (*ecdsa.PrivateKey, []byte, error) {
+	k, err := newKey()
 	if err != nil {
-		return nil, fmt.Errorf("marshaling log key: %w", err)
+		return nil, nil, err
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("marshaling log key: %w", err)
 	}
 	h := sha256.Sum256(der)
-	return h[:], nil
+	return k, h[:], nil
 }
 
 func certPEM(certs ...*x509.Certificate) []byte {

@@ -52,11 +52,7 @@ type logEntry struct {
 const rekorOrigin = "rekor.sigstoretest.local"
 
 func newRekorLog() (*rekorLog, error) {
-	k, err := newKey()
-	if err != nil {
-		return nil, err
-	}
-	id, err := logID(&k.PublicKey)
+	k, id, err := newLogKey()
 	if err != nil {
 		return nil, err
 	}

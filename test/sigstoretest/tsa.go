@@ -28,18 +28,7 @@ type TSA struct {
 
 // NewTSA issues a TSA's root and leaf, valid from notBefore to notAfter.
 func NewTSA(notBefore, notAfter time.Time) (*TSA, error) {
-	rootKey, err := newKey()
-	if err != nil {
-		return nil, err
-	}
-	root, err := issue(&x509.Certificate{
-		Subject:               pkix.Name{CommonName: "sigstoretest-tsa", Organization: []string{"sigstoretest.dev"}},
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}, nil, &rootKey.PublicKey, rootKey)
+	root, rootKey, err := newRoot(pkix.Name{CommonName: "sigstoretest-tsa", Organization: []string{"sigstoretest.dev"}}, notBefore, notAfter)
 	if err != nil {
 		return nil, fmt.Errorf("issuing TSA root: %w", err)
 	}
