@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/signet-dev/signet/test/sigstoretest"
 )
 
 // CA is a two-level certificate authority, as enterprise PKIs and the
@@ -118,14 +120,8 @@ func (c *CA) Leaf(t testing.TB, opts ...LeafOption) *Leaf {
 // RootPEM is the root as a trust file or trust store holds it.
 func (c *CA) RootPEM() []byte { return PEM(c.Root) }
 
-// PEM encodes certificates.
-func PEM(certs ...*x509.Certificate) []byte {
-	var out []byte
-	for _, c := range certs {
-		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-	}
-	return out
-}
+// PEM encodes certificates (sigstoretest.CertPEM).
+func PEM(certs ...*x509.Certificate) []byte { return sigstoretest.CertPEM(certs...) }
 
 // KeyPEM encodes a leaf's private key as PKCS#8, the form notation writes.
 func (l *Leaf) KeyPEM(t testing.TB) []byte {

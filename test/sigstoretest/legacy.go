@@ -86,8 +86,8 @@ func (s *Signer) timeEvidence(l *ocisig.Legacy, at time.Time, kind, version stri
 func (s *Signer) legacy(k ocisig.Kind, mediaType string, payload []byte) ocisig.Legacy {
 	l := ocisig.Legacy{Kind: k, MediaType: mediaType, Payload: payload}
 	if s.cert != nil {
-		l.Certificate = certPEM(s.cert)
-		l.Chain = certPEM(s.chain...)
+		l.Certificate = CertPEM(s.cert)
+		l.Chain = CertPEM(s.chain...)
 	}
 	return l
 }

@@ -156,7 +156,9 @@ func newLogKey() (*ecdsa.PrivateKey, []byte, error) {
 	return k, h[:], nil
 }
 
-func certPEM(certs ...*x509.Certificate) []byte {
+// CertPEM encodes certificates as PEM blocks, in order: a chain
+// annotation, a trust store's roots.
+func CertPEM(certs ...*x509.Certificate) []byte {
 	var out []byte
 	for _, c := range certs {
 		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)

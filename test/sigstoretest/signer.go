@@ -174,7 +174,7 @@ func (s *Signer) sign(msg []byte) ([]byte, error) {
 // public key for key signers.
 func (s *Signer) verifierPEM() []byte {
 	if s.cert != nil {
-		return certPEM(s.cert)
+		return CertPEM(s.cert)
 	}
 	return s.PublicKeyPEM()
 }
