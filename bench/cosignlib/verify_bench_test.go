@@ -20,23 +20,10 @@ import (
 
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
-	"github.com/signet-dev/signet/test/sigstoretest"
 	"github.com/signet-dev/signet/test/stack"
 	"github.com/signet-dev/signet/test/testworld"
 	"github.com/signet-dev/signet/verify"
 )
-
-const trustPolicy = `apiVersion: signet.dev/v1alpha1
-kind: TrustPolicy
-sigstore: {trustedRoot: trusted_root.json}
-identities:
-  - name: release-key
-    key: {path: cosign.pub}
-images:
-  - match: [REGISTRY/**]
-    signedBy: [release-key]
-    provenance: {required: true, sourceRefs: [refs/heads/main]}
-`
 
 // world is one loopback registry holding acme/<layout>:1, signed with the
 // world's key and attested with SLSA v1 provenance in that layout: the
@@ -54,7 +41,7 @@ type world struct {
 }
 
 func newWorld(b testing.TB, layout ocisig.Layout, registry string) *world {
-	o := testworld.Options{Policy: trustPolicy, Registry: registry}
+	o := testworld.Options{Policy: testworld.KeyProvenancePolicy, Registry: registry}
 	var c *testworld.Counter
 	if registry == "" {
 		c = &testworld.Counter{}
@@ -62,9 +49,7 @@ func newWorld(b testing.TB, layout ocisig.Layout, registry string) *world {
 	}
 	w := testworld.New(b, o)
 	d := w.Push("acme/" + string(layout) + ":1")
-	s := w.KeySigner(nil)
-	w.Sign(d, d, s, layout)
-	w.Attest(d, d, s, layout, policy.SLSAProvenanceV1, sigstoretest.SLSAv1GitHub(sigstoretest.GitHub("acme/app", ".github/workflows/release.yml", "refs/heads/main")))
+	w.SignKeyProvenance(d, layout)
 	p, err := policy.LoadFile(w.PolicyPath)
 	if err != nil {
 		b.Fatal(err)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
-	"github.com/signet-dev/signet/test/sigstoretest"
 	"github.com/signet-dev/signet/test/startup"
 	"github.com/signet-dev/signet/test/testworld"
 	"github.com/signet-dev/signet/verify"
@@ -102,21 +101,8 @@ func BenchmarkStartup(b *testing.B) {
 // and their ratio (x-in-process; issue 13's target is 2).
 func benchmarkVerifyProcess(b *testing.B) {
 	m := bins(b)
-	w := testworld.New(b, testworld.Options{Policy: `apiVersion: signet.dev/v1alpha1
-kind: TrustPolicy
-sigstore: {trustedRoot: trusted_root.json}
-identities:
-  - name: release-key
-    key: {path: cosign.pub}
-images:
-  - match: [REGISTRY/**]
-    signedBy: [release-key]
-    provenance: {required: true, sourceRefs: [refs/heads/main]}
-`})
-	d := w.Push("acme/app:1")
-	s := w.KeySigner(nil)
-	w.Sign(d, d, s, ocisig.LayoutLegacy)
-	w.Attest(d, d, s, ocisig.LayoutLegacy, policy.SLSAProvenanceV1, sigstoretest.SLSAv1GitHub(sigstoretest.GitHub("acme/app", ".github/workflows/release.yml", "refs/heads/main")))
+	w := testworld.New(b, testworld.Options{Policy: testworld.KeyProvenancePolicy})
+	w.SignKeyProvenance(w.Push("acme/app:1"), ocisig.LayoutLegacy)
 	image := w.Ref("acme/app:1")
 	args := []string{"verify", "--policy", w.PolicyPath, image}
 	for b.Loop() {

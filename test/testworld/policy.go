@@ -1,5 +1,13 @@
 package testworld
 
+import (
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/signet-dev/signet/ocisig"
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/test/sigstoretest"
+)
+
 // DefaultPolicy is the world's trust policy. Rules are ordered from most to
 // least specific; REGISTRY is replaced by the world's registry host.
 const DefaultPolicy = `apiVersion: signet.dev/v1alpha1
@@ -96,6 +104,16 @@ images:
     signedBy: [release-key]
     provenance: {required: true, sourceRefs: [refs/heads/main]}
 `
+
+// SignKeyProvenance signs d with the world's key and attests, in layout,
+// SLSA v1 provenance from acme/app's release workflow on main: an image
+// KeyProvenancePolicy admits. It returns the signer, for more attestations.
+func (w *World) SignKeyProvenance(d name.Digest, layout ocisig.Layout) *sigstoretest.Signer {
+	s := w.KeySigner(nil)
+	w.Sign(d, d, s, layout)
+	w.Attest(d, d, s, layout, policy.SLSAProvenanceV1, sigstoretest.SLSAv1GitHub(releaseIdentity()))
+	return s
+}
 
 // KeyAttestedPolicy is KeyProvenancePolicy that also requires an SBOM and
 // a scan, with three CEL conditions in all.
