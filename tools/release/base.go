@@ -111,24 +111,11 @@ func statusEntry(control []byte) []byte {
 func addCABundle(t tree, d *Deb) error {
 	var certs []string
 	bodies := map[string][]byte{}
-	err := d.Walk(func(h *tar.Header, r io.Reader) error {
-		name := path.Clean("/" + h.Name)
-		switch {
-		case h.Typeflag == tar.TypeReg && strings.HasPrefix(name, "/usr/share/ca-certificates/") && strings.HasSuffix(name, ".crt"):
-			b, err := io.ReadAll(r)
-			if err != nil {
-				return err
-			}
-			certs = append(certs, name)
-			bodies[name] = b
-		case h.Typeflag == tar.TypeReg && name == "/usr/share/doc/ca-certificates/copyright":
-			b, err := io.ReadAll(r)
-			if err != nil {
-				return err
-			}
-			t.add(file(name, 0o644, b))
-		}
-		return nil
+	err := addFiles(t, d, func(name string) bool {
+		return strings.HasPrefix(name, "/usr/share/ca-certificates/") && strings.HasSuffix(name, ".crt")
+	}, func(name string, b []byte) {
+		certs = append(certs, name)
+		bodies[name] = b
 	})
 	if err != nil {
 		return err
@@ -148,24 +135,9 @@ func addCABundle(t tree, d *Deb) error {
 
 func addBusybox(t tree, d *Deb) error {
 	var have bool
-	err := d.Walk(func(h *tar.Header, r io.Reader) error {
-		name := path.Clean("/" + h.Name)
-		switch {
-		case h.Typeflag == tar.TypeReg && name == "/bin/busybox":
-			b, err := io.ReadAll(r)
-			if err != nil {
-				return err
-			}
-			t.add(file(name, 0o755, b))
-			have = true
-		case h.Typeflag == tar.TypeReg && name == "/usr/share/doc/busybox-static/copyright":
-			b, err := io.ReadAll(r)
-			if err != nil {
-				return err
-			}
-			t.add(file(name, 0o644, b))
-		}
-		return nil
+	err := addFiles(t, d, func(name string) bool { return name == "/bin/busybox" }, func(name string, b []byte) {
+		t.add(file(name, 0o755, b))
+		have = true
 	})
 	if err != nil {
 		return err
@@ -177,4 +149,27 @@ func addBusybox(t tree, d *Deb) error {
 		t.add(symlink("/bin/"+a, "busybox"))
 	}
 	return nil
+}
+
+// addFiles reads d's regular files: its copyright file goes into t as it
+// is, and each other file whose absolute path want accepts goes to fn with
+// its content.
+func addFiles(t tree, d *Deb, want func(name string) bool, fn func(name string, body []byte)) error {
+	copyright := "/usr/share/doc/" + d.Package + "/copyright"
+	return d.Walk(func(h *tar.Header, r io.Reader) error {
+		name := path.Clean("/" + h.Name)
+		if h.Typeflag != tar.TypeReg || name != copyright && !want(name) {
+			return nil
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		if name == copyright {
+			t.add(file(name, 0o644, b))
+		} else {
+			fn(name, b)
+		}
+		return nil
+	})
 }
