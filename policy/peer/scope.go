@@ -8,10 +8,8 @@ import (
 
 // scope adds a source image pattern to r, translated (dialect.go).
 func (c *converter) scope(r *sourceRule, d dialect, pattern string, at Pos) {
-	sc, err := translate(d, pattern)
-	if err != nil {
-		c.ruleNote(r, NotExpressible, at, "%v", err)
-		r.refused = true
+	sc, ok := c.translated(r, d, pattern, at)
+	if !ok {
 		return
 	}
 	if sc.Never {
@@ -51,10 +49,8 @@ func (c *converter) scope(r *sourceRule, d dialect, pattern string, at Pos) {
 // that skips exactly what the source skipped is equivalent: one that
 // skips more (another spelling, other tags) is weaker.
 func (c *converter) skip(r *sourceRule, d dialect, pattern string, at Pos) {
-	sc, err := translate(d, pattern)
-	if err != nil {
-		c.ruleNote(r, NotExpressible, at, "%v", err)
-		r.refused = true
+	sc, ok := c.translated(r, d, pattern, at)
+	if !ok {
 		return
 	}
 	if sc.Never {
@@ -83,6 +79,18 @@ func (c *converter) skip(r *sourceRule, d dialect, pattern string, at Pos) {
 		return
 	}
 	c.ruleNote(r, Equivalent, at, "skip %q becomes a pin-only rule for %s, before the rule", pattern, quoteList(sc.Globs))
+}
+
+// translated translates pattern (dialect.go); a pattern signet cannot
+// express is noted and refuses r.
+func (c *converter) translated(r *sourceRule, d dialect, pattern string, at Pos) (scope, bool) {
+	sc, err := translate(d, pattern)
+	if err != nil {
+		c.ruleNote(r, NotExpressible, at, "%v", err)
+		r.refused = true
+		return scope{}, false
+	}
+	return sc, true
 }
 
 func quoteList(s []string) string {
