@@ -27,6 +27,13 @@ type ivpol struct {
 	allContainers bool
 }
 
+// ivpolDigestNotes are validationConfigurations' digestNotes.
+var ivpolDigestNotes = digestNotes{
+	mutate:   "mutateDigest: false becomes pin: false: the workload keeps its tag; signet still verifies the digest the tag names",
+	verify:   "verifyDigest: false lets Kyverno admit a tag without a digest; signet always decides about a digest",
+	required: "required: false lets an image no validation verified through; signet verifies every image its rules match",
+}
+
 // ivAttestor is an attestor read: the identities it is (any one
 // satisfies it).
 type ivAttestor struct {
@@ -62,17 +69,7 @@ func (c *converter) imageValidatingPolicy(d document) {
 		c.ruleNote(r, NotExpressible, spec.at("images"), "custom image extractors: signet verifies the images of the workload kinds it knows")
 		r.refused = true
 	}
-	cfg := spec.obj("validationConfigurations")
-	if !cfg.boolean("mutateDigest", true) {
-		r.req.noPin = true
-		c.ruleNote(r, Equivalent, cfg.at("mutateDigest"), "mutateDigest: false becomes pin: false: the workload keeps its tag; signet still verifies the digest the tag names")
-	}
-	if !cfg.boolean("verifyDigest", true) {
-		c.ruleNote(r, Stricter, cfg.at("verifyDigest"), "verifyDigest: false lets Kyverno admit a tag without a digest; signet always decides about a digest")
-	}
-	if !cfg.boolean("required", true) {
-		c.ruleNote(r, Stricter, cfg.at("required"), "required: false lets an image no validation verified through; signet verifies every image its rules match")
-	}
+	c.digestFlags(r, spec.obj("validationConfigurations"), ivpolDigestNotes)
 	if spec.has("credentials") {
 		c.ruleNote(r, Equivalent, spec.at("credentials"), "credentials: signet reads registries with the pod's pull secrets and enforce's own credentials, not per policy")
 	}

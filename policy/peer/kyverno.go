@@ -223,18 +223,38 @@ func (c *converter) legacyClause(r *sourceRule, iv obj) (clause, bool) {
 	return clause{}, true
 }
 
-// kyvernoDigest reads mutateDigest, verifyDigest and required.
-func (c *converter) kyvernoDigest(r *sourceRule, iv obj) {
-	if !iv.boolean("mutateDigest", true) {
+// digestNotes are the notes for mutateDigest, verifyDigest and required
+// set to false, in a Kyverno dialect's own words: ClusterPolicy's
+// verifyImages and ImageValidatingPolicy's validationConfigurations spell
+// them alike and signet translates them alike (digestFlags).
+type digestNotes struct{ mutate, verify, required string }
+
+var clusterPolicyDigestNotes = digestNotes{
+	mutate:   "mutateDigest: false becomes pin: false: the workload keeps its tag; signet still verifies the digest the tag names when it admits it",
+	verify:   "verifyDigest: false lets Kyverno admit a tag without a digest; signet always decides about a digest (pinning it, or with pin: false verifying the one the tag names)",
+	required: "required: false lets Kyverno's validating pass admit an image its mutating pass did not verify (an UPDATE that keeps the image); signet verifies every admission",
+}
+
+// digestFlags reads o's mutateDigest (false: the rule does not pin),
+// verifyDigest and required (false: signet is stricter), each true when
+// absent.
+func (c *converter) digestFlags(r *sourceRule, o obj, n digestNotes) {
+	if !o.boolean("mutateDigest", true) {
 		r.req.noPin = true
-		c.ruleNote(r, Equivalent, iv.at("mutateDigest"), "mutateDigest: false becomes pin: false: the workload keeps its tag; signet still verifies the digest the tag names when it admits it")
+		c.ruleNote(r, Equivalent, o.at("mutateDigest"), "%s", n.mutate)
 	}
-	if !iv.boolean("verifyDigest", true) {
-		c.ruleNote(r, Stricter, iv.at("verifyDigest"), "verifyDigest: false lets Kyverno admit a tag without a digest; signet always decides about a digest (pinning it, or with pin: false verifying the one the tag names)")
+	if !o.boolean("verifyDigest", true) {
+		c.ruleNote(r, Stricter, o.at("verifyDigest"), "%s", n.verify)
 	}
-	if !iv.boolean("required", true) {
-		c.ruleNote(r, Stricter, iv.at("required"), "required: false lets Kyverno's validating pass admit an image its mutating pass did not verify (an UPDATE that keeps the image); signet verifies every admission")
+	if !o.boolean("required", true) {
+		c.ruleNote(r, Stricter, o.at("required"), "%s", n.required)
 	}
+}
+
+// kyvernoDigest reads mutateDigest, verifyDigest, required, useCache and
+// imageRegistryCredentials.
+func (c *converter) kyvernoDigest(r *sourceRule, iv obj) {
+	c.digestFlags(r, iv, clusterPolicyDigestNotes)
 	if iv.boolean("useCache", true) {
 		// Kyverno's cache keeps successes per reference string; signet's
 		// keeps decisions per digest and rule meaning. No difference in
