@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"fmt"
 
 	"gopkg.in/yaml.v3"
@@ -162,14 +163,33 @@ type NamespacesSpec struct {
 // where relative paths (a trusted_root.json, a key file) resolve,
 // WithReadFile how they are read.
 func New(s Spec, opts ...Option) (*Policy, error) {
-	doc := struct {
+	var n yaml.Node
+	if err := n.Encode(s.document()); err != nil {
+		return nil, fmt.Errorf("encoding the policy: %w", err)
+	}
+	return compile(&n, opts)
+}
+
+// Marshal renders s as a trust file (two-space indent), the document New
+// compiles: what an importer writes for a user to read and keep.
+func (s Spec) Marshal() ([]byte, error) {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(s.document()); err != nil {
+		return nil, fmt.Errorf("encoding the policy: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encoding the policy: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// document is s with the trust file's apiVersion and kind.
+func (s Spec) document() any {
+	return struct {
 		APIVersion string `yaml:"apiVersion"`
 		Kind       string `yaml:"kind"`
 		Spec       `yaml:",inline"`
 	}{APIVersion, Kind, s}
-	var n yaml.Node
-	if err := n.Encode(doc); err != nil {
-		return nil, fmt.Errorf("encoding the policy: %w", err)
-	}
-	return compile(&n, opts)
 }

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/signet-dev/signet/policy"
 )
 
@@ -23,23 +21,18 @@ const (
 // TrustFile renders the imported trust file, with a header that names the
 // sources and the report.
 func (r *Result) TrustFile() ([]byte, error) {
-	doc := struct {
-		APIVersion  string `yaml:"apiVersion"`
-		Kind        string `yaml:"kind"`
-		policy.Spec `yaml:",inline"`
-	}{policy.APIVersion, policy.Kind, r.Spec}
+	doc, err := r.Spec.Marshal()
+	if err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
 	b.WriteString("# Imported by `sign policy import` from:\n")
 	for _, s := range r.Report.Sources {
 		fmt.Fprintf(&b, "#   %s\n", s)
 	}
 	fmt.Fprintf(&b, "# What changed, rule by rule: %s (%d stricter, %d weaker).\n", ReportTextName, r.Report.Count(Stricter), r.Report.Count(Weaker))
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), enc.Close()
+	b.Write(doc)
+	return b.Bytes(), nil
 }
 
 // Check loads the imported trust file as signet will, with the files it
