@@ -35,15 +35,11 @@ var Cases = slices.Concat(signatureCases, attestationCases)
 var signatureCases = []Case{
 	{Name: "keyless signature from the trusted GitHub workflow is allowed", Allow: true,
 		Setup: func(w *World, l ocisig.Layout) string {
-			d := w.Push("acme/app:1.0")
-			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
-			return w.Ref("acme/app:1.0")
+			return signed(w, l, "acme/app:1.0", w.GitHub("acme/app", "refs/heads/main"))
 		}},
 	{Name: "keyless signature from the trusted GitLab project is allowed", Allow: true,
 		Setup: func(w *World, l ocisig.Layout) string {
-			d := w.Push("acme/app:gl")
-			w.Sign(d, d, w.GitLab("acme/platform", "refs/heads/main"), l)
-			return w.Ref("acme/app:gl")
+			return signed(w, l, "acme/app:gl", w.GitLab("acme/platform", "refs/heads/main"))
 		}},
 	{Name: "signature by the trusted key is allowed", Allow: true,
 		Setup: func(w *World, l ocisig.Layout) string {
@@ -59,21 +55,15 @@ var signatureCases = []Case{
 	{Name: "signature by another key is denied", Reason: "is not signed by key release-key",
 		Setup: func(w *World, l ocisig.Layout) string {
 			other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			d := w.Push("acme/app:otherkey")
-			w.Sign(d, d, w.KeySigner(other), l)
-			return w.Ref("acme/app:otherkey")
+			return signed(w, l, "acme/app:otherkey", w.KeySigner(other))
 		}},
 	{Name: "trusted repository on an untrusted ref is denied", Reason: `refs: expected one of refs/heads/main, refs/tags/v*, certificate has "refs/heads/feature"`,
 		Setup: func(w *World, l ocisig.Layout) string {
-			d := w.Push("acme/app:feature")
-			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/feature"), l)
-			return w.Ref("acme/app:feature")
+			return signed(w, l, "acme/app:feature", w.GitHub("acme/app", "refs/heads/feature"))
 		}},
 	{Name: "acme-evil is denied where acme is trusted", Reason: `repository: expected "https://github.com/acme/app", certificate has "https://github.com/acme-evil/app"`,
 		Setup: func(w *World, l ocisig.Layout) string {
-			d := w.Push("acme/app:evil")
-			w.Sign(d, d, w.GitHub("acme-evil/app", "refs/heads/main"), l)
-			return w.Ref("acme/app:evil")
+			return signed(w, l, "acme/app:evil", w.GitHub("acme-evil/app", "refs/heads/main"))
 		}},
 	{Name: "signature for another digest copied onto this one is denied", Reason: "copied from another image",
 		Setup: func(w *World, l ocisig.Layout) string {
@@ -108,15 +98,11 @@ var signatureCases = []Case{
 		}},
 	{Name: "certificate from an untrusted Fulcio root is denied", Reason: "does not chain to a Fulcio CA of the trusted root",
 		Setup: func(w *World, l ocisig.Layout) string {
-			d := w.Push("acme/app:untrusted")
-			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main", sigstoretest.WithUntrustedCA()), l)
-			return w.Ref("acme/app:untrusted")
+			return signed(w, l, "acme/app:untrusted", w.GitHub("acme/app", "refs/heads/main", sigstoretest.WithUntrustedCA()))
 		}},
 	{Name: "certificate without SCT is denied when certificate transparency is required", Reason: "signed certificate timestamp",
 		Setup: func(w *World, l ocisig.Layout) string {
-			d := w.Push("acme/app:nosct")
-			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main", sigstoretest.WithoutSCT()), l)
-			return w.Ref("acme/app:nosct")
+			return signed(w, l, "acme/app:nosct", w.GitHub("acme/app", "refs/heads/main", sigstoretest.WithoutSCT()))
 		}},
 	{Name: "signed image with valid SLSA v1 provenance is allowed", Allow: true,
 		Setup: func(w *World, l ocisig.Layout) string {
@@ -144,22 +130,15 @@ var signatureCases = []Case{
 
 	{Name: "threshold of two identities is not met by one", Reason: "only 1 distinct signer", Signatures: 1,
 		Setup: func(w *World, l ocisig.Layout) string {
-			d := w.Push("acme/dual/app:1")
-			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
-			return w.Ref("acme/dual/app:1")
+			return signed(w, l, "acme/dual/app:1", w.GitHub("acme/app", "refs/heads/main"))
 		}},
 	{Name: "threshold of two identities is met by a keyless and a key signature", Allow: true, Signatures: 2,
 		Setup: func(w *World, l ocisig.Layout) string {
-			d := w.Push("acme/dual/app:2")
-			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
-			w.Sign(d, d, w.KeySigner(nil), l)
-			return w.Ref("acme/dual/app:2")
+			return signed(w, l, "acme/dual/app:2", w.GitHub("acme/app", "refs/heads/main"), w.KeySigner(nil))
 		}},
 	{Name: "one certificate satisfying two identities does not meet a threshold of two", Reason: "only 1 distinct signer", Signatures: 1,
 		Setup: func(w *World, l ocisig.Layout) string {
-			d := w.Push("acme/tworefs/app:one-cert")
-			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
-			return w.Ref("acme/tworefs/app:one-cert")
+			return signed(w, l, "acme/tworefs/app:one-cert", w.GitHub("acme/app", "refs/heads/main"))
 		}},
 	{Name: "one certificate in both layouts is one signer", Reason: "only 1 distinct signer", Signatures: 1,
 		Setup: func(w *World, l ocisig.Layout) string {
@@ -171,19 +150,13 @@ var signatureCases = []Case{
 		}},
 	{Name: "two certificates of one workflow identity are one signer", Reason: "only 1 distinct signer", Signatures: 1,
 		Setup: func(w *World, l ocisig.Layout) string {
-			d := w.Push("acme/tworefs/app:two-runs")
-			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
-			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
-			return w.Ref("acme/tworefs/app:two-runs")
+			return signed(w, l, "acme/tworefs/app:two-runs", w.GitHub("acme/app", "refs/heads/main"), w.GitHub("acme/app", "refs/heads/main"))
 		}},
 	{Name: "two refs of the workflow are two signers, each counted for a different identity", Allow: true, Signatures: 2,
 		Setup: func(w *World, l ocisig.Layout) string {
 			// main satisfies both identities, feature only app-any-ref: the
 			// threshold holds only if main is counted for app-release.
-			d := w.Push("acme/tworefs/app:two-refs")
-			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/main"), l)
-			w.Sign(d, d, w.GitHub("acme/app", "refs/heads/feature"), l)
-			return w.Ref("acme/tworefs/app:two-refs")
+			return signed(w, l, "acme/tworefs/app:two-refs", w.GitHub("acme/app", "refs/heads/main"), w.GitHub("acme/app", "refs/heads/feature"))
 		}},
 	{Name: "index with an unsigned platform is denied under platforms: all", Reason: "is not signed as rule",
 		Setup: func(w *World, l ocisig.Layout) string {
@@ -249,4 +222,14 @@ func provenanced(w *World, l ocisig.Layout, tag, about, predicateType string, pr
 	w.Sign(d, d, s, l)
 	w.Attest(d, subject, s, l, predicateType, predicate)
 	return w.Ref("acme/prov/app:" + tag)
+}
+
+// signed pushes repoTag, signs it in layout l by each signer in turn and
+// returns its reference.
+func signed(w *World, l ocisig.Layout, repoTag string, signers ...*sigstoretest.Signer) string {
+	d := w.Push(repoTag)
+	for _, s := range signers {
+		w.Sign(d, d, s, l)
+	}
+	return w.Ref(repoTag)
 }
