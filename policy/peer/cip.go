@@ -2,6 +2,7 @@ package peer
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -295,43 +296,35 @@ func sigstoreKeysJSON(sk obj) ([]byte, error) {
 		}
 		return string(b), nil
 	}
+	// only decodes field of list's one item ("" when the list is empty);
+	// a second item is refused with several.
+	only := func(list, field, several string) (item obj, pem string, err error) {
+		for i, o := range sk.list(list) {
+			if i > 0 {
+				return obj{}, "", errors.New(several)
+			}
+			if pem, err = decode(o, field); err != nil {
+				return obj{}, "", err
+			}
+			item = o
+		}
+		return item, pem, nil
+	}
 	p := sigstoreParts{own: true}
-	for i, ca := range sk.list("certificateAuthorities") {
-		if i > 0 {
-			return nil, fmt.Errorf("several certificate authorities: the importer writes one per root (split the TrustRoot)")
-		}
-		var err error
-		if p.fulcioPEM, err = decode(ca, "certChain"); err != nil {
-			return nil, err
-		}
+	var tl obj
+	var err error
+	if _, p.fulcioPEM, err = only("certificateAuthorities", "certChain", "several certificate authorities: the importer writes one per root (split the TrustRoot)"); err != nil {
+		return nil, err
 	}
-	for i, tl := range sk.list("tLogs") {
-		if i > 0 {
-			return nil, fmt.Errorf("several transparency logs: the importer writes one per root")
-		}
-		var err error
-		if p.rekorPubPEM, err = decode(tl, "publicKey"); err != nil {
-			return nil, err
-		}
-		p.rekorURL, _ = tl.str("baseURL")
+	if tl, p.rekorPubPEM, err = only("tLogs", "publicKey", "several transparency logs: the importer writes one per root"); err != nil {
+		return nil, err
 	}
-	for i, ct := range sk.list("ctLogs") {
-		if i > 0 {
-			return nil, fmt.Errorf("several CT logs: the importer writes one per root")
-		}
-		var err error
-		if p.ctlogPubPEM, err = decode(ct, "publicKey"); err != nil {
-			return nil, err
-		}
+	p.rekorURL, _ = tl.str("baseURL")
+	if _, p.ctlogPubPEM, err = only("ctLogs", "publicKey", "several CT logs: the importer writes one per root"); err != nil {
+		return nil, err
 	}
-	for i, tsa := range sk.list("timestampAuthorities") {
-		if i > 0 {
-			return nil, fmt.Errorf("several timestamp authorities: the importer writes one per root")
-		}
-		var err error
-		if p.tsaChainPEM, err = decode(tsa, "certChain"); err != nil {
-			return nil, err
-		}
+	if _, p.tsaChainPEM, err = only("timestampAuthorities", "certChain", "several timestamp authorities: the importer writes one per root"); err != nil {
+		return nil, err
 	}
 	if p.fulcioPEM == "" && p.rekorPubPEM == "" && p.tsaChainPEM == "" {
 		return nil, fmt.Errorf("names no certificate authority, log or timestamp authority")
