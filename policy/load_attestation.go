@@ -15,23 +15,35 @@ func (l *loader) attestations(o *object, path string, r *Rule) {
 	if !o.has("attestations") {
 		return
 	}
-	items := o.list("attestations")
-	if len(items) == 0 {
-		l.d.errorf(o.get("attestations"), path+".attestations", "is empty: list at least one attestation, or leave attestations out")
-	}
 	seen := map[string]bool{}
-	for i, n := range items {
+	for i, n := range l.nonEmpty(o, "attestations", path, "attestation") {
 		a, nameN := l.attestation(n, fmt.Sprintf("%s.attestations[%d]", path, i), r)
-		if a == nil {
-			continue
+		if a != nil && l.d.distinct(seen, "attestation", a.Name, nameN, a.Field) {
+			r.Attestations = append(r.Attestations, a)
 		}
-		if seen[a.Name] {
-			l.d.errorf(nameN, a.Field, "a second attestation named %q: give each a distinct name", a.Name)
-			continue
-		}
-		seen[a.Name] = true
-		r.Attestations = append(r.Attestations, a)
 	}
+}
+
+// nonEmpty is o's list under key, which, when present, must list at least
+// one what.
+func (l *loader) nonEmpty(o *object, key, path, what string) []*yaml.Node {
+	items := o.list(key)
+	if len(items) == 0 {
+		l.d.errorf(o.get(key), path+"."+key, "is empty: list at least one %s, or leave %s out", what, key)
+	}
+	return items
+}
+
+// distinct says whether name is the first what of its list so named, and
+// records it in seen; a second is an error at n, since decisions and
+// reports tell the items apart by name.
+func (d *decoder) distinct(seen map[string]bool, what, name string, n *yaml.Node, field string) bool {
+	if seen[name] {
+		d.errorf(n, field, "a second %s named %q: give each a distinct name", what, name)
+		return false
+	}
+	seen[name] = true
+	return true
 }
 
 // attestation reads one required attestation; it returns the node that
@@ -120,23 +132,13 @@ func (l *loader) conditions(o *object, path string) []*Condition {
 	if !o.has("conditions") {
 		return nil
 	}
-	items := o.list("conditions")
-	if len(items) == 0 {
-		l.d.errorf(o.get("conditions"), path+".conditions", "is empty: list at least one condition, or leave conditions out")
-	}
 	var out []*Condition
 	seen := map[string]bool{}
-	for i, n := range items {
+	for i, n := range l.nonEmpty(o, "conditions", path, "condition") {
 		c := l.condition(n, fmt.Sprintf("%s.conditions[%d]", path, i), fmt.Sprintf("conditions[%d]", i))
-		if c == nil {
-			continue
+		if c != nil && l.d.distinct(seen, "condition", c.Name, n, c.Field) {
+			out = append(out, c)
 		}
-		if seen[c.Name] {
-			l.d.errorf(n, c.Field, "a second condition named %q: give each a distinct name", c.Name)
-			continue
-		}
-		seen[c.Name] = true
-		out = append(out, c)
 	}
 	return out
 }
