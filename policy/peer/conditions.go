@@ -238,12 +238,12 @@ func comparison(key, op, lit string, value *yaml.Node) (string, error) {
 	switch op {
 	case "Equals", "Equal":
 		if wild {
-			return fmt.Sprintf("string(%s).matches(%s)", key, strconv.Quote("^"+wildcardRegexp(value.Value)+"$")), nil
+			return fmt.Sprintf("string(%s).matches(%s)", key, strconv.Quote("^"+wildcardRegexp(value.Value, false)+"$")), nil
 		}
 		return fmt.Sprintf("%s == %s", key, lit), nil
 	case "NotEquals", "NotEqual":
 		if wild {
-			return fmt.Sprintf("!string(%s).matches(%s)", key, strconv.Quote("^"+wildcardRegexp(value.Value)+"$")), nil
+			return fmt.Sprintf("!string(%s).matches(%s)", key, strconv.Quote("^"+wildcardRegexp(value.Value, false)+"$")), nil
 		}
 		return fmt.Sprintf("%s != %s", key, lit), nil
 	case "GreaterThan":

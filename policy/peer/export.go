@@ -245,16 +245,7 @@ func globRegexp(g string) string {
 			b.WriteString(".+")
 			continue
 		}
-		for _, c := range s {
-			switch c {
-			case '*':
-				b.WriteString("[^/]*")
-			case '?':
-				b.WriteString("[^/]")
-			default:
-				b.WriteString(regexp.QuoteMeta(string(c)))
-			}
-		}
+		b.WriteString(wildcardRegexp(s, true))
 	}
 	return b.String()
 }

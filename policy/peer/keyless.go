@@ -143,7 +143,7 @@ func subject(k *policy.KeylessSpec, src keylessSource) (*policy.KeylessSpec, []t
 			}
 			return k, []translation{{Stricter, fmt.Sprintf("subject %q becomes %s: the source repository must match as well as the signing workflow's, so a reusable workflow of that repository called from another repository is refused", s, describeKeyless(k))}}
 		}
-		k.SubjectRegExp = "^" + wildcardRegexp(s) + "$"
+		k.SubjectRegExp = "^" + wildcardRegexp(s, false) + "$"
 		setCI(k, s)
 		return k, []translation{{Equivalent, fmt.Sprintf("subject %q becomes subjectRegExp %q", s, k.SubjectRegExp)}}
 	}
@@ -178,15 +178,21 @@ func anchor(re string) (string, bool) {
 	return out + "$", !begin
 }
 
-// wildcardRegexp is a Kyverno wildcard as a regexp body.
-func wildcardRegexp(s string) string {
+// wildcardRegexp is a wildcard as a regexp body: "*" any run of
+// characters and "?" one, across "/" (a Kyverno wildcard) or, inSegment,
+// within a path segment (a signet glob's segment, globRegexp).
+func wildcardRegexp(s string, inSegment bool) string {
+	run, one := ".*", "."
+	if inSegment {
+		run, one = "[^/]*", "[^/]"
+	}
 	var b strings.Builder
 	for _, r := range s {
 		switch r {
 		case '*':
-			b.WriteString(".*")
+			b.WriteString(run)
 		case '?':
-			b.WriteString(".")
+			b.WriteString(one)
 		default:
 			b.WriteString(regexp.QuoteMeta(string(r)))
 		}
