@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/signet-dev/signet/policy"
@@ -32,7 +30,7 @@ func verifyPolicy(c *cli.Context) (*policy.Policy, error) {
 		IgnoreTlog: c.Bool("insecure-ignore-tlog"), IgnoreSCT: c.Bool("insecure-ignore-sct"), UseSignedTimestamps: c.Bool("use-signed-timestamps"),
 	}
 	if ref := c.String("key"); ref != "" {
-		k, err := publicKeySpec(ref)
+		k, err := sign.PublicKeySpec(ref)
 		if err != nil {
 			return nil, usageError("--key: %v", err)
 		}
@@ -58,17 +56,4 @@ func verifyPolicy(c *cli.Context) (*policy.Policy, error) {
 		return nil, usageError("%v", err)
 	}
 	return p, nil
-}
-
-// publicKeySpec is --key as a key identity: a KMS URI, the PEM of
-// env://VAR, or a file.
-func publicKeySpec(ref string) (*policy.KeySpec, error) {
-	switch {
-	case sign.IsKMS(ref):
-		return &policy.KeySpec{KMS: ref}, nil
-	case strings.HasPrefix(ref, "env://"):
-		pem, err := sign.ReadKeyRef(ref)
-		return &policy.KeySpec{PublicKey: string(pem)}, err
-	}
-	return &policy.KeySpec{Path: ref}, nil
 }

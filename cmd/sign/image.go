@@ -66,9 +66,6 @@ func signRun(c *cli.Context, doSign, withProvenance bool) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	if o := c.String("output"); o != "text" && o != "json" {
-		return usageError("--output must be text or json, got %q", o)
-	}
 	p, err := loadSignPolicy(c)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -17,19 +18,8 @@ func attestationFlags() []cli.Flag {
 		&cli.StringFlag{Name: "sbom", Usage: "attach this SBOM (CycloneDX or SPDX 2 JSON, e.g. from syft or trivy) as a cyclonedx / spdx attestation", EnvVars: []string{"SIGNET_SBOM"}},
 		&cli.StringFlag{Name: "vuln", Usage: "attach this vulnerability scan (Trivy --format json or Grype -o json) as a cosign vuln attestation", EnvVars: []string{"SIGNET_VULN"}},
 		&cli.StringFlag{Name: "predicate", Usage: "attach this predicate JSON file (with --type)", EnvVars: []string{"SIGNET_PREDICATE"}},
-		&cli.StringFlag{Name: "type", Usage: "predicate type of --predicate: a name (" + joinNames() + ") or a URI", EnvVars: []string{"SIGNET_TYPE"}},
+		&cli.StringFlag{Name: "type", Usage: "predicate type of --predicate: a name (" + strings.Join(policy.PredicateTypeNames(), ", ") + ") or a URI", EnvVars: []string{"SIGNET_TYPE"}},
 	}
-}
-
-func joinNames() string {
-	out := ""
-	for i, n := range policy.PredicateTypeNames() {
-		if i > 0 {
-			out += ", "
-		}
-		out += n
-	}
-	return out
 }
 
 // predicates are what a run attaches (attest.Predicates): provenance

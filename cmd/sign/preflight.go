@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/sign"
 )
 
@@ -40,7 +41,7 @@ variables.`,
 			&cli.StringFlag{Name: "identity-token", Usage: "OIDC token", EnvVars: []string{"SIGNET_IDENTITY_TOKEN"}},
 			&cli.StringFlag{Name: "identity-token-file", Usage: "file holding the OIDC token", EnvVars: []string{"SIGNET_IDENTITY_TOKEN_FILE"}},
 			&cli.BoolFlag{Name: "attest", Usage: "also check the provenance this run would attach", EnvVars: []string{"SIGNET_ATTEST"}},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json", EnvVars: []string{"SIGNET_OUTPUT"}},
+			cliapp.OutputFlag("text"),
 		}, slices.Concat(notationFlags(), attestationFlags())...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -62,13 +63,10 @@ variables.`,
 				return usageError("%v", err)
 			}
 			r := sign.Preflight(p, c.Args().First(), id.Signer, attach)
-			if err := write(c, r, r.WriteText); err != nil {
+			if err := cliapp.Write(c, c.App.Writer, r, r.WriteText); err != nil {
 				return err
 			}
-			if !r.OK {
-				return cli.Exit("", exitDenied)
-			}
-			return nil
+			return cliapp.Verdict(r.OK, false)
 		},
 	}
 }

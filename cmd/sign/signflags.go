@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
 )
@@ -29,7 +30,7 @@ func signingFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "offline", Usage: "post-check with the embedded public-good trusted root", EnvVars: []string{"SIGNET_OFFLINE"}},
 		&cli.IntFlag{Name: "retries", Value: sign.DefaultRetries, Usage: "attempts per Fulcio/Rekor/TSA/registry call on 429/5xx, a reset or a timeout", EnvVars: []string{"SIGNET_RETRIES"}},
 		&cli.DurationFlag{Name: "request-timeout", Value: sign.DefaultTimeout, Usage: "bound on each attempt of each Fulcio/Rekor/TSA/registry call", EnvVars: []string{"SIGNET_REQUEST_TIMEOUT"}},
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json", EnvVars: []string{"SIGNET_OUTPUT"}},
+		cliapp.OutputFlag("text"),
 		&cli.StringFlag{Name: "dotenv", Value: "signet.env", Usage: "GitLab dotenv report to write (artifacts:reports:dotenv)", EnvVars: []string{"SIGNET_DOTENV"}},
 	}
 }

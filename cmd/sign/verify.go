@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/manifest"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/trustroot"
@@ -71,17 +72,13 @@ cosign's flags have no SIGNET_ variable: a CI job's SIGNET_KEY is a
 signing key, never a key to verify with.`,
 		Flags: append([]cli.Flag{
 			policyFlag,
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "text or json", Value: "text", EnvVars: []string{"SIGNET_OUTPUT"}},
+			cliapp.OutputFlag("text"),
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of refreshing it over TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
 			&cli.DurationFlag{Name: "timeout", Usage: "give up (deny) after this long for the whole run", Value: 2 * time.Minute, EnvVars: []string{"SIGNET_TIMEOUT"}},
 			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "Kubernetes manifests to check: a file, a directory or - (repeatable)"},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Value: "default", Usage: "with -f: the namespace of objects that name none"},
 		}, adHocFlags()...),
 		Action: func(c *cli.Context) error {
-			output := c.String("output")
-			if output != "text" && output != "json" {
-				return usageError("--output must be text or json, got %q", output)
-			}
 			files, images := c.StringSlice("filename"), c.Args().Slice()
 			switch {
 			case len(files) > 0 && len(images) > 0:
@@ -110,17 +107,17 @@ signing key, never a key to verify with.`,
 			}
 			defer warnFallback(c, roots)
 			if len(files) > 0 {
-				return verifyManifests(c, ctx, p, files, decide, output)
+				return verifyManifests(c, ctx, p, files, decide)
 			}
 			var decisions []*verify.Decision
 			for _, img := range images {
 				decisions = append(decisions, decide(ctx, img))
 			}
 			r := verify.NewReport(p, decisions)
-			if err := write(c, r, r.WriteText); err != nil {
+			if err := cliapp.Write(c, c.App.Writer, r, r.WriteText); err != nil {
 				return err
 			}
-			return cli.Exit("", verifyExitCode(decisions))
+			return cliapp.Verdict(r.Allowed, r.Transient())
 		},
 	}
 }
@@ -133,40 +130,14 @@ func warnFallback(c *cli.Context, roots *trustroot.Store) {
 }
 
 // verifyManifests is `sign verify -f`: every image of every workload.
-func verifyManifests(c *cli.Context, ctx context.Context, p *policy.Policy, files []string, decide manifest.Decide, output string) error {
+func verifyManifests(c *cli.Context, ctx context.Context, p *policy.Policy, files []string, decide manifest.Decide) error {
 	objs, notes, err := manifest.ReadPaths(files, os.Stdin)
 	if err != nil {
 		return usageError("%v", err)
 	}
 	r := manifest.Check(ctx, p, objs, notes, decide, manifest.Options{Namespace: c.String("namespace")})
-	if output == "json" {
-		err = r.WriteJSON(c.App.Writer)
-	} else {
-		err = r.WriteText(c.App.Writer)
-	}
-	switch {
-	case err != nil:
+	if err := cliapp.Write(c, c.App.Writer, r, r.WriteText); err != nil {
 		return err
-	case r.Allowed:
-		return nil
-	case r.Transient():
-		return cli.Exit("", exitNetwork)
 	}
-	return cli.Exit("", exitDenied)
-}
-
-// verifyExitCode: 1 when any image is denied on its merits (retrying will
-// not help), else 3 when a denial came from infrastructure (Transient), else 0.
-func verifyExitCode(ds []*verify.Decision) int {
-	code := 0
-	for _, d := range ds {
-		switch {
-		case d.Allowed:
-		case !d.Transient:
-			return exitDenied
-		default:
-			code = exitNetwork
-		}
-	}
-	return code
+	return cliapp.Verdict(r.Allowed, r.Transient())
 }
