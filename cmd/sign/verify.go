@@ -25,6 +25,8 @@ var policyFlag = &cli.StringFlag{
 }
 
 func verifyCommand() *cli.Command {
+	var key string
+	var adHoc policy.AdHoc
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "decide images exactly as the enforce webhook would",
@@ -77,7 +79,7 @@ signing key, never a key to verify with.`,
 			&cli.DurationFlag{Name: "timeout", Usage: "give up (deny) after this long for the whole run", Value: 2 * time.Minute, EnvVars: []string{"SIGNET_TIMEOUT"}},
 			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "Kubernetes manifests to check: a file, a directory or - (repeatable)"},
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Value: "default", Usage: "with -f: the namespace of objects that name none"},
-		}, adHocFlags()...),
+		}, adHocFlags(&key, &adHoc)...),
 		Action: func(c *cli.Context) error {
 			files, images := c.StringSlice("filename"), c.Args().Slice()
 			switch {
@@ -86,7 +88,7 @@ signing key, never a key to verify with.`,
 			case len(files) == 0 && len(images) == 0:
 				return usageError("verify needs at least one IMAGE (or -f MANIFEST)")
 			}
-			p, err := verifyPolicy(c)
+			p, err := verifyPolicy(c, key, adHoc)
 			if err != nil {
 				return err
 			}
