@@ -17,17 +17,6 @@ func certificateCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "certificate",
 		Usage: "write a CA (ca.crt) and the webhook's serving certificate (tls.crt, tls.key) for the chart's tls.existingSecret",
-		Description: `The certificate names <service>, <service>.<namespace>, <service>.<namespace>.svc
-and <service>.<namespace>.svc.cluster.local; --service is the chart's full name
-(<release>-signet-enforce, or fullnameOverride). Existing files are never
-overwritten. Keep tls.key as a secret (Sealed Secrets, SOPS, External Secrets).
-
-Example:
-   enforce certificate --service signet --namespace signet-system --out tls
-   kubectl -n signet-system create secret tls signet-tls --cert tls/tls.crt --key tls/tls.key
-   helm template ... --set tls.existingSecret=signet-tls --set-file tls.caBundle=tls/ca.crt
-
-Environment: none.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "service", Usage: "the webhook Service's name (the chart's full name)", Required: true},
 			&cli.StringFlag{Name: "namespace", Usage: "the release namespace", Required: true},

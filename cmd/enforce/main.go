@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"embed"
 	"os"
 	"os/signal"
 	"slices"
@@ -18,66 +19,30 @@ import (
 	"github.com/signet-dev/signet/internal/cloudauth"
 )
 
+// help is the prose of every command's --help (cliapp.Setup).
+//
+//go:embed help
+var help embed.FS
+
 func main() {
 	os.Exit(cliapp.Run(newApp(), os.Args, os.Stderr))
 }
 
 func newApp() *cli.App {
 	app := &cli.App{
-		Name:  "enforce",
-		Usage: "admission webhook: only images your trust policy accepts may run, pinned to the verified digest",
-		Description: `Usually installed with the Helm chart (deploy/charts/signet-enforce), which
-registers the validating and mutating webhooks and mounts trust.yaml.
-
-Example:
-   enforce serve --policy trust.yaml --tls-cert tls.crt --tls-key tls.key
-
-Environment: every flag of serve has a SIGNET_ variable (enforce serve --help).
-
-Exit status: 0 after a clean shutdown (SIGTERM), 2 usage or configuration
-error (bad flags, an invalid trust file or TLS key pair at start), 4 runtime
-failure (an address in use).`,
+		Name:     "enforce",
+		Usage:    "admission webhook: only images your trust policy accepts may run, pinned to the verified digest",
 		Commands: []*cli.Command{serveCommand(), checkCommand(), certificateCommand()},
 	}
-	cliapp.Setup(app)
+	cliapp.Setup(app, help)
 	return app
 }
 
 func serveCommand() *cli.Command {
 	cfg := enforce.DefaultConfig()
 	return &cli.Command{
-		Name:  "serve",
-		Usage: "serve /mutate and /validate over TLS, health and metrics over plain HTTP",
-		Description: `The trust file, every file it names (key files, a private trusted root),
-the TLS certificate and the client CA are reloaded when their content changes;
-an invalid new trust file is logged and the last good one stays in force. The public-good trusted root
-is refreshed through TUF every --trusted-root-refresh; when TUF is unreachable
-the last good root stays (signet_trusted_root_* metrics say which is in force).
-
-Example:
-   enforce serve --policy /etc/signet/trust.yaml \
-     --tls-cert /tls/tls.crt --tls-key /tls/tls.key --listen :8443 --ops-listen :9090
-
-Environment: every flag has a SIGNET_ variable (shown below); registry
-credentials for the webhook's own identity come from the Docker config and,
-only for the registry hosts listed for each provider, from the cloud workload
-identity (--google-registries, --ecr-registries, --acr-registries; none by
-default): for example
-   enforce serve ... --acr-registries 'acme.azurecr.io,*.azurecr.io' \
-     --ecr-registries '123456789012.dkr.ecr.eu-west-1.amazonaws.com'
-A host pattern is an exact host[:port] or *.domain ("*" is one DNS label);
-hosts compare as the runtime dials them, never by substring or suffix.
-
-Registries (--registries FILE, the chart's registries value): where to read
-a registry's images from inside the pod, like containerd's hosts.toml on a
-node, one entry per host as image references name it:
-   registries:
-     - {host: localhost:32000, mirror: "http://10.152.183.20:5000", plainHTTP: true}
-     - {host: docker.io, mirror: "https://mirror.corp.example"}
-     - {host: harbor.corp.example, caFile: harbor-ca.crt}
-The decision and the pin keep the name the workload gives; a mirror is read
-with its own credentials. Plain HTTP only to loopback and hosts listed with
-plainHTTP: true.`,
+		Name:   "serve",
+		Usage:  "serve /mutate and /validate over TLS, health and metrics over plain HTTP",
 		Flags:  slices.Concat(cliapp.Flags(&cfg), cacheFlags(&cfg.Cache), cloudauth.Flags("SIGNET_")),
 		Action: func(c *cli.Context) error { return serve(c, cfg) },
 	}

@@ -16,26 +16,6 @@ func auditCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "audit",
 		Usage: "decide everything that runs in a cluster or namespace, as the webhook would",
-		Description: `Lists the running pods (through your kubeconfig), takes each container's
-digest from what its node reports it runs (or the digest its spec pins),
-verifies each distinct digest once with the same engine as the webhook, and
-prints one row per workload, container and digest. --policy may be a proposed
-trust file: the answer is what would break if it were deployed.
-
-Exit status, as for every sign command: 0 nothing that runs would be denied,
-1 at least one running image fails and would be denied in enforce mode,
-2 usage or configuration error (an invalid trust file or kubeconfig), 3 none
-fails outright but one could not be verified (a registry or the trusted root
-was unreachable; the webhook would deny it, failing closed), or the cluster
-could not be reached.
-
-Example:
-   sign audit --policy trust.yaml                 # the whole cluster
-   sign audit -p proposed-trust.yaml -n payments -o json
-
-Environment: SIGNET_POLICY, SIGNET_OUTPUT, SIGNET_OFFLINE, SIGNET_CONCURRENCY,
-KUBECONFIG (as kubectl), and the Docker config ($DOCKER_CONFIG/config.json) for
-registry credentials.`,
 		Flags: []cli.Flag{
 			policyFlag,
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "audit one namespace (default: all)"},

@@ -14,17 +14,6 @@ func blobCommand() *cli.Command {
 		Name:      "blob",
 		Usage:     "sign a file (e.g. a release's SHA256SUMS) into a Sigstore bundle",
 		ArgsUsage: "FILE",
-		Description: `Signs FILE's bytes keylessly (the CI's OIDC token through Fulcio) or with
---key, logs the signature in Rekor and timestamps it like ` + "`sign image`" + `, and writes
-a Sigstore bundle v0.3 (JSON) that ` + "`cosign verify-blob --bundle`" + ` verifies.
-
-Example:
-   sign blob --bundle SHA256SUMS.sigstore.json SHA256SUMS
-
-Environment: SIGNET_BUNDLE, SIGNET_KEY, COSIGN_PASSWORD, SIGNET_IDENTITY_TOKEN,
-SIGNET_IDENTITY_TOKEN_FILE, SIGNET_FULCIO_URL, SIGNET_REKOR_URL,
-SIGNET_TLOG_UPLOAD, SIGNET_TIMESTAMP_URL, SIGNET_SIGNING_CONFIG, SIGNET_RETRIES;
-ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (GitHub), SIGSTORE_ID_TOKEN (GitLab).`,
 		Flags: append(serviceFlags(),
 			&cli.StringFlag{Name: "bundle", Usage: "where to write the bundle (default FILE.sigstore.json)", EnvVars: []string{"SIGNET_BUNDLE"}},
 		),

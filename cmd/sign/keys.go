@@ -18,17 +18,6 @@ func generateKeyPairCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "generate-key-pair",
 		Usage: "create an encrypted signing key pair in cosign's format",
-		Description: `Writes PREFIX.key (ECDSA P-256, encrypted with the password in
-COSIGN_PASSWORD, or asked for twice on the terminal when it is unset) and
-PREFIX.pub. cosign reads both; put the public key in trust.yaml as a key
-identity and keep the private key in a CI secret.
-
-Example:
-   sign generate-key-pair                                  # prompts for the password
-   COSIGN_PASSWORD=... sign generate-key-pair --output-key-prefix release
-
-Environment: COSIGN_PASSWORD (without a terminal it is required; it may be
-empty only if set), SIGNET_OUTPUT_KEY_PREFIX.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output-key-prefix", Value: "cosign", Usage: "write PREFIX.key and PREFIX.pub", EnvVars: []string{"SIGNET_OUTPUT_KEY_PREFIX"}},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite existing files", EnvVars: []string{"SIGNET_FORCE"}},

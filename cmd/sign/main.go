@@ -4,6 +4,7 @@
 package main
 
 import (
+	"embed"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,11 @@ const (
 	exitNetwork = cliapp.ExitNetwork
 )
 
+// help is the prose of every command's --help (cliapp.Setup).
+//
+//go:embed help
+var help embed.FS
+
 func main() {
 	// KMS keys (--key awskms://…, a trust file's kms:) are served by the
 	// signet-kms plugin, found on PATH or beside sign; sign links no KMS SDK.
@@ -38,21 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
-		Name:  "sign",
-		Usage: "sign, attest and verify container images against a signet trust policy",
-		Description: `One trust file (trust.yaml) says which workflow identities may ship which
-images; sign uses it in CI (preflight, post-check) and the enforce webhook uses it
-in the cluster, through the same verification engine.
-
-Examples:
-   sign verify --policy trust.yaml ghcr.io/acme/app:1.4.2
-   sign image --attest ghcr.io/acme/app:1.4.2          # keyless, in GitHub Actions or GitLab CI
-   sign policy explain trust.yaml ghcr.io/acme/app
-
-Environment: every flag has a SIGNET_ variable (see each command's help);
-COSIGN_PASSWORD for encrypted keys; the Docker config for registry credentials.
-
-` + cliapp.ExitCodes,
+		Name:      "sign",
+		Usage:     "sign, attest and verify container images against a signet trust policy",
 		Writer:    stdout,
 		ErrWriter: stderr,
 		// Errors are printed once, by run, with the right exit code.
@@ -71,7 +64,8 @@ COSIGN_PASSWORD for encrypted keys; the Docker config for registry credentials.
 			blobCommand(),
 		},
 	}
-	cliapp.Setup(app)
+	cliapp.Setup(app, help)
+	app.Description += "\n\n" + cliapp.ExitCodes
 	return app
 }
 

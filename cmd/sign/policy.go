@@ -11,32 +11,12 @@ func policyCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "policy",
 		Usage: "check, explain, import and export trust policies",
-		Description: `Pure: these commands read only the trust file (and the key or trusted-root
-files it names), never a registry.
-
-Examples:
-   sign policy lint trust.yaml
-   sign policy explain trust.yaml ghcr.io/acme/app:1.4.2
-   sign policy import --dir migrated/ cluster-policies.yaml
-   sign policy export --to ivpol trust.yaml > ivpol.yaml
-
-Environment: SIGNET_OUTPUT; FILE is an argument.`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "lint",
 				Usage:     "validate a trust policy; print every problem as FILE:LINE:COLUMN",
 				ArgsUsage: "FILE",
-				Description: `Exit status 0 when the file is valid (its content hash is printed, and any
-warnings: legal but probably not what was meant), 2 otherwise. With -o json,
-the report (errors and warnings with positions and codes) goes to stdout in
-both cases.
-
-Example:
-   sign policy lint trust.yaml
-   sign policy lint -o json trust.yaml
-
-Environment: SIGNET_OUTPUT; FILE is an argument.`,
-				Flags: []cli.Flag{cliapp.OutputFlag("text")},
+				Flags:     []cli.Flag{cliapp.OutputFlag("text")},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return usageError("policy lint needs exactly one FILE")
@@ -48,16 +28,7 @@ Environment: SIGNET_OUTPUT; FILE is an argument.`,
 				Name:      "explain",
 				Usage:     "show which rule applies to an image and what it requires",
 				ArgsUsage: "FILE IMAGE",
-				Description: `Pure: reads no registry. Shows the rule that matches IMAGE (first match
-wins), the identities it accepts with the certificate fields each pins,
-and the provenance it requires.
-
-Example:
-   sign policy explain trust.yaml ghcr.io/acme/app:1.4.2
-   sign policy explain -o json trust.yaml ghcr.io/acme/app:1.4.2
-
-Environment: SIGNET_OUTPUT; FILE and IMAGE are arguments.`,
-				Flags: []cli.Flag{cliapp.OutputFlag("text")},
+				Flags:     []cli.Flag{cliapp.OutputFlag("text")},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 2 {
 						return usageError("policy explain needs FILE and IMAGE")

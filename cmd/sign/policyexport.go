@@ -16,19 +16,6 @@ func policyExportCommand() *cli.Command {
 		Name:      "export",
 		Usage:     "write a trust file as ImageValidatingPolicy or ClusterImagePolicy objects, with a change report",
 		ArgsUsage: "FILE",
-		Description: `Writes the peer's objects to stdout (multi-document YAML) and the change
-report to stderr: what the peer cannot express, classified as for import
-(structured identities become anchored SAN regexps and lose the repository
-ID binding, for example). A weaker difference (the peer would admit what the
-trust file refuses) refuses the export unless --allow-weaker; a
-not-expressible one always does (exit 2, nothing on stdout).
-
-Example:
-   sign policy export --to ivpol trust.yaml > ivpol.yaml
-   sign policy export --to cip --allow-weaker -o json trust.yaml > cip.yaml
-
-Environment: SIGNET_OUTPUT (the report's format), SIGNET_EXPORT_TO, SIGNET_ALLOW_WEAKER;
-FILE is an argument.`,
 		Flags: []cli.Flag{
 			cliapp.OutputFlag("text"),
 			&cli.StringFlag{Name: "to", Usage: "ivpol (Kyverno ImageValidatingPolicy) or cip (policy-controller ClusterImagePolicy)", Required: true, EnvVars: []string{"SIGNET_EXPORT_TO"}},

@@ -14,22 +14,6 @@ func policyImportCommand() *cli.Command {
 		Name:      "import",
 		Usage:     "convert Kyverno and policy-controller policies to a trust file, with a change report",
 		ArgsUsage: "FILE...",
-		Description: `Reads Kyverno ClusterPolicy/Policy (verifyImages), ImageValidatingPolicy and
-policy-controller ClusterImagePolicy and TrustRoot objects (one or many per
-file, or a List) and writes, to --dir: trust.yaml, the trusted roots it names
-(roots/*.json), and the change report (import-report.txt, import-report.json).
-The report classifies every difference in what is admitted: equivalent,
-stricter, weaker or not expressible. A weaker difference refuses the import
-unless --allow-weaker; a not-expressible one always does (exit 2, only the
-report is written). Pure: reads no registry and no cluster. sign policy export goes the other way.
-
-Example:
-   sign policy import --dir migrated/ cluster-policies.yaml
-   sign policy import --dir migrated/ --allow-weaker -o json cip.yaml trustroot.yaml
-   sign policy import --dir migrated/ --notation-subject check-images-1="CN=release,O=Acme,ST=WA,C=US" cpol.yaml
-
-Environment: SIGNET_OUTPUT (the report on stdout), SIGNET_IMPORT_DIR, SIGNET_ALLOW_WEAKER,
-SIGNET_NOTATION_SUBJECT (comma-separated NAME=DN); FILE... are arguments.`,
 		Flags: []cli.Flag{
 			cliapp.OutputFlag("text"),
 			&cli.StringFlag{Name: "dir", Aliases: []string{"d"}, Usage: "directory to write trust.yaml, its roots and the report to", Required: true, EnvVars: []string{"SIGNET_IMPORT_DIR"}},

@@ -31,47 +31,6 @@ func verifyCommand() *cli.Command {
 		Name:      "verify",
 		Usage:     "decide images exactly as the enforce webhook would",
 		ArgsUsage: "IMAGE... | -f MANIFEST...",
-		Description: `Resolves each image to its digest, finds its signatures and attestations
-(cosign .sig/.att tags and Sigstore bundle referrers), verifies them against
-the trust policy and prints the decision with its reasons.
-
-With -f, reads Kubernetes manifests (files, directories, or - for stdin:
-multi-document YAML or JSON, kind: List, helm template or kustomize build
-output) and decides every image of every workload the webhook checks
-(Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
-ReplicationController: containers, init and ephemeral containers, image
-volumes) in its namespace's mode, one line per object and image. Other
-kinds are listed as not checked. A pre-merge gate for GitOps repositories.
-
-Without a trust file, cosign's flags say whom to trust for every image:
---key (a file, env://VAR or a KMS URI), or --certificate-identity (or
---certificate-identity-regexp, anchored) with --certificate-oidc-issuer;
-a log entry and an SCT are required unless --insecure-ignore-tlog or
---insecure-ignore-sct; --trusted-root for a private Sigstore. An identity
-that admits every repository of its issuer is refused, as in a trust file.
-
-Exit status: 0 every image is allowed, 1 at least one is denied,
-2 usage or configuration error (unreadable or invalid trust policy or
-manifest), 3 no image is denied outright but at least one could not be
-checked (registry or trust root unreachable: retrying may help).
-
-Example:
-   sign verify --policy trust.yaml ghcr.io/acme/app:1.4.2
-   sign verify -p trust.yaml -o json ghcr.io/acme/app@sha256:... > decision.json
-   helm template ./chart | sign verify -p trust.yaml -f -
-   sign verify --key cosign.pub ghcr.io/acme/app:1.4.2
-   sign verify ghcr.io/acme/app:1.4.2 \
-     --certificate-identity https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main \
-     --certificate-oidc-issuer https://token.actions.githubusercontent.com
-
---timeout bounds the whole run (every image); each registry request is also
-bounded on its own, so a registry that hangs, drips or loops redirects ends
-in a denial that names what it did, never in a hung CI job.
-
-Environment: SIGNET_POLICY, SIGNET_OUTPUT, SIGNET_OFFLINE, SIGNET_TIMEOUT, and
-the Docker config ($DOCKER_CONFIG/config.json) for registry credentials.
-cosign's flags have no SIGNET_ variable: a CI job's SIGNET_KEY is a
-signing key, never a key to verify with.`,
 		Flags: append([]cli.Flag{
 			policyFlag,
 			cliapp.OutputFlag("text"),

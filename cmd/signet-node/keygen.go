@@ -14,14 +14,6 @@ func keygenCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "keygen",
 		Usage: "write a verdict key pair: verdict.key for the webhook, verdict.pub for the nodes",
-		Description: `The webhook signs a verdict for each pod it admits with verdict.key; nodes
-accept a verdict only when it verifies with verdict.pub.
-
-Example:
-   signet-node keygen --out-dir . && kubectl -n signet-system create secret generic \
-     signet-verdict --from-file=verdict.key --from-file=verdict.pub
-
-Environment: SIGNET_NODE_OUT_DIR.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out-dir", Usage: "directory to write verdict.key and verdict.pub to", Value: ".", EnvVars: []string{"SIGNET_NODE_OUT_DIR"}},
 		},

@@ -15,19 +15,8 @@ import (
 func runCommand() *cli.Command {
 	cfg := node.DefaultConfig()
 	return &cli.Command{
-		Name:  "run",
-		Usage: "connect to the runtime's NRI socket and decide every container creation",
-		Description: `Every container the runtime creates is decided against the trust file: from the
-webhook's signed verdict on the pod when one covers the exact digest, pod,
-namespace and trust file (--verdict-public-key), else by verifying the digest
-the runtime will run within --budget, else by the namespace's undecided policy
-(--undecided, --undecided-allow). The trust file is reloaded when it changes.
-
-Example:
-   signet-node run --policy /etc/signet/trust.yaml --verdict-public-key /etc/signet-verdict/verdict.pub \
-     --exempt-namespace signet-system --nri-socket /var/run/nri/nri.sock
-
-Environment: every flag has a SIGNET_NODE_ variable (shown below).`,
+		Name:   "run",
+		Usage:  "connect to the runtime's NRI socket and decide every container creation",
 		Flags:  append(cliapp.Flags(&cfg), cloudauth.Flags("SIGNET_NODE_")...),
 		Action: func(c *cli.Context) error { return run(c, cfg) },
 	}

@@ -3,6 +3,7 @@ package cliapp
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -10,10 +11,12 @@ import (
 	"github.com/signet-dev/signet/internal/buildinfo"
 )
 
-// Setup gives app what both binaries share: the build's version for
-// --version, `help` as a command, dynamic shell completion, and the version
-// and completion commands.
-func Setup(app *cli.App) {
+// Setup gives app what every binary shares: its help prose from the text
+// files in help (describe), the build's version for --version, `help` as
+// a command, dynamic shell completion, and the version and completion
+// commands.
+func Setup(app *cli.App, help fs.FS) {
+	describe(app, help)
 	app.Version = buildinfo.Version()
 	app.HideHelpCommand = false
 	app.EnableBashCompletion = true
