@@ -34,11 +34,7 @@ func auditCommand() *cli.Command {
 			if err != nil {
 				return usageError("%v", err)
 			}
-			opts := []verify.Option{verify.WithKeychain(registryKeychain)}
-			if c.Bool("offline") {
-				opts = append(opts, verify.WithOffline())
-			}
-			e := &scan.Engine{Decider: verify.New(opts...).Flow(), Concurrency: c.Int("concurrency"), Progress: scan.TerminalProgress(c.App.ErrWriter)}
+			e := &scan.Engine{Decider: verify.New(verifyOptions(c)...).Flow(), Concurrency: c.Int("concurrency"), Progress: scan.TerminalProgress(c.App.ErrWriter)}
 			r, err := scan.Cluster(c.Context, kc, e, p, c.String("namespace"))
 			if err != nil {
 				return cliapp.Failure("sign", fmt.Errorf("reading the cluster: %w", err))

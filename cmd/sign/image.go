@@ -8,7 +8,6 @@ import (
 
 	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/sign"
-	"github.com/signet-dev/signet/verify"
 )
 
 func imageCommand() *cli.Command {
@@ -57,11 +56,7 @@ func signRun(c *cli.Context, doSign, withProvenance bool) error {
 		req.Log("warning: --no-post-check: the pushed signatures are NOT verified against %s", p.Source)
 	default:
 		// The post-check reads with the same credentials the run writes with.
-		opts := []verify.Option{verify.WithKeychain(registryKeychain)}
-		if c.Bool("offline") {
-			opts = append(opts, verify.WithOffline())
-		}
-		req.PostCheck = sign.NewPostCheck(opts...)
+		req.PostCheck = sign.NewPostCheck(verifyOptions(c)...)
 	}
 	s, err := session(c, id)
 	if err != nil {
@@ -73,7 +68,7 @@ func signRun(c *cli.Context, doSign, withProvenance bool) error {
 	}
 	if runErr != nil {
 		if errors.Is(runErr, sign.ErrPreflight) || errors.Is(runErr, sign.ErrPostCheck) {
-			return cli.Exit("sign: "+runErr.Error(), exitDenied)
+			return cli.Exit("sign: "+runErr.Error(), cliapp.ExitDenied)
 		}
 		return cliapp.Failure("sign", runErr)
 	}

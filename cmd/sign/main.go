@@ -14,14 +14,11 @@ import (
 
 	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/kmsplugin"
+	"github.com/signet-dev/signet/verify"
 )
 
-// Exit codes, documented in the README and stable (internal/cliapp).
-const (
-	exitDenied  = cliapp.ExitDenied
-	exitUsage   = cliapp.ExitUsage
-	exitNetwork = cliapp.ExitNetwork
-)
+// exitUsage is a usage or configuration error's exit (internal/cliapp).
+const exitUsage = cliapp.ExitUsage
 
 // help is the prose of every command's --help (cliapp.Setup).
 //
@@ -82,3 +79,14 @@ func usageError(format string, args ...any) error {
 // and Google SDKs that enforce uses for node identity (internal/cloudauth),
 // because every linked package's init runs on every command.
 var registryKeychain = authn.DefaultKeychain
+
+// verifyOptions are how sign verifies for a command with --offline:
+// with registryKeychain, the credentials a run writes with, and the
+// embedded public-good root when offline.
+func verifyOptions(c *cli.Context) []verify.Option {
+	opts := []verify.Option{verify.WithKeychain(registryKeychain)}
+	if c.Bool("offline") {
+		opts = append(opts, verify.WithOffline())
+	}
+	return opts
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -35,17 +34,10 @@ func signingFlags() []cli.Flag {
 	}
 }
 
-// loadSignPolicy loads --policy, or ./trust.yaml when it exists; nil when
-// neither (preflight and post-check are then skipped, loudly).
+// loadSignPolicy is --policy, or ./trust.yaml when it exists
+// (policy.LoadOptional); nil when neither.
 func loadSignPolicy(c *cli.Context) (*policy.Policy, error) {
-	path := c.String("policy")
-	if path == "" {
-		if _, err := os.Stat("trust.yaml"); err != nil {
-			return nil, nil
-		}
-		path = "trust.yaml"
-	}
-	p, err := policy.LoadFile(path)
+	p, err := policy.LoadOptional(c.String("policy"))
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
