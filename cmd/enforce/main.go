@@ -4,12 +4,9 @@
 package main
 
 import (
-	"context"
 	"embed"
 	"os"
-	"os/signal"
 	"slices"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -61,20 +58,14 @@ func cacheFlags(cc *enforce.CacheConfig) []cli.Flag {
 
 // serve runs cfg, which the flags filled, until SIGTERM.
 func serve(c *cli.Context, cfg enforce.Config) error {
-	clouds, err := cloudauth.FromFlags(c)
-	if err != nil {
+	var err error
+	if cfg.Keychain, err = cloudauth.FromFlags(c); err != nil {
 		return cliapp.Usagef("enforce", "%v", err)
 	}
-	cfg.Keychain, cfg.Version = cloudauth.Keychain(clouds), buildinfo.Version()
+	cfg.Version = buildinfo.Version()
 	s, err := enforce.New(cfg)
 	if err != nil {
 		return cliapp.Usagef("enforce", "%v", err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	// An address in use is a local failure (4), not the network's (3).
-	if err := s.Run(ctx); err != nil {
-		return cliapp.Exit(cliapp.ExitFailure, "enforce: "+err.Error())
-	}
-	return nil
+	return cliapp.Serve("enforce", s.Run)
 }

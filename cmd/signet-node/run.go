@@ -1,10 +1,6 @@
 package main
 
 import (
-	"context"
-	"os/signal"
-	"syscall"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/signet-dev/signet/enforce/node"
@@ -24,19 +20,13 @@ func runCommand() *cli.Command {
 
 // run runs cfg, which the flags filled, until SIGTERM.
 func run(c *cli.Context, cfg node.Config) error {
-	clouds, err := cloudauth.FromFlags(c)
-	if err != nil {
+	var err error
+	if cfg.Keychain, err = cloudauth.FromFlags(c); err != nil {
 		return cliapp.Usagef("signet-node", "%v", err)
 	}
-	cfg.Keychain = cloudauth.Keychain(clouds)
 	s, err := node.New(cfg)
 	if err != nil {
 		return cliapp.Usagef("signet-node", "%v", err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := s.Run(ctx); err != nil {
-		return cliapp.Exit(cliapp.ExitFailure, "signet-node: "+err.Error())
-	}
-	return nil
+	return cliapp.Serve("signet-node", s.Run)
 }
