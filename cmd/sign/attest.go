@@ -5,13 +5,12 @@ import (
 )
 
 func attestCommand() *cli.Command {
+	s := newSigning()
 	return &cli.Command{
 		Name:      "attest",
 		Usage:     "attach signed attestations (SLSA provenance, an SBOM, a vulnerability scan, any predicate) to an image digest",
 		ArgsUsage: "REF",
-		Flags: append(append(signingFlags(), attestationFlags()...),
-			&cli.BoolFlag{Name: "publish-failing", Usage: "attach attestations even when the trust policy's conditions fail on them (the post-check still fails)", EnvVars: []string{"SIGNET_PUBLISH_FAILING"}},
-		),
-		Action: func(c *cli.Context) error { return signRun(c, false, false) },
+		Flags:     s.flags(signingNames, attestationNames, []string{"publish-failing"}),
+		Action:    func(c *cli.Context) error { return signRun(c, s, false, false) },
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -11,15 +10,14 @@ import (
 )
 
 func imageCommand() *cli.Command {
+	s := newSigning()
 	return &cli.Command{
 		Name:      "image",
 		Usage:     "sign an image by digest (and attest its provenance with --attest)",
 		ArgsUsage: "REF",
-		Flags: append(append(signingFlags(),
-			&cli.BoolFlag{Name: "attest", Usage: "also attach SLSA v1 provenance built from the CI environment", EnvVars: []string{"SIGNET_ATTEST"}},
-		), slices.Concat(notationFlags(), attestationFlags())...),
+		Flags:     s.flags(signingNames, []string{"attest"}, notationNames, attestationNames),
 		Action: func(c *cli.Context) error {
-			return signRun(c, true, c.Bool("attest"))
+			return signRun(c, s, true, c.Bool("attest"))
 		},
 	}
 }
@@ -27,7 +25,7 @@ func imageCommand() *cli.Command {
 // signRun is the shared body of `sign image` and `sign attest`: sign
 // (doSign) and attach provenance (withProvenance) and the predicates the
 // attestation flags name.
-func signRun(c *cli.Context, doSign, withProvenance bool) error {
+func signRun(c *cli.Context, s *signing, doSign, withProvenance bool) error {
 	if c.NArg() != 1 {
 		return usageError("%s needs exactly one REF", c.Command.Name)
 	}
@@ -40,13 +38,13 @@ func signRun(c *cli.Context, doSign, withProvenance bool) error {
 	if err != nil {
 		return err
 	}
-	id, err := resolveIdentity(c)
+	id, err := resolveIdentity(c, s)
 	if err != nil {
 		return usageError("%v", err)
 	}
 	req := sign.Request{Image: image, Format: format, Sign: doSign, Policy: p, Signer: id.Signer,
 		SkipChildren: c.Bool("index-only"), Log: stderrLog(c), Keychain: registryKeychain, PublishFailing: c.Bool("publish-failing")}
-	if req.Attest, err = predicates(c, id.Claims, withProvenance); err != nil {
+	if req.Attest, err = predicates(c, s, id.Claims, withProvenance); err != nil {
 		return usageError("%v", err)
 	}
 	switch {
@@ -58,11 +56,11 @@ func signRun(c *cli.Context, doSign, withProvenance bool) error {
 		// The post-check reads with the same credentials the run writes with.
 		req.PostCheck = sign.NewPostCheck(verifyOptions(c)...)
 	}
-	s, err := session(c, id)
+	sess, err := session(c, s, id)
 	if err != nil {
 		return err
 	}
-	res, runErr := sign.Run(c.Context, s, req)
+	res, runErr := sign.Run(c.Context, sess, req)
 	if err := report(c, res, runErr); err != nil {
 		return err
 	}

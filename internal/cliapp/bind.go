@@ -3,6 +3,7 @@ package cliapp
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,22 @@ func Flags(cfg any) []cli.Flag {
 			continue
 		}
 		out = append(out, flagFor(name, f.Tag, field.Addr().Interface()))
+	}
+	return out
+}
+
+// Select returns the flags of fs named names, in that order: a command
+// picks its flags, and their order in its help, from those a config
+// declares. A name fs lacks panics (a programming error every test that
+// builds the app finds).
+func Select(fs []cli.Flag, names ...string) []cli.Flag {
+	out := make([]cli.Flag, len(names))
+	for i, n := range names {
+		j := slices.IndexFunc(fs, func(f cli.Flag) bool { return f.Names()[0] == n })
+		if j < 0 {
+			panic("cliapp.Select: no flag --" + n)
+		}
+		out[i] = fs[j]
 	}
 	return out
 }

@@ -109,3 +109,21 @@ func TestFlagsRefuseAFieldTheyCannotSet(t *testing.T) {
 		Rate float64 `flag:"rate"`
 	}{})
 }
+
+func TestSelect(t *testing.T) {
+	cfg := defaults()
+	fs := Flags(&cfg)
+	var got []string
+	for _, f := range Select(fs, "ttl", "policy", "allow") {
+		got = append(got, f.Names()[0])
+	}
+	if want := []string{"ttl", "policy", "allow"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("selected %v, want %v in that order", got, want)
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(string), "--nope") {
+			t.Fatalf("recovered %v, want a panic naming --nope", r)
+		}
+	}()
+	Select(fs, "policy", "nope")
+}
