@@ -16,13 +16,8 @@ import (
 	"github.com/signet-dev/signet/verify"
 )
 
-var policyFlag = &cli.StringFlag{
-	Name:    "policy",
-	Aliases: []string{"p"},
-	Usage:   "trust policy file (trust.yaml)",
-	EnvVars: []string{"SIGNET_POLICY"},
-	Value:   "trust.yaml",
-}
+// policyFlag is the trust file verify and audit decide with.
+var policyFlag = &cli.StringFlag{Name: "policy", Aliases: []string{"p"}, Usage: "trust policy file (trust.yaml)", EnvVars: []string{"SIGNET_POLICY"}, Value: policy.DefaultFile}
 
 func verifyCommand() *cli.Command {
 	var key string
