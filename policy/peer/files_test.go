@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/signet-dev/signet/policy"
 )
 
 func TestParseSubjects(t *testing.T) {
@@ -49,5 +51,19 @@ func TestReadFiles(t *testing.T) {
 	}
 	if _, err := ReadFiles([]string{p, filepath.Join(dir, "missing.yaml")}); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Fatalf("a missing file: %v, want an error naming it", err)
+	}
+}
+
+// TestWriteRefusesATrustFileThatDoesNotLoad: an importer bug never
+// reaches disk as a trust file.
+func TestWriteRefusesATrustFileThatDoesNotLoad(t *testing.T) {
+	dir := t.TempDir()
+	res := &Result{Spec: policy.Spec{Images: []policy.RuleSpec{{Name: "r", Match: []string{"**"}, SignedBy: []string{"nobody"}}}}}
+	err := res.Write(dir)
+	if err == nil || !strings.Contains(err.Error(), "importer bug") {
+		t.Fatalf("Write: %v, want the importer-bug error", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, TrustFileName)); err == nil {
+		t.Fatal("a trust file that does not load was written")
 	}
 }
