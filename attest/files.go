@@ -12,9 +12,13 @@ import (
 
 // Files name the predicates a run attaches besides provenance: an SBOM, a
 // vulnerability scan, and any predicate file with its type (a name or a
-// URI, policy.ResolvePredicateType).
+// URI, policy.ResolvePredicateType). The tags are sign's flags
+// (cliapp.Flags); --type's usage lists the type names, so sign declares it.
 type Files struct {
-	SBOM, Vuln, Predicate, Type string
+	SBOM      string `flag:"sbom" env:"SIGNET_SBOM" usage:"attach this SBOM (CycloneDX or SPDX 2 JSON, e.g. from syft or trivy) as a cyclonedx / spdx attestation"`
+	Vuln      string `flag:"vuln" env:"SIGNET_VULN" usage:"attach this vulnerability scan (Trivy --format json or Grype -o json) as a cosign vuln attestation"`
+	Predicate string `flag:"predicate" env:"SIGNET_PREDICATE" usage:"attach this predicate JSON file (with --type)"`
+	Type      string
 }
 
 // Empty reports whether f names nothing.

@@ -25,61 +25,80 @@ import (
 	"github.com/signet-dev/signet/verify"
 )
 
-// Config is everything `enforce serve` takes: cmd/enforce fills it from
-// its flags. Zero values take the defaults the flags show.
+// Config is everything `enforce serve` takes. Each setting's flag, its
+// SIGNET_ variable and its usage are its field's tags (cliapp.Flags), its
+// default DefaultConfig's value. Zero values take the defaults the flags show.
 type Config struct {
 	// PolicyPath is the trust file; CertFile and KeyFile the serving key
 	// pair; ClientCAFile, if set, the CAs a client certificate must chain
 	// to. All are reloaded when their content changes.
-	PolicyPath, CertFile, KeyFile, ClientCAFile string
+	PolicyPath   string `flag:"policy" env:"SIGNET_POLICY" usage:"trust policy file"`
+	CertFile     string `flag:"tls-cert" env:"SIGNET_TLS_CERT" usage:"serving certificate (PEM)" required:"true"`
+	KeyFile      string `flag:"tls-key" env:"SIGNET_TLS_KEY" usage:"serving key (PEM)" required:"true"`
+	ClientCAFile string `flag:"client-ca-file" env:"SIGNET_CLIENT_CA_FILE" usage:"CA bundle (PEM) the apiserver's client certificate must chain to; when set, every webhook connection must present one (docs/apiserver-auth.md)"`
 	// Listen is the webhook's address (TLS), OpsListen health and metrics'.
-	Listen, OpsListen string
+	Listen    string `flag:"listen" env:"SIGNET_LISTEN" usage:"webhook address (TLS)"`
+	OpsListen string `flag:"ops-listen" env:"SIGNET_OPS_LISTEN" usage:"health and metrics address (plain HTTP)"`
 	// Deadline is each admission's time budget (DefaultDeadline);
 	// ReloadInterval how often the files are checked.
-	Deadline, ReloadInterval time.Duration
+	Deadline       time.Duration `flag:"deadline" env:"SIGNET_DEADLINE" usage:"time budget per admission request (kept below the webhook timeout)"`
+	ReloadInterval time.Duration `flag:"reload-interval" env:"SIGNET_RELOAD_INTERVAL" usage:"how often the trust file and certificate are checked for changes"`
 	// Cache sizes and times the decision store and the tag cache; its
 	// VerifyTimeout defaults to VerifyTimeout(Deadline).
 	Cache CacheConfig
 	// RegistryConcurrency bounds requests per registry host
 	// (regclient.DefaultHostConcurrency).
-	RegistryConcurrency int
+	RegistryConcurrency int `flag:"registry-concurrency" env:"SIGNET_REGISTRY_CONCURRENCY" usage:"maximum concurrent requests to one registry host"`
 	// MaxImages bounds the images one review decides (DefaultMaxImages);
 	// MetricsNamespaces the namespace label values (DefaultMetricNamespaces).
-	MaxImages, MetricsNamespaces int
+	MaxImages         int `flag:"max-images-per-review" env:"SIGNET_MAX_IMAGES_PER_REVIEW" usage:"maximum images one admission may ask to decide (containers, init and ephemeral containers, image volumes; on UPDATE the changed ones); a review with more is denied"`
+	MetricsNamespaces int `flag:"metrics-namespaces" env:"SIGNET_METRICS_NAMESPACES" usage:"distinct namespaces that get their own metric label value; later ones are counted as _other"`
 	// MaxConnections and MaxConnectionsPerClient bound webhook connections
 	// (ServerConfig).
-	MaxConnections, MaxConnectionsPerClient int
-	// Kubeconfig reaches the API server (pull secrets, namespace labels,
-	// events, the background verifier); "" for the in-cluster service
-	// account. Without the API server the webhook still serves.
-	Kubeconfig string
-	// Keychain is the webhook's own registry identity (the Docker config,
-	// the cloud identities of the listed hosts), after a pod's pull secrets.
-	Keychain authn.Keychain
+	MaxConnections          int `flag:"max-connections" env:"SIGNET_MAX_CONNECTIONS" usage:"maximum open webhook connections; at the limit the one idle or slow the longest is closed"`
+	MaxConnectionsPerClient int `flag:"max-connections-per-client" env:"SIGNET_MAX_CONNECTIONS_PER_CLIENT" usage:"maximum open webhook connections of one client IP without a verified client certificate (default a quarter of --max-connections)"`
 	// RegistriesPath, if set, is the registries file (mirrors, CA bundles,
 	// plain HTTP: regclient.LoadRegistries), read once at start. Without
 	// one every registry is read over TLS, plain HTTP only to loopback.
-	RegistriesPath string
+	RegistriesPath string `flag:"registries" env:"SIGNET_REGISTRIES" usage:"registries file: per registry host a mirror to read it from, a CA bundle, plain-HTTP permission (see above); none: every registry over TLS with the system's CAs, plain HTTP only to loopback"`
+	// Kubeconfig reaches the API server (pull secrets, namespace labels,
+	// events, the background verifier); "" for the in-cluster service
+	// account. Without the API server the webhook still serves.
+	Kubeconfig string `flag:"kubeconfig" env:"SIGNET_KUBECONFIG" usage:"kubeconfig for reading pull secrets (default: the in-cluster service account)"`
+	// Keychain is the webhook's own registry identity (the Docker config,
+	// the cloud identities of the listed hosts), after a pod's pull secrets.
+	Keychain authn.Keychain
 	// Offline verifies against the embedded public-good trusted root;
 	// otherwise it is refreshed through TUF every TrustedRootRefresh.
-	Offline            bool
-	TrustedRootRefresh time.Duration
+	Offline bool `flag:"offline" env:"SIGNET_OFFLINE" usage:"use the embedded public-good trusted root instead of TUF"`
 	// VerdictKey, if set, signs a verdict onto each admitted pod for
 	// signet-node: an ed25519 PEM private key, or a path to one.
-	VerdictKey string
-	Background BackgroundConfig
-	Version    string
-	Log        *slog.Logger
+	VerdictKey         string        `flag:"verdict-key" env:"SIGNET_VERDICT_KEY" usage:"ed25519 PEM private key (a path, or the PEM itself, e.g. from a Secret through the environment) to sign a verdict onto each admitted pod for signet-node (signet-node keygen); empty: no verdicts"`
+	TrustedRootRefresh time.Duration `flag:"trusted-root-refresh" env:"SIGNET_TRUSTED_ROOT_REFRESH" usage:"how often the public-good trusted root is refreshed through TUF (the last good root stays when TUF is down)"`
+	Background         BackgroundConfig
+	Version            string
+	Log                *slog.Logger
+}
+
+// DefaultConfig is the Config `enforce serve` starts from: the defaults
+// its flags show.
+func DefaultConfig() Config {
+	return Config{PolicyPath: "trust.yaml", Listen: ":8443", OpsListen: ":9090", Deadline: DefaultDeadline, ReloadInterval: DefaultReloadInterval,
+		Cache:               CacheConfig{Size: DefaultCacheSize, PositiveTTL: DefaultPositiveTTL, NegativeTTL: DefaultNegativeTTL, MaxAge: DefaultMaxAge, MaxInFlight: DefaultMaxInFlight},
+		RegistryConcurrency: regclient.DefaultHostConcurrency, MaxImages: DefaultMaxImages, MetricsNamespaces: DefaultMetricNamespaces,
+		MaxConnections: DefaultMaxConnections, TrustedRootRefresh: DefaultTrustedRootRefresh,
+		Background: BackgroundConfig{Enabled: true, Interval: background.DefaultInterval, Concurrency: 2,
+			Lease: background.Lease{Name: background.DefaultLeaseName, Duration: background.DefaultLeaseDuration}}}
 }
 
 // BackgroundConfig configures the background verifier (one replica,
 // elected by a Lease, writes PolicyReports).
 type BackgroundConfig struct {
-	Enabled bool
+	Enabled bool `flag:"background-scan" env:"SIGNET_BACKGROUND_SCAN" usage:"verify every running pod's images in the background and write PolicyReports (one replica, elected by a Lease)"`
 	// Interval between periodic passes (background.DefaultInterval);
 	// Concurrency the verifications one pass runs at once.
-	Interval    time.Duration
-	Concurrency int
+	Interval    time.Duration `flag:"scan-interval" env:"SIGNET_SCAN_INTERVAL" usage:"time between periodic background passes (denials are re-checked each pass)"`
+	Concurrency int           `flag:"scan-concurrency" env:"SIGNET_SCAN_CONCURRENCY" usage:"verifications a background pass runs at once (kept low: admissions come first)"`
 	// Lease's Namespace defaults to the pod's (background.PodNamespace).
 	Lease background.Lease
 }

@@ -18,21 +18,27 @@ import (
 // --insecure-ignore-* flag is set. Where cosign is looser, signet refuses
 // rather than accepts: a regexp must match the whole SAN (cosign matches
 // it anywhere), and must not admit every repository of the issuer.
+//
+// The tags are the flags of `sign verify` (cliapp.Flags); they have no
+// SIGNET_ variable: a CI job's SIGNET_KEY is a signing key, never one to
+// verify with.
 type AdHoc struct {
 	// Key is --key: a public key (PEM, a file, or a KMS URI).
 	Key *KeySpec
 	// CertificateIdentity, CertificateIdentityRegexp and
 	// CertificateOIDCIssuer are cosign's keyless flags.
-	CertificateIdentity       string
-	CertificateIdentityRegexp string
-	CertificateOIDCIssuer     string
+	CertificateIdentity       string `flag:"certificate-identity" usage:"instead of a trust file: the exact certificate SAN every image must be signed by (with --certificate-oidc-issuer)"`
+	CertificateIdentityRegexp string `flag:"certificate-identity-regexp" usage:"like --certificate-identity, an anchored regexp (^...$) over the whole SAN"`
+	CertificateOIDCIssuer     string `flag:"certificate-oidc-issuer" usage:"the OIDC issuer of --certificate-identity[-regexp]"`
 	// TrustedRoot is --trusted-root, a trusted_root.json; "" is public-good.
-	TrustedRoot string
+	TrustedRoot string `flag:"trusted-root" usage:"with --key or --certificate-identity: a private Sigstore's trusted_root.json (default public-good)"`
 	// IgnoreTlog (--insecure-ignore-tlog) does not require a log entry;
 	// IgnoreSCT (--insecure-ignore-sct) does not require a certificate's SCT;
 	// UseSignedTimestamps (--use-signed-timestamps) requires an RFC 3161
 	// timestamp.
-	IgnoreTlog, IgnoreSCT, UseSignedTimestamps bool
+	IgnoreTlog          bool `flag:"insecure-ignore-tlog" usage:"with --key or --certificate-identity: do not require a transparency log entry"`
+	IgnoreSCT           bool `flag:"insecure-ignore-sct" usage:"with --certificate-identity: do not require the certificate's SCT"`
+	UseSignedTimestamps bool `flag:"use-signed-timestamps" usage:"with --key or --certificate-identity: require an RFC 3161 timestamp"`
 }
 
 // adHocFlags names the trust-file field each flag became, for errors.
@@ -86,6 +92,29 @@ func (a AdHoc) Spec() (Spec, error) {
 	s.Identities = []IdentitySpec{id}
 	s.Images = []RuleSpec{{Name: "command-line", Match: []string{"**"}, SignedBy: []string{id.Name}}}
 	return s, nil
+}
+
+// Load is the policy a verification is asked for: the trust file at path
+// when no identity flag is set, else the policy the flags mean. Either
+// excludes the other: an explicitly given trust file (pathGiven) beside
+// identity flags, or a flag that only qualifies an identity without one,
+// is an error, never silently ignored.
+func (a AdHoc) Load(path string, pathGiven bool) (*Policy, error) {
+	if a.Set() {
+		if pathGiven {
+			return nil, errors.New("--policy and --key/--certificate-identity exclude each other: give a trust file or cosign's flags")
+		}
+		return a.Policy()
+	}
+	for _, f := range []struct {
+		set  bool
+		flag string
+	}{{a.TrustedRoot != "", "trusted-root"}, {a.IgnoreTlog, "insecure-ignore-tlog"}, {a.IgnoreSCT, "insecure-ignore-sct"}, {a.UseSignedTimestamps, "use-signed-timestamps"}} {
+		if f.set {
+			return nil, fmt.Errorf("--%s goes with --key or --certificate-identity; a trust file says it in its sigstore section", f.flag)
+		}
+	}
+	return LoadFile(path)
 }
 
 // Policy compiles the flags, naming each problem by its flag. opts are

@@ -76,3 +76,40 @@ func TestAdHocMeansWhatCosignsFlagsMean(t *testing.T) {
 		})
 	}
 }
+
+// TestAdHocLoad: a trust file or cosign's flags, never both, and no flag
+// that qualifies an identity is silently dropped.
+func TestAdHocLoad(t *testing.T) {
+	trust := filepath.Join("testdata", "trust.yaml")
+	const gh = "https://token.actions.githubusercontent.com"
+	keyless := AdHoc{CertificateIdentity: "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main", CertificateOIDCIssuer: gh}
+	cases := []struct {
+		name       string
+		flags      AdHoc
+		pathGiven  bool
+		wantSource string
+		wantErr    string
+	}{
+		{"no identity flag loads the trust file", AdHoc{}, false, trust, ""},
+		{"identity flags are the policy", keyless, false, "command-line flags", ""},
+		{"a given trust file beside identity flags is refused", keyless, true, "", "--policy and --key/--certificate-identity exclude each other"},
+		{"--trusted-root without an identity is refused", AdHoc{TrustedRoot: "root.json"}, false, "", "--trusted-root goes with"},
+		{"--insecure-ignore-tlog without an identity is refused", AdHoc{IgnoreTlog: true}, false, "", "--insecure-ignore-tlog goes with"},
+		{"--insecure-ignore-sct without an identity is refused", AdHoc{IgnoreSCT: true}, false, "", "--insecure-ignore-sct goes with"},
+		{"--use-signed-timestamps without an identity is refused", AdHoc{UseSignedTimestamps: true}, true, "", "--use-signed-timestamps goes with"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := c.flags.Load(trust, c.pathGiven)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || p.Source != c.wantSource {
+				t.Fatalf("policy from %q, %v; want from %q", p.Source, err, c.wantSource)
+			}
+		})
+	}
+}

@@ -175,6 +175,9 @@ func provenanceConditions(pv *Provenance) []string {
 	return out
 }
 
+// WriteJSON writes the explanation as `sign policy explain -o json` prints it.
+func (e *Explanation) WriteJSON(w io.Writer) error { return writeJSON(w, e) }
+
 // WriteText writes the explanation as `sign policy explain` prints it.
 func (e *Explanation) WriteText(w io.Writer) error {
 	var b strings.Builder

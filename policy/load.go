@@ -15,6 +15,23 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// DefaultFile is the trust file a signing run checks against when none is
+// named: ./trust.yaml, when it exists.
+const DefaultFile = "trust.yaml"
+
+// LoadOptional loads the trust file at path or, when path is "", the
+// DefaultFile if there is one; nil and no error when neither (sign's
+// preflight and post-check are then skipped, loudly).
+func LoadOptional(path string) (*Policy, error) {
+	if path == "" {
+		if _, err := os.Stat(DefaultFile); err != nil {
+			return nil, nil
+		}
+		path = DefaultFile
+	}
+	return LoadFile(path)
+}
+
 // LoadFile reads and compiles a trust file. Relative paths inside it (a
 // trusted_root.json, a public key file) resolve against the file's directory.
 // The trust file is the first of the policy's Files (and of a LoadError's).

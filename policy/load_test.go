@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -227,5 +228,50 @@ func TestPinFalse(t *testing.T) {
 	}
 	if fromSpec.Hash != unpinned.Hash {
 		t.Error("Spec{Pin: false} and pin: false in a file differ")
+	}
+}
+
+// TestLoadOptional: a signing run checks the trust file it names, else
+// ./trust.yaml when there is one; only when neither exists is there none.
+func TestLoadOptional(t *testing.T) {
+	example, err := os.ReadFile(filepath.Join("testdata", "trust.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name       string
+		here       bool // ./trust.yaml exists
+		path       string
+		wantSource string // "" for no policy
+		wantErr    bool
+	}{
+		{"nothing named and none here: no policy", false, "", "", false},
+		{"nothing named: ./trust.yaml", true, "", "trust.yaml", false},
+		{"a named file wins over ./trust.yaml", true, "other.yaml", "other.yaml", false},
+		{"a named file that is missing is an error, never no policy", false, "missing.yaml", "", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			if err := os.WriteFile("other.yaml", example, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if c.here {
+				if err := os.WriteFile("trust.yaml", example, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := LoadOptional(c.path)
+			switch {
+			case c.wantErr:
+				if err == nil {
+					t.Fatalf("no error, policy %v", p)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case c.wantSource == "" && p != nil, c.wantSource != "" && (p == nil || p.Source != c.wantSource):
+				t.Fatalf("policy %v, want from %q", p, c.wantSource)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,18 @@ func Lint(path string) *LintReport {
 	r.Valid, r.Hash, r.Identities, r.Rules = true, p.Hash, len(p.Identities), len(p.Rules)
 	r.Warnings = append(r.Warnings, p.Warnings...)
 	return r
+}
+
+// WriteJSON writes the report as `sign policy lint -o json` prints it.
+func (r *LintReport) WriteJSON(w io.Writer) error { return writeJSON(w, r) }
+
+// writeJSON is JSON as the policy commands print it: indented, with <, >
+// and & as written (CEL conditions read as in the trust file).
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // WriteText writes the report as `sign policy lint` prints it: one line

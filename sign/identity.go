@@ -18,12 +18,14 @@ import (
 // key file, decrypted with $COSIGN_PASSWORD, or a KMS URI) or keyless (an
 // explicit OIDC token, a file holding one, else the token of the CI that
 // Env describes); with Notation, a key and its certificate chain; or both.
+// The tags are sign's flags (cliapp.Flags).
 type IdentityOptions struct {
-	Key              string
-	Token, TokenFile string
-	NoSigstore       bool
-	Notation         NotationFiles
-	Env              ci.Env
+	Key        string `flag:"key" env:"SIGNET_KEY" usage:"cosign private key: a file, env://VAR (the key in an environment variable, as cosign) or a KMS URI; password in COSIGN_PASSWORD; omit for keyless"`
+	Token      string `flag:"identity-token" env:"SIGNET_IDENTITY_TOKEN" usage:"OIDC token for Fulcio (default: from GitHub Actions or GitLab's SIGSTORE_ID_TOKEN)"`
+	TokenFile  string `flag:"identity-token-file" env:"SIGNET_IDENTITY_TOKEN_FILE" usage:"file holding the OIDC token"`
+	NoSigstore bool
+	Notation   NotationFiles
+	Env        ci.Env
 	// Config bounds and retries the CI's token endpoint like the
 	// session's services.
 	Config Config
@@ -32,8 +34,11 @@ type IdentityOptions struct {
 // NotationFiles name a Notation signer: its key (a PEM file or a KMS URI),
 // certificate chain and, optionally, the timestamp authority and its root.
 type NotationFiles struct {
-	Key, Chain, Envelope string
-	TSAURL, TSARoot      string
+	Key      string `flag:"notation-key" env:"SIGNET_NOTATION_KEY" usage:"also sign with Notation: a PEM private key file (PKCS#8, as notation writes) or a KMS URI (ECDSA P-256)"`
+	Chain    string `flag:"notation-cert" env:"SIGNET_NOTATION_CERT" usage:"the Notation key's PEM certificate chain, leaf first, root last"`
+	Envelope string `flag:"notation-envelope" env:"SIGNET_NOTATION_ENVELOPE" usage:"Notation signature envelope: jws or cose"`
+	TSAURL   string `flag:"notation-timestamp-url" env:"SIGNET_NOTATION_TIMESTAMP_URL" usage:"RFC 3161 timestamp authority for the Notation signature"`
+	TSARoot  string `flag:"notation-timestamp-root" env:"SIGNET_NOTATION_TIMESTAMP_ROOT" usage:"PEM root certificate of that timestamp authority (required with it)"`
 }
 
 // Identity is who a run signs as, known before anything is signed: the

@@ -22,6 +22,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/kms"
 	"github.com/sigstore/sigstore/pkg/signature/options"
+
+	"github.com/signet-dev/signet/policy"
 )
 
 // GenerateKeyPair creates an ECDSA P-256 key pair in cosign's format: the
@@ -96,6 +98,20 @@ func LoadKMS(ctx context.Context, uri string) (*Keypair, error) {
 	}
 	kp.KMS = uri
 	return kp, nil
+}
+
+// PublicKeySpec is a key to verify with, named as cosign verify's --key
+// names it, as a trust file's key identity: a KMS URI, the PEM held by
+// env://VAR (read now), or a file (read when the policy loads).
+func PublicKeySpec(ref string) (*policy.KeySpec, error) {
+	switch {
+	case IsKMS(ref):
+		return &policy.KeySpec{KMS: ref}, nil
+	case strings.HasPrefix(ref, "env://"):
+		pem, err := ReadKeyRef(ref)
+		return &policy.KeySpec{PublicKey: string(pem)}, err
+	}
+	return &policy.KeySpec{Path: ref}, nil
 }
 
 // IsKMS reports whether ref is a KMS URI rather than a file path.

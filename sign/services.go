@@ -11,10 +11,12 @@ import (
 // Services are the Sigstore services a run signs with: the Fulcio that
 // certifies a keyless signer, the transparency logs every signature goes
 // to and the timestamp authorities. A field left empty is not chosen yet.
+//
+// The tags are sign's flags (cliapp.Flags); --rekor-url names a v1 log.
 type Services struct {
-	FulcioURL string
+	FulcioURL string `flag:"fulcio-url" env:"SIGNET_FULCIO_URL" usage:"Fulcio URL (default public-good)"`
 	Rekor     []Rekor
-	TSAURLs   []string
+	TSAURLs   []string `flag:"timestamp-url" env:"SIGNET_TIMESTAMP_URL" usage:"RFC 3161 timestamp authority URL (repeatable)"`
 }
 
 // PublicGoodServices are Sigstore's public-good Fulcio and Rekor (v1: its

@@ -42,13 +42,14 @@ type Config struct {
 	// retries and logs each attempt.
 	Transport http.RoundTripper
 	// Retries is the number of attempts for each service call (default 4).
-	Retries int
+	// The tags here are sign's flags (cliapp.Flags).
+	Retries int `flag:"retries" env:"SIGNET_RETRIES" usage:"attempts per Fulcio/Rekor/TSA/registry call on 429/5xx, a reset or a timeout"`
 	// Backoff is the first retry wait (default 500ms).
 	Backoff time.Duration
 	// Timeout bounds each attempt of each call to Fulcio, Rekor, a TSA or
 	// the registry (default 30s): a service that accepts and never answers
 	// fails the run after Retries attempts instead of hanging it.
-	Timeout time.Duration
+	Timeout time.Duration `flag:"request-timeout" env:"SIGNET_REQUEST_TIMEOUT" usage:"bound on each attempt of each Fulcio/Rekor/TSA/registry call"`
 	Log     Logf
 }
 

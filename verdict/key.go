@@ -11,6 +11,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
@@ -172,4 +174,26 @@ func GenerateKey() (private, public []byte, err error) {
 		return nil, nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8}), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pk}), nil
+}
+
+// WriteKeyPair makes a key pair (GenerateKey) and writes it into dir as
+// verdict.key and verdict.pub, both mode 0600 (they travel together in one
+// Secret), and returns the two paths.
+func WriteKeyPair(dir string) ([]string, error) {
+	priv, pub, err := GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"verdict.key", priv}, {"verdict.pub", pub}} {
+		p := filepath.Join(dir, f.name)
+		if err := os.WriteFile(p, f.data, 0o600); err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
 }

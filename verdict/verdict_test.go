@@ -27,6 +27,12 @@ func newPair(t *testing.T) (*Signer, *Verifier) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pairOf(t, priv, pub)
+}
+
+// pairOf is the signer and verifier of a PEM key pair.
+func pairOf(t *testing.T, priv, pub []byte) (*Signer, *Verifier) {
+	t.Helper()
 	s, err := NewSigner(priv)
 	if err != nil {
 		t.Fatal(err)

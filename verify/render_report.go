@@ -35,6 +35,22 @@ func NewReport(p *policy.Policy, decisions []*Decision) *Report {
 	return r
 }
 
+// Transient reports whether no decision is a denial on its merits but one
+// is a denial by infrastructure (Decision.Transient): retrying may help.
+func (r *Report) Transient() bool {
+	transient := false
+	for _, d := range r.Decisions {
+		switch {
+		case d.Allowed:
+		case !d.Transient:
+			return false
+		default:
+			transient = true
+		}
+	}
+	return transient
+}
+
 // WriteJSON writes the report as `sign verify -o json` does.
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)

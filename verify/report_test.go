@@ -80,3 +80,27 @@ func TestReportReadsSentenceOnlyReasons(t *testing.T) {
 		t.Fatalf("reasons %v", got)
 	}
 }
+
+// TestReportTransient is sign verify's exit 3 against 1: only when every
+// denial came from infrastructure may a retry help.
+func TestReportTransient(t *testing.T) {
+	allow, deny, down := &Decision{Allowed: true}, &Decision{}, &Decision{Transient: true}
+	cases := []struct {
+		name string
+		ds   []*Decision
+		want bool
+	}{
+		{"all allowed is not transient", []*Decision{allow, allow}, false},
+		{"a denial by infrastructure alone is transient", []*Decision{allow, down}, true},
+		{"a denial on its merits beside one by infrastructure is not", []*Decision{down, deny}, false},
+		{"a denial on its merits is not", []*Decision{deny}, false},
+		{"no decisions is not", nil, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := (&Report{Decisions: c.ds}).Transient(); got != c.want {
+				t.Fatalf("Transient() = %v, want %v", got, c.want)
+			}
+		})
+	}
+}

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -20,17 +17,6 @@ func certificateCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "certificate",
 		Usage: "write a CA (ca.crt) and the webhook's serving certificate (tls.crt, tls.key) for the chart's tls.existingSecret",
-		Description: `The certificate names <service>, <service>.<namespace>, <service>.<namespace>.svc
-and <service>.<namespace>.svc.cluster.local; --service is the chart's full name
-(<release>-signet-enforce, or fullnameOverride). Existing files are never
-overwritten. Keep tls.key as a secret (Sealed Secrets, SOPS, External Secrets).
-
-Example:
-   enforce certificate --service signet --namespace signet-system --out tls
-   kubectl -n signet-system create secret tls signet-tls --cert tls/tls.crt --key tls/tls.key
-   helm template ... --set tls.existingSecret=signet-tls --set-file tls.caBundle=tls/ca.crt
-
-Environment: none.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "service", Usage: "the webhook Service's name (the chart's full name)", Required: true},
 			&cli.StringFlag{Name: "namespace", Usage: "the release namespace", Required: true},
@@ -42,41 +28,12 @@ Environment: none.`,
 			if err != nil {
 				return cliapp.Usagef("enforce", "%v", err)
 			}
-			dir := c.String("out")
-			if err := writeNew(dir, map[string][]byte{"ca.crt": sc.CA, "tls.crt": sc.Cert}, sc.Key); err != nil {
+			paths, err := sc.WriteNew(c.String("out"))
+			if err != nil {
 				return cliapp.Exit(cliapp.ExitFailure, "enforce: "+err.Error())
 			}
-			fmt.Fprintf(c.App.Writer, "wrote %s, %s and %s\n", filepath.Join(dir, "ca.crt"), filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"))
+			fmt.Fprintf(c.App.Writer, "wrote %s, %s and %s\n", paths[0], paths[1], paths[2])
 			return nil
 		},
 	}
-}
-
-// writeNew writes the public files and the key (mode 0600) into dir,
-// refusing to replace any file that exists.
-func writeNew(dir string, public map[string][]byte, key []byte) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	files := map[string][]byte{"tls.key": key}
-	for n, b := range public {
-		files[n] = b
-	}
-	for n := range files {
-		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
-			return fmt.Errorf("%s exists: not replacing it (remove it, or choose another --out)", filepath.Join(dir, n))
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
-	for n, b := range files {
-		mode := os.FileMode(0o644)
-		if n == "tls.key" {
-			mode = 0o600
-		}
-		if err := os.WriteFile(filepath.Join(dir, n), b, mode); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -17,12 +17,6 @@ func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "check",
 		Usage: "load a trust file as serve would (key files beside it included) and report every error",
-		Description: `Exits 0 when serve would start with the file, non-zero otherwise.
-
-Example:
-   enforce check --policy /etc/signet/trust.yaml
-
-Environment: SIGNET_POLICY.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "policy", Usage: "trust policy file", Value: "trust.yaml", EnvVars: []string{"SIGNET_POLICY"}},
 		},

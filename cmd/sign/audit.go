@@ -2,12 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
-	"sync"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/kubecore"
@@ -20,40 +16,16 @@ func auditCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "audit",
 		Usage: "decide everything that runs in a cluster or namespace, as the webhook would",
-		Description: `Lists the running pods (through your kubeconfig), takes each container's
-digest from what its node reports it runs (or the digest its spec pins),
-verifies each distinct digest once with the same engine as the webhook, and
-prints one row per workload, container and digest. --policy may be a proposed
-trust file: the answer is what would break if it were deployed.
-
-Exit status, as for every sign command: 0 nothing that runs would be denied,
-1 at least one running image fails and would be denied in enforce mode,
-2 usage or configuration error (an invalid trust file or kubeconfig), 3 none
-fails outright but one could not be verified (a registry or the trusted root
-was unreachable; the webhook would deny it, failing closed), or the cluster
-could not be reached.
-
-Example:
-   sign audit --policy trust.yaml                 # the whole cluster
-   sign audit -p proposed-trust.yaml -n payments -o json
-
-Environment: SIGNET_POLICY, SIGNET_OUTPUT, SIGNET_OFFLINE, SIGNET_CONCURRENCY,
-KUBECONFIG (as kubectl), and the Docker config ($DOCKER_CONFIG/config.json) for
-registry credentials.`,
 		Flags: []cli.Flag{
 			policyFlag,
 			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "audit one namespace (default: all)"},
 			&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"},
 			&cli.StringFlag{Name: "context", Usage: "kubeconfig context (default: the current one)"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "table or json", Value: "table", EnvVars: []string{"SIGNET_OUTPUT"}},
+			cliapp.OutputFlag("table"),
 			&cli.IntFlag{Name: "concurrency", Usage: "verifications at once", Value: 8, EnvVars: []string{"SIGNET_CONCURRENCY"}},
 			&cli.BoolFlag{Name: "offline", Usage: "use the embedded public-good trusted root instead of refreshing it over TUF", EnvVars: []string{"SIGNET_OFFLINE"}},
 		},
 		Action: func(c *cli.Context) error {
-			output := c.String("output")
-			if output != "table" && output != "json" {
-				return usageError("--output must be table or json, got %q", output)
-			}
 			p, err := policy.LoadFile(c.String("policy"))
 			if err != nil {
 				return usageError("%v", err)
@@ -62,43 +34,15 @@ registry credentials.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			opts := []verify.Option{verify.WithKeychain(registryKeychain)}
-			if c.Bool("offline") {
-				opts = append(opts, verify.WithOffline())
-			}
-			e := &scan.Engine{Decider: verify.New(opts...).Flow(), Concurrency: c.Int("concurrency"), Progress: progress(c.App.ErrWriter)}
+			e := &scan.Engine{Decider: verify.New(verifyOptions(c)...).Flow(), Concurrency: c.Int("concurrency"), Progress: scan.TerminalProgress(c.App.ErrWriter)}
 			r, err := scan.Cluster(c.Context, kc, e, p, c.String("namespace"))
 			if err != nil {
 				return cliapp.Failure("sign", fmt.Errorf("reading the cluster: %w", err))
 			}
-			if err := write(c, r, r.WriteTable); err != nil {
+			if err := cliapp.Write(c, c.App.Writer, r, r.WriteTable); err != nil {
 				return err
 			}
-			switch {
-			case r.Summary.Fail > 0:
-				return cli.Exit("", exitDenied)
-			case r.Summary.Error > 0:
-				return cli.Exit("", exitNetwork)
-			}
-			return nil
+			return cliapp.Verdict(r.Summary.Fail+r.Summary.Error == 0, r.Summary.Fail == 0)
 		},
-	}
-}
-
-// progress reports verified images on a terminal (one line, rewritten), and
-// nothing when stderr is a file or pipe.
-func progress(stderr io.Writer) func(done, total int) {
-	f, ok := stderr.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	var mu sync.Mutex
-	return func(done, total int) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(f, "\rverified %d of %d distinct images", done, total)
-		if done == total {
-			fmt.Fprint(f, "\r\033[K")
-		}
 	}
 }

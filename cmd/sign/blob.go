@@ -10,24 +10,15 @@ import (
 )
 
 func blobCommand() *cli.Command {
+	s := newSigning()
 	return &cli.Command{
 		Name:      "blob",
 		Usage:     "sign a file (e.g. a release's SHA256SUMS) into a Sigstore bundle",
 		ArgsUsage: "FILE",
-		Description: `Signs FILE's bytes keylessly (the CI's OIDC token through Fulcio) or with
---key, logs the signature in Rekor and timestamps it like ` + "`sign image`" + `, and writes
-a Sigstore bundle v0.3 (JSON) that ` + "`cosign verify-blob --bundle`" + ` verifies.
-
-Example:
-   sign blob --bundle SHA256SUMS.sigstore.json SHA256SUMS
-
-Environment: SIGNET_BUNDLE, SIGNET_KEY, COSIGN_PASSWORD, SIGNET_IDENTITY_TOKEN,
-SIGNET_IDENTITY_TOKEN_FILE, SIGNET_FULCIO_URL, SIGNET_REKOR_URL,
-SIGNET_TLOG_UPLOAD, SIGNET_TIMESTAMP_URL, SIGNET_SIGNING_CONFIG, SIGNET_RETRIES;
-ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (GitHub), SIGSTORE_ID_TOKEN (GitLab).`,
-		Flags: append(serviceFlags(),
-			&cli.StringFlag{Name: "bundle", Usage: "where to write the bundle (default FILE.sigstore.json)", EnvVars: []string{"SIGNET_BUNDLE"}},
-		),
+		// The flags that choose the identity and the Sigstore services (no
+		// policy, layout or CI output: a blob has none).
+		Flags: s.flags([]string{"key", "identity-token", "identity-token-file", "fulcio-url", "rekor-url", "tlog-upload", "timestamp-url",
+			"signing-config", "retries", "bundle"}),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageError("blob needs exactly one FILE")
@@ -41,15 +32,15 @@ ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (GitHub), SIGSTORE_ID_TOKEN (GitLab).`,
 			if out == "" {
 				out = file + ".sigstore.json"
 			}
-			id, err := resolveIdentity(c)
+			id, err := resolveIdentity(c, s)
 			if err != nil {
 				return usageError("%v", err)
 			}
-			s, err := session(c, id)
+			sess, err := session(c, s, id)
 			if err != nil {
 				return err
 			}
-			b, err := s.SignBlob(c.Context, data)
+			b, err := sess.SignBlob(c.Context, data)
 			if err != nil {
 				return cliapp.Failure("sign", err)
 			}
@@ -60,18 +51,4 @@ ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (GitHub), SIGSTORE_ID_TOKEN (GitLab).`,
 			return nil
 		},
 	}
-}
-
-// serviceFlags are the signing flags that choose the identity and the
-// Sigstore services (no policy, layout or CI output: a blob has none).
-func serviceFlags() []cli.Flag {
-	keep := map[string]bool{"key": true, "identity-token": true, "identity-token-file": true, "fulcio-url": true,
-		"rekor-url": true, "tlog-upload": true, "timestamp-url": true, "signing-config": true, "retries": true}
-	var out []cli.Flag
-	for _, f := range signingFlags() {
-		if keep[f.Names()[0]] {
-			out = append(out, f)
-		}
-	}
-	return out
 }

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/sign"
@@ -18,67 +15,25 @@ func generateKeyPairCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "generate-key-pair",
 		Usage: "create an encrypted signing key pair in cosign's format",
-		Description: `Writes PREFIX.key (ECDSA P-256, encrypted with the password in
-COSIGN_PASSWORD, or asked for twice on the terminal when it is unset) and
-PREFIX.pub. cosign reads both; put the public key in trust.yaml as a key
-identity and keep the private key in a CI secret.
-
-Example:
-   sign generate-key-pair                                  # prompts for the password
-   COSIGN_PASSWORD=... sign generate-key-pair --output-key-prefix release
-
-Environment: COSIGN_PASSWORD (without a terminal it is required; it may be
-empty only if set), SIGNET_OUTPUT_KEY_PREFIX.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output-key-prefix", Value: "cosign", Usage: "write PREFIX.key and PREFIX.pub", EnvVars: []string{"SIGNET_OUTPUT_KEY_PREFIX"}},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite existing files", EnvVars: []string{"SIGNET_FORCE"}},
 		},
 		Action: func(c *cli.Context) error {
-			pass, err := newKeyPassword(os.Stdin, c.App.ErrWriter)
-			if err != nil {
-				return err
+			var keyPath, pubPath string
+			pass, err := sign.NewKeyPassword(os.Stdin, c.App.ErrWriter)
+			if err == nil {
+				keyPath, pubPath, err = sign.WriteKeyPair(c.String("output-key-prefix"), pass, c.Bool("force"))
 			}
-			keyPath, pubPath, err := sign.WriteKeyPair(c.String("output-key-prefix"), pass, c.Bool("force"))
-			if exists := (*sign.ExistsError)(nil); errors.As(err, &exists) {
+			exists := (*sign.ExistsError)(nil)
+			switch {
+			case errors.Is(err, sign.ErrNoPassword) || errors.Is(err, sign.ErrPasswordMismatch) || errors.As(err, &exists):
 				return usageError("generate-key-pair: %v", err)
-			}
-			if err != nil {
+			case err != nil:
 				return cliapp.Failure("sign", err)
 			}
 			fmt.Fprintf(c.App.Writer, "Private key written to %s\nPublic key written to %s\n", keyPath, pubPath)
 			return nil
 		},
 	}
-}
-
-// newKeyPassword is COSIGN_PASSWORD when set (even empty, as cosign), else
-// asked for twice on the terminal, without echo. Without either it is a
-// usage error: the key is always encrypted, and a CI job must never hang on
-// a prompt.
-func newKeyPassword(stdin *os.File, prompt io.Writer) ([]byte, error) {
-	if pass, ok := os.LookupEnv("COSIGN_PASSWORD"); ok {
-		return []byte(pass), nil
-	}
-	fd := int(stdin.Fd())
-	if !term.IsTerminal(fd) {
-		return nil, usageError("generate-key-pair: set COSIGN_PASSWORD or run on a terminal (the key is always encrypted)")
-	}
-	read := func(msg string) ([]byte, error) {
-		fmt.Fprint(prompt, msg)
-		b, err := term.ReadPassword(fd)
-		fmt.Fprintln(prompt)
-		return b, err
-	}
-	first, err := read("Enter password for private key: ")
-	if err != nil {
-		return nil, cliapp.Failure("sign", fmt.Errorf("reading the password: %w", err))
-	}
-	again, err := read("Enter password for private key again: ")
-	if err != nil {
-		return nil, cliapp.Failure("sign", fmt.Errorf("reading the password: %w", err))
-	}
-	if !bytes.Equal(first, again) {
-		return nil, usageError("generate-key-pair: the passwords do not match")
-	}
-	return first, nil
 }

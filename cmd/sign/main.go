@@ -4,6 +4,7 @@
 package main
 
 import (
+	"embed"
 	"fmt"
 	"io"
 	"os"
@@ -13,14 +14,16 @@ import (
 
 	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/internal/kmsplugin"
+	"github.com/signet-dev/signet/verify"
 )
 
-// Exit codes, documented in the README and stable (internal/cliapp).
-const (
-	exitDenied  = cliapp.ExitDenied
-	exitUsage   = cliapp.ExitUsage
-	exitNetwork = cliapp.ExitNetwork
-)
+// exitUsage is a usage or configuration error's exit (internal/cliapp).
+const exitUsage = cliapp.ExitUsage
+
+// help is the prose of every command's --help (cliapp.Setup).
+//
+//go:embed help
+var help embed.FS
 
 func main() {
 	// KMS keys (--key awskms://…, a trust file's kms:) are served by the
@@ -38,21 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
-		Name:  "sign",
-		Usage: "sign, attest and verify container images against a signet trust policy",
-		Description: `One trust file (trust.yaml) says which workflow identities may ship which
-images; sign uses it in CI (preflight, post-check) and the enforce webhook uses it
-in the cluster, through the same verification engine.
-
-Examples:
-   sign verify --policy trust.yaml ghcr.io/acme/app:1.4.2
-   sign image --attest ghcr.io/acme/app:1.4.2          # keyless, in GitHub Actions or GitLab CI
-   sign policy explain trust.yaml ghcr.io/acme/app
-
-Environment: every flag has a SIGNET_ variable (see each command's help);
-COSIGN_PASSWORD for encrypted keys; the Docker config for registry credentials.
-
-` + cliapp.ExitCodes,
+		Name:      "sign",
+		Usage:     "sign, attest and verify container images against a signet trust policy",
 		Writer:    stdout,
 		ErrWriter: stderr,
 		// Errors are printed once, by run, with the right exit code.
@@ -71,7 +61,8 @@ COSIGN_PASSWORD for encrypted keys; the Docker config for registry credentials.
 			blobCommand(),
 		},
 	}
-	cliapp.Setup(app)
+	cliapp.Setup(app, help)
+	app.Description += "\n\n" + cliapp.ExitCodes
 	return app
 }
 
@@ -88,3 +79,14 @@ func usageError(format string, args ...any) error {
 // and Google SDKs that enforce uses for node identity (internal/cloudauth),
 // because every linked package's init runs on every command.
 var registryKeychain = authn.DefaultKeychain
+
+// verifyOptions are how sign verifies for a command with --offline:
+// with registryKeychain, the credentials a run writes with, and the
+// embedded public-good root when offline.
+func verifyOptions(c *cli.Context) []verify.Option {
+	opts := []verify.Option{verify.WithKeychain(registryKeychain)}
+	if c.Bool("offline") {
+		opts = append(opts, verify.WithOffline())
+	}
+	return opts
+}

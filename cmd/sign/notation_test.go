@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/test/notationtest"
 	"github.com/signet-dev/signet/test/testworld"
@@ -59,8 +60,8 @@ func TestNotationSignImageThroughTheBinary(t *testing.T) {
 		t.Fatalf("want one Notation signature and an allowed post-check:\n%s", stdout)
 	}
 	stdout, stderr, code = runSign(t, nil, args("intruder")...)
-	if code != exitDenied || !strings.Contains(stdout+stderr, "notation.subject") {
-		t.Fatalf("another subject: exit %d, want %d naming notation.subject:\n%s\n%s", code, exitDenied, stdout, stderr)
+	if code != cliapp.ExitDenied || !strings.Contains(stdout+stderr, "notation.subject") {
+		t.Fatalf("another subject: exit %d, want %d naming notation.subject:\n%s\n%s", code, cliapp.ExitDenied, stdout, stderr)
 	}
 	_, stderr, code = runSign(t, nil, "image", "--policy", w.PolicyPath, "--sigstore=false", w.Ref("acme/app:1.0"))
 	if code != 2 || !strings.Contains(stderr, "nothing to sign with") {

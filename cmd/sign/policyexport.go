@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/urfave/cli/v2"
 
+	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/policy/peer"
 )
@@ -15,31 +16,14 @@ func policyExportCommand() *cli.Command {
 		Name:      "export",
 		Usage:     "write a trust file as ImageValidatingPolicy or ClusterImagePolicy objects, with a change report",
 		ArgsUsage: "FILE",
-		Description: `Writes the peer's objects to stdout (multi-document YAML) and the change
-report to stderr: what the peer cannot express, classified as for import
-(structured identities become anchored SAN regexps and lose the repository
-ID binding, for example). A weaker difference (the peer would admit what the
-trust file refuses) refuses the export unless --allow-weaker; a
-not-expressible one always does (exit 2, nothing on stdout).
-
-Example:
-   sign policy export --to ivpol trust.yaml > ivpol.yaml
-   sign policy export --to cip --allow-weaker -o json trust.yaml > cip.yaml
-
-Environment: SIGNET_OUTPUT (the report's format), SIGNET_EXPORT_TO, SIGNET_ALLOW_WEAKER;
-FILE is an argument.`,
 		Flags: []cli.Flag{
-			policyOutputFlag,
+			cliapp.OutputFlag("text"),
 			&cli.StringFlag{Name: "to", Usage: "ivpol (Kyverno ImageValidatingPolicy) or cip (policy-controller ClusterImagePolicy)", Required: true, EnvVars: []string{"SIGNET_EXPORT_TO"}},
 			&cli.BoolFlag{Name: "allow-weaker", Usage: "write the objects even where the peer admits what the trust file refuses (each such difference is listed)", EnvVars: []string{"SIGNET_ALLOW_WEAKER"}},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageError("policy export needs exactly one FILE")
-			}
-			output, err := outputFormat(c)
-			if err != nil {
-				return err
 			}
 			p, err := policy.LoadFile(c.Args().First())
 			if err != nil {
@@ -49,12 +33,7 @@ FILE is an argument.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			if output == "json" {
-				err = ex.Report.WriteJSON(c.App.ErrWriter)
-			} else {
-				err = ex.Report.WriteText(c.App.ErrWriter)
-			}
-			if err != nil {
+			if err := cliapp.Write(c, c.App.ErrWriter, &ex.Report, ex.Report.WriteText); err != nil {
 				return err
 			}
 			if ex.Report.Refused {

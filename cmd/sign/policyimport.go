@@ -1,12 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"strings"
-
 	"github.com/urfave/cli/v2"
 
+	"github.com/signet-dev/signet/internal/cliapp"
 	"github.com/signet-dev/signet/policy/peer"
 )
 
@@ -17,24 +14,8 @@ func policyImportCommand() *cli.Command {
 		Name:      "import",
 		Usage:     "convert Kyverno and policy-controller policies to a trust file, with a change report",
 		ArgsUsage: "FILE...",
-		Description: `Reads Kyverno ClusterPolicy/Policy (verifyImages), ImageValidatingPolicy and
-policy-controller ClusterImagePolicy and TrustRoot objects (one or many per
-file, or a List) and writes, to --dir: trust.yaml, the trusted roots it names
-(roots/*.json), and the change report (import-report.txt, import-report.json).
-The report classifies every difference in what is admitted: equivalent,
-stricter, weaker or not expressible. A weaker difference refuses the import
-unless --allow-weaker; a not-expressible one always does (exit 2, only the
-report is written). Pure: reads no registry and no cluster. sign policy export goes the other way.
-
-Example:
-   sign policy import --dir migrated/ cluster-policies.yaml
-   sign policy import --dir migrated/ --allow-weaker -o json cip.yaml trustroot.yaml
-   sign policy import --dir migrated/ --notation-subject check-images-1="CN=release,O=Acme,ST=WA,C=US" cpol.yaml
-
-Environment: SIGNET_OUTPUT (the report on stdout), SIGNET_IMPORT_DIR, SIGNET_ALLOW_WEAKER,
-SIGNET_NOTATION_SUBJECT (comma-separated NAME=DN); FILE... are arguments.`,
 		Flags: []cli.Flag{
-			policyOutputFlag,
+			cliapp.OutputFlag("text"),
 			&cli.StringFlag{Name: "dir", Aliases: []string{"d"}, Usage: "directory to write trust.yaml, its roots and the report to", Required: true, EnvVars: []string{"SIGNET_IMPORT_DIR"}},
 			&cli.BoolFlag{Name: "allow-weaker", Usage: "write the trust file even where it admits what the source refused (each such difference is listed)", EnvVars: []string{"SIGNET_ALLOW_WEAKER"}},
 			&cli.StringSliceFlag{Name: "notation-subject", Usage: "NAME=DN: pin the subject of the notary attestor the report names NAME (Kyverno trusts any subject; signet refuses that)", EnvVars: []string{"SIGNET_NOTATION_SUBJECT"}},
@@ -43,44 +24,22 @@ SIGNET_NOTATION_SUBJECT (comma-separated NAME=DN); FILE... are arguments.`,
 			if c.NArg() == 0 {
 				return usageError("policy import needs at least one FILE")
 			}
-			output, err := outputFormat(c)
+			subjects, err := peer.ParseSubjects(c.StringSlice("notation-subject"))
 			if err != nil {
-				return err
+				return usageError("%v", err)
 			}
-			opts := peer.Options{AllowWeaker: c.Bool("allow-weaker"), NotarySubjects: map[string]string{}}
-			for _, ns := range c.StringSlice("notation-subject") {
-				name, dn, ok := strings.Cut(ns, "=")
-				if !ok || name == "" || dn == "" {
-					return usageError("--notation-subject wants NAME=DN, got %q", ns)
-				}
-				opts.NotarySubjects[name] = dn
-			}
-			var files []peer.File
-			for _, path := range c.Args().Slice() {
-				data, err := os.ReadFile(path)
-				if err != nil {
-					return cli.Exit(err.Error(), exitUsage)
-				}
-				files = append(files, peer.File{Name: path, Data: data})
-			}
-			res, err := peer.Import(files, opts)
+			files, err := peer.ReadFiles(c.Args().Slice())
 			if err != nil {
 				return cli.Exit(err.Error(), exitUsage)
 			}
-			if !res.Report.Refused {
-				if _, err := res.Check(); err != nil {
-					return fmt.Errorf("the imported trust file does not load (an importer bug, please report it): %w", err)
-				}
+			res, err := peer.Import(files, peer.Options{AllowWeaker: c.Bool("allow-weaker"), NotarySubjects: subjects})
+			if err != nil {
+				return cli.Exit(err.Error(), exitUsage)
 			}
 			if err := res.Write(c.String("dir")); err != nil {
 				return err
 			}
-			if output == "json" {
-				err = res.Report.WriteJSON(c.App.Writer)
-			} else {
-				err = res.Report.WriteText(c.App.Writer)
-			}
-			if err != nil {
+			if err := cliapp.Write(c, c.App.Writer, &res.Report, res.Report.WriteText); err != nil {
 				return err
 			}
 			if res.Report.Refused {

@@ -2,8 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -15,30 +14,15 @@ func keygenCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "keygen",
 		Usage: "write a verdict key pair: verdict.key for the webhook, verdict.pub for the nodes",
-		Description: `The webhook signs a verdict for each pod it admits with verdict.key; nodes
-accept a verdict only when it verifies with verdict.pub.
-
-Example:
-   signet-node keygen --out-dir . && kubectl -n signet-system create secret generic \
-     signet-verdict --from-file=verdict.key --from-file=verdict.pub
-
-Environment: SIGNET_NODE_OUT_DIR.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out-dir", Usage: "directory to write verdict.key and verdict.pub to", Value: ".", EnvVars: []string{"SIGNET_NODE_OUT_DIR"}},
 		},
 		Action: func(c *cli.Context) error {
-			priv, pub, err := verdict.GenerateKey()
+			paths, err := verdict.WriteKeyPair(c.String("out-dir"))
 			if err != nil {
 				return cliapp.Exit(cliapp.ExitFailure, "signet-node: "+err.Error())
 			}
-			dir := c.String("out-dir")
-			for name, b := range map[string][]byte{"verdict.key": priv, "verdict.pub": pub} {
-				p := filepath.Join(dir, name)
-				if err := os.WriteFile(p, b, 0o600); err != nil {
-					return cliapp.Exit(cliapp.ExitFailure, "signet-node: "+err.Error())
-				}
-				fmt.Fprintln(c.App.Writer, p)
-			}
+			fmt.Fprintln(c.App.Writer, strings.Join(paths, "\n"))
 			return nil
 		},
 	}

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"embed"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -12,26 +13,21 @@ import (
 	"github.com/signet-dev/signet/internal/cliapp"
 )
 
+// help is the prose of every command's --help (cliapp.Setup).
+//
+//go:embed help
+var help embed.FS
+
 func main() {
 	os.Exit(cliapp.Code("signet-node", newApp().Run(os.Args), os.Stderr))
 }
 
 func newApp() *cli.App {
 	app := &cli.App{
-		Name:  "signet-node",
-		Usage: "NRI plugin: the node refuses containers whose image the trust file refuses",
-		Description: `Usually run by the Helm chart as a DaemonSet (node.enabled), connected to
-the container runtime's NRI socket, with the same trust.yaml as the webhook.
-
-Example:
-   signet-node run --policy /etc/signet/trust.yaml --nri-socket /var/run/nri/nri.sock
-
-Environment: every flag of run has a SIGNET_NODE_ variable (signet-node run --help).
-
-Exit status: 0 after a clean shutdown (SIGTERM), 2 usage or configuration
-error, 4 runtime failure (the NRI socket cannot be reached).`,
+		Name:     "signet-node",
+		Usage:    "NRI plugin: the node refuses containers whose image the trust file refuses",
 		Commands: []*cli.Command{runCommand(), keygenCommand()},
 	}
-	cliapp.Setup(app)
+	cliapp.Setup(app, help)
 	return app
 }

@@ -33,14 +33,17 @@ func PodNamespace() string {
 // Lease configures leader election: exactly one replica scans at a time.
 type Lease struct {
 	// Namespace and Name of the coordination.k8s.io Lease (the chart: the
-	// release namespace, "signet-enforce-scanner").
-	Namespace, Name string
+	// release namespace, "signet-enforce-scanner"). The tags are enforce
+	// serve's flags (cliapp.Flags).
+	Namespace string `flag:"lease-namespace" env:"SIGNET_LEASE_NAMESPACE" usage:"namespace of the background verifier's Lease (default: the pod's namespace)"`
+	Name      string `flag:"lease-name" env:"SIGNET_LEASE_NAME" usage:"name of the background verifier's Lease"`
 	// Identity of this replica (default: the host name, i.e. the pod name).
-	Identity string
+	Identity string `flag:"lease-identity" env:"SIGNET_LEASE_IDENTITY" usage:"this replica's identity in the Lease (default: the host name, which is the pod name)"`
 	// Duration a lease is valid without renewal (default 15s), how long the
 	// leader retries renewing (default 10s), and how often candidates try
 	// (default 2s): client-go's usual values.
-	Duration, RenewDeadline, RetryPeriod time.Duration
+	Duration                   time.Duration `flag:"lease-duration" env:"SIGNET_LEASE_DURATION" usage:"how long a leader's lease holds without renewal"`
+	RenewDeadline, RetryPeriod time.Duration
 }
 
 // elect runs lead while this replica holds the lease, and campaigns again

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -20,29 +21,41 @@ import (
 	"github.com/signet-dev/signet/verify"
 )
 
-// Config is everything `signet-node run` takes: cmd/signet-node fills it
-// from its flags.
+// Config is everything `signet-node run` takes. Each setting's flag, its
+// SIGNET_NODE_ variable and its usage are its field's tags (cliapp.Flags),
+// its default DefaultConfig's value.
 type Config struct {
 	// PolicyPath is the trust file (reloaded every ReloadInterval).
-	PolicyPath     string
-	ReloadInterval time.Duration
-	// Socket is the runtime's NRI socket; OpsListen health and metrics'.
-	Socket, OpsListen string
+	PolicyPath string `flag:"policy" env:"SIGNET_NODE_POLICY" usage:"trust policy file"`
+	// Socket is the runtime's NRI socket.
+	Socket string `flag:"nri-socket" env:"SIGNET_NODE_NRI_SOCKET" usage:"the runtime's NRI socket"`
 	// VerdictPublicKey is a path to the webhook's verdict keys (PEM); ""
 	// verifies every container.
-	VerdictPublicKey string
-	VerdictMaxAge    time.Duration
-	Budget           time.Duration
-	Exempt           []string
-	Undecided        Undecided
-	// Keychain is the node's own registry identity.
-	Keychain authn.Keychain
-	Offline  bool
-	Log      *slog.Logger
-
+	VerdictPublicKey string        `flag:"verdict-public-key" env:"SIGNET_NODE_VERDICT_PUBLIC_KEY" usage:"PEM public key(s) of the webhook's verdicts (empty: verify every container)"`
+	VerdictMaxAge    time.Duration `flag:"verdict-max-age" env:"SIGNET_NODE_VERDICT_MAX_AGE" usage:"how old a verdict may be"`
+	Budget           time.Duration `flag:"budget" env:"SIGNET_NODE_BUDGET" usage:"time to verify one container, below the runtime's NRI request timeout (2s)"`
+	Exempt           []string      `flag:"exempt-namespace" env:"SIGNET_NODE_EXEMPT_NAMESPACE" usage:"namespaces never checked besides the trust file's exempt ones (signet's own)"`
+	// UndecidedDefault ("deny" or "allow") and UndecidedAllow are the
+	// Undecided policy (ParseUndecided).
+	UndecidedDefault string   `flag:"undecided" env:"SIGNET_NODE_UNDECIDED" usage:"what a container that could not be decided in time gets outside --undecided-allow: deny or allow"`
+	UndecidedAllow   []string `flag:"undecided-allow" env:"SIGNET_NODE_UNDECIDED_ALLOW" usage:"namespaces whose undecided containers start (the node's own system pods)"`
+	// OpsListen is health and metrics' address.
+	OpsListen      string        `flag:"ops-listen" env:"SIGNET_NODE_OPS_LISTEN" usage:"health and metrics address (plain HTTP)"`
+	ReloadInterval time.Duration `flag:"reload-interval" env:"SIGNET_NODE_RELOAD_INTERVAL" usage:"how often the trust file is checked for changes"`
+	Offline        bool          `flag:"offline" env:"SIGNET_NODE_OFFLINE" usage:"use the embedded public-good trusted root instead of TUF"`
 	// RegistriesPath, if set, is the registries file the webhook reads too
 	// (mirrors, CA bundles, plain HTTP: regclient.LoadRegistries).
-	RegistriesPath string
+	RegistriesPath string `flag:"registries" env:"SIGNET_NODE_REGISTRIES" usage:"registries file, as enforce serve --registries reads it: per registry host a mirror, a CA bundle, plain-HTTP permission; none: TLS everywhere, plain HTTP only to loopback"`
+	// Keychain is the node's own registry identity.
+	Keychain authn.Keychain
+	Log      *slog.Logger
+}
+
+// DefaultConfig is the Config `signet-node run` starts from: the defaults
+// its flags show.
+func DefaultConfig() Config {
+	return Config{PolicyPath: "trust.yaml", Socket: "/var/run/nri/nri.sock", VerdictMaxAge: DefaultVerdictMaxAge, Budget: DefaultBudget,
+		UndecidedDefault: "deny", UndecidedAllow: slices.Clone(DefaultUndecidedAllow), OpsListen: ":9091", ReloadInterval: enforce.DefaultReloadInterval}
 }
 
 // Service is `signet-node run`: the Guard over the engine's flow (through
@@ -61,6 +74,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("source", "node")
 	}
+	undecided, err := ParseUndecided(cfg.UndecidedDefault, cfg.UndecidedAllow)
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{cfg: cfg, reloader: &enforce.Reloader{PolicyPath: cfg.PolicyPath, Log: cfg.Log}}
 	if err := s.reloader.Load(); err != nil {
 		return nil, err
@@ -73,7 +90,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	verifier := verify.New(verify.WithKeychain(cfg.Keychain), verify.WithTrustedRoots(s.roots.Store),
 		verify.WithRegistry(regclient.New(regclient.WithHostConcurrency(regclient.DefaultHostConcurrency), regclient.WithRegistries(regs))))
-	s.guard = &Guard{Policy: s.reloader.Policy, Budget: cfg.Budget, VerdictMaxAge: cfg.VerdictMaxAge, Exempt: cfg.Exempt, Undecided: cfg.Undecided,
+	s.guard = &Guard{Policy: s.reloader.Policy, Budget: cfg.Budget, VerdictMaxAge: cfg.VerdictMaxAge, Exempt: cfg.Exempt, Undecided: undecided,
 		// Verifications outlive one request's budget, so the runtime's retry
 		// of a refused container finds the decision kept.
 		Decider: enforce.NewCache(verifier, enforce.CacheConfig{VerifyTimeout: enforce.VerifyTimeout(enforce.DefaultDeadline)})}

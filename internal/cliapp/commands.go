@@ -1,8 +1,9 @@
 package cliapp
 
 import (
-	"encoding/json"
 	"fmt"
+	"io"
+	"io/fs"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -10,10 +11,12 @@ import (
 	"github.com/signet-dev/signet/internal/buildinfo"
 )
 
-// Setup gives app what both binaries share: the build's version for
-// --version, `help` as a command, dynamic shell completion, and the version
-// and completion commands.
-func Setup(app *cli.App) {
+// Setup gives app what every binary shares: its help prose from the text
+// files in help (describe), the build's version for --version, `help` as
+// a command, dynamic shell completion, and the version and completion
+// commands.
+func Setup(app *cli.App, help fs.FS) {
+	describe(app, help)
 	app.Version = buildinfo.Version()
 	app.HideHelpCommand = false
 	app.EnableBashCompletion = true
@@ -35,20 +38,10 @@ Example:
    %[1]s version -o json
 
 Environment: SIGNET_OUTPUT.`, prog),
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json", EnvVars: []string{"SIGNET_OUTPUT"}},
-		},
+		Flags: []cli.Flag{OutputFlag("text")},
 		Action: func(c *cli.Context) error {
 			info := buildinfo.Read()
-			switch c.String("output") {
-			case "text":
-				return info.Write(c.App.Writer, c.App.Name)
-			case "json":
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(info)
-			}
-			return Usagef(c.App.Name, "--output must be text or json, got %q", c.String("output"))
+			return Write(c, c.App.Writer, info, func(w io.Writer) error { return info.Write(w, c.App.Name) })
 		},
 	}
 }

@@ -1,6 +1,9 @@
 package cloudauth
 
-import "github.com/urfave/cli/v2"
+import (
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/urfave/cli/v2"
+)
 
 // Flags are the per-provider host lists every command that verifies with
 // the process's own cloud identity takes (enforce serve, signet-node run):
@@ -14,7 +17,11 @@ func Flags(envPrefix string) []cli.Flag {
 	}
 }
 
-// FromFlags parses the host lists Flags defines.
-func FromFlags(c *cli.Context) (Registries, error) {
-	return ParseRegistries(c.String("google-registries"), c.String("ecr-registries"), c.String("acr-registries"))
+// FromFlags is the keychain (Keychain) of the host lists Flags defines.
+func FromFlags(c *cli.Context) (authn.Keychain, error) {
+	r, err := ParseRegistries(c.String("google-registries"), c.String("ecr-registries"), c.String("acr-registries"))
+	if err != nil {
+		return nil, err
+	}
+	return Keychain(r), nil
 }

@@ -51,8 +51,14 @@ func (r *Result) Check() (*policy.Policy, error) {
 }
 
 // Write writes the report (text and JSON) to dir and, unless the import
-// was refused, the trust file and the files it names.
+// was refused, the trust file and the files it names, after checking that
+// the trust file loads (Check): an import that does not is never written.
 func (r *Result) Write(dir string) error {
+	if !r.Report.Refused {
+		if _, err := r.Check(); err != nil {
+			return fmt.Errorf("the imported trust file does not load (an importer bug, please report it): %w", err)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
