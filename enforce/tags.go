@@ -79,14 +79,15 @@ func (c *Tags) resolve(ctx context.Context, s verify.Subject, key string, known,
 // the tag cache.
 type CacheConfig struct {
 	// Size bounds each of the two (entries). Default DefaultCacheSize.
-	Size int
+	Size int `flag:"cache-size" env:"SIGNET_CACHE_SIZE" usage:"maximum cached decisions"`
 	// PositiveTTL is how long an allowed decision answers admissions
 	// (default 10m); NegativeTTL a denial (default 30s).
-	PositiveTTL, NegativeTTL time.Duration
+	PositiveTTL time.Duration `flag:"cache-ttl" env:"SIGNET_CACHE_TTL" usage:"how long an allowed decision is cached (per digest and policy hash)"`
+	NegativeTTL time.Duration `flag:"negative-cache-ttl" env:"SIGNET_NEGATIVE_CACHE_TTL" usage:"how long a denial is cached"`
 	// MaxAge is how long an allowed decision answers the background
 	// verifier (default DefaultMaxAge): the registry is asked again about
 	// a passing digest that runs at most this often.
-	MaxAge time.Duration
+	MaxAge time.Duration `flag:"scan-max-age" env:"SIGNET_SCAN_MAX_AGE" usage:"how long a passing digest's decision is reused by background passes before the registry is asked again"`
 	// TagTTL keeps tag-to-digest resolutions (default 30s): short, since
 	// tags move.
 	TagTTL time.Duration
@@ -98,7 +99,7 @@ type CacheConfig struct {
 	// together, over every registry (default DefaultMaxInFlight). A request
 	// that would start one more waits for one to end, until its deadline,
 	// and is then denied naming the bound (transient, never kept).
-	MaxInFlight int
+	MaxInFlight int `flag:"max-in-flight" env:"SIGNET_MAX_IN_FLIGHT" usage:"maximum verifications and tag resolutions in flight at once, over all registries; beyond it an image waits for one to end, then is denied as overloaded (never cached)"`
 	Now         func() time.Time
 }
 

@@ -6,7 +6,6 @@ package main
 import (
 	"embed"
 	"os"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -40,19 +39,8 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "serve",
 		Usage:  "serve /mutate and /validate over TLS, health and metrics over plain HTTP",
-		Flags:  slices.Concat(cliapp.Flags(&cfg), cacheFlags(&cfg.Cache), cloudauth.Flags("SIGNET_")),
+		Flags:  append(cliapp.Flags(&cfg), cloudauth.Flags("SIGNET_")...),
 		Action: func(c *cli.Context) error { return serve(c, cfg) },
-	}
-}
-
-// cacheFlags size and time the decision store (enforce.CacheConfig).
-func cacheFlags(cc *enforce.CacheConfig) []cli.Flag {
-	return []cli.Flag{
-		&cli.DurationFlag{Name: "cache-ttl", Usage: "how long an allowed decision is cached (per digest and policy hash)", Value: cc.PositiveTTL, Destination: &cc.PositiveTTL, EnvVars: []string{"SIGNET_CACHE_TTL"}},
-		&cli.DurationFlag{Name: "negative-cache-ttl", Usage: "how long a denial is cached", Value: cc.NegativeTTL, Destination: &cc.NegativeTTL, EnvVars: []string{"SIGNET_NEGATIVE_CACHE_TTL"}},
-		&cli.IntFlag{Name: "cache-size", Usage: "maximum cached decisions", Value: cc.Size, Destination: &cc.Size, EnvVars: []string{"SIGNET_CACHE_SIZE"}},
-		&cli.IntFlag{Name: "max-in-flight", Usage: "maximum verifications and tag resolutions in flight at once, over all registries; beyond it an image waits for one to end, then is denied as overloaded (never cached)", Value: cc.MaxInFlight, Destination: &cc.MaxInFlight, EnvVars: []string{"SIGNET_MAX_IN_FLIGHT"}},
-		&cli.DurationFlag{Name: "scan-max-age", Usage: "how long a passing digest's decision is reused by background passes before the registry is asked again", Value: cc.MaxAge, Destination: &cc.MaxAge, EnvVars: []string{"SIGNET_SCAN_MAX_AGE"}},
 	}
 }
 
