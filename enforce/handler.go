@@ -171,13 +171,17 @@ func (h *Handler) namespaceMode(ctx context.Context, ns string, p *policy.Policy
 	return e.NamespaceMode(ns, labels)
 }
 
-// decideAll decides the images concurrently, each as req (the policy and
-// the workload's credentials) under the namespace's mode: a pod's latency
-// is its slowest image, not the sum. Identical references are decided
-// once; the first in the current goroutine, so a pod of one image (or a
-// cached pod's first) starts none. Each goroutine writes only its own slot
-// of decided; the slots of references are written before any goroutine
-// starts and only read after they all end.
+// decideAll decides the images, each as req (the policy and the
+// workload's credentials) under the namespace's mode: a pod's latency is
+// its slowest image, not the sum. Identical references are decided once.
+// They are decided one after another in the current goroutine for as long
+// as each is answered from memory; the first that must wait for registry
+// work (verify.Request.Waiting) hands every later one to a goroutine of its
+// own before it waits. So a cached pod starts no goroutine (each costs a
+// thread wake-up, more than a cached decision), and a cold one waits once.
+// Each goroutine writes only its own slot of decided; the slots of
+// references are written before any goroutine starts and only read after
+// they all end.
 func (h *Handler) decideAll(ctx context.Context, req *admissionv1.AdmissionRequest, base verify.Request, ns policy.NamespaceMode, images []Image) []*verify.Decision {
 	// slot[i] is images[i]'s place in refs, or -1 for no reference. A
 	// review names at most MaxImagesPerReview images, so a linear search
@@ -196,17 +200,22 @@ func (h *Handler) decideAll(ctx context.Context, req *admissionv1.AdmissionReque
 		}
 	}
 	decided := make([]*verify.Decision, len(refs))
-	decide := func(i int) {
+	decide := func(i int, waiting func()) {
 		r := base
-		r.Image = refs[i]
+		r.Image, r.Waiting = refs[i], waiting
 		decided[i] = h.Decider.Decide(ctx, r).InNamespace(ns)
 	}
 	var wg sync.WaitGroup
-	for i := 1; i < len(refs); i++ {
-		wg.Go(func() { decide(i) })
+	next := 0 // refs[next:] are neither decided nor started
+	startRest := func() {
+		for ; next < len(refs); next++ {
+			i := next
+			wg.Go(func() { decide(i, nil) })
+		}
 	}
-	if len(refs) > 0 {
-		decide(0)
+	for next < len(refs) {
+		next++
+		decide(next-1, startRest)
 	}
 	wg.Wait()
 	out := make([]*verify.Decision, len(images))

@@ -55,6 +55,8 @@ func (s *Store) Decide(ctx context.Context, t verify.Target, trust *verify.Trust
 // for later requests. It is Decide's miss path, apart so that only a miss
 // pays for the work's closure.
 func (s *Store) verify(ctx context.Context, t verify.Target, trust *verify.Trust, key string) *verify.Decision {
+	t.Wait()
+	t.Waiting = nil // the shared work runs in its own goroutine
 	creds, _ := credentialsID(t.Keychain)
 	f, err := s.work.join(ctx, key+"\x00"+creds, t.Priority(), func(tr *regclient.Tracker) (*verify.Decision, error) {
 		s.stats.Verifications.Add(1)

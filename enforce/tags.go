@@ -47,6 +47,8 @@ func (c *Tags) Resolve(ctx context.Context, s verify.Subject) (name.Digest, erro
 // every concurrent request for key, and keeps the answer when keep. It is
 // Resolve's miss path, apart so that only a miss pays for the closure.
 func (c *Tags) resolve(ctx context.Context, s verify.Subject, key string, known, keep bool) (name.Digest, error) {
+	s.Wait()
+	s.Waiting = nil // the shared work runs in its own goroutine
 	prio := s.Priority()
 	prio.Urgent = known
 	f, err := c.work.join(ctx, key, prio, func(tr *regclient.Tracker) (name.Digest, error) {

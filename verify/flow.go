@@ -52,6 +52,13 @@ type Request struct {
 	// Decide) makes its own, so an answer from memory costs none.
 	Tracker *regclient.Tracker
 
+	// Waiting, when set, is called in the caller's goroutine before the
+	// request first waits for registry work (a verification or a tag
+	// resolution of a store in front of the engine), and never when it is
+	// answered from memory: a caller deciding several requests one after
+	// another hands the rest to other goroutines then (enforce's handler).
+	Waiting func()
+
 	// since is when Flow.Decide took the request: its place in a
 	// registry gate's queue, whichever step first waits there.
 	since time.Time
@@ -67,6 +74,14 @@ func (r Request) Priority() regclient.Priority {
 		since = time.Now()
 	}
 	return regclient.Priority{Since: since, Background: r.Background}
+}
+
+// Wait calls r.Waiting, if set: a step of a store is about to wait for
+// registry work.
+func (r Request) Wait() {
+	if r.Waiting != nil {
+		r.Waiting()
+	}
 }
 
 // tracked is r with a Tracker: its own, or a new one for a step that is
