@@ -210,7 +210,10 @@ func parseFileCommand(t *testing.T, p string) map[string]string {
 
 // setupGo stands in for actions/setup-go: the runner would install the Go
 // version of go-version-file; here the installed toolchain must be that
-// version (or newer) and goes on PATH the way setup-go adds it.
+// version (or newer) and goes on PATH the way setup-go adds it. Unless the
+// step says cache: false, setup-go (v4 and later) restores the Go build and
+// module caches a previous run of the repository saved; the stand-in's
+// restored caches are this machine's own (restoredGoCaches).
 func (r *actionRunner) setupGo(with map[string]string) {
 	r.t.Helper()
 	for k := range with {
@@ -243,6 +246,28 @@ func (r *actionRunner) setupGo(with map[string]string) {
 	}
 	r.path = append([]string{filepath.Join(f[1], "bin")}, r.path...)
 	fmt.Fprintf(&r.log, "setup-go: go %s (go.mod wants %s)\n", f[0], want)
+	if with["cache"] != "false" {
+		maps.Copy(r.env, restoredGoCaches(r.t))
+		fmt.Fprintf(&r.log, "setup-go: restored the Go build and module caches\n")
+	}
+}
+
+// restoredGoCaches is the environment of a job whose setup-go restored the
+// caches a previous run saved: GOCACHE and GOMODCACHE of this machine's Go,
+// which the test's own builds (and tools/release's) fill. Both are content
+// addressed, so sharing them changes what is rebuilt, never what is built:
+// a job's `make release` compiles what changed since, as on GitHub.
+func restoredGoCaches(t *testing.T) map[string]string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(f) != 2 {
+		t.Fatalf("go env GOCACHE GOMODCACHE: %q", out)
+	}
+	return map[string]string{"GOCACHE": f[0], "GOMODCACHE": f[1]}
 }
 
 // localModuleProxy is this machine's module download cache as a GOPROXY
