@@ -54,6 +54,9 @@ enforcement:
 // a Flux-style server-side dry run of Git's manifests shows no drift,
 // pinned or, with pin: false, keeping the tag.
 func TestChartGitOpsAndRegistriesOnNode(t *testing.T) {
+	// Beside the release workflow\'s builds, after the serial tests: it
+	// needs no TSA, and node tests wait for the machine\'s one node.
+	t.Parallel()
 	s := stack.New(t, stack.Options{Node: true})
 	ctx := t.Context()
 	var warn warnings

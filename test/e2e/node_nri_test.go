@@ -26,6 +26,9 @@ const verdictSecret = "signet-verdict"
 // pods start on the verdict path, kube-system and signet's own pods always
 // start, and the plugin comes back on its own with no webhook up.
 func TestNodeRefusesWhatAdmissionNeverSaw(t *testing.T) {
+	// Beside the release workflow\'s builds, after the serial tests: it
+	// needs no TSA, and node tests wait for the machine\'s one node.
+	t.Parallel()
 	s := stack.New(t, stack.Options{Node: true})
 	ctx := t.Context()
 	kc, err := s.Kube.Client()

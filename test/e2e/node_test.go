@@ -54,6 +54,9 @@ const (
 // shows it), trust file changes take effect without restarts and cannot lock
 // the cluster, and losing replicas never blocks the control plane's namespaces.
 func TestChartOnNode(t *testing.T) {
+	// Beside the release workflow\'s builds, after the serial tests: it
+	// needs no TSA, and node tests wait for the machine\'s one node.
+	t.Parallel()
 	s := stack.New(t, stack.Options{Node: true})
 	ctx := t.Context()
 	kc, err := s.Kube.Client()
