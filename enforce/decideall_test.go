@@ -59,20 +59,15 @@ func (b *repoBarrier) wrap(h http.Handler) http.Handler {
 	})
 }
 
-func (b *repoBarrier) isBroken() bool {
-	select {
-	case <-b.broken:
-		return true
-	default:
-		return false
-	}
-}
+func (b *repoBarrier) isBroken() bool { return isClosed(b.broken) }
 
 // reached says whether all n repositories were asked while none had been
 // answered.
-func (b *repoBarrier) reached() bool {
+func (b *repoBarrier) reached() bool { return isClosed(b.all) }
+
+func isClosed(ch <-chan struct{}) bool {
 	select {
-	case <-b.all:
+	case <-ch:
 		return true
 	default:
 		return false
