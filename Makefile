@@ -76,7 +76,7 @@ test:
 	$(GO) build -o $(BIN)/stackbuild ./test/stack/cmd/stackbuild
 	$(MAKE) --no-print-directory -j3 --output-sync=target tools static stack
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
-	SIGNET_E2E_RACE=1 $(GO) test -count=1 -timeout 45m $$($(GO) list $(PKGS) | grep -vxF $$($(GO) list $(RACE_PKGS) | sed 's/^/-e /'))
+	SIGNET_E2E_RACE=1 $(GO) test -count=1 -parallel 4 -timeout 45m $$($(GO) list $(PKGS) | grep -vxF $$($(GO) list $(RACE_PKGS) | sed 's/^/-e /'))
 
 ## unit: tests without the end-to-end stack.
 unit:
@@ -84,7 +84,7 @@ unit:
 
 ## e2e: only the end-to-end tests against real servers.
 e2e: stack
-	$(GO) test -count=1 -timeout 45m ./test/...
+	$(GO) test -count=1 -parallel 4 -timeout 45m ./test/...
 
 ## vet: go vet and go.mod as `go mod tidy` leaves it; lint: staticcheck
 ## (pinned: stackbuild builds it once from the Go module proxy and caches it

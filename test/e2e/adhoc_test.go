@@ -20,6 +20,7 @@ import (
 // layout, v3 bundles), with the stack's trust flags for that version
 // (CosignVerifyArgs), and once more requiring a log entry.
 func TestAdHocFlagsAgreeWithCosign(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
 	v2, v3 := stack.CosignV2(t), stack.CosignV3(t)
 	keyPath, pubPath := stack.CosignGenerateKeyPair(t, v2)

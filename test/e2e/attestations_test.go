@@ -57,6 +57,7 @@ images:
 // that finds a critical vulnerability (refused by preflight unless
 // --publish-failing) makes the webhook deny the next rollout.
 func TestAttestedInCIIsAdmittedUntilANewerScanFails(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true, Kube: true})
 	w := &signWorld{s: s, v2: stack.CosignV2(t), v3: stack.CosignV3(t), dir: t.TempDir()}
 	policyPath := writePolicy(t, w.dir, attestPolicy, map[string]string{

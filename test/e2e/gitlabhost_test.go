@@ -86,6 +86,7 @@ func (h *gitLabHost) publish(t *testing.T, project, tag string, files map[string
 // does not have is an error; and the same file still works as a plain
 // `include: remote:`. gitlab-ci-local only lists the jobs here (nothing runs).
 func TestGitLabComponentResolves(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	glci := gitlabCILocal(t)
 	root := repoRoot(t)
 	tag, err := release.ReleaseVersion(root)

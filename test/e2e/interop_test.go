@@ -41,6 +41,7 @@ images:
 // write with a key and keylessly against the real local Fulcio is accepted by
 // `sign verify`, with the identity and layout the trust file expects.
 func TestCosignSignaturesVerifyWithSign(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
 	v2, v3 := stack.CosignV2(t), stack.CosignV3(t)
 	keyPath, pubPath := stack.CosignGenerateKeyPair(t, v2)

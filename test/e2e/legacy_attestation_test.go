@@ -17,6 +17,7 @@ import (
 // payload), not the DSSE signature. `sign verify` must accept it under a
 // rule that requires provenance: the timestamp is the only trusted time.
 func TestCosignV2AttestationWithTimestampOnlyVerifiesWithSign(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	w := newSignWorld(t)
 	tok, err := w.s.OIDC.MintGitHub(stack.DefaultGitHubClaims())
 	if err != nil {

@@ -29,6 +29,14 @@ var signBin, enforceBin, plainEnforceBin string
 // test that ran it.
 var raceBuilt = os.Getenv("SIGNET_E2E_RACE") != ""
 
+// Which tests run side by side. Every test that only waits, on its own
+// stack's servers (each stack has its own TSA, stack.ToolTSA) or on the
+// machine's one node (stack.New's node lock), calls t.Parallel. The tests
+// that assert a deadline, or count connections, descriptors or metrics of
+// the process (TestFaultyRegistry, TestWebhook*, TestCloudToken...) do not.
+// They run first and alone, because beside a CPU-heavy neighbour their
+// deadlines would measure the neighbour. make test gives the package
+// -parallel 4: most of these tests wait on servers, not on the CPU.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "signet-e2e-")
 	if err != nil {

@@ -54,6 +54,7 @@ images:
 // trust policy and the trust store `notation cert add` wrote)
 // gives notation's verdict and reason on every image.
 func TestNotationCLIInterop(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	t0 := time.Now()
 	s := stack.New(t, stack.Options{Registry: true, TSA: true, TSAChain: true})
 	w := newNotationInterop(t, s)

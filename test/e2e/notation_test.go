@@ -38,6 +38,7 @@ images:
 // responder on loopback says so), and an unsigned one. `sign verify`
 // gives the same decisions.
 func TestNotationThroughTheWebhook(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	s := stack.New(t, stack.Options{Registry: true, Kube: true, TSA: true, TSAChain: true})
 	dir := t.TempDir()
 	ca := notationtest.NewCA(t, "Acme")

@@ -255,6 +255,7 @@ spec:
 // the policy never names (Kyverno does not check it; the import's final
 // rule admits it, and the report says so).
 func TestImportAgreesWithKyverno(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	kyverno := stack.Kyverno(t)
 	w := newPeerWorld(t)
 	cpol := write2(t, w.dir, "cpol.yaml", w.fill(t, kyvernoPolicy))
@@ -361,6 +362,7 @@ spec:
 // repository's workflow, and an image no policy names (policy-controller
 // denies it, as the import's final deny rule does).
 func TestImportAgreesWithPolicyTester(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	tester := stack.PolicyTester(t)
 	w := newPeerWorld(t)
 	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

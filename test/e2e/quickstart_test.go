@@ -68,6 +68,7 @@ var releaseChartURL = regexp.MustCompile(`https://github\.com/signet-dev/signet/
 // nginx is refused with the output the README shows, the pull secret block
 // runs, and the signed image runs.
 func TestQuickstartOnNode(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	s := stack.New(t, stack.Options{Node: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
 	ctx := t.Context()
 	b := quickstartBlocks(t)
@@ -203,6 +204,7 @@ var signetAction = regexp.MustCompile(`uses: signet-dev/signet/ci-templates/gith
 // go-proxy. The pushed digest ends up signed and attested, accepted by
 // `sign verify` with the quickstart's trust file.
 func TestGitHubQuickstartOnLocalStack(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	start := time.Now()
 	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
 	b := quickstartBlocks(t)
@@ -295,6 +297,7 @@ var signetComponent = regexp.MustCompile(`component: \$CI_SERVER_FQDN/signet-dev
 // and the component's ref, the release tag the local host serves. `sign
 // verify` with the quickstart's trust file accepts the digest.
 func TestGitLabQuickstartOnLocalStack(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
 	b := quickstartBlocks(t)
 	image := s.Registry.Host + "/acme/hello"

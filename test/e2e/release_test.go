@@ -50,10 +50,9 @@ func forStack(t *testing.T, s *stack.Stack, trust string) string {
 // verify` with the notes' trust snippet and by cosign v2 and v3 with the
 // notes' identity; the binaries for this platform report the tag.
 //
-// It runs after the package's other tests (t.Parallel): on a fresh machine
-// its make release waits for tools/release's, which holds the per-platform
-// build lock while it cold-compiles the same platforms, and that wait should
-// not hold up every test after this one.
+// It runs beside the package's other waiting tests (main_test.go): on a
+// fresh machine its make release waits for tools/release's, which holds the
+// per-platform build lock while it cold-compiles the same platforms.
 func TestReleaseWorkflowOnLocalStack(t *testing.T) {
 	t.Parallel()
 	start := time.Now()

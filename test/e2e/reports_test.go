@@ -59,6 +59,7 @@ var chartCRDs = []string{"../../deploy/charts/signet-enforce/crds/wgpolicyk8s.io
 // goes; `sign audit` decides exactly as the reports say; and when the leader
 // stops, the other replica takes the Lease and keeps the reports current.
 func TestReportsOnRealAPIServer(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	s := stack.New(t, stack.Options{Registry: true, Kube: true})
 	dir := t.TempDir()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

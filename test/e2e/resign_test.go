@@ -20,6 +20,7 @@ import (
 // layout ends with one signature and one attestation, and cosign v2 and v3
 // still verify the result.
 func TestResigningSeventyTimesKeepsOneSignaturePerLayout(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	w := newSignWorld(t)
 	api, srv := stack.NewRegistry()
 	t.Cleanup(srv.Close)

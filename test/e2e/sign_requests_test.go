@@ -48,6 +48,7 @@ var githubKeyEnv = []string{"GITHUB_ACTIONS=true", "GITHUB_REPOSITORY=acme/app",
 // through the sha256-<hex> tag) and on a registry with the referrers API; a
 // re-run, which replaces its own entries, stays bounded too.
 func TestSignImageAttestRequests(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	s := stack.New(t, stack.Options{Registry: true})
 	dir := t.TempDir()
 	prefix := filepath.Join(dir, "signet")

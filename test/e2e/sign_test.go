@@ -173,6 +173,7 @@ func (w *signWorld) gitlabEnv(t *testing.T, c stack.GitLabClaims) (env []string,
 // (bundle referrers) and `sign verify` all accept for the exact SAN and the
 // stack's issuer, and that the trust file's provenance rule accepts.
 func TestSignKeylessInCIIsAcceptedEverywhere(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	w := newSignWorld(t)
 	ghEnv, ghOutputs := w.githubEnv(t, stack.DefaultGitHubClaims())
 	glEnv, glDotenv := w.gitlabEnv(t, stack.DefaultGitLabClaims())
@@ -251,6 +252,7 @@ func TestSignKeylessInCIIsAcceptedEverywhere(t *testing.T) {
 // with the provenance rule, the .att layer, whose timestamp covers the
 // envelope as cosign v2 stamps it.
 func TestSignLegacyOnlyIsAcceptedBySignVerify(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	w := newSignWorld(t)
 	env, _ := w.gitlabEnv(t, stack.DefaultGitLabClaims())
 	digest := push(t, w.s.Registry.Host+"/acme/legacy:1")
@@ -277,6 +279,7 @@ func TestSignLegacyOnlyIsAcceptedBySignVerify(t *testing.T) {
 // the trust file does not accept fails with exit 1, names the field, and the
 // registry receives no write at all (counted by a proxy in front of it).
 func TestSignPreflightRefusesBeforeAnyPush(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	w := newSignWorld(t)
 	image := push(t, w.front.Host+"/acme/app:1.0").String()
 	for _, c := range []struct {
@@ -329,6 +332,7 @@ func TestSignPreflightRefusesBeforeAnyPush(t *testing.T) {
 // `cosign generate-key-pair` both sign with `sign image --key`, and cosign v2
 // and v3 `verify --key` accept the result.
 func TestSignWithKeys(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	w := newSignWorld(t)
 	for _, k := range []struct{ name, key, pub, identity string }{
 		{"sign generate-key-pair", w.signetKey, w.signetPub, "signet-key"},

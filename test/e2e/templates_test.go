@@ -696,6 +696,7 @@ func (p *gitlabPipeline) signed(t *testing.T, image string) (string, map[string]
 // examples/trust.yaml with only the issuer, registry and Sigstore root
 // pointed at the stack; `sign verify` must accept the digest.
 func TestGitLabSignJobOnLocalStack(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	s := stack.New(t, stack.Options{Registry: true, OIDC: true, Fulcio: true, TSA: true, Rekor: true})
 	root := repoRoot(t)
 	image := s.Registry.Host + "/acme/hello"
@@ -807,6 +808,7 @@ func (l *lookalikeFulcio) signingConfig(t *testing.T) string {
 // it in the runner's tool cache. A second job on the same runner installs it
 // with the release server gone, from the cache.
 func TestGitHubSetupActionInstallsAPinnedRelease(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
 		t.Skip("the pin is for linux/amd64")
 	}

@@ -38,9 +38,14 @@ type Tool struct {
 // cache name is tagged -stamped: earlier builds reported v0.0.0-master, which
 // helm's kubeVersion check refuses, and are not reused.
 var (
-	ToolRegistry  = Tool{Name: "registry", Module: "github.com/distribution/distribution/v3", Version: "v3.1.2", Package: "github.com/distribution/distribution/v3/cmd/registry"}
-	ToolFulcio    = Tool{Name: "fulcio", Module: "github.com/sigstore/fulcio", Version: "v1.8.8", Package: "github.com/sigstore/fulcio"}
-	ToolTSA       = Tool{Name: "timestamp-server", Module: "github.com/sigstore/timestamp-authority/v2", Version: "v2.1.3", Package: "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server"}
+	ToolRegistry = Tool{Name: "registry", Module: "github.com/distribution/distribution/v3", Version: "v3.1.2", Package: "github.com/distribution/distribution/v3/cmd/registry"}
+	ToolFulcio   = Tool{Name: "fulcio", Module: "github.com/sigstore/fulcio", Version: "v1.8.8", Package: "github.com/sigstore/fulcio"}
+	// ToolTSA's metrics server binds a free loopback port instead of the
+	// fixed ":2112" the release hard-codes (patchedModule), so every stack
+	// runs a TSA of its own and tests that use one need not take turns.
+	ToolTSA = Tool{Name: "timestamp-server", Module: "github.com/sigstore/timestamp-authority/v2", Version: "v2.1.3", Package: "github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server",
+		throwawayModule: patchedModule("github.com/sigstore/timestamp-authority/v2", "v2.1.3", "pkg/server/prometheus.go", `Addr:         ":2112",`, `Addr:         "127.0.0.1:0",`),
+		cacheTag:        "-loopback-metrics"}
 	ToolRekor     = Tool{Name: "rekor-server-posix", Module: "github.com/sigstore/rekor-tiles/v2", Version: "v2.3.0", Package: "github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix"}
 	ToolCosignV2  = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v2", Version: "v2.6.5", Package: "github.com/sigstore/cosign/v2/cmd/cosign"}
 	ToolCosignV3  = Tool{Name: "cosign", Module: "github.com/sigstore/cosign/v3", Version: "v3.1.3", Package: "github.com/sigstore/cosign/v3/cmd/cosign"}

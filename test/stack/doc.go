@@ -28,8 +28,9 @@
 //   - Fulcio v1.8.8: ephemeral CA; the two issuers map to the github-workflow and
 //     gitlab-pipeline CI providers with fulcio's own templates, so certificates
 //     carry the SANs and extensions real tokens produce. No CT log: no SCTs.
-//   - TSA: timestamp-authority v2.1.3, in-memory signer. Its metrics port is
-//     hard-coded to :2112, so only one runs per machine (stacks wait on a lock).
+//   - TSA: timestamp-authority v2.1.3, in-memory signer, built so that its
+//     metrics server binds a free loopback port instead of the release's fixed
+//     :2112 (ToolTSA): every stack runs its own.
 //   - Rekor: rekor-tiles v2.3.0 (Rekor v2), POSIX storage.
 //   - Kube: etcd v3.6.16 + kube-apiserver v1.37.2, token auth (Kube.Token is in
 //     system:masters), RBAC; Kube.Config, Kube.Kubeconfig, Kube.CAFile. No

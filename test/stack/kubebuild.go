@@ -64,19 +64,66 @@ func requireModule(mod, ver string) func(dir string) error {
 	}
 }
 
+// patchedModule writes a throwaway module requiring mod@ver and replacing
+// it with a copy of its source in which file's one occurrence of old reads
+// new: a one-line change to how a server is run in tests (a port it
+// binds), never to what it does.
+func patchedModule(mod, ver, file, old, new string) func(dir string) error {
+	return func(dir string) error {
+		src, err := moduleDir(dir, mod, ver)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, "patched")
+		if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+			return fmt.Errorf("copying %s@%s: %w", mod, ver, err)
+		}
+		path := filepath.Join(dst, file)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if n := bytes.Count(b, []byte(old)); n != 1 {
+			return fmt.Errorf("patching %s@%s: %s has %d occurrences of %q, want 1", mod, ver, file, n, old)
+		}
+		if err := os.Chmod(path, 0o644); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
+			return err
+		}
+		gomod := fmt.Sprintf("module signet.local/build\n\ngo 1.26\n\nrequire %s %s\n\nreplace %s => ./patched\n", mod, ver, mod)
+		return os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644)
+	}
+}
+
+// moduleDir downloads mod@ver (into the module cache) and returns its
+// source directory there (read-only).
+func moduleDir(dir, mod, ver string) (string, error) {
+	info, err := downloadModule(dir, mod, ver)
+	return info.Dir, err
+}
+
 // moduleGoMod downloads mod@ver (into the module cache) and returns its
 // go.mod, whose replace directives a throwaway module copies.
 func moduleGoMod(dir, mod, ver string) ([]byte, error) {
+	info, err := downloadModule(dir, mod, ver)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(info.GoMod)
+}
+
+// downloadModule is `go mod download -json mod@ver`: where the module's
+// source and go.mod are in the module cache.
+func downloadModule(dir, mod, ver string) (info struct{ Dir, GoMod string }, err error) {
 	cmd := exec.Command(goBinary(), "mod", "download", "-json", mod+"@"+ver)
 	cmd.Dir = dir
 	cmd.Env = buildEnv()
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("downloading %s@%s: %w", mod, ver, err)
+		return info, fmt.Errorf("downloading %s@%s: %w", mod, ver, err)
 	}
-	var info struct{ GoMod string }
-	if err := json.Unmarshal(out, &info); err != nil {
-		return nil, err
-	}
-	return os.ReadFile(info.GoMod)
+	err = json.Unmarshal(out, &info)
+	return info, err
 }

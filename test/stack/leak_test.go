@@ -11,7 +11,6 @@ import (
 // must report ESRCH (a zombie would still answer).
 func TestCloseLeavesNoProcess(t *testing.T) {
 	t.Run("registry fulcio rekor etcd kube-apiserver", func(t *testing.T) {
-		// No TSA here: only one TSA can run per machine (see startTSA) and the shared stack has it.
 		s, err := stack.Start(t.Context(), stack.Options{Registry: true, Fulcio: true, Rekor: true, Kube: true, Logf: t.Logf})
 		if err != nil {
 			t.Fatal(err)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-
-	"github.com/signet-dev/signet/test/filelock"
 )
 
 // TSA is a real RFC 3161 timestamp authority with an in-memory signer.
@@ -18,20 +16,10 @@ type TSA struct {
 // TimestampURL is the endpoint cosign's --timestamp-server-url wants.
 func (t *TSA) TimestampURL() string { return t.URL + "/api/v1/timestamp" }
 
-// startTSA runs timestamp-server. v2.1.3 always binds its Prometheus server to
-// the hard-coded ":2112" and exits if that fails, so two TSAs cannot run on one
-// machine: a machine-wide file lock, held for the TSA's lifetime, serialises stacks
-// that need one (concurrent test packages wait instead of failing).
+// startTSA runs timestamp-server, built so that its Prometheus server binds
+// a free loopback port (ToolTSA): the release's fixed ":2112" would let only
+// one TSA run on a machine, and stacks run side by side.
 func (s *Stack) startTSA(ctx context.Context) (*TSA, error) {
-	cache, err := CacheDir()
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := filelock.Lock(ctx, filepath.Join(cache, ".tsa-metrics-2112.lock"), nil)
-	if err != nil {
-		return nil, err
-	}
-	s.afterStop = append(s.afterStop, unlock)
 	port, err := freePort()
 	if err != nil {
 		return nil, err

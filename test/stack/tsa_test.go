@@ -10,6 +10,8 @@ import (
 
 	"github.com/digitorus/timestamp"
 	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/signet-dev/signet/test/stack"
 )
 
 // A timestamp from our TSA must verify against the chain in the generated trusted
@@ -53,5 +55,24 @@ func TestTSATimestampVerifiesAgainstTrustedRoot(t *testing.T) {
 	t.Logf("timestamp %s from %s", got.Time, got.URI)
 	if _, err := tsas[0].Verify(body, []byte("other bytes")); err == nil {
 		t.Fatal("timestamp verified for different signature bytes")
+	}
+}
+
+// Two stacks run a TSA each at the same time: the TSA is built to bind its
+// metrics server to a free loopback port (ToolTSA), where the release's
+// fixed :2112 would make the second exit. Test packages and parallel tests
+// then never wait for one another's TSA.
+func TestTwoTSAsRunSideBySide(t *testing.T) {
+	a := stack.New(t, stack.Options{TSA: true})
+	b := stack.New(t, stack.Options{TSA: true})
+	for _, s := range []*stack.Stack{a, b} {
+		resp, err := http.Get(s.TSA.URL + "/api/v1/timestamp/certchain")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %s", s.TSA.URL, resp.Status)
+		}
 	}
 }
