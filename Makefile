@@ -69,7 +69,7 @@ tools:
 ##    side (stack's own go build is then a cache hit). staticcheck is built
 ##    once and cached by version like the servers; cold, its analysis costs
 ##    ~2.5 CPU-minutes after vet (see the README's CI budget).
-RACE_PKGS := ./enforce/... ./verify ./sign ./ocisig ./regclient
+RACE_PKGS := ./enforce/... ./verify ./sign ./ocisig ./regclient ./manifest ./scan
 test: export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
 test: export CGO_ENABLED := 0
 test:

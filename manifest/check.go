@@ -92,32 +92,36 @@ func classify(d *verify.Decision, auditNamespace bool) Result {
 	return Deny
 }
 
-// decideEach decides each distinct image once, at most concurrency at a time.
+// decideEach decides each distinct image once, at most concurrency at a
+// time. Each goroutine writes only its own slot of decided; the map is
+// built after they all end.
 func decideEach(ctx context.Context, images []string, decide Decide, concurrency int) map[string]*verify.Decision {
 	if concurrency < 1 {
 		concurrency = 8
 	}
-	out := map[string]*verify.Decision{}
-	var mu sync.Mutex
+	var distinct []string
+	seen := map[string]bool{}
+	for _, img := range images {
+		if !seen[img] {
+			seen[img] = true
+			distinct = append(distinct, img)
+		}
+	}
+	decided := make([]*verify.Decision, len(distinct))
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, concurrency)
-	for _, img := range images {
-		if _, seen := out[img]; seen {
-			continue
-		}
-		out[img] = nil // claimed before any goroutine starts: seen by the loop only
-		wg.Add(1)
+	for i, img := range distinct {
 		slots <- struct{}{}
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-slots }()
-			d := decide(ctx, img)
-			mu.Lock()
-			out[img] = d
-			mu.Unlock()
-		}()
+			decided[i] = decide(ctx, img)
+		})
 	}
 	wg.Wait()
+	out := make(map[string]*verify.Decision, len(distinct))
+	for i, img := range distinct {
+		out[img] = decided[i]
+	}
 	return out
 }
 
