@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"sync"
@@ -293,5 +294,38 @@ func TestPromoteRaisesOnly(t *testing.T) {
 	tr.Promote(Priority{Background: true, Since: now.Add(-2 * time.Hour)})
 	if p := tr.Priority(); p.Background {
 		t.Fatalf("demoted: %+v", p)
+	}
+}
+
+// lateAnswer is a registry connection that answers only once the caller has
+// given up: net/http returns an answer that races the caller's deadline.
+type lateAnswer struct{}
+
+func (lateAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if tr := httptrace.ContextClientTrace(r.Context()); tr != nil && tr.WroteRequest != nil {
+		tr.WroteRequest(httptrace.WroteRequestInfo{})
+	}
+	<-r.Context().Done()
+	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+}
+
+// TestAnAnswerAfterTheDeadlineIsNotTaken: a registry that hangs until the
+// client hangs up, then answers an empty 200, is named for not answering;
+// the empty answer never reaches go-containerregistry (which would report a
+// missing Content-Type instead).
+func TestAnAnswerAfterTheDeadlineIsNotTaken(t *testing.T) {
+	tr := NewTracker(Priority{})
+	ctx, cancel := context.WithTimeout(withTracker(context.Background(), tr), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodHead, "https://registry.example/v2/acme/app/manifests/1", nil)
+	resp, err := (&http.Client{Transport: New(WithBase(lateAnswer{})).Transport()}).Do(req)
+	if err == nil {
+		t.Fatalf("the late answer %s was taken", resp.Status)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the deadline", err)
+	}
+	if c := tr.Failure().String(); !strings.Contains(c, "registry registry.example had not answered HEAD /v2/acme/app/manifests/1 after") {
+		t.Fatalf("Failure() = %q", c)
 	}
 }

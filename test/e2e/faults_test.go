@@ -180,7 +180,7 @@ func TestFaultyRegistry(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			target := c.fault
 			if target.Kind != faultregistry.TLSStall {
-				target.Repo = strings.TrimPrefix(strings.Split(images[c.name][0], ":1")[0], w.proxy.Host+"/")
+				target.Repo = strings.TrimPrefix(strings.TrimSuffix(images[c.name][0], ":1"), w.proxy.Host+"/")
 			}
 			w.proxy.Set(target)
 			defer w.proxy.Set(faultregistry.Fault{})

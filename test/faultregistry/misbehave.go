@@ -39,6 +39,10 @@ func (p *Proxy) misbehave(f Fault, w http.ResponseWriter, r *http.Request) bool 
 		case <-r.Context().Done():
 		case <-p.done:
 		}
+		// Never answer, not even the empty 200 net/http would write for
+		// a handler that returns: a client whose close raced its read
+		// would take that for the registry's answer.
+		panic(http.ErrAbortHandler)
 	case Status:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(f.Status)

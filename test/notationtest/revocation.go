@@ -82,7 +82,7 @@ func (r *Revocation) guard(count *atomic.Int64, h http.HandlerFunc) http.Handler
 			case <-req.Context().Done():
 			case <-r.hung:
 			}
-			return
+			panic(http.ErrAbortHandler) // no answer at all, not net/http's empty 200
 		}
 		h(w, req)
 	})

@@ -24,6 +24,7 @@ func NewHang(t TB) *Hang {
 		case <-r.Context().Done():
 		case <-stop:
 		}
+		panic(http.ErrAbortHandler) // no answer at all, not net/http's empty 200
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(stop) })
