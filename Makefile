@@ -69,7 +69,9 @@ tools:
 ##    side (stack's own go build is then a cache hit). staticcheck is built
 ##    once and cached by version like the servers; cold, its analysis costs
 ##    ~2.5 CPU-minutes after vet (see the README's CI budget).
-RACE_PKGS := ./enforce/... ./verify ./sign ./ocisig ./regclient ./manifest ./scan
+## The race phase: every product package that starts goroutines or shares
+## state behind a lock (test/arch TestRacePhaseCoversTheConcurrentPackages).
+RACE_PKGS := ./enforce/... ./verify ./sign ./ocisig ./regclient ./manifest ./scan ./policy ./policyreport ./trustroot ./internal/kubecore
 test: export GOFLAGS := $(strip $(GOFLAGS) -trimpath)
 test: export CGO_ENABLED := 0
 test:
