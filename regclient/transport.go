@@ -154,13 +154,13 @@ func (t *transport) once(req *http.Request, tr *Tracker) (*http.Response, bool, 
 	}
 	a.set(phaseConnecting)
 	resp, err := t.base.RoundTrip(r)
-	if err == nil && req.Context().Err() != nil {
-		// net/http hands over an answer that raced the caller's deadline
+	if err == nil && ctx.Err() != nil {
+		// net/http hands over an answer that raced the end of the attempt
 		// (a registry that answers only once the client hangs up does
-		// so): the caller has given up, and the registry did not answer
-		// in time.
+		// so): the caller or the per-attempt timeout had given up, and
+		// the registry did not answer in time.
 		resp.Body.Close()
-		err = req.Context().Err()
+		err = ctx.Err()
 	}
 	if err != nil {
 		return failed(err)

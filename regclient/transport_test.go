@@ -299,9 +299,10 @@ func TestPromoteRaisesOnly(t *testing.T) {
 
 // lateAnswer is a registry connection that answers only once the caller has
 // given up: net/http returns an answer that races the caller's deadline.
-type lateAnswer struct{}
+type lateAnswer struct{ calls atomic.Int64 }
 
-func (lateAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+func (l *lateAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.calls.Add(1)
 	if tr := httptrace.ContextClientTrace(r.Context()); tr != nil && tr.WroteRequest != nil {
 		tr.WroteRequest(httptrace.WroteRequestInfo{})
 	}
@@ -312,13 +313,14 @@ func (lateAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
 // TestAnAnswerAfterTheDeadlineIsNotTaken: a registry that hangs until the
 // client hangs up, then answers an empty 200, is named for not answering;
 // the empty answer never reaches go-containerregistry (which would report a
-// missing Content-Type instead).
+// missing Content-Type instead). Its second half: the same after the
+// per-attempt timeout, tried again as an unanswered request is.
 func TestAnAnswerAfterTheDeadlineIsNotTaken(t *testing.T) {
 	tr := NewTracker(Priority{})
 	ctx, cancel := context.WithTimeout(withTracker(context.Background(), tr), 100*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodHead, "https://registry.example/v2/acme/app/manifests/1", nil)
-	resp, err := (&http.Client{Transport: New(WithBase(lateAnswer{})).Transport()}).Do(req)
+	resp, err := (&http.Client{Transport: New(WithBase(&lateAnswer{})).Transport()}).Do(req)
 	if err == nil {
 		t.Fatalf("the late answer %s was taken", resp.Status)
 	}
@@ -326,6 +328,23 @@ func TestAnAnswerAfterTheDeadlineIsNotTaken(t *testing.T) {
 		t.Fatalf("err = %v, want the deadline", err)
 	}
 	if c := tr.Failure().String(); !strings.Contains(c, "registry registry.example had not answered HEAD /v2/acme/app/manifests/1 after") {
+		t.Fatalf("Failure() = %q", c)
+	}
+
+	var late lateAnswer
+	tr = NewTracker(Priority{})
+	ctx, cancel = context.WithTimeout(withTracker(context.Background(), tr), 10*time.Second)
+	defer cancel()
+	req, _ = http.NewRequestWithContext(ctx, http.MethodHead, "https://registry.example/v2/acme/app/manifests/1", nil)
+	lim := Limits{RequestTimeout: 50 * time.Millisecond, Attempts: 2, Backoff: time.Millisecond, RetryUnanswered: true}
+	resp, err = (&http.Client{Transport: New(WithBase(&late), WithLimits(lim)).Transport()}).Do(req)
+	if err == nil {
+		t.Fatalf("the late answer %s was taken after the per-attempt timeout", resp.Status)
+	}
+	if n := late.calls.Load(); n != 2 {
+		t.Fatalf("%d attempts, want 2: an attempt cut by its timeout is tried again", n)
+	}
+	if c := tr.Failure().String(); !strings.Contains(c, "did not answer HEAD /v2/acme/app/manifests/1 within") {
 		t.Fatalf("Failure() = %q", c)
 	}
 }
