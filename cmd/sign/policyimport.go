@@ -7,12 +7,12 @@ import (
 	"github.com/signet-dev/signet/policy/peer"
 )
 
-// policyImportCommand is `sign policy import`: Kyverno and policy-controller
-// policies to a trust file and a change report (policy/peer).
+// policyImportCommand is `sign policy import`: Kyverno, policy-controller
+// and notation policies to a trust file and a change report (policy/peer).
 func policyImportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "import",
-		Usage:     "convert Kyverno and policy-controller policies to a trust file, with a change report",
+		Usage:     "convert Kyverno, policy-controller or notation policies to a trust file, with a change report",
 		ArgsUsage: "FILE...",
 		Flags: []cli.Flag{
 			cliapp.OutputFlag("text"),

@@ -62,6 +62,19 @@ type Note struct {
 
 func (n Note) String() string { return fmt.Sprintf("%s: %s: %s", n.Statement, n.Setting, n.Message) }
 
+// StatementError is a statement Convert refuses, named so a caller can
+// point at it in the document.
+type StatementError struct {
+	Statement string
+	Err       error
+}
+
+func (e *StatementError) Error() string {
+	return fmt.Sprintf("trust policy statement %q: %v", e.Statement, e.Err)
+}
+
+func (e *StatementError) Unwrap() error { return e.Err }
+
 // Convert reads a trust policy document and the trust store it names
 // (store is rooted at notation's configuration directory, holding
 // truststore/x509/<type>/<name>/*). A document that is not version 1.0, a
@@ -80,7 +93,7 @@ func Convert(trustPolicy []byte, store fs.FS) (*Result, error) {
 	for _, st := range doc.TrustPolicies {
 		rule, err := c.statement(st)
 		if err != nil {
-			return nil, fmt.Errorf("trust policy statement %q: %w", st.Name, err)
+			return nil, &StatementError{Statement: st.Name, Err: err}
 		}
 		if slices.Contains(st.RegistryScopes, "*") {
 			rule.Match = []string{"**"}

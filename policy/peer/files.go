@@ -3,6 +3,7 @@ package peer
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -14,7 +15,7 @@ func ReadFiles(paths []string) ([]File, error) {
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, File{Name: p, Data: data})
+		files = append(files, File{Name: p, Data: data, Dir: os.DirFS(filepath.Dir(p))})
 	}
 	return files, nil
 }

@@ -45,6 +45,14 @@ type Result struct {
 // input that is not YAML, or an object of a known kind it cannot read, is
 // an error with its position (a *policy.LoadError).
 func Import(files []File, opts Options) (*Result, error) {
+	for _, f := range files {
+		if isNotationPolicy(f.Data) {
+			if len(files) > 1 {
+				return nil, fmt.Errorf("%s: a notation trust policy is imported on its own, not with other files", f.Name)
+			}
+			return importNotation(f, opts)
+		}
+	}
 	c := newConverter(opts)
 	docs, err := readDocuments(files, c.errs)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,10 +22,13 @@ const (
 	MaxDocuments = 1000
 )
 
-// File is one input: its name (for positions) and its bytes.
+// File is one input: its name (for positions) and its bytes. Dir is the
+// directory it was read from, for a notation trust policy, whose trust
+// store is beside it (ReadFiles sets it).
 type File struct {
 	Name string
 	Data []byte
+	Dir  fs.FS
 }
 
 // document is one YAML document of an input file: a Kubernetes object.

@@ -19,8 +19,8 @@ const module = "github.com/signet-dev/signet/"
 var layers = [][]string{
 	{"ci", "ocisig", "trustroot", "verdict", "workload", "internal/buildinfo", "internal/kubecore", "internal/suggest"},
 	{"policy", "internal/cliapp", "internal/kmsplugin"},
-	{"regclient", "attest", "policy/notationimport", "policy/peer"},
-	{"verify", "internal/cloudauth"},
+	{"regclient", "attest", "policy/notationimport"},
+	{"verify", "internal/cloudauth", "policy/peer"},
 	{"scan", "sign", "manifest"},
 	{"policyreport"},
 	{"enforce/background"},

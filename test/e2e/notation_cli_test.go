@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/signet-dev/signet/ocisig"
 	"github.com/signet-dev/signet/policy"
-	"github.com/signet-dev/signet/policy/notationimport"
 	"github.com/signet-dev/signet/test/notationtest"
 	"github.com/signet-dev/signet/test/stack"
 	"github.com/signet-dev/signet/verify"
@@ -50,7 +48,7 @@ images:
 // what `notation sign` writes (JWS, COSE, COSE timestamped) `sign verify`
 // decides as notation's trust policy says; what `sign image --notation-*`
 // writes `notation verify` accepts or refuses likewise; and the trust file
-// policy/notationimport makes of notation's own configuration (its
+// `sign policy import` makes of notation's own configuration (its
 // trust policy and the trust store `notation cert add` wrote)
 // gives notation's verdict and reason on every image.
 func TestNotationCLIInterop(t *testing.T) {
@@ -260,21 +258,17 @@ func (w *notationInterop) push(t *testing.T, repo, tag string) string {
 	return ref
 }
 
-// imported is the trust file policy/notationimport makes of who's notation
+// imported is the trust file `sign policy import` makes of who's notation
 // configuration: the trust policy and the trust store `notation cert add`
-// wrote.
+// wrote beside it.
 func (w *notationInterop) imported(t *testing.T, who string) *policy.Policy {
 	t.Helper()
-	h := w.cli[who]
-	doc, err := os.ReadFile(h.TrustPolicyPath())
-	if err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	stdout, stderr, code := runSignCLI(t, nil, "policy", "import", "--dir", dir, w.cli[who].TrustPolicyPath())
+	if code != 0 {
+		t.Fatalf("sign policy import of %s's notation configuration: exit %d\n%s\n%s", who, code, stdout, stderr)
 	}
-	res, err := notationimport.Convert(doc, os.DirFS(h.Dir))
-	if err != nil {
-		t.Fatalf("importing %s's notation configuration: %v", who, err)
-	}
-	p, err := policy.New(res.Spec)
+	p, err := policy.LoadFile(filepath.Join(dir, "trust.yaml"))
 	if err != nil {
 		t.Fatalf("the trust file imported from %s's notation configuration does not load: %v", who, err)
 	}
