@@ -276,21 +276,30 @@ func TestImportAgreesWithKyverno(t *testing.T) {
 	}
 	dir := t.TempDir()
 	w.agree(t, images, trust, report, func(t *testing.T, image string) peerDecision {
-		pod := write2(t, dir, "pod.yaml", strings.ReplaceAll(kyvernoPod, "IMAGE", image))
-		ctx, cancel := peerCtx(t)
-		defer cancel()
-		out, code, err := stack.RunPeer(ctx, kyverno, stack.PeerEnv(t), "apply", cpol, "--resource", pod)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := regexp.MustCompile(`pass: (\d+), fail: (\d+), warn: (\d+), error: (\d+), skip: (\d+)`).FindStringSubmatch(out)
-		if m == nil {
-			t.Fatalf("kyverno apply (exit %d) printed no result line:\n%s", code, out)
-		}
 		// A rule that verified the image passes; one that does not name it
 		// neither passes nor fails.
-		return peerDecision{admitted: m[2] == "0" && m[4] == "0", verified: m[1] != "0", out: out}
+		admitted, passed, out := kyvernoApply(t, kyverno, cpol, dir, image)
+		return peerDecision{admitted: admitted, verified: passed, out: out}
 	})
+}
+
+// kyvernoApply runs Kyverno's CLI on policy and a pod of image (written to
+// dir) and reads its summary: admitted when no rule failed or errored,
+// passed when one passed.
+func kyvernoApply(t *testing.T, kyverno, policy, dir, image string) (admitted, passed bool, out string) {
+	t.Helper()
+	pod := write2(t, dir, "pod.yaml", strings.ReplaceAll(kyvernoPod, "IMAGE", image))
+	ctx, cancel := peerCtx(t)
+	defer cancel()
+	out, code, err := stack.RunPeer(ctx, kyverno, stack.PeerEnv(t), "apply", policy, "--resource", pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`pass: (\d+), fail: (\d+), warn: (\d+), error: (\d+), skip: (\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("kyverno apply (exit %d) printed no result line:\n%s", code, out)
+	}
+	return m[2] == "0" && m[4] == "0", m[1] != "0", out
 }
 
 func write2(t *testing.T, dir, name, data string) string {
