@@ -43,8 +43,8 @@ var notationClasses = []struct {
 	{"level: audit", Weaker, "notation's audit level still refuses an image without a signature, or whose signature fails integrity; signet's audit mode admits it and reports the failure"},
 	// Expiry and a known revocation deny in signet; permissive logged them.
 	{"level: permissive", Stricter, ""},
-	{"override revocation: log", Stricter, ""},
-	// signet enforces the check notation was told to log or skip.
+	// signet enforces the check notation was told to log or skip (a known
+	// revocation included).
 	{"override ", Stricter, ""},
 	// The statement's scopes are denied until a subject is pinned.
 	{"trustedIdentities: *", Stricter, ""},

@@ -1,7 +1,6 @@
 package arch
 
 import (
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -49,19 +48,14 @@ func isUnshipped(pkg string) bool {
 // TestImportsFlowOneWay: every shipped package is on the map, imports only
 // packages of lower layers, and imports no test kit or tool.
 func TestImportsFlowOneWay(t *testing.T) {
-	cmd := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "./...")
-	cmd.Dir = testdir.ModuleRoot(t)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
+	out := goList(t, testdir.ModuleRoot(t), "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "./...")
 	layer := map[string]int{}
 	for i, l := range layers {
 		for _, p := range l {
 			layer[p] = i
 		}
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for _, line := range out {
 		f := strings.Fields(line)
 		pkg := strings.TrimPrefix(f[0], module)
 		if isUnshipped(pkg) {

@@ -31,15 +31,13 @@ var syncTypes = map[string]bool{"Mutex": true, "RWMutex": true, "WaitGroup": tru
 // and enforce (SIGNET_E2E_RACE).
 func TestRacePhaseCoversTheConcurrentPackages(t *testing.T) {
 	root := testdir.ModuleRoot(t)
-	race := racePackages(t, root)
-	cmd := exec.Command("go", "list", "-f", `{{.ImportPath}} {{.Dir}}{{range .GoFiles}} {{.}}{{end}}`, "./...")
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
+	race := map[string]bool{}
+	for _, pkg := range goList(t, root, append([]string{"-f", "{{.ImportPath}}"}, racePatterns(t, root)...)...) {
+		race[pkg] = true
 	}
+	out := goList(t, root, "-f", `{{.ImportPath}} {{.Dir}}{{range .GoFiles}} {{.}}{{end}}`, "./...")
 	checked := 0
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for _, line := range out {
 		f := strings.Fields(line)
 		pkg := strings.TrimPrefix(f[0], module)
 		if isUnshipped(pkg) || strings.HasPrefix(pkg, "cmd/") || len(f) < 3 {
@@ -50,7 +48,7 @@ func TestRacePhaseCoversTheConcurrentPackages(t *testing.T) {
 			continue
 		}
 		checked++
-		if !covers(race, pkg) {
+		if !race[f[0]] {
 			t.Errorf("%s %s, and make test's race phase does not run it: add ./%s to RACE_PKGS in the Makefile", pkg, why, pkg)
 		}
 	}
@@ -59,8 +57,8 @@ func TestRacePhaseCoversTheConcurrentPackages(t *testing.T) {
 	}
 }
 
-// racePackages are the Makefile's RACE_PKGS patterns, without "./".
-func racePackages(t *testing.T, root string) []string {
+// racePatterns are the Makefile's RACE_PKGS, as the go command reads them.
+func racePatterns(t *testing.T, root string) []string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(root, "Makefile"))
 	if err != nil {
@@ -68,25 +66,23 @@ func racePackages(t *testing.T, root string) []string {
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "RACE_PKGS :="); ok {
-			var pats []string
-			for _, p := range strings.Fields(rest) {
-				pats = append(pats, strings.TrimPrefix(p, "./"))
-			}
-			return pats
+			return strings.Fields(rest)
 		}
 	}
 	t.Fatal("the Makefile sets no RACE_PKGS")
 	return nil
 }
 
-// covers reports whether a go package pattern of pats matches pkg.
-func covers(pats []string, pkg string) bool {
-	for _, p := range pats {
-		if base, ok := strings.CutSuffix(p, "/..."); ok && (pkg == base || strings.HasPrefix(pkg, base+"/")) || p == pkg {
-			return true
-		}
+// goList runs go list in root and returns its lines.
+func goList(t *testing.T, root string, args ...string) []string {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list"}, args...)...)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", strings.Join(args, " "), err)
 	}
-	return false
+	return strings.Split(strings.TrimSpace(string(out)), "\n")
 }
 
 // concurrent says how a package's files share state between goroutines,

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/signet-dev/signet/test/stack"
 )
@@ -54,26 +53,10 @@ func TestImportOfAnImageValidatingPolicyAgreesWithKyverno(t *testing.T) {
 	w := newPeerWorld(t)
 	ivpol := write2(t, w.dir, "ivpol.yaml", w.fill(t, kyvernoIVPOL))
 	trust, report := importPolicy(t, w.dir, nil, ivpol)
-	images := []peerImage{
-		{name: "key", repo: "acme/app", sign: w.signKey(w.key), want: true},
-		{name: "key-nested-repository", repo: "acme/team/app", sign: w.signKey(w.key), want: true},
-		{name: "key-multi-arch", repo: "acme/multi", make: pushIndex, sign: w.signKey(w.key), want: true},
-		{name: "unsigned", repo: "acme/unsigned", want: false},
-		{name: "other-key", repo: "acme/other-key", sign: w.signKey(w.otherKey), want: false},
-		{name: "outside-the-policy", repo: "vendor/tool", want: true},
-	}
+	images := append(w.keyImages(), peerImage{name: "outside-the-policy", repo: "vendor/tool", want: true})
 	dir := t.TempDir()
-	w.agree(t, images, trust, report, func(t *testing.T, image string) peerDecision {
-		ref, err := name.ParseReference(image)
-		if err != nil {
-			t.Fatal(err)
-		}
-		desc, err := remote.Head(ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pinned := ref.Context().Digest(desc.Digest.String()).String()
-		admitted, passed, out := kyvernoApply(t, kyverno, ivpol, dir, pinned)
+	w.agree(t, images, trust, report, func(t *testing.T, image string, digest name.Digest) peerDecision {
+		admitted, passed, out := kyvernoApply(t, kyverno, ivpol, dir, digest.String())
 		// The summary counts the policy as passed for an image outside its
 		// matchImageReferences too (its expression holds over no images),
 		// so whether Kyverno verified a signature is read from the scope.

@@ -67,6 +67,19 @@ func newPeerWorld(t *testing.T) *peerWorld {
 	return w
 }
 
+// keyImages are the rows of a policy that trusts w.key over
+// REGISTRY/acme/*: signed by it (in a nested repository, as an index),
+// unsigned, and signed by another key.
+func (w *peerWorld) keyImages() []peerImage {
+	return []peerImage{
+		{name: "key", repo: "acme/app", sign: w.signKey(w.key), want: true},
+		{name: "key-nested-repository", repo: "acme/team/app", sign: w.signKey(w.key), want: true},
+		{name: "key-multi-arch", repo: "acme/multi", make: pushIndex, sign: w.signKey(w.key), want: true},
+		{name: "unsigned", repo: "acme/unsigned", want: false},
+		{name: "other-key", repo: "acme/other-key", sign: w.signKey(w.otherKey), want: false},
+	}
+}
+
 func (w *peerWorld) signKey(key string) func(t *testing.T, ref string) {
 	return func(t *testing.T, ref string) { stack.CosignSignKey(t, w.cosign, w.s, ref, key) }
 }
@@ -109,7 +122,8 @@ func importPolicy(t *testing.T, dir string, extra []string, files ...string) (tr
 }
 
 // agree checks each image: the peer's decision, then signet's on the
-// imported trust file.
+// imported trust file. The peer is given the image by tag and the digest
+// the tag names.
 // peerDecision is what a peer decided: whether it admitted the image, and
 // whether it verified a signature to do so (an image outside a Kyverno
 // policy is admitted unchecked).
@@ -118,7 +132,7 @@ type peerDecision struct {
 	out                string
 }
 
-func (w *peerWorld) agree(t *testing.T, images []peerImage, trust, report string, peer func(t *testing.T, image string) peerDecision) {
+func (w *peerWorld) agree(t *testing.T, images []peerImage, trust, report string, peer func(t *testing.T, image string, digest name.Digest) peerDecision) {
 	for _, im := range images {
 		t.Run(im.name, func(t *testing.T) {
 			ref := w.s.Registry.Host + "/" + im.repo + ":1"
@@ -131,7 +145,7 @@ func (w *peerWorld) agree(t *testing.T, images []peerImage, trust, report string
 			if im.sign != nil {
 				im.sign(t, digest.String())
 			}
-			pd := peer(t, ref)
+			pd := peer(t, ref, digest)
 			got, out := pd.admitted, pd.out
 			if got != im.want {
 				t.Fatalf("the peer admitted=%v, the table says %v:\n%s", got, im.want, out)
@@ -260,22 +274,17 @@ func TestImportAgreesWithKyverno(t *testing.T) {
 	w := newPeerWorld(t)
 	cpol := write2(t, w.dir, "cpol.yaml", w.fill(t, kyvernoPolicy))
 	trust, report := importPolicy(t, w.dir, nil, cpol)
-	images := []peerImage{
-		{name: "key", repo: "acme/app", sign: w.signKey(w.key), want: true},
-		{name: "key-nested-repository", repo: "acme/team/app", sign: w.signKey(w.key), want: true},
-		{name: "key-multi-arch", repo: "acme/multi", make: pushIndex, sign: w.signKey(w.key), want: true},
+	images := append(w.keyImages(),
 		// Kyverno checks an untimed certificate at admission (it admits for
 		// ~10 minutes after signing); signet refuses it for want of a trusted time.
-		{name: "keyless-github-untimed", repo: "acme/gh", sign: w.signKeyless(&w.ghToken), want: true,
+		peerImage{name: "keyless-github-untimed", repo: "acme/gh", sign: w.signKeyless(&w.ghToken), want: true,
 			diff: "no timestamp authority is named"},
-		{name: "keyless-gitlab-timestamped", repo: "acme/gl", sign: w.signKeyless(&w.glToken), want: true},
-		{name: "unsigned", repo: "acme/unsigned", want: false},
-		{name: "other-key", repo: "acme/other-key", sign: w.signKey(w.otherKey), want: false},
-		{name: "keyless-other-repository", repo: "acme/evil", sign: w.signKeyless(&w.otherGHToken), want: false},
-		{name: "outside-the-policy", repo: "vendor/tool", want: true},
-	}
+		peerImage{name: "keyless-gitlab-timestamped", repo: "acme/gl", sign: w.signKeyless(&w.glToken), want: true},
+		peerImage{name: "keyless-other-repository", repo: "acme/evil", sign: w.signKeyless(&w.otherGHToken), want: false},
+		peerImage{name: "outside-the-policy", repo: "vendor/tool", want: true},
+	)
 	dir := t.TempDir()
-	w.agree(t, images, trust, report, func(t *testing.T, image string) peerDecision {
+	w.agree(t, images, trust, report, func(t *testing.T, image string, _ name.Digest) peerDecision {
 		// A rule that verified the image passes; one that does not name it
 		// neither passes nor fails.
 		admitted, passed, out := kyvernoApply(t, kyverno, cpol, dir, image)
@@ -390,7 +399,7 @@ func TestImportAgreesWithPolicyTester(t *testing.T) {
 		{name: "keyless-other-repository", repo: "acme/evil", sign: w.signKeyless(&w.otherGHToken), want: false},
 		{name: "outside-the-policy", repo: "vendor/tool", sign: w.signKey(w.key), want: false},
 	}
-	w.agree(t, images, trust, report, func(t *testing.T, image string) peerDecision {
+	w.agree(t, images, trust, report, func(t *testing.T, image string, _ name.Digest) peerDecision {
 		ctx, cancel := peerCtx(t)
 		defer cancel()
 		out, code, err := stack.RunPeer(ctx, tester, stack.PeerEnv(t), "--policy", cip, "--trustroot", tr, "--image", image)
