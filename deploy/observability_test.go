@@ -454,12 +454,7 @@ func waitHTTP(t *testing.T, url string) {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return fmt.Sprintf("127.0.0.1:%d", stack.FreePort(t))
 }
 
 func writeTestFile(t *testing.T, path, content string) {

@@ -62,7 +62,7 @@ func kubeconfig(t *testing.T, server string) string {
 func TestAuditExitCodes(t *testing.T) {
 	w := testworld.New(t, testworld.Options{})
 	unsigned := w.Push("acme/app:unsigned")
-	unreachable := closedAddr(t) + "/acme/app@sha256:" + strings.Repeat("a", 64)
+	unreachable := closedAddr + "/acme/app@sha256:" + strings.Repeat("a", 64)
 	w.SetPolicy(`apiVersion: signet.dev/v1alpha1
 kind: TrustPolicy
 identities: [{name: k, key: {path: cosign.pub}}]
@@ -75,7 +75,7 @@ images: [{match: ["**"], signedBy: [k]}]
 		{"an unsigned running image exits 1", fakeCluster(t, unsigned.String()), 1},
 		{"an image that fails beside one that could not be verified exits 1", fakeCluster(t, unsigned.String(), unreachable), 1},
 		{"an image that could not be verified, and none that fails, exits 3", fakeCluster(t, unreachable), 3},
-		{"a cluster that cannot be reached exits 3", kubeconfig(t, "http://"+closedAddr(t)), 3},
+		{"a cluster that cannot be reached exits 3", kubeconfig(t, "http://"+closedAddr), 3},
 		{"a kubeconfig that is not there exits 2", filepath.Join(t.TempDir(), "none"), 2},
 	}
 	for _, c := range cases {

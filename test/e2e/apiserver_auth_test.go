@@ -66,7 +66,7 @@ func clientCertificates(t *testing.T, dir string) (caPath, certPath, keyPath str
 func TestWebhookAuthenticatesTheAPIServer(t *testing.T) {
 	dir := t.TempDir()
 	caPath, clientCert, clientKey, _ := clientCertificates(t, dir)
-	port := freePort(t)
+	port := stack.FreePort(t)
 	kubeconfig := docBlock(t, "webhook-kubeconfig")
 	kubeconfig = strings.ReplaceAll(kubeconfig, "signet-enforce.signet-system.svc", fmt.Sprintf("127.0.0.1:%d", port))
 	kubeconfig = strings.ReplaceAll(kubeconfig, "/etc/kubernetes/signet/apiserver-client.crt", clientCert)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -114,12 +113,7 @@ func setupNodeBench(b *testing.B) (*nodeBench, error) {
 // startPlugin runs signet-node on the host, connected to the node's NRI
 // socket, and waits until it is registered.
 func (nb *nodeBench) startPlugin(b *testing.B) func() {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", stack.FreePort(b))
 	cmd := exec.Command(nb.plugin, "run", "--policy", nb.policy, "--nri-socket", nb.s.Node.NRISocket, "--verdict-public-key", nb.pubPath,
 		"--ops-listen", addr, "--offline")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -308,7 +308,7 @@ func (r *replica) stop() {
 // can stop the leader; it is stopped when the test ends in any case.
 func startReplica(t *testing.T, id, policyPath, cert, key, kubeconfig string) *replica {
 	t.Helper()
-	r := &replica{port: freePort(t), ops: freePort(t)}
+	r := &replica{port: stack.FreePort(t), ops: stack.FreePort(t)}
 	logPath := filepath.Join(t.TempDir(), id+".log")
 	logf, err := os.Create(logPath)
 	if err != nil {

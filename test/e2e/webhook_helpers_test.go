@@ -29,6 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/signet-dev/signet/test/stack"
 )
 
 // servingCert writes a CA and a serving certificate for 127.0.0.1 and
@@ -86,16 +87,6 @@ func write(t *testing.T, path string, data []byte) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startEnforce runs the enforce binary and waits for /readyz. It is stopped
 // (and reaped) when the test ends, or killed with the test binary.
 func startEnforce(t *testing.T, policyPath, cert, key string, extra ...string) (webhookPort, opsPort int) {
@@ -122,9 +113,9 @@ type enforceProc struct {
 
 func launchEnforce(t *testing.T, policyPath, cert, key string, l launch) enforceProc {
 	t.Helper()
-	port, ops := l.port, freePort(t)
+	port, ops := l.port, stack.FreePort(t)
 	if port == 0 {
-		port = freePort(t)
+		port = stack.FreePort(t)
 	}
 	logf, err := os.Create(filepath.Join(t.TempDir(), "enforce.log"))
 	if err != nil {

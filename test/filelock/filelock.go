@@ -20,30 +20,40 @@ const poll = 100 * time.Millisecond
 // waiting (the work the lock guards has been done by the holder), it returns
 // a no-op unlock without the lock.
 func Lock(ctx context.Context, path string, stop func() bool) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if err != syscall.EWOULDBLOCK {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+		unlock, err := TryLock(path)
+		if err != nil || unlock != nil {
+			return unlock, err
 		}
 		if stop != nil && stop() {
-			f.Close()
 			return func() {}, nil
 		}
 		select {
 		case <-ctx.Done():
-			f.Close()
 			return nil, fmt.Errorf("waiting for lock %s: %w", path, ctx.Err())
 		case <-tick.C:
 		}
+	}
+}
+
+// TryLock takes an exclusive flock on path (created if missing) if no one
+// holds it, and returns its unlock; it returns a nil unlock if the lock is
+// held, in this process or another.
+func TryLock(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	switch err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err {
+	case nil:
+		return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+	case syscall.EWOULDBLOCK:
+		f.Close()
+		return nil, nil
+	default:
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 }

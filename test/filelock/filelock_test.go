@@ -39,3 +39,22 @@ func TestLockExcludesUntilUnlocked(t *testing.T) {
 	}
 	again()
 }
+
+// TestTryLockDoesNotWait: TryLock takes a free lock, answers at once without
+// it while another open holds it, and takes it again once it is released.
+func TestTryLockDoesNotWait(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.lock")
+	unlock, err := TryLock(p)
+	if err != nil || unlock == nil {
+		t.Fatalf("TryLock of a free lock: %v, %v", unlock != nil, err)
+	}
+	if again, err := TryLock(p); err != nil || again != nil {
+		t.Fatalf("TryLock while held: took it %v, err %v; want neither", again != nil, err)
+	}
+	unlock()
+	again, err := TryLock(p)
+	if err != nil || again == nil {
+		t.Fatalf("TryLock after unlock: %v, %v", again != nil, err)
+	}
+	again()
+}

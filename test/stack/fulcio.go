@@ -83,10 +83,6 @@ func fulcioConfig(o *OIDC) map[string]any {
 }
 
 func (s *Stack) startFulcio(ctx context.Context) (*Fulcio, error) {
-	ports, err := freePorts(3)
-	if err != nil {
-		return nil, err
-	}
 	dir := filepath.Join(s.Dir, "fulcio")
 	cfgPath, err := writeYAML(dir, "config.yaml", fulcioConfig(s.OIDC))
 	if err != nil {
@@ -97,17 +93,20 @@ func (s *Stack) startFulcio(ctx context.Context) (*Fulcio, error) {
 	if err := writeBundle(bundle, s.OIDC.CAPEM); err != nil {
 		return nil, err
 	}
-	p, err := s.run(ctx, "fulcio", ToolFulcio, dir, []string{"SSL_CERT_FILE=" + bundle},
-		"serve", "--ca=ephemeralca", "--config-path="+cfgPath, "--ct-log-url=",
-		"--host=127.0.0.1", fmt.Sprintf("--port=%d", ports[0]),
-		"--grpc-host=127.0.0.1", fmt.Sprintf("--grpc-port=%d", ports[1]),
-		fmt.Sprintf("--metrics-port=%d", ports[2]),
-		"--legacy-unix-domain-socket="+filepath.Join(dir, "legacy.sock"))
-	if err != nil {
-		return nil, err
-	}
-	f := &Fulcio{URL: fmt.Sprintf("http://127.0.0.1:%d", ports[0])}
-	if err := p.waitReady(ctx, s.readyTimeout(), httpOK(http.DefaultClient, f.URL+"/api/v2/trustBundle")); err != nil {
+	f := &Fulcio{}
+	if err := onFreePorts(3, func(ports []int) error {
+		p, err := s.run(ctx, "fulcio", ToolFulcio, dir, []string{"SSL_CERT_FILE=" + bundle},
+			"serve", "--ca=ephemeralca", "--config-path="+cfgPath, "--ct-log-url=",
+			"--host=127.0.0.1", fmt.Sprintf("--port=%d", ports[0]),
+			"--grpc-host=127.0.0.1", fmt.Sprintf("--grpc-port=%d", ports[1]),
+			fmt.Sprintf("--metrics-port=%d", ports[2]),
+			"--legacy-unix-domain-socket="+filepath.Join(dir, "legacy.sock"))
+		if err != nil {
+			return err
+		}
+		f.URL = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+		return p.waitReady(ctx, s.readyTimeout(), httpOK(http.DefaultClient, f.URL+"/api/v2/trustBundle"))
+	}); err != nil {
 		return nil, err
 	}
 	f.ChainPEM, err = fulcioChain(ctx, f.URL)

@@ -57,13 +57,20 @@ func (s *Stack) startKube(ctx context.Context) (*Kube, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
+	k.saKey = files["sa.key"]
+	if err := onFreePorts(1, func(ports []int) error { return s.runAPIServer(ctx, k, dir, files, ca, ports[0]) }); err != nil {
 		return nil, err
 	}
+	if k.Kubeconfig, err = writeKubeconfig(dir, k); err != nil {
+		return nil, err
+	}
+	return k, ensureDefaultServiceAccount(ctx, k)
+}
+
+// runAPIServer runs kube-apiserver on port and waits for its readyz.
+func (s *Stack) runAPIServer(ctx context.Context, k *Kube, dir string, files map[string]string, ca *testCA, port int) error {
 	k.URL = fmt.Sprintf("https://127.0.0.1:%d", port)
-	k.saKey = files["sa.key"]
-	args := []string{"--etcd-servers=" + etcdURL,
+	args := []string{"--etcd-servers=" + k.EtcdURL,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
 		"--tls-cert-file=" + files["serving.crt"], "--tls-private-key-file=" + files["serving.key"],
 		"--token-auth-file=" + files["tokens.csv"], "--authorization-mode=RBAC",
@@ -81,29 +88,33 @@ func (s *Stack) startKube(ctx context.Context) (*Kube, error) {
 	// kubeAccess.args: what a node needs of the apiserver (see startNode).
 	p, err := s.runArgs(ctx, "kube-apiserver", ToolAPIServer, dir, nil, s.kubeAccess.args, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	k.Config = &rest.Config{Host: k.URL, BearerToken: k.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: k.CAFile}}
-	if err := p.waitReady(ctx, s.readyTimeout(), readyz(k.URL+"/readyz", k.Token, ca.CertPool())); err != nil {
-		return nil, err
-	}
-	if k.Kubeconfig, err = writeKubeconfig(dir, k); err != nil {
-		return nil, err
-	}
-	return k, ensureDefaultServiceAccount(ctx, k)
+	return p.waitReady(ctx, s.readyTimeout(), readyz(k.URL+"/readyz", k.Token, ca.CertPool()))
 }
 
 // startEtcd runs a single-member etcd on loopback and returns its client URL.
 func (s *Stack) startEtcd(ctx context.Context) (string, error) {
-	ports, err := freePorts(2)
-	if err != nil {
+	var client string
+	err := onFreePorts(2, func(ports []int) (err error) {
+		client, err = s.startEtcdOn(ctx, ports[0], ports[1])
+		return err
+	})
+	return client, err
+}
+
+func (s *Stack) startEtcdOn(ctx context.Context, clientPort, peerPort int) (string, error) {
+	dir := filepath.Join(s.Dir, "etcd")
+	data := filepath.Join(dir, "data")
+	// A member that lost a port may have written its peer URL here already.
+	if err := os.RemoveAll(data); err != nil {
 		return "", err
 	}
-	dir := filepath.Join(s.Dir, "etcd")
-	client := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	peer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+	client := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
+	peer := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
 	p, err := s.run(ctx, "etcd", ToolEtcd, dir, nil,
-		"--name=default", "--data-dir="+filepath.Join(dir, "data"),
+		"--name=default", "--data-dir="+data,
 		"--listen-client-urls="+client, "--advertise-client-urls="+client,
 		"--listen-peer-urls="+peer, "--initial-advertise-peer-urls="+peer,
 		"--initial-cluster=default="+peer, "--log-level=warn")

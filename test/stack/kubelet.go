@@ -47,16 +47,17 @@ fileCheckFrequency: 5s
 // startKubelet runs the kubelet as system:node:<name> (Node authorizer,
 // NodeRestriction) and waits for its healthz.
 func (s *Stack) startKubelet(ctx context.Context, n *Node, dir string) error {
-	ports, err := freePorts(2)
-	if err != nil {
-		return err
-	}
+	return onFreePorts(2, func(ports []int) error { return s.startKubeletOn(ctx, n, dir, ports[0], ports[1]) })
+}
+
+// startKubeletOn runs the kubelet with its API on port and healthz on healthzPort.
+func (s *Stack) startKubeletOn(ctx context.Context, n *Node, dir string, port, healthzPort int) error {
 	n.StaticPodDir = filepath.Join(dir, "manifests")
 	if err := mkdir(n.StaticPodDir); err != nil {
 		return err
 	}
 	cfg := filepath.Join(dir, "config.yaml")
-	if err := writeFile(cfg, kubeletConfig(n, dir, ports[0], ports[1])); err != nil {
+	if err := writeFile(cfg, kubeletConfig(n, dir, port, healthzPort)); err != nil {
 		return err
 	}
 	kc := filepath.Join(dir, "kubeconfig")
@@ -70,7 +71,7 @@ func (s *Stack) startKubelet(ctx context.Context, n *Node, dir string) error {
 	if err != nil {
 		return err
 	}
-	return p.waitReady(ctx, s.readyTimeout(), httpOK(http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/healthz", ports[1])))
+	return p.waitReady(ctx, s.readyTimeout(), httpOK(http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/healthz", healthzPort)))
 }
 
 // writeTokenKubeconfig writes a kubeconfig for the stack's apiserver with a bearer token.

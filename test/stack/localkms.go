@@ -51,24 +51,10 @@ func StartLocalKMS(t testing.TB, key *ecdsa.PrivateKey, alias string) *LocalKMS 
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := append(os.Environ(), fmt.Sprintf("PORT=%d", port), "KMS_SEED_PATH="+seedPath,
-		"KMS_DATA_PATH="+filepath.Join(dir, "data"), "KMS_REGION=eu-west-2", "KMS_ACCOUNT_ID=111122223333")
-	p, err := startProcess("local-kms", bin, dir, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.stop() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	if err := p.waitReady(ctx, 30*time.Second, func(ctx context.Context) error {
-		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err
+	var addr string
+	if err := onFreePorts(1, func(ports []int) error {
+		addr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+		return startLocalKMSOn(t, bin, dir, seedPath, ports[0])
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -76,4 +62,28 @@ func StartLocalKMS(t testing.TB, key *ecdsa.PrivateKey, alias string) *LocalKMS 
 	k.Env = []string{"AWS_ENDPOINT_URL_KMS=" + k.URL, "AWS_ACCESS_KEY_ID=signet-test", "AWS_SECRET_ACCESS_KEY=signet-test",
 		"AWS_REGION=eu-west-2", "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
 	return k
+}
+
+// startLocalKMSOn runs local-kms on port with a fresh data directory and
+// waits until it accepts connections.
+func startLocalKMSOn(t testing.TB, bin, dir, seedPath string, port int) error {
+	data := filepath.Join(dir, "data")
+	if err := os.RemoveAll(data); err != nil {
+		return err
+	}
+	env := append(os.Environ(), fmt.Sprintf("PORT=%d", port), "KMS_SEED_PATH="+seedPath,
+		"KMS_DATA_PATH="+data, "KMS_REGION=eu-west-2", "KMS_ACCOUNT_ID=111122223333")
+	p, err := startProcess("local-kms", bin, dir, env)
+	if err != nil {
+		return err
+	}
+	t.Cleanup(func() { _ = p.stop() })
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	return p.waitReady(context.Background(), 30*time.Second, func(ctx context.Context) error {
+		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
 }

@@ -66,11 +66,19 @@ func (n *Node) StartTLSRegistry(ctx context.Context) (*TLSRegistry, error) {
 			return nil, err
 		}
 	}
-	port, err := freePort()
-	if err != nil {
+	r := &TLSRegistry{CAPEM: ca.PEM, pool: ca.CertPool()}
+	if err := onFreePorts(1, func(ports []int) error { return s.runTLSRegistry(ctx, r, dir, ports[0]) }); err != nil {
 		return nil, err
 	}
-	r := &TLSRegistry{Host: fmt.Sprintf("127.0.0.1:%d", port), CAPEM: ca.PEM, pool: ca.CertPool()}
+	if r.PodHost, err = n.network.forward(r.Host); err != nil {
+		return nil, err
+	}
+	return r, n.RegistryHosts(r.PodHost, "https://"+r.PodHost, r.CAPEM)
+}
+
+// runTLSRegistry runs the TLS registry on port and waits for its /v2/.
+func (s *Stack) runTLSRegistry(ctx context.Context, r *TLSRegistry, dir string, port int) error {
+	r.Host = fmt.Sprintf("127.0.0.1:%d", port)
 	cfg, err := writeYAML(dir, "config.yml", map[string]any{
 		"version": "0.1",
 		"log":     map[string]any{"level": "info", "accesslog": map[string]any{"disabled": true}},
@@ -79,18 +87,11 @@ func (n *Node) StartTLSRegistry(ctx context.Context) (*TLSRegistry, error) {
 			"certificate": filepath.Join(dir, "tls.crt"), "key": filepath.Join(dir, "tls.key")}},
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	p, err := s.run(ctx, "registry-tls", ToolRegistry, dir, []string{"OTEL_TRACES_EXPORTER=none"}, "serve", cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	client := &http.Client{Transport: r.Transport()}
-	if err := p.waitReady(ctx, s.readyTimeout(), httpOK(client, "https://"+r.Host+"/v2/")); err != nil {
-		return nil, err
-	}
-	if r.PodHost, err = n.network.forward(r.Host); err != nil {
-		return nil, err
-	}
-	return r, n.RegistryHosts(r.PodHost, "https://"+r.PodHost, r.CAPEM)
+	return p.waitReady(ctx, s.readyTimeout(), httpOK(&http.Client{Transport: r.Transport()}, "https://"+r.Host+"/v2/"))
 }

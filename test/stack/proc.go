@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +21,7 @@ type process struct {
 	name    string
 	cmd     *exec.Cmd
 	LogPath string
+	logFrom int64 // where this run's output starts in LogPath (a restart appends)
 	done    chan struct{}
 	waitErr error
 }
@@ -33,6 +34,11 @@ func startProcess(name, bin, dir string, env []string, args ...string) (*process
 	if err != nil {
 		return nil, err
 	}
+	logFrom, err := logf.Seek(0, io.SeekEnd)
+	if err != nil {
+		logf.Close()
+		return nil, err
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = env
@@ -42,7 +48,7 @@ func startProcess(name, bin, dir string, env []string, args ...string) (*process
 		logf.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, LogPath: logPath, done: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, LogPath: logPath, logFrom: logFrom, done: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
 		logf.Close()
@@ -88,6 +94,15 @@ func (p *process) logTail() string {
 	return tail(b, 3000)
 }
 
+// output is what this run of the server wrote to its log.
+func (p *process) output() []byte {
+	b, _ := os.ReadFile(p.LogPath)
+	if int64(len(b)) < p.logFrom {
+		return nil
+	}
+	return b[p.logFrom:]
+}
+
 // waitReady polls check until it succeeds, the process exits, or ctx/timeout expires.
 func (p *process) waitReady(ctx context.Context, timeout time.Duration, check func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -104,43 +119,16 @@ func (p *process) waitReady(ctx context.Context, timeout time.Duration, check fu
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited before ready (%v): %v\n--- %s log tail ---\n%s", p.name, p.waitErr, last, p.name, p.logTail())
+			err := fmt.Errorf("%s exited before ready (%v): %v\n--- %s log tail ---\n%s", p.name, p.waitErr, last, p.name, p.logTail())
+			if lostPort(p.output()) {
+				err = fmt.Errorf("%w: %w", errPortTaken, err)
+			}
+			return err
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready after %s: %v\n--- %s log tail ---\n%s", p.name, timeout, last, p.name, p.logTail())
 		case <-tick.C:
 		}
 	}
-}
-
-// freePort asks the kernel for an unused loopback port. Another process could take
-// it before the server binds; readiness then fails with the server's own error.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func freePorts(n int) ([]int, error) {
-	// Hold all listeners until every port is chosen, so the n ports differ.
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // processGone reports whether pid no longer exists (after it was waited for).

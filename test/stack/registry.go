@@ -27,10 +27,15 @@ type Registry struct {
 
 // startRegistry runs distribution's registry with filesystem storage in a temp dir.
 func (s *Stack) startRegistry(ctx context.Context) (*Registry, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
+	var r *Registry
+	err := onFreePorts(1, func(ports []int) (err error) {
+		r, err = s.startRegistryOn(ctx, ports[0])
+		return err
+	})
+	return r, err
+}
+
+func (s *Stack) startRegistryOn(ctx context.Context, port int) (*Registry, error) {
 	dir := filepath.Join(s.Dir, "registry")
 	cfg := map[string]any{
 		"version": "0.1",

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -25,10 +26,6 @@ type Rekor struct {
 // 127.0.0.1 because sigstore-go checks a Rekor v2 checkpoint against the hostname
 // of the log's baseUrl in the trusted root.
 func (s *Stack) startRekor(ctx context.Context) (*Rekor, error) {
-	ports, err := freePorts(3)
-	if err != nil {
-		return nil, err
-	}
 	dir := filepath.Join(s.Dir, "rekor")
 	keyPath := filepath.Join(dir, "signer.pem")
 	if err := mkdir(dir); err != nil {
@@ -43,18 +40,27 @@ func (s *Stack) startRekor(ctx context.Context) (*Rekor, error) {
 		return nil, err
 	}
 	id := sha256.Sum256(der)
-	r := &Rekor{URL: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), PublicKey: key.Public(), LogID: id[:], started: time.Now().Add(-time.Minute)}
-	p, err := s.run(ctx, "rekor", ToolRekor, dir, nil, "serve",
-		"--hostname=127.0.0.1", "--storage-dir="+filepath.Join(dir, "log"), "--signer-filepath="+keyPath,
-		"--http-address=127.0.0.1", fmt.Sprintf("--http-port=%d", ports[0]),
-		"--grpc-address=127.0.0.1", fmt.Sprintf("--grpc-port=%d", ports[1]),
-		fmt.Sprintf("--http-metrics-port=%d", ports[2]), "--tlog-timeout=2s",
-		// tessera publishes a checkpoint every 10s by default and a write waits for it.
-		"--checkpoint-interval=200ms", "--batch-max-age=50ms")
-	if err != nil {
-		return nil, err
-	}
-	return r, p.waitReady(ctx, s.readyTimeout(), httpOK(http.DefaultClient, r.URL+"/healthz"))
+	r := &Rekor{PublicKey: key.Public(), LogID: id[:], started: time.Now().Add(-time.Minute)}
+	err = onFreePorts(3, func(ports []int) error {
+		storage := filepath.Join(dir, "log")
+		// A log that lost a port may have begun its tree here.
+		if err := os.RemoveAll(storage); err != nil {
+			return err
+		}
+		r.URL = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+		p, err := s.run(ctx, "rekor", ToolRekor, dir, nil, "serve",
+			"--hostname=127.0.0.1", "--storage-dir="+storage, "--signer-filepath="+keyPath,
+			"--http-address=127.0.0.1", fmt.Sprintf("--http-port=%d", ports[0]),
+			"--grpc-address=127.0.0.1", fmt.Sprintf("--grpc-port=%d", ports[1]),
+			fmt.Sprintf("--http-metrics-port=%d", ports[2]), "--tlog-timeout=2s",
+			// tessera publishes a checkpoint every 10s by default and a write waits for it.
+			"--checkpoint-interval=200ms", "--batch-max-age=50ms")
+		if err != nil {
+			return err
+		}
+		return p.waitReady(ctx, s.readyTimeout(), httpOK(http.DefaultClient, r.URL+"/healthz"))
+	})
+	return r, err
 }
 
 func (r *Rekor) transparencyLog() *root.TransparencyLog {

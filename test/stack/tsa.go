@@ -20,10 +20,15 @@ func (t *TSA) TimestampURL() string { return t.URL + "/api/v1/timestamp" }
 // a free loopback port (ToolTSA): the release's fixed ":2112" would let only
 // one TSA run on a machine, and stacks run side by side.
 func (s *Stack) startTSA(ctx context.Context) (*TSA, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
+	var t *TSA
+	err := onFreePorts(1, func(ports []int) (err error) {
+		t, err = s.startTSAOn(ctx, ports[0])
+		return err
+	})
+	return t, err
+}
+
+func (s *Stack) startTSAOn(ctx context.Context, port int) (*TSA, error) {
 	dir := filepath.Join(s.Dir, "tsa")
 	args := []string{"serve", "--host=127.0.0.1", fmt.Sprintf("--port=%d", port),
 		"--timestamp-signer=memory", "--disable-ntp-monitoring", "--cleanup-timeout=1s"}
