@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,9 +42,9 @@ func forStack(t *testing.T, s *stack.Stack, trust string) string {
 // GitHub runs it on a tag push of signet-dev/signet, against the local
 // stack: the build job's steps (checkout, setup-go, make release pushing to
 // the registry given as a repository variable, `sign blob` of SHA256SUMS
-// keyless as release.yml), then the matrix of sign-images jobs through the
-// reusable workflow and the composite action at the tag (keyless as
-// reusable-release.yml). The publish job needs GitHub itself and is not run.
+// keyless as release.yml), then the sign-images job through the reusable
+// workflow and the composite action at the tag (keyless as
+// reusable-release.yml), which signs every image with one sign, built once. The publish job needs GitHub itself and is not run.
 // What it produced must then check out exactly as the release notes say:
 // SHA256SUMS matches every file and its bundle verifies with cosign v3 as
 // the notes' identity; every image, index and child, is accepted by `sign
@@ -112,6 +113,11 @@ func TestReleaseWorkflowOnLocalStack(t *testing.T) {
 		t.Fatal("the build job uploaded no dist artifact")
 	}
 	dist := filepath.Join(workspace, "dist")
+	// One signing job for the whole release: one build of sign, not one
+	// per image (its images output is checked below).
+	if len(w.actionLogs) != 1 {
+		t.Errorf("the release ran the signing action %d times, want once for every image", len(w.actionLogs))
+	}
 	for _, l := range w.actionLogs {
 		if !strings.Contains(l, "building sign from the action's source") {
 			t.Errorf("the action at the tag should build sign from source (no pins for its own release):\n%s", l)
@@ -128,6 +134,13 @@ func TestReleaseWorkflowOnLocalStack(t *testing.T) {
 	notes, err := os.ReadFile(filepath.Join(dist, "RELEASE_NOTES.md"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	var want []string
+	for _, img := range append(m.Images, m.ChartOCI) {
+		want = append(want, img.Reference[:strings.LastIndex(img.Reference, ":")]+"@"+img.Digest)
+	}
+	if got := strings.Fields(w.results["sign-images"].Outputs["images"]); !slices.Equal(got, want) {
+		t.Errorf("the signing job's images output is %q, want every image and the chart pinned, in order: %q", got, want)
 	}
 	checkChecksums(t, s, v3, dist, string(notes), tag)
 	checkHostBinaries(t, dist, tag)
@@ -243,7 +256,7 @@ func checkImages(t *testing.T, s *stack.Stack, v2, v3 string, m release.Manifest
 }
 
 // checkChart: the chart the release pushed as an OCI artifact was signed and
-// attested by the same matrix as the images, and checks out exactly as the
+// attested by the same job as the images, and checks out exactly as the
 // notes say: sign verify with their trust snippet, cosign v2 and v3 with
 // their identity; the notes install it with helm install oci://.
 func checkChart(t *testing.T, s *stack.Stack, v2, v3 string, m release.Manifest, notes, tag string) {

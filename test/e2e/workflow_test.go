@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -32,6 +30,9 @@ type workflowFile struct {
 			Inputs map[string]struct {
 				Default any `yaml:"default"`
 			} `yaml:"inputs"`
+			Outputs map[string]struct {
+				Value string `yaml:"value"`
+			} `yaml:"outputs"`
 		} `yaml:"workflow_call"`
 	} `yaml:"on"`
 	Env  map[string]string       `yaml:"env"`
@@ -39,18 +40,15 @@ type workflowFile struct {
 }
 
 type workflowJob struct {
-	Needs    any               `yaml:"needs"`
-	If       string            `yaml:"if"`
-	Env      map[string]string `yaml:"env"`
-	Outputs  map[string]string `yaml:"outputs"`
-	Strategy struct {
-		Matrix struct {
-			Include string `yaml:"include"`
-		} `yaml:"matrix"`
-	} `yaml:"strategy"`
-	Uses  string            `yaml:"uses"`
-	With  map[string]string `yaml:"with"`
-	Steps []actionStep      `yaml:"steps"`
+	Needs   any               `yaml:"needs"`
+	If      string            `yaml:"if"`
+	Env     map[string]string `yaml:"env"`
+	Outputs map[string]string `yaml:"outputs"`
+	// Strategy (a matrix) is not implemented: a job that has one fails.
+	Strategy any               `yaml:"strategy"`
+	Uses     string            `yaml:"uses"`
+	With     map[string]string `yaml:"with"`
+	Steps    []actionStep      `yaml:"steps"`
 }
 
 func (j *workflowJob) needs() []string {
@@ -141,41 +139,23 @@ func (w *workflowRun) run() {
 	}
 }
 
-var fromJSONRe = regexp.MustCompile(`^\$\{\{\s*fromJSON\((.*)\)\s*\}\}$`)
-
 func (w *workflowRun) runJob(name string, j *workflowJob) jobResult {
 	w.t.Helper()
 	if j.If != "" && !truthy(w.eval(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(j.If), "${{"), "}}"), nil)) {
 		fmt.Fprintf(&w.Log, "job %s: skipped (if: %s)\n", name, j.If)
 		return jobResult{Result: "skipped"}
 	}
-	matrices := []map[string]string{nil}
-	if inc := j.Strategy.Matrix.Include; inc != "" {
-		m := fromJSONRe.FindStringSubmatch(strings.TrimSpace(inc))
-		if m == nil {
-			w.t.Fatalf("job %s: matrix include %q: only ${{ fromJSON(...) }} is implemented", name, inc)
-		}
-		var list []map[string]string
-		if err := json.Unmarshal([]byte(w.eval(m[1], nil)), &list); err != nil || len(list) == 0 {
-			w.t.Fatalf("job %s: matrix %q is not a non-empty JSON list of objects: %v", name, w.eval(m[1], nil), err)
-		}
-		matrices = append([]map[string]string(nil), list...)
+	if j.Strategy != nil {
+		w.t.Fatalf("job %s: strategy is not implemented by the test runner", name)
 	}
-	res := jobResult{Result: "success", Outputs: map[string]string{}}
-	for _, matrix := range matrices {
-		var out map[string]string
-		if j.Uses != "" {
-			out = w.callWorkflow(name, j, matrix)
-		} else {
-			out = w.runSteps(name, j, matrix)
-		}
-		maps.Copy(res.Outputs, out)
+	if j.Uses != "" {
+		return jobResult{Result: "success", Outputs: w.callWorkflow(name, j)}
 	}
-	return res
+	return jobResult{Result: "success", Outputs: w.runSteps(name, j)}
 }
 
 // callWorkflow runs a local reusable workflow (uses: ./.github/workflows/x.yml).
-func (w *workflowRun) callWorkflow(name string, j *workflowJob, matrix map[string]string) map[string]string {
+func (w *workflowRun) callWorkflow(name string, j *workflowJob) map[string]string {
 	w.t.Helper()
 	file, ok := strings.CutPrefix(j.Uses, "./")
 	if !ok {
@@ -192,19 +172,23 @@ func (w *workflowRun) callWorkflow(name string, j *workflowJob, matrix map[strin
 		if _, ok := wf.On.WorkflowCall.Inputs[k]; !ok {
 			w.t.Fatalf("job %s: with %q is not an input of %s", name, k, file)
 		}
-		inputs[k] = w.expand(v, nil, matrix)
+		inputs[k] = w.expand(v, nil)
 	}
 	sub := &workflowRun{t: w.t, s: w.s, repo: w.repo, file: file, wf: wf, github: w.github, vars: w.vars,
 		inputs: inputs, machine: w.machine, claims: w.claims, artifacts: w.artifacts}
 	sub.run()
 	w.actionLogs = append(w.actionLogs, sub.actionLogs...)
-	fmt.Fprintf(&w.Log, "job %s (%v) -> %s:\n%s", name, matrix, file, sub.Log.String())
-	return nil
+	fmt.Fprintf(&w.Log, "job %s -> %s:\n%s", name, file, sub.Log.String())
+	outputs := map[string]string{}
+	for k, o := range wf.On.WorkflowCall.Outputs {
+		outputs[k] = sub.expand(o.Value, nil)
+	}
+	return outputs
 }
 
 // runSteps runs a job's steps on a fresh runner: a workspace, RUNNER_TEMP,
 // HOME, the job's OIDC token endpoint for this workflow's identity.
-func (w *workflowRun) runSteps(name string, j *workflowJob, matrix map[string]string) map[string]string {
+func (w *workflowRun) runSteps(name string, j *workflowJob) map[string]string {
 	w.t.Helper()
 	start := time.Now()
 	workspace, temp, home := w.t.TempDir(), w.t.TempDir(), w.t.TempDir()
@@ -225,15 +209,15 @@ func (w *workflowRun) runSteps(name string, j *workflowJob, matrix map[string]st
 		"ACTIONS_ID_TOKEN_REQUEST_URL": reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": reqTok,
 	})
 	for k, v := range w.wf.Env {
-		env[k] = w.expand(v, nil, matrix)
+		env[k] = w.expand(v, nil)
 	}
 	for k, v := range j.Env {
-		env[k] = w.expand(v, env, matrix)
+		env[k] = w.expand(v, env)
 	}
 	steps := map[string]map[string]string{}
 	var path []string
 	for i, st := range j.Steps {
-		ctx := stepContext{env: env, steps: steps, matrix: matrix}
+		ctx := stepContext{env: env, steps: steps}
 		if st.If != "" && !truthy(w.eval(st.If, &ctx)) {
 			continue
 		}
@@ -244,16 +228,15 @@ func (w *workflowRun) runSteps(name string, j *workflowJob, matrix map[string]st
 	}
 	outputs := map[string]string{}
 	for k, v := range j.Outputs {
-		outputs[k] = w.expand(v, env, matrix, steps)
+		outputs[k] = w.expand(v, env, steps)
 	}
-	fmt.Fprintf(&w.Log, "job %s (%v) in %s\n", name, matrix, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(&w.Log, "job %s in %s\n", name, time.Since(start).Round(time.Millisecond))
 	return outputs
 }
 
 type stepContext struct {
-	env    map[string]string
-	steps  map[string]map[string]string
-	matrix map[string]string
+	env   map[string]string
+	steps map[string]map[string]string
 }
 
 func truthy(v string) bool { return v != "" && v != "false" && v != "0" }
@@ -281,12 +264,6 @@ func (w *workflowRun) eval(expr string, ctx *stepContext) string {
 			if ctx != nil {
 				return ctx.env[rest]
 			}
-		case "matrix":
-			if ctx != nil {
-				if v, ok := ctx.matrix[rest]; ok {
-					return v
-				}
-			}
 		case "needs":
 			job, field, _ := strings.Cut(rest, ".")
 			r, ok := w.results[job]
@@ -300,6 +277,13 @@ func (w *workflowRun) eval(expr string, ctx *stepContext) string {
 			if out, isOut := strings.CutPrefix(field, "outputs."); ok && isOut {
 				return r.Outputs[out]
 			}
+		case "jobs": // a reusable workflow's outputs
+			job, field, _ := strings.Cut(rest, ".")
+			if out, ok := strings.CutPrefix(field, "outputs."); ok {
+				if r, ran := w.results[job]; ran {
+					return r.Outputs[out]
+				}
+			}
 		case "steps":
 			id, field, _ := strings.Cut(rest, ".")
 			if out, ok := strings.CutPrefix(field, "outputs."); ok && ctx != nil {
@@ -311,8 +295,8 @@ func (w *workflowRun) eval(expr string, ctx *stepContext) string {
 	})
 }
 
-func (w *workflowRun) expand(s string, env map[string]string, matrix map[string]string, steps ...map[string]map[string]string) string {
-	ctx := &stepContext{env: env, matrix: matrix}
+func (w *workflowRun) expand(s string, env map[string]string, steps ...map[string]map[string]string) string {
+	ctx := &stepContext{env: env}
 	if len(steps) > 0 {
 		ctx.steps = steps[0]
 	}
@@ -325,7 +309,7 @@ func (w *workflowRun) runStep(job string, i int, st actionStep, env map[string]s
 	w.t.Helper()
 	with := map[string]string{}
 	for k, v := range st.With {
-		with[k] = w.expand(v, env, ctx.matrix, ctx.steps)
+		with[k] = w.expand(v, env, ctx.steps)
 	}
 	if st.Uses != "" {
 		return w.uses(job, st, with, env, path, workspace, temp)
@@ -338,10 +322,10 @@ func (w *workflowRun) runStep(job string, i int, st actionStep, env map[string]s
 		os.WriteFile(files[k], nil, 0o644)
 	}
 	script := filepath.Join(temp, fmt.Sprintf("step-%s-%d.sh", job, i))
-	os.WriteFile(script, []byte(w.expand(st.Run, env, ctx.matrix, ctx.steps)), 0o644)
+	os.WriteFile(script, []byte(w.expand(st.Run, env, ctx.steps)), 0o644)
 	stepEnv := maps.Clone(env)
 	for k, v := range st.Env {
-		stepEnv[k] = w.expand(v, env, ctx.matrix, ctx.steps)
+		stepEnv[k] = w.expand(v, env, ctx.steps)
 	}
 	maps.Copy(stepEnv, files)
 	stepEnv["PATH"] = strings.Join(append(append([]string{}, *path...), env["PATH"]), ":")

@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
@@ -101,29 +100,23 @@ func build(args []string) error {
 	return nil
 }
 
-// githubOutput hands the images to the workflow's signing jobs: images is
-// a JSON list of {repository, digest}, one matrix entry per image.
+// githubOutput hands the images to the workflow's signing job: images is
+// one repo@sha256:... per line, the chart's too (it is signed and attested
+// like the images).
 func githubOutput(path string, m *release.Manifest) error {
-	type entry struct {
-		Repository string `json:"repository"`
-		Digest     string `json:"digest"`
-	}
-	var list []entry
-	// The chart is signed and attested like the images.
+	var b strings.Builder
+	b.WriteString("images<<SIGNET_IMAGES\n")
 	for _, img := range append(m.Images, m.ChartOCI) {
 		repo := img.Reference[:strings.LastIndex(img.Reference, ":")]
-		list = append(list, entry{Repository: repo, Digest: img.Digest})
+		fmt.Fprintf(&b, "%s@%s\n", repo, img.Digest)
 	}
-	b, err := json.Marshal(list)
-	if err != nil {
-		return err
-	}
+	b.WriteString("SIGNET_IMAGES\n")
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	_, err = fmt.Fprintf(f, "images=%s\n", b)
+	_, err = f.WriteString(b.String())
 	return err
 }
 
