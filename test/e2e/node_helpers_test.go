@@ -34,21 +34,32 @@ func enforcePods(t *testing.T, kc kubernetes.Interface) map[string]string {
 	return out
 }
 
-// waitPolicy waits until every enforce pod serves one policy, and not the one
-// they all served before (each pod's kubelet updates its ConfigMap volume on
-// its own schedule). /readyz on the ops port names the policy in force; the
-// host reaches pods on their pod IPs.
-func waitPolicy(t *testing.T, kc kubernetes.Interface, before map[string]string) {
+// waitPolicy waits until every enforce pod serves one policy, and not one
+// that any served before the change (served: policyHashes taken before it;
+// taken after, a pod whose kubelet was quick would already serve the new
+// one). Each pod's kubelet updates its ConfigMap volume on its own schedule.
+// /readyz on the ops port names the policy in force; the host reaches pods
+// on their pod IPs.
+func waitPolicy(t *testing.T, kc kubernetes.Interface, before, served map[string]string) {
 	t.Helper()
-	old := ""
-	for _, h := range policyHashes(t, kc) {
-		old = h
+	old := map[string]bool{}
+	for name, h := range served {
+		if h == "" {
+			t.Fatalf("enforce pod %s named no policy before the change", name)
+		}
+		old[h] = true
 	}
 	waitFor(t, 90*time.Second, "every enforce pod to serve the new trust file", func() error {
 		hashes := policyHashes(t, kc)
+		first := ""
 		for name, h := range hashes {
-			if h == "" || h == old {
-				return fmt.Errorf("%s serves %q", name, h)
+			if h == "" || old[h] {
+				return fmt.Errorf("%s serves %q, which is not a new policy", name, h)
+			}
+			if first == "" {
+				first = h
+			} else if h != first {
+				return fmt.Errorf("the pods serve different policies: %v", hashes)
 			}
 		}
 		if len(hashes) != len(before) {

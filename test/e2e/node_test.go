@@ -178,11 +178,11 @@ func TestChartOnNode(t *testing.T) {
 	})
 
 	t.Run("helm upgrade with a tightened trust file changes decisions without a restart", func(t *testing.T) {
-		before := enforcePods(t, kc)
+		before, served := enforcePods(t, kc), policyHashes(t, kc)
 		if _, err := h.upgrade(ctx, releaseName, releaseNS, map[string]any{"trustPolicy": trust("signedBy: [release-key]")}, 4*time.Minute); err != nil {
 			t.Fatalf("helm upgrade: %v", err)
 		}
-		waitPolicy(t, kc, before)
+		waitPolicy(t, kc, before, served)
 		if err := deniedBySignet(dryRunDeployment(ctx, kc, "vendor-probe", vendor)); err != nil {
 			t.Fatalf("the tightened trust file is in force but the vendor image is admitted: %v", err)
 		}
