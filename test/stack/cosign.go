@@ -143,6 +143,18 @@ func CosignSignKey(t testing.TB, bin string, s *Stack, image, keyPath string) st
 	return cosignT(t, bin, CosignEnv(t), append(args, image)...)
 }
 
+// CosignAttestKey attaches predicate (a file) to image as a signed in-toto
+// attestation of predicateType (cosign's --type), with a cosign key pair.
+func CosignAttestKey(t testing.TB, bin string, s *Stack, image, keyPath, predicateType, predicate string) string {
+	t.Helper()
+	args := append([]string{"attest", "--yes", "--key=" + keyPath, "--type=" + predicateType, "--predicate=" + predicate},
+		s.cosignSignArgs(bin)...)
+	if cosignMajor(bin) == 2 {
+		args = slicesDelete(args, "--insecure-skip-verify")
+	}
+	return cosignT(t, bin, CosignEnv(t), append(args, image)...)
+}
+
 // CosignSignKeyless signs image with a Fulcio certificate for idToken.
 func CosignSignKeyless(t testing.TB, bin string, s *Stack, image, idToken string) string {
 	t.Helper()
