@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -97,5 +98,67 @@ func TestImportOfAttestationConditionsAgreesWithKyverno(t *testing.T) {
 	w.agree(t, images, trust, report, func(t *testing.T, image string, _ name.Digest) peerDecision {
 		admitted, passed, out := kyvernoApply(t, kyverno, cpol, dir, image)
 		return peerDecision{admitted: admitted, verified: passed, out: out}
+	})
+}
+
+// pcAttestationPolicy is a ClusterImagePolicy whose one authority, a key,
+// must also have attested SLSA v1 provenance (no CUE or Rego policy over
+// it: the import would report that as weaker).
+const pcAttestationPolicy = `apiVersion: policy.sigstore.dev/v1beta1
+kind: ClusterImagePolicy
+metadata:
+  name: acme-provenance
+spec:
+  images:
+    - glob: "REGISTRY/acme/**"
+  authorities:
+    - name: key
+      key:
+        data: |
+          KEY_PEM
+      attestations:
+        - name: provenance
+          predicateType: https://slsa.dev/provenance/v1
+`
+
+// TestImportOfAttestationsAgreesWithPolicyTester: policy-controller's
+// policy-tester on a ClusterImagePolicy whose authority requires attested
+// provenance, and `sign verify` on the import, decide each image alike:
+// signed and attested, attested as an index, signed but not attested,
+// attested with another predicate type, attested by another key, and an
+// image no policy names.
+func TestImportOfAttestationsAgreesWithPolicyTester(t *testing.T) {
+	t.Parallel() // main_test.go: which tests run side by side
+	tester := stack.PolicyTester(t)
+	w := newPeerWorld(t)
+	cip := write2(t, w.dir, "cip.yaml", w.fill(t, pcAttestationPolicy))
+	trust, report := importPolicy(t, w.dir, nil, cip)
+
+	slsa := write2(t, w.dir, "slsa.json", provenance("https://actions.github.io/buildtypes/workflow/v1", "https://github.com/acme/app"))
+	attested := func(key, predicateType string) func(t *testing.T, ref string) {
+		return func(t *testing.T, ref string) {
+			stack.CosignSignKey(t, w.cosign, w.s, ref, w.key)
+			stack.CosignAttestKey(t, w.cosign, w.s, ref, key, predicateType, slsa)
+		}
+	}
+	images := []peerImage{
+		{name: "attested", repo: "acme/app", sign: attested(w.key, "slsaprovenance1"), want: true},
+		{name: "attested-multi-arch", repo: "acme/multi", make: pushIndex, sign: attested(w.key, "slsaprovenance1"), want: true},
+		{name: "signed-not-attested", repo: "acme/plain", sign: w.signKey(w.key), want: false},
+		{name: "another-predicate-type", repo: "acme/custom", sign: attested(w.key, "https://example.com/predicate/v1"), want: false},
+		{name: "attested-by-another-key", repo: "acme/other-key", sign: attested(w.otherKey, "slsaprovenance1"), want: false},
+		{name: "outside-the-policy", repo: "vendor/tool", sign: attested(w.key, "slsaprovenance1"), want: false},
+	}
+	w.agree(t, images, trust, report, func(t *testing.T, image string, _ name.Digest) peerDecision {
+		ctx, cancel := peerCtx(t)
+		defer cancel()
+		out, code, err := stack.RunPeer(ctx, tester, stack.PeerEnv(t), "--policy", cip, "--image", image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != 0 && !strings.Contains(out, `"errors"`) {
+			t.Fatalf("policy-tester failed to run (exit %d):\n%s", code, out)
+		}
+		return peerDecision{admitted: code == 0, verified: code == 0, out: out}
 	})
 }

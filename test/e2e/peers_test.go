@@ -121,9 +121,6 @@ func importPolicy(t *testing.T, dir string, extra []string, files ...string) (tr
 	return filepath.Join(out, "trust.yaml"), stdout
 }
 
-// agree checks each image: the peer's decision, then signet's on the
-// imported trust file. The peer is given the image by tag and the digest
-// the tag names.
 // peerDecision is what a peer decided: whether it admitted the image, and
 // whether it verified a signature to do so (an image outside a Kyverno
 // policy is admitted unchecked).
@@ -132,6 +129,9 @@ type peerDecision struct {
 	out                string
 }
 
+// agree checks each image: the peer's decision, then signet's on the
+// imported trust file. The peer is given the image by tag and the digest
+// the tag names.
 func (w *peerWorld) agree(t *testing.T, images []peerImage, trust, report string, peer func(t *testing.T, image string, digest name.Digest) peerDecision) {
 	for _, im := range images {
 		t.Run(im.name, func(t *testing.T) {
