@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"strings"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/signet-dev/signet/test/stack"
 )
@@ -94,11 +91,7 @@ func TestImportOfAttestationConditionsAgreesWithKyverno(t *testing.T) {
 		{name: "attested-by-another-key", repo: "acme/other-key", sign: attested(w.otherKey, good), want: false},
 		{name: "outside-the-policy", repo: "vendor/tool", want: true},
 	}
-	dir := t.TempDir()
-	w.agree(t, images, trust, report, func(t *testing.T, image string, _ name.Digest) peerDecision {
-		admitted, passed, out := kyvernoApply(t, kyverno, cpol, dir, image)
-		return peerDecision{admitted: admitted, verified: passed, out: out}
-	})
+	w.agree(t, images, trust, report, kyvernoPeer(kyverno, cpol, t.TempDir()))
 }
 
 // pcAttestationPolicy is a ClusterImagePolicy whose one authority, a key,
@@ -149,16 +142,5 @@ func TestImportOfAttestationsAgreesWithPolicyTester(t *testing.T) {
 		{name: "attested-by-another-key", repo: "acme/other-key", sign: attested(w.otherKey, "slsaprovenance1"), want: false},
 		{name: "outside-the-policy", repo: "vendor/tool", sign: attested(w.key, "slsaprovenance1"), want: false},
 	}
-	w.agree(t, images, trust, report, func(t *testing.T, image string, _ name.Digest) peerDecision {
-		ctx, cancel := peerCtx(t)
-		defer cancel()
-		out, code, err := stack.RunPeer(ctx, tester, stack.PeerEnv(t), "--policy", cip, "--image", image)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if code != 0 && !strings.Contains(out, `"errors"`) {
-			t.Fatalf("policy-tester failed to run (exit %d):\n%s", code, out)
-		}
-		return peerDecision{admitted: code == 0, verified: code == 0, out: out}
-	})
+	w.agree(t, images, trust, report, policyTesterPeer(tester, "--policy", cip))
 }

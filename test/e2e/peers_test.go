@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -283,13 +284,17 @@ func TestImportAgreesWithKyverno(t *testing.T) {
 		peerImage{name: "keyless-other-repository", repo: "acme/evil", sign: w.signKeyless(&w.otherGHToken), want: false},
 		peerImage{name: "outside-the-policy", repo: "vendor/tool", want: true},
 	)
-	dir := t.TempDir()
-	w.agree(t, images, trust, report, func(t *testing.T, image string, _ name.Digest) peerDecision {
-		// A rule that verified the image passes; one that does not name it
-		// neither passes nor fails.
-		admitted, passed, out := kyvernoApply(t, kyverno, cpol, dir, image)
+	w.agree(t, images, trust, report, kyvernoPeer(kyverno, cpol, t.TempDir()))
+}
+
+// kyvernoPeer is Kyverno's CLI deciding a ClusterPolicy: a rule that
+// verified the image passes; one that does not name it neither passes
+// nor fails.
+func kyvernoPeer(kyverno, policy, dir string) func(t *testing.T, image string, _ name.Digest) peerDecision {
+	return func(t *testing.T, image string, _ name.Digest) peerDecision {
+		admitted, passed, out := kyvernoApply(t, kyverno, policy, dir, image)
 		return peerDecision{admitted: admitted, verified: passed, out: out}
-	})
+	}
 }
 
 // kyvernoApply runs Kyverno's CLI on policy and a pod of image (written to
@@ -399,18 +404,23 @@ func TestImportAgreesWithPolicyTester(t *testing.T) {
 		{name: "keyless-other-repository", repo: "acme/evil", sign: w.signKeyless(&w.otherGHToken), want: false},
 		{name: "outside-the-policy", repo: "vendor/tool", sign: w.signKey(w.key), want: false},
 	}
-	w.agree(t, images, trust, report, func(t *testing.T, image string, _ name.Digest) peerDecision {
+	w.agree(t, images, trust, report, policyTesterPeer(tester, "--policy", cip, "--trustroot", tr))
+}
+
+// policyTesterPeer is policy-controller's policy-tester deciding with
+// args (--policy, --trustroot). It admits only what an authority verified
+// (an image no policy matches is denied).
+func policyTesterPeer(tester string, args ...string) func(t *testing.T, image string, _ name.Digest) peerDecision {
+	return func(t *testing.T, image string, _ name.Digest) peerDecision {
 		ctx, cancel := peerCtx(t)
 		defer cancel()
-		out, code, err := stack.RunPeer(ctx, tester, stack.PeerEnv(t), "--policy", cip, "--trustroot", tr, "--image", image)
+		out, code, err := stack.RunPeer(ctx, tester, stack.PeerEnv(t), append(slices.Clip(args), "--image", image)...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if code != 0 && !strings.Contains(out, `"errors"`) {
 			t.Fatalf("policy-tester failed to run (exit %d):\n%s", code, out)
 		}
-		// policy-tester admits only what an authority verified (an image no
-		// policy matches is denied).
 		return peerDecision{admitted: code == 0, verified: code == 0, out: out}
-	})
+	}
 }
