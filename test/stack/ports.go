@@ -122,12 +122,15 @@ func bindable(port int) bool {
 // registered service ports.
 const firstPort = 20000
 
-// portRange is [firstPort, the first ephemeral port), or the range above the
-// ephemeral one when that leaves more room. With no room on either side it is
-// every port from firstPort, and onFreePorts' retries are all that is left.
-func portRange() (lo, hi int) {
+// portRange is where ports are chosen on this machine.
+func portRange() (lo, hi int) { return portRangeFor(ephemeralRange()) }
+
+// portRangeFor is [firstPort, the first ephemeral port), or the range above
+// the ephemeral one when only that leaves room. With no room on either side
+// it is every port from firstPort, and onFreePorts' retries are all that is
+// left.
+func portRangeFor(ephemeralLo, ephemeralHi int) (lo, hi int) {
 	const room = 4096
-	ephemeralLo, ephemeralHi := ephemeralRange()
 	switch {
 	case ephemeralLo-firstPort >= room:
 		return firstPort, ephemeralLo

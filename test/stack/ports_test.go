@@ -13,10 +13,16 @@ import (
 )
 
 // TestPortsAreReservedBelowTheEphemeralRange: chosen ports differ, lie where
-// the kernel never hands a port out, and no other test process can take one
-// (its lock file is held) until they are released.
+// the kernel never hands a port out (when its range leaves room elsewhere,
+// as Linux's default does), and no other test process can take one (its
+// lock file is held) until they are released.
 func TestPortsAreReservedBelowTheEphemeralRange(t *testing.T) {
 	ephemeralLo, ephemeralHi := ephemeralRange()
+	lo, hi := portRange()
+	outside := hi <= ephemeralLo || lo > ephemeralHi
+	if !outside {
+		t.Logf("the kernel's ephemeral range [%d, %d] leaves no room: ports come from [%d, %d) and only the retry guards them", ephemeralLo, ephemeralHi, lo, hi)
+	}
 	ports, release, err := reservePorts(8)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +34,10 @@ func TestPortsAreReservedBelowTheEphemeralRange(t *testing.T) {
 			t.Errorf("port %d chosen twice in %v", p, ports)
 		}
 		seen[p] = true
-		if p >= ephemeralLo && p <= ephemeralHi {
+		if p < lo || p >= hi {
+			t.Errorf("port %d is outside the chosen range [%d, %d)", p, lo, hi)
+		}
+		if outside && p >= ephemeralLo && p <= ephemeralHi {
 			t.Errorf("port %d is in the kernel's ephemeral range [%d, %d]", p, ephemeralLo, ephemeralHi)
 		}
 		if unlock, err := filelock.TryLock(lockOf(p)); err != nil || unlock != nil {
@@ -43,6 +52,25 @@ func TestPortsAreReservedBelowTheEphemeralRange(t *testing.T) {
 			continue
 		}
 		unlock()
+	}
+}
+
+// TestPortRangeAvoidsTheEphemeralRange: below the kernel's range when there
+// is room (Linux's default), above it when only there is, and everything
+// from firstPort when neither side has room.
+func TestPortRangeAvoidsTheEphemeralRange(t *testing.T) {
+	for _, c := range []struct {
+		ephemeralLo, ephemeralHi int
+		lo, hi                   int
+	}{
+		{32768, 60999, firstPort, 32768}, // Linux's default
+		{49152, 65535, firstPort, 49152}, // IANA's
+		{15000, 60000, 60001, 65536},
+		{1024, 65535, firstPort, 65536},
+	} {
+		if lo, hi := portRangeFor(c.ephemeralLo, c.ephemeralHi); lo != c.lo || hi != c.hi {
+			t.Errorf("ephemeral [%d, %d]: ports from [%d, %d), want [%d, %d)", c.ephemeralLo, c.ephemeralHi, lo, hi, c.lo, c.hi)
+		}
 	}
 }
 
