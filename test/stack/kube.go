@@ -96,12 +96,7 @@ func (s *Stack) runAPIServer(ctx context.Context, k *Kube, dir string, files map
 
 // startEtcd runs a single-member etcd on loopback and returns its client URL.
 func (s *Stack) startEtcd(ctx context.Context) (string, error) {
-	var client string
-	err := onFreePorts(2, func(ports []int) (err error) {
-		client, err = s.startEtcdOn(ctx, ports[0], ports[1])
-		return err
-	})
-	return client, err
+	return onFreePortsValue(2, func(ports []int) (string, error) { return s.startEtcdOn(ctx, ports[0], ports[1]) })
 }
 
 func (s *Stack) startEtcdOn(ctx context.Context, clientPort, peerPort int) (string, error) {

@@ -51,11 +51,8 @@ func StartLocalKMS(t testing.TB, key *ecdsa.PrivateKey, alias string) *LocalKMS 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var addr string
-	if err := onFreePorts(1, func(ports []int) error {
-		addr = fmt.Sprintf("127.0.0.1:%d", ports[0])
-		return startLocalKMSOn(t, bin, dir, seedPath, ports[0])
-	}); err != nil {
+	addr, err := onFreePortsValue(1, func(ports []int) (string, error) { return startLocalKMSOn(t, bin, dir, seedPath, ports[0]) })
+	if err != nil {
 		t.Fatal(err)
 	}
 	k := &LocalKMS{URL: "http://" + addr, Alias: alias}
@@ -64,22 +61,22 @@ func StartLocalKMS(t testing.TB, key *ecdsa.PrivateKey, alias string) *LocalKMS 
 	return k
 }
 
-// startLocalKMSOn runs local-kms on port with a fresh data directory and
-// waits until it accepts connections.
-func startLocalKMSOn(t testing.TB, bin, dir, seedPath string, port int) error {
+// startLocalKMSOn runs local-kms on port with a fresh data directory, waits
+// until it accepts connections and returns its address.
+func startLocalKMSOn(t testing.TB, bin, dir, seedPath string, port int) (string, error) {
 	data := filepath.Join(dir, "data")
 	if err := os.RemoveAll(data); err != nil {
-		return err
+		return "", err
 	}
 	env := append(os.Environ(), fmt.Sprintf("PORT=%d", port), "KMS_SEED_PATH="+seedPath,
 		"KMS_DATA_PATH="+data, "KMS_REGION=eu-west-2", "KMS_ACCOUNT_ID=111122223333")
 	p, err := startProcess("local-kms", bin, dir, env)
 	if err != nil {
-		return err
+		return "", err
 	}
 	t.Cleanup(func() { _ = p.stop() })
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	return p.waitReady(context.Background(), 30*time.Second, func(ctx context.Context) error {
+	return addr, p.waitReady(context.Background(), 30*time.Second, func(ctx context.Context) error {
 		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 		if err == nil {
 			c.Close()

@@ -57,6 +57,16 @@ func onFreePorts(n int, start func(ports []int) error) error {
 	return err
 }
 
+// onFreePortsValue is onFreePorts for a start that returns what it started.
+func onFreePortsValue[T any](n int, start func(ports []int) (T, error)) (T, error) {
+	var v T
+	err := onFreePorts(n, func(ports []int) (err error) {
+		v, err = start(ports)
+		return err
+	})
+	return v, err
+}
+
 // FreePort returns a free loopback port for a server t starts itself,
 // reserved until t ends.
 func FreePort(t testing.TB) int {

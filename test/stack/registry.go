@@ -27,12 +27,7 @@ type Registry struct {
 
 // startRegistry runs distribution's registry with filesystem storage in a temp dir.
 func (s *Stack) startRegistry(ctx context.Context) (*Registry, error) {
-	var r *Registry
-	err := onFreePorts(1, func(ports []int) (err error) {
-		r, err = s.startRegistryOn(ctx, ports[0])
-		return err
-	})
-	return r, err
+	return onFreePortsValue(1, func(ports []int) (*Registry, error) { return s.startRegistryOn(ctx, ports[0]) })
 }
 
 func (s *Stack) startRegistryOn(ctx context.Context, port int) (*Registry, error) {

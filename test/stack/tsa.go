@@ -20,12 +20,7 @@ func (t *TSA) TimestampURL() string { return t.URL + "/api/v1/timestamp" }
 // a free loopback port (ToolTSA): the release's fixed ":2112" would let only
 // one TSA run on a machine, and stacks run side by side.
 func (s *Stack) startTSA(ctx context.Context) (*TSA, error) {
-	var t *TSA
-	err := onFreePorts(1, func(ports []int) (err error) {
-		t, err = s.startTSAOn(ctx, ports[0])
-		return err
-	})
-	return t, err
+	return onFreePortsValue(1, func(ports []int) (*TSA, error) { return s.startTSAOn(ctx, ports[0]) })
 }
 
 func (s *Stack) startTSAOn(ctx context.Context, port int) (*TSA, error) {
